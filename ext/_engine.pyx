@@ -1,0 +1,145 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled cohort kernels (private).
+
+Every function here trusts its inputs: shapes, dtypes and value ranges are checked
+by ``markov.engine`` before the call. All arrays are float64 and C-contiguous, with
+axis order (samples, cycles/time points, states). A leading axis of length 1 on a
+parameter array means "the same for every sample" and is broadcast here, so that
+callers never materialise copies per sample.
+"""
+import numpy as np
+
+from libc.stdlib cimport free, malloc
+
+
+def markov_trace(const double[:, :, :, ::1] transition,
+                 const double[:, ::1] initial,
+                 Py_ssize_t n_cycles):
+    """Run a Markov cohort.
+
+    transition : (1 or n_samples, 1 or n_cycles, n_states, n_states)
+        ``transition[s, c, i, j]`` is the probability of moving from state i at
+        time point c to state j at time point c + 1.
+    initial : (n_samples, n_states)
+
+    Returns occupancy and entries, each (n_samples, n_cycles + 1, n_states).
+    ``entries[s, t, j]`` is the mass that moved into j from another state during
+    the cycle ending at t; entries at t = 0 are the initial occupancy.
+    """
+    cdef Py_ssize_t n = initial.shape[0], k = initial.shape[1]
+    cdef bint per_sample = transition.shape[0] > 1
+    cdef bint per_cycle = transition.shape[1] > 1
+    occupancy_arr = np.zeros((n, n_cycles + 1, k))
+    entries_arr = np.zeros((n, n_cycles + 1, k))
+    cdef double[:, :, ::1] occupancy = occupancy_arr
+    cdef double[:, :, ::1] entries = entries_arr
+    cdef Py_ssize_t s, c, i, j, ps, pc
+    cdef double mass, flow
+    with nogil:
+        for s in range(n):
+            ps = s if per_sample else 0
+            for j in range(k):
+                occupancy[s, 0, j] = initial[s, j]
+                entries[s, 0, j] = initial[s, j]
+            for c in range(n_cycles):
+                pc = c if per_cycle else 0
+                for i in range(k):
+                    mass = occupancy[s, c, i]
+                    if mass == 0.0:
+                        continue
+                    for j in range(k):
+                        flow = mass * transition[ps, pc, i, j]
+                        occupancy[s, c + 1, j] += flow
+                        if i != j:
+                            entries[s, c + 1, j] += flow
+    return occupancy_arr, entries_arr
+
+
+def partitioned_survival(const double[:, :, ::1] curves):
+    """Partition a cohort by nested survival curves.
+
+    curves : (n_samples, n_curves, n_times), ordered from the innermost endpoint
+        (e.g. PFS) to the outermost (OS). Where an inner curve lies above an outer
+        one it is clipped to the outer curve.
+
+    Returns occupancy and entries, each (n_samples, n_times, n_curves + 1), and the
+    number of time points per sample at which a clip was needed. Entries into state
+    j >= 1 are the fall of curve j - 1 over the cycle (all who cross that boundary,
+    wherever they end up); entries at t = 0 are the initial occupancy.
+    """
+    cdef Py_ssize_t n = curves.shape[0], m = curves.shape[1], n_times = curves.shape[2]
+    occupancy_arr = np.empty((n, n_times, m + 1))
+    entries_arr = np.zeros((n, n_times, m + 1))
+    crossings_arr = np.zeros(n, dtype=np.int64)
+    cdef double[:, :, ::1] occupancy = occupancy_arr
+    cdef double[:, :, ::1] entries = entries_arr
+    cdef long long[::1] crossings = crossings_arr
+    cdef double* bounded = <double*> malloc(2 * m * sizeof(double))
+    if bounded == NULL:
+        raise MemoryError()
+    cdef double* previous = bounded + m
+    cdef Py_ssize_t s, t, j
+    cdef double upper, value, fall
+    cdef bint crossed
+    try:
+        with nogil:
+            for s in range(n):
+                for t in range(n_times):
+                    upper = 1.0
+                    crossed = False
+                    for j in range(m - 1, -1, -1):
+                        value = curves[s, j, t]
+                        if value > upper:
+                            value = upper
+                            crossed = True
+                        bounded[j] = value
+                        upper = value
+                    if crossed:
+                        crossings[s] += 1
+                    occupancy[s, t, 0] = bounded[0]
+                    for j in range(1, m):
+                        occupancy[s, t, j] = bounded[j] - bounded[j - 1]
+                    occupancy[s, t, m] = 1.0 - bounded[m - 1]
+                    if t == 0:
+                        for j in range(m + 1):
+                            entries[s, 0, j] = occupancy[s, 0, j]
+                    else:
+                        for j in range(m):
+                            fall = previous[j] - bounded[j]
+                            entries[s, t, j + 1] = fall if fall > 0.0 else 0.0
+                    for j in range(m):
+                        previous[j] = bounded[j]
+    finally:
+        free(bounded)
+    return occupancy_arr, entries_arr, crossings_arr
+
+
+def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] survival):
+    """Occupancy of a clock-reset state: out[s, t] = sum_{u <= t} entries[s, u] * survival[s, t - u].
+
+    entries : (n_samples, n_times)
+    survival : (1 or n_samples, n_times), survival since entry, survival[:, 0] == 1.
+
+    Exact direct summation, O(n_times**2) per sample; the inner loop is an axpy
+    over contiguous memory so that the compiler vectorises it.
+    """
+    cdef Py_ssize_t n = entries.shape[0], n_times = entries.shape[1]
+    cdef bint per_sample = survival.shape[0] > 1
+    out_arr = np.zeros((n, n_times))
+    cdef double[:, ::1] out = out_arr
+    cdef Py_ssize_t s, u, t, ps
+    cdef double mass
+    cdef double* target
+    cdef const double* kernel
+    with nogil:
+        for s in range(n):
+            ps = s if per_sample else 0
+            kernel = &survival[ps, 0]
+            for u in range(n_times):
+                mass = entries[s, u]
+                if mass == 0.0:
+                    continue
+                target = &out[s, u]
+                for t in range(n_times - u):
+                    target[t] += mass * kernel[t]
+    return out_arr

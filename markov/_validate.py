@@ -1,0 +1,89 @@
+"""Checks on numeric model inputs, with errors a modeller can act on.
+
+Every error names the input, the offending value (and where it sits) and the rule
+it broke, before any array reaches the compiled core.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+PROBABILITY_TOLERANCE = 1e-9
+
+
+class InputError(ValueError):
+    """A model input broke a rule; the message names the input, the value and the rule."""
+
+
+def _where(index: tuple[int, ...], axes: tuple[str, ...]) -> str:
+    named = [f"{axis} {i}" for axis, i in zip(axes[-len(index):], index)] if index else []
+    return f" [{', '.join(named)}]" if named else ""
+
+
+def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
+    """Return ``value`` as a C-contiguous float64 array with only finite entries."""
+    try:
+        array = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name}: could not be read as numbers ({error})") from None
+    if ndim is not None and array.ndim not in ndim:
+        allowed = " or ".join(str(d) for d in ndim)
+        raise InputError(f"{name}: has {array.ndim} dimensions (shape {array.shape}), expected {allowed}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{name}{index if index else ''} is {array[index]}: every value must be a finite number")
+    return array
+
+
+def check_range(array: np.ndarray, name: str, low: float, high: float, axes: tuple[str, ...] = ()) -> None:
+    """Raise unless every entry lies in [low, high]."""
+    bad = (array < low) | (array > high)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"{name}{_where(index, axes)} is {array[index]!r}: must lie in [{low}, {high}]"
+        )
+
+
+def check_transition_matrices(transition: np.ndarray, name: str) -> None:
+    """Raise unless every matrix in ``(..., k, k)`` is a valid transition matrix."""
+    axes = ("sample", "cycle", "from state", "to state")
+    if transition.shape[-1] != transition.shape[-2]:
+        raise InputError(f"{name}: matrices of shape {transition.shape[-2:]} are not square")
+    check_range(transition, name, 0.0, 1.0, axes)
+    row_sums = transition.sum(axis=-1)
+    bad = np.abs(row_sums - 1.0) > PROBABILITY_TOLERANCE
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"{name}{_where(index, axes[:-1])}: row sums to {row_sums[index]!r}; each row of a "
+            f"transition matrix must sum to 1 (tolerance {PROBABILITY_TOLERANCE:g})"
+        )
+
+
+def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-12) -> None:
+    """Raise unless curves on the last axis start at 1, stay in [0, 1] and never increase."""
+    axes = ("sample", "curve", "time point")[-curves.ndim:]
+    start = curves[..., 0]
+    bad_start = np.abs(start - 1.0) > tolerance
+    if bad_start.any():
+        index = tuple(int(i) for i in np.argwhere(bad_start)[0])
+        raise InputError(f"{name}{_where(index, axes[:-1])}: S(0) is {start[index]!r}; survival must start at 1")
+    check_range(curves, name, 0.0, 1.0, axes)
+    rises = np.diff(curves, axis=-1) > tolerance
+    if rises.any():
+        index = tuple(int(i) for i in np.argwhere(rises)[0])
+        later = index[:-1] + (index[-1] + 1,)
+        raise InputError(
+            f"{name}{_where(later, axes)}: survival rises from {curves[index]!r} to {curves[later]!r}; "
+            "a survival curve must never increase"
+        )
+
+
+def sample_count(name_to_length: dict[str, int]) -> int:
+    """The common number of samples of several inputs, where length 1 broadcasts."""
+    lengths = {name: n for name, n in name_to_length.items() if n != 1}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+        raise InputError(f"inputs disagree on the number of samples: {listed}")
+    return next(iter(lengths.values()), 1)

@@ -1,0 +1,411 @@
+"""Cohort engines: state occupancy from transition matrices or survival curves.
+
+Three engines share one output, :class:`CohortTrace`: state occupancy and entries
+into each state at every time point of the grid, for every PSA sample at once.
+
+* :func:`run_markov` — Markov cohort with transition matrices that may vary by cycle
+  and by sample.
+* :func:`run_partitioned_survival` — occupancy read off nested survival curves
+  (PFS ≤ OS …), with crossings clipped and counted.
+* :func:`run_sequencing` — lines of treatment with the clock reset at entry to each
+  line (semi-Markov), then post-progression care, then death.
+
+Conventions: time point ``t`` runs from 0 to ``n_cycles``; a per-cycle input has
+``n_cycles`` entries, the one at index ``c`` applying to the cycle from time point
+``c`` to ``c + 1``. Everything alive at ``t = 0`` counts as an entry at ``t = 0``,
+so that one-off values on entry (a procedure at the start of a line) are counted.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.fft
+
+from . import _engine
+from ._validate import (
+    InputError,
+    as_float_array,
+    check_range,
+    check_survival_curves,
+    check_transition_matrices,
+    sample_count,
+)
+
+# Above this many time points a truncated convolution is cheaper by FFT than by direct
+# summation (measured in benchmarks/bench_engines.py).
+FFT_MIN_TIME_POINTS = 160
+# Samples per block in the sequencing engine: bounds the FFT work arrays (~40 MB at
+# 1,045 time points) without costing speed.
+SEQUENCING_CHUNK_SAMPLES = 1024
+
+
+class CurveCrossingWarning(UserWarning):
+    """Nested survival curves crossed and were clipped (e.g. PFS above OS)."""
+
+
+@dataclass(frozen=True)
+class CohortTrace:
+    """State occupancy of a cohort over the time grid.
+
+    Attributes
+    ----------
+    occupancy : ndarray, shape (n_samples, n_cycles + 1, n_states)
+        Share of the cohort in each state at each time point; sums to 1 over states.
+    entries : ndarray, shape (n_samples, n_cycles + 1, n_states)
+        Share of the cohort entering each state from another state during the cycle
+        ending at each time point; at ``t = 0``, the initial occupancy.
+    state_names : tuple of str
+    """
+
+    occupancy: np.ndarray
+    entries: np.ndarray
+    state_names: tuple[str, ...]
+
+    @property
+    def n_samples(self) -> int:
+        return self.occupancy.shape[0]
+
+    @property
+    def n_cycles(self) -> int:
+        return self.occupancy.shape[1] - 1
+
+    @property
+    def n_states(self) -> int:
+        return self.occupancy.shape[2]
+
+    def state(self, name: str) -> np.ndarray:
+        """Occupancy of one state, shape ``(n_samples, n_cycles + 1)``."""
+        return self.occupancy[:, :, self.state_index(name)]
+
+    def state_index(self, name: str) -> int:
+        try:
+            return self.state_names.index(name)
+        except ValueError:
+            raise InputError(f"state {name!r} is not in this model; its states are {list(self.state_names)}") from None
+
+    def to_frame(self, sample: int = 0) -> pd.DataFrame:
+        """Occupancy of one sample as a table: a row per time point, a column per state."""
+        frame = pd.DataFrame(self.occupancy[sample], columns=list(self.state_names))
+        frame.index.name = "cycle"
+        return frame
+
+
+@dataclass(frozen=True)
+class PartitionedSurvivalTrace(CohortTrace):
+    """A :class:`CohortTrace` with the number of time points, per sample, at which
+    an inner curve lay above an outer one and was clipped."""
+
+    crossing_time_points: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def _state_names(names: Sequence[str] | None, n_states: int, default: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(default if names is None else names)
+    if len(names) != n_states:
+        raise InputError(f"state_names has {len(names)} names {list(names)}, but the model has {n_states} states")
+    if len(set(names)) != len(names):
+        raise InputError(f"state_names {list(names)}: every state needs its own name")
+    return names
+
+
+def _per_sample_rows(array: np.ndarray, n_samples: int) -> np.ndarray:
+    return array if array.shape[0] == n_samples else np.ascontiguousarray(np.broadcast_to(array, (n_samples,) + array.shape[1:]))
+
+
+# ---------------------------------------------------------------------------------
+# Markov cohort
+# ---------------------------------------------------------------------------------
+
+def run_markov(
+    transition,
+    initial,
+    n_cycles: int | None = None,
+    state_names: Sequence[str] | None = None,
+) -> CohortTrace:
+    """Run a Markov cohort model, vectorised over PSA samples.
+
+    Parameters
+    ----------
+    transition : array_like
+        Transition probabilities ``P[i, j]`` from state i to state j over one cycle.
+        Shape ``(k, k)`` (constant), ``(n_cycles, k, k)`` (varying by cycle; index c
+        moves the cohort from time point c to c + 1) or ``(n_samples, n_cycles or 1,
+        k, k)`` (varying by sample). Entries in [0, 1], rows summing to 1.
+    initial : array_like
+        Initial occupancy, shape ``(k,)`` or ``(n_samples, k)``, summing to 1.
+    n_cycles : int, optional
+        Required when ``transition`` does not vary by cycle.
+    state_names : sequence of str, optional
+
+    Returns
+    -------
+    CohortTrace
+    """
+    matrices = as_float_array(transition, "transition", ndim=(2, 3, 4))
+    matrices = matrices.reshape((1,) * (4 - matrices.ndim) + matrices.shape)
+    check_transition_matrices(matrices, "transition")
+    k = matrices.shape[-1]
+
+    start = as_float_array(initial, "initial", ndim=(1, 2))
+    start = start.reshape((1,) * (2 - start.ndim) + start.shape)
+    if start.shape[1] != k:
+        raise InputError(f"initial has {start.shape[1]} states but transition matrices are {k} x {k}")
+    check_range(start, "initial", 0.0, 1.0, ("sample", "state"))
+    totals = start.sum(axis=1)
+    if np.any(np.abs(totals - 1.0) > 1e-9):
+        i = int(np.argmax(np.abs(totals - 1.0)))
+        raise InputError(f"initial [sample {i}] sums to {totals[i]!r}: the initial occupancy must sum to 1")
+
+    if matrices.shape[1] > 1:
+        if n_cycles is not None and n_cycles != matrices.shape[1]:
+            raise InputError(
+                f"n_cycles is {n_cycles} but transition has matrices for {matrices.shape[1]} cycles"
+            )
+        n_cycles = matrices.shape[1]
+    if n_cycles is None or int(n_cycles) != n_cycles or n_cycles < 1:
+        raise InputError(f"n_cycles is {n_cycles!r}: a whole number of at least 1 is needed")
+
+    n_samples = sample_count({"transition": matrices.shape[0], "initial": start.shape[0]})
+    occupancy, entries = _engine.markov_trace(matrices, _per_sample_rows(start, n_samples), int(n_cycles))
+    names = _state_names(state_names, k, [f"state_{j}" for j in range(k)])
+    return CohortTrace(occupancy, entries, names)
+
+
+# ---------------------------------------------------------------------------------
+# Partitioned survival
+# ---------------------------------------------------------------------------------
+
+def _curve_rows(curve, name: str) -> np.ndarray:
+    """A survival curve as ``(1 or n_samples, n_time_points)``, validated."""
+    array = as_float_array(curve, name, ndim=(1, 2))
+    array = array.reshape((1,) * (2 - array.ndim) + array.shape)
+    check_survival_curves(array, name)
+    return array
+
+
+def run_partitioned_survival(
+    curves: Sequence,
+    state_names: Sequence[str] | None = None,
+) -> PartitionedSurvivalTrace:
+    """Partitioned survival model: occupancy read off nested survival curves.
+
+    Parameters
+    ----------
+    curves : sequence of array_like
+        Survival curves on the time grid, ordered from the innermost endpoint to the
+        outermost (e.g. ``[pfs, os]``), each ``(n_time_points,)`` or ``(n_samples,
+        n_time_points)``. State 0 is below the first curve, state j between curves
+        j - 1 and j, the last state (dead) above the last curve.
+    state_names : sequence of str, optional
+        Defaults to ``("progression_free", "progressed", "dead")`` for two curves.
+
+    Returns
+    -------
+    PartitionedSurvivalTrace
+        Where an inner curve lies above an outer one (PFS > OS) it is clipped to the
+        outer curve; ``crossing_time_points`` counts, per sample, the time points
+        clipped, and a :class:`CurveCrossingWarning` says so.
+
+    Notes
+    -----
+    A partitioned survival model has no transitions, so ``entries[..., j]`` for j ≥ 1
+    is the fall of curve j - 1 over the cycle: everyone crossing that boundary,
+    including those who went straight past state j (e.g. progression-free deaths
+    count as entries into "progressed"). Entries into the last state are deaths.
+    """
+    if len(curves) < 1:
+        raise InputError("curves: at least one survival curve is needed")
+    rows = [_curve_rows(curve, f"curves[{j}]") for j, curve in enumerate(curves)]
+    n_times = {row.shape[1] for row in rows}
+    if len(n_times) > 1:
+        raise InputError(f"curves have different numbers of time points: {[row.shape[1] for row in rows]}")
+    n_samples = sample_count({f"curves[{j}]": row.shape[0] for j, row in enumerate(rows)})
+    stacked = np.ascontiguousarray(np.stack([np.broadcast_to(row, (n_samples, row.shape[1])) for row in rows], axis=1))
+
+    occupancy, entries, crossings = _engine.partitioned_survival(stacked)
+    default = ("progression_free", "progressed", "dead") if len(rows) == 2 else (
+        [f"state_{j}" for j in range(len(rows))] + ["dead"]
+    )
+    names = _state_names(state_names, len(rows) + 1, default)
+    if crossings.any():
+        warnings.warn(
+            CurveCrossingWarning(
+                f"an inner survival curve lay above an outer one in {int(np.count_nonzero(crossings))} of "
+                f"{n_samples} samples (up to {int(crossings.max())} time points) and was clipped to it"
+            ),
+            stacklevel=2,
+        )
+    return PartitionedSurvivalTrace(occupancy, entries, names, crossings)
+
+
+# ---------------------------------------------------------------------------------
+# Treatment sequencing (semi-Markov, clock reset at entry to each line)
+# ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TreatmentLine:
+    """One line of treatment in a sequence.
+
+    Attributes
+    ----------
+    name : str
+        State name, e.g. ``"first_line"`` or ``"lenvatinib_2L"``.
+    progression_free : array_like
+        Survival since entry to this line (time to progression or death), on the
+        model grid: ``(n_time_points,)`` or ``(n_samples, n_time_points)``.
+    death_share : float or array_like
+        Share of the events (exits) from this line that are deaths. Scalar,
+        ``(n_samples,)``, or ``(n_samples or 1, n_cycles)`` by model cycle.
+    next_line_share : float or array_like
+        Share of those who progress that start the next line; the rest go to
+        post-progression care. Same shapes as ``death_share``; must be 0 on the
+        last line.
+    """
+
+    name: str
+    progression_free: object
+    death_share: object = 0.0
+    next_line_share: object = 0.0
+
+
+def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
+    """A share as ``(1 or n_samples, 1 or n_cycles)``, validated to lie in [0, 1]."""
+    array = as_float_array(value, name, ndim=(0, 1, 2))
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.shape[1] not in (1, n_cycles):
+        raise InputError(f"{name} has {array.shape[1]} values per sample; expected 1 or one per cycle ({n_cycles})")
+    check_range(array, name, 0.0, 1.0, ("sample", "cycle"))
+    return array
+
+
+def _fft_occupancy(entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
+    n_times = entries.shape[1]
+    size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
+    spectrum = scipy.fft.rfft(entries, size, axis=1, workers=-1)
+    spectrum *= scipy.fft.rfft(survival, size, axis=1, workers=-1)
+    return scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, :n_times]
+
+
+def _clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str) -> np.ndarray:
+    """Occupancy of a state whose clock resets at entry: the truncated convolution of
+    entries with survival since entry."""
+    if method == "auto":
+        method = "fft" if entries.shape[1] >= FFT_MIN_TIME_POINTS else "direct"
+    if method == "fft":
+        return _fft_occupancy(entries, survival)
+    return _engine.convolve_truncated(entries, survival)
+
+
+def _exits(entries: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
+    """Mass leaving a state in each cycle, ``(m, n_cycles)``, from the balance
+    occupancy[t] = occupancy[t-1] - exits[t] + entries[t]."""
+    return occupancy[:, :-1] + entries[:, 1:] - occupancy[:, 1:]
+
+
+def run_sequencing(
+    lines: Sequence[TreatmentLine],
+    post_progression_survival,
+    *,
+    post_progression_name: str = "best_supportive_care",
+    method: str = "auto",
+) -> CohortTrace:
+    """Treatment-sequencing cohort: lines 1..K with the clock reset at each entry.
+
+    Everyone starts line 1 at t = 0. Each line's ``progression_free`` curve runs from
+    a patient's entry to that line. Of those leaving line k in a cycle, a share
+    ``death_share`` dies; of the rest (who progressed), ``next_line_share`` starts
+    line k + 1 at the end of that cycle and the others enter post-progression care,
+    where ``post_progression_survival`` (again from entry) leads to death.
+
+    Occupancy of a line at t is ``sum_u entries(u) · S(t - u)``, exact for the
+    discrete grid. With exponential curves this equals the Markov model whose
+    matrices hold the same per-cycle probabilities.
+
+    Parameters
+    ----------
+    lines : sequence of TreatmentLine
+    post_progression_survival : array_like
+        Survival from entry into post-progression care, ``(n_time_points,)`` or
+        ``(n_samples, n_time_points)``.
+    post_progression_name : str
+    method : {"auto", "direct", "fft"}
+        How to sum the convolution: "direct" is exact summation, O(T²) per sample;
+        "fft" is O(T log T) and agrees with it to about 1e-15; "auto" takes FFT from
+        ``FFT_MIN_TIME_POINTS`` time points on.
+
+    Returns
+    -------
+    CohortTrace
+        States: the line names, ``post_progression_name``, ``"dead"``.
+    """
+    if method not in ("auto", "direct", "fft"):
+        raise InputError(f"method is {method!r}: must be 'auto', 'direct' or 'fft'")
+    if len(lines) < 1:
+        raise InputError("lines: a sequence needs at least one line of treatment")
+
+    survival = [_curve_rows(line.progression_free, f"{line.name}.progression_free") for line in lines]
+    post = _curve_rows(post_progression_survival, "post_progression_survival")
+    lengths = [row.shape[1] for row in survival] + [post.shape[1]]
+    if len(set(lengths)) > 1:
+        raise InputError(f"survival curves have different numbers of time points: {lengths}")
+    n_times = lengths[0]
+    n_cycles = n_times - 1
+    if n_cycles < 1:
+        raise InputError("survival curves need at least two time points")
+
+    death = [_share_rows(line.death_share, f"{line.name}.death_share", n_cycles) for line in lines]
+    onward = [_share_rows(line.next_line_share, f"{line.name}.next_line_share", n_cycles) for line in lines]
+    if np.any(onward[-1] != 0.0):
+        raise InputError(f"{lines[-1].name}.next_line_share must be 0: it is the last line, there is no next one")
+
+    inputs = {f"{line.name}.progression_free": row.shape[0] for line, row in zip(lines, survival)}
+    inputs.update({f"{line.name}.death_share": row.shape[0] for line, row in zip(lines, death)})
+    inputs.update({f"{line.name}.next_line_share": row.shape[0] for line, row in zip(lines, onward)})
+    inputs["post_progression_survival"] = post.shape[0]
+    n_samples = sample_count(inputs)
+
+    names = _state_names(
+        [line.name for line in lines] + [post_progression_name, "dead"], len(lines) + 2, ()
+    )
+    n_lines = len(lines)
+    occupancy = np.empty((n_samples, n_times, n_lines + 2))
+    entries = np.zeros((n_samples, n_times, n_lines + 2))
+
+    def rows(array: np.ndarray, block: slice) -> np.ndarray:
+        return array if array.shape[0] == 1 else array[block]
+
+    for begin in range(0, n_samples, SEQUENCING_CHUNK_SAMPLES):
+        block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
+        m = block.stop - block.start
+        line_entries = np.zeros((m, n_times))
+        line_entries[:, 0] = 1.0
+        post_entries = np.zeros((m, n_times))
+        deaths = np.zeros((m, n_times))
+        for k in range(n_lines):
+            if k == 0:  # everyone enters at t = 0, so occupancy is the curve itself
+                line_occupancy = np.broadcast_to(rows(survival[0], block), (m, n_times))
+            else:
+                line_occupancy = _clock_reset_occupancy(line_entries, rows(survival[k], block), method)
+            leaving = _exits(line_entries, line_occupancy)
+            dying = leaving * rows(death[k], block)
+            progressing = leaving - dying
+            starting_next = progressing * rows(onward[k], block)
+            deaths[:, 1:] += dying
+            post_entries[:, 1:] += progressing - starting_next
+            occupancy[block, :, k] = line_occupancy
+            entries[block, :, k] = line_entries
+            line_entries = np.zeros((m, n_times))
+            line_entries[:, 1:] = starting_next
+        post_occupancy = _clock_reset_occupancy(post_entries, rows(post, block), method)
+        deaths[:, 1:] += _exits(post_entries, post_occupancy)
+        occupancy[block, :, n_lines] = post_occupancy
+        entries[block, :, n_lines] = post_entries
+        entries[block, :, n_lines + 1] = deaths
+        occupancy[block, :, n_lines + 1] = np.cumsum(deaths, axis=1)
+    return CohortTrace(occupancy, entries, names)

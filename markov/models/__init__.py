@@ -1,0 +1,1 @@
+"""Complete models built on the engine: textbook validation cases and the HCC model."""

@@ -1,0 +1,217 @@
+"""Chancellor et al. (1997) HIV model, as in Briggs, Claxton & Sculpher (2006), ch. 2 and 4.
+
+The textbook validation case for the Markov engine: four states (A, B, C = AIDS,
+D = death), annual cycles over 20 years, zidovudine monotherapy against zidovudine
+plus lamivudine, whose relative risk applies to every transition out of a state for
+the first two years. Inputs come from ``params/chancellor_1997.yaml``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .._validate import InputError
+from ..engine import run_markov
+from ..grid import TimeGrid
+from ..outcomes import accumulate
+
+STRATEGIES = ("monotherapy", "combination")
+STATES = ("A", "B", "C", "D")
+ALIVE = np.array([1.0, 1.0, 1.0, 0.0])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _CostSet(_Strict):
+    values: dict[str, float]
+    source: str
+    distribution: str
+
+    @field_validator("values")
+    @classmethod
+    def _non_negative(cls, values: dict[str, float]) -> dict[str, float]:
+        for state, cost in values.items():
+            if state not in STATES[:3]:
+                raise ValueError(f"state {state!r} is not one of the living states A, B, C")
+            if cost < 0:
+                raise ValueError(f"cost of state {state} is {cost}; costs must not be negative")
+        return values
+
+
+class _Priced(_Strict):
+    value: float = Field(ge=0)
+    source: str
+
+
+class _TransitionCounts(_Strict):
+    source: str
+    distribution: str
+    rows: dict[str, dict[str, int]]
+
+    @field_validator("rows")
+    @classmethod
+    def _counts(cls, rows: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for origin, counts in rows.items():
+            for target, count in counts.items():
+                if origin not in STATES or target not in STATES:
+                    raise ValueError(f"transition {origin}->{target} names an unknown state")
+                if count < 0:
+                    raise ValueError(f"count {origin}->{target} is {count}; counts must not be negative")
+        return rows
+
+
+class _RelativeRisk(_Strict):
+    value: float = Field(gt=0)
+    ci95: tuple[float, float]
+    applies_to: str
+    source: str
+    distribution: str
+
+
+class _Settings(_Strict):
+    cycle_length_years: float = Field(gt=0)
+    horizon_years: float = Field(gt=0)
+    combination_years: int = Field(ge=0)
+    discount_rate_costs: float = Field(ge=0)
+    discount_rate_life_years: float = Field(ge=0)
+    counting: str
+    source: str
+
+
+class ChancellorInputs(_Strict):
+    """Inputs of the Chancellor model, as in ``params/chancellor_1997.yaml``."""
+
+    currency: str
+    price_year: str
+    states: list[str]
+    transition_counts: _TransitionCounts
+    annual_state_costs: dict[str, _CostSet]
+    annual_drug_costs: dict[str, _Priced]
+    relative_risk: _RelativeRisk
+    settings: _Settings
+
+
+def load_inputs(path: str | Path | None = None) -> ChancellorInputs:
+    """Read and validate the inputs; the shipped file by default."""
+    if path is None:
+        text = resources.files("markov.data").joinpath("chancellor_1997.yaml").read_text()
+        where = "chancellor_1997.yaml"
+    else:
+        text = Path(path).read_text()
+        where = str(path)
+    try:
+        return ChancellorInputs.model_validate(yaml.safe_load(text))
+    except ValidationError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """One set of model parameters per sample (n = 1 for the base case)."""
+
+    transition: np.ndarray  # (n, 4, 4) monotherapy transition matrix
+    relative_risk: np.ndarray  # (n,)
+    state_costs: np.ndarray  # (n, 4) annual direct medical + community care costs
+
+    @property
+    def n_samples(self) -> int:
+        return self.relative_risk.shape[0]
+
+
+def _count_matrix(inputs: ChancellorInputs) -> np.ndarray:
+    counts = np.zeros((4, 4))
+    counts[3, 3] = 1.0
+    for origin, row in inputs.transition_counts.rows.items():
+        for target, count in row.items():
+            counts[STATES.index(origin), STATES.index(target)] = count
+    return counts
+
+
+def _state_cost_means(inputs: ChancellorInputs) -> np.ndarray:
+    return np.array(
+        [[cost_set.values.get(state, 0.0) for state in STATES] for cost_set in inputs.annual_state_costs.values()]
+    )
+
+
+def base_case(inputs: ChancellorInputs) -> Parameters:
+    """Point estimates: transition probabilities are the observed proportions."""
+    counts = _count_matrix(inputs)
+    return Parameters(
+        transition=(counts / counts.sum(axis=1, keepdims=True))[None],
+        relative_risk=np.array([inputs.relative_risk.value]),
+        state_costs=_state_cost_means(inputs).sum(axis=0)[None],
+    )
+
+
+def sample(inputs: ChancellorInputs, n_samples: int, seed: int | np.random.SeedSequence) -> Parameters:
+    """PSA draws as in Briggs et al. (2006) ex. 4.7: Dirichlet rows, log-normal RR,
+    gamma costs with standard error equal to the mean."""
+    if int(n_samples) != n_samples or n_samples < 1:
+        raise InputError(f"n_samples is {n_samples!r}: must be a whole number of at least 1")
+    rng = np.random.default_rng(seed)
+    counts = _count_matrix(inputs)
+    transition = np.zeros((n_samples, 4, 4))
+    transition[:, 3, 3] = 1.0
+    for i in range(3):
+        observed = counts[i, i:]
+        transition[:, i, i:] = rng.dirichlet(observed, size=n_samples)
+    low, high = inputs.relative_risk.ci95
+    log_se = (np.log(high) - np.log(low)) / (2 * 1.959963984540054)
+    relative_risk = np.exp(rng.normal(np.log(inputs.relative_risk.value), log_se, size=n_samples))
+    means = _state_cost_means(inputs)
+    state_costs = rng.gamma(1.0, means[None], size=(n_samples,) + means.shape).sum(axis=1)
+    return Parameters(transition, relative_risk, state_costs)
+
+
+def evaluate(parameters: Parameters, inputs: ChancellorInputs) -> pd.DataFrame:
+    """Cost and life-years per person for each strategy and sample.
+
+    Returns a long table with columns ``sample``, ``strategy``, ``cost``,
+    ``life_years``.
+    """
+    settings = inputs.settings
+    grid = TimeGrid.from_horizon(settings.horizon_years, settings.cycle_length_years)
+    n, n_cycles = parameters.n_samples, grid.n_cycles
+    on_combination = np.arange(n_cycles) * settings.cycle_length_years < settings.combination_years
+    azt = inputs.annual_drug_costs["zidovudine"].value
+    lamivudine = inputs.annual_drug_costs["lamivudine"].value
+    initial = np.array([1.0, 0.0, 0.0, 0.0])
+
+    mono = parameters.transition
+    off_diagonal = 1.0 - np.eye(4)
+    reduced = mono * off_diagonal * parameters.relative_risk[:, None, None]
+    reduced += np.eye(4) * (1.0 - reduced.sum(axis=2))[:, :, None]
+    combination = np.where(on_combination[None, :, None, None], reduced[:, None], mono[:, None])
+
+    rows = []
+    for strategy, matrices in zip(STRATEGIES, (mono[:, None], combination)):
+        trace = run_markov(matrices, initial, n_cycles=n_cycles, state_names=STATES)
+        drug = azt + (lamivudine * on_combination if strategy == "combination" else 0.0)
+        annual_cost = (parameters.state_costs[:, None, :] + np.multiply.outer(drug, ALIVE)[None]) * ALIVE
+        annual_cost = np.broadcast_to(annual_cost, (n, n_cycles, 4))
+        cost = accumulate(
+            trace, grid, per_year=annual_cost, discount_rate=settings.discount_rate_costs, method=settings.counting
+        ).sum(axis=1)
+        life_years = accumulate(
+            trace, grid, per_year=ALIVE, discount_rate=settings.discount_rate_life_years, method=settings.counting
+        ).sum(axis=1)
+        rows.append(pd.DataFrame({"sample": np.arange(n), "strategy": strategy, "cost": cost, "life_years": life_years}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean cost and life-years per strategy, with the ICER of combination therapy."""
+    means = results.groupby("strategy", sort=False)[["cost", "life_years"]].mean()
+    delta = means.loc["combination"] - means.loc["monotherapy"]
+    means["incremental_cost"] = [np.nan, delta["cost"]]
+    means["incremental_life_years"] = [np.nan, delta["life_years"]]
+    means["icer_per_life_year"] = [np.nan, delta["cost"] / delta["life_years"]]
+    return means

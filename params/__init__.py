@@ -1,0 +1,1 @@
+"""Evidence and prices shipped with the package (installed as ``markov.data``)."""

@@ -1,0 +1,29 @@
+"""Build the compiled core: ``ext/*.pyx`` become private modules of ``markov``.
+
+``params/`` is installed as the package ``markov.data`` so that the shipped evidence
+travels with every install (editable or not).
+"""
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+compile_args = [] if sys.platform == "win32" else ["-O3"]
+
+extensions = [
+    Extension(
+        "markov._engine",
+        ["ext/_engine.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+    )
+]
+
+setup(
+    packages=["markov", "markov.models", "markov.data"],
+    package_dir={"markov": "markov", "markov.data": "params"},
+    package_data={"markov.data": ["*.yaml", "*.csv", "*.md"]},
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+)
