@@ -14,24 +14,35 @@ class InputError(ValueError):
     """A model input broke a rule; the message names the input, the value and the rule."""
 
 
+def _number(value) -> str:
+    return repr(float(value))
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    """Index of the first True entry (``()`` for a 0-d mask)."""
+    return tuple(int(i) for i in np.argwhere(mask)[0]) if mask.ndim else ()
+
+
 def _where(index: tuple[int, ...], axes: tuple[str, ...]) -> str:
-    named = [f"{axis} {i}" for axis, i in zip(axes[-len(index):], index)] if index else []
+    named = [f"{axis} {i}" for axis, i in zip(axes[len(axes) - len(index):], index)]
     return f" [{', '.join(named)}]" if named else ""
 
 
 def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``value`` as a C-contiguous float64 array with only finite entries."""
     try:
-        array = np.ascontiguousarray(value, dtype=np.float64)
+        array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise InputError(f"{name}: could not be read as numbers ({error})") from None
     if ndim is not None and array.ndim not in ndim:
         allowed = " or ".join(str(d) for d in ndim)
         raise InputError(f"{name}: has {array.ndim} dimensions (shape {array.shape}), expected {allowed}")
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
     bad = ~np.isfinite(array)
     if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"{name}{index if index else ''} is {array[index]}: every value must be a finite number")
+        index = _first(bad)
+        raise InputError(f"{name}{list(index) if index else ''} is {_number(array[index])}: every value must be a finite number")
     return array
 
 
@@ -39,9 +50,9 @@ def check_range(array: np.ndarray, name: str, low: float, high: float, axes: tup
     """Raise unless every entry lies in [low, high]."""
     bad = (array < low) | (array > high)
     if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        index = _first(bad)
         raise InputError(
-            f"{name}{_where(index, axes)} is {array[index]!r}: must lie in [{low}, {high}]"
+            f"{name}{_where(index, axes)} is {_number(array[index])}: must lie in [{low}, {high}]"
         )
 
 
@@ -54,28 +65,29 @@ def check_transition_matrices(transition: np.ndarray, name: str) -> None:
     row_sums = transition.sum(axis=-1)
     bad = np.abs(row_sums - 1.0) > PROBABILITY_TOLERANCE
     if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        index = _first(bad)
         raise InputError(
-            f"{name}{_where(index, axes[:-1])}: row sums to {row_sums[index]!r}; each row of a "
+            f"{name}{_where(index, axes[:-1])}: row sums to {_number(row_sums[index])}; each row of a "
             f"transition matrix must sum to 1 (tolerance {PROBABILITY_TOLERANCE:g})"
         )
 
 
 def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-12) -> None:
-    """Raise unless curves on the last axis start at 1, stay in [0, 1] and never increase."""
-    axes = ("sample", "curve", "time point")[-curves.ndim:]
+    """Raise unless curves ``(time point,)`` or ``(sample, time point)`` start at 1, stay
+    in [0, 1] and never increase."""
+    axes = ("sample", "time point")
     start = curves[..., 0]
     bad_start = np.abs(start - 1.0) > tolerance
     if bad_start.any():
-        index = tuple(int(i) for i in np.argwhere(bad_start)[0])
-        raise InputError(f"{name}{_where(index, axes[:-1])}: S(0) is {start[index]!r}; survival must start at 1")
+        index = _first(bad_start)
+        raise InputError(f"{name}{_where(index, axes[:-1])}: S(0) is {_number(start[index])}; survival must start at 1")
     check_range(curves, name, 0.0, 1.0, axes)
     rises = np.diff(curves, axis=-1) > tolerance
     if rises.any():
-        index = tuple(int(i) for i in np.argwhere(rises)[0])
+        index = _first(rises)
         later = index[:-1] + (index[-1] + 1,)
         raise InputError(
-            f"{name}{_where(later, axes)}: survival rises from {curves[index]!r} to {curves[later]!r}; "
+            f"{name}{_where(later, axes)}: survival rises from {_number(curves[index])} to {_number(curves[later])}; "
             "a survival curve must never increase"
         )
 
@@ -87,3 +99,12 @@ def sample_count(name_to_length: dict[str, int]) -> int:
         listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise InputError(f"inputs disagree on the number of samples: {listed}")
     return next(iter(lengths.values()), 1)
+
+
+def validation_error(where: str, error) -> InputError:
+    """Turn a pydantic ``ValidationError`` into one line per problem: where, field, value, rule."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"{where}: {field} = {problem.get('input')!r}: {problem['msg']}")
+    return InputError("\n".join(lines))

@@ -145,19 +145,20 @@ def run_markov(
     CohortTrace
     """
     matrices = as_float_array(transition, "transition", ndim=(2, 3, 4))
-    matrices = matrices.reshape((1,) * (4 - matrices.ndim) + matrices.shape)
     check_transition_matrices(matrices, "transition")
+    matrices = matrices.reshape((1,) * (4 - matrices.ndim) + matrices.shape)
     k = matrices.shape[-1]
 
     start = as_float_array(initial, "initial", ndim=(1, 2))
-    start = start.reshape((1,) * (2 - start.ndim) + start.shape)
-    if start.shape[1] != k:
-        raise InputError(f"initial has {start.shape[1]} states but transition matrices are {k} x {k}")
+    if start.shape[-1] != k:
+        raise InputError(f"initial has {start.shape[-1]} states but transition matrices are {k} x {k}")
     check_range(start, "initial", 0.0, 1.0, ("sample", "state"))
+    start = start.reshape((1,) * (2 - start.ndim) + start.shape)
     totals = start.sum(axis=1)
     if np.any(np.abs(totals - 1.0) > 1e-9):
         i = int(np.argmax(np.abs(totals - 1.0)))
-        raise InputError(f"initial [sample {i}] sums to {totals[i]!r}: the initial occupancy must sum to 1")
+        where = f" [sample {i}]" if start.shape[0] > 1 else ""
+        raise InputError(f"initial{where} sums to {float(totals[i])!r}: the initial occupancy must sum to 1")
 
     if matrices.shape[1] > 1:
         if n_cycles is not None and n_cycles != matrices.shape[1]:
@@ -181,9 +182,8 @@ def run_markov(
 def _curve_rows(curve, name: str) -> np.ndarray:
     """A survival curve as ``(1 or n_samples, n_time_points)``, validated."""
     array = as_float_array(curve, name, ndim=(1, 2))
-    array = array.reshape((1,) * (2 - array.ndim) + array.shape)
     check_survival_curves(array, name)
-    return array
+    return array.reshape((1,) * (2 - array.ndim) + array.shape)
 
 
 def run_partitioned_survival(
@@ -274,13 +274,13 @@ class TreatmentLine:
 def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
     """A share as ``(1 or n_samples, 1 or n_cycles)``, validated to lie in [0, 1]."""
     array = as_float_array(value, name, ndim=(0, 1, 2))
+    check_range(array, name, 0.0, 1.0, ("sample", "cycle")[: array.ndim])
     if array.ndim == 0:
         array = array.reshape(1, 1)
     elif array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.shape[1] not in (1, n_cycles):
         raise InputError(f"{name} has {array.shape[1]} values per sample; expected 1 or one per cycle ({n_cycles})")
-    check_range(array, name, 0.0, 1.0, ("sample", "cycle"))
     return array
 
 

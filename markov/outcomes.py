@@ -71,12 +71,12 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
 
 def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.ndarray:
     """Values as ``(1 or n_samples, 1 or per_time_points, n_states)``."""
-    array = as_float_array(values, name, ndim=(1, 2, 3))
-    array = array.reshape((1,) * (3 - array.ndim) + array.shape)
+    given = as_float_array(values, name, ndim=(1, 2, 3))
+    array = given.reshape((1,) * (3 - given.ndim) + given.shape)
     expected = ((1, trace.n_samples), (1, per_time_points), (trace.n_states,))
     if any(size not in allowed for size, allowed in zip(array.shape, expected)):
         raise InputError(
-            f"{name} has shape {array.shape}; expected (n_states,) = ({trace.n_states},), "
+            f"{name} has shape {given.shape}; expected (n_states,) = ({trace.n_states},), "
             f"(n_cycles, n_states) with n_cycles = {per_time_points}, or (n_samples, n_cycles or 1, n_states) "
             f"with n_samples = {trace.n_samples}"
         )

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .._validate import InputError
+from .._validate import InputError, validation_error
 from ..engine import run_markov
 from ..grid import TimeGrid
 from ..outcomes import accumulate
@@ -110,7 +110,7 @@ def load_inputs(path: str | Path | None = None) -> ChancellorInputs:
     try:
         return ChancellorInputs.model_validate(yaml.safe_load(text))
     except ValidationError as error:
-        raise InputError(f"{where}: {error}") from None
+        raise validation_error(where, error) from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""Engines against closed forms, against each other, and against patient-level simulation."""
+import numpy as np
+import pytest
+import scipy.linalg
+
+from markov import (
+    CurveCrossingWarning,
+    InputError,
+    TreatmentLine,
+    run_markov,
+    run_partitioned_survival,
+    run_sequencing,
+)
+
+
+def test_markov_two_state_closed_form():
+    # alive -> dead with probability p each cycle: alive(t) = (1 - p)^t
+    p, n_cycles = 0.13, 40
+    trace = run_markov([[1 - p, p], [0, 1]], [1, 0], n_cycles=n_cycles)
+    t = np.arange(n_cycles + 1)
+    np.testing.assert_allclose(trace.occupancy[0, :, 0], (1 - p) ** t, rtol=1e-13)
+    np.testing.assert_allclose(trace.entries[0, 1:, 1], (1 - p) ** t[:-1] * p, rtol=1e-13)
+    assert trace.entries[0, 0, 0] == 1.0  # everyone enters the initial state at t = 0
+
+
+def test_markov_varies_by_cycle_and_sample():
+    # sample s dies with probability p[s, c] in cycle c: alive = prod (1 - p)
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.3, size=(5, 12))
+    matrices = np.zeros((5, 12, 2, 2))
+    matrices[..., 0, 0], matrices[..., 0, 1], matrices[..., 1, 1] = 1 - p, p, 1
+    trace = run_markov(matrices, [1, 0])
+    expected = np.concatenate([np.ones((5, 1)), np.cumprod(1 - p, axis=1)], axis=1)
+    np.testing.assert_allclose(trace.state("state_0"), expected, rtol=1e-13)
+
+
+def _illness_death(progression, death_pf, death_pd, times):
+    """Closed-form occupancy of PF, PD, dead with constant hazards."""
+    leave = progression + death_pf
+    pf = np.exp(-leave * times)
+    pd_ = progression / (leave - death_pd) * (np.exp(-death_pd * times) - np.exp(-leave * times))
+    return pf, pd_
+
+
+def test_psm_and_markov_agree_on_exponential_curves():
+    a, b, c, step, n_cycles = 0.9, 0.15, 1.4, 1 / 12, 240
+    times = np.arange(n_cycles + 1) * step
+    pf, pd_ = _illness_death(a, b, c, times)
+    psm = run_partitioned_survival([pf, pf + pd_])
+    generator = np.array([[-(a + b), a, b], [0, -c, c], [0, 0, 0]])
+    matrix = scipy.linalg.expm(generator * step)
+    matrix /= matrix.sum(axis=1, keepdims=True)  # remove expm rounding before validation
+    markov = run_markov(matrix, [1, 0, 0], n_cycles=n_cycles)
+    np.testing.assert_allclose(psm.occupancy, markov.occupancy, atol=1e-10, rtol=0)
+    # deaths per cycle are the same quantity in both engines
+    np.testing.assert_allclose(psm.entries[..., 2], markov.entries[..., 2], atol=1e-10, rtol=0)
+    assert psm.crossing_time_points.tolist() == [0]
+
+
+def test_psm_clips_and_reports_crossing_curves():
+    os_ = np.array([1.0, 0.8, 0.5, 0.3])
+    pfs = np.array([1.0, 0.9, 0.4, 0.35])  # above OS at two time points
+    with pytest.warns(CurveCrossingWarning, match="1 of 1 samples"):
+        trace = run_partitioned_survival([pfs, os_])
+    assert trace.crossing_time_points.tolist() == [2]
+    np.testing.assert_allclose(trace.state("progression_free")[0], [1.0, 0.8, 0.4, 0.3])
+    np.testing.assert_allclose(trace.occupancy.sum(axis=2), 1.0)
+
+
+def _sequencing_as_markov(q, death, onward, q_post, n_cycles):
+    """Markov matrices (n, n_cycles, K+2, K+2) equivalent to exponential lines."""
+    n, n_lines = q.shape
+    k = n_lines + 2
+    matrices = np.zeros((n, n_cycles, k, k))
+    for j in range(n_lines):
+        leave = (1 - q[:, j])[:, None]
+        progress = leave * (1 - death[j])
+        matrices[:, :, j, j] = q[:, j][:, None]
+        matrices[:, :, j, k - 1] = leave * death[j]
+        nxt = progress * onward[j]
+        if j + 1 < n_lines:
+            matrices[:, :, j, j + 1] = nxt
+        matrices[:, :, j, n_lines] = progress - nxt
+    matrices[:, :, n_lines, n_lines] = q_post[:, None]
+    matrices[:, :, n_lines, k - 1] = 1 - q_post[:, None]
+    matrices[:, :, k - 1, k - 1] = 1
+    return matrices
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_sequencing_equals_markov_with_exponential_curves(method):
+    rng = np.random.default_rng(11)
+    n, n_lines, n_cycles = 7, 3, 200
+    q = rng.uniform(0.80, 0.99, size=(n, n_lines))  # per-cycle probability of staying on a line
+    q_post = rng.uniform(0.7, 0.95, size=n)
+    death = [rng.uniform(0, 0.4, size=(n, n_cycles)) for _ in range(n_lines)]  # by sample and cycle
+    onward = [rng.uniform(0, 1, size=(n, 1)) for _ in range(n_lines - 1)] + [np.zeros((n, 1))]
+    u = np.arange(n_cycles + 1)
+    lines = [
+        TreatmentLine(f"line_{j + 1}", q[:, j][:, None] ** u, death[j], onward[j]) for j in range(n_lines)
+    ]
+    trace = run_sequencing(lines, q_post[:, None] ** u, method=method)
+    markov = run_markov(_sequencing_as_markov(q, death, onward, q_post, n_cycles), np.eye(n_lines + 2)[0])
+    np.testing.assert_allclose(trace.occupancy, markov.occupancy, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(trace.entries, markov.entries, atol=1e-10, rtol=0)
+    assert trace.state_names == ("line_1", "line_2", "line_3", "best_supportive_care", "dead")
+
+
+def test_fft_and_direct_convolution_agree():
+    rng = np.random.default_rng(5)
+    n_cycles = 400
+    u = np.arange(n_cycles + 1) / 52
+    weibull = lambda shape, scale: np.exp(-((u / scale) ** shape))  # noqa: E731
+    lines = [
+        TreatmentLine("first", weibull(1.3, 0.8), 0.2, rng.uniform(size=(4,))),
+        TreatmentLine("second", weibull(0.8, 0.5), 0.3),
+    ]
+    direct = run_sequencing(lines, weibull(1.1, 0.4), method="direct")
+    fft = run_sequencing(lines, weibull(1.1, 0.4), method="fft")
+    np.testing.assert_allclose(fft.occupancy, direct.occupancy, atol=1e-14, rtol=0)
+
+
+def _simulate_patients(n_patients, curves, death, onward, post, rng):
+    """Brute-force patient-level simulation of the sequencing model on the grid.
+
+    A patient entering a state with survival S at time point tau leaves it at
+    tau + D where P(D > u) = S(u): D = 1 + #{u >= 1 : S(u) > U} for U ~ U(0, 1).
+    Returns occupancy (n_time_points, K + 2) as shares of patients.
+    """
+    n_times = post.size
+    n_lines = len(curves)
+    entry = np.zeros(n_patients, dtype=np.int64)
+    active = np.ones(n_patients, dtype=bool)  # still heading into the current line
+    counts = np.zeros((n_times, n_lines + 2))
+    post_entry = np.full(n_patients, -1)
+    for k in range(n_lines):
+        duration = np.searchsorted(-curves[k][1:], -rng.uniform(size=n_patients), side="left") + 1
+        leave = entry + duration
+        for i in np.flatnonzero(active):  # tally occupancy (test-only loop)
+            counts[entry[i] : min(leave[i], n_times), k] += 1
+        exits = active & (leave < n_times)
+        cycle = np.minimum(leave, n_times - 1) - 1
+        dies = exits & (rng.uniform(size=n_patients) < death[k][np.maximum(cycle, 0)])
+        progressed = exits & ~dies
+        nxt = progressed & (rng.uniform(size=n_patients) < onward[k])
+        to_post = progressed & ~nxt
+        post_entry[to_post] = leave[to_post]
+        active, entry = nxt, leave
+    duration = np.searchsorted(-post[1:], -rng.uniform(size=n_patients), side="left") + 1
+    for i in np.flatnonzero(post_entry >= 0):
+        counts[post_entry[i] : min(post_entry[i] + duration[i], n_times), n_lines] += 1
+    counts[:, -1] = n_patients - counts[:, :-1].sum(axis=1)
+    return counts / n_patients
+
+
+def test_sequencing_matches_patient_level_simulation_with_weibull_curves():
+    n_cycles, step = 104, 1 / 26  # fortnightly over 4 years
+    u = np.arange(n_cycles + 1) * step
+    weibull = lambda shape, scale: np.exp(-((u / scale) ** shape))  # noqa: E731
+    curves = [weibull(1.4, 0.9), weibull(0.9, 0.6), weibull(1.2, 0.5)]
+    death = [np.linspace(0.1, 0.3, n_cycles), np.full(n_cycles, 0.25), np.full(n_cycles, 0.4)]
+    onward = [0.7, 0.5, 0.0]
+    post = weibull(1.1, 0.4)
+    # a share that varies by cycle is (1, n_cycles); a 1-D share is one value per sample
+    lines = [TreatmentLine(f"line_{k}", curves[k], death[k][None], onward[k]) for k in range(3)]
+    expected = run_sequencing(lines, post).occupancy[0]
+
+    n_patients = 200_000
+    simulated = _simulate_patients(n_patients, curves, death, onward, post, np.random.default_rng(2024))
+    standard_error = np.sqrt(expected * (1 - expected) / n_patients)
+    # 5 standard errors over ~500 cells: a false alarm has probability < 1e-3
+    assert np.all(np.abs(simulated - expected) <= 5 * standard_error + 1e-12)
+
+
+def test_sequencing_one_line_closed_form():
+    # one line (stay 0.95 a cycle, no deaths) then care (stay 0.9): progressed(t) is
+    # sum_{tau=1..t} 0.05 * 0.95^(tau-1) * 0.9^(t-tau) = 0.05 (0.95^t - 0.9^t) / (0.95 - 0.9)
+    u = np.arange(61)
+    trace = run_sequencing([TreatmentLine("first", 0.95**u)], 0.9**u)
+    np.testing.assert_allclose(trace.state("first")[0], 0.95**u, rtol=1e-13)
+    expected = 0.05 * (0.95**u - 0.9**u) / 0.05
+    np.testing.assert_allclose(trace.state("best_supportive_care")[0], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_partitioned_survival_shares_curves_across_samples():
+    pfs = np.array([[1.0, 0.8, 0.6], [1.0, 0.7, 0.5]])
+    os_ = np.array([1.0, 0.9, 0.8])
+    trace = run_partitioned_survival([pfs, os_])
+    assert trace.occupancy.shape == (2, 3, 3)
+    np.testing.assert_allclose(trace.state("dead"), [[0, 0.1, 0.2], [0, 0.1, 0.2]])

@@ -1,0 +1,83 @@
+"""Cycle correction and discounting against hand-worked sums and closed-form integrals."""
+import numpy as np
+import pytest
+
+from markov import TimeGrid, accumulate, run_markov, run_partitioned_survival
+
+
+@pytest.fixture
+def decay():
+    """Two states, alive -> dead with probability 0.2 a cycle, half-year cycles."""
+    grid = TimeGrid(0.5, 6)
+    trace = run_markov([[0.8, 0.2], [0, 1]], [1, 0], n_cycles=grid.n_cycles, state_names=["alive", "dead"])
+    return grid, trace, 0.8 ** np.arange(7)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.035, 0.06])
+def test_cycle_corrections_by_hand(decay, rate):
+    grid, trace, alive = decay
+    t = grid.times_years
+    d = (1 + rate) ** -t
+    mid = (1 + rate) ** -(t[:-1] + 0.25)
+    expected = {
+        "start": 0.5 * np.sum(alive[:-1] * d[:-1]),
+        "end": 0.5 * np.sum(alive[1:] * d[1:]),
+        "trapezoid": 0.25 * np.sum(alive[:-1] * d[:-1] + alive[1:] * d[1:]),
+        "life_table": 0.25 * np.sum((alive[:-1] + alive[1:]) * mid),
+    }
+    for method, value in expected.items():
+        total = accumulate(trace, grid, per_year=[1.0, 0.0], discount_rate=rate, method=method)
+        assert total.shape == (1, 2)
+        assert total[0, 0] == pytest.approx(value, rel=1e-14), method
+        assert total[0, 1] == 0.0
+
+
+def test_life_table_equals_trapezoid_without_discounting(decay):
+    grid, trace, _ = decay
+    a = accumulate(trace, grid, per_year=[3.0, 1.0], method="life_table")
+    b = accumulate(trace, grid, per_year=[3.0, 1.0], method="trapezoid")
+    np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_values_varying_by_cycle_and_sample(decay):
+    grid, trace, alive = decay
+    rates = np.arange(6.0)[:, None] * np.array([1.0, 0.0])  # cost per year c in cycle c
+    total = accumulate(trace, grid, per_year=rates, method="end")
+    assert total[0, 0] == pytest.approx(0.5 * np.sum(np.arange(6) * alive[1:]), rel=1e-14)
+    per_sample = np.array([[[1.0, 0.0]], [[2.0, 0.0]]])  # (2 samples, 1, 2 states)
+    two = run_markov(np.tile([[0.8, 0.2], [0, 1]], (2, 1, 1, 1)), [1, 0], n_cycles=6)
+    totals = accumulate(two, grid, per_year=per_sample, method="start")
+    assert totals[1, 0] == pytest.approx(2 * totals[0, 0], rel=1e-14)
+
+
+def test_one_off_values_on_entry_are_discounted_at_entry(decay):
+    grid, trace, alive = decay
+    rate = 0.035
+    deaths = alive[:-1] * 0.2  # entering "dead" in the cycle ending at t = 1..6
+    expected = 1000 * np.sum(deaths * (1 + rate) ** -grid.times_years[1:])
+    total = accumulate(trace, grid, on_entry=[0.0, 1000.0], discount_rate=rate)
+    assert total[0, 1] == pytest.approx(expected, rel=1e-14)
+    # the initial state counts as entered at t = 0 (undiscounted)
+    start = accumulate(trace, grid, on_entry=[500.0, 0.0], discount_rate=rate)
+    assert start[0, 0] == pytest.approx(500.0, rel=1e-14)
+
+
+def test_trapezoid_converges_to_the_continuous_discounted_integral():
+    # exponential survival with hazard h, continuous discounting at ln(1 + r):
+    # integral_0^T exp(-(h + ln(1+r)) t) dt; trapezoid error is O(step^2)
+    h, r, horizon = 0.7, 0.035, 30.0
+    k = h + np.log1p(r)
+    exact = (1 - np.exp(-k * horizon)) / k
+    for step, tolerance in [(1 / 12, 1e-3), (7 / 365.25, 5e-5)]:
+        grid = TimeGrid.from_horizon(horizon, step)
+        os_ = np.exp(-h * grid.times_years)
+        trace = run_partitioned_survival([os_], state_names=["alive", "dead"])
+        total = accumulate(trace, grid, per_year=[1.0, 0.0], discount_rate=r)[0, 0]
+        assert abs(total - exact) / exact < tolerance
+        assert abs(total - exact) / exact < k**2 * step**2 / 12 * 1.01  # the trapezoid error bound
+
+
+def test_grid_from_horizon():
+    grid = TimeGrid.from_horizon(20, 7 / 365.25)
+    assert grid.n_cycles == 1044 and grid.horizon_years >= 20
+    assert TimeGrid.from_horizon(20, 1.0).n_cycles == 20
