@@ -13,22 +13,22 @@ from libc.stdlib cimport free, malloc
 
 
 def markov_trace(const double[:, :, :, ::1] transition,
-                 const double[:, ::1] initial,
-                 Py_ssize_t n_cycles):
+                 const Py_ssize_t[::1] cycle_matrix,
+                 const double[:, ::1] initial):
     """Run a Markov cohort.
 
-    transition : (1 or n_samples, 1 or n_cycles, n_states, n_states)
-        ``transition[s, c, i, j]`` is the probability of moving from state i at
-        time point c to state j at time point c + 1.
+    transition : (1 or n_samples, n_matrices, n_states, n_states)
+    cycle_matrix : (n_cycles,)
+        Cycle c (time point c to c + 1) uses ``transition[s, cycle_matrix[c]]``, so
+        matrices that repeat over cycles are stored once.
     initial : (n_samples, n_states)
 
     Returns occupancy and entries, each (n_samples, n_cycles + 1, n_states).
     ``entries[s, t, j]`` is the mass that moved into j from another state during
     the cycle ending at t; entries at t = 0 are the initial occupancy.
     """
-    cdef Py_ssize_t n = initial.shape[0], k = initial.shape[1]
+    cdef Py_ssize_t n = initial.shape[0], k = initial.shape[1], n_cycles = cycle_matrix.shape[0]
     cdef bint per_sample = transition.shape[0] > 1
-    cdef bint per_cycle = transition.shape[1] > 1
     occupancy_arr = np.zeros((n, n_cycles + 1, k))
     entries_arr = np.zeros((n, n_cycles + 1, k))
     cdef double[:, :, ::1] occupancy = occupancy_arr
@@ -42,7 +42,7 @@ def markov_trace(const double[:, :, :, ::1] transition,
                 occupancy[s, 0, j] = initial[s, j]
                 entries[s, 0, j] = initial[s, j]
             for c in range(n_cycles):
-                pc = c if per_cycle else 0
+                pc = cycle_matrix[c]
                 for i in range(k):
                     mass = occupancy[s, c, i]
                     if mass == 0.0:

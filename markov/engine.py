@@ -124,6 +124,7 @@ def run_markov(
     initial,
     n_cycles: int | None = None,
     state_names: Sequence[str] | None = None,
+    cycle_matrix=None,
 ) -> CohortTrace:
     """Run a Markov cohort model, vectorised over PSA samples.
 
@@ -131,14 +132,20 @@ def run_markov(
     ----------
     transition : array_like
         Transition probabilities ``P[i, j]`` from state i to state j over one cycle.
-        Shape ``(k, k)`` (constant), ``(n_cycles, k, k)`` (varying by cycle; index c
-        moves the cohort from time point c to c + 1) or ``(n_samples, n_cycles or 1,
-        k, k)`` (varying by sample). Entries in [0, 1], rows summing to 1.
+        Shape ``(k, k)`` (constant), ``(n_matrices, k, k)`` (varying by cycle) or
+        ``(n_samples, n_matrices, k, k)`` (varying by sample too). Entries in [0, 1],
+        rows summing to 1.
     initial : array_like
         Initial occupancy, shape ``(k,)`` or ``(n_samples, k)``, summing to 1.
     n_cycles : int, optional
-        Required when ``transition`` does not vary by cycle.
+        Number of cycles; defaults to ``len(cycle_matrix)``, else to ``n_matrices``
+        when there is more than one matrix.
     state_names : sequence of str, optional
+    cycle_matrix : array_like of int, optional
+        Which matrix each cycle uses: cycle c (time point c to c + 1) applies
+        ``transition[..., cycle_matrix[c], :, :]``. Default: matrix c in cycle c,
+        or the single matrix in every cycle. Lets matrices that repeat (a treatment
+        effect for two years, age bands) be stored once.
 
     Returns
     -------
@@ -147,7 +154,7 @@ def run_markov(
     matrices = as_float_array(transition, "transition", ndim=(2, 3, 4))
     check_transition_matrices(matrices, "transition")
     matrices = matrices.reshape((1,) * (4 - matrices.ndim) + matrices.shape)
-    k = matrices.shape[-1]
+    n_matrices, k = matrices.shape[1], matrices.shape[-1]
 
     start = as_float_array(initial, "initial", ndim=(1, 2))
     if start.shape[-1] != k:
@@ -160,17 +167,28 @@ def run_markov(
         where = f" [sample {i}]" if start.shape[0] > 1 else ""
         raise InputError(f"initial{where} sums to {float(totals[i])!r}: the initial occupancy must sum to 1")
 
-    if matrices.shape[1] > 1:
-        if n_cycles is not None and n_cycles != matrices.shape[1]:
-            raise InputError(
-                f"n_cycles is {n_cycles} but transition has matrices for {matrices.shape[1]} cycles"
-            )
-        n_cycles = matrices.shape[1]
-    if n_cycles is None or int(n_cycles) != n_cycles or n_cycles < 1:
-        raise InputError(f"n_cycles is {n_cycles!r}: a whole number of at least 1 is needed")
+    if cycle_matrix is None:
+        if n_cycles is None and n_matrices > 1:
+            n_cycles = n_matrices
+        if n_cycles is None or int(n_cycles) != n_cycles or n_cycles < 1:
+            raise InputError(f"n_cycles is {n_cycles!r}: a whole number of at least 1 is needed")
+        if n_matrices not in (1, n_cycles):
+            raise InputError(f"n_cycles is {n_cycles} but transition has matrices for {n_matrices} cycles")
+        cycle_matrix = np.arange(n_cycles) if n_matrices > 1 else np.zeros(n_cycles, dtype=np.intp)
+    cycle_matrix = np.ascontiguousarray(cycle_matrix, dtype=np.intp)
+    if cycle_matrix.ndim != 1 or cycle_matrix.size < 1:
+        raise InputError(f"cycle_matrix has shape {cycle_matrix.shape}: one matrix index per cycle is needed")
+    if n_cycles is not None and n_cycles != cycle_matrix.size:
+        raise InputError(f"n_cycles is {n_cycles} but cycle_matrix names a matrix for {cycle_matrix.size} cycles")
+    out_of_range = (cycle_matrix < 0) | (cycle_matrix >= n_matrices)
+    if out_of_range.any():
+        c = int(np.argmax(out_of_range))
+        raise InputError(
+            f"cycle_matrix [cycle {c}] is {int(cycle_matrix[c])}: must index one of the {n_matrices} matrices"
+        )
 
     n_samples = sample_count({"transition": matrices.shape[0], "initial": start.shape[0]})
-    occupancy, entries = _engine.markov_trace(matrices, _per_sample_rows(start, n_samples), int(n_cycles))
+    occupancy, entries = _engine.markov_trace(matrices, cycle_matrix, _per_sample_rows(start, n_samples))
     names = _state_names(state_names, k, [f"state_{j}" for j in range(k)])
     return CohortTrace(occupancy, entries, names)
 

@@ -123,20 +123,21 @@ def accumulate(
     if per_year is not None:
         rates = _values(per_year, "per_year", trace, grid.n_cycles)
         at_start, at_end = cycle_weights(grid, discount_rate, method)
-        occupancy = trace.occupancy
-        if rates.shape[1] == 1:  # constant over time: weight the occupancy first, no temporaries
-            time_in_state = np.einsum("c,scj->sj", at_start, occupancy[:, :-1]) + np.einsum(
-                "c,scj->sj", at_end, occupancy[:, 1:]
-            )
-            total += rates[:, 0, :] * time_in_state
-        else:
-            total += np.einsum("scj,c,scj->sj", rates, at_start, occupancy[:, :-1], optimize=True)
-            total += np.einsum("scj,c,scj->sj", rates, at_end, occupancy[:, 1:], optimize=True)
+        total += _weighted_sum(rates, at_start, trace.occupancy[:, :-1])
+        total += _weighted_sum(rates, at_end, trace.occupancy[:, 1:])
     if on_entry is not None:
         amounts = _values(on_entry, "on_entry", trace, grid.n_cycles + 1)
-        factors = discount_factors(grid.times_years, discount_rate)
-        if amounts.shape[1] == 1:
-            total += amounts[:, 0, :] * np.einsum("t,stj->sj", factors, trace.entries)
-        else:
-            total += np.einsum("stj,t,stj->sj", amounts, factors, trace.entries, optimize=True)
+        total += _weighted_sum(amounts, discount_factors(grid.times_years, discount_rate), trace.entries)
     return total
+
+
+def _weighted_sum(values: np.ndarray, weights: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
+    """``sum_t values[s, t, j] * weights[t] * occupancy[s, t, j]`` without temporaries of
+    the occupancy's size where the values do not vary by both sample and time."""
+    if not weights.any():
+        return 0.0
+    if values.shape[1] == 1:
+        return values[:, 0, :] * np.matmul(weights, occupancy)
+    if values.shape[0] == 1:
+        return np.einsum("tj,stj->sj", values[0] * weights[:, None], occupancy, optimize=True)
+    return np.einsum("stj,stj->sj", values * weights[None, :, None], occupancy, optimize=True)

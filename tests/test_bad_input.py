@@ -94,3 +94,10 @@ def test_accumulate_rejects_bad_values_and_settings():
         accumulate(trace, grid, per_year=[1, 0], discount_rate=-1.5)
     with pytest.raises(InputError, match=r"cycle_length_years is 0"):
         TimeGrid(0, 4)
+
+
+def test_markov_rejects_bad_cycle_matrix():
+    with pytest.raises(InputError, match=r"cycle_matrix \[cycle 2\] is 5: must index one of the 2 matrices"):
+        run_markov(np.stack([VALID, VALID]), [1, 0], cycle_matrix=[0, 1, 5])
+    with pytest.raises(InputError, match=r"n_cycles is 4 but cycle_matrix names a matrix for 3 cycles"):
+        run_markov(VALID, [1, 0], n_cycles=4, cycle_matrix=[0, 0, 0])

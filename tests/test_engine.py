@@ -188,3 +188,12 @@ def test_partitioned_survival_shares_curves_across_samples():
     trace = run_partitioned_survival([pfs, os_])
     assert trace.occupancy.shape == (2, 3, 3)
     np.testing.assert_allclose(trace.state("dead"), [[0, 0.1, 0.2], [0, 0.1, 0.2]])
+
+
+def test_markov_cycle_matrix_equals_materialised_matrices():
+    rng = np.random.default_rng(8)
+    distinct = rng.dirichlet(np.ones(3), size=(4, 2, 3))  # 4 samples, 2 distinct matrices
+    which = np.array([1, 1, 0, 0, 0, 1, 0])
+    compact = run_markov(distinct, [1, 0, 0], cycle_matrix=which)
+    full = run_markov(distinct[:, which], [1, 0, 0])
+    np.testing.assert_array_equal(compact.occupancy, full.occupancy)

@@ -189,20 +189,24 @@ def evaluate(parameters: Parameters, inputs: ChancellorInputs) -> pd.DataFrame:
     off_diagonal = 1.0 - np.eye(4)
     reduced = mono * off_diagonal * parameters.relative_risk[:, None, None]
     reduced += np.eye(4) * (1.0 - reduced.sum(axis=2))[:, :, None]
-    combination = np.where(on_combination[None, :, None, None], reduced[:, None], mono[:, None])
+    matrices = {
+        "monotherapy": (mono[:, None], np.zeros(n_cycles, dtype=np.intp)),
+        "combination": (np.stack([mono, reduced], axis=1), on_combination.astype(np.intp)),
+    }
+    drug_costs = {"monotherapy": np.full(n_cycles, azt), "combination": azt + lamivudine * on_combination}
 
     rows = []
-    for strategy, matrices in zip(STRATEGIES, (mono[:, None], combination)):
-        trace = run_markov(matrices, initial, n_cycles=n_cycles, state_names=STATES)
-        drug = azt + (lamivudine * on_combination if strategy == "combination" else 0.0)
-        annual_cost = (parameters.state_costs[:, None, :] + np.multiply.outer(drug, ALIVE)[None]) * ALIVE
-        annual_cost = np.broadcast_to(annual_cost, (n, n_cycles, 4))
-        cost = accumulate(
-            trace, grid, per_year=annual_cost, discount_rate=settings.discount_rate_costs, method=settings.counting
-        ).sum(axis=1)
-        life_years = accumulate(
-            trace, grid, per_year=ALIVE, discount_rate=settings.discount_rate_life_years, method=settings.counting
-        ).sum(axis=1)
+    for strategy in STRATEGIES:
+        transition, cycle_matrix = matrices[strategy]
+        trace = run_markov(transition, initial, state_names=STATES, cycle_matrix=cycle_matrix)
+
+        def total(per_year, rate):
+            return accumulate(trace, grid, per_year=per_year, discount_rate=rate, method=settings.counting).sum(axis=1)
+
+        cost = total(parameters.state_costs[:, None, :] * ALIVE, settings.discount_rate_costs) + total(
+            np.multiply.outer(drug_costs[strategy], ALIVE), settings.discount_rate_costs
+        )
+        life_years = total(ALIVE, settings.discount_rate_life_years)
         rows.append(pd.DataFrame({"sample": np.arange(n), "strategy": strategy, "cost": cost, "life_years": life_years}))
     return pd.concat(rows, ignore_index=True)
 
