@@ -143,3 +143,81 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
                 for t in range(n_times - u):
                     target[t] += mass * kernel[t]
     return out_arr
+
+
+def sequencing_step(const double[:, ::1] occupancy,
+                    const double[:, ::1] entries,
+                    const double[:, ::1] death_share,
+                    const double[:, ::1] next_share,
+                    double[:, ::1] deaths,
+                    double[:, ::1] post_entries,
+                    double[:, ::1] next_entries,
+                    double[:, :, ::1] trace_occupancy,
+                    double[:, :, ::1] trace_entries,
+                    Py_ssize_t state):
+    """Book-keeping of one line of a sequence, fused into one pass.
+
+    occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it.
+    death_share, next_share : (1 or m, 1 or T - 1) by cycle.
+    Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
+    of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
+    start the next line (written to ``next_entries``) and the others enter
+    post-progression care (added to ``post_entries``). The line's occupancy and
+    entries are copied into column ``state`` of the (m, T, n_states) trace blocks.
+    """
+    cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
+    cdef bint occupancy_per_sample = occupancy.shape[0] > 1
+    cdef bint death_per_sample = death_share.shape[0] > 1, death_per_cycle = death_share.shape[1] > 1
+    cdef bint next_per_sample = next_share.shape[0] > 1, next_per_cycle = next_share.shape[1] > 1
+    cdef Py_ssize_t s, t, po
+    cdef double leaving, dying, progressing, starting
+    with nogil:
+        for s in range(m):
+            po = s if occupancy_per_sample else 0
+            trace_occupancy[s, 0, state] = occupancy[po, 0]
+            trace_entries[s, 0, state] = entries[s, 0]
+            next_entries[s, 0] = 0.0
+            for t in range(1, n_times):
+                trace_occupancy[s, t, state] = occupancy[po, t]
+                trace_entries[s, t, state] = entries[s, t]
+                leaving = occupancy[po, t - 1] + entries[s, t] - occupancy[po, t]
+                dying = leaving * death_share[s if death_per_sample else 0, t - 1 if death_per_cycle else 0]
+                progressing = leaving - dying
+                starting = progressing * next_share[s if next_per_sample else 0, t - 1 if next_per_cycle else 0]
+                deaths[s, t] += dying
+                post_entries[s, t] += progressing - starting
+                next_entries[s, t] = starting
+
+
+cdef int _survival_violation(const double[:, ::1] curves, double tolerance,
+                             Py_ssize_t* row, Py_ssize_t* col) noexcept nogil:
+    cdef Py_ssize_t s, t
+    cdef double value
+    for s in range(curves.shape[0]):
+        for t in range(curves.shape[1]):
+            row[0], col[0] = s, t
+            value = curves[s, t]
+            if not (value - value == 0.0):  # NaN or infinite
+                return 1
+            if t == 0 and (value - 1.0 > tolerance or 1.0 - value > tolerance):
+                return 2
+            if value < 0.0 or value > 1.0:
+                return 3
+            if t > 0 and value - curves[s, t - 1] > tolerance:
+                return 4
+    return 0
+
+
+def survival_check(const double[:, ::1] curves, double tolerance):
+    """First violation in survival curves (rows): (rule, row, time point), rule 0 if none.
+
+    Rules: 1 not finite, 2 S(0) differs from 1 by more than ``tolerance``,
+    3 outside [0, 1], 4 rises by more than ``tolerance``. One pass, no temporaries.
+    """
+    cdef Py_ssize_t row = -1, col = -1
+    cdef int rule
+    with nogil:
+        rule = _survival_violation(curves, tolerance, &row, &col)
+    if rule == 0:
+        row = col = -1
+    return rule, row, col

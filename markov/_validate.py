@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _engine
+
 PROBABILITY_TOLERANCE = 1e-9
 
 
@@ -28,8 +30,9 @@ def _where(index: tuple[int, ...], axes: tuple[str, ...]) -> str:
     return f" [{', '.join(named)}]" if named else ""
 
 
-def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a C-contiguous float64 array with only finite entries."""
+def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None, finite: bool = True) -> np.ndarray:
+    """Return ``value`` as a C-contiguous float64 array, checking that every entry is
+    finite unless ``finite`` is False (for callers whose own check covers it)."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -39,7 +42,7 @@ def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None) -> 
         raise InputError(f"{name}: has {array.ndim} dimensions (shape {array.shape}), expected {allowed}")
     if not array.flags.c_contiguous:
         array = np.ascontiguousarray(array)
-    bad = ~np.isfinite(array)
+    bad = ~np.isfinite(array) if finite else np.zeros(0, dtype=bool)
     if bad.any():
         index = _first(bad)
         raise InputError(f"{name}{list(index) if index else ''} is {_number(array[index])}: every value must be a finite number")
@@ -73,23 +76,25 @@ def check_transition_matrices(transition: np.ndarray, name: str) -> None:
 
 
 def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-12) -> None:
-    """Raise unless curves ``(time point,)`` or ``(sample, time point)`` start at 1, stay
-    in [0, 1] and never increase."""
-    axes = ("sample", "time point")
-    start = curves[..., 0]
-    bad_start = np.abs(start - 1.0) > tolerance
-    if bad_start.any():
-        index = _first(bad_start)
-        raise InputError(f"{name}{_where(index, axes[:-1])}: S(0) is {_number(start[index])}; survival must start at 1")
-    check_range(curves, name, 0.0, 1.0, axes)
-    rises = np.diff(curves, axis=-1) > tolerance
-    if rises.any():
-        index = _first(rises)
-        later = index[:-1] + (index[-1] + 1,)
-        raise InputError(
-            f"{name}{_where(later, axes)}: survival rises from {_number(curves[index])} to {_number(curves[later])}; "
-            "a survival curve must never increase"
-        )
+    """Raise unless curves ``(time point,)`` or ``(sample, time point)`` are finite,
+    start at 1, stay in [0, 1] and never increase (one compiled pass)."""
+    rows = curves.reshape((1,) * (2 - curves.ndim) + curves.shape)
+    rule, row, t = _engine.survival_check(np.ascontiguousarray(rows), tolerance)
+    if rule == 0:
+        return
+    where = _where((row, t) if curves.ndim == 2 else (t,), ("sample", "time point"))
+    value = _number(rows[row, t])
+    if rule == 1:
+        raise InputError(f"{name}{where} is {value}: every value must be a finite number")
+    if rule == 2:
+        where = _where((row,), ("sample",)) if curves.ndim == 2 else ""
+        raise InputError(f"{name}{where}: S(0) is {value}; survival must start at 1")
+    if rule == 3:
+        raise InputError(f"{name}{where} is {value}: must lie in [0.0, 1.0]")
+    raise InputError(
+        f"{name}{where}: survival rises from {_number(rows[row, t - 1])} to {value}; "
+        "a survival curve must never increase"
+    )
 
 
 def sample_count(name_to_length: dict[str, int]) -> int:

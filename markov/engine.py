@@ -199,7 +199,7 @@ def run_markov(
 
 def _curve_rows(curve, name: str) -> np.ndarray:
     """A survival curve as ``(1 or n_samples, n_time_points)``, validated."""
-    array = as_float_array(curve, name, ndim=(1, 2))
+    array = as_float_array(curve, name, ndim=(1, 2), finite=False)
     check_survival_curves(array, name)
     return array.reshape((1,) * (2 - array.ndim) + array.shape)
 
@@ -307,7 +307,7 @@ def _fft_occupancy(entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
     size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
     spectrum = scipy.fft.rfft(entries, size, axis=1, workers=-1)
     spectrum *= scipy.fft.rfft(survival, size, axis=1, workers=-1)
-    return scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, :n_times]
+    return np.ascontiguousarray(scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, :n_times])
 
 
 def _clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str) -> np.ndarray:
@@ -318,12 +318,6 @@ def _clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: st
     if method == "fft":
         return _fft_occupancy(entries, survival)
     return _engine.convolve_truncated(entries, survival)
-
-
-def _exits(entries: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
-    """Mass leaving a state in each cycle, ``(m, n_cycles)``, from the balance
-    occupancy[t] = occupancy[t-1] - exits[t] + entries[t]."""
-    return occupancy[:, :-1] + entries[:, 1:] - occupancy[:, 1:]
 
 
 def run_sequencing(
@@ -393,37 +387,37 @@ def run_sequencing(
     )
     n_lines = len(lines)
     occupancy = np.empty((n_samples, n_times, n_lines + 2))
-    entries = np.zeros((n_samples, n_times, n_lines + 2))
+    entries = np.empty((n_samples, n_times, n_lines + 2))  # every column is written below
 
     def rows(array: np.ndarray, block: slice) -> np.ndarray:
         return array if array.shape[0] == 1 else array[block]
 
+    everyone_dies, nobody_moves_on = np.ones((1, 1)), np.zeros((1, 1))
     for begin in range(0, n_samples, SEQUENCING_CHUNK_SAMPLES):
         block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
         m = block.stop - block.start
+        occupancy_block, entries_block = occupancy[block], entries[block]
         line_entries = np.zeros((m, n_times))
         line_entries[:, 0] = 1.0
+        next_entries = np.empty((m, n_times))
         post_entries = np.zeros((m, n_times))
         deaths = np.zeros((m, n_times))
         for k in range(n_lines):
             if k == 0:  # everyone enters at t = 0, so occupancy is the curve itself
-                line_occupancy = np.broadcast_to(rows(survival[0], block), (m, n_times))
+                line_occupancy = rows(survival[0], block)
             else:
                 line_occupancy = _clock_reset_occupancy(line_entries, rows(survival[k], block), method)
-            leaving = _exits(line_entries, line_occupancy)
-            dying = leaving * rows(death[k], block)
-            progressing = leaving - dying
-            starting_next = progressing * rows(onward[k], block)
-            deaths[:, 1:] += dying
-            post_entries[:, 1:] += progressing - starting_next
-            occupancy[block, :, k] = line_occupancy
-            entries[block, :, k] = line_entries
-            line_entries = np.zeros((m, n_times))
-            line_entries[:, 1:] = starting_next
+            _engine.sequencing_step(
+                line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
+                deaths, post_entries, next_entries, occupancy_block, entries_block, k,
+            )
+            line_entries, next_entries = next_entries, line_entries
         post_occupancy = _clock_reset_occupancy(post_entries, rows(post, block), method)
-        deaths[:, 1:] += _exits(post_entries, post_occupancy)
-        occupancy[block, :, n_lines] = post_occupancy
-        entries[block, :, n_lines] = post_entries
-        entries[block, :, n_lines + 1] = deaths
-        occupancy[block, :, n_lines + 1] = np.cumsum(deaths, axis=1)
+        # leaving post-progression care is death: a step with death share 1
+        _engine.sequencing_step(
+            post_occupancy, post_entries, everyone_dies, nobody_moves_on,
+            deaths, next_entries, line_entries, occupancy_block, entries_block, n_lines,
+        )
+        entries_block[:, :, n_lines + 1] = deaths
+        occupancy_block[:, :, n_lines + 1] = np.cumsum(deaths, axis=1)
     return CohortTrace(occupancy, entries, names)
