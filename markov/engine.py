@@ -18,7 +18,7 @@ so that one-off values on entry (a procedure at the start of a line) are counted
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -99,7 +99,7 @@ class PartitionedSurvivalTrace(CohortTrace):
     """A :class:`CohortTrace` with the number of time points, per sample, at which
     an inner curve lay above an outer one and was clipped."""
 
-    crossing_time_points: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    crossing_time_points: np.ndarray
 
 
 def _state_names(names: Sequence[str] | None, n_states: int, default: Sequence[str]) -> tuple[str, ...]:

@@ -94,3 +94,14 @@ def test_bad_inputs_file_names_the_field(tmp_path, inputs):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError, match=r"bad\.yaml: annual_drug_costs\.lamivudine\.value = -5: Input should be greater than or equal to 0"):
         chancellor.load_inputs(path)
+
+
+def test_bad_state_in_inputs_is_named(tmp_path, inputs):
+    import yaml
+
+    data = inputs.model_dump()
+    data["transition_counts"]["rows"]["A"]["E"] = 3
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match=r"transition_counts\.rows\.A\.E\.\[key\] = 'E': Input should be 'A', 'B', 'C' or 'D'"):
+        chancellor.load_inputs(path)

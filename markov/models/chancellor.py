@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
 
 from .._validate import InputError, validation_error
 from ..engine import run_markov
@@ -30,42 +31,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LivingState = Literal["A", "B", "C"]
+State = Literal["A", "B", "C", "D"]
+
+
 class _CostSet(_Strict):
-    values: dict[str, float]
+    values: dict[LivingState, NonNegativeFloat]
     source: str
     distribution: str
 
-    @field_validator("values")
-    @classmethod
-    def _non_negative(cls, values: dict[str, float]) -> dict[str, float]:
-        for state, cost in values.items():
-            if state not in STATES[:3]:
-                raise ValueError(f"state {state!r} is not one of the living states A, B, C")
-            if cost < 0:
-                raise ValueError(f"cost of state {state} is {cost}; costs must not be negative")
-        return values
-
 
 class _Priced(_Strict):
-    value: float = Field(ge=0)
+    value: NonNegativeFloat
     source: str
 
 
 class _TransitionCounts(_Strict):
     source: str
     distribution: str
-    rows: dict[str, dict[str, int]]
-
-    @field_validator("rows")
-    @classmethod
-    def _counts(cls, rows: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-        for origin, counts in rows.items():
-            for target, count in counts.items():
-                if origin not in STATES or target not in STATES:
-                    raise ValueError(f"transition {origin}->{target} names an unknown state")
-                if count < 0:
-                    raise ValueError(f"count {origin}->{target} is {count}; counts must not be negative")
-        return rows
+    rows: dict[LivingState, dict[State, NonNegativeInt]]
 
 
 class _RelativeRisk(_Strict):
