@@ -29,29 +29,34 @@ def markov_trace(const double[:, :, :, ::1] transition,
     """
     cdef Py_ssize_t n = initial.shape[0], k = initial.shape[1], n_cycles = cycle_matrix.shape[0]
     cdef bint per_sample = transition.shape[0] > 1
-    occupancy_arr = np.zeros((n, n_cycles + 1, k))
-    entries_arr = np.zeros((n, n_cycles + 1, k))
+    occupancy_arr = np.empty((n, n_cycles + 1, k))
+    entries_arr = np.empty((n, n_cycles + 1, k))
     cdef double[:, :, ::1] occupancy = occupancy_arr
     cdef double[:, :, ::1] entries = entries_arr
-    cdef Py_ssize_t s, c, i, j, ps, pc
-    cdef double mass, flow
+    cdef Py_ssize_t s, c, i, j
+    cdef const double* matrix
+    cdef double* before
+    cdef double* after
+    cdef double* entered
+    cdef double arriving
     with nogil:
         for s in range(n):
-            ps = s if per_sample else 0
             for j in range(k):
                 occupancy[s, 0, j] = initial[s, j]
                 entries[s, 0, j] = initial[s, j]
             for c in range(n_cycles):
-                pc = cycle_matrix[c]
-                for i in range(k):
-                    mass = occupancy[s, c, i]
-                    if mass == 0.0:
-                        continue
-                    for j in range(k):
-                        flow = mass * transition[ps, pc, i, j]
-                        occupancy[s, c + 1, j] += flow
+                matrix = &transition[s if per_sample else 0, cycle_matrix[c], 0, 0]
+                before = &occupancy[s, c, 0]
+                after = &occupancy[s, c + 1, 0]
+                entered = &entries[s, c + 1, 0]
+                for j in range(k):
+                    # summed apart from the stayers, not by subtraction, to keep small entries exact
+                    arriving = 0.0
+                    for i in range(k):
                         if i != j:
-                            entries[s, c + 1, j] += flow
+                            arriving += before[i] * matrix[i * k + j]
+                    entered[j] = arriving
+                    after[j] = arriving + before[j] * matrix[j * k + j]
     return occupancy_arr, entries_arr
 
 

@@ -123,8 +123,14 @@ def accumulate(
     if per_year is not None:
         rates = _values(per_year, "per_year", trace, grid.n_cycles)
         at_start, at_end = cycle_weights(grid, discount_rate, method)
-        total += _weighted_sum(rates, at_start, trace.occupancy[:, :-1])
-        total += _weighted_sum(rates, at_end, trace.occupancy[:, 1:])
+        if rates.shape[1] == 1:  # constant over time: one weight per time point
+            point_weights = np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0)
+            total += _weighted_sum(rates, point_weights, trace.occupancy)
+        else:  # time point t closes cycle t - 1 and opens cycle t
+            point_values = np.zeros(rates.shape[:1] + (grid.n_cycles + 1,) + rates.shape[2:])
+            point_values[:, :-1] += rates * at_start[:, None]
+            point_values[:, 1:] += rates * at_end[:, None]
+            total += _weighted_sum(point_values, np.ones(grid.n_cycles + 1), trace.occupancy)
     if on_entry is not None:
         amounts = _values(on_entry, "on_entry", trace, grid.n_cycles + 1)
         total += _weighted_sum(amounts, discount_factors(grid.times_years, discount_rate), trace.entries)
@@ -132,10 +138,9 @@ def accumulate(
 
 
 def _weighted_sum(values: np.ndarray, weights: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
-    """``sum_t values[s, t, j] * weights[t] * occupancy[s, t, j]`` without temporaries of
-    the occupancy's size where the values do not vary by both sample and time."""
-    if not weights.any():
-        return 0.0
+    """``sum_t values[s, t, j] * weights[t] * occupancy[s, t, j]`` in one pass over the
+    occupancy, without temporaries of its size where the values do not vary by both
+    sample and time."""
     if values.shape[1] == 1:
         return values[:, 0, :] * np.matmul(weights, occupancy)
     if values.shape[0] == 1:
