@@ -245,6 +245,44 @@ def bench_sequencing(n: int, repeats: int) -> None:
           f"(measured on {small:,})")
 
 
+def bench_scaling(n: int, repeats: int) -> None:
+    """Time per 1,000 draws of (b) at n/4, n/2, n and 2n: flat if cost is linear."""
+    per_thousand = []
+    for size in (n // 4, n // 2, n, 2 * n):
+        grid, strategies, costs, utilities = psm_inputs(size)
+        times = grid.times_years
+
+        def run():
+            for pfs, os_ in strategies:
+                trace = markov.run_partitioned_survival([weibull_curves(*pfs, times), weibull_curves(*os_, times)])
+                markov.accumulate(trace, grid, per_year=costs, discount_rate=DISCOUNT)
+
+        seconds, _ = median_seconds(run, repeats)
+        per_thousand.append(f"{size:,}: {1000 * seconds / size * 1000:.2f} ms")
+    print("    linearity of (b), time per 1,000 draws -> " + ", ".join(per_thousand))
+
+
+def bench_crossover(repeats: int) -> None:
+    """Direct summation against FFT in the sequencing engine, by grid length (sets
+    markov.engine.FFT_MIN_TIME_POINTS)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    row = []
+    for n_times in (80, 160, 240, 320, 480):
+        u = np.arange(n_times) / 52
+
+        def curve():
+            return np.exp(-((u[None] / rng.uniform(0.3, 1.0, (n, 1))) ** 1.2))
+
+        lines = [markov.TreatmentLine("first", curve(), 0.2, 0.6), markov.TreatmentLine("second", curve(), 0.2, 0.5),
+                 markov.TreatmentLine("third", curve(), 0.3)]
+        post = curve()
+        direct, _ = median_seconds(lambda: markov.run_sequencing(lines, post, method="direct"), repeats)
+        fft, _ = median_seconds(lambda: markov.run_sequencing(lines, post, method="fft"), repeats)
+        row.append(f"{n_times}: x{direct / fft:.2f}")
+    print(f"    sequencing, direct time / FFT time by number of time points ({n:,} draws) -> " + ", ".join(row))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
@@ -256,7 +294,9 @@ def main() -> None:
     print(f"median of {args.repeats} runs each; numpy = the same model in plain numpy, same run\n")
     bench_chancellor(args.draws, args.repeats)
     bench_psm(args.draws, args.repeats)
+    bench_scaling(args.draws, args.repeats)
     bench_sequencing(args.draws, args.repeats)
+    bench_crossover(args.repeats)
 
 
 if __name__ == "__main__":

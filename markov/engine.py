@@ -35,9 +35,10 @@ from ._validate import (
     sample_count,
 )
 
-# Above this many time points a truncated convolution is cheaper by FFT than by direct
-# summation (measured in benchmarks/bench_engines.py).
-FFT_MIN_TIME_POINTS = 160
+# From this many time points on, the truncated convolution is cheaper by FFT than by
+# direct summation (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py
+# prints the crossover).
+FFT_MIN_TIME_POINTS = 240
 # Samples per block in the sequencing engine: bounds the FFT work arrays (~40 MB at
 # 1,045 time points) without costing speed.
 SEQUENCING_CHUNK_SAMPLES = 1024
