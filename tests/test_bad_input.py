@@ -101,3 +101,12 @@ def test_markov_rejects_bad_cycle_matrix():
         run_markov(np.stack([VALID, VALID]), [1, 0], cycle_matrix=[0, 1, 5])
     with pytest.raises(InputError, match=r"n_cycles is 4 but cycle_matrix names a matrix for 3 cycles"):
         run_markov(VALID, [1, 0], n_cycles=4, cycle_matrix=[0, 0, 0])
+
+
+def test_unknown_state_is_named_with_the_states_there_are():
+    trace = run_markov(VALID, [1, 0], n_cycles=2, state_names=["alive", "dead"])
+    with pytest.raises(InputError, match=r"state 'progressed' is not in this model; its states are \['alive', 'dead'\]"):
+        trace.state("progressed")
+    frame = trace.to_frame()
+    assert list(frame.columns) == ["alive", "dead"] and frame.shape == (3, 2)
+    assert frame.loc[2, "alive"] == pytest.approx(0.81)
