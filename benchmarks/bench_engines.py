@@ -234,13 +234,9 @@ def bench_sequencing(n: int, repeats: int) -> None:
     report(f"(c) 5x3-line sequencing, weekly 20 y, {n:,} draws", t_ours, t_base, 2.0)
     print(f"    + evaluating the 11 Weibull curves on the grid (numpy, issue 3 territory): {t_curves:.3f} s")
     small = max(n // 20, 1)
-    t_direct, _ = median_seconds(
-        lambda: run_sequences(grid, [[c[:small] for c in group] if isinstance(group, list) else group[:small]
-                                     for group in curves],
-                              [d[:small] for d in death], [o[:small] for o in onward], sequences, costs,
-                              utilities, method="direct"),
-        max(repeats // 2, 3),
-    )
+    grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(small)
+    arguments = (grid, sequencing_curves(times, draws), death, onward, sequences, costs, utilities)
+    t_direct, _ = median_seconds(lambda: run_sequences(*arguments, method="direct"), max(repeats // 2, 3))
     print(f"    exact direct summation instead of FFT: {t_direct * n / small:.2f} s per {n:,} draws "
           f"(measured on {small:,})")
 

@@ -42,9 +42,8 @@ def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None, fin
         raise InputError(f"{name}: has {array.ndim} dimensions (shape {array.shape}), expected {allowed}")
     if not array.flags.c_contiguous:
         array = np.ascontiguousarray(array)
-    bad = ~np.isfinite(array) if finite else np.zeros(0, dtype=bool)
-    if bad.any():
-        index = _first(bad)
+    if finite and not np.isfinite(array).all():
+        index = _first(~np.isfinite(array))
         raise InputError(f"{name}{list(index) if index else ''} is {_number(array[index])}: every value must be a finite number")
     return array
 

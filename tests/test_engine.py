@@ -5,7 +5,6 @@ import scipy.linalg
 
 from markov import (
     CurveCrossingWarning,
-    InputError,
     TreatmentLine,
     run_markov,
     run_partitioned_survival,

@@ -1,4 +1,6 @@
 """Property tests over random valid inputs: traces are distributions at every time point."""
+import warnings
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,8 +41,6 @@ def test_markov_traces_sum_to_one(seed, n_samples, n_states, n_cycles, per_cycle
 def test_partitioned_survival_traces_sum_to_one(seed, n_samples, n_curves, n_times):
     rng = np.random.default_rng(seed)
     curves = [_random_curves(rng, n_samples, n_times) for _ in range(n_curves)]  # may cross
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trace = run_partitioned_survival(curves)

@@ -183,14 +183,17 @@ def evaluate(parameters: Parameters, inputs: ChancellorInputs) -> pd.DataFrame:
     for strategy in STRATEGIES:
         transition, cycle_matrix = matrices[strategy]
         trace = run_markov(transition, initial, state_names=STATES, cycle_matrix=cycle_matrix)
-
-        def total(per_year, rate):
-            return accumulate(trace, grid, per_year=per_year, discount_rate=rate, method=settings.counting).sum(axis=1)
-
-        cost = total(parameters.state_costs[:, None, :] * ALIVE, settings.discount_rate_costs) + total(
-            np.multiply.outer(drug_costs[strategy], ALIVE), settings.discount_rate_costs
+        # state costs vary by sample, drug costs by cycle: two categories, each on a fast path
+        categories = [
+            (parameters.state_costs[:, None, :] * ALIVE, settings.discount_rate_costs),
+            (np.multiply.outer(drug_costs[strategy], ALIVE), settings.discount_rate_costs),
+            (ALIVE, settings.discount_rate_life_years),
+        ]
+        state_cost, drug_cost, life_years = (
+            accumulate(trace, grid, per_year=values, discount_rate=rate, method=settings.counting).sum(axis=1)
+            for values, rate in categories
         )
-        life_years = total(ALIVE, settings.discount_rate_life_years)
+        cost = state_cost + drug_cost
         rows.append(pd.DataFrame({"sample": np.arange(n), "strategy": strategy, "cost": cost, "life_years": life_years}))
     return pd.concat(rows, ignore_index=True)
 
