@@ -24,6 +24,6 @@ extensions = [
 setup(
     packages=["markov", "markov.models", "markov.data"],
     package_dir={"markov": "markov", "markov.data": "params"},
-    package_data={"markov.data": ["*.yaml", "*.csv", "*.md"]},
+    package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
 )

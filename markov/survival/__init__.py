@@ -1,0 +1,57 @@
+"""Survival curves in flexsurv's parametrisations, vectorised over PSA samples.
+
+Every curve holds ``n_samples`` parameter sets, states its time unit and gives
+survival, hazard, cumulative hazard, density, quantiles and restricted means as arrays
+``(n_samples, n_times)``; :meth:`SurvivalCurve.survival_on_grid` puts it on the
+model's cycle grid for the engine.
+
+- families: :mod:`~markov.survival.parametric` (flexsurv's exp … gengamma),
+  :mod:`~markov.survival.spline` (Royston–Parmar), :mod:`~markov.survival.piecewise`,
+  :mod:`~markov.survival.composite` (Kaplan–Meier + tail, mixture cure);
+- adjustments: :mod:`~markov.survival.adjust` (HR, AF, waning, general-population
+  floor, PFS ≤ OS) and :mod:`~markov.survival.general_population` (life tables);
+- evidence: :mod:`~markov.survival.fit` (maximum likelihood, AIC/BIC),
+  :mod:`~markov.survival.nonparametric` (Kaplan–Meier, Nelson–Aalen),
+  :mod:`~markov.survival.reconstruct` (Guyot et al. 2012),
+  :mod:`~markov.survival.calibrate` (through medians and landmarks).
+"""
+from ._base import TIME_UNIT_YEARS, SurvivalCurve, convert_time
+from .adjust import (
+    AcceleratedFailureTime,
+    ProportionalHazards,
+    WaningHazardRatio,
+    constrain_pfs_to_os,
+    floor_at_general_population,
+)
+from .calibrate import calibrate
+from .composite import KaplanMeierWithTail, MixtureCure
+from .fit import (
+    CurveModel,
+    FitResult,
+    MixtureCureModel,
+    ParametricModel,
+    PatientData,
+    PiecewiseExponentialModel,
+    compare_fits,
+    fit,
+    fit_families,
+    fit_tail,
+)
+from .general_population import GeneralPopulationSurvival, LifeTable, available_life_tables
+from .nonparametric import KaplanMeier, nelson_aalen, smoothed_hazard
+from .parametric import (
+    FAMILIES,
+    Exponential,
+    Gamma,
+    GeneralizedGamma,
+    Gompertz,
+    LogLogistic,
+    LogNormal,
+    ParametricSurvival,
+    Weibull,
+    WeibullPH,
+)
+from .piecewise import PiecewiseExponential
+from .reconstruct import clean_digitised_curve, reconstruct_patient_data
+
+__all__ = [name for name in dir() if not name.startswith("_")]

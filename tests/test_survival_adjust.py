@@ -1,0 +1,176 @@
+"""Hazard ratios, acceleration factors, waning, general-population mortality, PFS ≤ OS,
+mixture cure and Kaplan–Meier with a tail, against closed forms and quadrature."""
+import numpy as np
+import pytest
+from scipy import integrate
+
+from markov import InputError, TimeGrid
+from markov.survival import (
+    AcceleratedFailureTime,
+    Exponential,
+    GeneralPopulationSurvival,
+    KaplanMeier,
+    KaplanMeierWithTail,
+    LifeTable,
+    LogLogistic,
+    MixtureCure,
+    ProportionalHazards,
+    WaningHazardRatio,
+    Weibull,
+    constrain_pfs_to_os,
+    floor_at_general_population,
+)
+from markov.survival._base import SurvivalCurve
+
+TIMES = np.array([0.0, 0.5, 3.0, 6.0, 12.0, 13.0, 20.0, 24.0, 30.0, 60.0])
+REFERENCE = Weibull(0.8, 10.0, time_unit="months")
+
+
+def test_proportional_hazards_closed_form():
+    curve = ProportionalHazards(REFERENCE, [0.58, 1.0, 1.7])
+    np.testing.assert_allclose(curve.survival(TIMES), REFERENCE.survival(TIMES) ** np.array([[0.58], [1.0], [1.7]]),
+                               rtol=1e-13)
+    np.testing.assert_allclose(curve.hazard(TIMES[1:]), np.array([[0.58], [1.0], [1.7]]) * REFERENCE.hazard(TIMES[1:]),
+                               rtol=1e-13)
+    # a Weibull under PH is a Weibull with scale s·HR^(−1/k)
+    np.testing.assert_allclose(curve.median()[0], Weibull(0.8, 10.0 * 0.58 ** (-1 / 0.8), time_unit="months").median(),
+                               rtol=1e-10)
+
+
+def test_acceleration_factor_stretches_time():
+    curve = AcceleratedFailureTime(REFERENCE, 1.5)
+    np.testing.assert_allclose(curve.survival(TIMES), REFERENCE.survival(TIMES / 1.5), rtol=1e-14)
+    np.testing.assert_allclose(curve.median(), 1.5 * REFERENCE.median(), rtol=1e-14)
+    expected, _ = integrate.quad(lambda t: REFERENCE.survival([t / 1.5])[0, 0], 0, 40, epsabs=1e-13)
+    assert curve.restricted_mean(40)[0] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("profile, end", [("linear", 24.0), ("step", None)])
+def test_waning_cumulative_hazard_integrates_the_waning_hazard(profile, end):
+    curve = WaningHazardRatio(REFERENCE, [0.6, 0.8], 12.0, end, profile)
+    ratio = curve.ratio_at(TIMES)
+    if profile == "linear":  # HR before 12, halfway at 18, 1 from 24
+        np.testing.assert_allclose(curve.ratio_at([6, 18, 24, 40]), [[0.6, 0.8, 1, 1], [0.8, 0.9, 1, 1]], rtol=1e-14)
+    np.testing.assert_allclose(curve.hazard(TIMES[1:]), ratio[:, 1:] * REFERENCE.hazard(TIMES[1:]), rtol=1e-13)
+    for i in range(2):
+        expected = [integrate.quad(lambda u: curve.hazard([u])[i, 0], 0, t, points=[12.0, 24.0], epsabs=1e-14,
+                                   limit=200)[0] for t in TIMES]
+        np.testing.assert_allclose(curve.cumulative_hazard(TIMES)[i], expected, rtol=1e-10, atol=1e-13)
+    # the same cumulative hazard whether the times are shared (grid) or per sample (quantiles)
+    q = curve.quantile([0.3, 0.6, 0.9])
+    np.testing.assert_allclose(np.diag(curve.survival(q[:, 1])), 0.4, rtol=1e-10)
+    # after waning the hazard is the reference's: S(t)/S(24) equals S₀(t)/S₀(24)
+    tail = curve.survival([24.0, 60.0])
+    np.testing.assert_allclose(tail[:, 1] / tail[:, 0],
+                               (REFERENCE.survival([60.0]) / REFERENCE.survival([24.0]))[0, 0], rtol=1e-12)
+
+
+def test_hazard_ratio_must_be_positive():
+    with pytest.raises(InputError, match=r"hazard_ratio \[sample 1\] is 0.0: must be a positive number"):
+        ProportionalHazards(REFERENCE, [0.7, 0.0])
+    with pytest.raises(InputError, match=r"hazard_ratio \[sample 0\] is -0.5"):
+        WaningHazardRatio(REFERENCE, -0.5, 12, 24)
+    with pytest.raises(InputError, match=r"linear waning must end after it starts"):
+        WaningHazardRatio(REFERENCE, 0.5, 24, 12)
+    with pytest.raises(InputError, match=r"has 3 samples but the reference curve has 2"):
+        ProportionalHazards(Weibull([1, 2], 3, time_unit="months"), [0.5, 0.6, 0.7])
+
+
+def test_general_population_life_table_reproduces_its_qx_and_published_life_expectancy():
+    table = LifeTable.load("us_2023")
+    assert "National Vital Statistics Reports" in table.source["title"]
+    # one year from each birthday, a single-sex cohort dies with exactly the table's qx
+    for age in (0, 40, 65, 80, 99):
+        for share_female, qx in ((0.0, table.qx_male[age]), (1.0, table.qx_female[age])):
+            cohort = GeneralPopulationSurvival(table, age, share_female)
+            assert 1 - cohort.survival([1.0])[0, 0] == pytest.approx(qx, rel=1e-12)
+    # life expectancy at birth: published 75.8 (men) and 81.1 (women), NVSR 74(6) Tables 2–3;
+    # constant force within each year puts deaths slightly before mid-year, hence 0.01
+    assert GeneralPopulationSurvival(table, 0, 0.0).restricted_mean(130)[0] == pytest.approx(75.8178, abs=0.01)
+    assert GeneralPopulationSurvival(table, 0, 1.0).restricted_mean(130)[0] == pytest.approx(81.0799, abs=0.01)
+
+
+def test_mixed_sex_cohort_is_a_mixture_not_an_averaged_hazard():
+    table = LifeTable.load("us_2023")
+    mixed = GeneralPopulationSurvival(table, 62.5, 0.3, time_unit="months")
+    men, women = GeneralPopulationSurvival(table, 62.5, 0.0), GeneralPopulationSurvival(table, 62.5, 1.0)
+    t_years = np.array([0.0, 0.25, 1.0, 10.0, 30.0])
+    np.testing.assert_allclose(mixed.survival(t_years * 12),
+                               0.3 * women.survival(t_years) + 0.7 * men.survival(t_years), rtol=1e-13)
+    # hazard per month is −d log S / dt
+    t = np.array([7.0, 55.0])
+    step = 1e-4
+    numeric = -(np.log(mixed.survival(t + step)) - np.log(mixed.survival(t - step))) / (2 * step)
+    np.testing.assert_allclose(mixed.hazard(t), numeric, rtol=1e-7)
+
+
+def test_floor_at_general_population_per_cycle():
+    grid = TimeGrid(1 / 12, 480)
+    population = GeneralPopulationSurvival("us_2023", 70, 0.5).survival_on_grid(grid)
+    # a mixture-cure-like curve whose hazard falls below the population's
+    model = MixtureCure(0.3, Exponential(0.5, time_unit="years")).survival_on_grid(grid)
+    adjusted, floored = floor_at_general_population(model, population)
+    step_model, step_population = model[0, 1:] / model[0, :-1], population[0, 1:] / population[0, :-1]
+    np.testing.assert_allclose(adjusted[0, 1:] / adjusted[0, :-1], np.minimum(step_model, step_population),
+                               rtol=1e-12)
+    assert floored[0] == int((step_population < step_model).sum()) and 0 < floored[0] < grid.n_cycles
+    assert (adjusted <= model + 1e-15).all() and (adjusted <= population + 1e-15).all()
+
+
+def test_pfs_is_clipped_to_os_and_the_corrections_counted():
+    os_ = np.array([[1.0, 0.9, 0.7, 0.5], [1.0, 0.8, 0.6, 0.4]])
+    pfs = np.array([[1.0, 0.95, 0.6, 0.55], [1.0, 0.7, 0.5, 0.3]])
+    clipped, corrected = constrain_pfs_to_os(pfs, os_)
+    np.testing.assert_array_equal(clipped, [[1.0, 0.9, 0.6, 0.5], [1.0, 0.7, 0.5, 0.3]])
+    np.testing.assert_array_equal(corrected, [2, 0])
+
+
+def test_mixture_cure_closed_form_and_plateau():
+    uncured = LogLogistic(1.4, 8.0, time_unit="months")
+    background = GeneralPopulationSurvival("us_2023", 60, 0.4)
+    curve = MixtureCure([0.2, 0.35], uncured, background)
+    s_bg = background.survival(TIMES / 12)
+    expected = s_bg * (np.array([[0.2], [0.35]]) + np.array([[0.8], [0.65]]) * uncured.survival(TIMES))
+    np.testing.assert_allclose(curve.survival(TIMES), expected, rtol=1e-13)
+    t = np.array([5.0, 50.0, 200.0])
+    step = 1e-4
+    numeric = -(np.log(curve.survival(t + step)) - np.log(curve.survival(t - step))) / (2 * step)
+    np.testing.assert_allclose(curve.hazard(t), numeric, rtol=1e-6)
+    expected_area, _ = integrate.quad(lambda x: curve.survival([x])[1, 0], 0, 120, epsabs=1e-12, limit=400,
+                                      points=background._breakpoints()[background._breakpoints() < 10] * 12)
+    assert curve.restricted_mean(120)[1] == pytest.approx(expected_area, rel=1e-8)
+    no_background = MixtureCure(0.2, uncured)
+    assert no_background.survival([1e6])[0, 0] == pytest.approx(0.2, rel=1e-6)
+    assert no_background.quantile([0.9])[0, 0] == np.inf
+
+
+def test_kaplan_meier_with_tail_joins_at_the_cut():
+    rng = np.random.default_rng(5)
+    true = 12.0 * rng.weibull(1.3, 300)
+    censor = rng.uniform(6, 36, 300)
+    time, event = np.minimum(true, censor), (true <= censor).astype(float)
+    km = KaplanMeier.fit(time, event, time_unit="months")
+    tail = Weibull([1.3, 1.1], 12.0, time_unit="months")
+    curve = KaplanMeierWithTail(km, tail, cut_time=10.0)
+    before = np.array([0.0, 2.0, 5.5, 10.0])
+    np.testing.assert_allclose(curve.survival(before), np.tile(km.survival_at(before), (2, 1)), rtol=1e-14)
+    after = np.array([15.0, 40.0])
+    expected = km.survival_at([10.0])[0] * tail.survival(after) / tail.survival([10.0])
+    np.testing.assert_allclose(curve.survival(after), expected, rtol=1e-13)
+    # the restricted mean composes exactly; the generic numerical integral agrees
+    np.testing.assert_allclose(curve.restricted_mean(60), SurvivalCurve._restricted_mean(curve, 60), rtol=1e-8)
+    assert curve.restricted_mean(8)[0] == pytest.approx(km.restricted_mean(8), rel=1e-14)
+    with pytest.raises(InputError, match=r"cut_time is 500.0: must lie within the Kaplan–Meier follow-up"):
+        KaplanMeierWithTail(km, tail, 500.0)
+
+
+@pytest.mark.parametrize("name, published_male, published_female", [
+    ("england_2021_2023", 79.1, 83.0),  # ONS national life tables, England 2021–2023
+    ("uk_2021_2023", 78.8, 82.8),  # ONS national life tables, UK 2021–2023
+])
+def test_ons_life_tables_give_the_published_life_expectancy(name, published_male, published_female):
+    table = LifeTable.load(name)
+    assert table.source["publisher"].startswith("Office for National Statistics")
+    men = GeneralPopulationSurvival(table, 0, 0.0).restricted_mean(130)[0]
+    women = GeneralPopulationSurvival(table, 0, 1.0).restricted_mean(130)[0]
+    assert men == pytest.approx(published_male, abs=0.05) and women == pytest.approx(published_female, abs=0.05)
