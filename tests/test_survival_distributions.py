@@ -145,3 +145,13 @@ def test_grid_evaluation_converts_years_to_the_curve_unit():
 def test_bad_parameters_are_named(make, message):
     with pytest.raises(InputError, match=message):
         make()
+
+
+def test_gengamma_samples_with_both_signs_of_q():
+    """Per-sample Q of either sign (PSA draws around Q ≈ 0) in one call."""
+    mixed = GeneralizedGamma([2.5, 2.5, 2.5], [0.8, 0.8, 0.8], [0.6, -0.6, 0.0], time_unit="months")
+    for i, name in enumerate(("gengamma Q>0", "gengamma Q<0", "gengamma Q=0")):
+        curve, reference = CASES[name]
+        np.testing.assert_allclose(mixed.survival(TIMES)[i], reference.sf(TIMES), rtol=RTOL)
+        np.testing.assert_allclose(mixed.density(TIMES)[i], reference.pdf(TIMES), rtol=RTOL)
+        np.testing.assert_allclose(mixed.quantile(PROBABILITIES)[i], reference.ppf(PROBABILITIES), rtol=RTOL)

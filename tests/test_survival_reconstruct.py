@@ -147,7 +147,7 @@ def test_smoothed_hazard_by_hand_and_at_the_boundary():
         (lambda: KaplanMeier.fit([1, -2], [1, 0], time_unit="days"), r"time \[patient 1\] is -2\.0: .*not be negative"),
         (lambda: KaplanMeier.fit([1, 2], [1, 2], time_unit="days"), r"event \[patient 1\] is 2\.0: must be 1 .* or 0"),
         (lambda: KaplanMeier.fit([1, 2], [1], time_unit="days"), r"event has 1 values but time has 2"),
-        (lambda: KaplanMeier.fit([1, np.nan], [1, 1], time_unit="days"), r"time\[1\] is nan: every value must be finite"),
+        (lambda: KaplanMeier.fit([1, np.nan], [1, 1], time_unit="days"), r"time\[1\] is nan: every value must be a finite number"),
         (lambda: KaplanMeier.fit([], [], time_unit="days"), r"time is empty"),
         (lambda: KaplanMeier.fit([1, 2], [1, 1], time_unit="days", entry=[0, 2]),
          r"entry \[patient 1\] is 2\.0 with time 2\.0: .*entry < time"),
@@ -299,44 +299,44 @@ def test_the_valid_example_is_accepted():
     "kwargs, message",
     [
         # the curve
-        (dict(survival=CURVE_S[:-1]), r"times has 7 points but survival has 6"),
-        (dict(times=[0], survival=[1]), r"times has 1 points: a digitised curve needs at least 2"),
-        (dict(times=[-0.1, 1, 2, 3, 4, 5, 6]), r"times \[point 0\] is -0\.1: a time must not be negative"),
-        (dict(times=[0, 1, 2, 1.5, 4, 5, 6]), r"times \[point 3\]: 1\.5 after 2\.0; digitised times must not decrease"),
-        (dict(survival=[1, 0.9, 1.2, 0.7, 0.6, 0.5, 0.4]), r"survival \[point 2\] is 1\.2: must lie in \[0\.0, 1\.0\]"),
-        (dict(survival=[1, 0.9, 0.8, 0.7, 0.6, 0.5, -0.01]), r"survival \[point 6\] is -0\.01: must lie in"),
-        (dict(survival=[0.98, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), r"survival \[point 0\] is 0\.98 at time 0: .*starts at 1"),
-        (dict(survival=[1, 0.9, 0.8, 0.7, 0.6, 0.65, 0.4]),
+        ({"survival": CURVE_S[:-1]}, r"times has 7 points but survival has 6"),
+        ({"times": [0], "survival": [1]}, r"times has 1 points: a digitised curve needs at least 2"),
+        ({"times": [-0.1, 1, 2, 3, 4, 5, 6]}, r"times \[point 0\] is -0\.1: a time must not be negative"),
+        ({"times": [0, 1, 2, 1.5, 4, 5, 6]}, r"times \[point 3\]: 1\.5 after 2\.0; digitised times must not decrease"),
+        ({"survival": [1, 0.9, 1.2, 0.7, 0.6, 0.5, 0.4]}, r"survival \[point 2\] is 1\.2: must lie in \[0\.0, 1\.0\]"),
+        ({"survival": [1, 0.9, 0.8, 0.7, 0.6, 0.5, -0.01]}, r"survival \[point 6\] is -0\.01: must lie in"),
+        ({"survival": [0.98, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]}, r"survival \[point 0\] is 0\.98 at time 0: .*starts at 1"),
+        ({"survival": [1, 0.9, 0.8, 0.7, 0.6, 0.65, 0.4]},
          r"survival \[point 5\]: 0\.65 after 0\.6 at 5\.0 months; a digitised survival curve must not increase"),
-        (dict(survival=[1, 0.9, np.nan, 0.7, 0.6, 0.5, 0.4]), r"survival\[2\] is nan: every value must be a finite"),
+        ({"survival": [1, 0.9, np.nan, 0.7, 0.6, 0.5, 0.4]}, r"survival\[2\] is nan: every value must be a finite"),
         # the table
-        (dict(n_at_risk=[100, 68]), r"risk_times has 3 columns but n_at_risk has 2"),
-        (dict(risk_times=[1, 3, 6]), r"risk_times \[column 0\] is 1\.0: .*must start at time 0"),
-        (dict(risk_times=[0, 3, 3]), r"risk_times \[column 2\]: 3\.0 after 3\.0; risk times must increase"),
-        (dict(n_at_risk=[100, 67.5, 38]), r"n_at_risk \[column 1\] is 67\.5: numbers at risk must be whole numbers"),
-        (dict(n_at_risk=[100, 68, -1]), r"n_at_risk \[column 2\] is -1\.0: .*not negative"),
-        (dict(n_at_risk=[0, 0, 0]), r"n_at_risk \[column 0\] is 0: at least one patient"),
-        (dict(n_at_risk=[100, 38, 68]), r"n_at_risk \[column 2\] is 68 after 38 at 6\.0 months; .*must not increase"),
+        ({"n_at_risk": [100, 68]}, r"risk_times has 3 columns but n_at_risk has 2"),
+        ({"risk_times": [1, 3, 6]}, r"risk_times \[column 0\] is 1\.0: .*must start at time 0"),
+        ({"risk_times": [0, 3, 3]}, r"risk_times \[column 2\]: 3\.0 after 3\.0; risk times must increase"),
+        ({"n_at_risk": [100, 67.5, 38]}, r"n_at_risk \[column 1\] is 67\.5: numbers at risk must be whole numbers"),
+        ({"n_at_risk": [100, 68, -1]}, r"n_at_risk \[column 2\] is -1\.0: .*not negative"),
+        ({"n_at_risk": [0, 0, 0]}, r"n_at_risk \[column 0\] is 0: at least one patient"),
+        ({"n_at_risk": [100, 38, 68]}, r"n_at_risk \[column 2\] is 68 after 38 at 6\.0 months; .*must not increase"),
         # the table against the curve
-        (dict(risk_times=[0, 3, 6, 9], n_at_risk=[100, 68, 38, 5]),
+        ({"risk_times": [0, 3, 6, 9], "n_at_risk": [100, 68, 38, 5]},
          r"n_at_risk \[column 3\] is 5 at 9\.0 months, after the digitised curve ends at 6\.0 months"),
-        (dict(survival=[1, 0.5, 0.2, 0, 0, 0, 0], n_at_risk=[100, 20, 1]),
+        ({"survival": [1, 0.5, 0.2, 0, 0, 0, 0], "n_at_risk": [100, 20, 1]},
          r"n_at_risk \[column 2\] is 1 at 6\.0 months, but the curve reached 0 at 3\.0 months"),
-        (dict(n_at_risk=[100, 0, 0]),
+        ({"n_at_risk": [100, 0, 0]},
          r"survival \[point 3\] falls to 0\.7 at 3\.0 months, after n_at_risk \[column 1\] is 0 at 3\.0 months"),
         # S(3-) = 0.8 so at most 80 of 100 survive to 3; slack max(1, 2% of 100) = 2.
-        (dict(n_at_risk=[100, 83, 38]),
-         r"n_at_risk \[column 1\] is 83 at 3\.0 months, but the curve falls from 1\.0 to 0\.8 between 0\.0 and 3\.0 "
-         r"months while 100 are at risk: even with no censoring at most 80\.0 remain"),
-        (dict(risk_times=[0, 13, 26], n_at_risk=[100, 68, 38], times=[0, 10, 20, 30], survival=[1, 0.5, 0.3, 0.2]),
+        ({"n_at_risk": [100, 83, 38]},
+         (r"n_at_risk \[column 1\] is 83 at 3\.0 months, but the curve falls from 1\.0 to 0\.8 between 0\.0 and 3\.0 "
+         r"months while 100 are at risk: even with no censoring at most 80\.0 remain")),
+        ({"risk_times": [0, 13, 26], "n_at_risk": [100, 68, 38], "times": [0, 10, 20, 30], "survival": [1, 0.5, 0.3, 0.2]},
          r"n_at_risk \[column 1\] is 68 at 13\.0 months, but the curve falls from 1\.0 to 0\.5"),
         # total_events: the curve allows between 39.8 (censoring first) and 53.1 (no censoring) events.
-        (dict(total_events=10.5), r"total_events is 10\.5: must be a whole number"),
-        (dict(total_events=-1), r"total_events is -1: must be a whole number of events, not negative"),
-        (dict(total_events=101), r"total_events is 101: more than the 100 patients at risk at time 0"),
-        (dict(total_events=37), r"total_events is 37, but the curve and the numbers at risk allow between 39\.8 and 53\.1"),
-        (dict(total_events=56), r"total_events is 56, but .* allow between 39\.8 and 53\.1 events \(slack 2\)"),
-        (dict(time_unit="month"), r"time_unit is 'month': unknown time unit"),
+        ({"total_events": 10.5}, r"total_events is 10\.5: must be a whole number"),
+        ({"total_events": -1}, r"total_events is -1: must be a whole number of events, not negative"),
+        ({"total_events": 101}, r"total_events is 101: more than the 100 patients at risk at time 0"),
+        ({"total_events": 37}, r"total_events is 37, but the curve and the numbers at risk allow between 39\.8 and 53\.1"),
+        ({"total_events": 56}, r"total_events is 56, but .* allow between 39\.8 and 53\.1 events \(slack 2\)"),
+        ({"time_unit": "month"}, r"time_unit is 'month': unknown time unit"),
     ],
 )
 def test_reconstruction_bad_input(kwargs, message):
@@ -344,6 +344,6 @@ def test_reconstruction_bad_input(kwargs, message):
         reconstruct(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_at_risk=[100, 82, 38]), dict(total_events=38), dict(total_events=55)])
+@pytest.mark.parametrize("kwargs", [{"n_at_risk": [100, 82, 38]}, {"total_events": 38}, {"total_events": 55}])
 def test_reconstruction_consistency_rules_allow_their_slack(kwargs):
     assert reconstruct(**kwargs).time.size == 100

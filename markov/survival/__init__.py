@@ -32,6 +32,7 @@ from .fit import (
     ParametricModel,
     PatientData,
     PiecewiseExponentialModel,
+    SplineModel,
     compare_fits,
     fit,
     fit_families,
@@ -52,6 +53,7 @@ from .parametric import (
     WeibullPH,
 )
 from .piecewise import PiecewiseExponential
+from .spline import RoystonParmar, default_knots
 from .reconstruct import clean_digitised_curve, reconstruct_patient_data
 
 __all__ = [name for name in dir() if not name.startswith("_")]

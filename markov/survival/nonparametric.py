@@ -137,7 +137,7 @@ class KaplanMeier:
     entry_times: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, time: ArrayLike, event: ArrayLike, *, time_unit: str, entry: ArrayLike | None = None) -> "KaplanMeier":
+    def fit(cls, time: ArrayLike, event: ArrayLike, *, time_unit: str, entry: ArrayLike | None = None) -> KaplanMeier:
         """Estimate survival from one row per patient.
 
         Parameters
@@ -188,8 +188,8 @@ class KaplanMeier:
         normal quantile for ``level``, the methods match R ``survfit``'s
         ``conf.type`` of the same name:
 
-        * ``"log-log"`` (default here, and flexsurv's plots): symmetric on
-          log(-log S): ``S ** exp(±z σ / log S)``; never leaves [0, 1];
+        * ``"log-log"`` (default here; SAS's and Stata's default): symmetric
+          on log(-log S): ``S ** exp(±z σ / log S)``; never leaves [0, 1];
         * ``"log"`` (R's default): ``S exp(±z σ)``, upper limit capped at 1;
         * ``"plain"``: ``S ± z S σ``, clipped to [0, 1].
 

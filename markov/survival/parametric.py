@@ -95,10 +95,12 @@ class ParametricSurvival(SurvivalCurve):
         return f"{type(self).__name__}({shown}, time_unit={self.time_unit!r})"
 
 
-def _log_regularised_gamma(a, x, upper: bool) -> np.ndarray:
-    """log Q(a, x) (``upper``) or log P(a, x), accurate also where the value is near 1."""
+def _log_regularised_gamma(a, x, upper) -> np.ndarray:
+    """log Q(a, x) where ``upper`` (bool or boolean array) holds, else log P(a, x);
+    accurate also where the value is near 1."""
     lower_value, upper_value = special.gammainc(a, x), special.gammaincc(a, x)
-    value, complement = (upper_value, lower_value) if upper else (lower_value, upper_value)
+    value = np.where(upper, upper_value, lower_value)
+    complement = np.where(upper, lower_value, upper_value)
     with np.errstate(divide="ignore"):
         return np.where(complement < 0.5, np.log1p(-complement), np.log(value))
 
@@ -356,7 +358,16 @@ class GeneralizedGamma(ParametricSurvival):
         return self._log_density(t) - self._log_survival(t)
 
     def _survival(self, t):
-        return self._broadcast(np.exp(self._log_survival(t)))
+        q, _, _, g, u = self._parts(t)
+        u = np.broadcast_to(u, np.broadcast_shapes(u.shape, q.shape))
+        survival = np.empty(u.shape)
+        q, g = q[:, 0], g[:, 0]
+        for rows, function in ((q > 0, special.gammaincc), (q < 0, special.gammainc)):  # each sample once
+            if rows.any():
+                survival[rows] = function(g[rows, None], u[rows])
+        if (q == 0.0).any():  # the log-normal limit
+            survival[q == 0.0] = special.ndtr(-self._as_lognormal()._z(t))[q == 0.0]
+        return self._broadcast(survival)
 
     def _density(self, t):
         return np.exp(self._log_density(t))

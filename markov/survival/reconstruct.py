@@ -36,8 +36,9 @@ from .nonparametric import check_time_unit
 SLACK_FRACTION = 0.02
 
 
-def _slack(n_patients: float) -> float:
-    return max(1.0, SLACK_FRACTION * n_patients)
+def _slack(n_patients: ArrayLike) -> np.ndarray:
+    """Slack in patients for ``n_patients`` concerned (scalar or array)."""
+    return np.maximum(1.0, SLACK_FRACTION * np.asarray(n_patients, dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +208,7 @@ def _check_consistency(t: np.ndarray, s: np.ndarray, r: np.ndarray, n: np.ndarra
     # censoring only lowers that, so it bounds the next number at risk.
     with np.errstate(divide="ignore", invalid="ignore"):
         most = n[:-1] * s_before[1:] / s_before[:-1]
-    excess = n[1:] - most > np.array([_slack(k) for k in n[:-1]])
+    excess = n[1:] - most > _slack(n[:-1])
     if excess.any():
         i = _first(excess)[0]
         raise InputError(
@@ -285,18 +286,20 @@ def _interval(t: np.ndarray, s: np.ndarray, k0: int, k1: int, t_end: float, n_st
     return _Interval(events, censor_times[rank < kept[point]], int(at_risk), km)
 
 
-def _adjust_censoring(run: Callable[[int], _Interval], gap: Callable[[_Interval], int], guess: int) -> _Interval:
+def _adjust_censoring(run: Callable[[int], _Interval], gap: Callable[[_Interval], int], guess: int,
+                      most: int) -> _Interval:
     """Guyot's iteration: add ``gap`` (reconstructed minus published) to the number
-    censored until the gap is 0, or is negative with no censoring left to remove.
-    Stops at a repeated guess (rounding can make it cycle) with the closest fit."""
+    censored, kept within [0, ``most``], until the gap is 0 or cannot shrink
+    further. Stops at a repeated number (rounding can make it cycle, and a
+    bound can make it stick) with the closest fit."""
     tried: dict[int, _Interval] = {}
-    n_censor = max(guess, 0)
+    n_censor = min(max(guess, 0), most)
     while n_censor not in tried:
         result = tried[n_censor] = run(n_censor)
         miss = gap(result)
-        if miss == 0 or (miss < 0 and n_censor == 0):
+        if miss == 0:
             return result
-        n_censor = max(n_censor + miss, 0)
+        n_censor = min(max(n_censor + miss, 0), most)
     return min(tried.values(), key=lambda result: abs(gap(result)))
 
 
@@ -315,10 +318,11 @@ def reconstruct_patient_data(
     S_k-1 to S_k at t_k); censorings are spread evenly over each interval of
     the risk table, their number adjusted until the reconstructed number at
     risk at the next table time matches the published one. After the last
-    table time the censoring rate is that of the earlier intervals, or, if
-    ``total_events`` is given, whatever makes the total number of events match.
-    Patients still at risk at the end of the curve are censored at its last
-    time. Two deliberate differences from the published R code: when an
+    table time the censoring rate is that of the earlier intervals (leaving at
+    least one patient followed to the end of the curve), or, if
+    ``total_events`` is given, whatever brings the total number of events
+    closest to it (see Notes). Patients still at risk at the end of the curve
+    are censored at its last time. Two deliberate differences from the published R code: when an
     interval cannot be matched exactly (rounding, digitisation error within the
     slack below) the next interval starts from the reconstructed number, not the
     published one, so the data always hold exactly ``n_at_risk[0]`` patients;
@@ -405,7 +409,7 @@ def reconstruct_patient_data(
         run = partial(_interval, t, s, k0, k1, r[i + 1], at_risk, km)
         ratio = s[first[i + 1]] / s[k0] if s[k0] > 0 else 0.0
         result = _adjust_censoring(run, lambda result, i=i: result.at_risk_end - int(n[i + 1]),
-                                   round(at_risk * ratio - n[i + 1]))
+                                   round(at_risk * ratio - n[i + 1]), at_risk)
         events[k0:k1 + 1] = result.events
         censor_times.append(result.censor_times)
         at_risk, km = result.at_risk_end, result.km_end
@@ -422,7 +426,7 @@ def reconstruct_patient_data(
         result = run_last(min(guess, max(at_risk - most - 1, 0)))
     else:
         target = min(max(total - int(events.sum()), 0), most)
-        result = _adjust_censoring(run_last, lambda result: int(result.events.sum()) - target, 0)
+        result = _adjust_censoring(run_last, lambda result: int(result.events.sum()) - target, 0, at_risk)
     events[k0:] = result.events
     censor_times.append(result.censor_times)
     censor_times.append(np.full(result.at_risk_end, t_end))

@@ -1,0 +1,161 @@
+"""Survival-analysis figures that NICE DSU TSD 14 and 21 ask for.
+
+- :func:`plot_extrapolation`: Kaplan–Meier with its confidence band, censoring marks
+  and numbers at risk, under fitted curves extrapolated to the model horizon;
+- :func:`plot_hazards`: kernel-smoothed observed hazard beside the fitted hazards;
+- :func:`plot_log_cumulative_hazard`: log(−log S) against log time per arm — parallel
+  lines support proportional hazards, crossing lines contradict it.
+
+Each returns the matplotlib Figure; :func:`save_figure` writes PNG plus vector formats.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: E402
+
+from ..survival import KaplanMeier, SurvivalCurve, smoothed_hazard  # noqa: E402
+
+#: Sizes readable at dossier width (a 16 cm figure).
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+         "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.dpi": 100, "savefig.dpi": 300}
+OBSERVED_COLOUR = "0.15"
+
+
+def save_figure(figure: plt.Figure, path: str | Path, formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
+    """Write ``figure`` as ``path`` with each suffix in ``formats``; returns the paths."""
+    stem = Path(path).with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in formats:
+        target = stem.with_suffix(f".{suffix}")
+        figure.savefig(target, bbox_inches="tight")
+        written.append(target)
+    return written
+
+
+def _step(km: KaplanMeier, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step-function coordinates starting at (0, 1)."""
+    return np.concatenate([[0.0], km.times]), np.concatenate([[1.0], values])
+
+
+def plot_extrapolation(
+    kaplan_meier: KaplanMeier,
+    curves: Mapping[str, SurvivalCurve],
+    *,
+    horizon: float,
+    title: str = "",
+    level: float = 0.95,
+    risk_times: Sequence[float] | None = None,
+    observed_label: str = "Kaplan–Meier",
+) -> plt.Figure:
+    """Fitted curves over the Kaplan–Meier estimate, extrapolated to ``horizon``.
+
+    Parameters
+    ----------
+    kaplan_meier : KaplanMeier
+        The observed data (or a reconstruction from a published curve).
+    curves : mapping of label → SurvivalCurve
+        Fitted or calibrated curves in the Kaplan–Meier's time unit; a curve with
+        several samples is drawn as its first sample with the 95% range of the others
+        shaded (e.g. PSA draws from :meth:`FitResult.sample`).
+    horizon : float
+        End of the time axis, in the Kaplan–Meier's time unit.
+    level : float
+        Level of the Kaplan–Meier confidence band (log-log).
+    risk_times : sequence of float, optional
+        Where to print numbers at risk; default: the major ticks within follow-up.
+    """
+    unit = kaplan_meier.time_unit
+    with plt.rc_context(STYLE):
+        figure, (axis, table) = plt.subplots(2, 1, figsize=(6.3, 4.8), sharex=True,
+                                             gridspec_kw={"height_ratios": [5, 1], "hspace": 0.08})
+        lower, upper = kaplan_meier.confidence_band(level)
+        x, y = _step(kaplan_meier, kaplan_meier.survival)
+        axis.step(x, y, where="post", color=OBSERVED_COLOUR, linewidth=1.6, label=observed_label, zorder=3)
+        axis.fill_between(x, _step(kaplan_meier, lower)[1], _step(kaplan_meier, upper)[1], step="post",
+                          color=OBSERVED_COLOUR, alpha=0.15, linewidth=0, label=f"{level:.0%} CI (log-log)")
+        censored = kaplan_meier.n_censored > 0
+        axis.plot(kaplan_meier.times[censored], kaplan_meier.survival[censored], "|", color=OBSERVED_COLOUR,
+                  markersize=5, label="Censored")
+        grid = np.linspace(0.0, horizon, 400)
+        for i, (label, curve) in enumerate(curves.items()):
+            values = curve.survival(grid)
+            colour = f"C{i}"
+            axis.plot(grid, values[0], color=colour, linewidth=1.4, label=label)
+            if curve.n_samples > 1:
+                low, high = np.quantile(values, [0.025, 0.975], axis=0)
+                axis.fill_between(grid, low, high, color=colour, alpha=0.15, linewidth=0)
+        axis.axvline(kaplan_meier.times[-1], color="0.6", linestyle=":", linewidth=1)
+        axis.set(ylim=(0, 1.02), xlim=(0, horizon), ylabel="Proportion surviving", title=title)
+        axis.legend(loc="upper right", frameon=False)
+        axis.grid(alpha=0.3)
+        if risk_times is None:
+            # spaced for the whole axis, so the numbers stay legible whatever the follow-up
+            risk_times = MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]).tick_values(0, horizon)
+            risk_times = [t for t in risk_times if 0 <= t <= kaplan_meier.times[-1]]
+        for t, n in zip(risk_times, kaplan_meier.n_at_risk_at(risk_times)):
+            table.text(t, 0.5, f"{int(n)}", ha="center", va="center", fontsize=9)
+        table.set(yticks=[], ylim=(0, 1), xlabel=f"Time ({unit})")
+        table.text(-0.03, 0.5, "At risk", transform=table.transAxes, ha="right", va="center", fontsize=9)
+        for side in ("top", "right", "left"):
+            table.spines[side].set_visible(False)
+    return figure
+
+
+def plot_hazards(
+    time, event, curves: Mapping[str, SurvivalCurve], *, time_unit: str, horizon: float,
+    bandwidth: float | None = None, title: str = "",
+) -> plt.Figure:
+    """Kernel-smoothed observed hazard (Epanechnikov, boundary-corrected) with fitted hazards.
+
+    ``bandwidth`` defaults to a fifth of the follow-up, a common starting point; the
+    hazard is per unit of ``time_unit``.
+    """
+    time = np.asarray(time, dtype=float)
+    follow_up = float(time.max())
+    bandwidth = follow_up / 5 if bandwidth is None else bandwidth
+    observed_grid = np.linspace(0.0, follow_up, 300)
+    observed = smoothed_hazard(time, event, observed_grid, bandwidth)
+    grid = np.linspace(horizon / 400, horizon, 400)
+    with plt.rc_context(STYLE):
+        figure, axis = plt.subplots(figsize=(6.3, 4.0))
+        axis.plot(observed_grid, observed, color=OBSERVED_COLOUR, linewidth=1.6,
+                  label=f"Observed (smoothed, bandwidth {bandwidth:.3g} {time_unit})")
+        for i, (label, curve) in enumerate(curves.items()):
+            axis.plot(grid, curve.hazard(grid)[0], color=f"C{i}", linewidth=1.4, label=label)
+        axis.axvline(follow_up, color="0.6", linestyle=":", linewidth=1)
+        top = np.nanmax(observed) * 2.5 if np.isfinite(np.nanmax(observed)) else None
+        axis.set(xlim=(0, horizon), ylim=(0, top), xlabel=f"Time ({time_unit})",
+                 ylabel=f"Hazard (events per patient-{time_unit[:-1]})", title=title)
+        axis.legend(frameon=False)
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_log_cumulative_hazard(arms: Mapping[str, KaplanMeier], *, title: str = "") -> plt.Figure:
+    """log(−log S(t)) against log t for each arm's Kaplan–Meier estimate.
+
+    Under proportional hazards the lines are parallel (vertical distance log HR); a
+    straight line indicates a Weibull, with slope the Weibull shape.
+    """
+    with plt.rc_context(STYLE):
+        figure, axis = plt.subplots(figsize=(6.3, 4.0))
+        units = set()
+        for i, (label, km) in enumerate(arms.items()):
+            keep = (km.survival > 0) & (km.survival < 1)
+            axis.step(km.times[keep], np.log(-np.log(km.survival[keep])), where="post", color=f"C{i}",
+                      linewidth=1.4, label=label)
+            units.add(km.time_unit)
+        axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.set(xlabel=f"Time ({', '.join(sorted(units))}, log scale)", ylabel="log(−log S(t))", title=title)
+        axis.legend(frameon=False)
+        axis.grid(alpha=0.3, which="both")
+    return figure
