@@ -16,26 +16,15 @@ synthetic: they make the work realistic and are not evidence.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
+from timing import median_seconds
 
 import markov
 from markov.models import chancellor
 
 DISCOUNT = 0.035
-
-
-def median_seconds(function, repeats: int) -> tuple[float, object]:
-    result = function()  # warm-up (FFT plans, page faults)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def report(name: str, ours: float, baseline: float, target: float | None = None) -> None:

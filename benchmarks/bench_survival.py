@@ -12,23 +12,12 @@ synthetic and only set the amount of work.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 from scipy import stats
+from timing import median_seconds
 
 import markov.survival as sv
-
-
-def median_seconds(function, repeats: int) -> tuple[float, np.ndarray]:
-    result = function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def cases(n: int, rng: np.random.Generator):

@@ -18,8 +18,8 @@ so that one-off values on entry (a procedure at the start of a line) are counted
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -35,7 +35,7 @@ class TimeGrid:
             raise InputError(f"n_cycles is {self.n_cycles!r}: must be a whole number of at least 1")
 
     @classmethod
-    def from_horizon(cls, horizon_years: float, cycle_length_years: float) -> "TimeGrid":
+    def from_horizon(cls, horizon_years: float, cycle_length_years: float) -> TimeGrid:
         """The shortest grid whose last time point reaches ``horizon_years``."""
         if not (math.isfinite(horizon_years) and horizon_years > 0):
             raise InputError(f"horizon_years is {horizon_years!r}: must be a positive number")

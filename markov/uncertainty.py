@@ -48,7 +48,7 @@ class LogNormal:
 
     @classmethod
     def from_ci(cls, estimate: float, lower: float, upper: float, *, level: float = 0.95,
-                name: str = "hazard ratio") -> "LogNormal":
+                name: str = "hazard ratio") -> LogNormal:
         """The log-normal centred on a reported ratio with its confidence interval.
 
         meanlog = log(estimate) and sdlog = (log upper − log lower) / (2·z), with z the

@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from markov._validate import InputError
+from markov.survival.fit import PatientData, fit
 from markov.survival.nonparametric import KaplanMeier, nelson_aalen, smoothed_hazard
 from markov.survival.reconstruct import clean_digitised_curve, reconstruct_patient_data
 
@@ -231,6 +232,10 @@ def test_round_trip_from_patients_to_digitised_curve_and_back(seed, shape):
     assert gap(original, rebuilt, np.linspace(0, times[-1], 2000)) <= 0.02
     assert rebuilt.median() == pytest.approx(original.median(), rel=0.05)
     assert weibull_median(data.time, data.event) == pytest.approx(weibull_median(time, event), rel=0.05)
+    # and refitted with the project's own maximum likelihood, for two families
+    for family in ("weibull", "llogis"):
+        refitted = fit(family, PatientData(data.time, data.event, "months")).curve.median()[0]
+        assert refitted == pytest.approx(fit(family, PatientData(time, event, "months")).curve.median()[0], rel=0.05)
 
 
 def test_round_trip_with_total_events_and_the_frame():

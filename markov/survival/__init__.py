@@ -53,7 +53,51 @@ from .parametric import (
     WeibullPH,
 )
 from .piecewise import PiecewiseExponential
-from .spline import RoystonParmar, default_knots
 from .reconstruct import clean_digitised_curve, reconstruct_patient_data
+from .spline import RoystonParmar, default_knots
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "AcceleratedFailureTime",
+    "CurveModel",
+    "Exponential",
+    "FAMILIES",
+    "FitResult",
+    "Gamma",
+    "GeneralPopulationSurvival",
+    "GeneralizedGamma",
+    "Gompertz",
+    "KaplanMeier",
+    "KaplanMeierWithTail",
+    "LifeTable",
+    "LogLogistic",
+    "LogNormal",
+    "MixtureCure",
+    "MixtureCureModel",
+    "ParametricModel",
+    "ParametricSurvival",
+    "PatientData",
+    "PiecewiseExponential",
+    "PiecewiseExponentialModel",
+    "ProportionalHazards",
+    "RoystonParmar",
+    "SplineModel",
+    "SurvivalCurve",
+    "TIME_UNIT_YEARS",
+    "WaningHazardRatio",
+    "Weibull",
+    "WeibullPH",
+    "available_life_tables",
+    "calibrate",
+    "clean_digitised_curve",
+    "compare_fits",
+    "constrain_pfs_to_os",
+    "convert_time",
+    "default_knots",
+    "fit",
+    "fit_families",
+    "fit_tail",
+    "floor_at_general_population",
+    "nelson_aalen",
+    "reconstruct_patient_data",
+    "smoothed_hazard",
+]

@@ -108,7 +108,7 @@ class CurveModel(ABC):
         """The curve the optimiser evaluates (may skip checks the final curve makes)."""
         return self.curve(coefficients, time_unit)
 
-    def prepared(self, data: "PatientData") -> "CurveModel":
+    def prepared(self, data: PatientData) -> CurveModel:
         """The model ready for ``data`` (e.g. with knots placed); itself by default."""
         return self
 

@@ -62,7 +62,7 @@ class LifeTable:
             raise InputError(f"{self.name}: {self.qx_male.size} ages for men but {self.qx_female.size} for women")
 
     @classmethod
-    def load(cls, name: str) -> "LifeTable":
+    def load(cls, name: str) -> LifeTable:
         """A shipped table by name; see :func:`available_life_tables`."""
         names = available_life_tables()
         if name not in names:
@@ -135,19 +135,19 @@ class GeneralPopulationSurvival(SurvivalCurve):
     def _ages(self, t):
         return self.start_age[:, None] + t * TIME_UNIT_YEARS[self.time_unit]
 
+    def _from_birth(self, age: np.ndarray, sex: str) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative hazard from birth to ``age`` and the force of mortality at ``age``."""
+        whole = np.minimum(np.floor(age), self.table.ages[-1]).astype(np.intp)
+        mu = self._mu[sex]
+        return self._cumulative_at_age[sex][whole] + mu[whole] * (age - whole), mu[whole]
+
     def _by_sex(self, t):
-        """(cumulative hazard from the start age, force of mortality) per sex, per year."""
+        """(cumulative hazard since the start age, force of mortality) per sex, per year."""
         age = self._ages(t)
-        last = self.table.ages[-1]
-        whole = np.minimum(np.floor(age), last).astype(np.intp)
         out = {}
-        for sex, mu in self._mu.items():
-            cumulative = self._cumulative_at_age[sex]
-            def at(a, w):
-                return cumulative[w] + mu[w] * (a - w)
-            start_whole = np.minimum(np.floor(self.start_age), last).astype(np.intp)[:, None]
-            with np.errstate(invalid="ignore"):
-                out[sex] = (at(age, whole) - at(self.start_age[:, None], start_whole), mu[whole])
+        for sex in self._mu:
+            to_age, rate = self._from_birth(age, sex)
+            out[sex] = (to_age - self._from_birth(self.start_age[:, None], sex)[0], rate)
         return out
 
     def _mixture(self, t):

@@ -27,21 +27,15 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 
 from .._validate import InputError, _first, _number, as_float_array
+from ._base import TIME_UNIT_YEARS, check_time_unit
 
-TIME_UNITS = ("days", "weeks", "months", "years")
+TIME_UNITS = tuple(TIME_UNIT_YEARS)
 BandMethod = Literal["log-log", "log", "plain"]
 BAND_METHODS = ("log-log", "log", "plain")
 
 # Survival within this of 1 - p counts as reaching it, so that a product such as
 # 9/10 * 8/9 * ... * 5/6 lands on 0.5 despite rounding.
 QUANTILE_TOLERANCE = 1e-12
-
-
-def check_time_unit(time_unit: str) -> str:
-    """Return ``time_unit`` if it is one of :data:`TIME_UNITS`, else raise."""
-    if time_unit not in TIME_UNITS:
-        raise InputError(f"time_unit is {time_unit!r}: unknown time unit; use one of {', '.join(TIME_UNITS)}")
-    return time_unit
 
 
 def _patient_data(time, event, entry) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -143,7 +143,8 @@ class Weibull(ParametricSurvival):
     parameters = {"shape": POSITIVE, "scale": POSITIVE}
 
     def _cumulative_hazard(self, t):
-        return (t / self._column("scale")) ** self._column("shape")
+        with np.errstate(over="ignore"):  # H = inf far in the tail is right: S = 0
+            return (t / self._column("scale")) ** self._column("shape")
 
     def _log_hazard(self, t):
         k, s = self._column("shape"), self._column("scale")
@@ -227,7 +228,8 @@ class LogLogistic(ParametricSurvival):
     parameters = {"shape": POSITIVE, "scale": POSITIVE}
 
     def _cumulative_hazard(self, t):
-        return np.log1p((t / self._column("scale")) ** self._column("shape"))
+        with np.errstate(over="ignore"):
+            return np.log1p((t / self._column("scale")) ** self._column("shape"))
 
     def _log_hazard(self, t):
         k, s = self._column("shape"), self._column("scale")
