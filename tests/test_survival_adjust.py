@@ -174,3 +174,18 @@ def test_ons_life_tables_give_the_published_life_expectancy(name, published_male
     men = GeneralPopulationSurvival(table, 0, 0.0).restricted_mean(130)[0]
     women = GeneralPopulationSurvival(table, 0, 1.0).restricted_mean(130)[0]
     assert men == pytest.approx(published_male, abs=0.05) and women == pytest.approx(published_female, abs=0.05)
+
+
+def test_curves_from_the_survival_layer_drive_the_engine():
+    """Sampled curves → general-population floor → PFS ≤ OS → partitioned survival."""
+    from markov import TimeGrid, run_partitioned_survival
+    grid = TimeGrid.from_horizon(20, 7 / 365.25)
+    overall = ProportionalHazards(LogLogistic(1.5145, 18.5865, time_unit="months"), [0.6, 0.7, 0.8])
+    progression_free = ProportionalHazards(Weibull(1.1, 7.0, time_unit="months"), [0.6, 0.7, 0.8])
+    population = GeneralPopulationSurvival("england_2021_2023", 64, 0.2).survival_on_grid(grid)
+    os_, floored = floor_at_general_population(overall.survival_on_grid(grid), population)
+    pfs, corrected = constrain_pfs_to_os(progression_free.survival_on_grid(grid), os_)
+    assert (floored > 0).all()  # log-logistic hazards fall below 64-year-olds' mortality within 20 years
+    trace = run_partitioned_survival([pfs, os_])
+    np.testing.assert_allclose(trace.occupancy.sum(axis=2), 1.0, atol=1e-12)
+    np.testing.assert_allclose(trace.state("dead")[:, -1], 1 - os_[:, -1], atol=1e-12)
