@@ -220,3 +220,10 @@ def test_gompertz_fit_handles_a_falling_hazard():
     data = simulate(truth, 3000, seed=12)
     result = fit("gompertz", data)
     assert result.estimates().loc["shape", "estimate"] < 0
+
+
+def test_generalized_gamma_through_three_published_points():
+    curve = calibrate("gengamma", time_unit="months", median=19.2, landmarks=[(12, 0.672), (36, 0.25)])
+    np.testing.assert_allclose([curve.median()[0], *curve.survival([12.0, 36.0])[0]], [19.2, 0.672, 0.25], rtol=1e-9)
+    with pytest.raises(InputError, match="targets 0 and 1 are at the same time"):
+        calibrate("weibull", time_unit="months", median=12.0, landmarks=[(12.0, 0.4)])

@@ -16,7 +16,7 @@ lnorm          Φ⁻¹(1 − S)                   slope 1/σ, intercept −μ/σ
 
 Two points (t₁, S₁), (t₂, S₂) give the slope [g(S₂) − g(S₁)]/[log t₂ − log t₁] and the
 intercept g(S₁) − slope·log t₁. The exponential through (t, S) has rate −log S / t.
-Other flexsurv families (gompertz, gamma, gengamma with Q fixed) are solved numerically
+Other flexsurv families (gompertz, gamma; gengamma with three targets) are solved numerically
 (:func:`scipy.optimize.least_squares` on flexsurv's unconstrained scale) and checked to
 pass through the targets.
 """
@@ -59,7 +59,8 @@ def calibrate(family: str, *, time_unit: str, median=None, landmarks=()) -> Para
     Parameters
     ----------
     family : str
-        flexsurv name: ``"exp"`` (one target), or a two-parameter family (two targets).
+        flexsurv name: ``"exp"`` (one target), a two-parameter family (two targets) or
+        ``"gengamma"`` (three targets).
     time_unit : str
         Unit of the target times and of the returned curve.
     median : float or array (n_samples,), optional
@@ -87,10 +88,13 @@ def calibrate(family: str, *, time_unit: str, median=None, landmarks=()) -> Para
     if family == "exp":
         (time, survival), = points
         return Exponential(-np.log(survival) / time, time_unit=time_unit)
-    (t1, s1), (t2, s2) = points
-    if np.any(np.broadcast_arrays(t1, t2)[0] == np.broadcast_arrays(t1, t2)[1]):
-        raise InputError(f"{family}: the two targets are at the same time; give two different times")
+    times = np.broadcast_arrays(*(t for t, _ in points))
+    for i in range(len(times)):
+        for j in range(i):
+            if np.any(times[i] == times[j]):
+                raise InputError(f"{family}: targets {j} and {i} are at the same time; give different times")
     if family in ("weibull", "weibullPH", "llogis", "lnorm"):
+        (t1, s1), (t2, s2) = points
         transform = {"weibull": lambda s: np.log(-np.log(s)), "weibullPH": lambda s: np.log(-np.log(s)),
                      "llogis": lambda s: np.log(1.0 / s - 1.0), "lnorm": lambda s: special.ndtri(1.0 - s)}[family]
         slope = (transform(s2) - transform(s1)) / (np.log(t2) - np.log(t1))
@@ -117,8 +121,7 @@ def _calibrate_numerically(model: ParametricModel, points, time_unit: str) -> Pa
             with np.errstate(all="ignore"):
                 curve = model.curve(coefficients[None, :], time_unit)
                 return np.log(curve._survival(time[None, :])[0]) - np.log(survival)
-        start = np.zeros(len(model.coefficient_names))
-        start[-1] = np.log(np.log(2.0) / np.median(time)) if model.name in ("gompertz", "gamma") else start[-1]
+        start = model.coefficients_near_exponential(np.log(2.0) / np.median(time))
         solution = optimize.least_squares(residuals, start, xtol=1e-15, ftol=1e-15, gtol=1e-15)
         if np.max(np.abs(residuals(solution.x))) > _CALIBRATION_TOLERANCE:
             raise InputError(

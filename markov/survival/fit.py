@@ -147,7 +147,10 @@ class ParametricModel(CurveModel):
         return self.family(**self.parameters(np.atleast_2d(coefficients)), time_unit=time_unit)
 
     def initial_coefficients(self, data):
-        rate = _crude_rate(data)
+        return self.coefficients_near_exponential(_crude_rate(data))
+
+    def coefficients_near_exponential(self, rate: float) -> np.ndarray:
+        """Coefficients of a curve of this family close to the exponential with ``rate``."""
         median = np.log(2.0) / rate
         natural = {
             "exp": [rate],
