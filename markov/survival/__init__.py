@@ -38,7 +38,11 @@ from .fit import (
     fit_families,
     fit_tail,
 )
-from .general_population import GeneralPopulationSurvival, LifeTable, available_life_tables
+from .general_population import (
+    GeneralPopulationSurvival,
+    LifeTable,
+    available_life_tables,
+)
 from .nonparametric import KaplanMeier, nelson_aalen, smoothed_hazard
 from .parametric import (
     FAMILIES,

@@ -28,7 +28,14 @@ from scipy import optimize, special
 from .._validate import InputError, as_float_array
 from ._base import check_time_unit
 from .fit import ParametricModel
-from .parametric import Exponential, LogLogistic, LogNormal, ParametricSurvival, Weibull, WeibullPH
+from .parametric import (
+    Exponential,
+    LogLogistic,
+    LogNormal,
+    ParametricSurvival,
+    Weibull,
+    WeibullPH,
+)
 
 _CALIBRATION_TOLERANCE = 1e-9
 

@@ -12,7 +12,7 @@ Conventions, shared with R's ``survival`` package:
 * the estimates are tabulated at every distinct observed time, events or
   censorings, as ``summary(survfit(...), censored = TRUE)`` does.
 
-Times are in the unit the caller gives (``time_unit``, one of :data:`TIME_UNITS`);
+Times are in the unit the caller gives (``time_unit``, one of :data:`~markov.survival.TIME_UNIT_YEARS`);
 hazards are per that unit.
 """
 from __future__ import annotations
@@ -27,9 +27,8 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 
 from .._validate import InputError, _first, _number, as_float_array
-from ._base import TIME_UNIT_YEARS, check_time_unit
+from ._base import check_time_unit
 
-TIME_UNITS = tuple(TIME_UNIT_YEARS)
 BandMethod = Literal["log-log", "log", "plain"]
 BAND_METHODS = ("log-log", "log", "plain")
 
@@ -116,7 +115,7 @@ class KaplanMeier:
         ``S(t)² Σ_{t_j ≤ t} d_j / (n_j (n_j - d_j))``; NaN where S(t) = 0 (the sum
         is infinite once everyone at risk has died).
     time_unit : str
-        Unit of ``times``: one of :data:`TIME_UNITS`.
+        Unit of ``times``: one of :data:`~markov.survival.TIME_UNIT_YEARS`.
     entry_times : numpy.ndarray or None
         Sorted delayed-entry times, or None when every patient is followed from 0.
     """

@@ -27,7 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .._validate import InputError, _first, _number, as_float_array, check_range
-from .nonparametric import check_time_unit
+from ._base import check_time_unit
 
 # Slack, in patients, when comparing the risk table and total_events with what
 # the digitised curve implies: max(1, SLACK_FRACTION × patients concerned).
