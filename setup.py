@@ -22,8 +22,9 @@ extensions = [
 ]
 
 setup(
-    packages=["markov", "markov.models", "markov.plots", "markov.survival", "markov.data"],
+    packages=["markov", "markov.models", "markov.params", "markov.plots", "markov.survival", "markov.data"],
     package_dir={"markov": "markov", "markov.data": "params"},
-    package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml"]},
+    package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml",
+                                 "evidence/*.yaml", "hcc/*.yaml"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
 )

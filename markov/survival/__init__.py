@@ -24,7 +24,7 @@ from .adjust import (
     floor_at_general_population,
 )
 from .calibrate import calibrate
-from .composite import KaplanMeierWithTail, MixtureCure
+from .composite import KaplanMeierWithTail, Mixture, MixtureCure
 from .fit import (
     CurveModel,
     FitResult,
@@ -75,6 +75,7 @@ __all__ = [
     "LifeTable",
     "LogLogistic",
     "LogNormal",
+    "Mixture",
     "MixtureCure",
     "MixtureCureModel",
     "ParametricModel",

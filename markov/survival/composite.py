@@ -126,3 +126,48 @@ class MixtureCure(SurvivalCurve):
         if self.background is None:
             return own
         return np.union1d(own, self.background._breakpoints() / self._background_scale)
+
+
+class Mixture(SurvivalCurve):
+    """Population mixture of curves: a share ``weights[i]`` of patients follows
+    ``curves[i]``, so S(t) = Σ wᵢ Sᵢ(t) and h(t) = Σ wᵢ fᵢ(t) / S(t).
+
+    Used for an add-on that only some patients receive (e.g. a hazard ratio applied to
+    a share of the cohort). All curves must share one time unit.
+
+    Parameters
+    ----------
+    curves : sequence of SurvivalCurve
+    weights : sequence of float or array (n_samples,)
+        Non-negative, summing to 1 in every sample.
+    """
+
+    def __init__(self, curves, weights) -> None:
+        if len(curves) != len(weights) or not curves:
+            raise InputError(f"Mixture: {len(curves)} curves but {len(weights)} weights; give one weight per curve")
+        units = {curve.time_unit for curve in curves}
+        if len(units) > 1:
+            raise InputError(f"Mixture: curves in different time units {sorted(units)}; convert them to one unit")
+        rows = [np.atleast_1d(as_float_array(w, f"weights [{i}]", ndim=(0, 1))) for i, w in enumerate(weights)]
+        sizes = {row.size for row in rows} | {curve.n_samples for curve in curves}
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise InputError(f"Mixture: curves and weights disagree on the number of samples ({sorted(sizes)})")
+        self.n_samples = sizes.pop() if sizes else 1
+        self.weights = np.stack([np.broadcast_to(row, (self.n_samples,)) for row in rows])
+        if (self.weights < 0).any() or not np.allclose(self.weights.sum(axis=0), 1.0, atol=1e-12):
+            raise InputError("Mixture: weights must be non-negative and sum to 1 in every sample")
+        self.curves, self.time_unit = list(curves), units.pop()
+
+    def _survival(self, t):
+        return self._broadcast(sum(w[:, None] * c._survival(t) for w, c in zip(self.weights, self.curves)))
+
+    def _cumulative_hazard(self, t):
+        return -np.log(self._survival(t))
+
+    def _log_hazard(self, t):
+        density = sum(w[:, None] * c._density(t) for w, c in zip(self.weights, self.curves))
+        return np.log(density) - np.log(self._survival(t))
+
+    def _breakpoints(self):
+        return np.unique(np.concatenate([c._breakpoints() for c in self.curves]))

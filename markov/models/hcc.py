@@ -1,0 +1,488 @@
+"""The advanced-HCC treatment-sequencing model.
+
+For each population and strategy: a first line, the shares of those progressing who
+start each second-line treatment, then best supportive care (BSC) until death. Each
+line's clock restarts when a patient enters it (:func:`markov.run_sequencing`); its
+progression-free curve ends in progression or death, split by the line's
+pre-progression death share. Because the model is linear in the cohort, a strategy with
+several second-line options is the share-weighted sum of one sequence per option (and
+one without a second line); each option keeps its own state, so its costs stay its own.
+
+General-population mortality is a floor on every cycle's probability of death: the
+per-cycle event probability of each line and of BSC is raised to the life table's if
+lower, and the share of events that are deaths is raised so that deaths alone reach it.
+Later lines use the table from the cohort's starting age (their clocks restart), which
+understates the floor there; it binds nowhere in the base case.
+
+States reported: ``progression_free_on_treatment``, ``progression_free_off_treatment``
+(first line, split by time on treatment), one ``second_line_<treatment>`` per option,
+``best_supportive_care`` and ``dead``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._validate import InputError
+from ..costing import Pack, expected_cost_per_administration, weight_nodes
+from ..engine import CohortTrace, TreatmentLine, run_sequencing
+from ..grid import DAYS_PER_YEAR, TimeGrid
+from ..outcomes import accumulate
+from ..params.load import ModelInputs, ParameterSet
+from ..params.spec import CalibratedCurve, Line, Population, PublishedCurve, Strategy, Treatment
+from ..survival import (
+    FAMILIES,
+    AcceleratedFailureTime,
+    GeneralPopulationSurvival,
+    Mixture,
+    ProportionalHazards,
+    TIME_UNIT_YEARS,
+    SurvivalCurve,
+    calibrate,
+)
+
+TIME_UNIT_MONTHS = {unit: years * 12.0 for unit, years in TIME_UNIT_YEARS.items()}
+
+COST_CATEGORIES = (
+    "first_line_drugs", "second_line_drugs", "administration", "procedures",
+    "monitoring_and_care", "adverse_events", "terminal_care",
+)
+PF_ON, PF_OFF, BSC, DEAD = (
+    "progression_free_on_treatment", "progression_free_off_treatment", "best_supportive_care", "dead",
+)
+
+
+@dataclass
+class StrategyResult:
+    """Discounted totals per sample for one strategy, with its trace."""
+
+    population: str
+    strategy: str
+    label: str
+    trace: CohortTrace
+    costs: dict[str, np.ndarray]  # category -> (n_samples, n_states)
+    life_years: np.ndarray  # (n_samples, n_states)
+    qalys: np.ndarray  # (n_samples, n_states)
+    floored_cycles: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> np.ndarray:
+        return sum(values.sum(axis=1) for values in self.costs.values())
+
+
+# ---------------------------------------------------------------------------------
+# Curves
+# ---------------------------------------------------------------------------------
+
+def build_curves(population: Population, params: ParameterSet) -> dict[str, SurvivalCurve]:
+    """Every named curve of a population, for the parameter sets (times in years)."""
+    curves: dict[str, SurvivalCurve] = {}
+
+    def build(name: str, chain: tuple[str, ...] = ()) -> SurvivalCurve:
+        if name in curves:
+            return curves[name]
+        if name in chain:
+            raise InputError(f"curves: {' -> '.join(chain + (name,))}: a curve cannot refer to itself")
+        spec = population.curves[name]
+        if isinstance(spec, CalibratedCurve):
+            landmarks = [(params.years(mark.time), params[mark.survival]) for mark in spec.landmarks]
+            median = None if spec.median is None else params.years(spec.median)
+            curve = calibrate(spec.family, time_unit="years", median=median, landmarks=landmarks)
+        elif isinstance(spec, PublishedCurve):
+            values = {key: params[ref] for key, ref in spec.parameters.items()}
+            curve = FAMILIES[spec.family](time_unit=spec.time_unit, **values)
+        else:
+            reference = build(spec.reference, chain + (name,))
+            if spec.hazard_ratio is not None:
+                treated = ProportionalHazards(reference, params[spec.hazard_ratio])
+            else:
+                treated = AcceleratedFailureTime(reference, params[spec.acceleration_factor])
+            if spec.applies_to_share is None:
+                curve = treated
+            else:
+                share = params[spec.applies_to_share]
+                curve = Mixture([reference, treated], [1.0 - share, share])
+        curves[name] = curve
+        return curve
+
+    for name in population.curves:
+        build(name)
+    return curves
+
+
+def _floor_line(survival: np.ndarray, death_share: np.ndarray, population_survival: np.ndarray):
+    """A line's curve and per-cycle death share with general-population mortality as a
+    floor on each cycle's probability of death. Returns (curve, death share, floored cycles)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(survival[:, :-1] > 0, survival[:, 1:] / survival[:, :-1], 1.0)
+    events = 1.0 - step
+    population_deaths = 1.0 - population_survival[:, 1:] / population_survival[:, :-1]
+    events = np.maximum(events, population_deaths)
+    share = np.broadcast_to(death_share[:, None], events.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where(events > 0, population_deaths / events, 0.0)
+    floored = int(np.count_nonzero(needed > share))
+    share = np.clip(np.maximum(share, needed), 0.0, 1.0)
+    curve = np.empty_like(survival)
+    curve[:, 0] = survival[:, 0]
+    np.cumprod(1.0 - events, axis=1, out=curve[:, 1:])
+    curve[:, 1:] *= survival[:, :1]
+    return curve, np.ascontiguousarray(share), floored
+
+
+# ---------------------------------------------------------------------------------
+# Costs
+# ---------------------------------------------------------------------------------
+
+class CostModel:
+    """Per-year and per-entry costs of treatments in one perspective."""
+
+    def __init__(self, inputs: ModelInputs, params: ParameterSet, population: Population) -> None:
+        self.inputs, self.params = inputs, params
+        self.perspective = inputs.perspective
+        body = population.body_weight_kg
+        self.weights = weight_nodes(params[body.mean], params[body.sd])
+        self.packs = {
+            drug: [Pack(inputs.evidence[ref].value.pack.strength_mg, inputs.evidence[ref].value.pack.units, params[ref])
+                   for ref in refs]
+            for drug, refs in self.perspective.drug_prices.items()
+        }
+
+    def _per_year(self, administrations: str, cycle_days: str) -> np.ndarray:
+        return self.params[administrations] / (self.params.years(cycle_days))
+
+    def drugs_per_year(self, treatment: Treatment) -> np.ndarray:
+        """Drug acquisition per year on treatment, after relative dose intensity."""
+        p = self.params
+        total = np.zeros(p.n_samples)
+        for component in treatment.regimen:
+            if component.dose_mg is not None:
+                dose = np.broadcast_to(p[component.dose_mg][:, None], self.weights.shape)
+            elif component.dose_mg_per_kg is not None:
+                dose = p[component.dose_mg_per_kg][:, None] * self.weights
+            else:
+                dose = np.zeros(self.weights.shape)
+                assigned = np.zeros(self.weights.shape, dtype=bool)
+                for band in component.dose_by_weight:
+                    below = np.ones_like(assigned) if band.below_kg is None else self.weights < p[band.below_kg][:, None]
+                    here = below & ~assigned
+                    dose = np.where(here, p[band.dose_mg][:, None], dose)
+                    assigned |= here
+            per_administration = expected_cost_per_administration(
+                np.ascontiguousarray(dose), self.packs[component.drug], vial_sharing=self.perspective.vial_sharing
+            )
+            total = total + per_administration * self._per_year(component.administrations, component.cycle_days)
+        if treatment.relative_dose_intensity is not None:
+            total = total * p[treatment.relative_dose_intensity]
+        return total
+
+    def administration_per_year(self, treatment: Treatment) -> np.ndarray:
+        p = self.params
+        total = np.zeros(p.n_samples)
+        for item in treatment.administration:
+            unit = p[self.perspective.unit_costs[item.item]]
+            total = total + unit * self._per_year(item.administrations, item.cycle_days)
+        return total
+
+    def procedures(self, treatment: Treatment) -> tuple[np.ndarray, np.ndarray]:
+        """(cost on entry to the line, cost per year on treatment)."""
+        p = self.params
+        at_start, per_year = np.zeros(p.n_samples), np.zeros(p.n_samples)
+        for procedure in treatment.procedures:
+            unit = p[self.perspective.unit_costs[procedure.item]]
+            share = 1.0 if procedure.share is None else p[procedure.share]
+            if procedure.at_start is not None:
+                at_start = at_start + share * unit * p[procedure.at_start]
+            if procedure.every_days is not None:
+                per_year = per_year + share * unit / p.years(procedure.every_days)
+        return at_start, per_year
+
+    def adverse_events(self, treatment: Treatment) -> np.ndarray:
+        p = self.params
+        total = np.zeros(p.n_samples)
+        for event, rate in treatment.adverse_events.items():
+            total = total + p[rate] * p[self.perspective.adverse_event_costs[event]]
+        return total
+
+    def state_per_year(self, state: str) -> np.ndarray:
+        p = self.params
+        total = np.zeros(p.n_samples)
+        for item in self.perspective.state_costs.get(state, []):
+            total = total + (p[item.cost] / p.years(item.every) if item.every is not None else p.per_year(item.cost))
+        return total
+
+
+# ---------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------
+
+class HCCModel:
+    """The HCC sequencing model of one analysis (see :func:`markov.params.load_analysis`).
+
+    Examples
+    --------
+    >>> from markov.params import load_analysis
+    >>> model = HCCModel(load_analysis())
+    >>> result = model.evaluate(model.inputs.base_case())  # doctest: +SKIP
+    """
+
+    def __init__(self, inputs: ModelInputs) -> None:
+        self.inputs = inputs
+        analysis = inputs.analysis
+        self.grid = TimeGrid.from_horizon(analysis.horizon_years, analysis.cycle_length_days / DAYS_PER_YEAR)
+
+    def evaluate(self, params: ParameterSet) -> list[StrategyResult]:
+        """Every population and strategy for the parameter sets ``params``."""
+        results = []
+        for p_name, population in self.inputs.populations.items():
+            curves = build_curves(population, params)
+            gp = GeneralPopulationSurvival(self.inputs.perspective.life_table, params[population.start_age],
+                                           params[population.share_female]).survival_on_grid(self.grid)
+            for s_name, strategy in population.strategies.items():
+                results.append(self._strategy(p_name, population, s_name, strategy, curves, gp, params))
+        return results
+
+    # --- one strategy ---------------------------------------------------------------
+    def _line(self, line: Line, curves, gp, params) -> tuple[np.ndarray, np.ndarray, int]:
+        survival = curves[line.progression_free].survival_on_grid(self.grid)
+        return _floor_line(survival, params[line.pre_progression_death_share], gp)
+
+    def _strategy(self, p_name: str, population: Population, s_name: str, strategy: Strategy,
+                  curves, gp, params: ParameterSet) -> StrategyResult:
+        n, grid = params.n_samples, self.grid
+        first, first_death, floored = self._line(strategy.first_line, curves, gp, params)
+        bsc_curve = curves[population.post_progression_survival].survival_on_grid(grid)
+        bsc, _, bsc_floored = _floor_line(bsc_curve, np.ones(n), gp)
+        floored += bsc_floored
+
+        shares = [params[line.share] for line in strategy.second_line]
+        no_second_line = 1.0 - sum(shares, np.zeros(n))
+        if (no_second_line < -1e-12).any():
+            i = int(np.argmin(no_second_line))
+            raise InputError(f"{p_name}.{s_name}: second-line shares sum to {float(1 - no_second_line[i])!r} "
+                             f"in sample {i}; shares of those progressing cannot exceed 1")
+
+        names = [f"second_line_{line.treatment}" for line in strategy.second_line]
+        if len(set(names)) != len(names):
+            raise InputError(f"{p_name}.{s_name}.second_line: a treatment appears twice; combine its shares")
+        states = [PF_ON, PF_OFF, *names, BSC, DEAD]
+        occupancy = np.zeros((n, grid.n_cycles + 1, len(states)))
+        entries = np.zeros_like(occupancy)
+        branches = [(np.clip(no_second_line, 0.0, 1.0), None)] + list(zip(shares, strategy.second_line))
+        for weight, line in branches:
+            lines = [TreatmentLine("first_line", first, first_death, 0.0 if line is None else 1.0)]
+            if line is not None:
+                second, second_death, more = self._line(line, curves, gp, params)
+                floored += more
+                lines.append(TreatmentLine("second_line", second, second_death, 0.0))
+            trace = run_sequencing(lines, bsc)
+            w = weight[:, None, None]
+            columns = [states.index(BSC), states.index(DEAD)]
+            occupancy[:, :, columns] += w * trace.occupancy[:, :, -2:]
+            entries[:, :, columns] += w * trace.entries[:, :, -2:]
+            if line is not None:
+                j = states.index(f"second_line_{line.treatment}")
+                occupancy[:, :, j] = weight[:, None] * trace.occupancy[:, :, 1]
+                entries[:, :, j] = weight[:, None] * trace.entries[:, :, 1]
+
+        on_treatment = self._time_on_treatment(strategy.first_line, first, curves, params)
+        occupancy[:, :, 0] = on_treatment
+        occupancy[:, :, 1] = first - on_treatment
+        entries[:, 0, 0] = 1.0
+        trace = CohortTrace(occupancy, entries, tuple(states))
+        costs, life_years, qalys = self._outcomes(population, strategy, trace, params)
+        return StrategyResult(p_name, s_name, strategy.label, trace, costs, life_years, qalys, floored)
+
+    def _time_on_treatment(self, line: Line, progression_free: np.ndarray, curves, params) -> np.ndarray:
+        tot = line.time_on_treatment
+        curve = progression_free if tot.curve is None else np.minimum(
+            curves[tot.curve].survival_on_grid(self.grid), progression_free)
+        if tot.max_duration is not None:
+            stopped = self.grid.times_years[None, :] >= params.years(tot.max_duration)[:, None]
+            curve = np.where(stopped, 0.0, curve)
+        return np.ascontiguousarray(curve)
+
+    # --- costs and QALYs --------------------------------------------------------------
+    def _outcomes(self, population: Population, strategy: Strategy, trace: CohortTrace, params: ParameterSet):
+        inputs, grid = self.inputs, self.grid
+        settings, perspective, utilities = inputs.analysis, inputs.perspective, inputs.utilities
+        cost_rate = params[perspective.discount_rate_costs]
+        effect_rate = params[perspective.discount_rate_effects]
+        if np.ptp(cost_rate) > 0 or np.ptp(effect_rate) > 0:
+            raise InputError("discount rates must be the same in every sample (give them no distribution)")
+        cost_rate, effect_rate = float(cost_rate[0]), float(effect_rate[0])
+        model = CostModel(inputs, params, population)
+        n, states = params.n_samples, trace.state_names
+        index = {name: i for i, name in enumerate(states)}
+
+        per_year = {category: np.zeros((n, 1, len(states))) for category in COST_CATEGORIES}
+        on_entry = {category: np.zeros((n, 1, len(states))) for category in COST_CATEGORIES}
+        qaly_on_entry = np.zeros((n, 1, len(states)))
+        ae = utilities.adverse_events
+        ae_loss = params[ae.disutility] * params.years(ae.duration)
+
+        first = inputs.treatments[strategy.first_line.treatment]
+        per_year["first_line_drugs"][:, 0, index[PF_ON]] = model.drugs_per_year(first)
+        per_year["administration"][:, 0, index[PF_ON]] = model.administration_per_year(first)
+        start, recurring = model.procedures(first)
+        on_entry["procedures"][:, 0, index[PF_ON]] = start
+        per_year["procedures"][:, 0, index[PF_ON]] = recurring
+        on_entry["adverse_events"][:, 0, index[PF_ON]] = model.adverse_events(first)
+        qaly_on_entry[:, 0, index[PF_ON]] = -ae_loss * self._ae_rate(first, params)
+        for line in strategy.second_line:
+            j = index[f"second_line_{line.treatment}"]
+            treatment = inputs.treatments[line.treatment]
+            per_year["second_line_drugs"][:, 0, j] = model.drugs_per_year(treatment)
+            per_year["administration"][:, 0, j] = model.administration_per_year(treatment)
+            start, recurring = model.procedures(treatment)
+            on_entry["procedures"][:, 0, j] = start
+            per_year["procedures"][:, 0, j] = recurring
+            on_entry["adverse_events"][:, 0, j] = model.adverse_events(treatment)
+            qaly_on_entry[:, 0, j] = -ae_loss * self._ae_rate(treatment, params)
+            per_year["monitoring_and_care"][:, 0, j] = model.state_per_year("second_line")
+        for state in (PF_ON, PF_OFF):
+            per_year["monitoring_and_care"][:, 0, index[state]] = model.state_per_year("progression_free")
+        per_year["monitoring_and_care"][:, 0, index[BSC]] = model.state_per_year("best_supportive_care")
+        on_entry["terminal_care"][:, 0, index[DEAD]] = params[perspective.terminal_care]
+
+        method = settings.cycle_correction
+        costs = {
+            category: accumulate(trace, grid, per_year=per_year[category], on_entry=on_entry[category],
+                                 discount_rate=cost_rate, method=method)
+            for category in COST_CATEGORIES
+        }
+        alive = np.ones(len(states))
+        alive[index[DEAD]] = 0.0
+        life_years = accumulate(trace, grid, per_year=alive, discount_rate=effect_rate, method=method)
+        utility = self._utilities(population, states, params)
+        qalys = accumulate(trace, grid, per_year=utility, on_entry=qaly_on_entry, discount_rate=effect_rate,
+                           method=method)
+        return costs, life_years, qalys
+
+    @staticmethod
+    def _ae_rate(treatment: Treatment, params: ParameterSet) -> np.ndarray:
+        return sum((params[rate] for rate in treatment.adverse_events.values()), np.zeros(params.n_samples))
+
+    def _utilities(self, population: Population, states, params: ParameterSet) -> np.ndarray:
+        """Utility per year by state: ``(n, 1, n_states)``, or by cycle when adjusted for
+        age or capped at the general population's."""
+        u = self.inputs.utilities
+        by_state = {PF_ON: u.progression_free_on_treatment, PF_OFF: u.progression_free_off_treatment,
+                    BSC: u.best_supportive_care}
+        values = np.zeros((params.n_samples, 1, len(states)))
+        for j, state in enumerate(states):
+            ref = u.second_line if state.startswith("second_line_") else by_state.get(state)
+            if ref is not None:
+                values[:, 0, j] = params[ref]
+        if not (u.age_adjusted or u.cap_at_general_population):
+            return values
+        norms = u.general_population
+        age = params[population.start_age][:, None] + self.grid.times_years[None, :-1]
+        male = 1.0 - params[population.share_female][:, None]
+        general = (params[norms.intercept][:, None] + params[norms.male][:, None] * male
+                   + params[norms.age][:, None] * age + params[norms.age_squared][:, None] * age**2)
+        values = np.broadcast_to(values, (params.n_samples, self.grid.n_cycles, len(states))).copy()
+        if u.age_adjusted:
+            values *= (general / general[:, :1])[:, :, None]
+        if u.cap_at_general_population:
+            values = np.minimum(values, general[:, :, None])
+        return values
+
+
+# ---------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------
+
+def results_table(results: list[StrategyResult], sample: int | None = None) -> pd.DataFrame:
+    """One row per population and strategy: cost by category, LYs, QALYs, and the
+    totals by state. ``sample=None`` averages over samples (the PSA means)."""
+    rows = []
+    for result in results:
+        pick = (lambda a: a.mean(axis=0)) if sample is None else (lambda a: a[sample])
+        row = {"population": result.population, "strategy": result.strategy, "label": result.label}
+        row["cost"] = float(pick(result.total_cost[:, None])[0])
+        row["life_years"] = float(pick(result.life_years).sum())
+        row["qalys"] = float(pick(result.qalys).sum())
+        for category, values in result.costs.items():
+            row[f"cost_{category}"] = float(pick(values).sum())
+        for j, state in enumerate(result.trace.state_names):
+            if state == DEAD:
+                continue
+            row[f"life_years_{state}"] = float(pick(result.life_years)[j])
+            row[f"qalys_{state}"] = float(pick(result.qalys)[j])
+        for j, state in enumerate(result.trace.state_names):
+            row[f"cost_{state}"] = float(sum(pick(values)[j] for values in result.costs.values()))
+        row["general_population_floor_cycles"] = result.floored_cycles
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_sample_table(results: list[StrategyResult]) -> pd.DataFrame:
+    """Long table: population, strategy, sample, cost (total and by category), LYs, QALYs."""
+    frames = []
+    for result in results:
+        n = result.life_years.shape[0]
+        frame = pd.DataFrame({"population": result.population, "strategy": result.strategy,
+                              "sample": np.arange(n), "cost": result.total_cost,
+                              "life_years": result.life_years.sum(axis=1), "qalys": result.qalys.sum(axis=1)})
+        for category, values in result.costs.items():
+            frame[f"cost_{category}"] = values.sum(axis=1)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def model_survival(result: StrategyResult, sample: int = 0) -> dict[str, np.ndarray]:
+    """Model-implied overall and (first-line) progression-free survival of one sample."""
+    occupancy = result.trace.occupancy[sample]
+    states = result.trace.state_names
+    return {"OS": 1.0 - occupancy[:, states.index(DEAD)],
+            "PFS": occupancy[:, states.index(PF_ON)] + occupancy[:, states.index(PF_OFF)]}
+
+
+def _time_at(survival: np.ndarray, times: np.ndarray, level: float) -> float:
+    """First time the (non-increasing) curve reaches ``level``, by linear interpolation."""
+    below = np.nonzero(survival <= level)[0]
+    if below.size == 0:
+        return float("nan")
+    i = below[0]
+    if i == 0:
+        return float(times[0])
+    return float(np.interp(level, [survival[i], survival[i - 1]], [times[i], times[i - 1]]))
+
+
+def calibration_table(model: HCCModel, results: list[StrategyResult]) -> pd.DataFrame:
+    """Reported medians and landmarks beside the model's (base case, sample 0)."""
+    inputs, months = model.inputs, model.grid.times_years * 12.0
+    rows = []
+    for result in results:
+        targets = inputs.populations[result.population].strategies[result.strategy].targets
+        if targets is None:
+            continue
+        curves = model_survival(result)
+        for outcome, median, landmarks in (("OS", targets.os_median, targets.os_landmarks),
+                                           ("PFS", targets.pfs_median, targets.pfs_landmarks)):
+            base = {"population": result.population, "strategy": result.strategy, "label": result.label,
+                    "outcome": outcome, "source": targets.source}
+            if median is not None:
+                item = inputs.evidence[median].value
+                to_months = TIME_UNIT_MONTHS[item.unit]
+                low, high = item.ci95 if item.ci95 else (float("nan"), float("nan"))
+                rows.append({**base, "measure": "median (months)", "reference": median,
+                             "time_months": item.value * to_months, "survival": 0.5,
+                             "reported": item.value * to_months, "reported_low": low * to_months,
+                             "reported_high": high * to_months,
+                             "model": _time_at(curves[outcome], months, 0.5)})
+            for mark in landmarks:
+                time = inputs.evidence[mark.time].value
+                survival = inputs.evidence[mark.survival].value
+                t = time.value * TIME_UNIT_MONTHS[time.unit]
+                low, high = survival.ci95 if survival.ci95 else (float("nan"), float("nan"))
+                rows.append({**base, "measure": f"survival at {t:g} months", "reference": mark.survival,
+                             "time_months": t, "survival": survival.value, "reported": survival.value,
+                             "reported_low": float("nan"), "reported_high": float("nan"),
+                             "reported_ci_low": low, "reported_ci_high": high,
+                             "model": float(np.interp(t, months, curves[outcome]))})
+    return pd.DataFrame(rows)

@@ -1,0 +1,276 @@
+"""The evidence library: one YAML file per source, every number with its citation.
+
+A file in ``params/evidence/`` (or a user's own directory) holds one source — a trial
+publication, a price list, an economic evaluation — or the project's list of
+assumptions::
+
+    source:
+      citation: "Finn RS, et al. Atezolizumab plus bevacizumab ... NEJM 2020;382:1894-905"
+      doi: 10.1056/NEJMoa1915745
+      kind: trial
+    values:
+      os_hazard_ratio_atezo_bev_vs_sorafenib:
+        value: 0.58
+        ci95: [0.42, 0.79]
+        unit: hazard_ratio
+        where: "Abstract; Figure 2A"
+        status: verified
+
+Model files refer to a value as ``"<file stem>.<value name>"``. The unit of a value
+decides the rule it must obey (a proportion lies in [0, 1], a utility is at most 1, a
+price is not negative) and, unless the value names its own, the distribution it gets in
+a probabilistic analysis (:func:`distribution_of`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .. import uncertainty
+from .._validate import InputError, validation_error
+
+Unit = Literal[
+    "months", "weeks", "days", "years",
+    "hazard_ratio", "odds_ratio", "ratio",
+    "proportion", "utility", "utility_decrement",
+    "money", "mg", "mg_per_kg", "kg", "age_years", "count", "rate_per_year", "coefficient",
+]
+Status = Literal["verified", "unverified", "seed", "calculated", "assumption"]
+Currency = Literal["USD", "GBP"]
+
+#: What each status means; printed in the model documentation.
+STATUS_MEANING = {
+    "verified": "read in the cited source at the stated place",
+    "unverified": "the widely reported figure, not yet checked against the primary source",
+    "seed": "as printed in the abstract of a paper the project started from",
+    "calculated": "computed from cited figures; the calculation is stated",
+    "assumption": "a modelling assumption, with a range for sensitivity analysis",
+}
+
+_POSITIVE = {"months", "weeks", "days", "years", "hazard_ratio", "odds_ratio", "ratio", "mg", "mg_per_kg", "kg"}
+_UNIT_INTERVAL = {"proportion", "utility_decrement", "rate_per_year"}
+DURATION_UNITS = ("days", "weeks", "months", "years")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistributionSpec(_Strict):
+    """A distribution named by the source or the modeller, overriding the default rule."""
+
+    type: Literal["fixed", "beta", "gamma", "lognormal", "normal", "uniform", "triangular"]
+    alpha: float | None = Field(None, gt=0)
+    beta: float | None = Field(None, gt=0)
+    mean: float | None = None
+    se: float | None = Field(None, gt=0)
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _parameters_complete(self) -> DistributionSpec:
+        needed = {
+            "fixed": (), "beta": ("alpha", "beta"), "gamma": ("mean", "se"), "lognormal": ("mean", "se"),
+            "normal": ("mean", "se"), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+        }[self.type]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.type} distribution needs {', '.join(missing)}")
+        return self
+
+
+class Pack(_Strict):
+    """What a drug price buys: ``units`` tablets, capsules or vials of ``strength_mg`` each."""
+
+    strength_mg: float = Field(gt=0)
+    units: int = Field(ge=1)
+
+
+class EvidenceValue(_Strict):
+    """One number from a source (or one assumption)."""
+
+    value: float
+    unit: Unit
+    status: Status
+    where: str | None = Field(None, description="table, figure, page or section of the source")
+    ci95: tuple[float, float] | None = None
+    se: float | None = Field(None, gt=0)
+    n: int | None = Field(None, ge=1, description="patients or events behind a proportion")
+    range: tuple[float, float] | None = Field(None, description="low and high values for one-way sensitivity analysis")
+    distribution: DistributionSpec | None = None
+    currency: Currency | None = None
+    price_year: int | None = Field(None, ge=1990, le=2100)
+    per: str | None = Field(None, description="what a price is for: pack, vial, administration, session, month ...")
+    pack: Pack | None = None
+    calculation: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _obeys_its_rules(self) -> EvidenceValue:
+        value, unit = self.value, self.unit
+        if unit in _POSITIVE and not value > 0:
+            raise ValueError(f"value {value!r} in {unit}: must be positive")
+        if unit in _UNIT_INTERVAL and not 0 <= value <= 1:
+            raise ValueError(f"value {value!r} as a {unit}: must lie in [0, 1]")
+        if unit == "utility" and not value <= 1:
+            raise ValueError(f"utility {value!r}: cannot exceed 1 (full health)")
+        if unit in ("money", "count", "age_years") and value < 0:
+            raise ValueError(f"value {value!r} in {unit}: must not be negative")
+        if unit == "money" and (self.currency is None or self.price_year is None or self.per is None):
+            raise ValueError("a money value needs currency, price_year and per (what the price is for)")
+        for name in ("ci95", "range"):
+            interval = getattr(self, name)
+            if interval is not None and not interval[0] <= value <= interval[1]:
+                raise ValueError(f"{name} {list(interval)} must satisfy low <= value ({value!r}) <= high")
+        if self.status == "assumption" and (self.range is None or not self.note):
+            raise ValueError("an assumption needs a range for sensitivity analysis and a note giving its rationale")
+        if self.status != "assumption" and not self.where:
+            raise ValueError(f"a {self.status} value needs 'where' (table, figure or page of the source)")
+        if self.status == "calculated" and not self.calculation:
+            raise ValueError("a calculated value needs 'calculation' saying how it was computed")
+        return self
+
+
+class Source(_Strict):
+    """Who reported the values of one file."""
+
+    citation: str
+    kind: Literal["trial", "real_world", "economic_evaluation", "price_list", "cost_collection", "guidance",
+                  "assumptions"]
+    doi: str | None = None
+    url: str | None = None
+    population: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _traceable(self) -> Source:
+        if self.kind != "assumptions" and not (self.doi or self.url):
+            raise ValueError("a source needs a doi or a url so that a reviewer can find it")
+        return self
+
+
+class EvidenceFile(_Strict):
+    source: Source
+    values: dict[str, EvidenceValue]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One value with the source it came from."""
+
+    reference: str
+    value: EvidenceValue
+    source: Source
+
+    def describe_source(self) -> str:
+        where = f", {self.value.where}" if self.value.where else ""
+        return f"{self.source.citation}{where}"
+
+
+def shipped_evidence_directory() -> Path:
+    return Path(str(resources.files("markov.data").joinpath("evidence")))
+
+
+class EvidenceLibrary:
+    """Every evidence file of one or more directories, addressed as ``"<file>.<value>"``."""
+
+    def __init__(self, files: dict[str, EvidenceFile], locations: dict[str, str]) -> None:
+        self.files = files
+        self.locations = locations
+
+    @classmethod
+    def load(cls, directories: Iterable[str | Path] = ()) -> EvidenceLibrary:
+        """The shipped library, then each directory in turn; a later file with the same
+        stem replaces an earlier one (a user's prices replace the shipped ones)."""
+        files: dict[str, EvidenceFile] = {}
+        locations: dict[str, str] = {}
+        for directory in (shipped_evidence_directory(), *map(Path, directories)):
+            if not directory.is_dir():
+                raise InputError(f"evidence directory {str(directory)!r} does not exist")
+            for path in sorted(directory.glob("*.yaml")):
+                files[path.stem] = read_evidence_file(path)
+                locations[path.stem] = str(path)
+        return cls(files, locations)
+
+    def __getitem__(self, reference: str) -> Evidence:
+        stem, _, name = reference.partition(".")
+        if stem not in self.files:
+            raise InputError(f"evidence {reference!r}: there is no evidence file {stem!r} "
+                             f"(files: {', '.join(sorted(self.files))})")
+        values = self.files[stem].values
+        if name not in values:
+            raise InputError(f"evidence {reference!r}: {self.locations[stem]} has no value {name!r}")
+        return Evidence(reference, values[name], self.files[stem].source)
+
+    def __contains__(self, reference: str) -> bool:
+        stem, _, name = reference.partition(".")
+        return stem in self.files and name in self.files[stem].values
+
+    def references(self) -> list[str]:
+        return [f"{stem}.{name}" for stem, file in self.files.items() for name in file.values]
+
+
+def read_evidence_file(path: Path) -> EvidenceFile:
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: not valid YAML ({error})") from None
+    try:
+        return EvidenceFile.model_validate(content)
+    except ValidationError as error:
+        raise validation_error(str(path), error) from None
+
+
+def distribution_of(item: EvidenceValue):
+    """The distribution of a value in a probabilistic analysis.
+
+    The value's own ``distribution`` if it names one; otherwise, by what the source
+    reports: a 95% CI gives a log-normal for positive quantities (ratios, durations,
+    doses, weights), a beta for proportions and utilities (standard error = CI width /
+    3.92) and a gamma for money; a standard error gives a beta, gamma or normal likewise;
+    a proportion with ``n`` gives Beta(value·n, (1 − value)·n). Without any of these the
+    value is fixed (a list price, a dose), and one-way analysis uses its ``range``.
+    """
+    spec, unit = item.distribution, item.unit
+    if spec is not None:
+        return _named(spec, item.value)
+    bounded = unit in ("proportion", "utility", "utility_decrement")
+    if item.ci95 is not None:
+        low, high = item.ci95
+        if unit in _POSITIVE and low > 0:
+            return uncertainty.LogNormal.from_ci(item.value, low, high)
+        se = (high - low) / (2 * uncertainty.Z_95)
+    else:
+        se = item.se
+    if se is not None:
+        if bounded:
+            return uncertainty.Beta.from_mean_se(item.value, se)
+        if unit == "money" or unit in _POSITIVE:
+            return uncertainty.Gamma.from_mean_se(item.value, se)
+        return uncertainty.Normal(item.value, se)
+    if bounded and item.n is not None and 0 < item.value < 1:
+        return uncertainty.Beta(item.value * item.n, (1 - item.value) * item.n)
+    return uncertainty.Fixed(item.value)
+
+
+def _named(spec: DistributionSpec, value: float):
+    if spec.type == "fixed":
+        return uncertainty.Fixed(value)
+    if spec.type == "beta":
+        return uncertainty.Beta(spec.alpha, spec.beta)
+    if spec.type == "gamma":
+        return uncertainty.Gamma.from_mean_se(spec.mean, spec.se)
+    if spec.type == "lognormal":
+        return uncertainty.LogNormal.from_mean_se(spec.mean, spec.se)
+    if spec.type == "normal":
+        return uncertainty.Normal(spec.mean, spec.se)
+    if spec.type == "uniform":
+        return uncertainty.Uniform(spec.low, spec.high)
+    return uncertainty.Triangular(spec.low, spec.mode, spec.high)

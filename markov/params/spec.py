@@ -1,0 +1,317 @@
+"""Schemas of the model files: treatments, populations and strategies, costs, utilities,
+and the analysis settings.
+
+Model files hold no bare numbers: every input is a reference ``"<evidence file>.<value>"``
+into the evidence library (:mod:`markov.params.evidence`), so each number a model uses
+has exactly one home with its source. What a reference must point at (a hazard ratio, a
+duration, a price with its pack …) is checked when the analysis is loaded
+(:mod:`markov.params.load`).
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from ..survival.parametric import FAMILIES
+
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
+CycleCorrection = Literal["trapezoid", "life_table", "start", "end"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------
+# Survival curves
+# ---------------------------------------------------------------------------------
+
+class Landmark(_Strict):
+    """Survival ``survival`` at time ``time`` (both references)."""
+
+    time: Ref
+    survival: Ref
+
+
+class CalibratedCurve(_Strict):
+    """A parametric curve through reported medians and landmark survival."""
+
+    family: Family
+    median: Ref | None = None
+    landmarks: list[Landmark] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> CalibratedCurve:
+        if self.median is None and not self.landmarks:
+            raise ValueError("a calibrated curve needs a median, landmarks, or both")
+        return self
+
+
+class PublishedCurve(_Strict):
+    """A parametric curve entered as published, with flexsurv's parameters."""
+
+    family: Family
+    time_unit: Literal["days", "weeks", "months", "years"]
+    parameters: dict[str, Ref]
+
+
+class RelativeCurve(_Strict):
+    """Another named curve with a hazard ratio or an acceleration factor, applied to all
+    patients or, with ``applies_to_share``, to a share of them (the rest keep the
+    reference curve: e.g. an add-on that only some patients receive)."""
+
+    reference: Name
+    hazard_ratio: Ref | None = None
+    acceleration_factor: Ref | None = None
+    applies_to_share: Ref | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> RelativeCurve:
+        if (self.hazard_ratio is None) == (self.acceleration_factor is None):
+            raise ValueError("give exactly one of hazard_ratio and acceleration_factor")
+        return self
+
+
+CurveSpec = CalibratedCurve | PublishedCurve | RelativeCurve
+
+
+class Targets(_Strict):
+    """What the trial reported, for the calibration figure."""
+
+    source: str
+    os_median: Ref | None = None
+    pfs_median: Ref | None = None
+    os_landmarks: list[Landmark] = Field(default_factory=list)
+    pfs_landmarks: list[Landmark] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------
+# Treatments
+# ---------------------------------------------------------------------------------
+
+class WeightBand(_Strict):
+    """A dose for patients below a body weight (the last band has no limit)."""
+
+    below_kg: Ref | None = None
+    dose_mg: Ref
+
+
+class DrugComponent(_Strict):
+    """One drug of a regimen: a dose per administration, ``administrations`` times in
+    each ``cycle_days``-day cycle."""
+
+    drug: Name
+    dose_mg: Ref | None = None
+    dose_mg_per_kg: Ref | None = None
+    dose_by_weight: list[WeightBand] | None = None
+    administrations: Ref
+    cycle_days: Ref
+
+    @model_validator(mode="after")
+    def _one_dose(self) -> DrugComponent:
+        given = [self.dose_mg, self.dose_mg_per_kg, self.dose_by_weight]
+        if sum(item is not None for item in given) != 1:
+            raise ValueError("give exactly one of dose_mg, dose_mg_per_kg and dose_by_weight")
+        if self.dose_by_weight is not None and (
+            not self.dose_by_weight or self.dose_by_weight[-1].below_kg is not None
+            or any(band.below_kg is None for band in self.dose_by_weight[:-1])
+        ):
+            raise ValueError("dose_by_weight: every band but the last needs below_kg; the last has none")
+        return self
+
+
+class Administration(_Strict):
+    """A unit cost (named in the perspective's ``unit_costs``) per administration."""
+
+    item: Name
+    administrations: Ref
+    cycle_days: Ref
+
+
+class Procedure(_Strict):
+    """A procedure (TACE session, RT course …): ``at_start`` sessions on entry to the
+    line and, if ``every_days`` is given, one more every ``every_days`` while on
+    treatment; ``share`` of patients receive it."""
+
+    item: Name
+    share: Ref | None = None
+    at_start: Ref | None = None
+    every_days: Ref | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> Procedure:
+        if self.at_start is None and self.every_days is None:
+            raise ValueError("a procedure needs at_start, every_days or both")
+        return self
+
+
+class Treatment(_Strict):
+    label: str
+    regimen: list[DrugComponent] = Field(default_factory=list)
+    relative_dose_intensity: Ref | None = None
+    administration: list[Administration] = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
+    adverse_events: dict[Name, Ref] = Field(default_factory=dict, description="grade 3-4 AE -> proportion of patients")
+
+
+class TreatmentsFile(_Strict):
+    treatments: dict[Name, Treatment]
+
+
+# ---------------------------------------------------------------------------------
+# Populations and strategies
+# ---------------------------------------------------------------------------------
+
+class TimeOnTreatment(_Strict):
+    """Time on treatment: the line's progression-free curve (default) or its own
+    curve, never longer than progression-free survival, and capped at ``max_duration``."""
+
+    curve: Name | None = None
+    max_duration: Ref | None = None
+
+
+class Line(_Strict):
+    treatment: Name
+    progression_free: Name = Field(description="curve of time from entry to progression or death")
+    pre_progression_death_share: Ref = Field(description="share of progression-free events that are deaths")
+    time_on_treatment: TimeOnTreatment = TimeOnTreatment()
+
+
+class SecondLine(Line):
+    share: Ref = Field(description="share of those progressing on first line who start this treatment")
+
+
+class Strategy(_Strict):
+    label: str
+    first_line: Line
+    second_line: list[SecondLine] = Field(default_factory=list)
+    targets: Targets | None = None
+
+
+class BodyWeight(_Strict):
+    mean: Ref
+    sd: Ref
+
+
+class Population(_Strict):
+    label: str
+    source: str
+    start_age: Ref
+    share_female: Ref
+    body_weight_kg: BodyWeight
+    curves: dict[Name, CurveSpec]
+    post_progression_survival: Name = Field(description="curve from entry into best supportive care to death")
+    strategies: dict[Name, Strategy]
+
+
+class PopulationsFile(_Strict):
+    populations: dict[Name, Population]
+
+
+# ---------------------------------------------------------------------------------
+# Costs and utilities
+# ---------------------------------------------------------------------------------
+
+class RecurringCost(_Strict):
+    """A cost per state over time: a price whose ``per`` is a period ("month", "6
+    weeks"), or a unit cost repeated ``every``."""
+
+    label: str
+    cost: Ref
+    every: Ref | None = None
+
+
+class Perspective(_Strict):
+    label: str
+    currency: Literal["USD", "GBP"]
+    price_year: str = Field(description="the year(s) of the prices, as they stand (no inflation is applied)")
+    discount_rate_costs: Ref
+    discount_rate_effects: Ref
+    thresholds: list[Ref] = Field(min_length=1, description="willingness to pay per QALY")
+    life_table: str
+    vial_sharing: bool = False
+    drug_prices: dict[Name, list[Ref]] = Field(description="drug -> the prices of its packs or vials")
+    unit_costs: dict[Name, Ref]
+    state_costs: dict[Literal["progression_free", "second_line", "best_supportive_care"], list[RecurringCost]]
+    adverse_event_costs: dict[Name, Ref]
+    subsequent_costs_on_entry: dict[Literal["second_line", "best_supportive_care"], list[Ref]] = Field(
+        default_factory=dict)
+    terminal_care: Ref
+
+
+class CostsFile(_Strict):
+    perspectives: dict[Name, Perspective]
+
+
+class AdverseEventDisutility(_Strict):
+    disutility: Ref
+    duration: Ref
+
+
+class GeneralPopulationUtility(_Strict):
+    """EQ-5D of the general population by age and sex: u = intercept + male·[male] +
+    age·a + age_squared·a²."""
+
+    source: str
+    intercept: Ref
+    male: Ref
+    age: Ref
+    age_squared: Ref
+
+
+class Utilities(_Strict):
+    progression_free_on_treatment: Ref
+    progression_free_off_treatment: Ref
+    second_line: Ref
+    best_supportive_care: Ref
+    adverse_events: AdverseEventDisutility
+    general_population: GeneralPopulationUtility | None = None
+    age_adjusted: bool = False
+    cap_at_general_population: bool = False
+
+    @model_validator(mode="after")
+    def _needs_norms(self) -> Utilities:
+        if (self.age_adjusted or self.cap_at_general_population) and self.general_population is None:
+            raise ValueError("age adjustment and the cap need general_population utility norms")
+        return self
+
+
+class UtilitiesFile(_Strict):
+    utilities: Utilities
+
+
+# ---------------------------------------------------------------------------------
+# Analysis settings
+# ---------------------------------------------------------------------------------
+
+_PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(day|week|month|year)s?\s*$")
+
+
+class Analysis(_Strict):
+    """One analysis: which perspective and populations, on which grid. Every field has a
+    default (the embedded base case); ``overrides`` are merged into the model files
+    (e.g. another survival family or other second-line shares for a scenario)."""
+
+    name: str = "hcc_base_case"
+    perspective: Name = "us_payer"
+    populations: list[Name] | None = None
+    cycle_length_days: float = Field(7.0, gt=0, le=366)
+    horizon_years: float = Field(20.0, gt=0, le=100)
+    cycle_correction: CycleCorrection = "trapezoid"
+    psa_samples: int = Field(0, ge=0)
+    seed: int = Field(1, ge=0)
+    evidence_directories: list[str] = Field(default_factory=list)
+    overrides: dict = Field(default_factory=dict)
+
+
+def period_in_years(text: str) -> float | None:
+    """Years in a period such as "month", "6 weeks" or "year"; None if ``text`` is not one."""
+    match = _PERIOD.match(text)
+    if match is None:
+        return None
+    count = float(match.group(1) or 1.0)
+    return count * {"day": 1 / 365.25, "week": 7 / 365.25, "month": 1 / 12, "year": 1.0}[match.group(2)]
