@@ -42,7 +42,7 @@ def _print_base_case(outputs) -> None:
                                        on=["population", "strategy"])
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:,.3f}".format):
         for population, rows in merged.groupby("population", sort=False):
-            print(f"\nBase case — {population}")
+            print(f"\n{outputs.name} — {population}")
             print(rows[columns].to_string(index=False))
             nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
             print(rows[["strategy", *nmb]].to_string(index=False))

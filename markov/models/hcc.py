@@ -254,7 +254,8 @@ class HCCModel:
                   curves, gp, params: ParameterSet) -> StrategyResult:
         n, grid = params.n_samples, self.grid
         first, first_death, floored = self._line(strategy.first_line, curves, gp, params)
-        bsc_curve = curves[population.post_progression_survival].survival_on_grid(grid)
+        bsc_name = strategy.post_progression_survival or population.post_progression_survival
+        bsc_curve = curves[bsc_name].survival_on_grid(grid)
         bsc, _, bsc_floored = _floor_line(bsc_curve, np.ones(n), gp)
         floored += bsc_floored
 

@@ -257,6 +257,11 @@ def distribution_of(item: EvidenceValue):
         return uncertainty.Normal(item.value, se)
     if bounded and item.n is not None and 0 < item.value < 1:
         return uncertainty.Beta(item.value * item.n, (1 - item.value) * item.n)
+    if item.range is not None and item.range[0] < item.range[1]:
+        if item.status == "assumption":
+            return uncertainty.Triangular(item.range[0], item.value, item.range[1])
+        if unit == "money":
+            return uncertainty.Gamma.from_mean_se(item.value, (item.range[1] - item.range[0]) / (2 * uncertainty.Z_95))
     return uncertainty.Fixed(item.value)
 
 

@@ -270,6 +270,10 @@ def _check_structure(treatments, populations, perspective, populations_where: st
         for s_name, strategy in population.strategies.items():
             lines = [("first_line", strategy.first_line)]
             lines += [(f"second_line[{i}]", line) for i, line in enumerate(strategy.second_line)]
+            bsc = strategy.post_progression_survival
+            if bsc is not None and bsc not in curves:
+                raise InputError(f"{populations_where}: populations.{p_name}.strategies.{s_name}."
+                                 f"post_progression_survival = {bsc!r}: no curve of that name in this population")
             for l_name, line in lines:
                 where = f"{populations_where}: populations.{p_name}.strategies.{s_name}.{l_name}"
                 if line.treatment not in treatments:

@@ -189,6 +189,8 @@ class Strategy(_Strict):
     label: str
     first_line: Line
     second_line: list[SecondLine] = Field(default_factory=list)
+    post_progression_survival: Name | None = Field(
+        None, description="this strategy's curve for best supportive care, if not the population's")
     targets: Targets | None = None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -14,7 +15,17 @@ STATE_COLOURS = {
     "progression_free_on_treatment": "#1b6ca8", "progression_free_off_treatment": "#8fbce6",
     "best_supportive_care": "#d98c3f", "dead": "#d9d9d9",
 }
-SECOND_LINE_COLOURS = ("#4d9a53", "#9ccc8f", "#2f6b34", "#c5e0b4")
+SECOND_LINE_COLOURS = ("#2f6b34", "#7fbf7b", "#8c6bb1", "#c2a5cf", "#4d9a53", "#b8e186")
+
+
+def _title(figure: plt.Figure, text: str) -> None:
+    figure.suptitle("\n".join(textwrap.wrap(text, 70)))
+
+
+def _state_label(name: str) -> str:
+    if name.startswith("second_line_"):
+        return "Second line: " + name.removeprefix("second_line_").replace("_", " ")
+    return name.replace("_", " ").capitalize()
 
 
 def _panels(n: int, width: float = 6.3) -> tuple[plt.Figure, np.ndarray]:
@@ -22,9 +33,16 @@ def _panels(n: int, width: float = 6.3) -> tuple[plt.Figure, np.ndarray]:
     rows = math.ceil(n / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(width, 2.6 * rows + 0.6), squeeze=False,
                                 sharex=True, sharey=True)
-    for ax in axes.flat[n:]:
+    for i, ax in enumerate(axes.flat[n:], start=n):
         ax.set_visible(False)
+        above = axes.flat[i - columns]  # now the bottom of its column: give it the x axis
+        above.xaxis.set_tick_params(labelbottom=True)
     return figure, axes
+
+
+def _label_x(axes: np.ndarray, n: int, text: str) -> None:
+    for ax in axes.flat[max(0, n - axes.shape[1]):n]:
+        ax.set_xlabel(text)
 
 
 def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str, np.ndarray]],
@@ -61,10 +79,9 @@ def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str,
             ax.set_ylim(0, 1.02)
             ax.set_xlim(0, horizon_months)
             ax.grid(alpha=0.3)
-        for ax in axes[-1]:
-            ax.set_xlabel("Time since start of first line (months)")
+        _label_x(axes, len(curves), "Time since start of first line (months)")
         for ax in axes[:, 0]:
-            ax.set_ylabel("Proportion alive / progression-free")
+            ax.set_ylabel("Survival probability")
         handles, labels = {}, []
         for ax in axes.flat:
             for handle, text in zip(*ax.get_legend_handles_labels()):
@@ -72,7 +89,7 @@ def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str,
         labels = list(handles)
         figure.legend([handles[t] for t in labels], labels, loc="lower center", ncol=len(labels), frameon=False,
                       bbox_to_anchor=(0.5, -0.01))
-        figure.suptitle(title or "Calibration: model-implied survival vs reported (markers: medians and landmarks)")
+        _title(figure, title or "Calibration: model-implied survival vs reported medians and landmarks")
         figure.tight_layout(rect=(0, 0.05, 1, 1))
     return figure
 
@@ -93,24 +110,24 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
         figure, axes = _panels(len(occupancy))
         keep = times_months <= horizon_months
         legend = {}
+        second_lines = sorted({name for names in state_labels.values() for name in names if name not in STATE_COLOURS})
+        palette = dict(STATE_COLOURS)
+        palette.update({name: SECOND_LINE_COLOURS[i % len(SECOND_LINE_COLOURS)] for i, name in enumerate(second_lines)})
         for ax, (label, values) in zip(axes.flat, occupancy.items()):
             names = list(state_labels[label])
-            second = iter(SECOND_LINE_COLOURS)
-            colours = [STATE_COLOURS.get(name) or next(second) for name in names]
-            texts = [name.replace("_", " ").replace("second line ", "2L: ").capitalize() for name in names]
+            colours = [palette[name] for name in names]
+            texts = [_state_label(name) for name in names]
             polys = ax.stackplot(times_months[keep], values[keep].T, colors=colours, labels=texts, lw=0)
             for poly, text in zip(polys, texts):
                 legend.setdefault(text, poly)
             ax.set_title(label)
             ax.set_xlim(0, horizon_months)
             ax.set_ylim(0, 1)
-        for ax in axes[-1]:
-            ax.set_xlabel("Time since start of first line (months)")
+        _label_x(axes, len(occupancy), "Time since start of first line (months)")
         for ax in axes[:, 0]:
             ax.set_ylabel("Proportion of cohort")
-        figure.legend(list(legend.values()), list(legend), loc="lower center", ncol=3, frameon=False,
-                      bbox_to_anchor=(0.5, -0.02))
-        figure.suptitle(title or "State occupancy (base case)")
+        figure.legend(list(legend.values()), list(legend), loc="lower center", ncol=3, frameon=False)
+        _title(figure, title or "State occupancy (base case)")
         rows = math.ceil(len(legend) / 3)
-        figure.tight_layout(rect=(0, 0.04 + 0.035 * rows, 1, 1))
+        figure.tight_layout(rect=(0, 0.06 * rows / axes.shape[0] + 0.02, 1, 1))
     return figure
