@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     _print_base_case(outputs)
+    missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
+    for row in missed.itertuples():
+        print(f"note: {row.population}.{row.strategy}: the OS median could not be reached in the base case")
     if outputs.psa_summary is not None:
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             print("\nPSA summary")

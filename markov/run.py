@@ -157,8 +157,10 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     if n:
         seed = inputs.analysis.seed if seed is None else seed
-        samples = per_sample_table(model.evaluate(inputs.sample(n, seed)))
+        drawn = model.evaluate(inputs.sample(n, seed))
+        samples = per_sample_table(drawn)
         summary = psa_summary(samples, thresholds)
+        summary["os_calibration_unreachable_samples"] = [result.os_calibration_unreachable for result in drawn]
         files.append(_write_csv(samples, out / "psa_samples.csv"))
         files.append(_write_csv(summary, out / "psa_summary.csv"))
     return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, samples, summary, files)

@@ -20,7 +20,7 @@ States reported: ``progression_free_on_treatment``, ``progression_free_off_treat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,7 @@ class StrategyResult:
     life_years: np.ndarray  # (n_samples, n_states)
     qalys: np.ndarray  # (n_samples, n_states)
     floored_cycles: int = 0
-    extra: dict = field(default_factory=dict)
+    os_calibration_unreachable: int = 0
 
     @property
     def total_cost(self) -> np.ndarray:
@@ -131,6 +131,46 @@ def _floor_line(survival: np.ndarray, death_share: np.ndarray, population_surviv
     np.cumprod(1.0 - events, axis=1, out=curve[:, 1:])
     curve[:, 1:] *= survival[:, :1]
     return curve, np.ascontiguousarray(share), floored
+
+
+def _calibrate_exit_rate(occupancy: np.ndarray, bsc_entries: np.ndarray, states, grid: TimeGrid,
+                         median_years: np.ndarray) -> tuple[np.ndarray, int]:
+    """The constant death rate (per year) in best supportive care that puts the model's OS
+    median at ``median_years``, per sample, and the number of samples where no rate can
+    (the first and second lines alone put the median on the wrong side of the target:
+    there the rate goes to its bound, 1e-6 or 1e4 per year, the nearest the model can get).
+
+    Entries into BSC do not depend on its survival, so OS(t) = (alive outside BSC)(t) +
+    Σ_u e(u)·exp(−λ(t − u)); the median is read by linear interpolation between grid
+    points (as the calibration table reads it), which is monotone in λ: bisection on log λ.
+    """
+    times = grid.times_years
+    k = np.floor(median_years / grid.cycle_length_years).astype(int)
+    if (k + 1 >= times.size).any():
+        raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the horizon")
+    rows = np.arange(occupancy.shape[0])
+    dead, bsc = states.index(DEAD), states.index(BSC)
+    outside = 1.0 - occupancy[:, :, dead] - occupancy[:, :, bsc]
+    w = (times[k + 1] - median_years) / grid.cycle_length_years
+    width = int(k.max()) + 2
+    lags = times[:width][None, :]
+
+    def survival_at_median(rate):
+        result = 0.0
+        for point, weight in ((k, w), (k + 1, 1.0 - w)):
+            gap = times[point][:, None] - lags
+            kernel = np.where(gap >= 0, np.exp(-rate[:, None] * np.maximum(gap, 0.0)), 0.0)
+            alive = outside[rows, point] + (bsc_entries[:, :width] * kernel).sum(axis=1)
+            result = result + weight * alive
+        return result
+
+    low, high = np.full(rows.size, np.log(1e-6)), np.full(rows.size, np.log(1e4))
+    unreachable = (survival_at_median(np.exp(high)) > 0.5) | (survival_at_median(np.exp(low)) < 0.5)
+    for _ in range(80):
+        middle = 0.5 * (low + high)
+        above = survival_at_median(np.exp(middle)) > 0.5
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    return np.exp(0.5 * (low + high)), int(np.count_nonzero(unreachable))
 
 
 # ---------------------------------------------------------------------------------
@@ -241,8 +281,9 @@ class HCCModel:
             curves = build_curves(population, params)
             gp = GeneralPopulationSurvival(self.inputs.perspective.life_table, params[population.start_age],
                                            params[population.share_female]).survival_on_grid(self.grid)
+            calibrated: dict = {}
             for s_name, strategy in population.strategies.items():
-                results.append(self._strategy(p_name, population, s_name, strategy, curves, gp, params))
+                results.append(self._strategy(p_name, population, s_name, strategy, curves, gp, params, calibrated))
         return results
 
     # --- one strategy ---------------------------------------------------------------
@@ -250,14 +291,32 @@ class HCCModel:
         survival = curves[line.progression_free].survival_on_grid(self.grid)
         return _floor_line(survival, params[line.pre_progression_death_share], gp)
 
-    def _strategy(self, p_name: str, population: Population, s_name: str, strategy: Strategy,
-                  curves, gp, params: ParameterSet) -> StrategyResult:
+    def _post_progression(self, p_name, population, strategy, curves, gp, params, calibrated):
+        """Best-supportive-care survival on the grid (floored), the cycles floored, and the
+        samples in which the OS median could not be reached."""
+        n = params.n_samples
+        anchor = strategy.post_progression_calibrated_to
+        if anchor is None:
+            name = strategy.post_progression_survival or population.post_progression_survival
+            curve, _, floored = _floor_line(curves[name].survival_on_grid(self.grid), np.ones(n), gp)
+            return curve, floored, 0
+        if anchor not in calibrated:
+            target = population.strategies[anchor]
+            uncalibrated = target.model_copy(update={"post_progression_calibrated_to": None})
+            bsc, _, _ = self._post_progression(p_name, population, uncalibrated, curves, gp, params, calibrated)
+            states, occupancy, entries, _, _ = self._sequence(p_name, anchor, target, curves, gp, params, bsc)
+            rate, unreachable = _calibrate_exit_rate(occupancy, entries[:, :, states.index(BSC)], states,
+                                                     self.grid, params.years(target.targets.os_median))
+            curve = np.exp(-rate[:, None] * self.grid.times_years[None, :])
+            floored_curve, _, floored = _floor_line(curve, np.ones(n), gp)
+            calibrated[anchor] = (floored_curve, floored, unreachable)
+        return calibrated[anchor]
+
+    def _sequence(self, p_name, s_name, strategy, curves, gp, params, bsc):
+        """States, occupancy and entries of a strategy's sequence (first line not yet split
+        by time on treatment), its first-line curve, and the cycles floored."""
         n, grid = params.n_samples, self.grid
         first, first_death, floored = self._line(strategy.first_line, curves, gp, params)
-        bsc_name = strategy.post_progression_survival or population.post_progression_survival
-        bsc_curve = curves[bsc_name].survival_on_grid(grid)
-        bsc, _, bsc_floored = _floor_line(bsc_curve, np.ones(n), gp)
-        floored += bsc_floored
 
         shares = [params[line.share] for line in strategy.second_line]
         no_second_line = 1.0 - sum(shares, np.zeros(n))
@@ -289,13 +348,21 @@ class HCCModel:
                 occupancy[:, :, j] = weight[:, None] * trace.occupancy[:, :, 1]
                 entries[:, :, j] = weight[:, None] * trace.entries[:, :, 1]
 
+        return states, occupancy, entries, first, floored
+
+    def _strategy(self, p_name: str, population: Population, s_name: str, strategy: Strategy,
+                  curves, gp, params: ParameterSet, calibrated: dict) -> StrategyResult:
+        bsc, floored, unreachable = self._post_progression(p_name, population, strategy, curves, gp, params,
+                                                           calibrated)
+        states, occupancy, entries, first, more = self._sequence(p_name, s_name, strategy, curves, gp, params, bsc)
+        floored += more
         on_treatment = self._time_on_treatment(strategy.first_line, first, curves, params)
         occupancy[:, :, 0] = on_treatment
         occupancy[:, :, 1] = first - on_treatment
         entries[:, 0, 0] = 1.0
         trace = CohortTrace(occupancy, entries, tuple(states))
         costs, life_years, qalys = self._outcomes(population, strategy, trace, params)
-        return StrategyResult(p_name, s_name, strategy.label, trace, costs, life_years, qalys, floored)
+        return StrategyResult(p_name, s_name, strategy.label, trace, costs, life_years, qalys, floored, unreachable)
 
     def _time_on_treatment(self, line: Line, progression_free: np.ndarray, curves, params) -> np.ndarray:
         tot = line.time_on_treatment
@@ -417,6 +484,7 @@ def results_table(results: list[StrategyResult], sample: int | None = None) -> p
         for j, state in enumerate(result.trace.state_names):
             row[f"cost_{state}"] = float(sum(pick(values)[j] for values in result.costs.values()))
         row["general_population_floor_cycles"] = result.floored_cycles
+        row["os_calibration_unreachable_samples"] = result.os_calibration_unreachable
         rows.append(row)
     return pd.DataFrame(rows)
 

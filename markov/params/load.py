@@ -274,6 +274,13 @@ def _check_structure(treatments, populations, perspective, populations_where: st
             if bsc is not None and bsc not in curves:
                 raise InputError(f"{populations_where}: populations.{p_name}.strategies.{s_name}."
                                  f"post_progression_survival = {bsc!r}: no curve of that name in this population")
+            anchor = strategy.post_progression_calibrated_to
+            if anchor is not None and (anchor not in population.strategies
+                                       or population.strategies[anchor].targets is None
+                                       or population.strategies[anchor].targets.os_median is None):
+                raise InputError(f"{populations_where}: populations.{p_name}.strategies.{s_name}."
+                                 f"post_progression_calibrated_to = {anchor!r}: needs a strategy of this "
+                                 f"population with targets.os_median")
             for l_name, line in lines:
                 where = f"{populations_where}: populations.{p_name}.strategies.{s_name}.{l_name}"
                 if line.treatment not in treatments:

@@ -191,6 +191,9 @@ class Strategy(_Strict):
     second_line: list[SecondLine] = Field(default_factory=list)
     post_progression_survival: Name | None = Field(
         None, description="this strategy's curve for best supportive care, if not the population's")
+    post_progression_calibrated_to: Name | None = Field(
+        None, description="a strategy (this one or another of the population) whose reported OS median the "
+                          "best-supportive-care survival is calibrated to: exponential, rate solved per sample")
     targets: Targets | None = None
 
 
