@@ -204,9 +204,6 @@ def test_second_line_shares_above_one_are_refused(tmp_path):
     assert "strategies.sorafenib" in message and "1.2" in message and "cannot exceed 1" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _check_shares keys shares by reference, so one reference used "
-                                       "by two second-line options is counted once (0.6 instead of 1.2); the "
-                                       "error only comes at evaluation")
 def test_second_line_shares_above_one_are_refused_when_one_reference_is_reused(tmp_path):
     evidence_file(tmp_path / "ev", "mine", {"share_a": value(0.6, "proportion")})
     overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": {
@@ -234,9 +231,6 @@ def test_reference_with_the_wrong_unit_is_refused(tmp_path):
     assert "hazard_ratio needs hazard_ratio" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _check_references checks the unit only at the first place a "
-                                       "reference is used; a median used correctly elsewhere passes as a "
-                                       "hazard ratio")
 def test_reference_with_the_wrong_unit_is_refused_where_it_is_also_used_correctly():
     overrides = {"populations": {"imbrave150": {"curves": {"atezo_bev_pfs": {
         "hazard_ratio": "imbrave150_cheng_2022.pfs_median_sorafenib"}}}}}

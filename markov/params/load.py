@@ -309,29 +309,34 @@ def _check_structure(treatments, populations, perspective, populations_where: st
 
 def _check_references(found, evidence: EvidenceLibrary, perspective: Perspective) -> None:
     for ref, places in found.items():
-        path, field = places[0]
         try:
             item: Evidence = evidence[ref]
         except InputError as error:
-            raise InputError(f"{path}: {error}") from None
-        allowed = EXPECTED_UNITS[field]
-        if item.value.unit not in allowed:
-            raise InputError(f"{path} = {ref!r}: has unit {item.value.unit!r}; {field} needs "
-                             f"{' or '.join(sorted(allowed))}")
-        if item.value.unit == "money" and item.value.currency != perspective.currency:
-            raise InputError(f"{path} = {ref!r}: priced in {item.value.currency}, but the perspective "
-                             f"{perspective.label!r} counts in {perspective.currency}")
-        if field == "drug_prices" and item.value.pack is None:
-            raise InputError(f"{path} = {ref!r}: a drug price needs 'pack' (strength_mg and units)")
+            raise InputError(f"{places[0][0]}: {error}") from None
+        for path, field in places:
+            _check_use(ref, item, path, field, perspective)
+
+
+def _check_use(ref: str, item: Evidence, path: str, field: str, perspective: Perspective) -> None:
+    """One use of a reference: its unit fits the field, its currency the perspective."""
+    allowed = EXPECTED_UNITS[field]
+    if item.value.unit not in allowed:
+        raise InputError(f"{path} = {ref!r}: has unit {item.value.unit!r}; {field} needs "
+                         f"{' or '.join(sorted(allowed))}")
+    if item.value.unit == "money" and item.value.currency != perspective.currency:
+        raise InputError(f"{path} = {ref!r}: priced in {item.value.currency}, but the perspective "
+                         f"{perspective.label!r} counts in {perspective.currency}")
+    if field == "drug_prices" and item.value.pack is None:
+        raise InputError(f"{path} = {ref!r}: a drug price needs 'pack' (strength_mg and units)")
 
 
 def _check_shares(inputs: ModelInputs) -> None:
     """Second-line shares of each strategy may not exceed 1 at their point estimates."""
     for p_name, population in inputs.populations.items():
         for s_name, strategy in population.strategies.items():
-            shares = {line.share: inputs.evidence[line.share].value.value for line in strategy.second_line}
-            total = sum(shares.values())
+            shares = [(line.share, inputs.evidence[line.share].value.value) for line in strategy.second_line]
+            total = sum(value for _, value in shares)
             if total > 1 + 1e-12:
-                listed = ", ".join(f"{ref} = {value!r}" for ref, value in shares.items())
+                listed = ", ".join(f"{ref} = {value!r}" for ref, value in shares)
                 raise InputError(f"populations.{p_name}.strategies.{s_name}.second_line: shares sum to "
                                  f"{total!r} ({listed}); shares of those progressing cannot exceed 1")
