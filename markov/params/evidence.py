@@ -235,8 +235,10 @@ def distribution_of(item: EvidenceValue):
     reports: a 95% CI gives a log-normal for positive quantities (ratios, durations,
     doses, weights), a beta for proportions and utilities (standard error = CI width /
     3.92) and a gamma for money; a standard error gives a beta, gamma or normal likewise;
-    a proportion with ``n`` gives Beta(value·n, (1 − value)·n). Without any of these the
-    value is fixed (a list price, a dose), and one-way analysis uses its ``range``.
+    a proportion with ``n`` gives Beta(value·n, (1 − value)·n). An assumption is triangular
+    over its ``range`` with its value as the mode; a price with a ``range`` (e.g. a
+    published ±20%) is a gamma whose 95% interval has the range's width. Otherwise the
+    value is fixed (a list price, a dose).
     """
     spec, unit = item.distribution, item.unit
     if spec is not None:
