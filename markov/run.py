@@ -163,4 +163,5 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
         summary["os_calibration_unreachable_samples"] = [result.os_calibration_unreachable for result in drawn]
         files.append(_write_csv(samples, out / "psa_samples.csv"))
         files.append(_write_csv(summary, out / "psa_summary.csv"))
-    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, samples, summary, files)
+    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, samples, summary,
+                           files)

@@ -14,6 +14,10 @@ lower, and the share of events that are deaths is raised so that deaths alone re
 Later lines use the table from the cohort's starting age (their clocks restart), which
 understates the floor there; it binds nowhere in the base case.
 
+A strategy with ``post_progression_calibrated_to`` gets an exponential BSC death rate
+solved, per sample, so that its model OS median equals the named strategy's reported
+median (:func:`_calibrate_exit_rate`).
+
 States reported: ``progression_free_on_treatment``, ``progression_free_off_treatment``
 (first line, split by time on treatment), one ``second_line_<treatment>`` per option,
 ``best_supportive_care`` and ``dead``.
@@ -31,14 +35,21 @@ from ..engine import CohortTrace, TreatmentLine, run_sequencing
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..outcomes import accumulate
 from ..params.load import ModelInputs, ParameterSet
-from ..params.spec import CalibratedCurve, Line, Population, PublishedCurve, Strategy, Treatment
+from ..params.spec import (
+    CalibratedCurve,
+    Line,
+    Population,
+    PublishedCurve,
+    Strategy,
+    Treatment,
+)
 from ..survival import (
     FAMILIES,
+    TIME_UNIT_YEARS,
     AcceleratedFailureTime,
     GeneralPopulationSurvival,
     Mixture,
     ProportionalHazards,
-    TIME_UNIT_YEARS,
     SurvivalCurve,
     calibrate,
 )
@@ -207,7 +218,8 @@ class CostModel:
                 dose = np.zeros(self.weights.shape)
                 assigned = np.zeros(self.weights.shape, dtype=bool)
                 for band in component.dose_by_weight:
-                    below = np.ones_like(assigned) if band.below_kg is None else self.weights < p[band.below_kg][:, None]
+                    below = (np.ones_like(assigned) if band.below_kg is None
+                             else self.weights < p[band.below_kg][:, None])
                     here = below & ~assigned
                     dose = np.where(here, p[band.dose_mg][:, None], dose)
                     assigned |= here
@@ -469,20 +481,21 @@ def results_table(results: list[StrategyResult], sample: int | None = None) -> p
     totals by state. ``sample=None`` averages over samples (the PSA means)."""
     rows = []
     for result in results:
-        pick = (lambda a: a.mean(axis=0)) if sample is None else (lambda a: a[sample])
-        row = {"population": result.population, "strategy": result.strategy, "label": result.label}
-        row["cost"] = float(pick(result.total_cost[:, None])[0])
-        row["life_years"] = float(pick(result.life_years).sum())
-        row["qalys"] = float(pick(result.qalys).sum())
-        for category, values in result.costs.items():
-            row[f"cost_{category}"] = float(pick(values).sum())
+        def pick(values: np.ndarray) -> np.ndarray:  # (n_samples, n_states) -> (n_states,)
+            return values.mean(axis=0) if sample is None else values[sample]
+
+        costs = {category: pick(values) for category, values in result.costs.items()}
+        life_years, qalys = pick(result.life_years), pick(result.qalys)
+        row = {"population": result.population, "strategy": result.strategy, "label": result.label,
+               "cost": float(sum(values.sum() for values in costs.values())),
+               "life_years": float(life_years.sum()), "qalys": float(qalys.sum())}
+        row.update({f"cost_{category}": float(values.sum()) for category, values in costs.items()})
         for j, state in enumerate(result.trace.state_names):
-            if state == DEAD:
-                continue
-            row[f"life_years_{state}"] = float(pick(result.life_years)[j])
-            row[f"qalys_{state}"] = float(pick(result.qalys)[j])
+            if state != DEAD:
+                row[f"life_years_{state}"] = float(life_years[j])
+                row[f"qalys_{state}"] = float(qalys[j])
         for j, state in enumerate(result.trace.state_names):
-            row[f"cost_{state}"] = float(sum(pick(values)[j] for values in result.costs.values()))
+            row[f"cost_{state}"] = float(sum(values[j] for values in costs.values()))
         row["general_population_floor_cycles"] = result.floored_cycles
         row["os_calibration_unreachable_samples"] = result.os_calibration_unreachable
         rows.append(row)

@@ -169,9 +169,6 @@ class Evidence:
     value: EvidenceValue
     source: Source
 
-    def describe_source(self) -> str:
-        where = f", {self.value.where}" if self.value.where else ""
-        return f"{self.source.citation}{where}"
 
 
 def shipped_evidence_directory() -> Path:
@@ -213,8 +210,6 @@ class EvidenceLibrary:
         stem, _, name = reference.partition(".")
         return stem in self.files and name in self.files[stem].values
 
-    def references(self) -> list[str]:
-        return [f"{stem}.{name}" for stem, file in self.files.items() for name in file.values]
 
 
 def read_evidence_file(path: Path) -> EvidenceFile:

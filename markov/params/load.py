@@ -59,7 +59,7 @@ EXPECTED_UNITS = {
     "start_age": {"age_years"}, "share_female": _PROPORTION, "mean": {"kg"}, "sd": {"kg"},
     "discount_rate_costs": {"rate_per_year"}, "discount_rate_effects": {"rate_per_year"},
     "thresholds": _MONEY, "drug_prices": _MONEY, "unit_costs": _MONEY, "cost": _MONEY, "every": _DURATION,
-    "adverse_event_costs": _MONEY, "subsequent_costs_on_entry": _MONEY, "terminal_care": _MONEY,
+    "adverse_event_costs": _MONEY, "terminal_care": _MONEY,
     "progression_free_on_treatment": {"utility"}, "progression_free_off_treatment": {"utility"},
     "second_line": {"utility"}, "best_supportive_care": {"utility"},
     "disutility": {"utility_decrement"}, "duration": _DURATION,
@@ -170,11 +170,6 @@ class ParameterSet:
             raise InputError(f"{ref}: priced per {item.per!r}, which is not a period; give 'every' with it")
         return self.values[ref] / period
 
-    def with_value(self, ref: str, value: float) -> ParameterSet:
-        """A copy with one input set to ``value`` in every sample (one-way analysis)."""
-        changed = dict(self.values)
-        changed[ref] = np.full(self.n_samples, float(value))
-        return ParameterSet(changed, self.inputs)
 
 
 def _collect_references(node, path: str, field: str | None, uses: dict[str, list[tuple[str, str | None]]]) -> None:

@@ -243,8 +243,6 @@ class Perspective(_Strict):
     unit_costs: dict[Name, Ref]
     state_costs: dict[Literal["progression_free", "second_line", "best_supportive_care"], list[RecurringCost]]
     adverse_event_costs: dict[Name, Ref]
-    subsequent_costs_on_entry: dict[Literal["second_line", "best_supportive_care"], list[Ref]] = Field(
-        default_factory=dict)
     terminal_care: Ref
 
 
