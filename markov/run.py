@@ -13,14 +13,33 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import cea
-from .models.hcc import HCCModel, calibration_table, model_survival, per_sample_table, results_table
-from .params.evidence import STATUS_MEANING, distribution_of
+from . import cea, dsa, gsa, voi
+from ._validate import InputError
+from .dsa import input_label
+from .gsa import groups_by_source
+from .models.hcc import HCCModel, calibration_table, model_survival, results_table
+from .params.evidence import STATUS_MEANING
 from .params.load import ModelInputs
-from .plots import plot_calibration, plot_state_occupancy, save_figure
+from .plots import (
+    plot_acceptability,
+    plot_calibration,
+    plot_ce_plane,
+    plot_convergence,
+    plot_evpi,
+    plot_evppi,
+    plot_moment_independent,
+    plot_morris,
+    plot_sensitivity_indices,
+    plot_state_occupancy,
+    plot_tornado,
+    plot_two_way,
+    save_figure,
+)
+from .psa import Progress, PSAResults, run_psa
 
 
 @dataclass
@@ -49,7 +68,7 @@ def inputs_table(inputs: ModelInputs) -> pd.DataFrame:
             "currency": value.currency, "price_year": value.price_year, "per": value.per,
             "status": value.status, "source": item.source.citation.strip(), "where": value.where,
             "ci95_low": value.ci95[0] if value.ci95 else np.nan, "ci95_high": value.ci95[1] if value.ci95 else np.nan,
-            "range_low": low, "range_high": high, "distribution": str(distribution_of(value)),
+            "range_low": low, "range_high": high, "distribution": str(inputs.distributions[ref]),
             "calculation": value.calculation, "note": value.note, "used_by": "; ".join(inputs.uses[ref]),
         })
     return pd.DataFrame(rows)
@@ -114,6 +133,19 @@ def psa_summary(samples: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def thresholds_of(inputs: ModelInputs) -> dict[str, float]:
+    """The perspective's willingness-to-pay thresholds, named like ``150000_USD``."""
+    currency = inputs.perspective.currency
+    return {f"{inputs.evidence[ref].value.value:g}_{currency}": inputs.evidence[ref].value.value
+            for ref in inputs.perspective.thresholds}
+
+
+def default_wtp(inputs: ModelInputs) -> float:
+    """The willingness to pay of single-threshold outputs (tornado, EVPPI, GSA): the
+    perspective's highest threshold."""
+    return max(thresholds_of(inputs).values())
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     partial = path.with_name(path.name + ".partial")
     frame.to_csv(partial, index=False)
@@ -121,17 +153,21 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _save(figure, path: Path) -> list[Path]:
+    written = save_figure(figure, path)
+    plt.close(figure)
+    return written
+
+
 def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
-                 seed: int | None = None) -> AnalysisOutputs:
-    """Base case (and PSA) of an analysis, written under ``out``."""
+                 seed: int | None = None, progress: Progress | None = None) -> AnalysisOutputs:
+    """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = HCCModel(inputs)
     base = model.evaluate(inputs.base_case())
     results = results_table(base)
-    perspective = inputs.perspective
-    thresholds = {f"{inputs.evidence[ref].value.value:g}_{perspective.currency}": inputs.evidence[ref].value.value
-                  for ref in perspective.thresholds}
+    thresholds = thresholds_of(inputs)
     incremental = incremental_table(results, thresholds)
     calibration = calibration_table(model, base)
     table_of_inputs = inputs_table(inputs)
@@ -147,21 +183,254 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
         figure = plot_calibration(months, {r.label: model_survival(r) for r in chosen},
                                   calibration[calibration["population"] == population],
                                   title=f"Calibration: {label}")
-        files += save_figure(figure, out / f"calibration_{population}")
+        files += _save(figure, out / f"calibration_{population}")
         figure = plot_state_occupancy(months, {r.label: r.trace.occupancy[0] for r in chosen},
                                       {r.label: r.trace.state_names for r in chosen},
                                       title=f"State occupancy, base case: {label}")
-        files += save_figure(figure, out / f"occupancy_{population}")
+        files += _save(figure, out / f"occupancy_{population}")
 
     samples = summary = None
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     if n:
-        seed = inputs.analysis.seed if seed is None else seed
-        drawn = model.evaluate(inputs.sample(n, seed))
-        samples = per_sample_table(drawn)
-        summary = psa_summary(samples, thresholds)
-        summary["os_calibration_unreachable_samples"] = [result.os_calibration_unreachable for result in drawn]
-        files.append(_write_csv(samples, out / "psa_samples.csv"))
-        files.append(_write_csv(summary, out / "psa_summary.csv"))
+        psa = run_psa(inputs, n, inputs.analysis.seed if seed is None else seed, progress=progress)
+        psa_files, summary = write_psa(psa, inputs, out)
+        files += psa_files
+        samples = psa.outcomes
     return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, samples, summary,
                            files)
+
+
+# ---------------------------------------------------------------------------------
+# Probabilistic analysis
+# ---------------------------------------------------------------------------------
+
+def wtp_grid(psa: PSAResults, thresholds: dict[str, float], wtp_max: float | None = None,
+             points: int = 101) -> np.ndarray:
+    """Willingness-to-pay values for the CEAC and EVPI curves: 0 to ``wtp_max`` (by
+    default twice the highest threshold, or 1.25 times the highest ICER on any
+    population's frontier of PSA means, whichever is larger, rounded up to 10,000)."""
+    if wtp_max is None:
+        icers = [0.0]
+        for population in psa.populations:
+            costs, effects, _ = psa.costs_and_effects(population)
+            table = cea.incremental_analysis(costs.mean(axis=0), effects.mean(axis=0))
+            icers += [x for x in table["icer"] if np.isfinite(x)]
+        wtp_max = max(2.0 * max(thresholds.values()), 1.25 * max(icers))
+        wtp_max = 10_000.0 * np.ceil(wtp_max / 10_000.0)
+    if not (np.isfinite(wtp_max) and wtp_max > 0):
+        raise InputError(f"wtp_max is {wtp_max!r}: must be a positive number")
+    return np.linspace(0.0, wtp_max, points)
+
+
+def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float]) -> pd.DataFrame:
+    """Each strategy against the population's comparator: mean increments, ICER of the
+    means, quadrant shares, ICER interval and probability cost-effective at each threshold."""
+    costs, effects, strategies = psa.costs_and_effects(population)
+    _, comparator = psa.comparisons[population]
+    rows = []
+    for strategy in strategies:
+        if strategy == comparator:
+            continue
+        summary = cea.icer_summary(costs, effects, strategy, comparator, strategies, wtp=list(thresholds.values()))
+        row = {"population": population, "strategy": strategy, "comparator": comparator}
+        row.update({key: value for key, value in summary.items()
+                    if key not in ("quadrant_shares", "probability_cost_effective", "intervention", "comparator")})
+        row.update({f"share_{quadrant.replace(' ', '_')}": share
+                    for quadrant, share in summary["quadrant_shares"].items()})
+        for name, probability in zip(thresholds, summary["probability_cost_effective"], strict=True):
+            row[f"probability_cost_effective_vs_comparator_at_{name}"] = probability
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max: float | None = None,
+              evppi: bool = True) -> tuple[list[Path], pd.DataFrame]:
+    """Tables and figures of a PSA: per-sample results and inputs, summary, ICER
+    distributions, CE planes, CEAC + CEAF, EVPI, EVPPI (each input, and the inputs of
+    each source together) and convergence, per population. Returns the files and the
+    summary table."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    thresholds = thresholds_of(inputs)
+    wtp = default_wtp(inputs)
+    currency = psa.currency
+    money = f"{currency} {wtp:,.0f}"
+    summary = psa_summary(psa.outcomes, thresholds)
+    unreachable = psa.calibration_unreachable.rename(columns={"samples": "os_calibration_unreachable_samples"})
+    summary = summary.merge(unreachable, on=["population", "strategy"], how="left")
+    files = [_write_csv(psa.outcomes, out / "psa_samples.csv"),
+             _write_csv(psa.parameters.reset_index(), out / "psa_parameters.csv"),
+             _write_csv(summary, out / "psa_summary.csv")]
+    grid = wtp_grid(psa, thresholds, wtp_max)
+    groups = {source: [r for r in members] for source, members in groups_by_source(inputs).items()
+              if len(members) > 1}
+    for population in psa.populations:
+        label = inputs.populations[population].label
+        strategies = psa.strategies(population)
+        labels = psa.strategy_labels(population)
+        costs, effects, _ = psa.costs_and_effects(population)
+        _, comparator = psa.comparisons[population]
+        c = strategies.index(comparator)
+
+        files.append(_write_csv(icer_summaries(psa, population, thresholds), out / f"icer_summary_{population}.csv"))
+        figure = plot_ce_plane({labels[j]: costs[:, j] - costs[:, c] for j in range(len(labels)) if j != c},
+                               {labels[j]: effects[:, j] - effects[:, c] for j in range(len(labels)) if j != c},
+                               comparator=labels[c], wtp=wtp, currency=currency,
+                               title=f"Cost-effectiveness plane ({psa.n_samples:,} PSA samples): {label}")
+        files += _save(figure, out / f"ce_plane_{population}")
+
+        ceac = psa.acceptability(population, grid)
+        frontier = psa.frontier(population, grid)
+        files.append(_write_csv(ceac.reset_index(), out / f"ceac_{population}.csv"))
+        files.append(_write_csv(frontier, out / f"ceaf_{population}.csv"))
+        figure = plot_acceptability(ceac, frontier, currency=currency, thresholds=thresholds_labels(thresholds),
+                                    title=f"Cost-effectiveness acceptability: {label}")
+        files += _save(figure, out / f"ceac_{population}")
+
+        evpi = psa.evpi(population, grid)
+        files.append(_write_csv(evpi, out / f"evpi_{population}.csv"))
+        figure = plot_evpi(evpi, currency=currency, thresholds=thresholds_labels(thresholds),
+                           title=f"Expected value of perfect information per patient: {label}")
+        files += _save(figure, out / f"evpi_{population}")
+
+        if evppi and psa.n_samples >= voi.MIN_EVPPI_SAMPLES:  # fewer: the regressions cannot be fitted
+            table = psa.evppi(population, wtp, groups)
+            table.insert(0, "population", population)
+            table.insert(1, "wtp", wtp)
+            files.append(_write_csv(table, out / f"evppi_{population}.csv"))
+            at_wtp = float(np.interp(wtp, evpi["wtp"], evpi["evpi"]))
+            shown = table.assign(parameter=[input_label(p) if "." in p else f"{p} (all inputs)"
+                                            for p in table["parameter"]])
+            figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY",
+                                title=f"EVPPI per patient at {money} per QALY: {label}")
+            files += _save(figure, out / f"evppi_{population}")
+
+        convergence = psa.convergence(population, wtp)
+        files.append(_write_csv(convergence, out / f"convergence_{population}.csv"))
+        figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} at {money}/QALY ({currency})",
+                                  title=f"PSA convergence: {label}")
+        files += _save(figure, out / f"convergence_{population}")
+    return files, summary
+
+
+def thresholds_labels(thresholds: dict[str, float]) -> dict[str, float]:
+    """Threshold names for figures: ``{"$150,000/QALY": 150000.0}`` style."""
+    return {f"{value:,.0f}/QALY": value for value in thresholds.values()}
+
+
+# ---------------------------------------------------------------------------------
+# Deterministic sensitivity analysis
+# ---------------------------------------------------------------------------------
+
+def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, two_way_points: int = 11,
+            scenarios: bool = True) -> list[Path]:
+    """One-way analysis with NMB and ICER tornados, a two-way analysis of the two inputs
+    with the largest NMB swing, the scenario table and threshold prices of the
+    intervention's first-line drugs, per population, under ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    thresholds = thresholds_of(inputs)
+    wtp = default_wtp(inputs) if wtp is None else float(wtp)
+    currency = inputs.perspective.currency
+    money = f"{currency} {wtp:,.0f}"
+    ranges = dsa.input_ranges(inputs)
+    one_way = dsa.one_way(inputs, ranges)
+    files = [_write_csv(ranges, out / "dsa_ranges.csv"), _write_csv(one_way, out / "one_way.csv")]
+    prices = []
+    for population, spec in inputs.populations.items():
+        intervention, comparator = spec.comparison.intervention, spec.comparison.comparator
+        names = {s: spec.strategies[s].label for s in (intervention, comparator)}
+        versus = f"{names[intervention]} vs {names[comparator]}"
+        for measure in ("nmb", "icer"):
+            table = dsa.tornado_table(one_way, ranges, population, intervention, comparator, measure=measure, wtp=wtp)
+            files.append(_write_csv(table, out / f"tornado_{measure}_{population}.csv"))
+            base = table.attrs["base"]
+            if measure == "nmb":
+                axis = f"Incremental NMB at {money}/QALY ({currency})"
+            else:
+                axis = f"ICER ({currency} per QALY gained)"
+                if not np.isfinite(base):
+                    continue  # the base case is not in the NE quadrant: the NMB tornado says it all
+            figure = plot_tornado(table, base=base, outcome_label=axis,
+                                  title=f"One-way sensitivity, {versus}: {spec.label}")
+            files += _save(figure, out / f"tornado_{measure}_{population}")
+            if measure == "nmb" and len(table) >= 2:
+                x, y = table["reference"].iloc[0], table["reference"].iloc[1]
+                grid = dsa.two_way(inputs, x, y, points=two_way_points, ranges=ranges)
+                files.append(_write_csv(grid[grid["population"] == population], out / f"two_way_{population}.csv"))
+                xs, ys, z, best, labels = dsa.two_way_grid(grid, population, intervention, comparator, wtp)
+                figure = plot_two_way(xs, ys, z, x_label=input_label(x), y_label=input_label(y),
+                                      z_label=f"Incremental NMB, {versus} ({currency})",
+                                      base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
+                                      title=f"Two-way sensitivity at {money}/QALY: {spec.label}")
+                files += _save(figure, out / f"two_way_{population}")
+                figure = plot_two_way(xs, ys, best, x_label=input_label(x), y_label=input_label(y),
+                                      z_label="Strategy with the highest NMB", categories=labels,
+                                      base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
+                                      title=f"Optimal strategy at {money}/QALY: {spec.label}")
+                files += _save(figure, out / f"two_way_optimal_{population}")
+        for price in dsa.intervention_prices(inputs, population, intervention):
+            for threshold in thresholds.values():
+                prices.append(dsa.threshold_price(inputs, price, population, intervention, comparator, threshold))
+    if prices:
+        files.append(_write_csv(pd.DataFrame(prices), out / "threshold_prices.csv"))
+    if scenarios and inputs.analysis.scenarios:
+        files.append(_write_csv(dsa.run_scenarios(inputs), out / "scenarios.csv"))
+    return files
+
+
+# ---------------------------------------------------------------------------------
+# Global sensitivity analysis
+# ---------------------------------------------------------------------------------
+
+GSA_METHODS = ("sobol", "morris", "delta", "pawn")
+
+
+def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: int = 1024, seed: int = 1,
+            wtp: float | None = None, group_by_source: bool = False, psa: PSAResults | None = None,
+            progress: Progress | None = None) -> list[Path]:
+    """Global sensitivity indices of each population's incremental NMB at ``wtp``.
+
+    ``sobol``: ``n`` base samples; ``morris``: ``n`` trajectories; ``delta`` and
+    ``pawn``: on ``psa`` (or a PSA of ``n`` samples run here)."""
+    if method not in GSA_METHODS:
+        raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    wtp = default_wtp(inputs) if wtp is None else float(wtp)
+    currency = inputs.perspective.currency
+    outcome = f"incremental NMB at {currency} {wtp:,.0f}/QALY"
+    groups = groups_by_source(inputs) if group_by_source else None
+    files: list[Path] = []
+    if method in ("sobol", "morris"):
+        run = gsa.sobol if method == "sobol" else gsa.morris
+        table = run(inputs, n, seed=seed, wtp=wtp, groups=groups, progress=progress)
+        files.append(_write_csv(table, out / f"{method}.csv"))
+        for population, rows in table.groupby("population", sort=False):
+            spec = inputs.populations[population]
+            versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
+                     f"{spec.strategies[spec.comparison.comparator].label}"
+            shown = rows.assign(parameter=rows["label"])
+            if method == "sobol":
+                figure = plot_sensitivity_indices(shown, title=f"Sobol indices of the {outcome}, {versus} "
+                                                               f"(N = {n:,}): {spec.label}")
+            else:
+                figure = plot_morris(shown, outcome_label=f"{outcome}, {currency}",
+                                     title=f"Morris screening, {versus} ({n} trajectories): {spec.label}")
+            files += _save(figure, out / f"{method}_{population}")
+        return files
+    psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
+    for population in psa.populations:
+        spec = inputs.populations[population]
+        if method == "delta":
+            table = gsa.delta(psa, population, wtp, seed=seed)
+            shown = table.assign(parameter=table["label"], value=table["delta"], conf=table["delta_conf"])
+        else:
+            table = gsa.pawn(psa, population, wtp, seed=seed)
+            shown = table.assign(parameter=table["label"], value=table["median"], conf=np.nan)
+        files.append(_write_csv(table, out / f"{method}_{population}.csv"))
+        figure = plot_moment_independent(shown, measure=method,
+                                         title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "
+                                               f"{outcome} ({psa.n_samples:,} PSA samples): {spec.label}")
+        files += _save(figure, out / f"{method}_{population}")
+    return files

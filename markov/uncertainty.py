@@ -38,6 +38,31 @@ def open_uniforms(seed, shape) -> np.ndarray:
     return (_generator(seed).integers(0, 2**53, size=shape) + 0.5) / 2.0**53
 
 
+#: Draws per block of the PSA's random stream. Block ``b`` has its own child seed
+#: ``SeedSequence(seed, spawn_key=(b,))``, so draw ``i`` is the same whatever the
+#: chunks or workers that compute it.
+DRAWS_PER_SEED_BLOCK = 1024
+
+
+def uniform_rows(seed: int, start: int, stop: int, n_columns: int) -> np.ndarray:
+    """Rows ``start`` to ``stop`` (exclusive) of the seeded uniform design of a PSA.
+
+    Row ``i`` depends only on ``seed``, ``i`` and ``n_columns``: a run split into any
+    chunks, in any order, on any number of workers, draws the same inputs.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed is {seed!r}: must be a whole number of at least 0")
+    if not (0 <= start <= stop):
+        raise InputError(f"rows {start} to {stop}: need 0 <= start <= stop")
+    first, last = start // DRAWS_PER_SEED_BLOCK, -(-stop // DRAWS_PER_SEED_BLOCK)
+    blocks = [open_uniforms(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,))),
+                            (DRAWS_PER_SEED_BLOCK, n_columns)) for b in range(first, last)]
+    if not blocks:
+        return np.empty((0, n_columns))
+    offset = first * DRAWS_PER_SEED_BLOCK
+    return np.concatenate(blocks)[start - offset:stop - offset]
+
+
 def _check_uniforms(u: np.ndarray, name: str) -> None:
     bad = ~((u > 0) & (u < 1))
     if bad.any():

@@ -12,7 +12,7 @@ from markov import InputError
 from markov.models.hcc import PF_OFF, PF_ON, HCCModel, model_survival
 from markov.params import EvidenceLibrary, load_analysis
 from markov.params.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
-from markov.params.load import MODEL_FILES, model_directory
+from markov.params.load import MODEL_FILES, SCENARIOS_FILE, model_directory
 
 PARAMS = shipped_evidence_directory().parent
 MONTH_DAYS = 30.4375  # 365.25 / 12: a one-month cycle, grid points at whole months
@@ -107,10 +107,13 @@ def test_raw_evidence_yaml_obeys_the_provenance_rules():
 def test_model_files_hold_no_numbers_and_every_reference_resolves():
     library = EvidenceLibrary.load()
     files = sorted(model_directory().glob("*.yaml"))
-    assert {f.name for f in files} == {filename for filename, _ in MODEL_FILES.values()}
+    assert {f.name for f in files} == {filename for filename, _ in MODEL_FILES.values()} | {SCENARIOS_FILE[0]}
     references = 0
     for path in files:
-        for where, leaf in walk(yaml.safe_load(path.read_text())):
+        content = yaml.safe_load(path.read_text())
+        if path.name == SCENARIOS_FILE[0]:  # analysis settings (cycle length, horizon) aside, overrides only
+            content = [scenario["changes"].get("overrides", {}) for scenario in content["scenarios"].values()]
+        for where, leaf in walk(content):
             assert not (isinstance(leaf, (int, float)) and not isinstance(leaf, bool)), \
                 f"{path.name}: {where} = {leaf!r} is a bare number; model files hold references only"
             if isinstance(leaf, str) and REFERENCE.match(leaf) and leaf.split(".")[0] in library.files:
@@ -135,7 +138,7 @@ def test_every_file_under_params_is_accounted_for():
         if relative.startswith("evidence/"):
             assert isinstance(read_evidence_file(path), EvidenceFile), relative
         elif relative.startswith("hcc/"):
-            schemas = {filename: schema for filename, schema in MODEL_FILES.values()}
+            schemas = dict([*MODEL_FILES.values(), SCENARIOS_FILE])
             schemas[path.name].model_validate(yaml.safe_load(path.read_text()))
         elif relative.startswith("life_tables/") and path.suffix == ".csv":
             sidecar = yaml.safe_load(path.with_suffix(".yaml").read_text())
@@ -213,7 +216,8 @@ def test_second_line_shares_above_one_are_refused_when_one_reference_is_reused(t
 
 
 def test_unknown_treatment_is_named():
-    overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": {"first_line": {"treatment": "nivolumab"}}}}}}
+    strategy = {"sorafenib": {"first_line": {"treatment": "nivolumab"}}}
+    overrides = {"populations": {"imbrave150": {"strategies": strategy}}}
     with pytest.raises(InputError) as error:
         load_analysis(overrides=overrides)
     message = str(error.value)

@@ -154,26 +154,29 @@ def _calibrate_exit_rate(occupancy: np.ndarray, bsc_entries: np.ndarray, states,
     Entries into BSC do not depend on its survival, so OS(t) = (alive outside BSC)(t) +
     Σ_u e(u)·exp(−λ(t − u)); the median is read by linear interpolation between grid
     points (as the calibration table reads it), which is monotone in λ: bisection on log λ.
+    The sum runs as the recurrence S(t + Δ) = S(t)·exp(−λΔ) + e(t + Δ), one cycle at a
+    time, so a sample's result does not depend on the other samples computed with it.
     """
-    times = grid.times_years
-    k = np.floor(median_years / grid.cycle_length_years).astype(int)
+    times, step = grid.times_years, grid.cycle_length_years
+    k = np.floor(median_years / step).astype(int)
     if (k + 1 >= times.size).any():
         raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the horizon")
     rows = np.arange(occupancy.shape[0])
     dead, bsc = states.index(DEAD), states.index(BSC)
     outside = 1.0 - occupancy[:, :, dead] - occupancy[:, :, bsc]
-    w = (times[k + 1] - median_years) / grid.cycle_length_years
-    width = int(k.max()) + 2
-    lags = times[:width][None, :]
+    w = (times[k + 1] - median_years) / step
+    entries = np.ascontiguousarray(bsc_entries[:, :int(k.max()) + 2].T)  # (cycle, sample)
 
     def survival_at_median(rate):
-        result = 0.0
-        for point, weight in ((k, w), (k + 1, 1.0 - w)):
-            gap = times[point][:, None] - lags
-            kernel = np.where(gap >= 0, np.exp(-rate[:, None] * np.maximum(gap, 0.0)), 0.0)
-            alive = outside[rows, point] + (bsc_entries[:, :width] * kernel).sum(axis=1)
-            result = result + weight * alive
-        return result
+        decay = np.exp(-rate * step)
+        in_bsc = entries[0].copy()
+        at_k = np.where(k == 0, in_bsc, 0.0)
+        at_k1 = np.zeros_like(at_k)
+        for j in range(1, entries.shape[0]):
+            in_bsc = in_bsc * decay + entries[j]
+            at_k = np.where(k == j, in_bsc, at_k)
+            at_k1 = np.where(k + 1 == j, in_bsc, at_k1)
+        return w * (outside[rows, k] + at_k) + (1.0 - w) * (outside[rows, k + 1] + at_k1)
 
     low, high = np.full(rows.size, np.log(1e-6)), np.full(rows.size, np.log(1e4))
     unreachable = (survival_at_median(np.exp(high)) > 0.5) | (survival_at_median(np.exp(low)) < 0.5)
@@ -343,7 +346,7 @@ class HCCModel:
         states = [PF_ON, PF_OFF, *names, BSC, DEAD]
         occupancy = np.zeros((n, grid.n_cycles + 1, len(states)))
         entries = np.zeros_like(occupancy)
-        branches = [(np.clip(no_second_line, 0.0, 1.0), None)] + list(zip(shares, strategy.second_line))
+        branches = [(np.clip(no_second_line, 0.0, 1.0), None)] + list(zip(shares, strategy.second_line, strict=True))
         for weight, line in branches:
             lines = [TreatmentLine("first_line", first, first_death, 0.0 if line is None else 1.0)]
             if line is not None:
@@ -387,13 +390,8 @@ class HCCModel:
 
     # --- costs and QALYs --------------------------------------------------------------
     def _outcomes(self, population: Population, strategy: Strategy, trace: CohortTrace, params: ParameterSet):
-        inputs, grid = self.inputs, self.grid
-        settings, perspective, utilities = inputs.analysis, inputs.perspective, inputs.utilities
-        cost_rate = params[perspective.discount_rate_costs]
-        effect_rate = params[perspective.discount_rate_effects]
-        if np.ptp(cost_rate) > 0 or np.ptp(effect_rate) > 0:
-            raise InputError("discount rates must be the same in every sample (give them no distribution)")
-        cost_rate, effect_rate = float(cost_rate[0]), float(effect_rate[0])
+        inputs = self.inputs
+        perspective, utilities = inputs.perspective, inputs.utilities
         model = CostModel(inputs, params, population)
         n, states = params.n_samples, trace.state_names
         index = {name: i for i, name in enumerate(states)}
@@ -428,19 +426,29 @@ class HCCModel:
         per_year["monitoring_and_care"][:, 0, index[BSC]] = model.state_per_year("best_supportive_care")
         on_entry["terminal_care"][:, 0, index[DEAD]] = params[perspective.terminal_care]
 
-        method = settings.cycle_correction
-        costs = {
-            category: accumulate(trace, grid, per_year=per_year[category], on_entry=on_entry[category],
-                                 discount_rate=cost_rate, method=method)
-            for category in COST_CATEGORIES
-        }
         alive = np.ones(len(states))
         alive[index[DEAD]] = 0.0
-        life_years = accumulate(trace, grid, per_year=alive, discount_rate=effect_rate, method=method)
         utility = self._utilities(population, states, params)
-        qalys = accumulate(trace, grid, per_year=utility, on_entry=qaly_on_entry, discount_rate=effect_rate,
-                           method=method)
+        rates = np.column_stack([params[perspective.discount_rate_costs], params[perspective.discount_rate_effects]])
+        # one accumulation per distinct pair of discount rates (a one-way analysis varies them)
+        distinct, group = np.unique(rates, axis=0, return_inverse=True)
+        costs = {category: np.zeros((n, len(states))) for category in COST_CATEGORIES}
+        life_years, qalys = np.zeros((n, len(states))), np.zeros((n, len(states)))
+        for g, (cost_rate, effect_rate) in enumerate(distinct):
+            rows = slice(None) if len(distinct) == 1 else group.ravel() == g
+            part = CohortTrace(trace.occupancy[rows], trace.entries[rows], states)
+            for category in COST_CATEGORIES:
+                costs[category][rows] = self._total(part, rows, per_year[category], on_entry[category], cost_rate)
+            life_years[rows] = self._total(part, rows, alive, None, effect_rate)
+            qalys[rows] = self._total(part, rows, utility, qaly_on_entry, effect_rate)
         return costs, life_years, qalys
+
+    def _total(self, trace: CohortTrace, rows, per_year, on_entry, rate: float) -> np.ndarray:
+        """Discounted totals of the samples ``rows`` (values given per sample are sliced)."""
+        def pick(values):
+            return values if values is None or values.ndim < 3 or values.shape[0] == 1 else values[rows]
+        return accumulate(trace, self.grid, per_year=pick(per_year), on_entry=pick(on_entry),
+                          discount_rate=float(rate), method=self.inputs.analysis.cycle_correction)
 
     @staticmethod
     def _ae_rate(treatment: Treatment, params: ParameterSet) -> np.ndarray:

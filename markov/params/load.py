@@ -10,7 +10,9 @@ value and the rule.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._validate import InputError, validation_error
 from ..survival import TIME_UNIT_YEARS
-from ..uncertainty import open_uniforms
+from ..uncertainty import Fixed, uniform_rows
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary, distribution_of
 from .spec import (
     Analysis,
@@ -28,6 +30,7 @@ from .spec import (
     Perspective,
     Population,
     PopulationsFile,
+    ScenariosFile,
     Treatment,
     TreatmentsFile,
     Utilities,
@@ -65,6 +68,10 @@ EXPECTED_UNITS = {
     "disutility": {"utility_decrement"}, "duration": _DURATION,
     "intercept": {"coefficient"}, "male": {"coefficient"}, "age": {"coefficient"}, "age_squared": {"coefficient"},
 }
+
+
+#: Scenario analyses shipped with the model (used when an analysis lists none).
+SCENARIOS_FILE = ("scenarios.yaml", ScenariosFile)
 
 
 def model_directory() -> Path:
@@ -114,34 +121,73 @@ class ModelInputs:
     utilities: Utilities
     evidence: EvidenceLibrary
     uses: dict[str, list[str]]
+    settings: dict = dataclasses.field(repr=False)
+    directory: Path = dataclasses.field(repr=False)
 
     @property
     def references(self) -> list[str]:
-        """Every evidence reference the analysis uses, in a fixed order (the columns of
-        :meth:`transform`)."""
+        """Every evidence reference the analysis uses, in a fixed order."""
         return sorted(self.uses)
+
+    @cached_property
+    def distributions(self) -> dict[str, object]:
+        """The probabilistic distribution of every input (:func:`distribution_of`)."""
+        return {ref: distribution_of(self.evidence[ref].value) for ref in self.references}
+
+    @property
+    def uncertain(self) -> list[str]:
+        """The inputs that vary in a probabilistic analysis (not fixed), in a fixed
+        order: the columns of :meth:`transform` and of a global sensitivity design."""
+        return [ref for ref, d in self.distributions.items() if not isinstance(d, Fixed)]
+
+    def scenario(self, name: str) -> ModelInputs:
+        """The analysis with scenario ``name``'s changes merged into its settings."""
+        scenarios = self.analysis.scenarios or {}
+        if name not in scenarios:
+            raise InputError(f"scenario {name!r}: not defined (scenarios: {', '.join(scenarios) or 'none'})")
+        changes = scenarios[name].changes
+        if "scenarios" in changes:
+            raise InputError(f"scenario {name!r}: changes.scenarios: a scenario cannot define scenarios")
+        settings = deep_merge(self.settings, changes)
+        settings["name"] = f"{self.analysis.name}.{name}"
+        return inputs_from_settings(settings, f"{self.source}, scenario {name}", self.directory)
 
     def base_case(self) -> ParameterSet:
         """One parameter set at the point estimates."""
-        return ParameterSet({ref: np.array([self.evidence[ref].value.value]) for ref in self.references}, self)
+        return self.with_values({}, 1)
+
+    def with_values(self, values: dict[str, np.ndarray | float], n: int) -> ParameterSet:
+        """``n`` parameter sets at the point estimates except ``values`` (reference ->
+        one value or ``n`` values): the rows of a deterministic sensitivity analysis."""
+        unknown = sorted(set(values) - set(self.uses))
+        if unknown:
+            raise InputError(f"{', '.join(map(repr, unknown))}: not an input of the {self.analysis.name} analysis")
+        columns = {}
+        for ref in self.references:
+            column = np.full(n, self.evidence[ref].value.value, dtype=float)
+            if ref in values:
+                column[:] = values[ref]
+            columns[ref] = column
+        return ParameterSet(columns, self)
 
     def transform(self, uniforms) -> ParameterSet:
-        """Parameter sets for uniforms of shape ``(n, len(references))``: each input's
-        inverse CDF applied to its column (fixed inputs ignore theirs)."""
+        """Parameter sets for uniforms of shape ``(n, len(uncertain))``: each uncertain
+        input's inverse CDF applied to its column; fixed inputs at their values."""
         uniforms = np.asarray(uniforms, dtype=float)
-        if uniforms.ndim != 2 or uniforms.shape[1] != len(self.uses):
-            raise InputError(f"uniforms: shape {uniforms.shape}, expected (n, {len(self.uses)})")
-        values = {
-            ref: np.asarray(distribution_of(self.evidence[ref].value).ppf(uniforms[:, j]), dtype=float)
-            for j, ref in enumerate(self.references)
-        }
-        return ParameterSet(values, self)
+        if uniforms.ndim != 2 or uniforms.shape[1] != len(self.uncertain):
+            raise InputError(f"uniforms: shape {uniforms.shape}, expected (n, {len(self.uncertain)}), one column "
+                             "per uncertain input")
+        values = {ref: np.asarray(self.distributions[ref].ppf(uniforms[:, j]), dtype=float)
+                  for j, ref in enumerate(self.uncertain)}
+        return self.with_values(values, uniforms.shape[0])
 
-    def sample(self, n: int, seed) -> ParameterSet:
-        """``n`` probabilistic parameter sets from ``seed``."""
+    def sample(self, n: int, seed: int, start: int = 0) -> ParameterSet:
+        """Probabilistic parameter sets ``start`` to ``start + n`` of the PSA seeded by
+        ``seed`` (:func:`markov.uncertainty.uniform_rows`: the same draws whatever the
+        chunking)."""
         if int(n) != n or n < 1:
             raise InputError(f"number of samples is {n!r}: must be a whole number of at least 1")
-        return self.transform(open_uniforms(seed, (int(n), len(self.uses))))
+        return self.transform(uniform_rows(seed, start, start + int(n), len(self.uncertain)))
 
 
 class ParameterSet:
@@ -198,18 +244,29 @@ def load_analysis(path: str | Path | None = None, *, overrides: dict | None = No
     overrides : dict, optional
         Merged into the analysis file's own ``overrides``.
     """
-    content = {} if path is None else (_read_yaml(Path(path), "analysis file") or {})
-    source = "embedded base case" if path is None else str(path)
-    analysis = _validate(Analysis, content, source)
+    settings = {} if path is None else (_read_yaml(Path(path), "analysis file") or {})
+    if not isinstance(settings, dict):
+        raise InputError(f"{path}: an analysis file holds settings (a mapping), not {type(settings).__name__}")
     if overrides:
-        analysis = analysis.model_copy(update={"overrides": deep_merge(analysis.overrides, overrides)})
+        settings = deep_merge(settings, {"overrides": overrides})
+    source = "embedded base case" if path is None else str(path)
+    return inputs_from_settings(settings, source, Path(path).parent if path is not None else Path.cwd())
+
+
+def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelInputs:
+    """The analysis described by ``settings`` (the content of an analysis file; relative
+    evidence directories are read from ``directory``)."""
+    analysis = _validate(Analysis, settings, source)
+    if analysis.scenarios is None:
+        location = model_directory() / SCENARIOS_FILE[0]
+        shipped = _validate(SCENARIOS_FILE[1], _read_yaml(location, "model file"), str(location))
+        analysis = analysis.model_copy(update={"scenarios": shipped.scenarios})
     unknown = set(analysis.overrides) - set(MODEL_FILES)
     if unknown:
         raise InputError(f"{source}: overrides.{sorted(unknown)[0]}: unknown model file key; "
                          f"overrides may change {', '.join(MODEL_FILES)}")
-    base = Path(path).parent if path is not None else Path.cwd()
     evidence = EvidenceLibrary.load(
-        [d if Path(d).is_absolute() else base / d for d in analysis.evidence_directories]
+        [d if Path(d).is_absolute() else directory / d for d in analysis.evidence_directories]
     )
 
     files = {}
@@ -246,7 +303,8 @@ def load_analysis(path: str | Path | None = None, *, overrides: dict | None = No
     _collect_references(utilities, "utilities", None, found)
     _check_references(found, evidence, perspective)
     inputs = ModelInputs(analysis, source, treatments, populations, perspective, utilities, evidence,
-                         {ref: [path for path, _ in places] for ref, places in found.items()})
+                         {ref: [path for path, _ in places] for ref, places in found.items()},
+                         settings, directory)
     _check_shares(inputs)
     return inputs
 
@@ -255,6 +313,10 @@ def _check_structure(treatments, populations, perspective, populations_where: st
     """Names that must exist: treatments, curves, drugs with prices, priced items."""
     for p_name, population in populations.items():
         curves = population.curves
+        for role, name in population.comparison:
+            if name not in population.strategies:
+                raise InputError(f"{populations_where}: populations.{p_name}.comparison.{role} = {name!r}: "
+                                 f"no strategy of that name (strategies: {', '.join(population.strategies)})")
         for c_name, spec in curves.items():
             if getattr(spec, "reference", None) is not None and spec.reference not in curves:
                 raise InputError(f"{populations_where}: populations.{p_name}.curves.{c_name}.reference = "

@@ -202,9 +202,18 @@ class BodyWeight(_Strict):
     sd: Ref
 
 
+class Comparison(_Strict):
+    """The decision question of a population: the tornado, threshold price, CE plane
+    and global sensitivity analyses compare ``intervention`` with ``comparator``."""
+
+    intervention: Name
+    comparator: Name
+
+
 class Population(_Strict):
     label: str
     source: str
+    comparison: Comparison
     start_age: Ref
     share_female: Ref
     body_weight_kg: BodyWeight
@@ -294,6 +303,20 @@ class UtilitiesFile(_Strict):
 _PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(day|week|month|year)s?\s*$")
 
 
+class Scenario(_Strict):
+    """A named alternative to the analysis: ``changes`` are merged into the analysis
+    settings (any of its fields, e.g. ``cycle_length_days`` or ``overrides`` of the
+    model files) and the result is validated like an analysis file."""
+
+    label: str
+    description: str = ""
+    changes: dict = Field(min_length=1)
+
+
+class ScenariosFile(_Strict):
+    scenarios: dict[Name, Scenario]
+
+
 class Analysis(_Strict):
     """One analysis: which perspective and populations, on which grid. Every field has a
     default (the embedded base case); ``overrides`` are merged into the model files
@@ -309,6 +332,8 @@ class Analysis(_Strict):
     seed: int = Field(1, ge=0)
     evidence_directories: list[str] = Field(default_factory=list)
     overrides: dict = Field(default_factory=dict)
+    scenarios: dict[Name, Scenario] | None = Field(
+        None, description="scenario analyses; by default those shipped in params/hcc/scenarios.yaml")
 
 
 def period_in_years(text: str) -> float | None:

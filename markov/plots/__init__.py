@@ -1,12 +1,30 @@
 """Figures for HTA dossiers (matplotlib; PNG plus SVG and PDF)."""
+from .decision import plot_acceptability, plot_ce_plane, plot_convergence, plot_evpi, plot_evppi
 from .model import plot_calibration, plot_state_occupancy
+from .sensitivity import (
+    plot_moment_independent,
+    plot_morris,
+    plot_sensitivity_indices,
+    plot_tornado,
+    plot_two_way,
+)
 from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard, save_figure
 
 __all__ = [
+    "plot_acceptability",
     "plot_calibration",
+    "plot_ce_plane",
+    "plot_convergence",
+    "plot_evpi",
+    "plot_evppi",
     "plot_extrapolation",
     "plot_hazards",
     "plot_log_cumulative_hazard",
+    "plot_moment_independent",
+    "plot_morris",
+    "plot_sensitivity_indices",
     "plot_state_occupancy",
+    "plot_tornado",
+    "plot_two_way",
     "save_figure",
 ]

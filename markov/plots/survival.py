@@ -35,7 +35,7 @@ def save_figure(figure: plt.Figure, path: str | Path, formats: Sequence[str] = (
     written = []
     for suffix in formats:
         target = stem.with_suffix(f".{suffix}")
-        figure.savefig(target, bbox_inches="tight")
+        figure.savefig(target, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
         written.append(target)
     return written
 
