@@ -35,12 +35,6 @@ LOW_QUANTILE, HIGH_QUANTILE = 0.025, 0.975
 Measure = str  # "nmb" (incremental net monetary benefit at a wtp) or "icer"
 
 
-def input_label(reference: str) -> str:
-    """A readable name for an evidence reference: ``"os median atezo bev (imbrave150_cheng_2022)"``."""
-    source, _, name = reference.partition(".")
-    return f"{name.replace('_', ' ')} ({source})"
-
-
 def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -> pd.DataFrame:
     """Low and high values of the inputs a one-way analysis varies.
 
@@ -71,7 +65,7 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
         note = ""
         if ref in caps and high > caps[ref]:
             high, note = caps[ref], f"high value capped at {caps[ref]:g} so that second-line shares sum to 1"
-        rows.append({"reference": ref, "label": input_label(ref), "base": item.value, "low": low, "high": high,
+        rows.append({"reference": ref, "label": inputs.label(ref), "base": item.value, "low": low, "high": high,
                      "basis": basis, "note": note})
     return pd.DataFrame(rows, columns=["reference", "label", "base", "low", "high", "basis", "note"])
 
@@ -191,8 +185,8 @@ def tornado_table(one_way_results: pd.DataFrame, ranges: pd.DataFrame, populatio
     for row in ranges.itertuples():
         low, note_low = outcome((row.reference, "low"))
         high, note_high = outcome((row.reference, "high"))
-        table.append({"reference": row.reference, "parameter": row.label, "low_input": f"{row.low:.4g}",
-                      "high_input": f"{row.high:.4g}", "outcome_low": low, "outcome_high": high,
+        table.append({"reference": row.reference, "parameter": row.label, "low_input": _value_text(row.low),
+                      "high_input": _value_text(row.high), "outcome_low": low, "outcome_high": high,
                       "note_low": note_low, "note_high": note_high,
                       "swing": abs(high - low) if np.isfinite(low) and np.isfinite(high) else np.inf})
     frame = pd.DataFrame(table)
@@ -200,6 +194,10 @@ def tornado_table(one_way_results: pd.DataFrame, ranges: pd.DataFrame, populatio
         frame = frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     frame.attrs.update(base=base, base_note=base_note, measure=measure, wtp=wtp)
     return frame
+
+
+def _value_text(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def two_way(inputs: ModelInputs, x: str, y: str, *, points: int = 11, ranges: pd.DataFrame | None = None
@@ -305,25 +303,27 @@ def threshold_price(inputs: ModelInputs, price: str, population: str, interventi
         if name not in strategies:
             raise InputError(f"{role} {name!r}: not a strategy of population {population!r}")
     model = HCCModel(inputs)
-    calls = 0
+    calls, qaly_gain = 0, np.nan
 
     def incremental_nmb(value: float) -> float:
-        nonlocal calls
+        nonlocal calls, qaly_gain
         calls += 1
         results = {r.strategy: r for r in model.evaluate(inputs.with_values({price: value}, 1))
                    if r.population == population}
         a, b = results[intervention], results[comparator]
-        return float(wtp * (a.qalys.sum() - b.qalys.sum()) - (a.total_cost[0] - b.total_cost[0]))
+        qaly_gain = float(a.qalys.sum() - b.qalys.sum())
+        return float(wtp * qaly_gain - (a.total_cost[0] - b.total_cost[0]))
 
     base = item.value
-    result = {"price": price, "label": input_label(price), "population": population, "intervention": intervention,
+    result = {"price": price, "label": inputs.label(price), "population": population, "intervention": intervention,
               "comparator": comparator, "wtp": wtp, "base_price": base, "threshold_price": np.nan,
               "ratio_to_base": np.nan, "note": ""}
     at_zero, at_base = incremental_nmb(0.0), incremental_nmb(base)
     if np.sign(at_zero) == np.sign(at_base) and at_base != 0:
         slope = at_base - at_zero
         if at_zero < 0 and slope <= 0:
-            result["note"] = "not cost-effective even at a price of zero"
+            result["note"] = ("not cost-effective even at a price of zero" if qaly_gain > 0 else
+                              "no more effective than the comparator: no price makes it cost-effective")
         elif slope == 0:
             result["note"] = "the price does not change the incremental net benefit"
         else:

@@ -39,7 +39,7 @@ from SALib.sample import morris as salib_morris_sample
 from SALib.sample import sobol as salib_sobol_sample
 
 from ._validate import InputError
-from .dsa import HIGH_QUANTILE, LOW_QUANTILE, input_label
+from .dsa import HIGH_QUANTILE, LOW_QUANTILE
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
 from .psa import PSAResults, evaluate_parameters
@@ -184,11 +184,11 @@ def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb",
     return function
 
 
-def _labelled(table: pd.DataFrame, outcome: str, wtp: float | None) -> pd.DataFrame:
+def _labelled(table: pd.DataFrame, inputs: ModelInputs, outcome: str, wtp: float | None) -> pd.DataFrame:
     table = table.rename(columns={"output": "population"})
     table.insert(1, "outcome", outcome)
     table.insert(2, "wtp", wtp)
-    table["label"] = [input_label(p) if "." in p else p for p in table["parameter"]]
+    table["label"] = [inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)" for p in table["parameter"]]
     return table
 
 
@@ -201,7 +201,7 @@ def sobol(inputs: ModelInputs, n: int = 1024, *, seed: int = 1, outcome: Outcome
     function = model_function(inputs, outcome=outcome, wtp=wtp, chunk_size=chunk_size, progress=progress)
     table = sobol_indices(function, inputs.uncertain, n, seed=seed, groups=groups)
     attrs = table.attrs
-    table = _labelled(table, outcome, wtp)
+    table = _labelled(table, inputs, outcome, wtp)
     table.attrs.update(attrs)
     return table
 
@@ -213,7 +213,7 @@ def morris(inputs: ModelInputs, trajectories: int = 50, *, levels: int = 4, seed
     function = model_function(inputs, outcome=outcome, wtp=wtp, chunk_size=chunk_size, progress=progress)
     table = morris_indices(function, inputs.uncertain, trajectories, levels=levels, seed=seed, groups=groups)
     attrs = table.attrs
-    table = _labelled(table, outcome, wtp)
+    table = _labelled(table, inputs, outcome, wtp)
     table.attrs.update(attrs)
     return table
 
@@ -250,7 +250,7 @@ def delta(psa: PSAResults, population: str, wtp: float, *, seed: int = 1, resamp
                                       seed=seed)
     columns = {"delta": "delta_raw", "delta_conf": "delta_raw_conf", "delta_balanced": "delta_balanced",
                "delta_balanced_conf": "delta_balanced_conf", "S1": "S1", "S1_conf": "S1_conf"}
-    table = pd.DataFrame({"parameter": list(x.columns), "label": [input_label(c) for c in x.columns],
+    table = pd.DataFrame({"parameter": list(x.columns), "label": [psa.input_labels[c] for c in x.columns],
                           **{ours: np.asarray(indices[theirs]) for ours, theirs in columns.items()}})
     table.attrs.update(method="Borgonovo delta (SALib), on the PSA sample", n_samples=len(y),
                        notes=notices.getvalue().splitlines() + [str(w.message) for w in caught])
@@ -265,7 +265,7 @@ def pawn(psa: PSAResults, population: str, wtp: float, *, slices: int = 10, seed
     x, y = _psa_outcome(psa, population, wtp)
     problem = _problem(list(x.columns), None)
     indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=_check_count("slices", slices, 2), seed=seed)
-    table = pd.DataFrame({"parameter": list(x.columns), "label": [input_label(c) for c in x.columns],
+    table = pd.DataFrame({"parameter": list(x.columns), "label": [psa.input_labels[c] for c in x.columns],
                           **{key: np.asarray(indices[key]) for key in ("minimum", "mean", "median", "maximum", "CV")}})
     table.attrs.update(method=f"PAWN (SALib, {slices} slices), on the PSA sample", n_samples=len(y))
     return table.sort_values("median", ascending=False, ignore_index=True)

@@ -52,6 +52,8 @@ class PSAResults:
     comparisons : dict
         Population -> ``(intervention, comparator)``.
     currency : str
+    input_labels : dict
+        Uncertain input -> readable name with unit and source.
     """
 
     analysis: str
@@ -62,6 +64,7 @@ class PSAResults:
     labels: dict[tuple[str, str], str]
     comparisons: dict[str, tuple[str, str]]
     currency: str
+    input_labels: dict[str, str]
 
     @property
     def n_samples(self) -> int:
@@ -233,4 +236,4 @@ def assemble(inputs: ModelInputs, seed: int, drawn: list[pd.DataFrame], tables: 
     comparisons = {p: (population.comparison.intervention, population.comparison.comparator)
                    for p, population in inputs.populations.items()}
     return PSAResults(inputs.analysis.name, seed, parameters, outcomes, counts, labels, comparisons,
-                      inputs.perspective.currency)
+                      inputs.perspective.currency, {ref: inputs.label(ref) for ref in inputs.uncertain})

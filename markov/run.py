@@ -19,7 +19,6 @@ import pandas as pd
 
 from . import cea, dsa, gsa, voi
 from ._validate import InputError
-from .dsa import input_label
 from .gsa import groups_by_source
 from .models.hcc import HCCModel, calibration_table, model_survival, results_table
 from .params.evidence import STATUS_MEANING
@@ -299,7 +298,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
             table.insert(1, "wtp", wtp)
             files.append(_write_csv(table, out / f"evppi_{population}.csv"))
             at_wtp = float(np.interp(wtp, evpi["wtp"], evpi["evpi"]))
-            shown = table.assign(parameter=[input_label(p) if "." in p else f"{p} (all inputs)"
+            shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
                                             for p in table["parameter"]])
             figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY",
                                 title=f"EVPPI per patient at {money} per QALY: {label}")
@@ -359,12 +358,12 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
                 grid = dsa.two_way(inputs, x, y, points=two_way_points, ranges=ranges)
                 files.append(_write_csv(grid[grid["population"] == population], out / f"two_way_{population}.csv"))
                 xs, ys, z, best, labels = dsa.two_way_grid(grid, population, intervention, comparator, wtp)
-                figure = plot_two_way(xs, ys, z, x_label=input_label(x), y_label=input_label(y),
+                figure = plot_two_way(xs, ys, z, x_label=inputs.label(x), y_label=inputs.label(y),
                                       z_label=f"Incremental NMB, {versus} ({currency})",
                                       base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
                                       title=f"Two-way sensitivity at {money}/QALY: {spec.label}")
                 files += _save(figure, out / f"two_way_{population}")
-                figure = plot_two_way(xs, ys, best, x_label=input_label(x), y_label=input_label(y),
+                figure = plot_two_way(xs, ys, best, x_label=inputs.label(x), y_label=inputs.label(y),
                                       z_label="Strategy with the highest NMB", categories=labels,
                                       base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
                                       title=f"Optimal strategy at {money}/QALY: {spec.label}")

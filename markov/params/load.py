@@ -70,6 +70,9 @@ EXPECTED_UNITS = {
 }
 
 
+_UNIT_TEXT = {"months": "months", "weeks": "weeks", "days": "days", "years": "years", "age_years": "years",
+              "kg": "kg", "mg": "mg", "mg_per_kg": "mg/kg", "rate_per_year": "per year"}
+
 #: Scenario analyses shipped with the model (used when an analysis lists none).
 SCENARIOS_FILE = ("scenarios.yaml", ScenariosFile)
 
@@ -139,6 +142,14 @@ class ModelInputs:
         """The inputs that vary in a probabilistic analysis (not fixed), in a fixed
         order: the columns of :meth:`transform` and of a global sensitivity design."""
         return [ref for ref, d in self.distributions.items() if not isinstance(d, Fixed)]
+
+    def label(self, ref: str) -> str:
+        """A readable name for an input, with its unit and source:
+        ``"os median atezo bev, months (imbrave150_cheng_2022)"``."""
+        source, _, name = ref.partition(".")
+        item = self.evidence[ref].value
+        unit = item.currency if item.unit == "money" else _UNIT_TEXT.get(item.unit)
+        return f"{name.replace('_', ' ')}{', ' + unit if unit else ''} ({source})"
 
     def scenario(self, name: str) -> ModelInputs:
         """The analysis with scenario ``name``'s changes merged into its settings."""
