@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._validate import InputError
 from .params import load_analysis
-from .psa import run_psa
+from .psa import read_psa, run_psa
 from .run import GSA_METHODS, run_analysis, run_dsa, run_gsa, write_psa
 
 EXIT_INPUT_ERROR = 2
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="largest willingness to pay of the CEAC and EVPI curves (default: twice the highest "
                           "threshold or 1.25 times the highest frontier ICER, whichever is larger)")
     psa.add_argument("--no-evppi", action="store_true", help="skip the EVPPI (regression per input)")
+    psa.add_argument("--annual-patients", type=float, default=None, metavar="N",
+                     help="patients facing the decision each year, for the population EVPI (give your source)")
+    psa.add_argument("--decision-years", type=float, default=None, metavar="Y",
+                     help="years the decision holds, for the population EVPI")
 
     dsa = commands.add_parser("dsa", help="one-way (tornado), two-way, scenarios and threshold prices",
                               description="Deterministic sensitivity analysis of each population's comparison: "
@@ -79,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="willingness to pay per QALY (default: the perspective's highest threshold)")
     gsa.add_argument("--group-by-source", action="store_true",
                      help="one index per evidence source (all its uncertain inputs together)")
+    gsa.add_argument("--from-psa", metavar="DIR", default=None,
+                     help="delta and pawn: use the PSA already written in DIR by `markov psa` instead of running one")
     return parser
 
 
@@ -119,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        for name in ("psa", "samples", "seed", "points"):
-            _check(f"--{name}", getattr(args, name, None), {"samples": 1, "points": 2}.get(name, 0))
+        for name in ("psa", "samples", "seed", "points", "annual_patients", "decision_years"):
+            _check(f"--{name.replace('_', '-')}", getattr(args, name, None), {"samples": 1, "points": 2}.get(name, 0))
         inputs = load_analysis(args.analysis)
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
         if args.command == "run":
@@ -129,12 +135,16 @@ def main(argv: list[str] | None = None) -> int:
             files = outputs.files
         elif args.command == "psa":
             psa = run_psa(inputs, args.samples, seed, progress=_progress("PSA"))
-            files, summary = write_psa(psa, inputs, args.out, wtp_max=args.wtp_max, evppi=not args.no_evppi)
+            files, summary = write_psa(psa, inputs, args.out, wtp_max=args.wtp_max, evppi=not args.no_evppi,
+                                       annual_patients=args.annual_patients, decision_years=args.decision_years)
         elif args.command == "dsa":
             files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points)
         else:
+            if args.from_psa and args.method not in ("delta", "pawn"):
+                raise InputError(f"--from-psa: {args.method} needs its own design; only delta and pawn use a PSA")
+            existing = read_psa(args.from_psa, inputs) if args.from_psa else None
             files = run_gsa(inputs, args.out, method=args.method, n=args.samples, seed=seed, wtp=args.wtp,
-                            group_by_source=args.group_by_source, progress=_progress(args.method))
+                            group_by_source=args.group_by_source, psa=existing, progress=_progress(args.method))
         plt.close("all")
     except InputError as error:
         print(f"markov: error: {error}", file=sys.stderr)

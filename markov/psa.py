@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,8 @@ class PSAResults:
     ----------
     analysis : str
         Name of the analysis.
-    seed : int
+    seed : int or None
+        None for a PSA read back from its tables (:func:`read_psa`).
     parameters : DataFrame
         One row per sample (index ``sample``), one column per uncertain input (its
         evidence reference): the values drawn.
@@ -57,7 +59,7 @@ class PSAResults:
     """
 
     analysis: str
-    seed: int
+    seed: int | None
     parameters: pd.DataFrame
     outcomes: pd.DataFrame
     calibration_unreachable: pd.DataFrame
@@ -220,7 +222,25 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     return assemble(inputs, seed, drawn, tables, unreachable)
 
 
-def assemble(inputs: ModelInputs, seed: int, drawn: list[pd.DataFrame], tables: list[pd.DataFrame],
+def read_psa(directory, inputs: ModelInputs) -> PSAResults:
+    """The PSA written by ``markov psa`` (or ``markov run --psa``) in ``directory``, for
+    analyses that work on an existing sample (delta, PAWN, EVPPI)."""
+    directory = Path(directory)
+    paths = {name: directory / f"psa_{name}.csv" for name in ("parameters", "samples", "summary")}
+    for path in paths.values():
+        if not path.is_file():
+            raise InputError(f"{path}: not found; run `markov psa --out {directory}` first")
+    parameters = pd.read_csv(paths["parameters"], index_col="sample")
+    if list(parameters.columns) != inputs.uncertain:
+        raise InputError(f"{paths['parameters']}: its inputs are not the uncertain inputs of the "
+                         f"{inputs.analysis.name} analysis (a PSA of another analysis or version)")
+    outcomes = pd.read_csv(paths["samples"])
+    unreachable = pd.read_csv(paths["summary"])[["population", "strategy", "os_calibration_unreachable_samples"]]
+    unreachable = unreachable.rename(columns={"os_calibration_unreachable_samples": "samples"})
+    return assemble(inputs, None, [parameters], [outcomes], [unreachable])
+
+
+def assemble(inputs: ModelInputs, seed: int | None, drawn: list[pd.DataFrame], tables: list[pd.DataFrame],
              unreachable: list[pd.DataFrame]) -> PSAResults:
     """One :class:`PSAResults` from the pieces of its chunks (in any order)."""
     parameters = pd.concat(drawn).sort_index()

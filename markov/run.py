@@ -243,11 +243,17 @@ def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float
 
 
 def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max: float | None = None,
-              evppi: bool = True) -> tuple[list[Path], pd.DataFrame]:
+              evppi: bool = True, annual_patients: float | None = None,
+              decision_years: float | None = None) -> tuple[list[Path], pd.DataFrame]:
     """Tables and figures of a PSA: per-sample results and inputs, summary, ICER
     distributions, CE planes, CEAC + CEAF, EVPI, EVPPI (each input, and the inputs of
-    each source together) and convergence, per population. Returns the files and the
-    summary table."""
+    each source together) and convergence, per population. With ``annual_patients``
+    (patients facing the decision each year) and ``decision_years`` (how long the
+    decision holds), also the population EVPI, discounted at the perspective's rate for
+    costs. Returns the files and the summary table."""
+    if (annual_patients is None) != (decision_years is None):
+        raise InputError("population EVPI needs both the annual number of patients and the years the decision "
+                         "holds (--annual-patients and --decision-years)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     thresholds = thresholds_of(inputs)
@@ -287,6 +293,15 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         files += _save(figure, out / f"ceac_{population}")
 
         evpi = psa.evpi(population, grid)
+        if annual_patients is not None:
+            rate = inputs.evidence[inputs.perspective.discount_rate_costs].value.value
+            evpi["population_evpi"] = voi.population_evpi(evpi["evpi"].to_numpy(), annual_patients, decision_years,
+                                                          rate)
+            figure = plot_evpi(evpi.assign(evpi=evpi["population_evpi"]), currency=currency, population=True,
+                               thresholds=thresholds_labels(thresholds),
+                               title=f"Population EVPI ({annual_patients:,.0f} patients a year for "
+                                     f"{decision_years:g} years, discounted at {rate:.1%}): {label}")
+            files += _save(figure, out / f"evpi_population_{population}")
         files.append(_write_csv(evpi, out / f"evpi_{population}.csv"))
         figure = plot_evpi(evpi, currency=currency, thresholds=thresholds_labels(thresholds),
                            title=f"Expected value of perfect information per patient: {label}")
@@ -300,7 +315,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
             at_wtp = float(np.interp(wtp, evpi["wtp"], evpi["evpi"]))
             shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
                                             for p in table["parameter"]])
-            figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY",
+            figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
                                 title=f"EVPPI per patient at {money} per QALY: {label}")
             files += _save(figure, out / f"evppi_{population}")
 
@@ -414,11 +429,12 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                 figure = plot_sensitivity_indices(shown, title=f"Sobol indices of the {outcome}, {versus} "
                                                                f"(N = {n:,}): {spec.label}")
             else:
-                figure = plot_morris(shown, outcome_label=f"{outcome}, {currency}",
-                                     title=f"Morris screening, {versus} ({n} trajectories): {spec.label}")
+                figure = plot_morris(shown, outcome_label=f"incremental NMB, {currency}", n_labels=6,
+                                     title=f"Morris screening of the {outcome}, {versus} ({n} trajectories): "
+                                           f"{spec.label}")
             files += _save(figure, out / f"{method}_{population}")
         return files
-    psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
+    psa = psa or run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
         spec = inputs.populations[population]
         if method == "delta":
@@ -426,7 +442,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
             shown = table.assign(parameter=table["label"], value=table["delta"], conf=table["delta_conf"])
         else:
             table = gsa.pawn(psa, population, wtp, seed=seed)
-            shown = table.assign(parameter=table["label"], value=table["median"], conf=np.nan)
+            shown = table.assign(parameter=table["label"], value=table["median"])
         files.append(_write_csv(table, out / f"{method}_{population}.csv"))
         figure = plot_moment_independent(shown, measure=method,
                                          title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "

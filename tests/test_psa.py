@@ -10,7 +10,7 @@ from markov import cea, uncertainty, voi
 from markov._validate import InputError
 from markov.cli import main
 from markov.params import load_analysis
-from markov.psa import run_psa, running_mean
+from markov.psa import read_psa, run_psa, running_mean
 from markov.uncertainty import DRAWS_PER_SEED_BLOCK, uniform_rows
 
 
@@ -120,7 +120,8 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
                                         "populations": ["mvi"]}))
     out = tmp_path / "psa"
-    assert main(["psa", str(analysis), "-n", "60", "--seed", "4", "--out", str(out)]) == 0
+    assert main(["psa", str(analysis), "-n", "60", "--seed", "4", "--out", str(out),
+                 "--annual-patients", "1000", "--decision-years", "5"]) == 0
     for stem in ("ce_plane_mvi", "ceac_mvi", "evpi_mvi", "evppi_mvi", "convergence_mvi"):
         for suffix in ("png", "svg", "pdf"):
             assert (out / f"{stem}.{suffix}").stat().st_size > 0
@@ -131,5 +132,19 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     assert (evppi["evppi"] <= pd.read_csv(out / "evpi_mvi.csv")["evpi"].max() + 1e-6).all()
     ceac = pd.read_csv(out / "ceac_mvi.csv").set_index("wtp")
     np.testing.assert_allclose(ceac.sum(axis=1), 1.0, atol=1e-12)
+    # population EVPI: 1,000 patients a year for 5 years at 3%: 1000 × Σ_{t<5} 1.03^-t per patient
+    evpi = pd.read_csv(out / "evpi_mvi.csv")
+    np.testing.assert_allclose(evpi["population_evpi"], evpi["evpi"] * 1000 * sum(1.03**-t for t in range(5)),
+                               rtol=1e-12)
+    assert (out / "evpi_population_mvi.pdf").is_file()
+    # the PSA read back is the PSA run (floats survive the CSV exactly); delta and PAWN run on it
+    again = read_psa(out, load_analysis(analysis))
+    direct = run_psa(load_analysis(analysis), 60, seed=4)
+    pd.testing.assert_frame_equal(again.outcomes, direct.outcomes, check_exact=True)
+    pd.testing.assert_frame_equal(again.parameters, direct.parameters, check_exact=True)
+    assert main(["gsa", str(analysis), "--method", "pawn", "--from-psa", str(out), "--out", str(tmp_path / "g")]) == 0
+    assert len(pd.read_csv(tmp_path / "g" / "pawn_mvi.csv")) == len(again.parameters.columns)
     assert main(["psa", str(analysis), "-n", "-3", "--out", str(out)]) == 2
     assert "markov: error: --samples is -3" in capsys.readouterr().err
+    assert main(["gsa", str(analysis), "--method", "pawn", "--from-psa", str(tmp_path), "--out", str(out)]) == 2
+    assert "psa_parameters.csv: not found" in capsys.readouterr().err
