@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in ("psa", "samples", "seed", "points", "annual_patients", "decision_years"):
             _check(f"--{name.replace('_', '-')}", getattr(args, name, None), {"samples": 1, "points": 2}.get(name, 0))
+        for name in ("wtp", "wtp_max"):
+            value = getattr(args, name, None)
+            if value is not None and not (value >= 0 and value != float("inf")):
+                raise InputError(f"--{name.replace('_', '-')} is {value}: a willingness to pay is 0 or more")
         inputs = load_analysis(args.analysis)
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
         if args.command == "run":

@@ -289,6 +289,10 @@ def threshold_price(inputs: ModelInputs, price: str, population: str, interventi
     dict
         ``price`` (reference), ``base_price``, ``threshold_price`` (NaN with a ``note``
         when no non-negative price gives equal NMB), ``ratio_to_base``, ``wtp``,
+        ``direction`` ("maximum price" when a higher price lowers the intervention's
+        net benefit, as usual), ``best_strategy_at_threshold_price`` (the strategy of
+        the population with the highest NMB there: the threshold is against the
+        comparator, and another strategy may still be better — the note says so),
         ``evaluations``.
     """
     if price not in inputs.uses:
@@ -303,42 +307,47 @@ def threshold_price(inputs: ModelInputs, price: str, population: str, interventi
         if name not in strategies:
             raise InputError(f"{role} {name!r}: not a strategy of population {population!r}")
     model = HCCModel(inputs)
-    calls, qaly_gain = 0, np.nan
+    calls, qaly_gain, best = 0, np.nan, ""
 
     def incremental_nmb(value: float) -> float:
-        nonlocal calls, qaly_gain
+        nonlocal calls, qaly_gain, best
         calls += 1
         results = {r.strategy: r for r in model.evaluate(inputs.with_values({price: value}, 1))
                    if r.population == population}
-        a, b = results[intervention], results[comparator]
-        qaly_gain = float(a.qalys.sum() - b.qalys.sum())
-        return float(wtp * qaly_gain - (a.total_cost[0] - b.total_cost[0]))
+        nmb = {name: wtp * r.qalys.sum() - r.total_cost[0] for name, r in results.items()}
+        best = strategies[max(nmb, key=nmb.get)].label
+        qaly_gain = float(results[intervention].qalys.sum() - results[comparator].qalys.sum())
+        return float(nmb[intervention] - nmb[comparator])
 
     base = item.value
     result = {"price": price, "label": inputs.label(price), "population": population, "intervention": intervention,
               "comparator": comparator, "wtp": wtp, "base_price": base, "threshold_price": np.nan,
-              "ratio_to_base": np.nan, "note": ""}
+              "ratio_to_base": np.nan, "direction": "", "best_strategy_at_threshold_price": "", "note": ""}
     at_zero, at_base = incremental_nmb(0.0), incremental_nmb(base)
-    if np.sign(at_zero) == np.sign(at_base) and at_base != 0:
-        slope = at_base - at_zero
-        if at_zero < 0 and slope <= 0:
-            result["note"] = ("not cost-effective even at a price of zero" if qaly_gain > 0 else
-                              "no more effective than the comparator: no price makes it cost-effective")
-        elif slope == 0:
-            result["note"] = "the price does not change the incremental net benefit"
-        else:
-            high = 2.0 * base
-            while np.sign(incremental_nmb(high)) == np.sign(at_base):
-                high *= 2.0
-                if high > 1e6 * base:
-                    result["note"] = "no threshold below a million times the base price"
-                    break
-            if not result["note"]:
-                root = optimize.brentq(incremental_nmb, base, high, xtol=tolerance)
-                result.update(threshold_price=root, ratio_to_base=root / base)
-    else:
+    slope = at_base - at_zero  # the incremental NMB is linear in a price
+    root = None
+    if slope == 0:
+        result["note"] = "the price does not change the incremental net benefit"
+    elif slope > 0 and at_zero >= 0:
+        result["note"] = "cost-effective against the comparator at any price"
+    elif slope < 0 and at_zero < 0:
+        result["note"] = ("not cost-effective even at a price of zero" if qaly_gain > 0 else
+                          "no more effective than the comparator: no price makes it cost-effective")
+    elif np.sign(at_zero) != np.sign(at_base) or at_base == 0:
         root = optimize.brentq(incremental_nmb, 0.0, base, xtol=tolerance) if at_base != 0 else base
-        result.update(threshold_price=root, ratio_to_base=root / base)
+    else:  # the sign changes above the base price
+        high = 2.0 * base
+        while np.sign(incremental_nmb(high)) == np.sign(at_base) and high < 1e6 * base:
+            high *= 2.0
+        root = optimize.brentq(incremental_nmb, base, high, xtol=tolerance)
+    if root is not None:
+        incremental_nmb(root)  # which strategy is best there
+        result.update(threshold_price=root, ratio_to_base=root / base,
+                      direction="maximum price" if slope < 0 else "minimum price",
+                      best_strategy_at_threshold_price=best)
+        if best != strategies[intervention].label:
+            result["note"] = (f"at this price {best} still has a higher NMB than {strategies[intervention].label}: "
+                              "the threshold is against the comparator only")
     result["evaluations"] = calls
     return result
 

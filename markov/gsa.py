@@ -79,6 +79,11 @@ def _problem(names: Sequence[str], groups: Mapping[str, Sequence[str]] | None, b
     return problem
 
 
+def _salib_seed(seed: int) -> int:
+    """SALib's analyzers ignore a seed of 0 (``if seed:``), so they get ``seed + 1``."""
+    return int(seed) + 1
+
+
 def _check_count(name: str, value, least: int) -> int:
     if isinstance(value, bool) or int(value) != value or value < least:
         raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
@@ -111,6 +116,8 @@ def sobol_indices(function: Function, names: Sequence[str], n: int, *, seed: int
         ``ST_conf`` (half-widths of 95% intervals); ``attrs["evaluations"]``.
     """
     n = _check_count("n", n, 2)
+    if not names:
+        raise InputError("no uncertain inputs: every input is fixed, so there is no variance to apportion")
     problem = _problem(names, groups)
     design = salib_sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     outputs = function(np.clip(design, _EDGE, 1.0 - _EDGE))
@@ -121,7 +128,7 @@ def sobol_indices(function: Function, names: Sequence[str], n: int, *, seed: int
         if not np.all(np.isfinite(values)):
             raise InputError(f"output {output!r}: {int(np.sum(~np.isfinite(values)))} non-finite values")
         indices = salib_sobol_analyze.analyze(problem, values, calc_second_order=False, num_resamples=resamples,
-                                              conf_level=0.95, seed=seed)
+                                              conf_level=0.95, seed=_salib_seed(seed))
         frames.append(pd.DataFrame({"output": output, "parameter": labels, **{
             key: np.asarray(indices[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}}))
     table = pd.concat(frames, ignore_index=True)
@@ -137,6 +144,10 @@ def morris_indices(function: Function, names: Sequence[str], trajectories: int, 
     ``sigma``."""
     trajectories = _check_count("trajectories", trajectories, 2)
     levels = _check_count("levels", levels, 2)
+    if not names:
+        raise InputError("no uncertain inputs: every input is fixed, so there is nothing to screen")
+    if groups:
+        raise InputError("Morris with groups gives no σ (SALib); screen inputs one by one, or use Sobol for groups")
     problem = _problem(names, groups, bounds=(LOW_QUANTILE, HIGH_QUANTILE))
     design = salib_morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
     outputs = function(design)
@@ -145,7 +156,7 @@ def morris_indices(function: Function, names: Sequence[str], trajectories: int, 
     for output, values in outputs.items():
         indices = salib_morris_analyze.analyze(problem, design, np.asarray(values, dtype=float),
                                                num_resamples=resamples, conf_level=0.95, num_levels=levels,
-                                               seed=seed)
+                                               seed=_salib_seed(seed))
         frames.append(pd.DataFrame({"output": output, "parameter": labels, **{
             key: np.asarray(indices[key], dtype=float) for key in ("mu", "mu_star", "mu_star_conf", "sigma")}}))
     table = pd.concat(frames, ignore_index=True)
@@ -218,7 +229,13 @@ def morris(inputs: ModelInputs, trajectories: int = 50, *, levels: int = 4, seed
     return table
 
 
+#: Fewest PSA samples for delta and PAWN: PAWN's 10 slices need at least 10 samples each.
+MIN_PSA_SAMPLES = 100
+
+
 def _psa_outcome(psa: PSAResults, population: str, wtp: float) -> tuple[pd.DataFrame, np.ndarray]:
+    if psa.n_samples < MIN_PSA_SAMPLES:
+        raise InputError(f"the PSA has {psa.n_samples} samples: delta and PAWN need at least {MIN_PSA_SAMPLES}")
     parameters = psa.parameters
     varying = [c for c in parameters.columns if parameters[c].nunique() > 1]
     return parameters[varying], psa.incremental_net_benefit(population, wtp)
@@ -247,7 +264,7 @@ def delta(psa: PSAResults, population: str, wtp: float, *, seed: int = 1, resamp
     with contextlib.redirect_stdout(notices), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         indices = salib_delta.analyze(problem, x.to_numpy(), y, num_resamples=resamples, conf_level=0.95,
-                                      seed=seed)
+                                      seed=_salib_seed(seed))
     columns = {"delta": "delta_raw", "delta_conf": "delta_raw_conf", "delta_balanced": "delta_balanced",
                "delta_balanced_conf": "delta_balanced_conf", "S1": "S1", "S1_conf": "S1_conf"}
     table = pd.DataFrame({"parameter": list(x.columns), "label": [psa.input_labels[c] for c in x.columns],
@@ -264,7 +281,8 @@ def pawn(psa: PSAResults, population: str, wtp: float, *, slices: int = 10, seed
     ``mean``, ``median``, ``maximum``, ``CV``."""
     x, y = _psa_outcome(psa, population, wtp)
     problem = _problem(list(x.columns), None)
-    indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=_check_count("slices", slices, 2), seed=seed)
+    indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=_check_count("slices", slices, 2),
+                                seed=_salib_seed(seed))
     table = pd.DataFrame({"parameter": list(x.columns), "label": [psa.input_labels[c] for c in x.columns],
                           **{key: np.asarray(indices[key]) for key in ("minimum", "mean", "median", "maximum", "CV")}})
     table.attrs.update(method=f"PAWN (SALib, {slices} slices), on the PSA sample", n_samples=len(y))

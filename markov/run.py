@@ -218,7 +218,7 @@ def wtp_grid(psa: PSAResults, thresholds: dict[str, float], wtp_max: float | Non
         wtp_max = 10_000.0 * np.ceil(wtp_max / 10_000.0)
     if not (np.isfinite(wtp_max) and wtp_max > 0):
         raise InputError(f"wtp_max is {wtp_max!r}: must be a positive number")
-    return np.linspace(0.0, wtp_max, points)
+    return np.union1d(np.linspace(0.0, wtp_max, points), list(thresholds.values()))  # thresholds exactly on it
 
 
 def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float]) -> pd.DataFrame:
@@ -307,12 +307,13 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
                            title=f"Expected value of perfect information per patient: {label}")
         files += _save(figure, out / f"evpi_{population}")
 
-        if evppi and psa.n_samples >= voi.MIN_EVPPI_SAMPLES:  # fewer: the regressions cannot be fitted
+        # fewer samples: the regressions cannot be fitted; no uncertain input: nothing to learn
+        if evppi and psa.n_samples >= voi.MIN_EVPPI_SAMPLES and len(psa.parameters.columns):
             table = psa.evppi(population, wtp, groups)
             table.insert(0, "population", population)
             table.insert(1, "wtp", wtp)
             files.append(_write_csv(table, out / f"evppi_{population}.csv"))
-            at_wtp = float(np.interp(wtp, evpi["wtp"], evpi["evpi"]))
+            at_wtp = voi.evpi(psa.net_benefit(population, wtp))
             shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
                                             for p in table["parameter"]])
             figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
@@ -348,6 +349,8 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     currency = inputs.perspective.currency
     money = f"{currency} {wtp:,.0f}"
     ranges = dsa.input_ranges(inputs)
+    if ranges.empty:
+        raise InputError(f"the {inputs.analysis.name} analysis has no input with a range or distribution to vary")
     one_way = dsa.one_way(inputs, ranges)
     files = [_write_csv(ranges, out / "dsa_ranges.csv"), _write_csv(one_way, out / "one_way.csv")]
     prices = []
@@ -409,6 +412,8 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
     ``pawn``: on ``psa`` (or a PSA of ``n`` samples run here)."""
     if method not in GSA_METHODS:
         raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
+    if method in ("delta", "pawn") and psa is None and n < gsa.MIN_PSA_SAMPLES:
+        raise InputError(f"--samples is {n}: {method} runs on a PSA of at least {gsa.MIN_PSA_SAMPLES} samples")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)

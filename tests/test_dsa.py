@@ -197,3 +197,23 @@ def test_cli_dsa_writes_tornados_scenarios_and_prices(tmp_path):
     assert set(prices["price"]) == {"chiang_2021.price_atezolizumab_1200mg", "su_2021.price_bevacizumab_100mg"}
     assert set(pd.read_csv(out / "scenarios.csv")["scenario"]) == {"base_case", "ten_years"}
     assert main(["dsa", str(analysis), "--out", str(out), "--points", "1"]) == 2
+
+
+def test_threshold_price_names_the_best_strategy_there(small):
+    """Against sorafenib at $150,000 the Atezo-Bev threshold is a maximum price; at it,
+    Atezo-Bev + IHLRT may still have the higher NMB, and the result says which."""
+    result = dsa.threshold_price(small, "chiang_2021.price_atezolizumab_1200mg", "imbrave150", "atezo_bev",
+                                 "sorafenib", 150_000.0)
+    assert result["direction"] == "maximum price"
+    totals = _totals(small, {"chiang_2021.price_atezolizumab_1200mg": result["threshold_price"]})
+    nmb = {s: 150_000 * q - c for (p, s), (c, q) in totals.items() if p == "imbrave150"}
+    best = max(nmb, key=nmb.get)
+    assert result["best_strategy_at_threshold_price"] == small.populations["imbrave150"].strategies[best].label
+    if best != "atezo_bev":
+        assert "against the comparator only" in result["note"]
+
+
+def test_a_comparison_needs_two_strategies():
+    overrides = {"populations": {"mvi": {"comparison": {"intervention": "tace_rt", "comparator": "tace_rt"}}}}
+    with pytest.raises(InputError, match="must differ"):
+        load_analysis(overrides=overrides)

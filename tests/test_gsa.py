@@ -96,3 +96,17 @@ def test_moment_independent_indices_on_a_psa_sample(tmp_path):
     assert pawn.index[0] == top and delta.index[0] == top
     assert pawn.at[top, "median"] > 2 * pawn.at[unused, "median"]
     assert delta.at[top, "delta"] > 2 * delta.at[unused, "delta"]
+
+
+def test_seed_zero_is_reproducible():
+    """SALib's analyzers take a seed of 0 as none; ours passes them seed + 1."""
+    first = gsa.sobol_indices(ishigami, ["x1", "x2", "x3"], 256, seed=0)
+    second = gsa.sobol_indices(ishigami, ["x1", "x2", "x3"], 256, seed=0)
+    assert first.equals(second)
+
+
+def test_morris_refuses_groups_and_empty_designs():
+    with pytest.raises(InputError, match="Morris with groups"):
+        gsa.morris_indices(ishigami, ["x1", "x2", "x3"], 4, groups={"a": ["x1", "x2"], "b": ["x3"]})
+    with pytest.raises(InputError, match="no uncertain inputs"):
+        gsa.sobol_indices(ishigami, [], 8)

@@ -120,13 +120,13 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
                                         "populations": ["mvi"]}))
     out = tmp_path / "psa"
-    assert main(["psa", str(analysis), "-n", "60", "--seed", "4", "--out", str(out),
+    assert main(["psa", str(analysis), "-n", "100", "--seed", "4", "--out", str(out),
                  "--annual-patients", "1000", "--decision-years", "5"]) == 0
     for stem in ("ce_plane_mvi", "ceac_mvi", "evpi_mvi", "evppi_mvi", "convergence_mvi"):
         for suffix in ("png", "svg", "pdf"):
             assert (out / f"{stem}.{suffix}").stat().st_size > 0
     samples = pd.read_csv(out / "psa_samples.csv")
-    assert len(samples) == 60 * 3
+    assert len(samples) == 100 * 3
     evppi = pd.read_csv(out / "evppi_mvi.csv")
     assert set(evppi["method"]) <= {"gam", "gp", "constant"}
     assert (evppi["evppi"] <= pd.read_csv(out / "evpi_mvi.csv")["evpi"].max() + 1e-6).all()
@@ -139,7 +139,7 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     assert (out / "evpi_population_mvi.pdf").is_file()
     # the PSA read back is the PSA run (floats survive the CSV exactly); delta and PAWN run on it
     again = read_psa(out, load_analysis(analysis))
-    direct = run_psa(load_analysis(analysis), 60, seed=4)
+    direct = run_psa(load_analysis(analysis), 100, seed=4)
     pd.testing.assert_frame_equal(again.outcomes, direct.outcomes, check_exact=True)
     pd.testing.assert_frame_equal(again.parameters, direct.parameters, check_exact=True)
     assert main(["gsa", str(analysis), "--method", "pawn", "--from-psa", str(out), "--out", str(tmp_path / "g")]) == 0

@@ -324,6 +324,9 @@ def _check_structure(treatments, populations, perspective, populations_where: st
     """Names that must exist: treatments, curves, drugs with prices, priced items."""
     for p_name, population in populations.items():
         curves = population.curves
+        if population.comparison.intervention == population.comparison.comparator:
+            raise InputError(f"{populations_where}: populations.{p_name}.comparison: the intervention and the "
+                             f"comparator are both {population.comparison.comparator!r}; they must differ")
         for role, name in population.comparison:
             if name not in population.strategies:
                 raise InputError(f"{populations_where}: populations.{p_name}.comparison.{role} = {name!r}: "
