@@ -322,15 +322,20 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
 
         convergence = psa.convergence(population, wtp)
         files.append(_write_csv(convergence, out / f"convergence_{population}.csv"))
-        figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} at {money}/QALY ({currency})",
-                                  title=f"PSA convergence: {label}")
+        figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} ({currency})",
+                                  title=f"PSA convergence, NMB at {money}/QALY: {label}")
         files += _save(figure, out / f"convergence_{population}")
     return files, summary
 
 
 def thresholds_labels(thresholds: dict[str, float]) -> dict[str, float]:
-    """Threshold names for figures: ``{"$150,000/QALY": 150000.0}`` style."""
-    return {f"{value:,.0f}/QALY": value for value in thresholds.values()}
+    """Threshold names for figures (the figure prints each value below its name)."""
+    values = sorted(thresholds.values())
+    if len(values) == 1:
+        return {"Threshold": values[0]}
+    if len(values) == 2:
+        return {"Lower threshold": values[0], "Upper threshold": values[1]}
+    return {f"Threshold {i + 1}": value for i, value in enumerate(values)}
 
 
 # ---------------------------------------------------------------------------------
