@@ -125,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        for name in ("psa", "samples", "seed", "points", "annual_patients", "decision_years"):
-            _check(f"--{name.replace('_', '-')}", getattr(args, name, None), {"samples": 1, "points": 2}.get(name, 0))
+        for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("annual_patients", 0),
+                            ("decision_years", 0)):
+            _check(f"--{name.replace('_', '-')}", getattr(args, name, None), least)
         for name in ("wtp", "wtp_max"):
             value = getattr(args, name, None)
             if value is not None and not (value >= 0 and value != float("inf")):

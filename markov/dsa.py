@@ -19,6 +19,7 @@ higher ICER is better, so it cannot share an axis with north-east ICERs).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,13 +27,14 @@ from scipy import optimize
 
 from . import cea
 from ._validate import InputError
-from .models.hcc import HCCModel, results_table
+from .models.hcc import HCCModel, per_sample_table, results_table
 from .params.load import ModelInputs
 from .uncertainty import Fixed
 
 LOW_QUANTILE, HIGH_QUANTILE = 0.025, 0.975
 
-Measure = str  # "nmb" (incremental net monetary benefit at a wtp) or "icer"
+#: Tornado outcome: incremental net monetary benefit at a wtp, or the ICER.
+Measure = Literal["nmb", "icer"]
 
 
 def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -> pd.DataFrame:
@@ -84,15 +86,13 @@ def _share_caps(inputs: ModelInputs) -> dict[str, float]:
 
 
 def _evaluate(inputs: ModelInputs, values: dict[str, np.ndarray], n: int) -> pd.DataFrame:
-    """Per-row results (population, strategy, row, cost, life_years, qalys) of ``n`` rows."""
-    results = HCCModel(inputs).evaluate(inputs.with_values(values, n))
-    frames = []
-    for result in results:
-        frames.append(pd.DataFrame({"population": result.population, "strategy": result.strategy,
-                                    "label": result.label, "row": np.arange(n), "cost": result.total_cost,
-                                    "life_years": result.life_years.sum(axis=1),
-                                    "qalys": result.qalys.sum(axis=1)}))
-    return pd.concat(frames, ignore_index=True)
+    """Per-row results of ``n`` rows: :func:`per_sample_table` with ``row`` for ``sample``
+    and the strategy's ``label``."""
+    table = per_sample_table(HCCModel(inputs).evaluate(inputs.with_values(values, n)))
+    labels = {(p, s): strategy.label for p, population in inputs.populations.items()
+              for s, strategy in population.strategies.items()}
+    table.insert(2, "label", [labels[key] for key in zip(table["population"], table["strategy"], strict=True)])
+    return table.rename(columns={"sample": "row"})
 
 
 def one_way(inputs: ModelInputs, ranges: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -109,7 +109,8 @@ def one_way(inputs: ModelInputs, ranges: pd.DataFrame | None = None) -> pd.DataF
     DataFrame
         One row per input, level ("base", "low", "high"), population and strategy:
         ``reference``, ``level``, ``input_value``, ``population``, ``strategy``,
-        ``label``, ``cost``, ``life_years``, ``qalys``. The base rows have reference "".
+        ``label``, ``cost``, ``life_years``, ``qalys``, ``cost_<category>``. The base
+        rows have reference "".
     """
     ranges = input_ranges(inputs) if ranges is None else ranges
     k = len(ranges)

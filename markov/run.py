@@ -4,8 +4,10 @@
 population: the results table (cost by category and state, LYs, QALYs), the
 incremental analysis with net monetary benefit at each threshold, the calibration
 figure and the state-occupancy figure; plus the calibration table and the table of
-every input with its value, source and distribution. Files are written to a temporary
-name and renamed, so an interrupted run never leaves a half-written table.
+every input with its value, source and distribution. ``write_psa``, ``run_dsa`` and
+``run_gsa`` write the probabilistic, deterministic and global sensitivity outputs
+(``docs/uncertainty.md``). Tables are written to a temporary name and renamed, so an
+interrupted run never leaves a half-written table.
 """
 from __future__ import annotations
 
@@ -267,8 +269,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
              _write_csv(psa.parameters.reset_index(), out / "psa_parameters.csv"),
              _write_csv(summary, out / "psa_summary.csv")]
     grid = wtp_grid(psa, thresholds, wtp_max)
-    groups = {source: [r for r in members] for source, members in groups_by_source(inputs).items()
-              if len(members) > 1}
+    groups = {source: members for source, members in groups_by_source(inputs).items() if len(members) > 1}
     for population in psa.populations:
         label = inputs.populations[population].label
         strategies = psa.strategies(population)
@@ -444,7 +445,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                                            f"{spec.label}")
             files += _save(figure, out / f"{method}_{population}")
         return files
-    psa = psa or run_psa(inputs, n, seed, progress=progress)
+    psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
         spec = inputs.populations[population]
         if method == "delta":

@@ -41,8 +41,8 @@ def test_sobol_indices_of_ishigami_match_the_analytic_values():
 
 
 def test_grouped_sobol_indices_of_ishigami():
-    """Group {x1, x2}: first order V1 + V2 (no x1-x2 interaction), total 1 − S_T of x3
-    alone... i.e. 1 − 0 (x3 has no first-order effect); group {x3}: its own indices."""
+    """Group {x1, x2}: first order S1 + S2 (x1 and x2 do not interact); total order
+    1 − S1(x3) = 1, since x3 has no first-order effect. Group {x3}: its own total index."""
     table = gsa.sobol_indices(ishigami, ["x1", "x2", "x3"], 2048, seed=4,
                               groups={"x1 and x2": ["x1", "x2"], "x3": ["x3"]}).set_index("parameter")
     first, total = ishigami_indices()

@@ -154,8 +154,9 @@ def _calibrate_exit_rate(occupancy: np.ndarray, bsc_entries: np.ndarray, states,
     Entries into BSC do not depend on its survival, so OS(t) = (alive outside BSC)(t) +
     Σ_u e(u)·exp(−λ(t − u)); the median is read by linear interpolation between grid
     points (as the calibration table reads it), which is monotone in λ: bisection on log λ.
-    The sum runs as the recurrence S(t + Δ) = S(t)·exp(−λΔ) + e(t + Δ), one cycle at a
-    time, so a sample's result does not depend on the other samples computed with it.
+    The sum over entry times is a ``cumsum`` (sequential), so the terms past a sample's
+    median, which are exact zeros, never change it: a sample's result does not depend on
+    the other samples computed with it.
     """
     times, step = grid.times_years, grid.cycle_length_years
     k = np.floor(median_years / step).astype(int)
@@ -165,18 +166,16 @@ def _calibrate_exit_rate(occupancy: np.ndarray, bsc_entries: np.ndarray, states,
     dead, bsc = states.index(DEAD), states.index(BSC)
     outside = 1.0 - occupancy[:, :, dead] - occupancy[:, :, bsc]
     w = (times[k + 1] - median_years) / step
-    entries = np.ascontiguousarray(bsc_entries[:, :int(k.max()) + 2].T)  # (cycle, sample)
+    width = int(k.max()) + 2
+    entries = bsc_entries[:, :width]
+    gaps = [times[point][:, None] - times[None, :width] for point in (k, k + 1)]  # (sample, entry time)
 
     def survival_at_median(rate):
-        decay = np.exp(-rate * step)
-        in_bsc = entries[0].copy()
-        at_k = np.where(k == 0, in_bsc, 0.0)
-        at_k1 = np.zeros_like(at_k)
-        for j in range(1, entries.shape[0]):
-            in_bsc = in_bsc * decay + entries[j]
-            at_k = np.where(k == j, in_bsc, at_k)
-            at_k1 = np.where(k + 1 == j, in_bsc, at_k1)
-        return w * (outside[rows, k] + at_k) + (1.0 - w) * (outside[rows, k + 1] + at_k1)
+        alive = []
+        for point, gap in zip((k, k + 1), gaps, strict=True):
+            terms = np.where(gap >= 0, entries * np.exp(-rate[:, None] * np.maximum(gap, 0.0)), 0.0)
+            alive.append(outside[rows, point] + np.cumsum(terms, axis=1)[:, -1])
+        return w * alive[0] + (1.0 - w) * alive[1]
 
     low, high = np.full(rows.size, np.log(1e-6)), np.full(rows.size, np.log(1e4))
     unreachable = (survival_at_median(np.exp(high)) > 0.5) | (survival_at_median(np.exp(low)) < 0.5)
