@@ -1,34 +1,74 @@
-"""Command line: ``markov run | psa | dsa | gsa [ANALYSIS.yaml] --out DIR [options]``.
+"""Command line: ``markov run | psa | dsa | gsa | report | validate-inputs [ANALYSIS.yaml] [options]``.
 
-Bad input ends with a one-line (or one line per problem) message and exit status 2,
-never a traceback.
+Exit status: 0 on success; 2 with a one-line cause for bad input or a bad invocation
+(missing file, unknown subcommand, a negative count, an output directory holding
+another model's results), never a traceback and never a change to existing results;
+1 when the system refuses (a file cannot be written); 130 when interrupted (a PSA's
+finished chunks are kept: the same command resumes it).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
+from .models.hcc import HCCModel
 from .params import load_analysis
-from .psa import read_psa, run_psa
-from .run import GSA_METHODS, run_analysis, run_dsa, run_gsa, write_psa
+from .psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
+from .report import write_reports
+from .run import (
+    EVPPI_MAX_SAMPLES,
+    GSA_METHODS,
+    run_analysis,
+    run_dsa,
+    run_gsa,
+    run_probabilistic,
+)
 
 EXIT_INPUT_ERROR = 2
+EXIT_SYSTEM_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (its default prints the usage first)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_common(command: argparse.ArgumentParser, out: str) -> None:
     command.add_argument("analysis", nargs="?", help="YAML analysis file (default: the embedded base case)")
-    command.add_argument("--out", default=out, help="output directory (default: %(default)s)")
+    command.add_argument("--out", default=out, help="output directory (default: %(default)s); a directory holding "
+                                                    "another analysis's results is refused")
+
+
+def _add_batch(command: argparse.ArgumentParser) -> None:
+    batch = command.add_argument_group(
+        "running the PSA", "Draws are computed in chunks and each finished chunk is saved in OUT/psa_store "
+                           "(Parquet). Re-running the same command after an interruption resumes from the "
+                           "finished chunks; a larger -n extends the PSA. Results are identical whatever the "
+                           "workers, scheduler or chunk size.")
+    batch.add_argument("--workers", type=int, default=1,
+                       help="local worker processes (default: %(default)s, in this process)")
+    batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="compute on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (needs markov-hcc[dask] "
+                            "on the client and on every worker)")
+    batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="DRAWS",
+                       help="draws per chunk of a new PSA (default: %(default)s; a resumed PSA keeps its own)")
+    batch.add_argument("--evppi-samples", type=int, default=EVPPI_MAX_SAMPLES, metavar="N",
+                       help="the EVPPI regressions use the first N samples (default: %(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="markov", description="Treatment-sequencing cost-effectiveness "
-                                     "model of advanced hepatocellular carcinoma.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="markov", description="Treatment-sequencing cost-effectiveness model of advanced "
+                                                "hepatocellular carcinoma. Each subcommand has its own --help.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="base case (and optional PSA): tables and figures",
                               description="Run an analysis file, or the embedded base case when none is given. "
                                           "Writes results, incremental analysis, calibration and occupancy "
@@ -38,10 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--psa", type=int, default=None, metavar="N",
                      help="probabilistic samples (default: the analysis file's psa_samples, 0 = none)")
     run.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
-
+    _add_batch(run)
     psa = commands.add_parser("psa", help="probabilistic sensitivity analysis: CE plane, CEAC/CEAF, EVPI, EVPPI",
-                              description="Run N probabilistic samples and write per-sample results and inputs, "
-                                          "the PSA summary, ICER distributions, CE planes, acceptability curves "
+                              description="Run N probabilistic samples into a resumable results store (OUT/psa_store: "
+                                          "per-sample inputs and results in Parquet) and write the PSA summary, "
+                                          "ICER distributions, CE planes, acceptability curves "
                                           "and frontier, EVPI, EVPPI (Strong, Oakley & Brennan 2014 regression) "
                                           "and convergence, per population.")
     _add_common(psa, "results/psa")
@@ -51,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="largest willingness to pay of the CEAC and EVPI curves (default: twice the highest "
                           "threshold or 1.25 times the highest frontier ICER, whichever is larger)")
     psa.add_argument("--no-evppi", action="store_true", help="skip the EVPPI (regression per input)")
+    _add_batch(psa)
     psa.add_argument("--annual-patients", type=float, default=None, metavar="N",
                      help="patients facing the decision each year, for the population EVPI (give your source)")
     psa.add_argument("--decision-years", type=float, default=None, metavar="Y",
@@ -84,23 +126,73 @@ def _parser() -> argparse.ArgumentParser:
     gsa.add_argument("--group-by-source", action="store_true",
                      help="one index per evidence source (all its uncertain inputs together)")
     gsa.add_argument("--from-psa", metavar="DIR", default=None,
-                     help="delta and pawn: use the PSA already written in DIR by `markov psa` instead of running one")
+                     help="delta and pawn: use the PSA already in DIR (from `markov psa --out DIR`) instead of "
+                          "running one")
+
+    report = commands.add_parser("report", help="base case + PSA + DSA, then an Excel workbook and an HTML report",
+                                 description="Run the base case, a PSA of --psa draws (resumable, as `markov psa`) "
+                                             "and the deterministic sensitivity analysis (into OUT/dsa), then write "
+                                             "OUT/report.xlsx (inputs with sources, base case, incremental analysis, "
+                                             "PSA summary, DSA, scenarios) and OUT/report.html (one self-contained "
+                                             "file with tables and figures).")
+    _add_common(report, "results/report")
+    report.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
+    report.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
+    report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
+    _add_batch(report)
+
+    validate = commands.add_parser("validate-inputs", help="check an analysis file and its evidence, then exit",
+                                   description="Load the analysis file and every model file and evidence source it "
+                                               "names, check them (types, ranges, references, units, sources), run "
+                                               "the base case and a few probabilistic draws, and print a summary. "
+                                               "Writes nothing. Exit status 0 when valid, 2 with the problems "
+                                               "otherwise.")
+    validate.add_argument("analysis", nargs="?", help="YAML analysis file (default: the embedded base case)")
+    validate.add_argument("--draws", type=int, default=20,
+                          help="probabilistic draws to run as a check (default: %(default)s; 0 = none)")
     return parser
 
 
-def _progress(label: str):
-    """A one-line progress report on stderr, updated in place."""
-    started = time.perf_counter()
+class _ProgressBar:
+    """A progress bar on stderr: redrawn in place on a terminal; in a log, a line at
+    each tenth of the work (or each minute), so logs stay short."""
 
-    def report(done: int, total: int) -> None:
-        elapsed = time.perf_counter() - started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = (total - done) / rate if rate > 0 else float("nan")
-        end = "\n" if done >= total else ""
-        print(f"\r{label}: {done:,}/{total:,} ({100 * done / total:.0f}%), {elapsed:.0f} s, about {left:.0f} s left",
-              end=end, file=sys.stderr, flush=True)
+    def __init__(self, label: str, unit: str = "draws", width: int = 30) -> None:
+        self.label, self.unit, self.width = label, unit, width
+        self.started = time.perf_counter()
+        self.first: int | None = None
+        self.terminal = sys.stderr.isatty()
+        self.last_line = (-1.0, -1)
 
-    return report
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.first is None:  # draws already in the store do not count towards the rate
+            self.first, self.started = done, now
+        elapsed = now - self.started
+        rate = (done - self.first) / elapsed if elapsed > 0 else 0.0
+        left = f"{_duration((total - done) / rate)} left" if rate > 0 and done < total else ""
+        share = done / total if total else 1.0
+        filled = int(round(share * self.width))
+        line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {done:,}/{total:,} "
+                f"{self.unit}" + (f", {rate:,.0f}/s" if rate else "") + (f", {left}" if left else ""))
+        if self.terminal:
+            print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+            return
+        tenth = int(10 * share)
+        if done >= total or tenth > self.last_line[1] or now - self.last_line[0] >= 60:
+            print(line, file=sys.stderr, flush=True)
+            self.last_line = (now, tenth)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def _print_base_case(outputs) -> None:
@@ -116,32 +208,68 @@ def _print_base_case(outputs) -> None:
             print(rows[["strategy", *nmb]].to_string(index=False))
 
 
-def _check(name: str, value, least: int) -> None:
-    if value is not None and value < least:
-        raise InputError(f"{name} is {value}: must be at least {least}")
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Counts and amounts on the command line, before anything runs or is written."""
+    for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("annual_patients", 0),
+                        ("decision_years", 0), ("workers", 1), ("chunk_size", 1), ("evppi_samples", 0),
+                        ("draws", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < least:
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be at least {least}")
+    for name in ("wtp", "wtp_max"):
+        value = getattr(args, name, None)
+        if value is not None and not (value >= 0 and value != float("inf")):
+            raise InputError(f"--{name.replace('_', '-')} is {value}: a willingness to pay is 0 or more")
+    if getattr(args, "scheduler", None) is not None and args.workers != 1:
+        raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+
+
+def _batch_options(args: argparse.Namespace) -> dict:
+    return {"workers": args.workers, "scheduler": args.scheduler, "chunk_size": args.chunk_size,
+            "evppi_samples": args.evppi_samples}
+
+
+def _validate(inputs, draws: int) -> None:
+    """Run the base case and ``draws`` probabilistic draws, and print what was checked."""
+    model = HCCModel(inputs)
+    model.evaluate(inputs.base_case())
+    if draws:
+        model.evaluate(inputs.sample(draws, seed=inputs.analysis.seed))
+    statuses = pd.Series([inputs.evidence[ref].value.status for ref in inputs.references]).value_counts()
+    sources = {ref.partition(".")[0] for ref in inputs.references}
+    strategies = sum(len(p.strategies) for p in inputs.populations.values())
+    print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, perspective {inputs.analysis.perspective!r} "
+          f"({inputs.perspective.currency}).")
+    print(f"  {len(inputs.populations)} populations, {strategies} strategies; {len(inputs.references)} inputs from "
+          f"{len(sources)} sources ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
+          f"{len(inputs.uncertain)} vary in the PSA.")
+    print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
+    summary = outputs = None
     try:
-        for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("annual_patients", 0),
-                            ("decision_years", 0)):
-            _check(f"--{name.replace('_', '-')}", getattr(args, name, None), least)
-        for name in ("wtp", "wtp_max"):
-            value = getattr(args, name, None)
-            if value is not None and not (value >= 0 and value != float("inf")):
-                raise InputError(f"--{name.replace('_', '-')} is {value}: a willingness to pay is 0 or more")
+        _check_arguments(args)
         inputs = load_analysis(args.analysis)
+        if args.command == "validate-inputs":
+            _validate(inputs, args.draws)
+            return 0
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
-        if args.command == "run":
-            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=args.seed,
-                                   progress=_progress("PSA"))
-            files = outputs.files
+        if args.command in ("run", "report"):
+            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed,
+                                   progress=_ProgressBar("PSA"), **_batch_options(args))
+            files, summary = outputs.files, outputs.psa_summary
+            if args.command == "report":
+                if not args.no_dsa:
+                    files += run_dsa(inputs, Path(args.out) / "dsa")
+                files += write_reports(args.out)
         elif args.command == "psa":
-            psa = run_psa(inputs, args.samples, seed, progress=_progress("PSA"))
-            files, summary = write_psa(psa, inputs, args.out, wtp_max=args.wtp_max, evppi=not args.no_evppi,
-                                       annual_patients=args.annual_patients, decision_years=args.decision_years)
+            files, summary = run_probabilistic(inputs, args.out, args.samples, seed, progress=_ProgressBar("PSA"),
+                                               wtp_max=args.wtp_max, evppi=not args.no_evppi,
+                                               annual_patients=args.annual_patients,
+                                               decision_years=args.decision_years, **_batch_options(args))
         elif args.command == "dsa":
             files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points)
         else:
@@ -149,18 +277,25 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"--from-psa: {args.method} needs its own design; only delta and pawn use a PSA")
             existing = read_psa(args.from_psa, inputs) if args.from_psa else None
             files = run_gsa(inputs, args.out, method=args.method, n=args.samples, seed=seed, wtp=args.wtp,
-                            group_by_source=args.group_by_source, psa=existing, progress=_progress(args.method))
+                            group_by_source=args.group_by_source, psa=existing,
+                            progress=_ProgressBar(args.method, unit="model runs"))
         plt.close("all")
     except InputError as error:
         print(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
-    if args.command == "run":
+    except KeyboardInterrupt:
+        print(f"\nmarkov: interrupted; finished PSA chunks are kept in {getattr(args, 'out', '.')}/{STORE_DIRECTORY}: "
+              f"run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as error:
+        print(f"markov: error: {error}", file=sys.stderr)
+        return EXIT_SYSTEM_ERROR
+    if outputs is not None:
         _print_base_case(outputs)
         missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
         for row in missed.itertuples():
             print(f"note: {row.population}.{row.strategy}: the OS median could not be reached in the base case")
-        summary = outputs.psa_summary
-    if args.command in ("run", "psa") and summary is not None:
+    if summary is not None:
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             print("\nPSA summary")
             print(summary.round(3).to_string(index=False))

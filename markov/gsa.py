@@ -42,7 +42,7 @@ from ._validate import InputError
 from .dsa import HIGH_QUANTILE, LOW_QUANTILE
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
-from .psa import PSAResults, evaluate_parameters
+from .psa import PSAResults, outcomes_table
 
 Outcome = Literal["incremental_nmb", "incremental_cost", "incremental_qalys"]
 OUTCOMES = ("incremental_nmb", "incremental_cost", "incremental_qalys")
@@ -180,11 +180,9 @@ def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb",
     def function(uniforms: np.ndarray) -> dict[str, np.ndarray]:
         pieces: dict[str, list[np.ndarray]] = {p: [] for p in inputs.populations}
         for start in range(0, len(uniforms), chunk_size):
-            table, _ = evaluate_parameters(model, inputs.transform(uniforms[start:start + chunk_size]))
+            table = outcomes_table(model.evaluate(inputs.transform(uniforms[start:start + chunk_size])))
             for p, population in inputs.populations.items():
-                rows = table[table["population"] == p].set_index(["strategy", "sample"])
-                a = rows.loc[population.comparison.intervention]
-                b = rows.loc[population.comparison.comparator]
+                a, b = table[p][population.comparison.intervention], table[p][population.comparison.comparator]
                 d_cost, d_qalys = (a["cost"] - b["cost"]).to_numpy(), (a["qalys"] - b["qalys"]).to_numpy()
                 pieces[p].append({"incremental_cost": d_cost, "incremental_qalys": d_qalys,
                                   "incremental_nmb": (wtp or 0.0) * d_qalys - d_cost}[outcome])
@@ -236,9 +234,9 @@ MIN_PSA_SAMPLES = 100
 def _psa_outcome(psa: PSAResults, population: str, wtp: float) -> tuple[pd.DataFrame, np.ndarray]:
     if psa.n_samples < MIN_PSA_SAMPLES:
         raise InputError(f"the PSA has {psa.n_samples} samples: delta and PAWN need at least {MIN_PSA_SAMPLES}")
-    parameters = psa.parameters
+    parameters = psa.parameters  # the inputs of the first len(parameters) samples
     varying = [c for c in parameters.columns if parameters[c].nunique() > 1]
-    return parameters[varying], psa.incremental_net_benefit(population, wtp)
+    return parameters[varying], psa.incremental_net_benefit(population, wtp)[:len(parameters)]
 
 
 def delta(psa: PSAResults, population: str, wtp: float, *, seed: int = 1, resamples: int = 20,

@@ -21,12 +21,15 @@ import pandas as pd
 
 from . import cea, voi
 from ._validate import InputError
-from .models.hcc import HCCModel, per_sample_table
-from .params.load import ModelInputs, ParameterSet
+from .models.hcc import HCCModel, StrategyResult
+from .params.load import ModelInputs
+from .store import Chunk, ResultsStore, model_fingerprint
 from .uncertainty import uniform_rows
 
 #: Samples evaluated together: about 40 MB of traces per strategy on the weekly grid.
 DEFAULT_CHUNK_SIZE = 500
+#: Where a results directory keeps its PSA store (:mod:`markov.store`).
+STORE_DIRECTORY = "psa_store"
 
 Progress = Callable[[int, int], None]
 
@@ -39,14 +42,15 @@ class PSAResults:
     ----------
     analysis : str
         Name of the analysis.
-    seed : int or None
-        None for a PSA read back from its tables (:func:`read_psa`).
+    seed : int
     parameters : DataFrame
         One row per sample (index ``sample``), one column per uncertain input (its
-        evidence reference): the values drawn.
+        evidence reference): the values drawn. A large PSA read with
+        ``parameter_samples`` holds only its first samples' inputs (for the EVPPI).
     outcomes : DataFrame
-        One row per population, strategy and sample: ``cost``, ``cost_<category>``,
-        ``life_years``, ``qalys`` (discounted).
+        One row per sample (index ``sample``); columns ``(population, strategy,
+        measure)`` with measures ``cost``, ``cost_<category>``, ``life_years`` and
+        ``qalys`` (discounted), or the subset read (:func:`read_psa`).
     calibration_unreachable : DataFrame
         Per population and strategy, the samples whose OS median could not be reached.
     labels : dict
@@ -59,7 +63,7 @@ class PSAResults:
     """
 
     analysis: str
-    seed: int | None
+    seed: int
     parameters: pd.DataFrame
     outcomes: pd.DataFrame
     calibration_unreachable: pd.DataFrame
@@ -70,26 +74,41 @@ class PSAResults:
 
     @property
     def n_samples(self) -> int:
-        return len(self.parameters)
+        return len(self.outcomes)
 
     @property
     def populations(self) -> list[str]:
-        return list(dict.fromkeys(self.outcomes["population"]))
+        return list(dict.fromkeys(self.outcomes.columns.get_level_values("population")))
+
+    @property
+    def measures(self) -> list[str]:
+        return list(dict.fromkeys(self.outcomes.columns.get_level_values("measure")))
 
     def strategies(self, population: str) -> list[str]:
         """Strategy names of ``population``, in the order of the model files."""
-        rows = self.outcomes[self.outcomes["population"] == population]
-        if rows.empty:
+        if population not in self.populations:
             raise InputError(f"population {population!r}: not in these results (populations: "
                              f"{', '.join(self.populations)})")
-        return list(dict.fromkeys(rows["strategy"]))
+        return list(dict.fromkeys(s for p, s, _ in self.outcomes.columns if p == population))
 
     def wide(self, population: str, column: str = "cost") -> pd.DataFrame:
         """``column`` as a (sample × strategy) table for ``population``."""
-        rows = self.outcomes[self.outcomes["population"] == population]
-        if column not in rows.columns:
-            raise InputError(f"column {column!r}: not a result (known: {', '.join(rows.columns[3:])})")
-        return rows.pivot(index="sample", columns="strategy", values=column)[self.strategies(population)]
+        if column not in self.measures:
+            raise InputError(f"column {column!r}: not a result here (known: {', '.join(self.measures)})")
+        strategies = self.strategies(population)
+        return self.outcomes[[(population, s, column) for s in strategies]].set_axis(
+            pd.Index(strategies, name="strategy"), axis=1)
+
+    def long_outcomes(self) -> pd.DataFrame:
+        """The results as a long table: one row per population, strategy and sample."""
+        frames = []
+        for population in self.populations:
+            for strategy in self.strategies(population):
+                part = self.outcomes[population][strategy].reset_index()
+                part.insert(0, "strategy", strategy)
+                part.insert(0, "population", population)
+                frames.append(part)
+        return pd.concat(frames, ignore_index=True).rename_axis(None, axis=1)
 
     def costs_and_effects(self, population: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Costs and QALYs, each (n_samples, n_strategies), and the strategy names."""
@@ -130,8 +149,10 @@ class PSAResults:
 
     def evppi(self, population: str, wtp: float, groups: dict[str, list[str]] | None = None,
               method: str = "auto") -> pd.DataFrame:
-        """EVPPI of each uncertain input (and of each group) at ``wtp``, by regression."""
-        return voi.evppi_table(self.net_benefit(population, wtp), self.parameters, groups, method=method)
+        """EVPPI of each uncertain input (and of each group) at ``wtp``, by regression on
+        the samples whose inputs are held (all, unless read with ``parameter_samples``)."""
+        used = len(self.parameters)
+        return voi.evppi_table(self.net_benefit(population, wtp)[:used], self.parameters, groups, method=method)
 
     def convergence(self, population: str, wtp: float, points: int = 60) -> pd.DataFrame:
         """Running mean of each strategy's incremental NMB against the comparison's
@@ -163,34 +184,49 @@ def running_mean(values: np.ndarray, names: list[str], points: int = 60, skip=()
     return pd.concat(rows, ignore_index=True)
 
 
-def evaluate_parameters(model: HCCModel, params: ParameterSet, first_sample: int = 0
-                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-sample results of ``params`` (samples numbered from ``first_sample``), and the
-    count of samples per strategy whose OS median could not be reached."""
-    results = model.evaluate(params)
-    table = per_sample_table(results)
-    table["sample"] += first_sample
-    unreachable = pd.DataFrame([{"population": r.population, "strategy": r.strategy,
-                                 "samples": r.os_calibration_unreachable} for r in results])
-    return table, unreachable
+def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.DataFrame:
+    """Per-sample results (index ``sample`` from ``first_sample``): columns
+    ``(population, strategy, measure)``, measures ``cost``, ``cost_<category>``,
+    ``life_years`` and ``qalys``."""
+    columns = {}
+    for result in results:
+        key = (result.population, result.strategy)
+        columns[(*key, "cost")] = result.total_cost
+        for category, values in result.costs.items():
+            columns[(*key, f"cost_{category}")] = values.sum(axis=1)
+        columns[(*key, "life_years")] = result.life_years.sum(axis=1)
+        columns[(*key, "qalys")] = result.qalys.sum(axis=1)
+    n = results[0].life_years.shape[0]
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(first_sample, first_sample + n, name="sample"))
+    frame.columns = frame.columns.set_names(["population", "strategy", "measure"])
+    return frame
 
 
-def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int,
-                   model: HCCModel | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Draws ``start`` to ``stop`` of the PSA seeded ``seed``: their input values (index
-    ``sample``), per-sample results and unreachable-calibration counts."""
+def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: HCCModel | None = None) -> Chunk:
+    """Draws ``start`` to ``stop`` of the PSA seeded ``seed``: their input values,
+    per-sample results and unreachable-calibration counts."""
     model = model or HCCModel(inputs)
-    uniforms = uniform_rows(seed, start, stop, len(inputs.uncertain))
-    params = inputs.transform(uniforms)
+    params = inputs.transform(uniform_rows(seed, start, stop, len(inputs.uncertain)))
     drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain},
                          index=pd.RangeIndex(start, stop, name="sample"))
-    table, unreachable = evaluate_parameters(model, params, start)
-    return drawn, table, unreachable
+    results = model.evaluate(params)
+    unreachable = {(r.population, r.strategy): r.os_calibration_unreachable for r in results}
+    return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
+
+
+def check_sizes(**sizes) -> None:
+    """Each of ``name=(value, least)`` must be a whole number of at least ``least``."""
+    for name, (value, least) in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value \
+                or value < least:
+            raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
 
 
 def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
             progress: Progress | None = None) -> PSAResults:
-    """Run ``n`` probabilistic samples of an analysis, ``chunk_size`` at a time.
+    """Run ``n`` probabilistic samples of an analysis in this process, ``chunk_size``
+    at a time, and keep every result in memory. For large runs, several processes or
+    a cluster, and runs that survive interruption, use :func:`markov.batch.run_batch`.
 
     Parameters
     ----------
@@ -201,59 +237,66 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     seed : int
         Seed of the draws (0 or more). The results do not depend on ``chunk_size``.
     chunk_size : int
-        Samples evaluated together (bounds memory).
+        Samples evaluated together (bounds the model's working memory).
     progress : callable, optional
         Called as ``progress(done, n)`` after each chunk.
     """
-    for name, value, least in (("n", n, 1), ("chunk_size", chunk_size, 1)):
-        if isinstance(value, bool) or int(value) != value or value < least:
-            raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
+    check_sizes(n=(n, 1), chunk_size=(chunk_size, 1), seed=(seed, 0))
     n, chunk_size = int(n), int(chunk_size)
     model = HCCModel(inputs)
-    drawn, tables, unreachable = [], [], []
+    chunks = []
     for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        parameters, table, counts = evaluate_chunk(inputs, seed, start, stop, model)
-        drawn.append(parameters)
-        tables.append(table)
-        unreachable.append(counts)
+        chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))
         if progress is not None:
-            progress(stop, n)
-    return assemble(inputs, seed, drawn, tables, unreachable)
+            progress(chunks[-1].stop, n)
+    return assemble(inputs, seed, chunks)
 
 
-def read_psa(directory, inputs: ModelInputs) -> PSAResults:
-    """The PSA written by ``markov psa`` (or ``markov run --psa``) in ``directory``, for
-    analyses that work on an existing sample (delta, PAWN, EVPPI)."""
+def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None = None,
+             parameter_samples: int | None = None) -> PSAResults:
+    """The PSA stored by ``markov psa`` (or ``markov run --psa``) under ``directory``
+    (its results directory or the store itself).
+
+    Parameters
+    ----------
+    directory : path
+    inputs : ModelInputs
+        The analysis it was run on; another model's store is refused.
+    measures : tuple of str, optional
+        Only these measures (e.g. ``("cost", "life_years", "qalys")``) to save memory.
+    parameter_samples : int, optional
+        Hold the inputs of only the first this many samples (what the EVPPI uses).
+    """
     directory = Path(directory)
-    paths = {name: directory / f"psa_{name}.csv" for name in ("parameters", "samples", "summary")}
-    for path in paths.values():
-        if not path.is_file():
-            raise InputError(f"{path}: not found; run `markov psa --out {directory}` first")
-    parameters = pd.read_csv(paths["parameters"], index_col="sample")
-    if list(parameters.columns) != inputs.uncertain:
-        raise InputError(f"{paths['parameters']}: its inputs are not the uncertain inputs of the "
-                         f"{inputs.analysis.name} analysis (a PSA of another analysis or version)")
-    outcomes = pd.read_csv(paths["samples"])
-    unreachable = pd.read_csv(paths["summary"])[["population", "strategy", "os_calibration_unreachable_samples"]]
-    unreachable = unreachable.rename(columns={"os_calibration_unreachable_samples": "samples"})
-    return assemble(inputs, None, [parameters], [outcomes], [unreachable])
+    path = directory / STORE_DIRECTORY if (directory / STORE_DIRECTORY).is_dir() else directory
+    store = ResultsStore.open(path)
+    if store.manifest["fingerprint"] != model_fingerprint(inputs):
+        raise InputError(f"{path}: holds the PSA of another model or inputs (analysis "
+                         f"{store.manifest['analysis']!r}), not of the {inputs.analysis.name!r} analysis as it is now")
+    order = [(p, s) for p, population in inputs.populations.items() for s in population.strategies]
+    parameters, outcomes, unreachable = store.read(measures=measures, columns_of=order)
+    if parameter_samples is not None:
+        parameters = parameters.iloc[:parameter_samples]
+    return _results(inputs, store.plan.seed, parameters, outcomes, unreachable)
 
 
-def assemble(inputs: ModelInputs, seed: int | None, drawn: list[pd.DataFrame], tables: list[pd.DataFrame],
-             unreachable: list[pd.DataFrame]) -> PSAResults:
-    """One :class:`PSAResults` from the pieces of its chunks (in any order)."""
-    parameters = pd.concat(drawn).sort_index()
-    outcomes = pd.concat(tables)
-    order = {(p, s): i for i, (p, s) in enumerate(
-        (p, s) for p, population in inputs.populations.items() for s in population.strategies)}
-    keys = zip(outcomes["population"], outcomes["strategy"], strict=True)
-    outcomes = outcomes.assign(_order=[order[key] for key in keys])
-    outcomes = outcomes.sort_values(["_order", "sample"], kind="stable").drop(columns="_order").reset_index(drop=True)
-    counts = pd.concat(unreachable).groupby(["population", "strategy"], sort=False, as_index=False)["samples"].sum()
+def assemble(inputs: ModelInputs, seed: int, chunks: list[Chunk]) -> PSAResults:
+    """One :class:`PSAResults` from chunks (in any order)."""
+    chunks = sorted(chunks, key=lambda chunk: chunk.start)
+    counts = {}
+    for chunk in chunks:
+        for key, value in chunk.unreachable.items():
+            counts[key] = counts.get(key, 0) + value
+    unreachable = pd.DataFrame([{"population": p, "strategy": s, "samples": n} for (p, s), n in counts.items()])
+    return _results(inputs, seed, pd.concat([c.parameters for c in chunks]),
+                    pd.concat([c.outcomes for c in chunks]), unreachable)
+
+
+def _results(inputs: ModelInputs, seed: int, parameters: pd.DataFrame, outcomes: pd.DataFrame,
+             unreachable: pd.DataFrame) -> PSAResults:
     labels = {(p, s): strategy.label for p, population in inputs.populations.items()
               for s, strategy in population.strategies.items()}
     comparisons = {p: (population.comparison.intervention, population.comparison.comparator)
                    for p, population in inputs.populations.items()}
-    return PSAResults(inputs.analysis.name, seed, parameters, outcomes, counts, labels, comparisons,
+    return PSAResults(inputs.analysis.name, seed, parameters, outcomes, unreachable, labels, comparisons,
                       inputs.perspective.currency, {ref: inputs.label(ref) for ref in inputs.uncertain})

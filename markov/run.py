@@ -11,16 +11,19 @@ interrupted run never leaves a half-written table.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import cea, dsa, gsa, voi
+from . import __version__, cea, dsa, gsa, voi
 from ._validate import InputError
+from .batch import run_batch
 from .gsa import groups_by_source
 from .models.hcc import HCCModel, calibration_table, model_survival, results_table
 from .params.evidence import STATUS_MEANING
@@ -40,7 +43,14 @@ from .plots import (
     plot_two_way,
     save_figure,
 )
-from .psa import Progress, PSAResults, run_psa
+from .psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, Progress, PSAResults, read_psa, run_psa
+from .store import Plan, ResultsStore, model_fingerprint
+
+RUN_RECORD = "run.json"
+#: The EVPPI regressions use the first this many samples (Strong et al. 2014 used 1,000–10,000).
+EVPPI_MAX_SAMPLES = 10_000
+#: The CE plane shows at most this many samples (more only hide each other).
+CE_PLANE_MAX_POINTS = 20_000
 
 
 @dataclass
@@ -52,7 +62,7 @@ class AnalysisOutputs:
     incremental: pd.DataFrame
     calibration: pd.DataFrame
     inputs: pd.DataFrame
-    psa_samples: pd.DataFrame | None
+    psa: PSAResults | None
     psa_summary: pd.DataFrame | None
     files: list[Path]
 
@@ -112,24 +122,23 @@ def incremental_table(results: pd.DataFrame, thresholds: dict[str, float]) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def psa_summary(samples: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
-    """Mean and 95% interval of cost and QALYs, and the probability that each strategy
-    has the highest NMB at each threshold, per population."""
+def psa_summary(psa: PSAResults, thresholds: dict[str, float]) -> pd.DataFrame:
+    """Mean and 95% interval of cost, life-years (when read) and QALYs, and the
+    probability that each strategy has the highest NMB at each threshold, per population."""
     rows = []
-    for population, group in samples.groupby("population", sort=False):
-        strategies = list(dict.fromkeys(group["strategy"]))
-        wide = {column: group.pivot(index="sample", columns="strategy", values=column)[strategies]
-                for column in ("cost", "qalys")}
-        best = {name: np.argmax(wtp * wide["qalys"].to_numpy() - wide["cost"].to_numpy(), axis=1)
-                for name, wtp in thresholds.items()}
+    measures = [m for m in ("cost", "life_years", "qalys") if m in psa.measures]
+    for population in psa.populations:
+        strategies = psa.strategies(population)
+        wide = {measure: psa.wide(population, measure).to_numpy() for measure in measures}
+        probability = cea.acceptability_curve(wide["cost"], wide["qalys"], list(thresholds.values()), strategies)
         for j, strategy in enumerate(strategies):
             row = {"population": population, "strategy": strategy}
-            for column in ("cost", "qalys"):
-                values = wide[column][strategy]
-                row[f"{column}_mean"] = values.mean()
-                row[f"{column}_2.5%"], row[f"{column}_97.5%"] = np.percentile(values, [2.5, 97.5])
-            for name in thresholds:
-                row[f"probability_cost_effective_at_{name}"] = float(np.mean(best[name] == j))
+            for measure in measures:
+                values = wide[measure][:, j]
+                row[f"{measure}_mean"] = values.mean()
+                row[f"{measure}_2.5%"], row[f"{measure}_97.5%"] = np.percentile(values, [2.5, 97.5])
+            for i, name in enumerate(thresholds):
+                row[f"probability_cost_effective_at_{name}"] = float(probability.iloc[i, j])
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -160,11 +169,68 @@ def _save(figure, path: Path) -> list[Path]:
     return written
 
 
-def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
-                 seed: int | None = None, progress: Progress | None = None) -> AnalysisOutputs:
-    """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``."""
+def claim_output(out: str | Path, inputs: ModelInputs, command: str, psa_plan: Plan | None = None,
+                 **details) -> Path:
+    """Make ``out`` the results directory of ``inputs``, before anything is written.
+
+    ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
+    the model and inputs, package version, the commands run). A directory holding
+    another analysis's results, or files that markov did not write, is refused, so its
+    results are never overwritten or mixed; the same analysis may write there again.
+    With ``psa_plan``, its PSA store (``out/psa_store``) is checked first too.
+    """
     out = Path(out)
+    record = out / RUN_RECORD
+    fingerprint = model_fingerprint(inputs, code=False)
+    if record.is_file():
+        try:
+            held = json.loads(record.read_text())
+        except ValueError:
+            raise InputError(f"{record}: unreadable; choose another output directory") from None
+        if held.get("fingerprint") != fingerprint:
+            raise InputError(f"{out}: holds the results of another model or inputs (analysis "
+                             f"{held.get('analysis')!r}); choose another output directory or delete this one")
+    elif out.is_file() or (out.is_dir() and any(out.iterdir())):
+        raise InputError(f"{out}: exists and does not hold markov results; choose a new or empty output directory")
+    else:
+        held = {}
+    if psa_plan is not None:
+        ResultsStore.check(out / STORE_DIRECTORY, inputs, psa_plan)
     out.mkdir(parents=True, exist_ok=True)
+    commands = {**held.get("commands", {}), command: {
+        "finished_utc": None, **{key: value for key, value in details.items() if value is not None}}}
+    _write_json({"analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
+                 "package_version": __version__, "perspective": inputs.analysis.perspective,
+                 "currency": inputs.perspective.currency, "commands": commands}, record)
+    return out
+
+
+def record_finished(out: str | Path, command: str) -> None:
+    """Note in ``out/run.json`` that ``command`` finished (a report shows when)."""
+    record = Path(out) / RUN_RECORD
+    held = json.loads(record.read_text())
+    held["commands"][command]["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_json(held, record)
+
+
+def _write_json(content: dict, path: Path) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(content, indent=2, default=str) + "\n")
+    os.replace(partial, path)
+
+
+def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
+                 seed: int | None = None, progress: Progress | None = None, workers: int = 1,
+                 scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 evppi_samples: int = EVPPI_MAX_SAMPLES) -> AnalysisOutputs:
+    """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
+
+    The PSA runs into the results store ``out/psa_store`` (:func:`markov.batch.run_batch`:
+    resumable, on ``workers`` local processes or a Dask ``scheduler``)."""
+    n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
+    seed = inputs.analysis.seed if seed is None else seed
+    plan = Plan(n, seed, chunk_size) if n else None
+    out = claim_output(out, inputs, "run", plan, psa_samples=n or None, seed=seed if n else None)
     model = HCCModel(inputs)
     base = model.evaluate(inputs.base_case())
     results = results_table(base)
@@ -190,15 +256,39 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
                                       title=f"State occupancy, base case: {label}")
         files += _save(figure, out / f"occupancy_{population}")
 
-    samples = summary = None
-    n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
+    psa = summary = None
     if n:
-        psa = run_psa(inputs, n, inputs.analysis.seed if seed is None else seed, progress=progress)
+        psa = run_stored_psa(inputs, n, seed, out, progress=progress, workers=workers, scheduler=scheduler,
+                             chunk_size=chunk_size, evppi_samples=evppi_samples)
         psa_files, summary = write_psa(psa, inputs, out)
         files += psa_files
-        samples = psa.outcomes
-    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, samples, summary,
+    record_finished(out, "run")
+    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
                            files)
+
+
+def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
+                      chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int = EVPPI_MAX_SAMPLES,
+                      progress: Progress | None = None, **write_options) -> tuple[list[Path], pd.DataFrame]:
+    """``markov psa``: the PSA into ``out/psa_store`` (resumable), then every PSA table
+    and figure under ``out`` (:func:`write_psa`, which takes ``write_options``)."""
+    out = claim_output(out, inputs, "psa", Plan(n, seed, chunk_size), psa_samples=n, seed=seed)
+    psa = run_stored_psa(inputs, n, seed, out, progress=progress, workers=workers, scheduler=scheduler,
+                         chunk_size=chunk_size, evppi_samples=evppi_samples)
+    files, summary = write_psa(psa, inputs, out, **write_options)
+    record_finished(out, "psa")
+    return files, summary
+
+
+def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, progress: Progress | None = None,
+                   workers: int = 1, scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   evppi_samples: int = EVPPI_MAX_SAMPLES) -> PSAResults:
+    """Run (or resume) the PSA into ``out/psa_store`` and read back what its decision
+    analysis needs: cost, life-years and QALYs of every sample, and the inputs of the
+    first ``evppi_samples`` samples."""
+    run_batch(inputs, n, seed, Path(out) / STORE_DIRECTORY, chunk_size=chunk_size, workers=workers,
+              scheduler=scheduler, progress=progress)
+    return read_psa(out, inputs, measures=("cost", "life_years", "qalys"), parameter_samples=evppi_samples)
 
 
 # ---------------------------------------------------------------------------------
@@ -247,9 +337,9 @@ def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float
 def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max: float | None = None,
               evppi: bool = True, annual_patients: float | None = None,
               decision_years: float | None = None) -> tuple[list[Path], pd.DataFrame]:
-    """Tables and figures of a PSA: per-sample results and inputs, summary, ICER
-    distributions, CE planes, CEAC + CEAF, EVPI, EVPPI (each input, and the inputs of
-    each source together) and convergence, per population. With ``annual_patients``
+    """Tables and figures of a PSA (its per-sample results and inputs are in its store,
+    :func:`run_stored_psa`): summary, ICER distributions, CE planes, CEAC + CEAF, EVPI,
+    EVPPI (each input, and the inputs of each source together) and convergence, per population. With ``annual_patients``
     (patients facing the decision each year) and ``decision_years`` (how long the
     decision holds), also the population EVPI, discounted at the perspective's rate for
     costs. Returns the files and the summary table."""
@@ -262,12 +352,11 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
     wtp = default_wtp(inputs)
     currency = psa.currency
     money = f"{currency} {wtp:,.0f}"
-    summary = psa_summary(psa.outcomes, thresholds)
+    summary = psa_summary(psa, thresholds)
     unreachable = psa.calibration_unreachable.rename(columns={"samples": "os_calibration_unreachable_samples"})
     summary = summary.merge(unreachable, on=["population", "strategy"], how="left")
-    files = [_write_csv(psa.outcomes, out / "psa_samples.csv"),
-             _write_csv(psa.parameters.reset_index(), out / "psa_parameters.csv"),
-             _write_csv(summary, out / "psa_summary.csv")]
+    files = [_write_csv(summary, out / "psa_summary.csv")]
+    plotted = min(psa.n_samples, CE_PLANE_MAX_POINTS)
     grid = wtp_grid(psa, thresholds, wtp_max)
     groups = {source: members for source, members in groups_by_source(inputs).items() if len(members) > 1}
     for population in psa.populations:
@@ -279,10 +368,14 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         c = strategies.index(comparator)
 
         files.append(_write_csv(icer_summaries(psa, population, thresholds), out / f"icer_summary_{population}.csv"))
-        figure = plot_ce_plane({labels[j]: costs[:, j] - costs[:, c] for j in range(len(labels)) if j != c},
-                               {labels[j]: effects[:, j] - effects[:, c] for j in range(len(labels)) if j != c},
+        samples = f"{psa.n_samples:,} PSA samples" if plotted == psa.n_samples else \
+            f"first {plotted:,} of {psa.n_samples:,} PSA samples"
+        figure = plot_ce_plane({labels[j]: costs[:plotted, j] - costs[:plotted, c] for j in range(len(labels))
+                                if j != c},
+                               {labels[j]: effects[:plotted, j] - effects[:plotted, c] for j in range(len(labels))
+                                if j != c},
                                comparator=labels[c], wtp=wtp, currency=currency,
-                               title=f"Cost-effectiveness plane ({psa.n_samples:,} PSA samples): {label}")
+                               title=f"Cost-effectiveness plane ({samples}): {label}")
         files += _save(figure, out / f"ce_plane_{population}")
 
         ceac = psa.acceptability(population, grid)
@@ -309,12 +402,13 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         files += _save(figure, out / f"evpi_{population}")
 
         # fewer samples: the regressions cannot be fitted; no uncertain input: nothing to learn
-        if evppi and psa.n_samples >= voi.MIN_EVPPI_SAMPLES and len(psa.parameters.columns):
+        if evppi and len(psa.parameters) >= voi.MIN_EVPPI_SAMPLES and len(psa.parameters.columns):
             table = psa.evppi(population, wtp, groups)
             table.insert(0, "population", population)
             table.insert(1, "wtp", wtp)
+            table.insert(2, "samples", len(psa.parameters))
             files.append(_write_csv(table, out / f"evppi_{population}.csv"))
-            at_wtp = voi.evpi(psa.net_benefit(population, wtp))
+            at_wtp = voi.evpi(psa.net_benefit(population, wtp)[:len(psa.parameters)])
             shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
                                             for p in table["parameter"]])
             figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
@@ -348,8 +442,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     """One-way analysis with NMB and ICER tornados, a two-way analysis of the two inputs
     with the largest NMB swing, the scenario table and threshold prices of the
     intervention's first-line drugs, per population, under ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output(out, inputs, "dsa", wtp=wtp, two_way_points=two_way_points)
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
@@ -399,6 +492,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
         files.append(_write_csv(pd.DataFrame(prices), out / "threshold_prices.csv"))
     if scenarios and inputs.analysis.scenarios:
         files.append(_write_csv(dsa.run_scenarios(inputs), out / "scenarios.csv"))
+    record_finished(out, "dsa")
     return files
 
 
@@ -420,8 +514,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
         raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
     if method in ("delta", "pawn") and psa is None and n < gsa.MIN_PSA_SAMPLES:
         raise InputError(f"--samples is {n}: {method} runs on a PSA of at least {gsa.MIN_PSA_SAMPLES} samples")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output(out, inputs, f"gsa {method}", n=n, seed=seed, wtp=wtp, group_by_source=group_by_source)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
     outcome = f"incremental NMB at {currency} {wtp:,.0f}/QALY"
@@ -444,6 +537,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                                      title=f"Morris screening of the {outcome}, {versus} ({n} trajectories): "
                                            f"{spec.label}")
             files += _save(figure, out / f"{method}_{population}")
+        record_finished(out, f"gsa {method}")
         return files
     psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
@@ -459,4 +553,5 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                                          title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "
                                                f"{outcome} ({psa.n_samples:,} PSA samples): {spec.label}")
         files += _save(figure, out / f"{method}_{population}")
+    record_finished(out, f"gsa {method}")
     return files

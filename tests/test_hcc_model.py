@@ -30,6 +30,7 @@ from markov.cli import main
 from markov.models.hcc import BSC, DEAD, PF_OFF, PF_ON, HCCModel, model_survival
 from markov.params import load_analysis
 from markov.params.spec import Strategy
+from markov.psa import read_psa
 from markov.run import run_analysis
 
 DAY = 1.0 / 365.25
@@ -294,7 +295,7 @@ def brute_force_frontier(cost, effect):
 
 def test_incremental_table_from_run_analysis(monthly, tmp_path):
     outputs = run_analysis(monthly, tmp_path, psa_samples=0)
-    assert outputs.psa_samples is None
+    assert outputs.psa is None and not (tmp_path / "psa_store").exists()
     for population, rows in outputs.results.groupby("population", sort=False):
         table = outputs.incremental[outputs.incremental["population"] == population].set_index("strategy")
         names = list(rows["strategy"])
@@ -333,14 +334,14 @@ def test_cli_run_writes_every_table_and_figure(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "markov: error" not in captured.err
     for name in ("results_imbrave150.csv", "incremental_imbrave150.csv", "results_mvi.csv", "incremental_mvi.csv",
-                 "calibration.csv", "inputs.csv", "psa_samples.csv", "psa_summary.csv"):
+                 "calibration.csv", "inputs.csv", "psa_summary.csv", "run.json", "psa_store/manifest.json"):
         assert (tmp_path / name).is_file(), name
     for population in ("imbrave150", "mvi"):
         for figure in ("calibration", "occupancy"):
             for suffix in ("png", "svg", "pdf"):
                 path = tmp_path / f"{figure}_{population}.{suffix}"
                 assert path.is_file() and path.stat().st_size > 1000, path.name
-    samples = pd.read_csv(tmp_path / "psa_samples.csv")
+    samples = read_psa(tmp_path, load_analysis()).long_outcomes()
     assert sorted(samples["sample"].unique()) == list(range(10))
     assert len(samples) == 10 * 7  # 4 + 3 strategies
     assert not list(tmp_path.glob("*.partial"))

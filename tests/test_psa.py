@@ -47,9 +47,12 @@ def test_psa_results_feed_the_decision_analysis(small):
     psa = run_psa(small, 60, seed=2)
     costs, effects, strategies = psa.costs_and_effects("imbrave150")
     assert costs.shape == (60, len(strategies)) == effects.shape
-    wide = psa.outcomes[psa.outcomes["population"] == "imbrave150"]
-    first = wide[wide["strategy"] == strategies[0]]["cost"].to_numpy()
+    first = psa.outcomes[("imbrave150", strategies[0], "cost")].to_numpy()
     np.testing.assert_array_equal(costs[:, 0], first)
+    long = psa.long_outcomes()
+    assert len(long) == 60 * sum(len(psa.strategies(p)) for p in psa.populations)
+    np.testing.assert_array_equal(long[(long["population"] == "imbrave150") & (long["strategy"] == strategies[0])]
+                                  ["cost"], first)
     wtp = [0.0, 100_000.0, 300_000.0]
     ceac = psa.acceptability("imbrave150", wtp)
     np.testing.assert_allclose(ceac.sum(axis=1), 1.0, rtol=0, atol=1e-12)
@@ -125,8 +128,7 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     for stem in ("ce_plane_mvi", "ceac_mvi", "evpi_mvi", "evppi_mvi", "convergence_mvi"):
         for suffix in ("png", "svg", "pdf"):
             assert (out / f"{stem}.{suffix}").stat().st_size > 0
-    samples = pd.read_csv(out / "psa_samples.csv")
-    assert len(samples) == 100 * 3
+    assert (out / "psa_store" / "manifest.json").is_file() and not list(out.glob("psa_samples*"))
     evppi = pd.read_csv(out / "evppi_mvi.csv")
     assert set(evppi["method"]) <= {"gam", "gp", "constant"}
     assert (evppi["evppi"] <= pd.read_csv(out / "evpi_mvi.csv")["evpi"].max() + 1e-6).all()
@@ -137,7 +139,7 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     np.testing.assert_allclose(evpi["population_evpi"], evpi["evpi"] * 1000 * sum(1.03**-t for t in range(5)),
                                rtol=1e-12)
     assert (out / "evpi_population_mvi.pdf").is_file()
-    # the PSA read back is the PSA run (floats survive the CSV exactly); delta and PAWN run on it
+    # the PSA read back is the PSA run (floats survive the store exactly); delta and PAWN run on it
     again = read_psa(out, load_analysis(analysis))
     direct = run_psa(load_analysis(analysis), 100, seed=4)
     pd.testing.assert_frame_equal(again.outcomes, direct.outcomes, check_exact=True)
@@ -147,4 +149,4 @@ def test_cli_psa_writes_tables_and_figures(tmp_path, small, capsys):
     assert main(["psa", str(analysis), "-n", "-3", "--out", str(out)]) == 2
     assert "markov: error: --samples is -3" in capsys.readouterr().err
     assert main(["gsa", str(analysis), "--method", "pawn", "--from-psa", str(tmp_path), "--out", str(out)]) == 2
-    assert "psa_parameters.csv: not found" in capsys.readouterr().err
+    assert "no PSA results store here" in capsys.readouterr().err

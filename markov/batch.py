@@ -1,0 +1,214 @@
+"""Batch PSA: chunks computed in this process, in local worker processes or on a Dask
+cluster, each written to a results store (:mod:`markov.store`) as it finishes.
+
+Draw ``i`` depends only on the seed and ``i`` (:mod:`markov.psa`), so the store ends
+with the same bits whatever the backend, the number of workers, the chunk size or the
+order in which chunks finish, and a run that was interrupted is resumed by running it
+again: only missing chunks are computed. Workers compute; only this process writes.
+
+Memory stays bounded whatever the number of draws: a worker holds one chunk's traces,
+and this process holds at most a few finished chunks' results (about 50 kB per 100
+draws) before they are written.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+from ._validate import InputError
+from .models.hcc import HCCModel
+from .params.load import ModelInputs
+from .psa import DEFAULT_CHUNK_SIZE, Progress, check_sizes, evaluate_chunk
+from .store import Chunk, Plan, ResultsStore, code_fingerprint
+
+Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
+
+
+class InProcess:
+    """Chunks one after another in this process (no setup, the default)."""
+
+    name = "in-process"
+    workers = 1
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        model = HCCModel(inputs)
+        for index, start, stop in tasks:
+            yield index, evaluate_chunk(inputs, seed, start, stop, model)
+
+    def close(self) -> None:
+        pass
+
+
+# Each local worker process builds the model once, from the inputs sent at start-up.
+_worker_state: dict = {}
+
+
+def _start_worker(inputs: ModelInputs, seed: int) -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _worker_state.update(inputs=inputs, seed=seed, model=HCCModel(inputs))
+
+
+def _worker_chunk(task: Task) -> tuple[int, Chunk]:
+    index, start, stop = task
+    state = _worker_state
+    return index, evaluate_chunk(state["inputs"], state["seed"], start, stop, state["model"])
+
+
+class LocalProcesses:
+    """Chunks in ``workers`` processes on this machine (spawned, so each starts clean).
+
+    At most two chunks per worker are queued at a time, so finished results never pile
+    up in memory and an interruption loses at most the chunks being computed.
+    """
+
+    name = "local processes"
+
+    def __init__(self, workers: int) -> None:
+        check_sizes(workers=(workers, 1))
+        self.workers = int(workers)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                        initargs=(inputs, seed))
+        pending, queue = set(), iter(tasks)
+        for task in _take(queue, 2 * self.workers):
+            pending.add(self.pool.submit(_worker_chunk, task))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                for task in _take(queue, 1):
+                    pending.add(self.pool.submit(_worker_chunk, task))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, fingerprint: str) -> tuple[int, Chunk]:
+    # a worker with other code would compute other numbers: refuse rather than mix them
+    if code_fingerprint() != fingerprint:
+        raise RuntimeError("this Dask worker runs another version of markov than the client; install the same "
+                           "version on every worker")
+    index, start, stop = task
+    return index, evaluate_chunk(inputs, seed, start, stop)
+
+
+class DaskCluster:
+    """Chunks on a Dask distributed cluster (``tcp://host:port`` of its scheduler, or a
+    ``distributed.Client``). Every worker needs the same version of this package; the
+    inputs are sent once to each worker. Needs ``pip install "markov-hcc[dask]"``.
+    """
+
+    name = "Dask"
+
+    def __init__(self, scheduler) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError('--scheduler needs Dask distributed: pip install "markov-hcc[dask]"') from None
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            try:
+                self.client, self._own = Client(scheduler, timeout="20s"), True
+            except (OSError, TimeoutError, ValueError) as error:
+                raise InputError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({error})") from None
+        self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        from distributed import as_completed
+
+        shared = self.client.scatter(inputs, broadcast=True)
+        fingerprint = code_fingerprint()
+        queue = iter(tasks)
+
+        def submit(task: Task):
+            return self.client.submit(_dask_chunk, shared, seed, task, fingerprint, pure=False)
+
+        running = as_completed([submit(task) for task in _take(queue, 2 * self.workers)])
+        for future in running:
+            result = future.result()
+            future.release()
+            yield result
+            for task in _take(queue, 1):
+                running.add(submit(task))
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+def _take(queue: Iterator[Task], count: int) -> Iterable[Task]:
+    for _ in range(count):
+        task = next(queue, None)
+        if task is None:
+            return
+        yield task
+
+
+def backend_for(workers: int = 1, scheduler=None):
+    """The backend for ``workers`` local processes (1: this process) or a Dask scheduler."""
+    if scheduler is not None:
+        if workers != 1:
+            raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+        return DaskCluster(scheduler)
+    check_sizes(workers=(workers, 1))
+    return InProcess() if workers == 1 else LocalProcesses(workers)
+
+
+def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
+              chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int = 1, scheduler=None,
+              progress: Progress | None = None, on_chunk: Callable[[int], None] | None = None) -> ResultsStore:
+    """Run (or resume, or extend) the ``n``-draw PSA seeded ``seed`` into the results
+    store at ``directory``.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+    n : int
+        Number of draws, at least 1.
+    seed : int
+        0 or more.
+    directory : path
+        The store: created if new; if it holds this model's PSA with this seed, its
+        finished chunks are kept and only the missing ones computed.
+    chunk_size : int
+        Draws per chunk for a new store (a resumed store keeps its own).
+    workers : int
+        Local worker processes; 1 computes in this process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address such as ``tcp://10.0.0.5:8786``: compute on that cluster.
+    progress : callable, optional
+        Called as ``progress(draws_done, n)`` at the start and after each chunk.
+    on_chunk : callable, optional
+        Called with each chunk's index after it is written (tests use it to interrupt).
+
+    Returns
+    -------
+    ResultsStore
+        The complete store; read it with :func:`markov.psa.read_psa`.
+    """
+    check_sizes(n=(n, 1), seed=(seed, 0), chunk_size=(chunk_size, 1))
+    backend = backend_for(workers, scheduler)
+    try:
+        store = ResultsStore.create_or_resume(directory, inputs, Plan(int(n), int(seed), int(chunk_size)))
+        with store.lock():
+            tasks = store.missing()
+            done = int(n) - sum(stop - start for _, start, stop in tasks)
+            if progress is not None:
+                progress(done, int(n))
+            for index, chunk in backend.map(inputs, int(seed), tasks):
+                store.write_chunk(index, chunk)
+                done += chunk.stop - chunk.start
+                if progress is not None:
+                    progress(done, int(n))
+                if on_chunk is not None:
+                    on_chunk(index)
+    finally:
+        backend.close()
+    return store
