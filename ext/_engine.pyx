@@ -2,13 +2,16 @@
 """Compiled cohort kernels (private).
 
 Every function here trusts its inputs: shapes, dtypes and value ranges are checked
-by ``markov.engine`` before the call. All arrays are float64 and C-contiguous, with
-axis order (samples, cycles/time points, states). A leading axis of length 1 on a
-parameter array means "the same for every sample" and is broadcast here, so that
-callers never materialise copies per sample.
+by the Python callers (``markov.engine``, ``markov.outcomes``) before the call, or hold
+by construction (``markov.models``). All arrays are float64 and C-contiguous unless a
+signature takes any strides (``[:, :]``), with axis order (samples, cycles/time points,
+states). A leading axis of length 1 on a parameter array means "the same for every
+sample" and is broadcast here, so that callers never materialise copies per sample.
+Every sample is computed on its own, in the same order whatever the other samples.
 """
 import numpy as np
 
+from libc.math cimport exp
 from libc.stdlib cimport free, malloc
 
 
@@ -157,9 +160,8 @@ def sequencing_step(const double[:, ::1] occupancy,
                     double[:, ::1] deaths,
                     double[:, ::1] post_entries,
                     double[:, ::1] next_entries,
-                    double[:, :, ::1] trace_occupancy,
-                    double[:, :, ::1] trace_entries,
-                    Py_ssize_t state):
+                    double[:, :] state_occupancy,
+                    double[:, :] state_entries):
     """Book-keeping of one line of a sequence, fused into one pass.
 
     occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it.
@@ -168,7 +170,8 @@ def sequencing_step(const double[:, ::1] occupancy,
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
     start the next line (written to ``next_entries``) and the others enter
     post-progression care (added to ``post_entries``). The line's occupancy and
-    entries are copied into column ``state`` of the (m, T, n_states) trace blocks.
+    entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
+    in a trace, views of any strides.
     """
     cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
@@ -179,12 +182,12 @@ def sequencing_step(const double[:, ::1] occupancy,
     with nogil:
         for s in range(m):
             po = s if occupancy_per_sample else 0
-            trace_occupancy[s, 0, state] = occupancy[po, 0]
-            trace_entries[s, 0, state] = entries[s, 0]
+            state_occupancy[s, 0] = occupancy[po, 0]
+            state_entries[s, 0] = entries[s, 0]
             next_entries[s, 0] = 0.0
             for t in range(1, n_times):
-                trace_occupancy[s, t, state] = occupancy[po, t]
-                trace_entries[s, t, state] = entries[s, t]
+                state_occupancy[s, t] = occupancy[po, t]
+                state_entries[s, t] = entries[s, t]
                 leaving = occupancy[po, t - 1] + entries[s, t] - occupancy[po, t]
                 dying = leaving * death_share[s if death_per_sample else 0, t - 1 if death_per_cycle else 0]
                 progressing = leaving - dying
@@ -192,6 +195,136 @@ def sequencing_step(const double[:, ::1] occupancy,
                 deaths[s, t] += dying
                 post_entries[s, t] += progressing - starting
                 next_entries[s, t] = starting
+
+
+def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
+                   const double[:, ::1] population_survival):
+    """General-population mortality as a floor on each cycle's probability of death.
+
+    survival : (1 or n, T) a curve since entry to a state, which ends in death or another event.
+    death_share : (1 or n,) share of its events that are deaths.
+    population_survival : (1 or n, T) the general population's survival.
+
+    In each cycle the event probability 1 - S(t + 1) / S(t) is raised to the general
+    population's probability of death q if lower, and the share of events that are
+    deaths to q / events if lower, so that deaths alone reach q. One pass per sample,
+    in the order of the vectorised formula it replaces (cumulative product, then the
+    curve's start), so the result is the same to the last bit.
+
+    Returns the floored curve (n, T), the death share by cycle (n, T - 1), clipped to
+    [0, 1], and the number of (sample, cycle) pairs whose death share was raised.
+    """
+    cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_survival.shape[0])
+    cdef Py_ssize_t n_times = survival.shape[1]
+    cdef bint own_per_sample = survival.shape[0] > 1, share_per_sample = death_share.shape[0] > 1
+    cdef bint population_per_sample = population_survival.shape[0] > 1
+    curve_arr = np.empty((n, n_times))
+    share_arr = np.empty((n, n_times - 1))
+    cdef double[:, ::1] curve = curve_arr
+    cdef double[:, ::1] share = share_arr
+    cdef Py_ssize_t s, c, floored = 0
+    cdef const double* own
+    cdef const double* population
+    cdef double given, events, dying, needed, raised, product
+    with nogil:
+        for s in range(n):
+            own = &survival[s if own_per_sample else 0, 0]
+            population = &population_survival[s if population_per_sample else 0, 0]
+            given = death_share[s if share_per_sample else 0]
+            curve[s, 0] = own[0]
+            product = 1.0
+            for c in range(n_times - 1):
+                events = 1.0 - (own[c + 1] / own[c] if own[c] > 0 else 1.0)
+                dying = 1.0 - population[c + 1] / population[c]
+                if dying > events:
+                    events = dying
+                needed = dying / events if events > 0 else 0.0
+                if needed > given:
+                    floored += 1
+                raised = needed if needed > given else given
+                share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)
+                product *= 1.0 - events
+                curve[s, c + 1] = product * own[0]
+    return curve_arr, share_arr, floored
+
+
+def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
+                     const Py_ssize_t[::1] point, const double[::1] weight, double step,
+                     double log_low, double log_high, int bisections):
+    """Per sample, the constant exit rate (per year) from a clock-reset state after which
+    half the cohort is alive at its target time: bisection on the log rate.
+
+    entries : (n, >= max(point) + 2) entries into the state by time point.
+    outside : (n, 2) the cohort alive outside the state at time points ``point`` and
+        ``point + 1``, between which the target time lies with weight ``weight`` on
+        the first.
+    step : cycle length in years (the grid is uniform).
+
+    Alive in the state at time point k is sum_{u <= k} e(u) q^(k - u) with
+    q = exp(-rate * step), summed by Horner's rule: one exponential per rate tried.
+    Returns the rates (n,) and whether the target was out of reach (1) for each sample:
+    the first and second lines alone put the median on the wrong side of it, and the
+    rate is left at its bound.
+    """
+    cdef Py_ssize_t n = entries.shape[0], s, u, k, i
+    rates_arr = np.empty(n)
+    unreachable_arr = np.zeros(n, dtype=np.int8)
+    cdef double[::1] rates = rates_arr
+    cdef signed char[::1] unreachable = unreachable_arr
+    cdef double low, high, middle
+    with nogil:
+        for s in range(n):
+            k = point[s]
+            low, high = log_low, log_high
+            if (_alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, exp(high)) > 0.5
+                    or _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
+                                        exp(low)) < 0.5):
+                unreachable[s] = 1
+            for i in range(bisections):
+                middle = 0.5 * (low + high)
+                if _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
+                                    exp(middle)) > 0.5:
+                    low = middle
+                else:
+                    high = middle
+            rates[s] = exp(0.5 * (low + high))
+    return rates_arr, unreachable_arr
+
+
+cdef double _alive_at_target(const double* entries, double outside_k, double outside_next, Py_ssize_t k,
+                             double weight, double step, double rate) noexcept nogil:
+    cdef double q = exp(-rate * step), in_state = 0.0
+    cdef Py_ssize_t u
+    for u in range(k + 1):
+        in_state = in_state * q + entries[u]
+    return weight * (outside_k + in_state) + (1.0 - weight) * (outside_next + in_state * q + entries[k + 1])
+
+
+def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_start, const double[::1] at_end,
+                          const double[:, :, :] occupancy):
+    """sum_c values[s, c, j] * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j]).
+
+    values : (1 or n, n_cycles, n_states), per year in each cycle; occupancy :
+    (n, n_cycles + 1, n_states); both of any strides. Returns (n, n_states). One pass,
+    no temporaries, and each sample's sum in cycle order (independent of the other
+    samples).
+    """
+    cdef Py_ssize_t n = occupancy.shape[0], n_cycles = values.shape[1], k = occupancy.shape[2]
+    cdef bint per_sample = values.shape[0] > 1
+    total_arr = np.empty((n, k))
+    cdef double[:, ::1] total = total_arr
+    cdef Py_ssize_t s, c, j, sv
+    cdef double in_state
+    with nogil:
+        for s in range(n):
+            sv = s if per_sample else 0
+            for j in range(k):
+                in_state = 0.0
+                for c in range(n_cycles):
+                    in_state += values[sv, c, j] * (at_start[c] * occupancy[s, c, j]
+                                                    + at_end[c] * occupancy[s, c + 1, j])
+                total[s, j] = in_state
+    return total_arr
 
 
 cdef int _survival_violation(const double[:, ::1] curves, double tolerance,

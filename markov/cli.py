@@ -240,10 +240,15 @@ def _validate(inputs, draws: int) -> None:
     strategies = sum(len(p.strategies) for p in inputs.populations.values())
     print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, perspective {inputs.analysis.perspective!r} "
           f"({inputs.perspective.currency}).")
-    print(f"  {len(inputs.populations)} populations, {strategies} strategies; {len(inputs.references)} inputs from "
+    print(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
+          f"{len(inputs.references)} inputs from "
           f"{len(sources)} sources ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
           f"{len(inputs.uncertain)} vary in the PSA.")
     print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def main(argv: list[str] | None = None) -> int:

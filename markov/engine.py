@@ -113,7 +113,9 @@ def _state_names(names: Sequence[str] | None, n_states: int, default: Sequence[s
 
 
 def _per_sample_rows(array: np.ndarray, n_samples: int) -> np.ndarray:
-    return array if array.shape[0] == n_samples else np.ascontiguousarray(np.broadcast_to(array, (n_samples,) + array.shape[1:]))
+    if array.shape[0] == n_samples:
+        return array
+    return np.ascontiguousarray(np.broadcast_to(array, (n_samples,) + array.shape[1:]))
 
 
 # ---------------------------------------------------------------------------------
@@ -290,6 +292,10 @@ class TreatmentLine:
     next_line_share: object = 0.0
 
 
+# a step's death share and next-line share (1, 1): every exit dies; nobody moves on
+_EVERYONE_DIES, _NOBODY_MOVES_ON = np.ones((1, 1)), np.zeros((1, 1))
+
+
 def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
     """A share as ``(1 or n_samples, 1 or n_cycles)``, validated to lie in [0, 1]."""
     array = as_float_array(value, name, ndim=(0, 1, 2))
@@ -377,9 +383,9 @@ def run_sequencing(
     if np.any(onward[-1] != 0.0):
         raise InputError(f"{lines[-1].name}.next_line_share must be 0: it is the last line, there is no next one")
 
-    inputs = {f"{line.name}.progression_free": row.shape[0] for line, row in zip(lines, survival)}
-    inputs.update({f"{line.name}.death_share": row.shape[0] for line, row in zip(lines, death)})
-    inputs.update({f"{line.name}.next_line_share": row.shape[0] for line, row in zip(lines, onward)})
+    inputs = {f"{line.name}.progression_free": row.shape[0] for line, row in zip(lines, survival, strict=True)}
+    inputs.update({f"{line.name}.death_share": row.shape[0] for line, row in zip(lines, death, strict=True)})
+    inputs.update({f"{line.name}.next_line_share": row.shape[0] for line, row in zip(lines, onward, strict=True)})
     inputs["post_progression_survival"] = post.shape[0]
     n_samples = sample_count(inputs)
 
@@ -393,7 +399,6 @@ def run_sequencing(
     def rows(array: np.ndarray, block: slice) -> np.ndarray:
         return array if array.shape[0] == 1 else array[block]
 
-    everyone_dies, nobody_moves_on = np.ones((1, 1)), np.zeros((1, 1))
     for begin in range(0, n_samples, SEQUENCING_CHUNK_SAMPLES):
         block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
         m = block.stop - block.start
@@ -410,15 +415,39 @@ def run_sequencing(
                 line_occupancy = _clock_reset_occupancy(line_entries, rows(survival[k], block), method)
             _engine.sequencing_step(
                 line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
-                deaths, post_entries, next_entries, occupancy_block, entries_block, k,
+                deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k],
             )
             line_entries, next_entries = next_entries, line_entries
-        post_occupancy = _clock_reset_occupancy(post_entries, rows(post, block), method)
-        # leaving post-progression care is death: a step with death share 1
-        _engine.sequencing_step(
-            post_occupancy, post_entries, everyone_dies, nobody_moves_on,
-            deaths, next_entries, line_entries, occupancy_block, entries_block, n_lines,
-        )
-        entries_block[:, :, n_lines + 1] = deaths
-        occupancy_block[:, :, n_lines + 1] = np.cumsum(deaths, axis=1)
+        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), method)
     return CohortTrace(occupancy, entries, names)
+
+
+def add_last_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
+                  survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
+                  method: str = "auto") -> None:
+    """Fill state ``column`` of a sequencing trace in place with a line that nobody
+    leaves for another line, and add its exits to ``deaths`` and ``post_entries``.
+
+    ``occupancy`` and ``entries`` are ``(n_samples, n_times, n_states)``, of any strides;
+    ``line_entries`` ``(n_samples, n_times)`` are the entries into the line, whose
+    clock resets at entry (``survival`` ``(1 or n_samples, n_times)``); a share
+    ``death_share`` ``(1 or n_samples, 1 or n_cycles)`` of its exits are deaths, the
+    rest enter post-progression care. Inputs are not checked: for callers that built
+    them valid (:func:`run_sequencing` checks its own).
+    """
+    line_occupancy = _clock_reset_occupancy(line_entries, survival, method)
+    nobody_starts = np.empty_like(line_entries)
+    _engine.sequencing_step(line_occupancy, line_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries,
+                            nobody_starts, occupancy[:, :, column], entries[:, :, column])
+
+
+def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
+                         survival: np.ndarray, method: str = "auto") -> None:
+    """Fill the last two states of a sequencing trace, post-progression care then dead,
+    in place: :func:`add_last_line` for post-progression care, whose exits are all
+    deaths, then death, which nobody leaves. ``deaths`` are those from the lines before.
+    """
+    add_last_line(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, _EVERYONE_DIES, deaths,
+                  np.zeros_like(post_entries), method)
+    entries[:, :, -1] = deaths
+    np.cumsum(deaths, axis=1, out=occupancy[:, :, -1])

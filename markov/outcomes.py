@@ -27,10 +27,12 @@ at the time point of entry, discounted with D(t).
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
+from . import _engine
 from ._validate import InputError, as_float_array
 from .engine import CohortTrace
 from .grid import TimeGrid
@@ -74,7 +76,7 @@ def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.n
     given = as_float_array(values, name, ndim=(1, 2, 3))
     array = given.reshape((1,) * (3 - given.ndim) + given.shape)
     expected = ((1, trace.n_samples), (1, per_time_points), (trace.n_states,))
-    if any(size not in allowed for size, allowed in zip(array.shape, expected)):
+    if any(size not in allowed for size, allowed in zip(array.shape, expected, strict=True)):
         raise InputError(
             f"{name} has shape {given.shape}; expected (n_states,) = ({trace.n_states},), "
             f"(n_cycles, n_states) with n_cycles = {per_time_points}, or (n_samples, n_cycles or 1, n_states) "
@@ -117,32 +119,62 @@ def accumulate(
     ndarray, shape (n_samples, n_states)
         Sum over states for the total per sample.
     """
-    if grid.n_cycles != trace.n_cycles:
-        raise InputError(f"the grid has {grid.n_cycles} cycles but the trace has {trace.n_cycles}")
-    total = np.zeros((trace.n_samples, trace.n_states))
-    if per_year is not None:
-        rates = _values(per_year, "per_year", trace, grid.n_cycles)
-        at_start, at_end = cycle_weights(grid, discount_rate, method)
-        if rates.shape[1] == 1:  # constant over time: one weight per time point
-            point_weights = np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0)
-            total += _weighted_sum(rates, point_weights, trace.occupancy)
-        else:  # time point t closes cycle t - 1 and opens cycle t
-            point_values = np.zeros(rates.shape[:1] + (grid.n_cycles + 1,) + rates.shape[2:])
-            point_values[:, :-1] += rates * at_start[:, None]
-            point_values[:, 1:] += rates * at_end[:, None]
-            total += _weighted_sum(point_values, np.ones(grid.n_cycles + 1), trace.occupancy)
-    if on_entry is not None:
-        amounts = _values(on_entry, "on_entry", trace, grid.n_cycles + 1)
-        total += _weighted_sum(amounts, discount_factors(grid.times_years, discount_rate), trace.entries)
-    return total
+    return Accumulator(trace, grid, discount_rate=discount_rate, method=method).total(per_year, on_entry)
 
 
-def _weighted_sum(values: np.ndarray, weights: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
-    """``sum_t values[s, t, j] * weights[t] * occupancy[s, t, j]`` in one pass over the
-    occupancy, without temporaries of its size where the values do not vary by both
-    sample and time."""
-    if values.shape[1] == 1:
-        return values[:, 0, :] * np.matmul(weights, occupancy)
-    if values.shape[0] == 1:
-        return np.einsum("tj,stj->sj", values[0] * weights[:, None], occupancy, optimize=True)
-    return np.einsum("stj,stj->sj", values * weights[None, :, None], occupancy, optimize=True)
+class Accumulator:
+    """:func:`accumulate` for many values over one trace and discount rate.
+
+    Values constant over time need only the discounted years in each state and the
+    discounted entries into it, per sample: each is summed over the trace once, on first
+    use, and reused by every such value (a model's cost categories), where a call of
+    :func:`accumulate` per value would pass over the trace each time.
+    """
+
+    def __init__(self, trace: CohortTrace, grid: TimeGrid, *, discount_rate: float = 0.0,
+                 method: CycleCorrection = "trapezoid") -> None:
+        if grid.n_cycles != trace.n_cycles:
+            raise InputError(f"the grid has {grid.n_cycles} cycles but the trace has {trace.n_cycles}")
+        self.trace, self.grid, self.discount_rate, self.method = trace, grid, discount_rate, method
+
+    @cached_property
+    def _cycle_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return cycle_weights(self.grid, self.discount_rate, self.method)
+
+    @cached_property
+    def _discount_factors(self) -> np.ndarray:
+        return discount_factors(self.grid.times_years, self.discount_rate)
+
+    @cached_property
+    def years(self) -> np.ndarray:
+        """Discounted years in each state, ``(n_samples, n_states)``: time point t closes
+        cycle t - 1 and opens cycle t, so its weight is the sum of the two."""
+        at_start, at_end = self._cycle_weights
+        return np.matmul(np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0), self.trace.occupancy)
+
+    @cached_property
+    def entered(self) -> np.ndarray:
+        """Discounted entries into each state, ``(n_samples, n_states)``."""
+        return np.matmul(self._discount_factors, self.trace.entries)
+
+    def total(self, per_year=None, on_entry=None) -> np.ndarray:
+        """Discounted total per sample and state (see :func:`accumulate`)."""
+        trace = self.trace
+        total = np.zeros((trace.n_samples, trace.n_states))
+        if per_year is not None:
+            rates = _values(per_year, "per_year", trace, self.grid.n_cycles)
+            if rates.shape[1] == 1:
+                total += rates[:, 0, :] * self.years
+            else:  # by cycle: one compiled pass, without temporaries of the trace's size
+                total += _engine.cycle_weighted_totals(rates, *self._cycle_weights, trace.occupancy)
+        if on_entry is not None:
+            amounts = _values(on_entry, "on_entry", trace, self.grid.n_cycles + 1)
+            if amounts.shape[1] == 1:
+                total += amounts[:, 0, :] * self.entered
+            elif amounts.shape[0] == 1:  # by time point
+                total += np.einsum("tj,stj->sj", amounts[0] * self._discount_factors[:, None], trace.entries,
+                                   optimize=True)
+            else:
+                total += np.einsum("stj,stj->sj", amounts * self._discount_factors[None, :, None], trace.entries,
+                                   optimize=True)
+        return total

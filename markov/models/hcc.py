@@ -4,9 +4,11 @@ For each population and strategy: a first line, the shares of those progressing 
 start each second-line treatment, then best supportive care (BSC) until death. Each
 line's clock restarts when a patient enters it (:func:`markov.run_sequencing`); its
 progression-free curve ends in progression or death, split by the line's
-pre-progression death share. Because the model is linear in the cohort, a strategy with
-several second-line options is the share-weighted sum of one sequence per option (and
-one without a second line); each option keeps its own state, so its costs stay its own.
+pre-progression death share. Each second-line option is its own state (its costs stay
+its own), entered by its share of those progressing on the first line; the rest enter
+BSC directly. BSC's clock restarts too, and the model is linear in the cohort, so BSC is
+one state fed by the first line and every option: one convolution of all its entries,
+where a sequence per option would need one each.
 
 General-population mortality is a floor on every cycle's probability of death: the
 per-cycle event probability of each line and of BSC is raised to the life table's if
@@ -25,15 +27,17 @@ States reported: ``progression_free_on_treatment``, ``progression_free_off_treat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from .. import _engine
 from .._validate import InputError
 from ..costing import Pack, expected_cost_per_administration, weight_nodes
-from ..engine import CohortTrace, TreatmentLine, run_sequencing
+from ..engine import CohortTrace, add_last_line, add_post_progression
 from ..grid import DAYS_PER_YEAR, TimeGrid
-from ..outcomes import accumulate
+from ..outcomes import Accumulator
 from ..params.load import ModelInputs, ParameterSet
 from ..params.spec import (
     CalibratedCurve,
@@ -48,6 +52,7 @@ from ..survival import (
     TIME_UNIT_YEARS,
     AcceleratedFailureTime,
     GeneralPopulationSurvival,
+    LifeTable,
     Mixture,
     ProportionalHazards,
     SurvivalCurve,
@@ -124,66 +129,48 @@ def build_curves(population: Population, params: ParameterSet) -> dict[str, Surv
     return curves
 
 
-def _floor_line(survival: np.ndarray, death_share: np.ndarray, population_survival: np.ndarray):
+@dataclass
+class _Lines:
+    """A strategy's trace up to best supportive care: the first line (split by time on
+    treatment) and second-line states filled in, BSC and dead not yet."""
+
+    states: list[str]
+    occupancy: np.ndarray  # (n_samples, n_time_points, n_states)
+    entries: np.ndarray
+    bsc_entries: np.ndarray  # (n_samples, n_time_points), from the first line and every option
+    deaths: np.ndarray  # (n_samples, n_time_points), so far
+    floored: int  # cycles floored by general-population mortality
+
+
+def _floor(survival: np.ndarray, death_share, population_survival: np.ndarray):
     """A line's curve and per-cycle death share with general-population mortality as a
-    floor on each cycle's probability of death. Returns (curve, death share, floored cycles)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.where(survival[:, :-1] > 0, survival[:, 1:] / survival[:, :-1], 1.0)
-    events = 1.0 - step
-    population_deaths = 1.0 - population_survival[:, 1:] / population_survival[:, :-1]
-    events = np.maximum(events, population_deaths)
-    share = np.broadcast_to(death_share[:, None], events.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        needed = np.where(events > 0, population_deaths / events, 0.0)
-    floored = int(np.count_nonzero(needed > share))
-    share = np.clip(np.maximum(share, needed), 0.0, 1.0)
-    curve = np.empty_like(survival)
-    curve[:, 0] = survival[:, 0]
-    np.cumprod(1.0 - events, axis=1, out=curve[:, 1:])
-    curve[:, 1:] *= survival[:, :1]
-    return curve, np.ascontiguousarray(share), floored
+    floor on each cycle's probability of death (compiled, one pass). Returns (curve,
+    death share, floored cycles)."""
+    return _engine.floor_survival(survival, np.ascontiguousarray(death_share, dtype=np.float64), population_survival)
 
 
-def _calibrate_exit_rate(occupancy: np.ndarray, bsc_entries: np.ndarray, states, grid: TimeGrid,
-                         median_years: np.ndarray) -> tuple[np.ndarray, int]:
+def _calibrate_exit_rate(lines: _Lines, grid: TimeGrid, median_years: np.ndarray) -> tuple[np.ndarray, int]:
     """The constant death rate (per year) in best supportive care that puts the model's OS
     median at ``median_years``, per sample, and the number of samples where no rate can
     (the first and second lines alone put the median on the wrong side of the target:
     there the rate goes to its bound, 1e-6 or 1e4 per year, the nearest the model can get).
 
     Entries into BSC do not depend on its survival, so OS(t) = (alive outside BSC)(t) +
-    Σ_u e(u)·exp(−λ(t − u)); the median is read by linear interpolation between grid
-    points (as the calibration table reads it), which is monotone in λ: bisection on log λ.
-    The sum over entry times is a ``cumsum`` (sequential), so the terms past a sample's
-    median, which are exact zeros, never change it: a sample's result does not depend on
-    the other samples computed with it.
+    Σ_u e(u)·exp(−λ(t − u)), from the lines alone; the median is read by linear
+    interpolation between grid points (as the calibration table reads it), which is
+    monotone in λ: bisection on log λ, compiled, one sample at a time (so a sample's
+    result does not depend on the other samples computed with it).
     """
     times, step = grid.times_years, grid.cycle_length_years
-    k = np.floor(median_years / step).astype(int)
+    k = np.floor(median_years / step).astype(np.intp)
     if (k + 1 >= times.size).any():
         raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the horizon")
-    rows = np.arange(occupancy.shape[0])
-    dead, bsc = states.index(DEAD), states.index(BSC)
-    outside = 1.0 - occupancy[:, :, dead] - occupancy[:, :, bsc]
+    rows = np.arange(k.size)
+    # alive outside BSC: every state filled so far (all but BSC and dead, the last two)
+    outside = np.column_stack([lines.occupancy[rows, point, :-2].sum(axis=1) for point in (k, k + 1)])
     w = (times[k + 1] - median_years) / step
-    width = int(k.max()) + 2
-    entries = bsc_entries[:, :width]
-    gaps = [times[point][:, None] - times[None, :width] for point in (k, k + 1)]  # (sample, entry time)
-
-    def survival_at_median(rate):
-        alive = []
-        for point, gap in zip((k, k + 1), gaps, strict=True):
-            terms = np.where(gap >= 0, entries * np.exp(-rate[:, None] * np.maximum(gap, 0.0)), 0.0)
-            alive.append(outside[rows, point] + np.cumsum(terms, axis=1)[:, -1])
-        return w * alive[0] + (1.0 - w) * alive[1]
-
-    low, high = np.full(rows.size, np.log(1e-6)), np.full(rows.size, np.log(1e4))
-    unreachable = (survival_at_median(np.exp(high)) > 0.5) | (survival_at_median(np.exp(low)) < 0.5)
-    for _ in range(80):
-        middle = 0.5 * (low + high)
-        above = survival_at_median(np.exp(middle)) > 0.5
-        low, high = np.where(above, middle, low), np.where(above, high, middle)
-    return np.exp(0.5 * (low + high)), int(np.count_nonzero(unreachable))
+    rate, unreachable = _engine.median_exit_rate(lines.bsc_entries, outside, k, w, step, np.log(1e-6), np.log(1e4), 80)
+    return rate, int(np.count_nonzero(unreachable))
 
 
 # ---------------------------------------------------------------------------------
@@ -288,12 +275,17 @@ class HCCModel:
         analysis = inputs.analysis
         self.grid = TimeGrid.from_horizon(analysis.horizon_years, analysis.cycle_length_days / DAYS_PER_YEAR)
 
+    @cached_property
+    def life_table(self) -> LifeTable:
+        """The perspective's life table, read from its files once, not at every evaluation."""
+        return LifeTable.load(self.inputs.perspective.life_table)
+
     def evaluate(self, params: ParameterSet) -> list[StrategyResult]:
         """Every population and strategy for the parameter sets ``params``."""
         results = []
         for p_name, population in self.inputs.populations.items():
             curves = build_curves(population, params)
-            gp = GeneralPopulationSurvival(self.inputs.perspective.life_table, params[population.start_age],
+            gp = GeneralPopulationSurvival(self.life_table, params[population.start_age],
                                            params[population.share_female]).survival_on_grid(self.grid)
             calibrated: dict = {}
             for s_name, strategy in population.strategies.items():
@@ -303,32 +295,30 @@ class HCCModel:
     # --- one strategy ---------------------------------------------------------------
     def _line(self, line: Line, curves, gp, params) -> tuple[np.ndarray, np.ndarray, int]:
         survival = curves[line.progression_free].survival_on_grid(self.grid)
-        return _floor_line(survival, params[line.pre_progression_death_share], gp)
+        return _floor(survival, params[line.pre_progression_death_share], gp)
 
-    def _post_progression(self, p_name, population, strategy, curves, gp, params, calibrated):
+    def _post_progression(self, p_name, population, s_name, strategy, lines, curves, gp, params, calibrated):
         """Best-supportive-care survival on the grid (floored), the cycles floored, and the
-        samples in which the OS median could not be reached."""
+        samples in which the OS median could not be reached. ``lines`` are the strategy's
+        own (:meth:`_sequence`)."""
         n = params.n_samples
         anchor = strategy.post_progression_calibrated_to
         if anchor is None:
             name = strategy.post_progression_survival or population.post_progression_survival
-            curve, _, floored = _floor_line(curves[name].survival_on_grid(self.grid), np.ones(n), gp)
+            curve, _, floored = _floor(curves[name].survival_on_grid(self.grid), np.ones(n), gp)
             return curve, floored, 0
         if anchor not in calibrated:
+            # the rate depends on the anchor's lines only, not on its BSC survival
             target = population.strategies[anchor]
-            uncalibrated = target.model_copy(update={"post_progression_calibrated_to": None})
-            bsc, _, _ = self._post_progression(p_name, population, uncalibrated, curves, gp, params, calibrated)
-            states, occupancy, entries, _, _ = self._sequence(p_name, anchor, target, curves, gp, params, bsc)
-            rate, unreachable = _calibrate_exit_rate(occupancy, entries[:, :, states.index(BSC)], states,
-                                                     self.grid, params.years(target.targets.os_median))
+            anchor_lines = lines if anchor == s_name else self._sequence(p_name, anchor, target, curves, gp, params)
+            rate, unreachable = _calibrate_exit_rate(anchor_lines, self.grid, params.years(target.targets.os_median))
             curve = np.exp(-rate[:, None] * self.grid.times_years[None, :])
-            floored_curve, _, floored = _floor_line(curve, np.ones(n), gp)
+            floored_curve, _, floored = _floor(curve, np.ones(n), gp)
             calibrated[anchor] = (floored_curve, floored, unreachable)
         return calibrated[anchor]
 
-    def _sequence(self, p_name, s_name, strategy, curves, gp, params, bsc):
-        """States, occupancy and entries of a strategy's sequence (first line not yet split
-        by time on treatment), its first-line curve, and the cycles floored."""
+    def _sequence(self, p_name, s_name, strategy, curves, gp, params) -> _Lines:
+        """The strategy's first and second lines, and what they send to BSC and death."""
         n, grid = params.n_samples, self.grid
         first, first_death, floored = self._line(strategy.first_line, curves, gp, params)
 
@@ -343,40 +333,41 @@ class HCCModel:
         if len(set(names)) != len(names):
             raise InputError(f"{p_name}.{s_name}.second_line: a treatment appears twice; combine its shares")
         states = [PF_ON, PF_OFF, *names, BSC, DEAD]
-        occupancy = np.zeros((n, grid.n_cycles + 1, len(states)))
-        entries = np.zeros_like(occupancy)
-        branches = [(np.clip(no_second_line, 0.0, 1.0), None)] + list(zip(shares, strategy.second_line, strict=True))
-        for weight, line in branches:
-            lines = [TreatmentLine("first_line", first, first_death, 0.0 if line is None else 1.0)]
-            if line is not None:
-                second, second_death, more = self._line(line, curves, gp, params)
-                floored += more
-                lines.append(TreatmentLine("second_line", second, second_death, 0.0))
-            trace = run_sequencing(lines, bsc)
-            w = weight[:, None, None]
-            columns = [states.index(BSC), states.index(DEAD)]
-            occupancy[:, :, columns] += w * trace.occupancy[:, :, -2:]
-            entries[:, :, columns] += w * trace.entries[:, :, -2:]
-            if line is not None:
-                j = states.index(f"second_line_{line.treatment}")
-                occupancy[:, :, j] = weight[:, None] * trace.occupancy[:, :, 1]
-                entries[:, :, j] = weight[:, None] * trace.entries[:, :, 1]
-
-        return states, occupancy, entries, first, floored
-
-    def _strategy(self, p_name: str, population: Population, s_name: str, strategy: Strategy,
-                  curves, gp, params: ParameterSet, calibrated: dict) -> StrategyResult:
-        bsc, floored, unreachable = self._post_progression(p_name, population, strategy, curves, gp, params,
-                                                           calibrated)
-        states, occupancy, entries, first, more = self._sequence(p_name, s_name, strategy, curves, gp, params, bsc)
-        floored += more
+        # stored state by state, so that each state's series is written and read as one
+        # contiguous block, and seen with a trace's axes (sample, time point, state)
+        shape = (n, len(states), grid.n_cycles + 1)
+        occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
+        entries = np.zeros(shape).transpose(0, 2, 1)  # the first line's only entries are at t = 0
+        entries[:, 0, 0] = 1.0
         on_treatment = self._time_on_treatment(strategy.first_line, first, curves, params)
         occupancy[:, :, 0] = on_treatment
         occupancy[:, :, 1] = first - on_treatment
-        entries[:, 0, 0] = 1.0
-        trace = CohortTrace(occupancy, entries, tuple(states))
+
+        # everyone starts the first line at t = 0, so its exits are the falls of its curve
+        leaving = first[:, :-1] - first[:, 1:]
+        deaths = np.zeros_like(first)
+        np.multiply(leaving, first_death, out=deaths[:, 1:])
+        progressed = np.zeros_like(first)
+        np.subtract(leaving, deaths[:, 1:], out=progressed[:, 1:])
+        # each option starts its share of those progressing (the rest enter BSC); its own
+        # exits are added to the deaths and to the entries into BSC
+        bsc_entries = np.clip(no_second_line, 0.0, 1.0)[:, None] * progressed
+        for j, (share, line) in enumerate(zip(shares, strategy.second_line, strict=True), start=2):
+            second, second_death, more = self._line(line, curves, gp, params)
+            floored += more
+            add_last_line(occupancy, entries, j, share[:, None] * progressed, second, second_death, deaths, bsc_entries)
+        return _Lines(states, occupancy, entries, bsc_entries, deaths, floored)
+
+    def _strategy(self, p_name: str, population: Population, s_name: str, strategy: Strategy,
+                  curves, gp, params: ParameterSet, calibrated: dict) -> StrategyResult:
+        lines = self._sequence(p_name, s_name, strategy, curves, gp, params)
+        bsc, floored, unreachable = self._post_progression(p_name, population, s_name, strategy, lines, curves, gp,
+                                                           params, calibrated)
+        add_post_progression(lines.occupancy, lines.entries, lines.bsc_entries, lines.deaths, bsc)
+        trace = CohortTrace(lines.occupancy, lines.entries, tuple(lines.states))
         costs, life_years, qalys = self._outcomes(population, strategy, trace, params)
-        return StrategyResult(p_name, s_name, strategy.label, trace, costs, life_years, qalys, floored, unreachable)
+        return StrategyResult(p_name, s_name, strategy.label, trace, costs, life_years, qalys,
+                              floored + lines.floored, unreachable)
 
     def _time_on_treatment(self, line: Line, progression_free: np.ndarray, curves, params) -> np.ndarray:
         tot = line.time_on_treatment
@@ -429,25 +420,27 @@ class HCCModel:
         alive[index[DEAD]] = 0.0
         utility = self._utilities(population, states, params)
         rates = np.column_stack([params[perspective.discount_rate_costs], params[perspective.discount_rate_effects]])
-        # one accumulation per distinct pair of discount rates (a one-way analysis varies them)
+        # one accumulator per distinct discount rate and pair of them (a one-way analysis
+        # varies them), shared by every value it discounts
         distinct, group = np.unique(rates, axis=0, return_inverse=True)
+        method = self.inputs.analysis.cycle_correction
         costs = {category: np.zeros((n, len(states))) for category in COST_CATEGORIES}
         life_years, qalys = np.zeros((n, len(states))), np.zeros((n, len(states)))
         for g, (cost_rate, effect_rate) in enumerate(distinct):
             rows = slice(None) if len(distinct) == 1 else group.ravel() == g
-            part = CohortTrace(trace.occupancy[rows], trace.entries[rows], states)
-            for category in COST_CATEGORIES:
-                costs[category][rows] = self._total(part, rows, per_year[category], on_entry[category], cost_rate)
-            life_years[rows] = self._total(part, rows, alive, None, effect_rate)
-            qalys[rows] = self._total(part, rows, utility, qaly_on_entry, effect_rate)
-        return costs, life_years, qalys
 
-    def _total(self, trace: CohortTrace, rows, per_year, on_entry, rate: float) -> np.ndarray:
-        """Discounted totals of the samples ``rows`` (values given per sample are sliced)."""
-        def pick(values):
-            return values if values is None or values.ndim < 3 or values.shape[0] == 1 else values[rows]
-        return accumulate(trace, self.grid, per_year=pick(per_year), on_entry=pick(on_entry),
-                          discount_rate=float(rate), method=self.inputs.analysis.cycle_correction)
+            def pick(values, rows=rows):  # the samples ``rows`` of values given per sample
+                return values if values.ndim < 3 or values.shape[0] == 1 else values[rows]
+
+            part = CohortTrace(trace.occupancy[rows], trace.entries[rows], states)
+            for_costs = Accumulator(part, self.grid, discount_rate=float(cost_rate), method=method)
+            for_effects = for_costs if effect_rate == cost_rate else Accumulator(
+                part, self.grid, discount_rate=float(effect_rate), method=method)
+            for category in COST_CATEGORIES:
+                costs[category][rows] = for_costs.total(pick(per_year[category]), pick(on_entry[category]))
+            life_years[rows] = for_effects.total(alive)
+            qalys[rows] = for_effects.total(pick(utility), pick(qaly_on_entry))
+        return costs, life_years, qalys
 
     @staticmethod
     def _ae_rate(treatment: Treatment, params: ParameterSet) -> np.ndarray:
@@ -471,9 +464,8 @@ class HCCModel:
         male = 1.0 - params[population.share_female][:, None]
         general = (params[norms.intercept][:, None] + params[norms.male][:, None] * male
                    + params[norms.age][:, None] * age + params[norms.age_squared][:, None] * age**2)
-        values = np.broadcast_to(values, (params.n_samples, self.grid.n_cycles, len(states))).copy()
         if u.age_adjusted:
-            values *= (general / general[:, :1])[:, :, None]
+            values = values * (general / general[:, :1])[:, :, None]
         if u.cap_at_general_population:
             values = np.minimum(values, general[:, :, None])
         return values
