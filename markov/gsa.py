@@ -180,7 +180,8 @@ def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb",
     def function(uniforms: np.ndarray) -> dict[str, np.ndarray]:
         pieces: dict[str, list[np.ndarray]] = {p: [] for p in inputs.populations}
         for start in range(0, len(uniforms), chunk_size):
-            table = outcomes_table(model.evaluate(inputs.transform(uniforms[start:start + chunk_size])))
+            params = inputs.transform(uniforms[start:start + chunk_size])
+            table = outcomes_table(model.evaluate(params, keep_traces=False))
             for p, population in inputs.populations.items():
                 a, b = table[p][population.comparison.intervention], table[p][population.comparison.comparator]
                 d_cost, d_qalys = (a["cost"] - b["cost"]).to_numpy(), (a["qalys"] - b["qalys"]).to_numpy()

@@ -209,7 +209,7 @@ def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model:
     params = inputs.transform(uniform_rows(seed, start, stop, len(inputs.uncertain)))
     drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain},
                          index=pd.RangeIndex(start, stop, name="sample"))
-    results = model.evaluate(params)
+    results = model.evaluate(params, keep_traces=False)
     unreachable = {(r.population, r.strategy): r.os_calibration_unreachable for r in results}
     return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
 

@@ -26,6 +26,7 @@ States reported: ``progression_free_on_treatment``, ``progression_free_off_treat
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -72,12 +73,13 @@ PF_ON, PF_OFF, BSC, DEAD = (
 
 @dataclass
 class StrategyResult:
-    """Discounted totals per sample for one strategy, with its trace."""
+    """Discounted totals per sample for one strategy, with its trace (None when
+    evaluated with ``keep_traces=False``)."""
 
     population: str
     strategy: str
     label: str
-    trace: CohortTrace
+    trace: CohortTrace | None
     costs: dict[str, np.ndarray]  # category -> (n_samples, n_states)
     life_years: np.ndarray  # (n_samples, n_states)
     qalys: np.ndarray  # (n_samples, n_states)
@@ -280,8 +282,10 @@ class HCCModel:
         """The perspective's life table, read from its files once, not at every evaluation."""
         return LifeTable.load(self.inputs.perspective.life_table)
 
-    def evaluate(self, params: ParameterSet) -> list[StrategyResult]:
-        """Every population and strategy for the parameter sets ``params``."""
+    def evaluate(self, params: ParameterSet, keep_traces: bool = True) -> list[StrategyResult]:
+        """Every population and strategy for the parameter sets ``params``. Without
+        ``keep_traces`` each strategy's trace is dropped once its totals are known, so a
+        PSA chunk holds one strategy's trace at a time, not all of them."""
         results = []
         for p_name, population in self.inputs.populations.items():
             curves = build_curves(population, params)
@@ -289,7 +293,8 @@ class HCCModel:
                                            params[population.share_female]).survival_on_grid(self.grid)
             calibrated: dict = {}
             for s_name, strategy in population.strategies.items():
-                results.append(self._strategy(p_name, population, s_name, strategy, curves, gp, params, calibrated))
+                result = self._strategy(p_name, population, s_name, strategy, curves, gp, params, calibrated)
+                results.append(result if keep_traces else dataclasses.replace(result, trace=None))
         return results
 
     # --- one strategy ---------------------------------------------------------------
