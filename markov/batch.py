@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -25,6 +26,11 @@ from .psa import DEFAULT_CHUNK_SIZE, Progress, check_sizes, evaluate_chunk
 from .store import Chunk, Plan, ResultsStore, code_fingerprint
 
 Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
+
+
+class WorkerFailed(RuntimeError):
+    """A worker could not compute a chunk (it died, ran out of memory, or runs other
+    code). The chunks already written are kept: the same run resumes from them."""
 
 
 class InProcess:
@@ -80,7 +86,11 @@ class LocalProcesses:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    raise WorkerFailed("a worker process died (out of memory? try a smaller --chunk-size); "
+                                       "finished chunks are kept: run the same command to resume") from None
                 for task in _take(queue, 1):
                     pending.add(self.pool.submit(_worker_chunk, task))
 
@@ -92,8 +102,8 @@ class LocalProcesses:
 def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, fingerprint: str) -> tuple[int, Chunk]:
     # a worker with other code would compute other numbers: refuse rather than mix them
     if code_fingerprint() != fingerprint:
-        raise RuntimeError("this Dask worker runs another version of markov than the client; install the same "
-                           "version on every worker")
+        raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same version "
+                           "on every worker")
     index, start, stop = task
     return index, evaluate_chunk(inputs, seed, start, stop)
 

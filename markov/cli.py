@@ -3,7 +3,7 @@
 Exit status: 0 on success; 2 with a one-line cause for bad input or a bad invocation
 (missing file, unknown subcommand, a negative count, an output directory holding
 another model's results), never a traceback and never a change to existing results;
-1 when the system refuses (a file cannot be written); 130 when interrupted (a PSA's
+1 when the system refuses (a file cannot be written, a worker dies); 130 when interrupted (a PSA's
 finished chunks are kept: the same command resumes it).
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
+from .batch import WorkerFailed
 from .models.hcc import HCCModel
 from .params import load_analysis
 from .psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nmarkov: interrupted; finished PSA chunks are kept in {getattr(args, 'out', '.')}/{STORE_DIRECTORY}: "
               f"run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as error:
+    except (OSError, WorkerFailed) as error:
         print(f"markov: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     if outputs is not None:

@@ -261,7 +261,8 @@ def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None
     ----------
     directory : path
     inputs : ModelInputs
-        The analysis it was run on; another model's store is refused.
+        The analysis it was run on; a store of other inputs is refused (one made by
+        another version of the package is read: its results are what that version computed).
     measures : tuple of str, optional
         Only these measures (e.g. ``("cost", "life_years", "qalys")``) to save memory.
     parameter_samples : int, optional
@@ -270,13 +271,12 @@ def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None
     directory = Path(directory)
     path = directory / STORE_DIRECTORY if (directory / STORE_DIRECTORY).is_dir() else directory
     store = ResultsStore.open(path)
-    if store.manifest["fingerprint"] != model_fingerprint(inputs):
+    if store.manifest["inputs_fingerprint"] != model_fingerprint(inputs, code=False):
         raise InputError(f"{path}: holds the PSA of another model or inputs (analysis "
                          f"{store.manifest['analysis']!r}), not of the {inputs.analysis.name!r} analysis as it is now")
     order = [(p, s) for p, population in inputs.populations.items() for s in population.strategies]
-    parameters, outcomes, unreachable = store.read(measures=measures, columns_of=order)
-    if parameter_samples is not None:
-        parameters = parameters.iloc[:parameter_samples]
+    parameters, outcomes, unreachable = store.read(measures=measures, parameter_samples=parameter_samples,
+                                                   columns_of=order)
     return _results(inputs, store.plan.seed, parameters, outcomes, unreachable)
 
 

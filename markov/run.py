@@ -370,11 +370,13 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         files.append(_write_csv(icer_summaries(psa, population, thresholds), out / f"icer_summary_{population}.csv"))
         samples = f"{psa.n_samples:,} PSA samples" if plotted == psa.n_samples else \
             f"first {plotted:,} of {psa.n_samples:,} PSA samples"
-        figure = plot_ce_plane({labels[j]: costs[:plotted, j] - costs[:plotted, c] for j in range(len(labels))
-                                if j != c},
-                               {labels[j]: effects[:plotted, j] - effects[:plotted, c] for j in range(len(labels))
-                                if j != c},
+        others = [j for j in range(len(labels)) if j != c]
+        d_cost, d_effect = costs[:, others] - costs[:, [c]], effects[:, others] - effects[:, [c]]
+        figure = plot_ce_plane({labels[j]: d_cost[:plotted, i] for i, j in enumerate(others)},
+                               {labels[j]: d_effect[:plotted, i] for i, j in enumerate(others)},
                                comparator=labels[c], wtp=wtp, currency=currency,
+                               means={labels[j]: (d_effect[:, i].mean(), d_cost[:, i].mean())
+                                      for i, j in enumerate(others)},
                                title=f"Cost-effectiveness plane ({samples}): {label}")
         files += _save(figure, out / f"ce_plane_{population}")
 

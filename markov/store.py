@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,7 +160,8 @@ class ResultsStore:
         store = cls(path, {})
         store._write_manifest({
             "format": FORMAT, "analysis": inputs.analysis.name, "fingerprint": model_fingerprint(inputs),
-            "package_version": __version__, "seed": plan.seed, "n_samples": plan.n_samples,
+            "inputs_fingerprint": model_fingerprint(inputs, code=False), "package_version": __version__,
+            "seed": plan.seed, "n_samples": plan.n_samples,
             "chunk_size": plan.chunk_size, "uncertain_inputs": inputs.uncertain,
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
@@ -245,7 +245,7 @@ class ResultsStore:
         return final
 
     # --- reading --------------------------------------------------------------------
-    def read(self, *, measures: tuple[str, ...] | None = None, parameters: bool = True,
+    def read(self, *, measures: tuple[str, ...] | None = None, parameter_samples: int | None = None,
              columns_of: list[tuple[str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The finished PSA: input values, results and unreachable-calibration counts.
 
@@ -254,8 +254,9 @@ class ResultsStore:
         measures : tuple of str, optional
             Only these per-sample measures (e.g. ``("cost", "qalys")``): a large PSA
             read for its decision analysis need not hold every cost category.
-        parameters : bool
-            Read the input values too (else an empty table with the sample index).
+        parameter_samples : int, optional
+            Read the input values of only the first this many samples (what the EVPPI
+            uses): the inputs of a million draws need not be held to analyse them.
         columns_of : list of (population, strategy), optional
             The strategies in their order (default: as stored).
 
@@ -272,29 +273,28 @@ class ResultsStore:
         outcome_names = [name for name in schema.names if name != "sample" and not name.startswith(INPUT_PREFIX)]
         split = [tuple(name.split(":")) for name in outcome_names]
         keep = [name for name, (_, _, m) in zip(outcome_names, split, strict=True) if measures is None or m in measures]
-        inputs = [name for name in schema.names if name.startswith(INPUT_PREFIX)] if parameters else []
-        tables, unreachable = [], {}
-        for path in self._chunk_paths():
-            table = pq.read_table(path, columns=["sample", *inputs, *keep])
-            tables.append(table)
+        inputs = [name for name in schema.names if name.startswith(INPUT_PREFIX)]
+        wanted = self.plan.n_samples if parameter_samples is None else parameter_samples
+        results, drawn, unreachable = [], [], {}
+        for index, start, _ in self.plan.chunks():
+            path = self.chunk_path(index)
+            results.append(pq.read_table(path, columns=["sample", *keep]))
+            if start < wanted:
+                drawn.append(pq.read_table(path, columns=["sample", *inputs]).slice(0, wanted - start))
             for p, s, n in self._chunk_metadata(path)["unreachable"]:
                 unreachable[(p, s)] = unreachable.get((p, s), 0) + n
-        frame = pa.concat_tables(tables).to_pandas().set_index("sample")
-        drawn = frame[inputs].rename(columns=lambda name: name[len(INPUT_PREFIX):])
-        outcomes = frame[keep]
+        outcomes = pa.concat_tables(results).to_pandas().set_index("sample")
+        parameters = pa.concat_tables(drawn).to_pandas().set_index("sample").rename(
+            columns=lambda name: name[len(INPUT_PREFIX):])
         outcomes.columns = pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in keep],
                                                      names=["population", "strategy", "measure"])
         if columns_of is not None:
             order = {key: i for i, key in enumerate(columns_of)}
             outcomes = outcomes[sorted(outcomes.columns, key=lambda c: order[(c[0], c[1])])]
         counts = pd.DataFrame([{"population": p, "strategy": s, "samples": n} for (p, s), n in unreachable.items()])
-        return drawn, outcomes, counts
+        return parameters, outcomes, counts
 
     # --- internals ------------------------------------------------------------------
-    def _chunk_paths(self) -> Iterator[Path]:
-        for index, _, _ in self.plan.chunks():
-            yield self.chunk_path(index)
-
     def _chunk_metadata(self, path: Path) -> dict:
         try:
             meta = json.loads(pq.read_schema(path).metadata[_METADATA_KEY])

@@ -58,6 +58,10 @@ def test_in_process_and_two_workers_match_the_api(inputs, reference, tmp_path):
     run_batch(inputs, 60, 3, tmp_path / "two", chunk_size=11, workers=2)
     for name in ("one", "two"):
         assert_same_psa(read_psa(tmp_path / name, inputs), reference)
+    # a large PSA is read with the inputs of its first samples only (for the EVPPI)
+    part = read_psa(tmp_path / "one", inputs, measures=("cost", "qalys"), parameter_samples=13)
+    pd.testing.assert_frame_equal(part.parameters, reference.parameters.iloc[:13], check_exact=True)
+    assert part.n_samples == 60 and part.measures == ["cost", "qalys"]
     manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
     assert manifest["n_samples"] == 60 and manifest["seed"] == 3 and manifest["chunk_size"] == 7
     assert len(list((tmp_path / "one" / "chunks").glob("chunk-*.parquet"))) == 9

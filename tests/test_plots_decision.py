@@ -106,6 +106,18 @@ def test_ce_plane_with_10000_samples_keeps_vector_files_small(tmp_path):
     assert svg.stat().st_size < 1_500_000 and pdf.stat().st_size < 1_000_000  # 30,000 vector markers: ~10 MB
 
 
+def test_ce_plane_of_some_samples_marks_the_mean_of_all():
+    effects, costs = _psa()
+    d_cost = {s: costs[s] - costs["BSC"] for s in STRATEGIES[1:]}
+    d_effect = {s: effects[s] - effects["BSC"] for s in STRATEGIES[1:]}
+    means = {s: (float(d_effect[s].mean()) + 0.5, float(d_cost[s].mean()) + 1000.0) for s in STRATEGIES[1:]}
+    figure = plot_ce_plane({s: v[:50] for s, v in d_cost.items()}, {s: v[:50] for s, v in d_effect.items()},
+                           comparator="BSC", means=means)
+    markers = [tuple(c.get_offsets()[0]) for c in figure.axes[0].collections if len(c.get_offsets()) == 1]
+    assert markers == [pytest.approx(means[s]) for s in STRATEGIES[1:]]
+    assert "Mean of all PSA samples" in _legend(figure)
+
+
 def test_ce_plane_rejects_bad_input():
     cost, effect = {"A": np.ones(10)}, {"A": np.ones(10)}
     with pytest.raises(InputError, match=r"strategies \['B'\]"):

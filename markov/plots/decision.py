@@ -278,6 +278,7 @@ def plot_ce_plane(
     effect_unit: str = "QALYs",
     title: str = "",
     colours: Mapping[str, str] | None = None,
+    means: Mapping[str, tuple[float, float]] | None = None,
 ) -> Figure:
     """Cost-effectiveness plane: PSA samples of each strategy against ``comparator``.
 
@@ -295,6 +296,9 @@ def plot_ce_plane(
         Used in axis labels, e.g. "Incremental cost (USD)", "Incremental QALYs vs BSC".
     colours : mapping of strategy label → colour, optional
         To keep a strategy's colour the same across figures; default: Okabe–Ito in order.
+    means : mapping of strategy label → (incremental effect, incremental cost), optional
+        The mean of every sample when only some are drawn (a large PSA); default: the
+        mean of the samples given.
 
     The samples are small semi-transparent points, rasterized so that SVG and PDF stay
     small with 10,000 samples per strategy; each strategy's mean is a large marker.
@@ -337,10 +341,12 @@ def plot_ce_plane(
             handles.append(Line2D([], [], marker="o", linestyle="", color=palette[label], markersize=6,
                                   label=label))
         for label, (effect, cost) in data.items():
-            axis.scatter(effect.mean(), cost.mean(), s=70, marker="D", color=palette[label], edgecolors="black",
+            mean_effect, mean_cost = (effect.mean(), cost.mean()) if means is None else means[label]
+            axis.scatter(mean_effect, mean_cost, s=70, marker="D", color=palette[label], edgecolors="black",
                          linewidths=1.2, zorder=4)
+        mean_label = "Mean of PSA samples" if means is None else "Mean of all PSA samples"
         handles.append(Line2D([], [], marker="D", linestyle="", markerfacecolor="white", markeredgecolor="black",
-                              markersize=7, label="Mean of PSA samples"))
+                              markersize=7, label=mean_label))
         # limits from the data (and the origin), so the WTP line never rescales the plot
         effects = np.concatenate([e for e, _ in data.values()] + [[0.0]])
         costs = np.concatenate([c for _, c in data.values()] + [[0.0]])
