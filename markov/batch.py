@@ -23,7 +23,7 @@ from ._validate import InputError
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
 from .psa import DEFAULT_CHUNK_SIZE, Progress, check_sizes, evaluate_chunk
-from .store import Chunk, Plan, ResultsStore, code_fingerprint
+from .store import Chunk, Plan, ResultsStore, code_fingerprint, model_fingerprint
 
 Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
 
@@ -48,7 +48,8 @@ class InProcess:
         pass
 
 
-# Each local worker process builds the model once, from the inputs sent at start-up.
+# Each worker process builds the model once: a local worker from the inputs sent at
+# start-up, a Dask worker at its first chunk of a run (the state is per process).
 _worker_state: dict = {}
 
 
@@ -100,12 +101,16 @@ class LocalProcesses:
 
 
 def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, fingerprint: str) -> tuple[int, Chunk]:
-    # a worker with other code would compute other numbers: refuse rather than mix them
-    if code_fingerprint() != fingerprint:
-        raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same version "
-                           "on every worker")
+    # a worker keeps the model of the run it is working for, instead of rebuilding it per chunk
+    if _worker_state.get("fingerprint") != fingerprint:
+        # a worker with other code would compute other numbers: refuse rather than mix them
+        if code_fingerprint() != fingerprint.split("/")[0]:
+            raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
+                               "version on every worker")
+        _worker_state.clear()
+        _worker_state.update(fingerprint=fingerprint, model=HCCModel(inputs))
     index, start, stop = task
-    return index, evaluate_chunk(inputs, seed, start, stop)
+    return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])
 
 
 class DaskCluster:
@@ -134,7 +139,7 @@ class DaskCluster:
         from distributed import as_completed
 
         shared = self.client.scatter(inputs, broadcast=True)
-        fingerprint = code_fingerprint()
+        fingerprint = f"{code_fingerprint()}/{model_fingerprint(inputs)}"  # the code, then the model of this run
         queue = iter(tasks)
 
         def submit(task: Task):

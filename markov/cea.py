@@ -70,7 +70,7 @@ QUADRANTS = ("NE", "SE", "NW", "SW", "N axis", "S axis", "E axis", "W axis", "or
 
 #: Largest block of net benefits (wtp values x samples x strategies, float64) built at
 #: once; longer wtp grids are handled in chunks of wtp values.
-CHUNK_BYTES = 200 * 2**20
+CHUNK_BYTES = 32 * 2**20
 
 #: Columns of the table returned by :func:`incremental_analysis`.
 COLUMNS = (

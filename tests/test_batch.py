@@ -231,3 +231,16 @@ def test_progress_bar_in_a_log_prints_a_line_per_tenth(capsys):
         bar(done, 1000)
     lines = capsys.readouterr().err.strip().splitlines()
     assert 10 <= len(lines) <= 12 and lines[-1].startswith("PSA [") and "1,000/1,000 draws" in lines[-1]
+
+
+def test_cli_report_runs_base_case_psa_and_dsa_then_writes_both_reports(analysis, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", str(analysis), "--psa", "50", "--seed", "3", "--out", str(out)]) == 0
+    assert "Wrote" in capsys.readouterr().out
+    for name in ("report.xlsx", "report.html", "psa_summary.csv", "results_mvi.csv", "dsa/one_way.csv",
+                 "psa_store/manifest.json"):
+        assert (out / name).is_file(), name
+    page = (out / "report.html").read_text()
+    assert "Probabilistic sensitivity analysis" in page and "data:image/svg+xml;base64," in page
+    for analysis_name in ("probabilistic", "deterministic"):
+        assert f"The {analysis_name} sensitivity analysis was not run" not in page
