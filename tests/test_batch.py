@@ -130,13 +130,14 @@ def _psa_command(analysis: Path, out: Path, *extra: str) -> list[str]:
 def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(analysis, inputs, tmp_path):
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    process = subprocess.Popen(_psa_command(analysis, killed), env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    # from tmp_path: run from a source checkout, `-m markov.cli` would import its uncompiled tree
+    process = subprocess.Popen(_psa_command(analysis, killed), env=environment, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     chunks = killed / "psa_store" / "chunks"
     deadline = time.monotonic() + 120
     while len(list(chunks.glob("chunk-*.parquet"))) < 5 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be killed: give it more draws"
+    assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()}"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     finished = len(list(chunks.glob("chunk-*.parquet")))
@@ -144,7 +145,7 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(analysis, inputs
     assert not (killed / "psa_summary.csv").exists()
     # the same command again finishes the run; an uninterrupted run gives the same bits
     for out in (killed, whole):
-        subprocess.run(_psa_command(analysis, out), env=environment, check=True, capture_output=True)
+        subprocess.run(_psa_command(analysis, out), env=environment, cwd=tmp_path, check=True, capture_output=True)
     assert not list(chunks.glob(".*.tmp"))
     assert_same_psa(read_psa(killed, inputs), read_psa(whole, inputs))
     for name in ("psa_summary.csv", "ceac_imbrave150.csv", "icer_summary_mvi.csv", "evpi_mvi.csv"):
