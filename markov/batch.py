@@ -24,7 +24,7 @@ from ._validate import InputError
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
 from .psa import DEFAULT_CHUNK_SIZE, Progress, check_sizes, evaluate_chunk
-from .store import Chunk, Plan, ResultsStore, code_fingerprint, model_fingerprint
+from .store import Chunk, Plan, ResultsStore, StoreLock, code_fingerprint, model_fingerprint
 
 Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
 
@@ -228,10 +228,12 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
         The complete store; read it with :func:`markov.psa.read_psa`.
     """
     check_sizes(n=(n, 1), seed=(seed, 0), chunk_size=(chunk_size, 1))
+    plan = Plan(int(n), int(seed), int(chunk_size))
+    ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
     backend = backend_for(workers, scheduler)
     try:
-        store = ResultsStore.create_or_resume(directory, inputs, Plan(int(n), int(seed), int(chunk_size)))
-        with store.lock():
+        with StoreLock(directory):
+            store = ResultsStore.create_or_resume(directory, inputs, plan)
             tasks = store.missing()
             done = int(n) - sum(stop - start for _, start, stop in tasks)
             if progress is not None:

@@ -42,7 +42,7 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks"
 INPUT_PREFIX = "input:"
 _METADATA_KEY = b"markov"
-_LOCK = ".lock"
+LOCK = ".lock"
 
 #: Modules whose source determines a draw's results (paths relative to the package).
 COMPUTING_MODULES = ("_validate.py", "costing.py", "engine.py", "grid.py", "outcomes.py", "uncertainty.py",
@@ -188,7 +188,7 @@ class ResultsStore:
                 raise InputError(f"{path}: holds {held['n_samples']:,} draws; asked for {plan.n_samples:,} "
                                  f"(ask for at least {held['n_samples']:,} to resume or extend it)")
             return store
-        if path.is_file() or (path.exists() and any(path.iterdir())):
+        if path.is_file() or (path.exists() and any(p.name != LOCK for p in path.iterdir())):
             raise InputError(f"{path}: exists and is not a PSA results store; choose a new or empty directory")
         return None
 
@@ -316,16 +316,15 @@ class ResultsStore:
         for path in (self.path / CHUNKS).glob(".chunk-*.tmp"):
             path.unlink(missing_ok=True)
 
-    def lock(self) -> StoreLock:
-        return StoreLock(self.path / _LOCK)
-
 
 class StoreLock:
-    """Refuses a second run on the same store while one is running (a lock file with
-    the host and process; a lock left by a process that no longer runs is taken over)."""
+    """Refuses a second run on the store at ``directory`` while one is running (a lock
+    file with the host and process; a lock left by a process that no longer runs is
+    taken over). Take it before changing the store."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, directory: str | Path) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.path = Path(directory) / LOCK
 
     def __enter__(self) -> StoreLock:
         me = f"{socket.gethostname()} {os.getpid()}"

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -246,3 +247,18 @@ def test_cli_report_runs_base_case_psa_and_dsa_then_writes_both_reports(analysis
     assert "Probabilistic sensitivity analysis" in page and "data:image/svg+xml;base64," in page
     for analysis_name in ("probabilistic", "deterministic"):
         assert f"The {analysis_name} sensitivity analysis was not run" not in page
+
+
+def test_a_second_run_on_a_store_in_use_is_refused(inputs, tmp_path):
+    store = tmp_path / "s"
+    run_batch(inputs, 12, 3, store, chunk_size=6)
+    (store / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}")  # this process: alive
+    before = tree_digest(store)
+    with pytest.raises(Exception, match="another run is writing to this store"):
+        run_batch(inputs, 24, 3, store, chunk_size=6)
+    assert tree_digest(store) == before  # not even the manifest was extended
+    # a lock left by a process that no longer runs (kill -9) is taken over
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (store / ".lock").write_text(f"{socket.gethostname()} {dead.stdout.strip()}")
+    run_batch(inputs, 24, 3, store, chunk_size=6)
+    assert not (store / ".lock").exists()
