@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -55,8 +57,16 @@ _worker_state: dict = {}
 
 
 def _start_worker(inputs: ModelInputs, seed: int) -> None:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _worker_state.update(inputs=inputs, seed=seed, model=HCCModel(inputs))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the process that started it is gone (killed with -9, say),
+    instead of idling for ever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _worker_chunk(task: Task) -> tuple[int, Chunk]:
@@ -82,23 +92,37 @@ class LocalProcesses:
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
         self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                         initargs=(inputs, seed))
-        pending, queue = set(), iter(tasks)
+        pending, queue = {}, iter(tasks)
         for task in _take(queue, 2 * self.workers):
-            pending.add(self.pool.submit(_worker_chunk, task))
+            pending[self.pool.submit(_worker_chunk, task)] = task
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
+                task = pending.pop(future)
                 try:
                     yield future.result()
                 except BrokenProcessPool:
                     raise WorkerFailed("a worker process died (out of memory? try a smaller --chunk-size); "
                                        "finished chunks are kept: run the same command to resume") from None
+                except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
+                    raise _failure(task, error) from error
                 for task in _take(queue, 1):
-                    pending.add(self.pool.submit(_worker_chunk, task))
+                    pending[self.pool.submit(_worker_chunk, task)] = task
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _failure(task: Task, error: Exception) -> Exception:
+    """The error to report for a chunk that failed: an input error as it is, anything
+    else as :class:`WorkerFailed` naming the chunk."""
+    if isinstance(error, (InputError, WorkerFailed)):
+        return error
+    index, start, stop = task
+    message = " ".join(str(error).split())
+    return WorkerFailed(f"chunk {index} (draws {start}-{stop}): {type(error).__name__}: {message}; finished chunks "
+                        f"are kept: run the same command to resume")
 
 
 def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, fingerprint: str) -> tuple[int, Chunk]:
@@ -148,10 +172,7 @@ class DaskCluster:
         if isinstance(scheduler, Client):
             self.client, self._own = scheduler, False
         else:
-            try:
-                self.client, self._own = Client(scheduler, timeout="20s"), True
-            except (OSError, TimeoutError, ValueError) as error:
-                raise InputError(f"--scheduler {scheduler}: cannot reach a Dask scheduler ({error})") from None
+            self.client, self._own = _connect(Client, str(scheduler)), True
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
@@ -164,17 +185,51 @@ class DaskCluster:
         def submit(task: Task):
             return self.client.submit(_dask_chunk, shared, seed, task, fingerprint, pure=False)
 
-        running = as_completed([submit(task) for task in _take(queue, 2 * self.workers)])
+        futures = {}
+        for task in _take(queue, 2 * self.workers):
+            futures[submit(task)] = task
+        running = as_completed(list(futures))
         for future in running:
-            result = future.result()
+            task = futures.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
+                raise _failure(task, error) from error
             future.release()
             yield result
             for task in _take(queue, 1):
-                running.add(submit(task))
+                new = submit(task)
+                futures[new] = task
+                running.add(new)
 
     def close(self) -> None:
         if self._own:
             self.client.close()
+
+
+#: Seconds to reach a Dask scheduler, including its handshake.
+CONNECT_SECONDS = 30.0
+
+
+def _connect(client_class, address: str):
+    """A client of the scheduler at ``address``, or one line on why not. The connection
+    runs in a thread with a deadline: something that accepts the connection but never
+    answers as a Dask scheduler would otherwise hang the run."""
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = client_class(address, timeout=f"{CONNECT_SECONDS:g}s")
+        except BaseException as error:  # noqa: BLE001 - reported below, in one line
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5.0)
+    if "client" in outcome:
+        return outcome["client"]
+    reason = "no answer" if thread.is_alive() else " ".join(str(outcome["error"]).split())[:200]
+    raise InputError(f"--scheduler {address}: cannot reach a Dask scheduler there ({reason})")
 
 
 def _take(queue: Iterator[Task], count: int) -> Iterable[Task]:
@@ -196,7 +251,7 @@ def backend_for(workers: int = 1, scheduler=None):
 
 
 def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
-              chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int = 1, scheduler=None,
+              chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int = 1, scheduler=None, backend=None,
               progress: Progress | None = None, on_chunk: Callable[[int], None] | None = None) -> ResultsStore:
     """Run (or resume, or extend) the ``n``-draw PSA seeded ``seed`` into the results
     store at ``directory``.
@@ -217,6 +272,10 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
         Local worker processes; 1 computes in this process.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address such as ``tcp://10.0.0.5:8786``: compute on that cluster.
+    backend : optional
+        A backend already made by :func:`backend_for` (instead of ``workers`` and
+        ``scheduler``), so that a caller can connect before it writes anything; it is
+        closed here.
     progress : callable, optional
         Called as ``progress(draws_done, n)`` at the start and after each chunk.
     on_chunk : callable, optional
@@ -229,9 +288,9 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
     """
     check_sizes(n=(n, 1), seed=(seed, 0), chunk_size=(chunk_size, 1))
     plan = Plan(int(n), int(seed), int(chunk_size))
-    ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
-    backend = backend_for(workers, scheduler)
     try:
+        ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
+        backend = backend or backend_for(workers, scheduler)
         with StoreLock(directory):
             store = ResultsStore.create_or_resume(directory, inputs, plan)
             tasks = store.missing()
@@ -245,6 +304,8 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
                     progress(done, int(n))
                 if on_chunk is not None:
                     on_chunk(index)
+            store.finish()
     finally:
-        backend.close()
+        if backend is not None:
+            backend.close()
     return store

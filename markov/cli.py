@@ -2,7 +2,7 @@
 
 Exit status: 0 on success; 2 with a one-line cause for bad input or a bad invocation
 (missing file, unknown subcommand, a negative count, an output directory holding
-another model's results), never a traceback and never a change to existing results;
+another model's results), checked before existing results are changed;
 1 when the system refuses (a file cannot be written, a worker dies); 130 when interrupted (a PSA's
 finished chunks are kept: the same command resumes it).
 """
@@ -217,10 +217,13 @@ def _check_arguments(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < least:
             raise InputError(f"--{name.replace('_', '-')} is {value}: must be at least {least}")
-    for name in ("wtp", "wtp_max"):
+    for name, positive in (("wtp", False), ("wtp_max", True)):
         value = getattr(args, name, None)
-        if value is not None and not (value >= 0 and value != float("inf")):
-            raise InputError(f"--{name.replace('_', '-')} is {value}: a willingness to pay is 0 or more")
+        if value is not None and not (value != float("inf") and (value > 0 if positive else value >= 0)):
+            rule = "more than 0" if positive else "0 or more"
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite amount, {rule}")
+    if (getattr(args, "annual_patients", None) is None) != (getattr(args, "decision_years", None) is None):
+        raise InputError("--annual-patients and --decision-years: the population EVPI needs both")
     if getattr(args, "scheduler", None) is not None and args.workers != 1:
         raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
 
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.from_psa and args.method not in ("delta", "pawn"):
                 raise InputError(f"--from-psa: {args.method} needs its own design; only delta and pawn use a PSA")
-            existing = read_psa(args.from_psa, inputs) if args.from_psa else None
+            existing = read_psa(args.from_psa, inputs, measures=("cost", "qalys")) if args.from_psa else None
             files = run_gsa(inputs, args.out, method=args.method, n=args.samples, seed=seed, wtp=args.wtp,
                             group_by_source=args.group_by_source, psa=existing,
                             progress=_ProgressBar(args.method, unit="model runs"))
@@ -290,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
-        print(f"\nmarkov: interrupted; finished PSA chunks are kept in {getattr(args, 'out', '.')}/{STORE_DIRECTORY}: "
-              f"run the same command to resume", file=sys.stderr)
+        kept = (f"; finished PSA chunks are kept in {Path(args.out) / STORE_DIRECTORY}: run the same command to "
+                f"resume") if args.command in ("run", "psa", "report") else ""
+        print(f"\nmarkov: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, WorkerFailed) as error:
         print(f"markov: error: {error}", file=sys.stderr)

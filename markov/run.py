@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import __version__, cea, dsa, gsa, voi
 from ._validate import InputError
-from .batch import run_batch
+from .batch import backend_for, run_batch
 from .gsa import groups_by_source
 from .models.hcc import HCCModel, calibration_table, model_survival, results_table
 from .params.evidence import STATUS_MEANING
@@ -169,15 +169,16 @@ def _save(figure, path: Path) -> list[Path]:
     return written
 
 
-def claim_output(out: str | Path, inputs: ModelInputs, command: str, psa_plan: Plan | None = None,
-                 **details) -> Path:
+def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = None) -> Path:
     """Make ``out`` the results directory of ``inputs``, before anything is written.
 
     ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
-    the model and inputs, package version, the commands run). A directory holding
-    another analysis's results, or files that markov did not write, is refused, so its
-    results are never overwritten or mixed; the same analysis may write there again.
-    With ``psa_plan``, its PSA store (``out/psa_store``) is checked first too.
+    the model and inputs, package version) and the commands that finished there
+    (:func:`record_finished`). A directory holding another analysis's results, or files
+    that markov did not write, is refused, so its results are never overwritten or
+    mixed; the same analysis may write there again. With ``psa_plan``, its PSA store
+    (``out/psa_store``) is checked first too. A new directory gets its ``run.json``; an
+    existing one is not changed here.
     """
     out = Path(out)
     record = out / RUN_RECORD
@@ -192,24 +193,23 @@ def claim_output(out: str | Path, inputs: ModelInputs, command: str, psa_plan: P
                              f"{held.get('analysis')!r}); choose another output directory or delete this one")
     elif out.is_file() or (out.is_dir() and any(out.iterdir())):
         raise InputError(f"{out}: exists and does not hold markov results; choose a new or empty output directory")
-    else:
-        held = {}
     if psa_plan is not None:
         ResultsStore.check(out / STORE_DIRECTORY, inputs, psa_plan)
-    out.mkdir(parents=True, exist_ok=True)
-    commands = {**held.get("commands", {}), command: {
-        "finished_utc": None, **{key: value for key, value in details.items() if value is not None}}}
-    _write_json({"analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
-                 "package_version": __version__, "perspective": inputs.analysis.perspective,
-                 "currency": inputs.perspective.currency, "commands": commands}, record)
+    if not record.is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json({"analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
+                     "package_version": __version__, "perspective": inputs.analysis.perspective,
+                     "currency": inputs.perspective.currency, "commands": {}}, record)
     return out
 
 
-def record_finished(out: str | Path, command: str) -> None:
-    """Note in ``out/run.json`` that ``command`` finished (a report shows when)."""
+def record_finished(out: str | Path, command: str, **details) -> None:
+    """Note in ``out/run.json`` that ``command`` finished, with its ``details`` (a
+    report shows them)."""
     record = Path(out) / RUN_RECORD
     held = json.loads(record.read_text())
-    held["commands"][command]["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    held["commands"][command] = {"finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 **{key: value for key, value in details.items() if value is not None}}
     _write_json(held, record)
 
 
@@ -229,8 +229,27 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
     resumable, on ``workers`` local processes or a Dask ``scheduler``)."""
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     seed = inputs.analysis.seed if seed is None else seed
-    plan = Plan(n, seed, chunk_size) if n else None
-    out = claim_output(out, inputs, "run", plan, psa_samples=n or None, seed=seed if n else None)
+    out = claim_output(out, inputs, Plan(n, seed, chunk_size) if n else None)
+    backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
+    try:
+        files, results, incremental, calibration, table_of_inputs = _base_case(inputs, out)
+    except BaseException:
+        if backend is not None:
+            backend.close()
+        raise
+    psa = summary = None
+    if n:
+        psa = run_stored_psa(inputs, n, seed, out, progress=progress, backend=backend, chunk_size=chunk_size,
+                             evppi_samples=evppi_samples)
+        psa_files, summary = write_psa(psa, inputs, out)
+        files += psa_files
+    record_finished(out, "run", psa_samples=n or None, seed=seed if n else None)
+    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
+                           files)
+
+
+def _base_case(inputs: ModelInputs, out: Path):
+    """The base case's tables and figures under ``out``."""
     model = HCCModel(inputs)
     base = model.evaluate(inputs.base_case())
     results = results_table(base)
@@ -255,16 +274,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
                                       {r.label: r.trace.state_names for r in chosen},
                                       title=f"State occupancy, base case: {label}")
         files += _save(figure, out / f"occupancy_{population}")
-
-    psa = summary = None
-    if n:
-        psa = run_stored_psa(inputs, n, seed, out, progress=progress, workers=workers, scheduler=scheduler,
-                             chunk_size=chunk_size, evppi_samples=evppi_samples)
-        psa_files, summary = write_psa(psa, inputs, out)
-        files += psa_files
-    record_finished(out, "run")
-    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
-                           files)
+    return files, results, incremental, calibration, table_of_inputs
 
 
 def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
@@ -272,22 +282,23 @@ def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *
                       progress: Progress | None = None, **write_options) -> tuple[list[Path], pd.DataFrame]:
     """``markov psa``: the PSA into ``out/psa_store`` (resumable), then every PSA table
     and figure under ``out`` (:func:`write_psa`, which takes ``write_options``)."""
-    out = claim_output(out, inputs, "psa", Plan(n, seed, chunk_size), psa_samples=n, seed=seed)
-    psa = run_stored_psa(inputs, n, seed, out, progress=progress, workers=workers, scheduler=scheduler,
+    out = claim_output(out, inputs, Plan(n, seed, chunk_size))
+    psa = run_stored_psa(inputs, n, seed, out, progress=progress, backend=backend_for(workers, scheduler),
                          chunk_size=chunk_size, evppi_samples=evppi_samples)
     files, summary = write_psa(psa, inputs, out, **write_options)
-    record_finished(out, "psa")
+    record_finished(out, "psa", psa_samples=n, seed=seed)
     return files, summary
 
 
 def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, progress: Progress | None = None,
-                   workers: int = 1, scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   workers: int = 1, scheduler=None, backend=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
                    evppi_samples: int = EVPPI_MAX_SAMPLES) -> PSAResults:
-    """Run (or resume) the PSA into ``out/psa_store`` and read back what its decision
+    """Run (or resume) the PSA into ``out/psa_store`` (on ``workers``, a ``scheduler`` or
+    a ``backend`` from :func:`markov.batch.backend_for`) and read back what its decision
     analysis needs: cost, life-years and QALYs of every sample, and the inputs of the
     first ``evppi_samples`` samples."""
     run_batch(inputs, n, seed, Path(out) / STORE_DIRECTORY, chunk_size=chunk_size, workers=workers,
-              scheduler=scheduler, progress=progress)
+              scheduler=scheduler, backend=backend, progress=progress)
     return read_psa(out, inputs, measures=("cost", "life_years", "qalys"), parameter_samples=evppi_samples)
 
 
@@ -444,7 +455,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     """One-way analysis with NMB and ICER tornados, a two-way analysis of the two inputs
     with the largest NMB swing, the scenario table and threshold prices of the
     intervention's first-line drugs, per population, under ``out``."""
-    out = claim_output(out, inputs, "dsa", wtp=wtp, two_way_points=two_way_points)
+    out = claim_output(out, inputs)
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
@@ -494,7 +505,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
         files.append(_write_csv(pd.DataFrame(prices), out / "threshold_prices.csv"))
     if scenarios and inputs.analysis.scenarios:
         files.append(_write_csv(dsa.run_scenarios(inputs), out / "scenarios.csv"))
-    record_finished(out, "dsa")
+    record_finished(out, "dsa", wtp=wtp, two_way_points=two_way_points)
     return files
 
 
@@ -516,7 +527,8 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
         raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
     if method in ("delta", "pawn") and psa is None and n < gsa.MIN_PSA_SAMPLES:
         raise InputError(f"--samples is {n}: {method} runs on a PSA of at least {gsa.MIN_PSA_SAMPLES} samples")
-    out = claim_output(out, inputs, f"gsa {method}", n=n, seed=seed, wtp=wtp, group_by_source=group_by_source)
+    out = claim_output(out, inputs)
+    details = {"n": n, "seed": seed, "wtp": wtp, "group_by_source": group_by_source}
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
     outcome = f"incremental NMB at {currency} {wtp:,.0f}/QALY"
@@ -539,7 +551,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                                      title=f"Morris screening of the {outcome}, {versus} ({n} trajectories): "
                                            f"{spec.label}")
             files += _save(figure, out / f"{method}_{population}")
-        record_finished(out, f"gsa {method}")
+        record_finished(out, f"gsa {method}", **details)
         return files
     psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
@@ -555,5 +567,5 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                                          title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "
                                                f"{outcome} ({psa.n_samples:,} PSA samples): {spec.label}")
         files += _save(figure, out / f"{method}_{population}")
-    record_finished(out, f"gsa {method}")
+    record_finished(out, f"gsa {method}", **details)
     return files

@@ -21,6 +21,7 @@ fingerprint or seed, so results of two models are never mixed.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -50,14 +51,17 @@ COMPUTING_MODULES = ("_validate.py", "costing.py", "engine.py", "grid.py", "outc
 
 
 def code_fingerprint() -> str:
-    """SHA-256 of the package version and the source of the modules that compute."""
+    """SHA-256 of the package version, the source of the modules that compute and the
+    compiled core (a worker built separately from the same source may differ in its
+    bytes: it is then refused, the safe side)."""
     package = Path(__file__).parent
     digest = hashlib.sha256(__version__.encode())
-    for name in COMPUTING_MODULES:
-        path = package / name
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(file.relative_to(package).as_posix().encode())
-            digest.update(file.read_bytes())
+    files = [file for name in COMPUTING_MODULES
+             for file in (sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name])]
+    files += sorted(file for file in package.glob("_engine.*") if file.suffix in (".so", ".pyd"))
+    for file in files:
+        digest.update(file.relative_to(package).as_posix().encode())
+        digest.update(file.read_bytes())
     return digest.hexdigest()
 
 
@@ -120,6 +124,8 @@ class ResultsStore:
     def __init__(self, path: Path, manifest: dict) -> None:
         self.path = path
         self.manifest = manifest
+        #: draws of the run in progress (more than the manifest's while extending)
+        self.target: int = manifest.get("n_samples", 0)
 
     # --- opening --------------------------------------------------------------------
     @classmethod
@@ -141,6 +147,8 @@ class ResultsStore:
     def create_or_resume(cls, path: str | Path, inputs: ModelInputs, plan: Plan) -> ResultsStore:
         """The store for ``plan`` of ``inputs`` in ``path``: a new one, or the one there
         if it holds the same model and seed (to resume it, or extend it to more draws).
+        The manifest keeps the draws it held until :meth:`finish` records an extension,
+        so an extension that is interrupted leaves the finished PSA readable.
 
         Raises
         ------
@@ -150,13 +158,11 @@ class ResultsStore:
         """
         store = cls.check(path, inputs, plan)
         if store is not None:
-            if store.manifest["n_samples"] < plan.n_samples:
-                store._write_manifest({**store.manifest, "n_samples": plan.n_samples})
             store._remove_temporary_files()
+            store.target = plan.n_samples
             return store
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / CHUNKS).mkdir(exist_ok=True)
         store = cls(path, {})
         store._write_manifest({
             "format": FORMAT, "analysis": inputs.analysis.name, "fingerprint": model_fingerprint(inputs),
@@ -165,7 +171,14 @@ class ResultsStore:
             "chunk_size": plan.chunk_size, "uncertain_inputs": inputs.uncertain,
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
+        (path / CHUNKS).mkdir(exist_ok=True)  # after the manifest: a store is never left without one
+        store.target = plan.n_samples
         return store
+
+    def finish(self) -> None:
+        """Record that the store now holds :attr:`target` draws (all their chunks written)."""
+        if self.target > self.manifest["n_samples"]:
+            self._write_manifest({**self.manifest, "n_samples": self.target})
 
     @classmethod
     def check(cls, path: str | Path, inputs: ModelInputs, plan: Plan) -> ResultsStore | None:
@@ -195,7 +208,12 @@ class ResultsStore:
     # --- what it holds --------------------------------------------------------------
     @property
     def plan(self) -> Plan:
-        return Plan(self.manifest["n_samples"], self.manifest["seed"], self.manifest["chunk_size"])
+        """The draws held (when finished) or being computed (:attr:`target`)."""
+        return Plan(max(self.target, self.manifest["n_samples"]), self.manifest["seed"], self.manifest["chunk_size"])
+
+    def _planned(self, index: int) -> tuple[int, int]:
+        start = index * self.manifest["chunk_size"]
+        return start, min(start + self.manifest["chunk_size"], self.plan.n_samples)
 
     def chunk_path(self, index: int) -> Path:
         return self.path / CHUNKS / f"chunk-{index:06d}.parquet"
@@ -208,7 +226,8 @@ class ResultsStore:
             path = self.chunk_path(index)
             if path.is_file():
                 meta = self._chunk_metadata(path)
-                if (meta["start"], meta["stop"]) == (start, stop):
+                # a chunk written for an extension that was then interrupted holds more draws
+                if meta["start"] == start and meta["stop"] >= stop:
                     done.add(index)
         return done
 
@@ -217,14 +236,10 @@ class ResultsStore:
         done = self.finished()
         return [chunk for chunk in self.plan.chunks() if chunk[0] not in done]
 
-    @property
-    def complete(self) -> bool:
-        return not self.missing()
-
     # --- writing --------------------------------------------------------------------
     def write_chunk(self, index: int, chunk: Chunk) -> Path:
         """Write one chunk atomically (temporary file, fsync, rename)."""
-        _, start, stop = self.plan.chunks()[index]
+        start, stop = self._planned(index)
         if (chunk.start, chunk.stop) != (start, stop):
             raise ValueError(f"chunk {index} holds draws {chunk.start}-{chunk.stop}, the plan {start}-{stop}")
         frame = pd.concat([chunk.parameters.add_prefix(INPUT_PREFIX),
@@ -276,16 +291,19 @@ class ResultsStore:
         inputs = [name for name in schema.names if name.startswith(INPUT_PREFIX)]
         wanted = self.plan.n_samples if parameter_samples is None else parameter_samples
         results, drawn, unreachable = [], [], {}
-        for index, start, _ in self.plan.chunks():
+        for index, start, stop in self.plan.chunks():
             path = self.chunk_path(index)
-            results.append(pq.read_table(path, columns=["sample", *keep]))
+            results.append(self._read_table(path, ["sample", *keep]).slice(0, stop - start))
             if start < wanted:
-                drawn.append(pq.read_table(path, columns=["sample", *inputs]).slice(0, wanted - start))
+                drawn.append(self._read_table(path, ["sample", *inputs]).slice(0, min(stop, wanted) - start))
             for p, s, n in self._chunk_metadata(path)["unreachable"]:
                 unreachable[(p, s)] = unreachable.get((p, s), 0) + n
         outcomes = pa.concat_tables(results).to_pandas().set_index("sample")
-        parameters = pa.concat_tables(drawn).to_pandas().set_index("sample").rename(
-            columns=lambda name: name[len(INPUT_PREFIX):])
+        if drawn:
+            parameters = pa.concat_tables(drawn).to_pandas().set_index("sample")
+        else:  # no inputs asked for
+            parameters = pd.DataFrame(columns=inputs, index=pd.Index([], dtype="int64", name="sample"), dtype=float)
+        parameters = parameters.rename(columns=lambda name: name[len(INPUT_PREFIX):])
         outcomes.columns = pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in keep],
                                                      names=["population", "strategy", "measure"])
         if columns_of is not None:
@@ -295,6 +313,15 @@ class ResultsStore:
         return parameters, outcomes, counts
 
     # --- internals ------------------------------------------------------------------
+    @staticmethod
+    def _read_table(path: Path, columns: list[str]) -> pa.Table:
+        try:
+            return pq.read_table(path, columns=columns)
+        except (OSError, pa.ArrowException) as error:
+            message = " ".join(str(error).split())
+            raise InputError(f"{path}: unreadable ({message}); delete it and run the same command to recompute "
+                             f"it") from None
+
     def _chunk_metadata(self, path: Path) -> dict:
         try:
             meta = json.loads(pq.read_schema(path).metadata[_METADATA_KEY])
@@ -307,8 +334,12 @@ class ResultsStore:
     def _write_manifest(self, manifest: dict) -> None:
         final = self.path / MANIFEST
         temporary = final.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(manifest, indent=2) + "\n")
+        with open(temporary, "w") as handle:
+            handle.write(json.dumps(manifest, indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, final)
+        _fsync_directory(self.path)
         self.manifest = manifest
 
     def _remove_temporary_files(self) -> None:
@@ -318,47 +349,35 @@ class ResultsStore:
 
 
 class StoreLock:
-    """Refuses a second run on the store at ``directory`` while one is running (a lock
-    file with the host and process; a lock left by a process that no longer runs is
-    taken over). Take it before changing the store."""
+    """Refuses a second run on the store at ``directory`` while one is running. The lock
+    is the kernel's (``flock`` on ``.lock``), so it ends with its process however the
+    process ends, ``kill -9`` included; the file names the holder for the message.
+    Take it before changing the store."""
 
     def __init__(self, directory: str | Path) -> None:
-        Path(directory).mkdir(parents=True, exist_ok=True)
         self.path = Path(directory) / LOCK
+        self.handle = None
 
     def __enter__(self) -> StoreLock:
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
-            try:
-                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._holder_alive():
-                    raise InputError(f"{self.path.parent}: another run is writing to this store "
-                                     f"({self.path.read_text().strip()}); wait for it or stop it") from None
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(me)
-            return self
-        raise InputError(f"{self.path}: could not take the store's lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise InputError(f"{self.path.parent}: another run is writing to this store ({holder}); wait for it "
+                             f"or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{socket.gethostname()} {os.getpid()}")
+        handle.flush()
+        self.handle = handle
+        return self
 
     def __exit__(self, *_) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def _holder_alive(self) -> bool:
-        try:
-            host, pid = self.path.read_text().split()
-        except (OSError, ValueError):
-            return False
-        if host != socket.gethostname():
-            return True  # cannot tell from here: assume it runs
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        self.handle.close()  # releases the lock; the file stays (deleting it would race a new holder)
 
 
 def _fsync_directory(path: Path) -> None:

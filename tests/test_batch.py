@@ -1,11 +1,11 @@
 """Batch PSA (markov/batch.py, markov/store.py): the same bits whatever the backend,
 workers or chunks; resuming after an interruption (including kill -9); refusing a
 store or results directory of another model; the command line's errors and help."""
+import fcntl
 import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -252,13 +252,32 @@ def test_cli_report_runs_base_case_psa_and_dsa_then_writes_both_reports(analysis
 def test_a_second_run_on_a_store_in_use_is_refused(inputs, tmp_path):
     store = tmp_path / "s"
     run_batch(inputs, 12, 3, store, chunk_size=6)
-    (store / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}")  # this process: alive
-    before = tree_digest(store)
-    with pytest.raises(Exception, match="another run is writing to this store"):
-        run_batch(inputs, 24, 3, store, chunk_size=6)
-    assert tree_digest(store) == before  # not even the manifest was extended
-    # a lock left by a process that no longer runs (kill -9) is taken over
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (store / ".lock").write_text(f"{socket.gethostname()} {dead.stdout.strip()}")
+    with open(store / ".lock", "a+") as held:  # another run holds the kernel's lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.truncate(0)
+        held.write("otherhost 4242")
+        held.flush()
+        before = tree_digest(store)
+        with pytest.raises(Exception, match=r"another run is writing to this store \(otherhost 4242\)"):
+            run_batch(inputs, 24, 3, store, chunk_size=6)
+        assert tree_digest(store) == before  # not even the manifest was extended
+    # the holder is gone (its lock went with it, even after kill -9): the run goes ahead
     run_batch(inputs, 24, 3, store, chunk_size=6)
-    assert not (store / ".lock").exists()
+    assert json.loads((store / "manifest.json").read_text())["n_samples"] == 24
+
+
+def test_an_interrupted_extension_leaves_the_finished_psa_readable(inputs, reference, tmp_path):
+    store = tmp_path / "s"
+    run_batch(inputs, 25, 3, store, chunk_size=10)  # chunk 2 holds draws 20-25
+
+    def stop_after_one(index):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(inputs, 60, 3, store, chunk_size=10, on_chunk=stop_after_one)
+    held = read_psa(store, inputs)  # still the 25 draws it held, though a chunk now holds more
+    assert held.n_samples == 25
+    pd.testing.assert_frame_equal(held.outcomes, reference.outcomes.iloc[:25], check_exact=True)
+    run_batch(inputs, 25, 3, store, chunk_size=10)  # the original command still runs
+    run_batch(inputs, 60, 3, store, chunk_size=10)
+    assert_same_psa(read_psa(store, inputs), reference)
