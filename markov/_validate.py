@@ -96,6 +96,14 @@ def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-1
     )
 
 
+def check_count(name: str, value, least: int) -> int:
+    """``value`` as an int if it is a whole number of at least ``least`` (a count, a seed)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value \
+            or value < least:
+        raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
+    return int(value)
+
+
 def sample_count(name_to_length: dict[str, int]) -> int:
     """The common number of samples of several inputs, where length 1 broadcasts."""
     lengths = {name: n for name, n in name_to_length.items() if n != 1}

@@ -19,14 +19,22 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
-from ._validate import InputError
+from ._validate import InputError, check_count
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
-from .psa import DEFAULT_CHUNK_SIZE, Progress, check_sizes, evaluate_chunk
-from .store import Chunk, Plan, ResultsStore, StoreLock, code_fingerprint, model_fingerprint
+from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
+from .store import (
+    Chunk,
+    Plan,
+    ResultsStore,
+    StoreLock,
+    code_fingerprint,
+    model_fingerprint,
+)
 
 Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
 
@@ -39,7 +47,6 @@ class WorkerFailed(RuntimeError):
 class InProcess:
     """Chunks one after another in this process (no setup, the default)."""
 
-    name = "in-process"
     workers = 1
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
@@ -82,36 +89,39 @@ class LocalProcesses:
     up in memory and an interruption loses at most the chunks being computed.
     """
 
-    name = "local processes"
-
     def __init__(self, workers: int) -> None:
-        check_sizes(workers=(workers, 1))
-        self.workers = int(workers)
+        self.workers = check_count("workers", workers, 1)
         self.pool: ProcessPoolExecutor | None = None
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
         self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                         initargs=(inputs, seed))
-        pending, queue = {}, iter(tasks)
-        for task in _take(queue, 2 * self.workers):
-            pending[self.pool.submit(_worker_chunk, task)] = task
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    raise WorkerFailed("a worker process died (out of memory? try a smaller --chunk-size); "
-                                       "finished chunks are kept: run the same command to resume") from None
-                except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
-                    raise _failure(task, error) from error
-                for task in _take(queue, 1):
-                    pending[self.pool.submit(_worker_chunk, task)] = task
+        first_done = partial(wait, return_when=FIRST_COMPLETED)
+        yield from _in_window(tasks, partial(self.pool.submit, _worker_chunk), first_done, 2 * self.workers)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_window(tasks: list[Task], submit, first_done, window: int) -> Iterator[tuple[int, Chunk]]:
+    """Results of ``tasks`` as they finish, with at most ``window`` submitted at a time
+    (``submit(task)`` returns a future; ``first_done(futures)`` waits until at least one
+    is done and returns ``(done, not_done)``), so finished results never pile up."""
+    pending, queue = {}, iter(tasks)
+    for task in _take(queue, window):
+        pending[submit(task)] = task
+    while pending:
+        done, _ = first_done(list(pending))
+        for future in done:
+            task = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
+                raise _failure(task, error) from error
+            yield result
+            for task in _take(queue, 1):
+                pending[submit(task)] = task
 
 
 def _failure(task: Task, error: Exception) -> Exception:
@@ -119,21 +129,25 @@ def _failure(task: Task, error: Exception) -> Exception:
     else as :class:`WorkerFailed` naming the chunk."""
     if isinstance(error, (InputError, WorkerFailed)):
         return error
+    if isinstance(error, BrokenProcessPool):
+        return WorkerFailed("a worker process died (out of memory? try a smaller --chunk-size); finished chunks are "
+                            "kept: run the same command to resume")
     index, start, stop = task
     message = " ".join(str(error).split())
     return WorkerFailed(f"chunk {index} (draws {start}-{stop}): {type(error).__name__}: {message}; finished chunks "
                         f"are kept: run the same command to resume")
 
 
-def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, fingerprint: str) -> tuple[int, Chunk]:
+def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: str) -> tuple[int, Chunk]:
+    """One chunk on a Dask worker; ``code`` and ``model`` are the client's fingerprints."""
     # a worker keeps the model of the run it is working for, instead of rebuilding it per chunk
-    if _worker_state.get("fingerprint") != fingerprint:
+    if _worker_state.get("model_fingerprint") != model:
         # a worker with other code would compute other numbers: refuse rather than mix them
-        if code_fingerprint() != fingerprint.split("/")[0]:
+        if code_fingerprint() != code:
             raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
                                "version on every worker")
         _worker_state.clear()
-        _worker_state.update(fingerprint=fingerprint, model=HCCModel(inputs))
+        _worker_state.update(model_fingerprint=model, model=HCCModel(inputs))
         _reuse_freed_memory()
     index, start, stop = task
     return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])
@@ -162,8 +176,6 @@ class DaskCluster:
     inputs are sent once to each worker. Needs ``pip install "markov-hcc[dask]"``.
     """
 
-    name = "Dask"
-
     def __init__(self, scheduler) -> None:
         try:
             from distributed import Client
@@ -176,31 +188,15 @@ class DaskCluster:
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
-        from distributed import as_completed
+        from distributed import wait as dask_wait
 
         shared = self.client.scatter(inputs, broadcast=True)
-        fingerprint = f"{code_fingerprint()}/{model_fingerprint(inputs)}"  # the code, then the model of this run
-        queue = iter(tasks)
+        code, model = code_fingerprint(), model_fingerprint(inputs)
 
         def submit(task: Task):
-            return self.client.submit(_dask_chunk, shared, seed, task, fingerprint, pure=False)
+            return self.client.submit(_dask_chunk, shared, seed, task, code, model, pure=False)
 
-        futures = {}
-        for task in _take(queue, 2 * self.workers):
-            futures[submit(task)] = task
-        running = as_completed(list(futures))
-        for future in running:
-            task = futures.pop(future)
-            try:
-                result = future.result()
-            except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
-                raise _failure(task, error) from error
-            future.release()
-            yield result
-            for task in _take(queue, 1):
-                new = submit(task)
-                futures[new] = task
-                running.add(new)
+        yield from _in_window(tasks, submit, partial(dask_wait, return_when="FIRST_COMPLETED"), 2 * self.workers)
 
     def close(self) -> None:
         if self._own:
@@ -246,7 +242,7 @@ def backend_for(workers: int = 1, scheduler=None):
         if workers != 1:
             raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
         return DaskCluster(scheduler)
-    check_sizes(workers=(workers, 1))
+    check_count("workers", workers, 1)
     return InProcess() if workers == 1 else LocalProcesses(workers)
 
 
@@ -286,22 +282,22 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
     ResultsStore
         The complete store; read it with :func:`markov.psa.read_psa`.
     """
-    check_sizes(n=(n, 1), seed=(seed, 0), chunk_size=(chunk_size, 1))
-    plan = Plan(int(n), int(seed), int(chunk_size))
+    plan = Plan(check_count("n", n, 1), check_count("seed", seed, 0), check_count("chunk_size", chunk_size, 1))
     try:
         ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
         backend = backend or backend_for(workers, scheduler)
         with StoreLock(directory):
             store = ResultsStore.create_or_resume(directory, inputs, plan)
             tasks = store.missing()
-            done = int(n) - sum(stop - start for _, start, stop in tasks)
+            n = plan.n_samples
+            done = n - sum(stop - start for _, start, stop in tasks)
             if progress is not None:
-                progress(done, int(n))
-            for index, chunk in backend.map(inputs, int(seed), tasks):
+                progress(done, n)
+            for index, chunk in backend.map(inputs, plan.seed, tasks):
                 store.write_chunk(index, chunk)
                 done += chunk.stop - chunk.start
                 if progress is not None:
-                    progress(done, int(n))
+                    progress(done, n)
                 if on_chunk is not None:
                     on_chunk(index)
             store.finish()

@@ -38,7 +38,7 @@ from SALib.analyze import sobol as salib_sobol_analyze
 from SALib.sample import morris as salib_morris_sample
 from SALib.sample import sobol as salib_sobol_sample
 
-from ._validate import InputError
+from ._validate import InputError, check_count
 from .dsa import HIGH_QUANTILE, LOW_QUANTILE
 from .models.hcc import HCCModel
 from .params.load import ModelInputs
@@ -84,12 +84,6 @@ def _salib_seed(seed: int) -> int:
     return int(seed) + 1
 
 
-def _check_count(name: str, value, least: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < least:
-        raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
-    return int(value)
-
-
 def sobol_indices(function: Function, names: Sequence[str], n: int, *, seed: int = 1,
                   groups: Mapping[str, Sequence[str]] | None = None, resamples: int = 1000) -> pd.DataFrame:
     """First-order and total Sobol indices of each output of ``function``.
@@ -115,7 +109,7 @@ def sobol_indices(function: Function, names: Sequence[str], n: int, *, seed: int
         ``output``, ``parameter`` (input or group), ``S1``, ``S1_conf``, ``ST``,
         ``ST_conf`` (half-widths of 95% intervals); ``attrs["evaluations"]``.
     """
-    n = _check_count("n", n, 2)
+    n = check_count("n", n, 2)
     if not names:
         raise InputError("no uncertain inputs: every input is fixed, so there is no variance to apportion")
     problem = _problem(names, groups)
@@ -142,8 +136,8 @@ def morris_indices(function: Function, names: Sequence[str], trajectories: int, 
     :func:`sobol_indices`), on a ``levels``-level grid over [2.5%, 97.5%] of each
     uniform. Returns ``output``, ``parameter``, ``mu``, ``mu_star``, ``mu_star_conf``,
     ``sigma``."""
-    trajectories = _check_count("trajectories", trajectories, 2)
-    levels = _check_count("levels", levels, 2)
+    trajectories = check_count("trajectories", trajectories, 2)
+    levels = check_count("levels", levels, 2)
     if not names:
         raise InputError("no uncertain inputs: every input is fixed, so there is nothing to screen")
     if groups:
@@ -255,7 +249,7 @@ def delta(psa: PSAResults, population: str, wtp: float, *, seed: int = 1, resamp
     SALib's notices on bin merging are kept in ``attrs["notes"]``.
     """
     x, y = _psa_outcome(psa, population, wtp)
-    if max_samples is not None and len(y) > _check_count("max_samples", max_samples, 50):
+    if max_samples is not None and len(y) > check_count("max_samples", max_samples, 50):
         keep = np.sort(np.random.default_rng(seed).choice(len(y), max_samples, replace=False))
         x, y = x.iloc[keep], y[keep]
     problem = _problem(list(x.columns), None)
@@ -280,7 +274,7 @@ def pawn(psa: PSAResults, population: str, wtp: float, *, slices: int = 10, seed
     ``mean``, ``median``, ``maximum``, ``CV``."""
     x, y = _psa_outcome(psa, population, wtp)
     problem = _problem(list(x.columns), None)
-    indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=_check_count("slices", slices, 2),
+    indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=check_count("slices", slices, 2),
                                 seed=_salib_seed(seed))
     table = pd.DataFrame({"parameter": list(x.columns), "label": [psa.input_labels[c] for c in x.columns],
                           **{key: np.asarray(indices[key]) for key in ("minimum", "mean", "median", "maximum", "CV")}})

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import cea, voi
-from ._validate import InputError
+from ._validate import InputError, check_count
 from .models.hcc import HCCModel, StrategyResult
 from .params.load import ModelInputs
 from .store import Chunk, ResultsStore, model_fingerprint
@@ -214,14 +214,6 @@ def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model:
     return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
 
 
-def check_sizes(**sizes) -> None:
-    """Each of ``name=(value, least)`` must be a whole number of at least ``least``."""
-    for name, (value, least) in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value \
-                or value < least:
-            raise InputError(f"{name} is {value!r}: must be a whole number of at least {least}")
-
-
 def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
             progress: Progress | None = None) -> PSAResults:
     """Run ``n`` probabilistic samples of an analysis in this process, ``chunk_size``
@@ -241,8 +233,8 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     progress : callable, optional
         Called as ``progress(done, n)`` after each chunk.
     """
-    check_sizes(n=(n, 1), chunk_size=(chunk_size, 1), seed=(seed, 0))
-    n, chunk_size = int(n), int(chunk_size)
+    n, chunk_size = check_count("n", n, 1), check_count("chunk_size", chunk_size, 1)
+    check_count("seed", seed, 0)
     model = HCCModel(inputs)
     chunks = []
     for start in range(0, n, chunk_size):

@@ -97,10 +97,14 @@ class Plan:
     seed: int
     chunk_size: int
 
+    def chunk(self, index: int) -> tuple[int, int]:
+        """``(start, stop)`` of chunk ``index``."""
+        start = index * self.chunk_size
+        return start, min(start + self.chunk_size, self.n_samples)
+
     def chunks(self) -> list[tuple[int, int, int]]:
         """``(index, start, stop)`` of every chunk."""
-        return [(i, start, min(start + self.chunk_size, self.n_samples))
-                for i, start in enumerate(range(0, self.n_samples, self.chunk_size))]
+        return [(i, *self.chunk(i)) for i in range(-(-self.n_samples // self.chunk_size))]
 
 
 @dataclass(frozen=True)
@@ -211,10 +215,6 @@ class ResultsStore:
         """The draws held (when finished) or being computed (:attr:`target`)."""
         return Plan(max(self.target, self.manifest["n_samples"]), self.manifest["seed"], self.manifest["chunk_size"])
 
-    def _planned(self, index: int) -> tuple[int, int]:
-        start = index * self.manifest["chunk_size"]
-        return start, min(start + self.manifest["chunk_size"], self.plan.n_samples)
-
     def chunk_path(self, index: int) -> Path:
         return self.path / CHUNKS / f"chunk-{index:06d}.parquet"
 
@@ -239,7 +239,7 @@ class ResultsStore:
     # --- writing --------------------------------------------------------------------
     def write_chunk(self, index: int, chunk: Chunk) -> Path:
         """Write one chunk atomically (temporary file, fsync, rename)."""
-        start, stop = self._planned(index)
+        start, stop = self.plan.chunk(index)
         if (chunk.start, chunk.stop) != (start, stop):
             raise ValueError(f"chunk {index} holds draws {chunk.start}-{chunk.stop}, the plan {start}-{stop}")
         frame = pd.concat([chunk.parameters.add_prefix(INPUT_PREFIX),

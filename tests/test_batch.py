@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from markov._validate import InputError
 from markov.batch import run_batch
 from markov.cli import main
 from markov.params import load_analysis
@@ -112,14 +113,14 @@ def test_a_store_refuses_another_model_seed_or_fewer_draws(inputs, analysis, tmp
     for model, n, seed, message in ((load_analysis(longer), 12, 3, "holds the PSA of a different model"),
                                     (inputs, 12, 4, "holds a PSA with seed 3, not 4"),
                                     (inputs, 6, 3, "holds 12 draws; asked for 6")):
-        with pytest.raises(Exception, match=message):
+        with pytest.raises(InputError, match=message):
             run_batch(model, n, seed, store, chunk_size=6)
     assert tree_digest(store) == before
-    with pytest.raises(Exception, match="holds the PSA of another model"):
+    with pytest.raises(InputError, match="holds the PSA of another model"):
         read_psa(store, load_analysis(longer))
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    with pytest.raises(Exception, match="is not a PSA results store"):
+    with pytest.raises(InputError, match="is not a PSA results store"):
         run_batch(inputs, 12, 3, tmp_path / "other")
 
 
@@ -258,7 +259,7 @@ def test_a_second_run_on_a_store_in_use_is_refused(inputs, tmp_path):
         held.write("otherhost 4242")
         held.flush()
         before = tree_digest(store)
-        with pytest.raises(Exception, match=r"another run is writing to this store \(otherhost 4242\)"):
+        with pytest.raises(InputError, match=r"another run is writing to this store \(otherhost 4242\)"):
             run_batch(inputs, 24, 3, store, chunk_size=6)
         assert tree_digest(store) == before  # not even the manifest was extended
     # the holder is gone (its lock went with it, even after kill -9): the run goes ahead
