@@ -193,6 +193,11 @@ class ResultsStore:
         if (path / MANIFEST).is_file():
             store = cls.open(path)
             held = store.manifest
+            if held["fingerprint"] != fingerprint and held.get("inputs_fingerprint") == model_fingerprint(
+                    inputs, code=False):
+                raise InputError(f"{path}: holds a PSA of these inputs computed by another version of markov (its "
+                                 f"code or compiled core differ); it can be read but not resumed or extended: choose "
+                                 f"another output directory")
             if held["fingerprint"] != fingerprint:
                 raise InputError(
                     f"{path}: holds the PSA of a different model or inputs (analysis {held['analysis']!r}, "

@@ -282,3 +282,14 @@ def test_an_interrupted_extension_leaves_the_finished_psa_readable(inputs, refer
     run_batch(inputs, 25, 3, store, chunk_size=10)  # the original command still runs
     run_batch(inputs, 60, 3, store, chunk_size=10)
     assert_same_psa(read_psa(store, inputs), reference)
+
+
+def test_a_store_of_another_package_version_is_read_but_not_resumed(inputs, reference, tmp_path, monkeypatch):
+    store = tmp_path / "s"
+    run_batch(inputs, 60, 3, store, chunk_size=30)
+    monkeypatch.setattr("markov.store.code_fingerprint", lambda: "another version")
+    assert_same_psa(read_psa(store, inputs), reference)
+    before = tree_digest(store)
+    with pytest.raises(InputError, match="computed by another version of markov"):
+        run_batch(inputs, 90, 3, store, chunk_size=30)
+    assert tree_digest(store) == before
