@@ -7,7 +7,7 @@ import sys
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 compile_args = [] if sys.platform == "win32" else ["-O3"]
 
@@ -22,7 +22,7 @@ extensions = [
 ]
 
 setup(
-    packages=["markov", "markov.models", "markov.params", "markov.plots", "markov.survival", "markov.data"],
+    packages=[*find_packages(include=["markov", "markov.*"]), "markov.data"],
     package_dir={"markov": "markov", "markov.data": "params"},
     package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml",
                                  "evidence/*.yaml", "hcc/*.yaml"]},

@@ -1,7 +1,7 @@
 """Regenerate docs/inputs.md: every input of the base case with its value and source."""
 from pathlib import Path
 
-from markov.params import load_analysis
+from markov.inputs import load_analysis
 from markov.run import inputs_markdown
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ throughput of each backend, peak memory, and identical results across backends.
                                      [--million 1000000] [--steps one,two,api,dask,million]
 
 Every run is the real command line (``markov psa ... --no-evppi`` in a subprocess, so
-the numbers are what a user sees), except ``api``, which calls ``markov.psa.run_psa``.
+the numbers are what a user sees), except ``api``, which calls ``markov.probabilistic.psa.run_psa``.
 For each run: wall time, draws per second over the PSA phase (from the start to the
 last chunk written, and steadily: from the first chunk written to the last), and peak
 memory — the sum of the resident memory of the process and its
@@ -38,8 +38,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from markov.params import load_analysis
-from markov.psa import read_psa, run_psa
+from markov.inputs import load_analysis
+from markov.probabilistic.psa import read_psa, run_psa
 
 ENVIRONMENT = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 

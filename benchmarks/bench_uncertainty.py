@@ -27,8 +27,8 @@ matplotlib.use("Agg")
 from timing import median_seconds  # noqa: E402
 
 from markov import gsa  # noqa: E402
-from markov.params import load_analysis  # noqa: E402
-from markov.psa import run_psa  # noqa: E402
+from markov.inputs import load_analysis  # noqa: E402
+from markov.probabilistic.psa import run_psa  # noqa: E402
 from markov.run import default_wtp, run_dsa, write_psa  # noqa: E402
 
 

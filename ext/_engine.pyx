@@ -327,35 +327,3 @@ def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_sta
     return total_arr
 
 
-cdef int _survival_violation(const double[:, ::1] curves, double tolerance,
-                             Py_ssize_t* row, Py_ssize_t* col) noexcept nogil:
-    cdef Py_ssize_t s, t
-    cdef double value
-    for s in range(curves.shape[0]):
-        for t in range(curves.shape[1]):
-            row[0], col[0] = s, t
-            value = curves[s, t]
-            if not (value - value == 0.0):  # NaN or infinite
-                return 1
-            if t == 0 and (value - 1.0 > tolerance or 1.0 - value > tolerance):
-                return 2
-            if value < 0.0 or value > 1.0:
-                return 3
-            if t > 0 and value - curves[s, t - 1] > tolerance:
-                return 4
-    return 0
-
-
-def survival_check(const double[:, ::1] curves, double tolerance):
-    """First violation in survival curves (rows): (rule, row, time point), rule 0 if none.
-
-    Rules: 1 not finite, 2 S(0) differs from 1 by more than ``tolerance``,
-    3 outside [0, 1], 4 rises by more than ``tolerance``. One pass, no temporaries.
-    """
-    cdef Py_ssize_t row = -1, col = -1
-    cdef int rule
-    with nogil:
-        rule = _survival_violation(curves, tolerance, &row, &col)
-    if rule == 0:
-        row = col = -1
-    return rule, row, col

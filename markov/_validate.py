@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _engine
 
 PROBABILITY_TOLERANCE = 1e-9
 
@@ -76,19 +75,29 @@ def check_transition_matrices(transition: np.ndarray, name: str) -> None:
 
 def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-12) -> None:
     """Raise unless curves ``(time point,)`` or ``(sample, time point)`` are finite,
-    start at 1, stay in [0, 1] and never increase (one compiled pass)."""
+    start at 1, stay in [0, 1] and never increase; the first violation in row-major
+    order is named."""
     rows = curves.reshape((1,) * (2 - curves.ndim) + curves.shape)
-    rule, row, t = _engine.survival_check(np.ascontiguousarray(rows), tolerance)
-    if rule == 0:
+    with np.errstate(invalid="ignore"):
+        rule = np.zeros(rows.shape, dtype=np.int8)
+        rises = np.zeros(rows.shape, dtype=bool)
+        rises[:, 1:] = rows[:, 1:] - rows[:, :-1] > tolerance
+        rule[rises] = 4
+        rule[(rows < 0.0) | (rows > 1.0)] = 3
+        rule[:, 0][np.abs(rows[:, 0] - 1.0) > tolerance] = 2
+        rule[~np.isfinite(rows)] = 1
+    flat = np.flatnonzero(rule)
+    if flat.size == 0:
         return
+    row, t = divmod(int(flat[0]), rows.shape[1])
     where = _where((row, t) if curves.ndim == 2 else (t,), ("sample", "time point"))
     value = _number(rows[row, t])
-    if rule == 1:
+    if rule[row, t] == 1:
         raise InputError(f"{name}{where} is {value}: every value must be a finite number")
-    if rule == 2:
+    if rule[row, t] == 2:
         where = _where((row,), ("sample",)) if curves.ndim == 2 else ""
         raise InputError(f"{name}{where}: S(0) is {value}; survival must start at 1")
-    if rule == 3:
+    if rule[row, t] == 3:
         raise InputError(f"{name}{where} is {value}: must lie in [0.0, 1.0]")
     raise InputError(
         f"{name}{where}: survival rises from {_number(rows[row, t - 1])} to {value}; "

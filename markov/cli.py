@@ -17,10 +17,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
-from .batch import WorkerFailed
+from .probabilistic.batch import WorkerFailed
 from .models.hcc import HCCModel
-from .params import load_analysis
-from .psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
+from .inputs import load_analysis
+from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
 from .report import write_reports
 from .run import (
     EVPPI_MAX_SAMPLES,

@@ -34,8 +34,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ._validate import InputError
 from .models.hcc import COST_CATEGORIES
-from .params.evidence import STATUS_MEANING
-from .voi import MIN_EVPPI_SAMPLES
+from .inputs.evidence import STATUS_MEANING
+from .decision.voi import MIN_EVPPI_SAMPLES
 
 __all__ = ["write_html", "write_reports", "write_workbook"]
 

@@ -21,13 +21,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import __version__, cea, dsa, gsa, voi
+from . import __version__
+from .decision import cea
+from .decision import dsa
+from .decision import gsa
+from .decision import voi
 from ._validate import InputError
-from .batch import backend_for, run_batch
-from .gsa import groups_by_source
+from .probabilistic.batch import backend_for, run_batch
+from .decision.gsa import groups_by_source
 from .models.hcc import HCCModel, calibration_table, model_survival, results_table
-from .params.evidence import STATUS_MEANING
-from .params.load import ModelInputs
+from .inputs.evidence import STATUS_MEANING
+from .inputs.load import ModelInputs
 from .plots import (
     plot_acceptability,
     plot_calibration,
@@ -43,8 +47,8 @@ from .plots import (
     plot_two_way,
     save_figure,
 )
-from .psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, Progress, PSAResults, read_psa, run_psa
-from .store import Plan, ResultsStore, model_fingerprint
+from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, Progress, PSAResults, read_psa, run_psa
+from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 RUN_RECORD = "run.json"
 #: The EVPPI regressions use the first this many samples (Strong et al. 2014 used 1,000–10,000).

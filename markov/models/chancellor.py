@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegative
 from .._validate import InputError, validation_error
 from ..engine import run_markov
 from ..grid import TimeGrid
-from ..outcomes import accumulate
+from ..outcomes.accumulate import accumulate
 
 STRATEGIES = ("monotherapy", "combination")
 STATES = ("A", "B", "C", "D")

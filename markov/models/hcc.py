@@ -35,12 +35,12 @@ import pandas as pd
 
 from .. import _engine
 from .._validate import InputError
-from ..costing import Pack, expected_cost_per_administration, weight_nodes
+from ..outcomes.costing import Pack, expected_cost_per_administration, weight_nodes
 from ..engine import CohortTrace, add_last_line, add_post_progression
 from ..grid import DAYS_PER_YEAR, TimeGrid
-from ..outcomes import Accumulator
-from ..params.load import ModelInputs, ParameterSet
-from ..params.spec import (
+from ..outcomes.accumulate import Accumulator
+from ..inputs.load import ModelInputs, ParameterSet
+from ..inputs.schema import (
     CalibratedCurve,
     Line,
     Population,

@@ -25,7 +25,7 @@ from .adjust import (
 )
 from .calibrate import calibrate
 from .composite import KaplanMeierWithTail, Mixture, MixtureCure
-from .fit import (
+from .fitting.likelihood import (
     CurveModel,
     FitResult,
     MixtureCureModel,
@@ -57,7 +57,7 @@ from .parametric import (
     WeibullPH,
 )
 from .piecewise import PiecewiseExponential
-from .reconstruct import clean_digitised_curve, reconstruct_patient_data
+from .fitting.reconstruct import clean_digitised_curve, reconstruct_patient_data
 from .spline import RoystonParmar, default_knots
 
 __all__ = [

@@ -27,7 +27,7 @@ from scipy import optimize, special
 
 from .._validate import InputError, as_float_array
 from ._base import check_time_unit
-from .fit import ParametricModel
+from .fitting.likelihood import ParametricModel
 from .parametric import (
     Exponential,
     LogLogistic,

@@ -1,0 +1,307 @@
+"""Batch PSA: chunks computed in this process, in local worker processes or on a Dask
+cluster, each written to a results store (:mod:`markov.store`) as it finishes.
+
+Draw ``i`` depends only on the seed and ``i`` (:mod:`markov.psa`), so the store ends
+with the same bits whatever the backend, the number of workers, the chunk size or the
+order in which chunks finish, and a run that was interrupted is resumed by running it
+again: only missing chunks are computed. Workers compute; only this process writes.
+
+Memory stays bounded whatever the number of draws: a worker holds one chunk's traces,
+and this process holds at most a few finished chunks' results (about 50 kB per 100
+draws) before they are written.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+from .._validate import InputError, check_count
+from ..models.hcc import HCCModel
+from ..inputs.load import ModelInputs
+from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
+from .store import (
+    Chunk,
+    Plan,
+    ResultsStore,
+    StoreLock,
+    code_fingerprint,
+    model_fingerprint,
+)
+
+Task = tuple[int, int, int]  # chunk index, first draw, draw after the last
+
+
+class WorkerFailed(RuntimeError):
+    """A worker could not compute a chunk (it died, ran out of memory, or runs other
+    code). The chunks already written are kept: the same run resumes from them."""
+
+
+class InProcess:
+    """Chunks one after another in this process (no setup, the default)."""
+
+    workers = 1
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        model = HCCModel(inputs)
+        for index, start, stop in tasks:
+            yield index, evaluate_chunk(inputs, seed, start, stop, model)
+
+    def close(self) -> None:
+        pass
+
+
+# Each worker process builds the model once: a local worker from the inputs sent at
+# start-up, a Dask worker at its first chunk of a run (the state is per process).
+_worker_state: dict = {}
+
+
+def _start_worker(inputs: ModelInputs, seed: int) -> None:
+    _worker_state.update(inputs=inputs, seed=seed, model=HCCModel(inputs))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the process that started it is gone (killed with -9, say),
+    instead of idling for ever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _worker_chunk(task: Task) -> tuple[int, Chunk]:
+    index, start, stop = task
+    state = _worker_state
+    return index, evaluate_chunk(state["inputs"], state["seed"], start, stop, state["model"])
+
+
+class LocalProcesses:
+    """Chunks in ``workers`` processes on this machine (spawned, so each starts clean).
+
+    At most two chunks per worker are queued at a time, so finished results never pile
+    up in memory and an interruption loses at most the chunks being computed.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = check_count("workers", workers, 1)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                        initargs=(inputs, seed))
+        first_done = partial(wait, return_when=FIRST_COMPLETED)
+        yield from _in_window(tasks, partial(self.pool.submit, _worker_chunk), first_done, 2 * self.workers)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_window(tasks: list[Task], submit, first_done, window: int) -> Iterator[tuple[int, Chunk]]:
+    """Results of ``tasks`` as they finish, with at most ``window`` submitted at a time
+    (``submit(task)`` returns a future; ``first_done(futures)`` waits until at least one
+    is done and returns ``(done, not_done)``), so finished results never pile up."""
+    pending, queue = {}, iter(tasks)
+    for task in _take(queue, window):
+        pending[submit(task)] = task
+    while pending:
+        done, _ = first_done(list(pending))
+        for future in done:
+            task = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
+                raise _failure(task, error) from error
+            yield result
+            for task in _take(queue, 1):
+                pending[submit(task)] = task
+
+
+def _failure(task: Task, error: Exception) -> Exception:
+    """The error to report for a chunk that failed: an input error as it is, anything
+    else as :class:`WorkerFailed` naming the chunk."""
+    if isinstance(error, (InputError, WorkerFailed)):
+        return error
+    if isinstance(error, BrokenProcessPool):
+        return WorkerFailed("a worker process died (out of memory? try a smaller --chunk-size); finished chunks are "
+                            "kept: run the same command to resume")
+    index, start, stop = task
+    message = " ".join(str(error).split())
+    return WorkerFailed(f"chunk {index} (draws {start}-{stop}): {type(error).__name__}: {message}; finished chunks "
+                        f"are kept: run the same command to resume")
+
+
+def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: str) -> tuple[int, Chunk]:
+    """One chunk on a Dask worker; ``code`` and ``model`` are the client's fingerprints."""
+    # a worker keeps the model of the run it is working for, instead of rebuilding it per chunk
+    if _worker_state.get("model_fingerprint") != model:
+        # a worker with other code would compute other numbers: refuse rather than mix them
+        if code_fingerprint() != code:
+            raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
+                               "version on every worker")
+        _worker_state.clear()
+        _worker_state.update(model_fingerprint=model, model=HCCModel(inputs))
+        _reuse_freed_memory()
+    index, start, stop = task
+    return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])
+
+
+def _reuse_freed_memory() -> None:
+    """Let glibc reuse freed memory for large arrays again in this process.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns
+    off glibc's adaptive mmap threshold: every temporary array over 128 kB is then mapped
+    and unmapped, page by page, and the model, which makes many, ran 1.7 times slower in
+    a Dask worker than in a process (measured). Elsewhere (not glibc) this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameters
+    libc.mallopt(m_mmap_threshold, 64 * 2**20)
+    libc.mallopt(m_trim_threshold, 256 * 2**20)
+
+
+class DaskCluster:
+    """Chunks on a Dask distributed cluster (``tcp://host:port`` of its scheduler, or a
+    ``distributed.Client``). Every worker needs the same version of this package; the
+    inputs are sent once to each worker. Needs ``pip install "markov-hcc[dask]"``.
+    """
+
+    def __init__(self, scheduler) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError('--scheduler needs Dask distributed: pip install "markov-hcc[dask]"') from None
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            self.client, self._own = _connect(Client, str(scheduler)), True
+        self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+
+    def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
+        from distributed import wait as dask_wait
+
+        shared = self.client.scatter(inputs, broadcast=True)
+        code, model = code_fingerprint(), model_fingerprint(inputs)
+
+        def submit(task: Task):
+            return self.client.submit(_dask_chunk, shared, seed, task, code, model, pure=False)
+
+        yield from _in_window(tasks, submit, partial(dask_wait, return_when="FIRST_COMPLETED"), 2 * self.workers)
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+#: Seconds to reach a Dask scheduler, including its handshake.
+CONNECT_SECONDS = 30.0
+
+
+def _connect(client_class, address: str):
+    """A client of the scheduler at ``address``, or one line on why not. The connection
+    runs in a thread with a deadline: something that accepts the connection but never
+    answers as a Dask scheduler would otherwise hang the run."""
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = client_class(address, timeout=f"{CONNECT_SECONDS:g}s")
+        except BaseException as error:  # noqa: BLE001 - reported below, in one line
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5.0)
+    if "client" in outcome:
+        return outcome["client"]
+    reason = "no answer" if thread.is_alive() else " ".join(str(outcome["error"]).split())[:200]
+    raise InputError(f"--scheduler {address}: cannot reach a Dask scheduler there ({reason})")
+
+
+def _take(queue: Iterator[Task], count: int) -> Iterable[Task]:
+    for _ in range(count):
+        task = next(queue, None)
+        if task is None:
+            return
+        yield task
+
+
+def backend_for(workers: int = 1, scheduler=None):
+    """The backend for ``workers`` local processes (1: this process) or a Dask scheduler."""
+    if scheduler is not None:
+        if workers != 1:
+            raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+        return DaskCluster(scheduler)
+    check_count("workers", workers, 1)
+    return InProcess() if workers == 1 else LocalProcesses(workers)
+
+
+def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
+              chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int = 1, scheduler=None, backend=None,
+              progress: Progress | None = None, on_chunk: Callable[[int], None] | None = None) -> ResultsStore:
+    """Run (or resume, or extend) the ``n``-draw PSA seeded ``seed`` into the results
+    store at ``directory``.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+    n : int
+        Number of draws, at least 1.
+    seed : int
+        0 or more.
+    directory : path
+        The store: created if new; if it holds this model's PSA with this seed, its
+        finished chunks are kept and only the missing ones computed.
+    chunk_size : int
+        Draws per chunk for a new store (a resumed store keeps its own).
+    workers : int
+        Local worker processes; 1 computes in this process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address such as ``tcp://10.0.0.5:8786``: compute on that cluster.
+    backend : optional
+        A backend already made by :func:`backend_for` (instead of ``workers`` and
+        ``scheduler``), so that a caller can connect before it writes anything; it is
+        closed here.
+    progress : callable, optional
+        Called as ``progress(draws_done, n)`` at the start and after each chunk.
+    on_chunk : callable, optional
+        Called with each chunk's index after it is written (tests use it to interrupt).
+
+    Returns
+    -------
+    ResultsStore
+        The complete store; read it with :func:`markov.psa.read_psa`.
+    """
+    plan = Plan(check_count("n", n, 1), check_count("seed", seed, 0), check_count("chunk_size", chunk_size, 1))
+    try:
+        ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
+        backend = backend or backend_for(workers, scheduler)
+        with StoreLock(directory):
+            store = ResultsStore.create_or_resume(directory, inputs, plan)
+            tasks = store.missing()
+            n = plan.n_samples
+            done = n - sum(stop - start for _, start, stop in tasks)
+            if progress is not None:
+                progress(done, n)
+            for index, chunk in backend.map(inputs, plan.seed, tasks):
+                store.write_chunk(index, chunk)
+                done += chunk.stop - chunk.start
+                if progress is not None:
+                    progress(done, n)
+                if on_chunk is not None:
+                    on_chunk(index)
+            store.finish()
+    finally:
+        if backend is not None:
+            backend.close()
+    return store

@@ -1,0 +1,295 @@
+"""Probabilistic sensitivity analysis: seeded draws, model runs in chunks, per-sample results.
+
+Draw ``i`` of a PSA seeded ``s`` is ``inputs.transform(uniform_rows(s, i, i + 1, k))``
+(:func:`markov.uncertainty.uniform_rows`), and the model computes every sample on its
+own, so a PSA split into chunks of any size, run in any order, gives exactly the same
+numbers as one run in a single call. Chunks keep memory bounded: a chunk's traces are
+reduced to totals before the next chunk starts.
+
+:class:`PSAResults` holds the sampled inputs and the per-sample results; its methods
+hand them, one population at a time, to the decision analysis (:mod:`markov.cea`,
+:mod:`markov.voi`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..decision import cea
+from ..decision import voi
+from .._validate import InputError, check_count
+from ..models.hcc import HCCModel, StrategyResult
+from ..inputs.load import ModelInputs
+from .store import Chunk, ResultsStore, model_fingerprint
+from ..uncertainty import uniform_rows
+
+#: Samples evaluated together: about 40 MB of traces per strategy on the weekly grid.
+DEFAULT_CHUNK_SIZE = 500
+#: Where a results directory keeps its PSA store (:mod:`markov.store`).
+STORE_DIRECTORY = "psa_store"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PSAResults:
+    """Sampled inputs and per-sample results of a probabilistic analysis.
+
+    Attributes
+    ----------
+    analysis : str
+        Name of the analysis.
+    seed : int
+    parameters : DataFrame
+        One row per sample (index ``sample``), one column per uncertain input (its
+        evidence reference): the values drawn. A large PSA read with
+        ``parameter_samples`` holds only its first samples' inputs (for the EVPPI).
+    outcomes : DataFrame
+        One row per sample (index ``sample``); columns ``(population, strategy,
+        measure)`` with measures ``cost``, ``cost_<category>``, ``life_years`` and
+        ``qalys`` (discounted), or the subset read (:func:`read_psa`).
+    calibration_unreachable : DataFrame
+        Per population and strategy, the samples whose OS median could not be reached.
+    labels : dict
+        ``(population, strategy)`` -> strategy label.
+    comparisons : dict
+        Population -> ``(intervention, comparator)``.
+    currency : str
+    input_labels : dict
+        Uncertain input -> readable name with unit and source.
+    """
+
+    analysis: str
+    seed: int
+    parameters: pd.DataFrame
+    outcomes: pd.DataFrame
+    calibration_unreachable: pd.DataFrame
+    labels: dict[tuple[str, str], str]
+    comparisons: dict[str, tuple[str, str]]
+    currency: str
+    input_labels: dict[str, str]
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def populations(self) -> list[str]:
+        return list(dict.fromkeys(self.outcomes.columns.get_level_values("population")))
+
+    @property
+    def measures(self) -> list[str]:
+        return list(dict.fromkeys(self.outcomes.columns.get_level_values("measure")))
+
+    def strategies(self, population: str) -> list[str]:
+        """Strategy names of ``population``, in the order of the model files."""
+        if population not in self.populations:
+            raise InputError(f"population {population!r}: not in these results (populations: "
+                             f"{', '.join(self.populations)})")
+        return list(dict.fromkeys(s for p, s, _ in self.outcomes.columns if p == population))
+
+    def wide(self, population: str, column: str = "cost") -> pd.DataFrame:
+        """``column`` as a (sample × strategy) table for ``population``."""
+        if column not in self.measures:
+            raise InputError(f"column {column!r}: not a result here (known: {', '.join(self.measures)})")
+        strategies = self.strategies(population)
+        return self.outcomes[[(population, s, column) for s in strategies]].set_axis(
+            pd.Index(strategies, name="strategy"), axis=1)
+
+    def long_outcomes(self) -> pd.DataFrame:
+        """The results as a long table: one row per population, strategy and sample."""
+        frames = []
+        for population in self.populations:
+            for strategy in self.strategies(population):
+                part = self.outcomes[population][strategy].reset_index()
+                part.insert(0, "strategy", strategy)
+                part.insert(0, "population", population)
+                frames.append(part)
+        return pd.concat(frames, ignore_index=True).rename_axis(None, axis=1)
+
+    def costs_and_effects(self, population: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Costs and QALYs, each (n_samples, n_strategies), and the strategy names."""
+        return (self.wide(population, "cost").to_numpy(), self.wide(population, "qalys").to_numpy(),
+                self.strategies(population))
+
+    def net_benefit(self, population: str, wtp: float) -> np.ndarray:
+        """Net monetary benefit (n_samples, n_strategies) at ``wtp`` per QALY."""
+        costs, effects, _ = self.costs_and_effects(population)
+        return cea.net_benefit(costs, effects, wtp)
+
+    def incremental_net_benefit(self, population: str, wtp: float) -> np.ndarray:
+        """Per sample, the intervention's NMB minus the comparator's (the population's
+        comparison) at ``wtp``."""
+        intervention, comparator = self.comparisons[population]
+        strategies = self.strategies(population)
+        nmb = self.net_benefit(population, wtp)
+        return nmb[:, strategies.index(intervention)] - nmb[:, strategies.index(comparator)]
+
+    def strategy_labels(self, population: str) -> list[str]:
+        return [self.labels[(population, s)] for s in self.strategies(population)]
+
+    # --- decision analysis ----------------------------------------------------------
+    def acceptability(self, population: str, wtp) -> pd.DataFrame:
+        """CEAC: probability each strategy has the highest NMB (index wtp, columns labels)."""
+        costs, effects, _ = self.costs_and_effects(population)
+        return cea.acceptability_curve(costs, effects, wtp, self.strategy_labels(population))
+
+    def frontier(self, population: str, wtp) -> pd.DataFrame:
+        """CEAF: the strategy with the highest expected NMB and its probability, by wtp."""
+        costs, effects, _ = self.costs_and_effects(population)
+        return cea.acceptability_frontier(costs, effects, wtp, self.strategy_labels(population))
+
+    def evpi(self, population: str, wtp) -> pd.DataFrame:
+        """Per-patient EVPI by wtp (columns ``wtp``, ``evpi``)."""
+        costs, effects, _ = self.costs_and_effects(population)
+        return voi.evpi_curve(costs, effects, np.atleast_1d(np.asarray(wtp, dtype=float)))
+
+    def evppi(self, population: str, wtp: float, groups: dict[str, list[str]] | None = None,
+              method: str = "auto") -> pd.DataFrame:
+        """EVPPI of each uncertain input (and of each group) at ``wtp``, by regression on
+        the samples whose inputs are held (all, unless read with ``parameter_samples``)."""
+        used = len(self.parameters)
+        return voi.evppi_table(self.net_benefit(population, wtp)[:used], self.parameters, groups, method=method)
+
+    def convergence(self, population: str, wtp: float, points: int = 60) -> pd.DataFrame:
+        """Running mean of each strategy's incremental NMB against the comparison's
+        comparator, with a 95% Monte-Carlo interval, at about ``points`` sample sizes."""
+        _, comparator = self.comparisons[population]
+        strategies = self.strategies(population)
+        nmb = self.net_benefit(population, wtp)
+        incremental = nmb - nmb[:, [strategies.index(comparator)]]
+        return running_mean(incremental, [self.labels[(population, s)] for s in strategies], points,
+                            skip=[strategies.index(comparator)])
+
+
+def running_mean(values: np.ndarray, names: list[str], points: int = 60, skip=()) -> pd.DataFrame:
+    """Running mean of each column of ``values`` (n_samples, k) after the first n samples,
+    with mean ± 1.96 × (running SD)/√n, at about ``points`` log-spaced n (columns ``n``,
+    ``comparison``, ``mean``, ``lower``, ``upper``)."""
+    n = values.shape[0]
+    counts = np.unique(np.geomspace(min(10, n), n, points).round().astype(int))
+    total, squares = np.cumsum(values, axis=0), np.cumsum(values**2, axis=0)
+    rows = []
+    for j, name in enumerate(names):
+        if j in skip:
+            continue
+        mean = total[counts - 1, j] / counts
+        variance = np.maximum(squares[counts - 1, j] / counts - mean**2, 0.0) * counts / np.maximum(counts - 1, 1)
+        half = 1.96 * np.sqrt(variance / counts)
+        rows.append(pd.DataFrame({"n": counts, "comparison": name, "mean": mean,
+                                  "lower": mean - half, "upper": mean + half}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.DataFrame:
+    """Per-sample results (index ``sample`` from ``first_sample``): columns
+    ``(population, strategy, measure)``, measures ``cost``, ``cost_<category>``,
+    ``life_years`` and ``qalys``."""
+    columns = {}
+    for result in results:
+        key = (result.population, result.strategy)
+        columns[(*key, "cost")] = result.total_cost
+        for category, values in result.costs.items():
+            columns[(*key, f"cost_{category}")] = values.sum(axis=1)
+        columns[(*key, "life_years")] = result.life_years.sum(axis=1)
+        columns[(*key, "qalys")] = result.qalys.sum(axis=1)
+    n = results[0].life_years.shape[0]
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(first_sample, first_sample + n, name="sample"))
+    frame.columns = frame.columns.set_names(["population", "strategy", "measure"])
+    return frame
+
+
+def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: HCCModel | None = None) -> Chunk:
+    """Draws ``start`` to ``stop`` of the PSA seeded ``seed``: their input values,
+    per-sample results and unreachable-calibration counts."""
+    model = model or HCCModel(inputs)
+    params = inputs.transform(uniform_rows(seed, start, stop, len(inputs.uncertain)))
+    drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain},
+                         index=pd.RangeIndex(start, stop, name="sample"))
+    results = model.evaluate(params, keep_traces=False)
+    unreachable = {(r.population, r.strategy): r.os_calibration_unreachable for r in results}
+    return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
+
+
+def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
+            progress: Progress | None = None) -> PSAResults:
+    """Run ``n`` probabilistic samples of an analysis in this process, ``chunk_size``
+    at a time, and keep every result in memory. For large runs, several processes or
+    a cluster, and runs that survive interruption, use :func:`markov.batch.run_batch`.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        The analysis (:func:`markov.params.load_analysis`).
+    n : int
+        Number of samples, at least 1.
+    seed : int
+        Seed of the draws (0 or more). The results do not depend on ``chunk_size``.
+    chunk_size : int
+        Samples evaluated together (bounds the model's working memory).
+    progress : callable, optional
+        Called as ``progress(done, n)`` after each chunk.
+    """
+    n, chunk_size = check_count("n", n, 1), check_count("chunk_size", chunk_size, 1)
+    check_count("seed", seed, 0)
+    model = HCCModel(inputs)
+    chunks = []
+    for start in range(0, n, chunk_size):
+        chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))
+        if progress is not None:
+            progress(chunks[-1].stop, n)
+    return assemble(inputs, seed, chunks)
+
+
+def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None = None,
+             parameter_samples: int | None = None) -> PSAResults:
+    """The PSA stored by ``markov psa`` (or ``markov run --psa``) under ``directory``
+    (its results directory or the store itself).
+
+    Parameters
+    ----------
+    directory : path
+    inputs : ModelInputs
+        The analysis it was run on; a store of other inputs is refused (one made by
+        another version of the package is read: its results are what that version computed).
+    measures : tuple of str, optional
+        Only these measures (e.g. ``("cost", "life_years", "qalys")``) to save memory.
+    parameter_samples : int, optional
+        Hold the inputs of only the first this many samples (what the EVPPI uses).
+    """
+    directory = Path(directory)
+    path = directory / STORE_DIRECTORY if (directory / STORE_DIRECTORY).is_dir() else directory
+    store = ResultsStore.open(path)
+    if store.manifest["inputs_fingerprint"] != model_fingerprint(inputs, code=False):
+        raise InputError(f"{path}: holds the PSA of another model or inputs (analysis "
+                         f"{store.manifest['analysis']!r}), not of the {inputs.analysis.name!r} analysis as it is now")
+    order = [(p, s) for p, population in inputs.populations.items() for s in population.strategies]
+    parameters, outcomes, unreachable = store.read(measures=measures, parameter_samples=parameter_samples,
+                                                   columns_of=order)
+    return _results(inputs, store.plan.seed, parameters, outcomes, unreachable)
+
+
+def assemble(inputs: ModelInputs, seed: int, chunks: list[Chunk]) -> PSAResults:
+    """One :class:`PSAResults` from chunks (in any order)."""
+    chunks = sorted(chunks, key=lambda chunk: chunk.start)
+    counts = {}
+    for chunk in chunks:
+        for key, value in chunk.unreachable.items():
+            counts[key] = counts.get(key, 0) + value
+    unreachable = pd.DataFrame([{"population": p, "strategy": s, "samples": n} for (p, s), n in counts.items()])
+    return _results(inputs, seed, pd.concat([c.parameters for c in chunks]),
+                    pd.concat([c.outcomes for c in chunks]), unreachable)
+
+
+def _results(inputs: ModelInputs, seed: int, parameters: pd.DataFrame, outcomes: pd.DataFrame,
+             unreachable: pd.DataFrame) -> PSAResults:
+    labels = {(p, s): strategy.label for p, population in inputs.populations.items()
+              for s, strategy in population.strategies.items()}
+    comparisons = {p: (population.comparison.intervention, population.comparison.comparator)
+                   for p, population in inputs.populations.items()}
+    return PSAResults(inputs.analysis.name, seed, parameters, outcomes, unreachable, labels, comparisons,
+                      inputs.perspective.currency, {ref: inputs.label(ref) for ref in inputs.uncertain})

@@ -1,0 +1,148 @@
+"""What the HCC model's fast paths must keep.
+
+* A sample's results do not depend on the other samples evaluated with it, bit for bit
+  (on the shipped weekly grid, where the convolutions go through the FFT).
+* Best supportive care fed by the first line and every second-line option at once equals
+  the share-weighted sum of one sequence per option (the model is linear in the cohort).
+* The compiled general-population floor is the vectorised formula it replaced, bit for bit.
+* Values by cycle are accumulated over traces of any memory layout.
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+from markov import _engine
+from markov.engine import CohortTrace, TreatmentLine, run_sequencing
+from markov.grid import TimeGrid
+from markov.models.hcc import BSC, DEAD, HCCModel, build_curves, per_sample_table
+from markov.outcomes import Accumulator, accumulate, cycle_weights
+from markov.inputs import load_analysis
+from markov.survival import GeneralPopulationSurvival
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return load_analysis(None)
+
+
+def test_a_sample_does_not_depend_on_the_others_evaluated_with_it(inputs):
+    model = HCCModel(inputs)
+    whole = model.evaluate(inputs.sample(37, seed=11))
+    pieces, start = [], 0
+    for size in (1, 5, 31):
+        pieces.append((start, model.evaluate(inputs.sample(size, seed=11, start=start))))
+        start += size
+    tables = []
+    for first, results in pieces:
+        table = per_sample_table(results)
+        table["sample"] += first
+        tables.append(table)
+    expected = per_sample_table(whole).sort_values(["population", "strategy", "sample"], ignore_index=True)
+    joined = pd.concat(tables).sort_values(["population", "strategy", "sample"], ignore_index=True)
+    assert list(joined.columns) == list(expected.columns)
+    for column in expected.columns:
+        np.testing.assert_array_equal(joined[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
+    for i, result in enumerate(whole):
+        assert result.floored_cycles == sum(results[i].floored_cycles for _, results in pieces)
+        assert result.os_calibration_unreachable == sum(results[i].os_calibration_unreachable for _, results in pieces)
+
+
+def test_bsc_fed_by_every_option_is_the_sum_of_one_sequence_per_option(inputs):
+    uncalibrated = inputs.scenario("no_os_calibration")  # BSC from a curve, the same in every sequence
+    model, params = HCCModel(uncalibrated), uncalibrated.sample(6, seed=5)
+    n, grid = params.n_samples, model.grid
+    results = model.evaluate(params)
+    checked = 0
+    for p_name, population in uncalibrated.populations.items():
+        curves = build_curves(population, params)
+        gp = GeneralPopulationSurvival(uncalibrated.perspective.life_table, params[population.start_age],
+                                       params[population.share_female]).survival_on_grid(grid)
+
+        def floored(name, death_share, curves=curves, gp=gp):
+            return _engine.floor_survival(curves[name].survival_on_grid(grid), np.asarray(death_share, float), gp)
+
+        for s_name, strategy in population.strategies.items():
+            if not strategy.second_line:
+                continue
+            result = next(r for r in results if (r.population, r.strategy) == (p_name, s_name))
+            first, first_death, _ = floored(strategy.first_line.progression_free,
+                                            params[strategy.first_line.pre_progression_death_share])
+            bsc, _, _ = floored(strategy.post_progression_survival or population.post_progression_survival,
+                                np.ones(n))
+            shares = [params[line.share] for line in strategy.second_line]
+            branches = [(1.0 - sum(shares), None), *zip(shares, strategy.second_line, strict=True)]
+            states = result.trace.state_names
+            expected = {"occupancy": np.zeros(result.trace.occupancy.shape),
+                        "entries": np.zeros(result.trace.entries.shape)}
+            for weight, line in branches:
+                lines = [TreatmentLine("first_line", first, first_death, 0.0 if line is None else 1.0)]
+                if line is not None:
+                    curve, death, _ = floored(line.progression_free, params[line.pre_progression_death_share])
+                    lines.append(TreatmentLine("second_line", curve, death))
+                trace = run_sequencing(lines, bsc)
+                columns = [states.index(BSC), states.index(DEAD)]
+                if line is not None:
+                    columns.insert(0, states.index(f"second_line_{line.treatment}"))
+                for name, got in (("occupancy", trace.occupancy), ("entries", trace.entries)):
+                    expected[name][:, :, columns] += weight[:, None, None] * got[:, :, -len(columns):]
+            for name in ("occupancy", "entries"):
+                np.testing.assert_allclose(getattr(result.trace, name)[:, :, 2:], expected[name][:, :, 2:],
+                                           rtol=0, atol=1e-12, err_msg=f"{p_name}.{s_name} {name}")
+            checked += 1
+    assert checked >= 5
+
+
+def _floor_vectorised(survival, death_share, population_survival):
+    """The general-population floor as it was written before it was compiled."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(survival[:, :-1] > 0, survival[:, 1:] / survival[:, :-1], 1.0)
+    events = 1.0 - step
+    population_deaths = 1.0 - population_survival[:, 1:] / population_survival[:, :-1]
+    events = np.maximum(events, population_deaths)
+    share = np.broadcast_to(death_share[:, None], events.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where(events > 0, population_deaths / events, 0.0)
+    floored = int(np.count_nonzero(needed > share))
+    share = np.clip(np.maximum(share, needed), 0.0, 1.0)
+    curve = np.empty_like(survival)
+    curve[:, 0] = survival[:, 0]
+    np.cumprod(1.0 - events, axis=1, out=curve[:, 1:])
+    curve[:, 1:] *= survival[:, :1]
+    return curve, share, floored
+
+
+def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
+    rng = np.random.default_rng(7)
+    n, n_times = 9, 60
+    steps = rng.uniform(0.85, 1.0, (n, n_times - 1))
+    steps[0, 20:] = 0.0  # a curve that reaches 0 (no events after it)
+    steps[1] = 1.0  # a flat curve (no events: the floor decides everything)
+    survival = np.concatenate([np.ones((n, 1)), np.cumprod(steps, axis=1)], axis=1)
+    population = np.concatenate([np.ones((n, 1)), np.cumprod(rng.uniform(0.95, 1.0, (n, n_times - 1)), axis=1)],
+                                axis=1)
+    death_share = rng.uniform(0.0, 1.0, n)
+    got = _engine.floor_survival(survival, death_share, population)
+    expected = _floor_vectorised(survival, death_share, population)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    assert got[2] == expected[2] > 0
+
+
+@pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
+def test_values_by_cycle_over_a_trace_stored_state_by_state(method):
+    rng = np.random.default_rng(3)
+    grid, n, k = TimeGrid(0.25, 8), 4, 3
+    occupancy = rng.uniform(size=(n, k, grid.n_cycles + 1)).transpose(0, 2, 1)  # not C-contiguous
+    entries = rng.uniform(size=(n, k, grid.n_cycles + 1)).transpose(0, 2, 1)
+    trace = CohortTrace(occupancy, entries, ("a", "b", "c"))
+    values = rng.uniform(size=(n, grid.n_cycles, k))
+    at_start, at_end = cycle_weights(grid, 0.035, method)
+    expected = (values * (at_start[None, :, None] * occupancy[:, :-1] + at_end[None, :, None] * occupancy[:, 1:])
+                ).sum(axis=1)
+    got = accumulate(trace, grid, per_year=values, discount_rate=0.035, method=method)
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    # constant values reuse the discounted years and entries, whatever the layout
+    shared = Accumulator(trace, grid, discount_rate=0.035, method=method)
+    same = accumulate(CohortTrace(np.ascontiguousarray(occupancy), np.ascontiguousarray(entries), ("a", "b", "c")),
+                      grid, per_year=[1.0, 2.0, 3.0], on_entry=[4.0, 5.0, 6.0], discount_rate=0.035, method=method)
+    np.testing.assert_allclose(shared.total([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), same, rtol=1e-14)

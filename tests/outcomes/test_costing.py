@@ -1,0 +1,123 @@
+"""Drug costing (markov/costing.py) against hand calculations and brute force."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+from markov import InputError
+from markov.outcomes.costing import (
+    WEIGHT_NODES,
+    Pack,
+    cost_of_dose,
+    expected_cost_per_administration,
+    weight_nodes,
+)
+
+
+def vial(strength_mg, price, units=1):
+    return Pack(strength_mg, units, np.array([float(price)]))
+
+
+def cheapest_by_brute_force(dose_mg, packs):
+    """Cheapest whole number of units (any mix of strengths) covering ``dose_mg``: every
+    count of each strength up to the number that alone would cover the dose."""
+    unit_prices = [float(p.price[0]) / p.units for p in packs]
+    limits = [math.ceil(dose_mg / p.strength_mg) for p in packs]
+    best = math.inf
+    for counts in itertools.product(*(range(n + 1) for n in limits)):
+        mg = sum(c * p.strength_mg for c, p in zip(counts, packs))
+        if mg >= dose_mg and mg > 0:
+            best = min(best, sum(c * u for c, u in zip(counts, unit_prices)))
+    return best
+
+
+def test_vial_rounding_by_hand():
+    # 1050 mg from 100 mg vials: ceil(10.5) = 11 vials x $841 = $9,251 (exact).
+    cost = cost_of_dose(np.array([[1050.0]]), [vial(100, 841)], vial_sharing=False)
+    assert cost.shape == (1, 1)
+    assert cost[0, 0] == pytest.approx(9251.0, abs=1e-9)
+    # exactly 1000 mg needs 10 vials, not 11 (no spurious rounding up): $8,410
+    exact = cost_of_dose(np.array([[1000.0]]), [vial(100, 841)], vial_sharing=False)
+    assert exact[0, 0] == pytest.approx(8410.0, abs=1e-9)
+
+
+def test_mixed_vials_choose_the_cheapest_covering_combination():
+    packs = [vial(100, 242.66), vial(400, 924.40)]
+    # dose 450 by hand: 5 x 100 = 1213.30; 400 + 100 = 1167.06; 2 x 400 = 1848.80 -> 1167.06
+    cost = cost_of_dose(np.array([[450.0]]), packs, vial_sharing=False)
+    assert cost[0, 0] == pytest.approx(1167.06, abs=1e-9)
+    # dose 350: 4 x 100 = 970.64 but one 400 mg vial = 924.40 is cheaper (not greedy by size)
+    cost = cost_of_dose(np.array([[350.0]]), packs, vial_sharing=False)
+    assert cost[0, 0] == pytest.approx(924.40, abs=1e-9)
+    # every dose from 10 mg to 1600 mg against the brute force
+    doses = np.arange(10.0, 1601.0, 10.0)
+    got = cost_of_dose(doses[None, :], packs, vial_sharing=False)[0]
+    expected = np.array([cheapest_by_brute_force(d, packs) for d in doses])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_vial_sharing_pays_for_milligrams_at_the_cheapest_price_per_mg():
+    packs = [vial(100, 242.66), vial(400, 924.40)]
+    # per mg: 2.4266 (100 mg) and 2.311 (400 mg) -> 450 mg x 2.311 = 1039.95
+    cost = cost_of_dose(np.array([[450.0, 75.0]]), packs, vial_sharing=True)
+    np.testing.assert_allclose(cost[0], [450 * 2.311, 75 * 2.311], rtol=1e-12)
+
+
+def test_cost_varies_by_sample_with_the_price():
+    # two PSA samples with different vial prices; dose 250 mg -> 3 vials each
+    pack = Pack(100, 1, np.array([800.0, 900.0]))
+    cost = cost_of_dose(np.array([[250.0], [250.0]]), [pack], vial_sharing=False)
+    np.testing.assert_allclose(cost[:, 0], [2400.0, 2700.0], rtol=0, atol=1e-9)
+
+
+def test_no_pack_is_an_input_error():
+    with pytest.raises(InputError, match="at least one priced pack"):
+        cost_of_dose(np.array([[10.0]]), [], vial_sharing=False)
+
+
+def test_weight_nodes_match_the_normal_distribution():
+    mean, sd = np.array([70.0, 71.4]), np.array([15.0, 10.0])
+    nodes = weight_nodes(mean, sd)
+    assert nodes.shape == (2, WEIGHT_NODES)
+    # midpoint quantiles of a symmetric distribution: the mean is exact (to 1e-3 relative
+    # here; in fact to rounding)
+    np.testing.assert_allclose(nodes.mean(axis=1), mean, rtol=1e-3)
+    # equally likely midpoint quantiles slightly understate the spread: with 200 nodes the
+    # sd is 0.3% low; accept within 1% and never above the target
+    spread = nodes.std(axis=1)
+    np.testing.assert_allclose(spread, sd, rtol=1e-2)
+    assert np.all(spread <= sd)
+    # the nodes are the (i + 1/2)/200 quantiles, spot-checked at the median pair
+    z = special.ndtri(100.5 / 200)
+    assert nodes[0, 100] == pytest.approx(70 + 15 * z, rel=1e-12)
+
+
+def test_weight_nodes_are_truncated_at_one_kg():
+    nodes = weight_nodes(np.array([5.0]), np.array([15.0]))
+    assert nodes.min() == pytest.approx(1.0)
+    assert np.count_nonzero(nodes == 1.0) == np.count_nonzero(5 + 15 * special.ndtri((np.arange(200) + 0.5) / 200) < 1)
+
+
+def test_expected_cost_over_weight_nodes_equals_brute_force_average():
+    # bevacizumab 15 mg/kg from 100 mg vials at $841, weight ~ N(70, 15)
+    nodes = weight_nodes(np.array([70.0]), np.array([15.0]))
+    dose = 15.0 * nodes
+    got = expected_cost_per_administration(dose, [vial(100, 841)], vial_sharing=False)
+    brute = np.mean([math.ceil(d / 100 - 1e-12) * 841 for d in dose[0]])
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(brute, rel=1e-12)
+    # vial rounding costs more than the mean dose priced per mg (15 x 70 x 8.41 = 8830.5)
+    assert got[0] > 15 * 70 * 8.41
+    shared = expected_cost_per_administration(dose, [vial(100, 841)], vial_sharing=True)
+    assert shared[0] == pytest.approx(15 * nodes.mean() * 8.41, rel=1e-12)
+
+
+def test_flat_priced_lenvatinib_pack_costs_the_same_for_8_and_12_mg():
+    # strength 12 mg, 30 units, $15,970 -> one daily dose of 8 or 12 mg = 15970 / 30 = 532.333...
+    pack = Pack(12, 30, np.array([15970.0]))
+    cost = cost_of_dose(np.array([[8.0, 12.0]]), [pack], vial_sharing=False)
+    np.testing.assert_allclose(cost[0], [15970 / 30, 15970 / 30], rtol=1e-12)
+    # and 24 mg would take two units
+    assert cost_of_dose(np.array([[24.0]]), [pack], vial_sharing=False)[0, 0] == pytest.approx(2 * 15970 / 30)
