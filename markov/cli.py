@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._validate import InputError
 from .probabilistic.batch import WorkerFailed
-from .models.hcc import HCCModel
+from .models import build_model
 from .inputs import load_analysis
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
 from .report import write_reports
@@ -235,7 +235,7 @@ def _batch_options(args: argparse.Namespace) -> dict:
 
 def _validate(inputs, draws: int) -> None:
     """Run the base case and ``draws`` probabilistic draws, and print what was checked."""
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     model.evaluate(inputs.base_case())
     if draws:
         model.evaluate(inputs.sample(draws, seed=inputs.analysis.seed))

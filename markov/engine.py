@@ -292,8 +292,8 @@ class TreatmentLine:
     next_line_share: object = 0.0
 
 
-# a step's death share and next-line share (1, 1): every exit dies; nobody moves on
-_EVERYONE_DIES, _NOBODY_MOVES_ON = np.ones((1, 1)), np.zeros((1, 1))
+# a step's death share and next-line share (1, 1): every exit dies; nobody or everyone moves on
+_EVERYONE_DIES, _NOBODY_MOVES_ON, _EVERYONE_MOVES_ON = np.ones((1, 1)), np.zeros((1, 1)), np.ones((1, 1))
 
 
 def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
@@ -317,9 +317,10 @@ def _fft_occupancy(entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, :n_times])
 
 
-def _clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str) -> np.ndarray:
+def clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str = "auto") -> np.ndarray:
     """Occupancy of a state whose clock resets at entry: the truncated convolution of
-    entries with survival since entry."""
+    entries ``(n_samples, n_times)`` with survival since entry ``(1 or n_samples,
+    n_times)``, by FFT on long grids. Inputs are not checked."""
     if method == "auto":
         method = "fft" if entries.shape[1] >= FFT_MIN_TIME_POINTS else "direct"
     if method == "fft":
@@ -412,7 +413,7 @@ def run_sequencing(
             if k == 0:  # everyone enters at t = 0, so occupancy is the curve itself
                 line_occupancy = rows(survival[0], block)
             else:
-                line_occupancy = _clock_reset_occupancy(line_entries, rows(survival[k], block), method)
+                line_occupancy = clock_reset_occupancy(line_entries, rows(survival[k], block), method)
             _engine.sequencing_step(
                 line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
                 deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k],
@@ -422,32 +423,102 @@ def run_sequencing(
     return CohortTrace(occupancy, entries, names)
 
 
-def add_last_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
-                  survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
-                  method: str = "auto") -> None:
-    """Fill state ``column`` of a sequencing trace in place with a line that nobody
-    leaves for another line, and add its exits to ``deaths`` and ``post_entries``.
+def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
+             survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
+             next_entries: np.ndarray | None = None, method: str = "auto") -> None:
+    """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
+    at entry, and add its deaths to ``deaths``.
 
     ``occupancy`` and ``entries`` are ``(n_samples, n_times, n_states)``, of any strides;
-    ``line_entries`` ``(n_samples, n_times)`` are the entries into the line, whose
-    clock resets at entry (``survival`` ``(1 or n_samples, n_times)``); a share
-    ``death_share`` ``(1 or n_samples, 1 or n_cycles)`` of its exits are deaths, the
-    rest enter post-progression care. Inputs are not checked: for callers that built
-    them valid (:func:`run_sequencing` checks its own).
+    ``line_entries`` ``(n_samples, n_times)`` are the entries into the line (``survival``
+    ``(1 or n_samples, n_times)`` since entry); a share ``death_share`` ``(1 or n_samples,
+    1 or n_cycles)`` of its exits are deaths. The others progress: into ``next_entries``
+    (overwritten) when given, every one of them to be split between the next line's
+    options and post-progression care; otherwise all into ``post_entries``. Inputs are not
+    checked: for callers that built them valid (:func:`run_sequencing` checks its own).
     """
-    line_occupancy = _clock_reset_occupancy(line_entries, survival, method)
-    nobody_starts = np.empty_like(line_entries)
-    _engine.sequencing_step(line_occupancy, line_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries,
-                            nobody_starts, occupancy[:, :, column], entries[:, :, column])
+    line_occupancy = clock_reset_occupancy(line_entries, survival, method)
+    onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
+    out = np.empty_like(line_entries) if next_entries is None else next_entries
+    _engine.sequencing_step(line_occupancy, line_entries, death_share, onward, deaths, post_entries, out,
+                            occupancy[:, :, column], entries[:, :, column])
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
                          survival: np.ndarray, method: str = "auto") -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
-    in place: :func:`add_last_line` for post-progression care, whose exits are all
+    in place: :func:`add_line` for post-progression care, whose exits are all
     deaths, then death, which nobody leaves. ``deaths`` are those from the lines before.
     """
-    add_last_line(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, _EVERYONE_DIES, deaths,
-                  np.zeros_like(post_entries), method)
+    add_line(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, _EVERYONE_DIES, deaths,
+             np.zeros_like(post_entries), method=method)
     entries[:, :, -1] = deaths
     np.cumsum(deaths, axis=1, out=occupancy[:, :, -1])
+
+
+# ---------------------------------------------------------------------------------
+# Kernels for model builders (inputs built valid by the caller, not checked here)
+# ---------------------------------------------------------------------------------
+
+def floor_survival(survival: np.ndarray, death_share, population_survival: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """A state's survival since entry and the share of its events that are deaths, with
+    general-population mortality as a floor on each cycle's probability of death.
+
+    Parameters
+    ----------
+    survival : ndarray, shape (1 or n_samples, n_times)
+        Survival since entry, ending in death or another event (progression).
+    death_share : float or ndarray, shape (1 or n_samples,)
+    population_survival : ndarray, shape (1 or n_samples, n_times)
+        The general population's survival on the same grid.
+
+    Returns
+    -------
+    curve : ndarray, shape (n_samples, n_times)
+        In each cycle the event probability 1 − S(t+1)/S(t) raised to the general
+        population's probability of death q where lower.
+    death_share : ndarray, shape (n_samples, n_cycles)
+        Raised to q / events where lower, so that deaths alone reach q.
+    floored : int
+        (Sample, cycle) pairs whose death share was raised.
+    """
+    return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
+                                  population_survival)
+
+
+def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
+                         bounds_per_year: tuple[float, float] = (1e-6, 1e4), bisections: int = 80
+                         ) -> tuple[np.ndarray, int]:
+    """Per sample, the constant exit rate (per year) from a clock-reset state that puts the
+    cohort's survival median at ``median_years``, and the number of samples where no rate
+    in ``bounds_per_year`` can (there the rate is left at the nearer bound).
+
+    Parameters
+    ----------
+    entries : ndarray, shape (n_samples, n_times)
+        Entries into the state (which do not depend on its survival).
+    outside : ndarray, shape (n_samples, n_times, n_other_states)
+        Occupancy of the states alive outside this one.
+    times_years : ndarray, shape (n_times,)
+        The (uniform) grid.
+    median_years : ndarray, shape (n_samples,)
+
+    Notes
+    -----
+    Survival is OS(t) = outside(t) + Σ_u e(u)·exp(−λ(t − u)); its median is read by
+    linear interpolation between grid points, which is monotone in λ: bisection on
+    log λ, compiled, one sample at a time (so a sample's result does not depend on the
+    other samples computed with it).
+    """
+    step = float(times_years[1] - times_years[0])
+    k = np.floor(median_years / step).astype(np.intp)
+    if (k + 1 >= times_years.size).any():
+        raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the horizon")
+    rows = np.arange(k.size)
+    around = np.column_stack([outside[rows, point].sum(axis=1) for point in (k, k + 1)])
+    weight = (times_years[k + 1] - median_years) / step
+    low, high = np.log(bounds_per_year[0]), np.log(bounds_per_year[1])
+    rate, unreachable = _engine.median_exit_rate(entries, np.ascontiguousarray(around), k, weight, step, low, high,
+                                                 bisections)
+    return rate, int(np.count_nonzero(unreachable))

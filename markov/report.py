@@ -33,7 +33,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ._validate import InputError
-from .models.hcc import COST_CATEGORIES
+from .models.valuation import COMMON_CATEGORIES
 from .inputs.evidence import STATUS_MEANING
 from .decision.voi import MIN_EVPPI_SAMPLES
 
@@ -879,7 +879,8 @@ def _base_case(page: _Page) -> None:
     for population in results.populations:
         page.heading(3, f"Population {population}", _anchor("base", population))
         rows = results.table(f"results_{population}")
-        measures = ["cost", *[f"cost_{c}" for c in COST_CATEGORIES if f"cost_{c}" in rows], "life_years", "qalys"]
+        categories = [c for c in rows.columns if c.startswith("cost_") and (c.endswith("_drugs") or c[5:] in COMMON_CATEGORIES)]
+        measures = ["cost", *categories, "life_years", "qalys"]
         # strategies side by side, one measure a row: the layout of a dossier's base-case table
         by_measure = pd.DataFrame({"measure": [_describe(m, results)[0] for m in measures]})
         headings = {"measure": ("Per patient", "text")}

@@ -29,7 +29,7 @@ from .decision import voi
 from ._validate import InputError
 from .probabilistic.batch import backend_for, run_batch
 from .decision.gsa import groups_by_source
-from .models.hcc import HCCModel, calibration_table, model_survival, results_table
+from .models import build_model, calibration_table, model_survival, results_table
 from .inputs.evidence import STATUS_MEANING
 from .inputs.load import ModelInputs
 from .plots import (
@@ -254,7 +254,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
 
 def _base_case(inputs: ModelInputs, out: Path):
     """The base case's tables and figures under ``out``."""
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     base = model.evaluate(inputs.base_case())
     results = results_table(base)
     thresholds = thresholds_of(inputs)
@@ -502,7 +502,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
                                       base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
                                       title=f"Optimal strategy at {money}/QALY: {spec.label}")
                 files += _save(figure, out / f"two_way_optimal_{population}")
-        for price in dsa.intervention_prices(inputs, population, intervention):
+        for price in dsa.intervention_prices(inputs, population, intervention, comparator):
             for threshold in thresholds.values():
                 prices.append(dsa.threshold_price(inputs, price, population, intervention, comparator, threshold))
     if prices:

@@ -27,7 +27,8 @@ from scipy import optimize
 
 from . import cea
 from .._validate import InputError
-from ..models.hcc import HCCModel, per_sample_table, results_table
+from ..inputs.structures import first_treatments, share_groups
+from ..models import build_model, per_sample_table, results_table
 from ..inputs.load import ModelInputs
 from ..uncertainty import Fixed
 
@@ -73,22 +74,23 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
 
 
 def _share_caps(inputs: ModelInputs) -> dict[str, float]:
-    """For each second-line share, the largest value that keeps every strategy using it
-    within a total of 1 with the other shares at their point estimates."""
+    """For each share of a group of patients (the options of a line …), the largest value
+    that keeps every group using it within a total of 1 with the others at their point
+    estimates (:func:`markov.inputs.structures.share_groups`)."""
     caps: dict[str, float] = {}
     for population in inputs.populations.values():
         for strategy in population.strategies.values():
-            shares = [line.share for line in strategy.second_line]
-            for ref in shares:
-                others = sum(inputs.evidence[o].value.value for o in shares if o != ref)
-                caps[ref] = min(caps.get(ref, 1.0), 1.0 - others)
+            for group in share_groups(strategy):
+                for ref in group:
+                    others = sum(inputs.evidence[o].value.value for o in group if o != ref)
+                    caps[ref] = min(caps.get(ref, 1.0), 1.0 - others)
     return caps
 
 
 def _evaluate(inputs: ModelInputs, values: dict[str, np.ndarray], n: int) -> pd.DataFrame:
     """Per-row results of ``n`` rows: :func:`per_sample_table` with ``row`` for ``sample``
     and the strategy's ``label``."""
-    table = per_sample_table(HCCModel(inputs).evaluate(inputs.with_values(values, n)))
+    table = per_sample_table(build_model(inputs).evaluate(inputs.with_values(values, n)))
     labels = {(p, s): strategy.label for p, population in inputs.populations.items()
               for s, strategy in population.strategies.items()}
     table.insert(2, "label", [labels[key] for key in zip(table["population"], table["strategy"], strict=True)])
@@ -266,7 +268,7 @@ def run_scenarios(inputs: ModelInputs, names: Sequence[str] | None = None) -> pd
     for name in ["base_case", *chosen]:
         scenario_inputs = inputs if name == "base_case" else inputs.scenario(name)
         label = "Base case" if name == "base_case" else scenarios[name].label
-        results = results_table(HCCModel(scenario_inputs).evaluate(scenario_inputs.base_case()))
+        results = results_table(build_model(scenario_inputs).evaluate(scenario_inputs.base_case()))
         for _, rows in results.groupby("population", sort=False):
             analysis = cea.incremental_analysis(rows["cost"].to_numpy(), rows["qalys"].to_numpy(),
                                                 list(rows["strategy"]))
@@ -307,7 +309,7 @@ def threshold_price(inputs: ModelInputs, price: str, population: str, interventi
     for role, name in (("intervention", intervention), ("comparator", comparator)):
         if name not in strategies:
             raise InputError(f"{role} {name!r}: not a strategy of population {population!r}")
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     calls, qaly_gain, best = 0, np.nan, ""
 
     def incremental_nmb(value: float) -> float:
@@ -353,8 +355,22 @@ def threshold_price(inputs: ModelInputs, price: str, population: str, interventi
     return result
 
 
-def intervention_prices(inputs: ModelInputs, population: str, strategy: str) -> list[str]:
-    """The drug-price inputs of a strategy's first-line treatment (for threshold analysis)."""
-    treatment = inputs.treatments[inputs.populations[population].strategies[strategy].first_line.treatment]
+def intervention_prices(inputs: ModelInputs, population: str, strategy: str, comparator: str | None = None
+                        ) -> list[str]:
+    """The price inputs of the drugs a strategy starts with (its first line, first state or
+    own treatments: :func:`~markov.inputs.structures.first_treatments`) that ``comparator``
+    does not start with: the prices a threshold analysis varies."""
+    strategies = inputs.populations[population].strategies
+    shared = set() if comparator is None else _drug_prices(inputs, first_treatments(strategies[comparator]))
+    return [ref for ref in dict.fromkeys(_drug_prices(inputs, first_treatments(strategies[strategy])))
+            if ref not in shared]
+
+
+def _drug_prices(inputs: ModelInputs, treatments: list[str]) -> list[str]:
     prices = inputs.perspective.drug_prices
-    return [ref for component in treatment.regimen for ref in prices.get(component.drug, [])]
+    found = []
+    for name in treatments:
+        treatment = inputs.treatments[name]
+        found += [ref for component in treatment.regimen for ref in prices.get(component.drug, [])]
+        found += [item.cost for item in treatment.cost_per_period]
+    return found

@@ -40,7 +40,7 @@ from SALib.sample import sobol as salib_sobol_sample
 
 from .._validate import InputError, check_count
 from .dsa import HIGH_QUANTILE, LOW_QUANTILE
-from ..models.hcc import HCCModel
+from ..models import build_model
 from ..inputs.load import ModelInputs
 from ..probabilistic.psa import PSAResults, outcomes_table
 
@@ -158,7 +158,7 @@ def morris_indices(function: Function, names: Sequence[str], trajectories: int, 
     return table
 
 
-# --- the HCC model ------------------------------------------------------------------
+# --- a model ------------------------------------------------------------------
 
 def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb", wtp: float | None = None,
                    chunk_size: int = 500, progress: Callable[[int, int], None] | None = None) -> Function:
@@ -169,7 +169,7 @@ def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb",
         raise InputError(f"outcome is {outcome!r}: must be one of {', '.join(OUTCOMES)}")
     if outcome == "incremental_nmb" and (wtp is None or not np.isfinite(wtp) or wtp < 0):
         raise InputError(f"wtp is {wtp!r}: incremental NMB needs a willingness to pay of 0 or more")
-    model = HCCModel(inputs)
+    model = build_model(inputs)
 
     def function(uniforms: np.ndarray) -> dict[str, np.ndarray]:
         pieces: dict[str, list[np.ndarray]] = {p: [] for p in inputs.populations}

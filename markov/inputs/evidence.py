@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -156,9 +157,49 @@ class Source(_Strict):
         return self
 
 
+class JointDistribution(_Strict):
+    """Values of one file drawn together in a probabilistic analysis: ``dirichlet`` over
+    observed counts (the draws keep the counts' total, so a model normalising them gets
+    Dirichlet shares), or ``multivariate_normal`` with the values as means and the given
+    covariance (e.g. a survival fit's coefficients)."""
+
+    values: list[str] = Field(min_length=2)
+    distribution: Literal["dirichlet", "multivariate_normal"]
+    covariance: list[list[float]] | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> JointDistribution:
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"values {self.values} repeat")
+        k = len(self.values)
+        if self.distribution == "multivariate_normal" and (
+                self.covariance is None or len(self.covariance) != k or any(len(row) != k for row in self.covariance)):
+            raise ValueError(f"a multivariate_normal over {k} values needs a {k} x {k} covariance")
+        if self.distribution == "dirichlet" and self.covariance is not None:
+            raise ValueError("a dirichlet takes no covariance (its counts set its spread)")
+        return self
+
+
 class EvidenceFile(_Strict):
     source: Source
     values: dict[str, EvidenceValue]
+    joint: dict[str, JointDistribution] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _joint_values_exist(self) -> EvidenceFile:
+        seen: set[str] = set()
+        for name, group in self.joint.items():
+            for value in group.values:
+                if value not in self.values:
+                    raise ValueError(f"joint.{name}: {value!r} is not a value of this file")
+                if value in seen:
+                    raise ValueError(f"joint.{name}: {value!r} is already drawn in another joint distribution")
+                seen.add(value)
+                if group.distribution == "dirichlet" and self.values[value].unit != "count":
+                    raise ValueError(f"joint.{name}: {value!r} has unit {self.values[value].unit!r}; a dirichlet "
+                                     f"is over counts")
+        return self
 
 
 @dataclass(frozen=True)
@@ -209,6 +250,61 @@ class EvidenceLibrary:
     def __contains__(self, reference: str) -> bool:
         stem, _, name = reference.partition(".")
         return stem in self.files and name in self.files[stem].values
+
+    def joint_of(self, reference: str) -> JointDraw | None:
+        """The joint distribution ``reference`` is drawn in, if any."""
+        stem, _, name = reference.partition(".")
+        for group, joint in self.files[stem].joint.items():
+            if name in joint.values:
+                return JointDraw.of(f"{stem}.{group}", joint, self.files[stem])
+        return None
+
+    def with_changes(self, changes: dict[str, float | dict], where: str) -> EvidenceLibrary:
+        """The library with some values changed, each validated like an evidence file: a
+        number replaces the value; a mapping replaces the fields it gives (``value``,
+        ``ci95``, ``distribution`` …)."""
+        files = dict(self.files)
+        for reference, change in changes.items():
+            stem, _, name = reference.partition(".")
+            current = self[reference].value.model_dump(exclude_none=True)
+            update = change if isinstance(change, dict) else {"value": change}
+            try:
+                value = EvidenceValue.model_validate({**current, **update})
+            except ValidationError as error:
+                raise validation_error(f"{where}: {reference}", error) from None
+            files[stem] = files[stem].model_copy(update={"values": {**files[stem].values, name: value}})
+        return EvidenceLibrary(files, self.locations)
+
+
+@dataclass(frozen=True)
+class JointDraw:
+    """Values drawn together: ``transform`` maps uniforms ``(n, len(references))`` to
+    their values, in the order of ``references``."""
+
+    name: str
+    references: tuple[str, ...]
+    distribution: uncertainty.Dirichlet | uncertainty.MultivariateNormal
+    scale: float = 1.0
+
+    @classmethod
+    def of(cls, name: str, joint: JointDistribution, file: EvidenceFile) -> JointDraw:
+        stem = name.partition(".")[0]
+        references = tuple(f"{stem}.{value}" for value in joint.values)
+        estimates = np.array([file.values[value].value for value in joint.values])
+        if joint.distribution == "dirichlet":
+            return cls(name, references, uncertainty.Dirichlet(estimates), float(estimates.sum()))
+        return cls(name, references, uncertainty.MultivariateNormal(estimates, np.array(joint.covariance)))
+
+    @property
+    def n_uniforms(self) -> int:
+        return len(self.references)
+
+    def transform(self, u) -> np.ndarray:
+        return self.distribution.transform(u) * self.scale
+
+    def __str__(self) -> str:
+        total = f" x {self.scale:g}" if self.distribution.__class__ is uncertainty.Dirichlet else ""
+        return f"{self.distribution}{total}, jointly ({self.name})"
 
 
 

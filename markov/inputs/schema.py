@@ -1,29 +1,53 @@
-"""Schemas of the model files: treatments, populations and strategies, costs, utilities,
-and the analysis settings.
+"""Schemas of the model files every structure shares: survival curves, treatments, costs,
+utilities, and the analysis settings.
 
 Model files hold no bare numbers: every input is a reference ``"<evidence file>.<value>"``
-into the evidence library (:mod:`markov.params.evidence`), so each number a model uses
+into the evidence library (:mod:`markov.inputs.evidence`), so each number a model uses
 has exactly one home with its source. What a reference must point at (a hazard ratio, a
 duration, a price with its pack …) is checked when the analysis is loaded
-(:mod:`markov.params.load`).
+(:mod:`markov.inputs.load`). Populations and strategies, whose shape depends on the model
+structure, are in :mod:`markov.inputs.structures`.
+
+Costs and utilities are keyed by *state*. A state of a model has a name and, from most to
+least specific, the keys it is looked up by (:func:`lookup`): a second-line lenvatinib
+state ``second_line_lenvatinib`` is looked up as ``second_line_lenvatinib``, then
+``second_line``; so one utility can serve every option of a line and one option can still
+have its own.
 """
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, model_validator
 
+from .._validate import InputError
 from ..survival.parametric import FAMILIES
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$")]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Family = Literal[tuple(FAMILIES)]  # type: ignore[valid-type]
 CycleCorrection = Literal["trapezoid", "life_table", "start", "end"]
+Structure = Literal["sequencing", "partitioned_survival", "markov"]
+TimeUnit = Literal["days", "weeks", "months", "years"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+T = TypeVar("T")
+
+
+def lookup(table: Mapping[str, T], keys: Sequence[str], what: str) -> T:
+    """The entry of ``table`` under the first of ``keys`` it has (a state's keys, most
+    specific first), or an error naming every key that would do."""
+    for key in keys:
+        if key in table:
+            return table[key]
+    raise InputError(f"{what} has no entry for state {keys[0]!r}; give one under "
+                     f"{' or '.join(repr(k) for k in keys)}")
 
 
 # ---------------------------------------------------------------------------------
@@ -55,7 +79,7 @@ class PublishedCurve(_Strict):
     """A parametric curve entered as published, with flexsurv's parameters."""
 
     family: Family
-    time_unit: Literal["days", "weeks", "months", "years"]
+    time_unit: TimeUnit
     parameters: dict[str, Ref]
 
 
@@ -79,8 +103,13 @@ class RelativeCurve(_Strict):
 CurveSpec = CalibratedCurve | PublishedCurve | RelativeCurve
 
 
+def curve_references(spec: BaseModel) -> list[str]:
+    """The names of the other curves a curve is built from."""
+    return [spec.reference] if isinstance(spec, RelativeCurve) else []
+
+
 class Targets(_Strict):
-    """What the trial reported, for the calibration figure."""
+    """What the trial reported, for the figure and table of model against data."""
 
     source: str
     os_median: Ref | None = None
@@ -149,9 +178,23 @@ class Procedure(_Strict):
         return self
 
 
+class RecurringCost(_Strict):
+    """A cost over time: a price whose ``per`` is a period ("month", "6 weeks", "year"),
+    or a unit cost repeated ``every``."""
+
+    label: str
+    cost: Ref
+    every: Ref | None = None
+
+
 class Treatment(_Strict):
+    """What a treatment costs while a patient is on it. Drug acquisition comes from the
+    ``regimen`` (dose, schedule and the perspective's pack prices) or, where a source
+    gives a drug's cost per period instead of its dose, from ``cost_per_period``."""
+
     label: str
     regimen: list[DrugComponent] = Field(default_factory=list)
+    cost_per_period: list[RecurringCost] = Field(default_factory=list)
     relative_dose_intensity: Ref | None = None
     administration: list[Administration] = Field(default_factory=list)
     procedures: list[Procedure] = Field(default_factory=list)
@@ -162,82 +205,22 @@ class TreatmentsFile(_Strict):
     treatments: dict[Name, Treatment]
 
 
-# ---------------------------------------------------------------------------------
-# Populations and strategies
-# ---------------------------------------------------------------------------------
-
 class TimeOnTreatment(_Strict):
     """Time on treatment: the line's progression-free curve (default) or its own
-    curve, never longer than progression-free survival, and capped at ``max_duration``."""
+    curve, never longer than progression-free survival, and capped at ``max_duration``.
+    When either is given, the line is two states, on and off treatment."""
 
     curve: Name | None = None
     max_duration: Ref | None = None
 
-
-class Line(_Strict):
-    treatment: Name
-    progression_free: Name = Field(description="curve of time from entry to progression or death")
-    pre_progression_death_share: Ref = Field(description="share of progression-free events that are deaths")
-    time_on_treatment: TimeOnTreatment = TimeOnTreatment()
-
-
-class SecondLine(Line):
-    share: Ref = Field(description="share of those progressing on first line who start this treatment")
-
-
-class Strategy(_Strict):
-    label: str
-    first_line: Line
-    second_line: list[SecondLine] = Field(default_factory=list)
-    post_progression_survival: Name | None = Field(
-        None, description="this strategy's curve for best supportive care, if not the population's")
-    post_progression_calibrated_to: Name | None = Field(
-        None, description="a strategy (this one or another of the population) whose reported OS median the "
-                          "best-supportive-care survival is calibrated to: exponential, rate solved per sample")
-    targets: Targets | None = None
-
-
-class BodyWeight(_Strict):
-    mean: Ref
-    sd: Ref
-
-
-class Comparison(_Strict):
-    """The decision question of a population: the tornado, threshold price, CE plane
-    and global sensitivity analyses compare ``intervention`` with ``comparator``."""
-
-    intervention: Name
-    comparator: Name
-
-
-class Population(_Strict):
-    label: str
-    source: str
-    comparison: Comparison
-    start_age: Ref
-    share_female: Ref
-    body_weight_kg: BodyWeight
-    curves: dict[Name, CurveSpec]
-    post_progression_survival: Name = Field(description="curve from entry into best supportive care to death")
-    strategies: dict[Name, Strategy]
-
-
-class PopulationsFile(_Strict):
-    populations: dict[Name, Population]
+    @property
+    def given(self) -> bool:
+        return self.curve is not None or self.max_duration is not None
 
 
 # ---------------------------------------------------------------------------------
 # Costs and utilities
 # ---------------------------------------------------------------------------------
-
-class RecurringCost(_Strict):
-    """A cost per state over time: a price whose ``per`` is a period ("month", "6
-    weeks"), or a unit cost repeated ``every``."""
-
-    label: str
-    cost: Ref
-    every: Ref | None = None
-
 
 class Perspective(_Strict):
     label: str
@@ -246,13 +229,15 @@ class Perspective(_Strict):
     discount_rate_costs: Ref
     discount_rate_effects: Ref
     thresholds: list[Ref] = Field(min_length=1, description="willingness to pay per QALY")
-    life_table: str
+    life_table: str | None = Field(None, description="general-population mortality (params/life_tables)")
     vial_sharing: bool = False
-    drug_prices: dict[Name, list[Ref]] = Field(description="drug -> the prices of its packs or vials")
-    unit_costs: dict[Name, Ref]
-    state_costs: dict[Literal["progression_free", "second_line", "best_supportive_care"], list[RecurringCost]]
-    adverse_event_costs: dict[Name, Ref]
-    terminal_care: Ref
+    drug_prices: dict[Name, list[Ref]] = Field(default_factory=dict,
+                                               description="drug -> the prices of its packs or vials")
+    unit_costs: dict[Name, Ref] = Field(default_factory=dict)
+    state_costs: dict[Name, list[RecurringCost]] = Field(
+        default_factory=dict, description="costs of care per state, keyed by state or line (see lookup)")
+    adverse_event_costs: dict[Name, Ref] = Field(default_factory=dict)
+    terminal_care: Ref | None = Field(None, description="a one-off cost at death")
 
 
 class CostsFile(_Strict):
@@ -276,11 +261,12 @@ class GeneralPopulationUtility(_Strict):
 
 
 class Utilities(_Strict):
-    progression_free_on_treatment: Ref
-    progression_free_off_treatment: Ref
-    second_line: Ref
-    best_supportive_care: Ref
-    adverse_events: AdverseEventDisutility
+    """Utility per year of each state (keyed by state or line, see :func:`lookup`), the
+    one-off loss from grade 3-4 adverse events, and general-population norms for age
+    adjustment and the cap."""
+
+    by_state: dict[Name, Ref] = Field(min_length=1)
+    adverse_events: AdverseEventDisutility | None = None
     general_population: GeneralPopulationUtility | None = None
     age_adjusted: bool = False
     cap_at_general_population: bool = False
@@ -318,11 +304,16 @@ class ScenariosFile(_Strict):
 
 
 class Analysis(_Strict):
-    """One analysis: which perspective and populations, on which grid. Every field has a
-    default (the embedded base case); ``overrides`` are merged into the model files
-    (e.g. another survival family or other second-line shares for a scenario)."""
+    """One analysis: which model files, structure, perspective and populations, on which
+    grid. Every field has a default (the embedded base case). ``overrides`` are merged
+    into the model files (e.g. another survival family for a scenario); ``strategies``
+    replaces a population's strategies outright (a structure's strategies have their own
+    shape, :mod:`markov.inputs.structures`)."""
 
     name: str = "hcc_base_case"
+    description: str = ""
+    model: str = Field("hcc", description="the model files: a directory shipped in params/ or a path")
+    structure: Structure = "sequencing"
     perspective: Name = "us_payer"
     populations: list[Name] | None = None
     cycle_length_days: float = Field(7.0, gt=0, le=366)
@@ -332,8 +323,13 @@ class Analysis(_Strict):
     seed: int = Field(1, ge=0)
     evidence_directories: list[str] = Field(default_factory=list)
     overrides: dict = Field(default_factory=dict)
+    values: dict[Ref, StrictFloat | StrictInt | dict] = Field(
+        default_factory=dict, description="evidence values changed for this analysis, validated like the evidence "
+                                          "files: a number replaces the value, a mapping the fields it gives")
+    strategies: dict[Name, dict] | None = Field(
+        None, description="population -> its strategies, replacing those of the model files")
     scenarios: dict[Name, Scenario] | None = Field(
-        None, description="scenario analyses; by default those shipped in params/hcc/scenarios.yaml")
+        None, description="scenario analyses; by default those shipped with the model files")
 
 
 def period_in_years(text: str) -> float | None:

@@ -1,1 +1,24 @@
-"""Complete models built on the engine: textbook validation cases and the HCC model."""
+"""Models built from data: one structure per analysis (``structure:``), every one behind
+the same protocol (:class:`~markov.models.protocol.Model`).
+
+``build_model(inputs)`` gives the model of an analysis: ``sequencing``
+(:mod:`~markov.models.sequencing`), ``partitioned_survival`` or ``markov``. Curves of every
+kind come from one registry (:mod:`~markov.models.curves`), costs and QALYs from one
+valuation of states (:mod:`~markov.models.valuation`). ``chancellor`` is the textbook
+validation model of Briggs et al. (2006), kept with its own API.
+"""
+from ..inputs import ModelInputs
+from .protocol import Model, StrategyResult, calibration_table, model_survival, per_sample_table, results_table
+from .sequencing import SequencingModel
+
+#: The model class of each structure.
+STRUCTURES = {"sequencing": SequencingModel}
+
+
+def build_model(inputs: ModelInputs) -> Model:
+    """The model of an analysis, in the structure it names."""
+    return STRUCTURES[inputs.structure](inputs)
+
+
+__all__ = ["STRUCTURES", "Model", "StrategyResult", "build_model", "calibration_table", "model_survival",
+           "per_sample_table", "results_table"]

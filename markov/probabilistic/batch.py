@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from .._validate import InputError, check_count
-from ..models.hcc import HCCModel
+from ..models import build_model
 from ..inputs.load import ModelInputs
 from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
 from .store import (
@@ -50,7 +50,7 @@ class InProcess:
     workers = 1
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
-        model = HCCModel(inputs)
+        model = build_model(inputs)
         for index, start, stop in tasks:
             yield index, evaluate_chunk(inputs, seed, start, stop, model)
 
@@ -64,7 +64,7 @@ _worker_state: dict = {}
 
 
 def _start_worker(inputs: ModelInputs, seed: int) -> None:
-    _worker_state.update(inputs=inputs, seed=seed, model=HCCModel(inputs))
+    _worker_state.update(inputs=inputs, seed=seed, model=build_model(inputs))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -147,7 +147,7 @@ def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: st
             raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
                                "version on every worker")
         _worker_state.clear()
-        _worker_state.update(model_fingerprint=model, model=HCCModel(inputs))
+        _worker_state.update(model_fingerprint=model, model=build_model(inputs))
         _reuse_freed_memory()
     index, start, stop = task
     return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])

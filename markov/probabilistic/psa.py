@@ -22,7 +22,7 @@ import pandas as pd
 from ..decision import cea
 from ..decision import voi
 from .._validate import InputError, check_count
-from ..models.hcc import HCCModel, StrategyResult
+from ..models import Model, StrategyResult, build_model
 from ..inputs.load import ModelInputs
 from .store import Chunk, ResultsStore, model_fingerprint
 from ..uncertainty import uniform_rows
@@ -203,10 +203,10 @@ def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.D
     return frame
 
 
-def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: HCCModel | None = None) -> Chunk:
+def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: Model | None = None) -> Chunk:
     """Draws ``start`` to ``stop`` of the PSA seeded ``seed``: their input values,
     per-sample results and unreachable-calibration counts."""
-    model = model or HCCModel(inputs)
+    model = model or build_model(inputs)
     params = inputs.transform(uniform_rows(seed, start, stop, len(inputs.uncertain)))
     drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain},
                          index=pd.RangeIndex(start, stop, name="sample"))
@@ -236,7 +236,7 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     """
     n, chunk_size = check_count("n", n, 1), check_count("chunk_size", chunk_size, 1)
     check_count("seed", seed, 0)
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     chunks = []
     for start in range(0, n, chunk_size):
         chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))

@@ -69,18 +69,7 @@ def model_fingerprint(inputs: ModelInputs, code: bool = True) -> str:
     """SHA-256 of everything that determines a draw's results: settings that change the
     model (not the name, seed or sample count), model files, every input's evidence and
     distribution, and (unless ``code`` is false) :func:`code_fingerprint`."""
-    settings = inputs.analysis.model_dump(mode="json", exclude={"name", "seed", "psa_samples", "scenarios"})
-    content = {
-        "settings": settings,
-        "treatments": {k: v.model_dump(mode="json") for k, v in inputs.treatments.items()},
-        "populations": {k: v.model_dump(mode="json") for k, v in inputs.populations.items()},
-        "perspective": inputs.perspective.model_dump(mode="json"),
-        "utilities": inputs.utilities.model_dump(mode="json"),
-        "evidence": {ref: inputs.evidence[ref].value.model_dump(mode="json") for ref in inputs.references},
-        "distributions": {ref: str(d) for ref, d in inputs.distributions.items()},
-        "uncertain": inputs.uncertain,
-        "code": code_fingerprint() if code else None,
-    }
+    content = {**inputs.content(), "code": code_fingerprint() if code else None}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -8,7 +8,7 @@ import yaml
 from markov.decision import dsa
 from markov._validate import InputError
 from markov.cli import main
-from markov.models.hcc import HCCModel
+from markov.models import build_model
 from markov.inputs import load_analysis
 from markov.uncertainty import Fixed
 
@@ -22,7 +22,7 @@ def small(tmp_path_factory):
 
 def _totals(inputs, values: dict) -> dict:
     """(population, strategy) -> (cost, qalys) of one separate run at ``values``."""
-    results = HCCModel(inputs).evaluate(inputs.with_values(values, 1))
+    results = build_model(inputs).evaluate(inputs.with_values(values, 1))
     return {(r.population, r.strategy): (r.total_cost[0], r.qalys.sum()) for r in results}
 
 

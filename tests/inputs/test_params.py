@@ -1,4 +1,4 @@
-"""The evidence library, the model files and loading (markov/params)."""
+"""The evidence library, the model files and loading (markov/inputs)."""
 import math
 import re
 import shutil
@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from markov import InputError
-from markov.models.hcc import PF_OFF, PF_ON, HCCModel, model_survival
+from markov.models import build_model, model_survival
 from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
 from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
+from markov.inputs.structures import population_schema
 
 PARAMS = shipped_evidence_directory().parent
 MONTH_DAYS = 30.4375  # 365.25 / 12: a one-month cycle, grid points at whole months
@@ -139,7 +140,12 @@ def test_every_file_under_params_is_accounted_for():
             assert isinstance(read_evidence_file(path), EvidenceFile), relative
         elif relative.startswith("hcc/"):
             schemas = dict([*MODEL_FILES.values(), SCENARIOS_FILE])
-            schemas[path.name].model_validate(yaml.safe_load(path.read_text()))
+            content = yaml.safe_load(path.read_text())
+            if schemas[path.name] is None:  # populations: each with its structure's schema
+                for population in content["populations"].values():
+                    population_schema("sequencing").model_validate(population)
+            else:
+                schemas[path.name].model_validate(content)
         elif relative.startswith("life_tables/") and path.suffix == ".csv":
             sidecar = yaml.safe_load(path.with_suffix(".yaml").read_text())
             assert sidecar.get("title") and sidecar.get("url"), relative
@@ -191,16 +197,20 @@ def test_utility_above_one_is_refused(tmp_path):
     assert str(bad) in message and "too_good" in message and "1.2" in message and "cannot exceed 1" in message
 
 
-def second_line(treatment, share):
-    return {"treatment": treatment, "share": share, "progression_free": "regorafenib_after_sorafenib_pfs",
-            "pre_progression_death_share": "assumptions.pre_progression_death_share_second_line"}
+def second_line(*options):
+    """A second line with options (treatment, share), as overrides of the first item of a
+    strategy's lines."""
+    return {"lines": {1: {"options": [
+        {"treatment": treatment, "share": share, "progression_free": "regorafenib_after_sorafenib_pfs",
+         "pre_progression_death_share": "assumptions.pre_progression_death_share_second_line"}
+        for treatment, share in options]}}}
 
 
 def test_second_line_shares_above_one_are_refused(tmp_path):
     evidence_file(tmp_path / "ev", "mine", {"share_a": value(0.6, "proportion"),
                                             "share_b": value(0.6, "proportion")})
-    overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": {
-        "second_line": [second_line("regorafenib", "mine.share_a"), second_line("cabozantinib", "mine.share_b")]}}}}}
+    overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": second_line(
+        ("regorafenib", "mine.share_a"), ("cabozantinib", "mine.share_b"))}}}}
     with pytest.raises(InputError) as error:
         load_analysis(analysis_file(tmp_path), overrides=overrides)
     message = str(error.value)
@@ -209,20 +219,19 @@ def test_second_line_shares_above_one_are_refused(tmp_path):
 
 def test_second_line_shares_above_one_are_refused_when_one_reference_is_reused(tmp_path):
     evidence_file(tmp_path / "ev", "mine", {"share_a": value(0.6, "proportion")})
-    overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": {
-        "second_line": [second_line("regorafenib", "mine.share_a"), second_line("cabozantinib", "mine.share_a")]}}}}}
+    overrides = {"populations": {"imbrave150": {"strategies": {"sorafenib": second_line(
+        ("regorafenib", "mine.share_a"), ("cabozantinib", "mine.share_a"))}}}}
     with pytest.raises(InputError, match="cannot exceed 1"):
         load_analysis(analysis_file(tmp_path), overrides=overrides)
 
 
 def test_unknown_treatment_is_named():
-    strategy = {"sorafenib": {"first_line": {"treatment": "nivolumab"}}}
+    strategy = {"sorafenib": {"lines": {0: {"treatment": "nivolumab"}}}}
     overrides = {"populations": {"imbrave150": {"strategies": strategy}}}
     with pytest.raises(InputError) as error:
         load_analysis(overrides=overrides)
     message = str(error.value)
-    assert "'nivolumab'" in message and "unknown treatment" in message
-    assert "strategies.sorafenib.first_line.treatment" in message
+    assert "treatment 'nivolumab' is unknown" in message and "strategies.sorafenib" in message
 
 
 def test_reference_with_the_wrong_unit_is_refused(tmp_path):
@@ -310,7 +319,7 @@ def test_a_users_file_replaces_the_shipped_file_of_the_same_name(tmp_path):
     assert base["su_2021.price_sorafenib_200mg"].tolist() == [150.0]
     assert inputs.evidence.locations["su_2021"] == str(tmp_path / "ev" / "su_2021.yaml")
     # ... and the drug cost follows: 400 mg twice a day from 200 mg tablets = 4 tablets a day
-    from markov.models.hcc import CostModel
+    from markov.models.valuation import CostModel
     population = inputs.populations["imbrave150"]
     per_year = CostModel(inputs, base, population).drugs_per_year(inputs.treatments["sorafenib"])
     assert per_year[0] == pytest.approx(4 * 150 * 365.25, rel=1e-12)
@@ -416,7 +425,7 @@ def test_swapping_the_survival_family_is_a_data_change(tmp_path):
         "landmarks": [{"time": "imbrave150_finn_2020.twelve_months", "survival": "mine.pfs_12_months_sorafenib"}]}}}}}
     inputs = load_analysis(analysis_file(tmp_path, cycle_length_days=MONTH_DAYS, populations=["imbrave150"],
                                          overrides=overrides))
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     results = {r.strategy: r for r in model.evaluate(inputs.base_case())}
     pfs = model_survival(results["sorafenib"])["PFS"]
     months = model.grid.times_years * 12
@@ -443,4 +452,5 @@ def test_swapping_the_survival_family_is_a_data_change(tmp_path):
     assert abs(pfs[12] - 0.5 ** (12 / 4.3)) > 0.05
     # the first line is split by time on treatment; both parts stay within PFS
     trace = results["sorafenib"].trace
-    np.testing.assert_allclose(trace.state(PF_ON)[0] + trace.state(PF_OFF)[0], pfs, atol=1e-15)
+    on, off = trace.state("first_line_on_treatment")[0], trace.state("first_line_off_treatment")[0]
+    np.testing.assert_allclose(on + off, pfs, atol=1e-15)

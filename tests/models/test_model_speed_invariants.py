@@ -1,4 +1,4 @@
-"""What the HCC model's fast paths must keep.
+"""What the sequencing model's fast paths must keep (on the shipped HCC analysis).
 
 * A sample's results do not depend on the other samples evaluated with it, bit for bit
   (on the shipped weekly grid, where the convolutions go through the FFT).
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from markov import _engine
-from markov.engine import CohortTrace, TreatmentLine, run_sequencing
+from markov.engine import CohortTrace, TreatmentLine, floor_survival, run_sequencing
 from markov.grid import TimeGrid
-from markov.models.hcc import BSC, DEAD, HCCModel, build_curves, per_sample_table
+from markov.models import build_model, per_sample_table
+from markov.models.curves import build_curves
 from markov.outcomes import Accumulator, accumulate, cycle_weights
 from markov.inputs import load_analysis
 from markov.survival import GeneralPopulationSurvival
@@ -26,7 +26,7 @@ def inputs():
 
 
 def test_a_sample_does_not_depend_on_the_others_evaluated_with_it(inputs):
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     whole = model.evaluate(inputs.sample(37, seed=11))
     pieces, start = [], 0
     for size in (1, 5, 31):
@@ -49,28 +49,29 @@ def test_a_sample_does_not_depend_on_the_others_evaluated_with_it(inputs):
 
 def test_bsc_fed_by_every_option_is_the_sum_of_one_sequence_per_option(inputs):
     uncalibrated = inputs.scenario("no_os_calibration")  # BSC from a curve, the same in every sequence
-    model, params = HCCModel(uncalibrated), uncalibrated.sample(6, seed=5)
+    model, params = build_model(uncalibrated), uncalibrated.sample(6, seed=5)
     n, grid = params.n_samples, model.grid
     results = model.evaluate(params)
     checked = 0
     for p_name, population in uncalibrated.populations.items():
-        curves = build_curves(population, params)
+        curves = build_curves(population.curves, params)
         gp = GeneralPopulationSurvival(uncalibrated.perspective.life_table, params[population.start_age],
                                        params[population.share_female]).survival_on_grid(grid)
 
         def floored(name, death_share, curves=curves, gp=gp):
-            return _engine.floor_survival(curves[name].survival_on_grid(grid), np.asarray(death_share, float), gp)
+            return floor_survival(curves[name].survival_on_grid(grid), death_share, gp)
 
         for s_name, strategy in population.strategies.items():
-            if not strategy.second_line:
+            if len(strategy.lines) != 2:
                 continue
+            first_line, second_line = strategy.lines[0].options[0], strategy.lines[1].options
             result = next(r for r in results if (r.population, r.strategy) == (p_name, s_name))
-            first, first_death, _ = floored(strategy.first_line.progression_free,
-                                            params[strategy.first_line.pre_progression_death_share])
-            bsc, _, _ = floored(strategy.post_progression_survival or population.post_progression_survival,
+            first, first_death, _ = floored(first_line.progression_free,
+                                            params[first_line.pre_progression_death_share])
+            bsc, _, _ = floored(strategy.post_progression.survival or population.post_progression_survival,
                                 np.ones(n))
-            shares = [params[line.share] for line in strategy.second_line]
-            branches = [(1.0 - sum(shares), None), *zip(shares, strategy.second_line, strict=True)]
+            shares = [params[line.share] for line in second_line]
+            branches = [(1.0 - sum(shares), None), *zip(shares, second_line, strict=True)]
             states = result.trace.state_names
             expected = {"occupancy": np.zeros(result.trace.occupancy.shape),
                         "entries": np.zeros(result.trace.entries.shape)}
@@ -80,13 +81,15 @@ def test_bsc_fed_by_every_option_is_the_sum_of_one_sequence_per_option(inputs):
                     curve, death, _ = floored(line.progression_free, params[line.pre_progression_death_share])
                     lines.append(TreatmentLine("second_line", curve, death))
                 trace = run_sequencing(lines, bsc)
-                columns = [states.index(BSC), states.index(DEAD)]
+                columns = [states.index("best_supportive_care"), states.index("dead")]
                 if line is not None:
-                    columns.insert(0, states.index(f"second_line_{line.treatment}"))
+                    alone = len(second_line) == 1
+                    columns.insert(0, states.index("second_line" if alone else f"second_line_{line.treatment}"))
                 for name, got in (("occupancy", trace.occupancy), ("entries", trace.entries)):
                     expected[name][:, :, columns] += weight[:, None, None] * got[:, :, -len(columns):]
+            later = len(result.progression_free)  # the states after the first line's
             for name in ("occupancy", "entries"):
-                np.testing.assert_allclose(getattr(result.trace, name)[:, :, 2:], expected[name][:, :, 2:],
+                np.testing.assert_allclose(getattr(result.trace, name)[:, :, later:], expected[name][:, :, later:],
                                            rtol=0, atol=1e-12, err_msg=f"{p_name}.{s_name} {name}")
             checked += 1
     assert checked >= 5
@@ -121,7 +124,7 @@ def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
     population = np.concatenate([np.ones((n, 1)), np.cumprod(rng.uniform(0.95, 1.0, (n, n_times - 1)), axis=1)],
                                 axis=1)
     death_share = rng.uniform(0.0, 1.0, n)
-    got = _engine.floor_survival(survival, death_share, population)
+    got = floor_survival(survival, death_share, population)
     expected = _floor_vectorised(survival, death_share, population)
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])

@@ -1,4 +1,5 @@
-"""The HCC sequencing model (markov/models/hcc.py) against independent calculations.
+"""The sequencing structure (markov/models/sequencing.py) on the HCC model files, against
+independent calculations.
 
 A minimal analysis is built from the shipped model files by overrides pointing at a test
 evidence file: in the sorafenib strategy, first-line PFS is exponential with median m1,
@@ -27,9 +28,8 @@ from scipy import optimize
 
 from markov.decision import cea
 from markov.cli import main
-from markov.models.hcc import BSC, DEAD, PF_OFF, PF_ON, HCCModel, model_survival
 from markov.inputs import load_analysis
-from markov.inputs.schema import Strategy
+from markov.models import build_model, model_survival
 from markov.probabilistic.psa import read_psa
 from markov.run import run_analysis
 
@@ -40,6 +40,7 @@ D1, D2, S = 0.3, 0.25, 0.4
 L1, L2, L3 = (math.log(2) / (m / 12) for m in (M1, M2, M3))  # per year
 SORAFENIB_PER_DAY = 2 * 2 * 174.0  # 400 mg twice a day from 200 mg tablets at $174 = $696
 TERMINAL_CARE = 7360.16  # chiang_2021.terminal_care
+FIRST, BSC, DEAD = "first_line", "best_supportive_care", "dead"
 
 
 def _value(v, unit):
@@ -60,14 +61,12 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def minimal(workdir: Path, *, method="trapezoid", days=1.0, horizon=20.0, second=False):
-    strategies = {"sorafenib": {
-        "first_line": {"pre_progression_death_share": "t.d1", "time_on_treatment": {"curve": None}},
-        "second_line": [] if not second else [{
-            "treatment": "regorafenib", "share": "t.s", "progression_free": "regorafenib_after_sorafenib_pfs",
-            "pre_progression_death_share": "t.d2"}]}}
-    if "post_progression_calibrated_to" in Strategy.model_fields:  # BSC from the curve, not solved to an OS target
-        for name in ("atezo_bev", "atezo_bev_ihlrt", "lenvatinib", "sorafenib"):
-            strategies.setdefault(name, {})["post_progression_calibrated_to"] = None
+    first = {"treatment": "sorafenib", "progression_free": "sorafenib_pfs", "pre_progression_death_share": "t.d1"}
+    second_line = {"options": [{"treatment": "regorafenib", "share": "t.s", "pre_progression_death_share": "t.d2",
+                                "progression_free": "regorafenib_after_sorafenib_pfs"}]}
+    strategies = {"sorafenib": {"lines": [first, second_line] if second else [first]}}
+    for name in ("atezo_bev", "atezo_bev_ihlrt", "lenvatinib", "sorafenib"):  # BSC from the curve, not solved
+        strategies.setdefault(name, {})["post_progression"] = {"calibrated_to": None}
     overrides = {
         "populations": {"imbrave150": {
             "start_age": "t.age",
@@ -83,7 +82,7 @@ def minimal(workdir: Path, *, method="trapezoid", days=1.0, horizon=20.0, second
                                     "horizon_years": horizon, "cycle_correction": method,
                                     "evidence_directories": ["ev"], "overrides": overrides}))
     inputs = load_analysis(path)
-    model = HCCModel(inputs)
+    model = build_model(inputs)
     result = {r.strategy: r for r in model.evaluate(inputs.base_case())}["sorafenib"]
     assert result.floored_cycles == 0  # the general-population floor binds nowhere
     return model, result
@@ -121,14 +120,14 @@ def test_life_years_match_the_closed_form(workdir, method):
     model, result = minimal(workdir, method=method)
     step = model.grid.cycle_length_years
     assert step == pytest.approx(DAY)
-    assert result.trace.state_names == (PF_ON, PF_OFF, BSC, DEAD)
+    assert result.trace.state_names == (FIRST, BSC, DEAD)
     life_years = result.life_years[0].sum()
 
     # exact: the same discrete chain by a plain loop (tolerance: rounding)
     chain = markov_chain(model.grid.n_cycles, step)
     assert life_years == pytest.approx(integrate(chain["A"] + chain["B"], step, method), rel=1e-10)
     by_state = dict(zip(result.trace.state_names, result.life_years[0]))
-    assert by_state[PF_ON] + by_state[PF_OFF] == pytest.approx(integrate(chain["A"], step, method), rel=1e-10)
+    assert by_state[FIRST] == pytest.approx(integrate(chain["A"], step, method), rel=1e-10)
     assert by_state[DEAD] == 0.0
 
     # continuous: m1/ln2 + (1 − d1)·m2/ln2 = 0.7213 + 0.7574 = 1.4788 years (horizon tail < 1e-9).
@@ -162,7 +161,7 @@ def test_first_line_drug_cost_is_daily_cost_times_time_on_treatment(workdir):
     step = model.grid.cycle_length_years
     cost = result.costs["first_line_drugs"][0]
     states = result.trace.state_names
-    assert cost[states.index(PF_ON)] == cost.sum()  # only while on first-line treatment
+    assert cost[states.index(FIRST)] == cost.sum()  # only while on first-line treatment
     # ToT = PFS (exponential, median 6 months): E[ToT] = 0.5 / ln 2 years; $696 a day
     expected = SORAFENIB_PER_DAY * 365.25 * (M1 / 12) / math.log(2)  # = $183,376.64
     assert expected == pytest.approx(183_376.64, abs=0.01)
@@ -193,16 +192,16 @@ def test_second_line_occupancy_integrates_to_its_share_times_its_pfs(workdir):
     model, result = minimal(workdir, second=True)
     step = model.grid.cycle_length_years
     states = result.trace.state_names
-    assert states == (PF_ON, PF_OFF, "second_line_regorafenib", BSC, DEAD)
+    assert states == (FIRST, "second_line", BSC, DEAD)  # a line with one option is one state
     by_state = dict(zip(states, result.life_years[0]))
     chain = markov_chain(model.grid.n_cycles, step, second=True)
-    assert by_state["second_line_regorafenib"] == pytest.approx(integrate(chain["L"], step, "trapezoid"), rel=1e-10)
+    assert by_state["second_line"] == pytest.approx(integrate(chain["L"], step, "trapezoid"), rel=1e-10)
     assert by_state[BSC] == pytest.approx(integrate(chain["B"], step, "trapezoid"), rel=1e-10)
     # s (1 − d1) E[PFS2] = 0.4 × 0.7 × 0.25/ln 2 = 0.10099 years, + s(1 − d1)Δ/2 from entry at cycle end
     closed = S * (1 - D1) / L3
-    assert by_state["second_line_regorafenib"] - closed == pytest.approx(S * (1 - D1) * step / 2, abs=1e-6)
+    assert by_state["second_line"] - closed == pytest.approx(S * (1 - D1) * step / 2, abs=1e-6)
     # everyone who starts the second line: s (1 − d1) of the cohort (first-line tail < 1e-12)
-    entries = result.trace.entries[0, :, states.index("second_line_regorafenib")].sum()
+    entries = result.trace.entries[0, :, states.index("second_line")].sum()
     assert entries == pytest.approx(S * (1 - D1), rel=1e-9)
     # total life-years: 1/λ1 + (1 − d1)[(1 − s)/λ2 + s(1/λ3 + (1 − d2)/λ2)], + the entry error
     # of each state entered at a cycle end: (1 − d1)Δ/2 + s(1 − d1)(1 − d2)Δ/2
@@ -213,7 +212,7 @@ def test_second_line_occupancy_integrates_to_its_share_times_its_pfs(workdir):
     # 21 days of every 28: 4 × 9350/84 × 21/28 per day while on it (ToT = its PFS)
     per_day = 4 * 9350 / 84 * 21 / 28
     assert result.costs["second_line_drugs"][0].sum() == pytest.approx(
-        per_day * 365.25 * by_state["second_line_regorafenib"], rel=1e-12)
+        per_day * 365.25 * by_state["second_line"], rel=1e-12)
 
 
 # ---------------------------------------------------------------------------------
@@ -228,7 +227,7 @@ def monthly(tmp_path_factory):
 
 
 def test_traces_are_distributions_at_every_time_point(monthly):
-    model = HCCModel(monthly)
+    model = build_model(monthly)
     assert model.grid.cycle_length_years == pytest.approx(1 / 12)
     for params in (monthly.base_case(), monthly.sample(20, 2024)):
         results = model.evaluate(params)
@@ -248,14 +247,12 @@ def test_traces_are_distributions_at_every_time_point(monthly):
 
 
 def test_calibrated_post_progression_hits_the_reported_os_median(monthly):
-    if "post_progression_calibrated_to" not in Strategy.model_fields:
-        pytest.skip("no post-progression calibration in this version")
-    model = HCCModel(monthly)
+    model = build_model(monthly)
     months = model.grid.times_years * 12
     checked = 0
     for result in model.evaluate(monthly.base_case()):
         strategy = monthly.populations[result.population].strategies[result.strategy]
-        if strategy.post_progression_calibrated_to != result.strategy:
+        if strategy.post_progression.calibrated_to != result.strategy:
             continue
         item = monthly.evidence[strategy.targets.os_median].value
         target = item.value * {"months": 1.0, "weeks": 12 * 7 / 365.25}[item.unit]

@@ -1,0 +1,132 @@
+"""Checks across model files, run when an analysis is loaded: every name a file uses must
+exist (treatments, curves, strategies, states, priced drugs and items), and shares of one
+group of patients may not sum above 1. Each error names the file, the place and the rule.
+"""
+from __future__ import annotations
+
+from .._validate import InputError
+from .schema import Perspective, Treatment, Utilities, curve_references
+from .structures import MarkovStrategy, Population, SequencingStrategy, share_groups, strategy_curves, \
+    strategy_treatments
+
+#: Structures whose curves are floored at general-population mortality.
+_FLOORED = ("sequencing", "partitioned_survival")
+
+
+def check_structure(structure: str, treatments: dict[str, Treatment], populations: dict[str, Population],
+                    perspective: Perspective, utilities: Utilities, places: dict[str, str]) -> None:
+    """Names that must exist, and inputs that a structure or setting needs."""
+    where_populations, where_costs = places["populations"], places["perspectives"]
+    needs_demography = structure in _FLOORED or utilities.age_adjusted or utilities.cap_at_general_population
+    if structure in _FLOORED and perspective.life_table is None:
+        raise InputError(f"{where_costs}: perspective {perspective.label!r} has no life_table; the {structure} "
+                         f"structure floors mortality at the general population's")
+    used: dict[str, str] = {}
+    for p_name, population in populations.items():
+        here = f"{where_populations}: populations.{p_name}"
+        _check_population(population, here, needs_demography)
+        for s_name, strategy in population.strategies.items():
+            for field, curve in strategy_curves(strategy):
+                if curve not in population.curves:
+                    raise InputError(f"{here}.strategies.{s_name}.{field} = {curve!r}: no curve of that name in "
+                                     f"this population")
+            for t_name in strategy_treatments(strategy):
+                if t_name not in treatments:
+                    raise InputError(f"{here}.strategies.{s_name}: treatment {t_name!r} is unknown "
+                                     f"(known: {', '.join(treatments)})")
+                used.setdefault(t_name, p_name)
+            if isinstance(strategy, SequencingStrategy):
+                _check_sequencing(population, s_name, strategy, here)
+            elif isinstance(strategy, MarkovStrategy):
+                _check_markov(population, s_name, strategy, here)
+    for t_name, p_name in sorted(used.items()):
+        _check_priced(t_name, treatments[t_name], perspective, where_costs)
+        weight_based = any(c.dose_mg_per_kg or c.dose_by_weight for c in treatments[t_name].regimen)
+        if weight_based and populations[p_name].body_weight_kg is None:
+            raise InputError(f"{where_populations}: populations.{p_name}: needs body_weight_kg (treatment "
+                             f"{t_name!r} is dosed by weight)")
+
+
+def _check_population(population: Population, here: str, needs_demography: bool) -> None:
+    comparison = population.comparison
+    if comparison.intervention == comparison.comparator:
+        raise InputError(f"{here}.comparison: the intervention and the comparator are both "
+                         f"{comparison.comparator!r}; they must differ")
+    for role, name in comparison:
+        if name not in population.strategies:
+            raise InputError(f"{here}.comparison.{role} = {name!r}: no strategy of that name "
+                             f"(strategies: {', '.join(population.strategies)})")
+    for c_name, spec in population.curves.items():
+        for other in curve_references(spec):
+            if other not in population.curves:
+                raise InputError(f"{here}.curves.{c_name}.reference = {other!r}: no curve of that name in this "
+                                 f"population")
+    if needs_demography and (population.start_age is None or population.share_female is None):
+        raise InputError(f"{here}: needs start_age and share_female (general-population mortality or utility "
+                         f"norms are used)")
+
+
+def _check_sequencing(population: Population, s_name: str, strategy: SequencingStrategy, here: str) -> None:
+    where = f"{here}.strategies.{s_name}.post_progression"
+    survival = strategy.post_progression.survival or population.post_progression_survival
+    if survival is None:
+        raise InputError(f"{where}.survival: none given, and the population has no post_progression_survival")
+    if survival not in population.curves:
+        raise InputError(f"{here}: post_progression_survival = {survival!r}: no curve of that name in this "
+                         f"population")
+    anchor = strategy.post_progression.calibrated_to
+    if anchor is not None:
+        target = population.strategies.get(anchor)
+        if target is None or target.targets is None or target.targets.os_median is None:
+            raise InputError(f"{where}.calibrated_to = {anchor!r}: needs a strategy of this population with "
+                             f"targets.os_median")
+
+
+def _check_markov(population: Population, s_name: str, strategy: MarkovStrategy, here: str) -> None:
+    states = population.states
+    if "dead" not in states:
+        raise InputError(f"{here}.states = {states}: the markov structure needs a state 'dead'")
+    for name, matrix in population.transitions.items():
+        for origin, row in (matrix.counts or matrix.probabilities).items():
+            for state in (origin, *row):
+                if state not in states:
+                    raise InputError(f"{here}.transitions.{name}: state {state!r} is not one of the population's "
+                                     f"states {states}")
+    where = f"{here}.strategies.{s_name}"
+    for k, period in enumerate(strategy.periods):
+        if period.transitions not in population.transitions:
+            raise InputError(f"{where}.periods[{k}].transitions = {period.transitions!r}: no transition matrix of "
+                             f"that name (matrices: {', '.join(population.transitions) or 'none'})")
+    named = [(f"treatments[{k}].states", state) for k, item in enumerate(strategy.treatments) for state in item.states]
+    named += [("initial", state) for state in strategy.initial or {}]
+    for field, state in named:
+        if state not in states:
+            raise InputError(f"{where}.{field}: {state!r} is not one of the population's states {states}")
+
+
+def _check_priced(t_name: str, treatment: Treatment, perspective: Perspective, where: str) -> None:
+    for component in treatment.regimen:
+        if component.drug not in perspective.drug_prices:
+            raise InputError(f"{where}: drug_prices has no price for {component.drug!r} (used by treatment "
+                             f"{t_name!r})")
+    for item in [a.item for a in treatment.administration] + [p.item for p in treatment.procedures]:
+        if item not in perspective.unit_costs:
+            raise InputError(f"{where}: unit_costs has no cost for {item!r} (used by treatment {t_name!r})")
+    for event in treatment.adverse_events:
+        if event not in perspective.adverse_event_costs:
+            raise InputError(f"{where}: adverse_event_costs has no cost for {event!r} (used by treatment "
+                             f"{t_name!r})")
+
+
+def check_shares(inputs) -> None:
+    """Shares of one group of patients (the options of a line …) may not sum above 1 at
+    their point estimates (:func:`markov.inputs.structures.share_groups`)."""
+    for p_name, population in inputs.populations.items():
+        for s_name, strategy in population.strategies.items():
+            for group in share_groups(strategy):
+                values = [(ref, inputs.evidence[ref].value.value) for ref in group]
+                total = sum(value for _, value in values)
+                if total > 1 + 1e-12:
+                    listed = ", ".join(f"{ref} = {value!r}" for ref, value in values)
+                    raise InputError(f"populations.{p_name}.strategies.{s_name}: shares sum to {total!r} "
+                                     f"({listed}); shares of one group of patients cannot exceed 1")

@@ -1,0 +1,187 @@
+"""The validated inputs of an analysis and the parameter sets drawn from them.
+
+:class:`ModelInputs` holds an analysis's settings, model files and evidence (loaded by
+:func:`markov.inputs.load_analysis`). Its :meth:`~ModelInputs.base_case`,
+:meth:`~ModelInputs.sample`, :meth:`~ModelInputs.transform` and
+:meth:`~ModelInputs.with_values` give a :class:`ParameterSet`: one array of values per
+evidence reference, one value per sample, which is all a model reads.
+
+Every uncertain input is a transform of independent U(0, 1) draws — its inverse CDF, or
+for values drawn jointly (a Dirichlet over counts, a fit's multivariate normal) the block's
+transform of as many uniforms as it has values — so the PSA (seeded uniforms) and global
+sensitivity analysis (SALib's design) share one description.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .._validate import InputError
+from ..survival import TIME_UNIT_YEARS
+from ..uncertainty import Fixed, uniform_rows
+from .evidence import EvidenceLibrary, JointDraw, distribution_of
+from .schema import Analysis, Perspective, Treatment, Utilities, period_in_years
+from .structures import Population
+
+_UNIT_TEXT = {"months": "months", "weeks": "weeks", "days": "days", "years": "years", "age_years": "years",
+              "kg": "kg", "mg": "mg", "mg_per_kg": "mg/kg", "rate_per_year": "per year"}
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything an analysis uses, validated: settings, model files and evidence.
+
+    ``uses`` maps each evidence reference to the places that use it (for the inputs
+    table and for error messages).
+    """
+
+    analysis: Analysis
+    source: str
+    treatments: dict[str, Treatment]
+    populations: dict[str, Population]
+    perspective: Perspective
+    utilities: Utilities
+    evidence: EvidenceLibrary
+    uses: dict[str, list[str]]
+    settings: dict = dataclasses.field(repr=False)
+    directory: Path = dataclasses.field(repr=False)
+
+    @property
+    def structure(self) -> str:
+        return self.analysis.structure
+
+    @property
+    def references(self) -> list[str]:
+        """Every evidence reference the analysis uses, in a fixed order."""
+        return sorted(self.uses)
+
+    @cached_property
+    def distributions(self) -> dict[str, object]:
+        """The probabilistic distribution of every input: its own (:func:`distribution_of`)
+        or, for a value drawn jointly with others, their :class:`JointDraw`."""
+        return {ref: self.evidence.joint_of(ref) or distribution_of(self.evidence[ref].value)
+                for ref in self.references}
+
+    @property
+    def uncertain(self) -> list[str]:
+        """The inputs that vary in a probabilistic analysis (not fixed), in a fixed
+        order: the columns of :meth:`transform` and of a global sensitivity design."""
+        return [ref for ref, d in self.distributions.items() if not isinstance(d, Fixed)]
+
+    @property
+    def joint(self) -> list[JointDraw]:
+        """The distributions of values drawn together, each once."""
+        return list({d.name: d for d in self.distributions.values() if isinstance(d, JointDraw)}.values())
+
+    def content(self) -> dict:
+        """Everything that determines the model's results, as plain data (for fingerprints)."""
+        return {
+            "settings": self.analysis.model_dump(mode="json", exclude={"name", "description", "seed", "psa_samples",
+                                                                       "scenarios"}),
+            "treatments": {k: v.model_dump(mode="json") for k, v in self.treatments.items()},
+            "populations": {k: v.model_dump(mode="json") for k, v in self.populations.items()},
+            "perspective": self.perspective.model_dump(mode="json"),
+            "utilities": self.utilities.model_dump(mode="json"),
+            "evidence": {ref: self.evidence[ref].value.model_dump(mode="json") for ref in self.references},
+            "distributions": {ref: str(d) for ref, d in self.distributions.items()},
+            "uncertain": self.uncertain,
+        }
+
+    def label(self, ref: str) -> str:
+        """A readable name for an input, with its unit and source:
+        ``"os median atezo bev, months (imbrave150_cheng_2022)"``."""
+        source, _, name = ref.partition(".")
+        item = self.evidence[ref].value
+        unit = item.currency if item.unit == "money" else _UNIT_TEXT.get(item.unit)
+        return f"{name.replace('_', ' ')}{', ' + unit if unit else ''} ({source})"
+
+    def scenario(self, name: str) -> ModelInputs:
+        """The analysis with scenario ``name``'s changes merged into its settings."""
+        from .load import deep_merge, inputs_from_settings  # loading builds ModelInputs: imported when used
+
+        scenarios = self.analysis.scenarios or {}
+        if name not in scenarios:
+            raise InputError(f"scenario {name!r}: not defined (scenarios: {', '.join(scenarios) or 'none'})")
+        changes = scenarios[name].changes
+        if "scenarios" in changes:
+            raise InputError(f"scenario {name!r}: changes.scenarios: a scenario cannot define scenarios")
+        settings = deep_merge(self.settings, changes)
+        settings["name"] = f"{self.analysis.name}.{name}"
+        return inputs_from_settings(settings, f"{self.source}, scenario {name}", self.directory)
+
+    def base_case(self) -> ParameterSet:
+        """One parameter set at the point estimates."""
+        return self.with_values({}, 1)
+
+    def with_values(self, values: dict[str, np.ndarray | float], n: int) -> ParameterSet:
+        """``n`` parameter sets at the point estimates except ``values`` (reference ->
+        one value or ``n`` values): the rows of a deterministic sensitivity analysis."""
+        unknown = sorted(set(values) - set(self.uses))
+        if unknown:
+            raise InputError(f"{', '.join(map(repr, unknown))}: not an input of the {self.analysis.name} analysis")
+        columns = {}
+        for ref in self.references:
+            column = np.full(n, self.evidence[ref].value.value, dtype=float)
+            if ref in values:
+                column[:] = values[ref]
+            columns[ref] = column
+        return ParameterSet(columns, self)
+
+    def transform(self, uniforms) -> ParameterSet:
+        """Parameter sets for uniforms of shape ``(n, len(uncertain))``: each uncertain
+        input's inverse CDF applied to its column, values drawn jointly transformed
+        together from theirs; fixed inputs at their values."""
+        uniforms = np.asarray(uniforms, dtype=float)
+        uncertain = self.uncertain
+        if uniforms.ndim != 2 or uniforms.shape[1] != len(uncertain):
+            raise InputError(f"uniforms: shape {uniforms.shape}, expected (n, {len(uncertain)}), one column "
+                             "per uncertain input")
+        column = {ref: j for j, ref in enumerate(uncertain)}
+        values = {}
+        for ref in uncertain:
+            distribution = self.distributions[ref]
+            if not isinstance(distribution, JointDraw):
+                values[ref] = np.asarray(distribution.ppf(uniforms[:, column[ref]]), dtype=float)
+        for draw in self.joint:
+            drawn = draw.transform(uniforms[:, [column[ref] for ref in draw.references]])
+            values.update({ref: drawn[:, j] for j, ref in enumerate(draw.references)})
+        return self.with_values(values, uniforms.shape[0])
+
+    def sample(self, n: int, seed: int, start: int = 0) -> ParameterSet:
+        """Probabilistic parameter sets ``start`` to ``start + n`` of the PSA seeded by
+        ``seed`` (:func:`markov.uncertainty.uniform_rows`: the same draws whatever the
+        chunking)."""
+        if int(n) != n or n < 1:
+            raise InputError(f"number of samples is {n!r}: must be a whole number of at least 1")
+        return self.transform(uniform_rows(seed, start, start + int(n), len(self.uncertain)))
+
+
+class ParameterSet:
+    """Values of every input, one array of ``n_samples`` per evidence reference."""
+
+    def __init__(self, values: dict[str, np.ndarray], inputs: ModelInputs) -> None:
+        self.values = values
+        self.inputs = inputs
+        self.n_samples = len(next(iter(values.values()))) if values else 1
+
+    def __getitem__(self, ref: str) -> np.ndarray:
+        return self.values[ref]
+
+    def unit(self, ref: str) -> str:
+        return self.inputs.evidence[ref].value.unit
+
+    def years(self, ref: str) -> np.ndarray:
+        """A duration in years, whatever unit its source reported it in."""
+        return self.values[ref] * TIME_UNIT_YEARS[self.unit(ref)]
+
+    def per_year(self, ref: str) -> np.ndarray:
+        """A price per period ("month", "6 weeks") as a cost per year."""
+        item = self.inputs.evidence[ref].value
+        period = period_in_years(item.per or "")
+        if period is None:
+            raise InputError(f"{ref}: priced per {item.per!r}, which is not a period; give 'every' with it")
+        return self.values[ref] / period

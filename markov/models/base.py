@@ -1,0 +1,65 @@
+"""What every structure's model shares: the grid, the life table, general-population
+survival, the cost categories, and evaluation population by population."""
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+
+from ..grid import DAYS_PER_YEAR, TimeGrid
+from ..inputs import ModelInputs, ParameterSet
+from ..inputs.structures import Population
+from ..survival import GeneralPopulationSurvival, LifeTable
+from .protocol import StrategyResult
+from .valuation import COMMON_CATEGORIES
+
+
+class CohortModel:
+    """A model of one analysis (:func:`markov.inputs.load_analysis`); subclasses build one
+    strategy's result (:meth:`strategy`) from what :meth:`population` prepares once per
+    population and parameter set."""
+
+    def __init__(self, inputs: ModelInputs) -> None:
+        self.inputs = inputs
+        analysis = inputs.analysis
+        self.grid = TimeGrid.from_horizon(analysis.horizon_years, analysis.cycle_length_days / DAYS_PER_YEAR)
+
+    @cached_property
+    def life_table(self) -> LifeTable:
+        """The perspective's life table, read from its files once, not at every evaluation."""
+        return LifeTable.load(self.inputs.perspective.life_table)
+
+    def general_population(self, population: Population, params: ParameterSet) -> np.ndarray:
+        """General-population survival of the cohort on the grid, ``(n_samples, n_times)``."""
+        return GeneralPopulationSurvival(self.life_table, params[population.start_age],
+                                         params[population.share_female]).survival_on_grid(self.grid)
+
+    @cached_property
+    def categories(self) -> tuple[str, ...]:
+        """Cost categories of every result: drug acquisition by line (or structure) first,
+        in the order met, then :data:`~markov.models.valuation.COMMON_CATEGORIES`."""
+        drugs = {name: None for population in self.inputs.populations.values()
+                 for strategy in population.strategies.values() for name in self.drug_categories(strategy)}
+        return (*drugs, *COMMON_CATEGORIES)
+
+    def drug_categories(self, strategy) -> list[str]:
+        raise NotImplementedError
+
+    def population(self, name: str, population: Population, params: ParameterSet):
+        raise NotImplementedError
+
+    def strategy(self, prepared, name: str, strategy) -> StrategyResult:
+        raise NotImplementedError
+
+    def evaluate(self, params: ParameterSet, keep_traces: bool = True) -> list[StrategyResult]:
+        """Every population and strategy for the parameter sets ``params``. Without
+        ``keep_traces`` each strategy's trace is dropped once its totals are known, so a
+        PSA chunk holds one strategy's trace at a time, not all of them."""
+        results = []
+        for p_name, population in self.inputs.populations.items():
+            prepared = self.population(p_name, population, params)
+            for s_name, strategy in population.strategies.items():
+                result = self.strategy(prepared, s_name, strategy)
+                results.append(result if keep_traces else dataclasses.replace(result, trace=None))
+        return results

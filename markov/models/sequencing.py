@@ -1,0 +1,212 @@
+"""The treatment-sequencing structure: any number of lines, each with any number of options.
+
+For each population and strategy: lines of treatment, each option of a line started by
+its share of those progressing on the line before (on the first line, of the cohort), the
+rest going to post-progression care (best supportive care, BSC); after the last line, BSC
+until death. Each line's clock restarts when a patient enters it: an option's occupancy
+is the convolution of its entries with its progression-free curve
+(:func:`markov.engine.add_line`), whose events split into deaths and progressions by the
+option's pre-progression death share. Progressions from every option of a line are pooled
+and split between the next line's options. The model is linear in the cohort, so BSC is
+one state fed by every line: one convolution of all its entries.
+
+An option is one state, named ``<line>`` when it is its line's only option and
+``<line>_<treatment>`` otherwise; with its own time on treatment it is two,
+``…_on_treatment`` and ``…_off_treatment`` (drug costs in the first only). Its drug
+acquisition is costed in ``<line>_drugs``; its utility and costs of care are looked up by
+state name, then line name.
+
+General-population mortality is a floor on every cycle's probability of death: the
+per-cycle event probability of each option and of BSC is raised to the life table's if
+lower, and the share of events that are deaths is raised so that deaths alone reach it.
+Later lines use the table from the cohort's starting age (their clocks restart), which
+understates the floor there.
+
+A strategy whose ``post_progression.calibrated_to`` names a strategy gets an exponential
+BSC death rate solved, per sample, so that the named strategy's model OS median equals its
+reported median (:func:`markov.engine.exit_rate_for_median`): a labelled choice, reported
+in the calibration table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import InputError
+from ..engine import CohortTrace, add_line, add_post_progression, clock_reset_occupancy, exit_rate_for_median, \
+    floor_survival
+from ..inputs import ParameterSet
+from ..inputs.schema import TimeOnTreatment
+from ..inputs.structures import Option, Population, SequencingStrategy
+from ..survival import SurvivalCurve
+from .base import CohortModel
+from .curves import build_curves
+from .protocol import StrategyResult
+from .valuation import State, dead_state, value_trace
+
+
+@dataclass
+class _Prepared:
+    """One population's curves and general-population survival for a parameter set."""
+
+    name: str
+    spec: Population
+    params: ParameterSet
+    curves: dict[str, SurvivalCurve]
+    general_population: np.ndarray
+    calibrated: dict  # anchor strategy -> (BSC curve, floored cycles, unreachable samples)
+
+
+@dataclass
+class _Lines:
+    """A strategy's trace up to BSC: every line filled in, BSC and dead not yet."""
+
+    states: list[State]
+    occupancy: np.ndarray  # (n_samples, n_time_points, n_states)
+    entries: np.ndarray
+    bsc_entries: np.ndarray  # (n_samples, n_time_points), from every line
+    deaths: np.ndarray  # (n_samples, n_time_points), so far
+    floored: int  # cycles floored by general-population mortality
+
+
+def _option_states(line: str, option: Option, alone: bool) -> list[State]:
+    """The state(s) of an option: on and off treatment when it has its own time on
+    treatment, else one."""
+    base = line if alone else f"{line}_{option.treatment}"
+    keys = (base,) if alone else (base, line)
+    on = dict(treatment=option.treatment, drug_category=f"{line}_drugs", entered_treatment=option.treatment)
+    if not option.time_on_treatment.given:
+        return [State(base, keys, **on)]
+    return [State(f"{base}_on_treatment", (f"{base}_on_treatment", *keys), **on),
+            State(f"{base}_off_treatment", (f"{base}_off_treatment", *keys))]
+
+
+class SequencingModel(CohortModel):
+    """The sequencing structure of an analysis (see the module docstring)."""
+
+    def drug_categories(self, strategy: SequencingStrategy) -> list[str]:
+        return [f"{name}_drugs" for name in strategy.line_names()]
+
+    def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
+        return _Prepared(name, population, params, build_curves(population.curves, params),
+                         self.general_population(population, params), {})
+
+    def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
+        lines = self._lines(prepared, name, strategy)
+        bsc, floored, unreachable = self._post_progression(prepared, name, strategy, lines)
+        add_post_progression(lines.occupancy, lines.entries, lines.bsc_entries, lines.deaths, bsc)
+        states = [*lines.states, State(strategy.post_progression.name, (strategy.post_progression.name,)),
+                  dead_state()]
+        names = tuple(state.name for state in states)
+        trace = CohortTrace(lines.occupancy, lines.entries, names)
+        costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, states, self.categories,
+                                               prepared.params, self.grid)
+        first = strategy.line_names()[0]
+        progression_free = tuple(s.name for s in lines.states if s.keys[-1] == first)
+        return StrategyResult(prepared.name, name, strategy.label, trace, costs, life_years, qalys, names,
+                              progression_free, floored + lines.floored, unreachable)
+
+    # --- lines ------------------------------------------------------------------------
+    def _option_curve(self, prepared: _Prepared, option: Option) -> tuple[np.ndarray, np.ndarray, int]:
+        """An option's progression-free curve since entry and death share by cycle, floored."""
+        survival = prepared.curves[option.progression_free].survival_on_grid(self.grid)
+        return floor_survival(survival, prepared.params[option.pre_progression_death_share],
+                              prepared.general_population)
+
+    def _time_on_treatment(self, tot: TimeOnTreatment, progression_free: np.ndarray, prepared: _Prepared
+                           ) -> np.ndarray:
+        """Time on treatment since entry: its own curve, never above progression-free
+        survival, stopped at the maximum duration."""
+        curve = progression_free if tot.curve is None else np.minimum(
+            prepared.curves[tot.curve].survival_on_grid(self.grid), progression_free)
+        if tot.max_duration is not None:
+            stopped = self.grid.times_years[None, :] >= prepared.params.years(tot.max_duration)[:, None]
+            curve = np.where(stopped, 0.0, curve)
+        return np.ascontiguousarray(curve)
+
+    def _shares(self, prepared: _Prepared, strategy_name: str, k: int, options: list[Option]
+                ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each option's share and the share that starts none of them, per sample."""
+        n = prepared.params.n_samples
+        shares = [np.ones(n) if option.share is None else prepared.params[option.share] for option in options]
+        rest = 1.0 - sum(shares, np.zeros(n))
+        if (rest < -1e-12).any():
+            i = int(np.argmin(rest))
+            raise InputError(f"{prepared.name}.{strategy_name}.lines[{k}]: shares sum to {float(1 - rest[i])!r} in "
+                             f"sample {i}; shares of one group of patients cannot exceed 1")
+        return shares, rest
+
+    def _lines(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy) -> _Lines:
+        """Every line of the strategy, and what they send to BSC and death."""
+        n, n_times = prepared.params.n_samples, self.grid.n_cycles + 1
+        names = strategy.line_names()
+        layout = [[_option_states(name, option, len(line.options) == 1) for option in line.options]
+                  for name, line in zip(names, strategy.lines, strict=True)]
+        states = [state for line in layout for option in line for state in option]
+        # stored state by state, so that each state's series is written and read as one
+        # contiguous block, and seen with a trace's axes (sample, time point, state)
+        shape = (n, len(states) + 2, n_times)
+        occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
+        entries = np.zeros(shape).transpose(0, 2, 1)
+        deaths, bsc_entries = np.zeros((n, n_times)), np.zeros((n, n_times))
+        progressed, floored, column = np.zeros((n, n_times)), 0, 0
+        for k, line in enumerate(strategy.lines):
+            shares, rest = self._shares(prepared, strategy_name, k, line.options)
+            last = k == len(strategy.lines) - 1
+            if k == 0:
+                bsc_entries[:, 0] += np.clip(rest, 0.0, 1.0)
+            else:
+                bsc_entries += np.clip(rest, 0.0, 1.0)[:, None] * progressed
+            onward = None if last else np.zeros((n, n_times))
+            for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
+                curve, death_share, more = self._option_curve(prepared, option)
+                floored += more
+                if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
+                    line_occupancy = share[:, None] * curve
+                    occupancy[:, :, column] = line_occupancy
+                    entries[:, 0, column] = share
+                    leaving = line_occupancy[:, :-1] - line_occupancy[:, 1:]
+                    dying = leaving * death_share
+                    deaths[:, 1:] += dying
+                    (bsc_entries if last else onward)[:, 1:] += leaving - dying
+                    line_entries = None
+                else:
+                    line_entries = share[:, None] * progressed
+                    progressions = None if last else np.empty((n, n_times))
+                    add_line(occupancy, entries, column, line_entries, curve, death_share, deaths, bsc_entries,
+                             progressions)
+                    if not last:
+                        onward += progressions
+                if len(option_states) == 2:
+                    on = self._time_on_treatment(option.time_on_treatment, curve, prepared)
+                    on = share[:, None] * on if k == 0 else clock_reset_occupancy(line_entries, on)
+                    occupancy[:, :, column + 1] = occupancy[:, :, column] - on
+                    occupancy[:, :, column] = on
+                column += len(option_states)
+            progressed = onward
+        return _Lines(states, occupancy, entries, bsc_entries, deaths, floored)
+
+    # --- post-progression care ----------------------------------------------------------
+    def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,
+                          lines: _Lines) -> tuple[np.ndarray, int, int]:
+        """BSC survival on the grid (floored), the cycles floored, and the samples in which
+        the OS median could not be reached. ``lines`` are the strategy's own."""
+        n, population = prepared.params.n_samples, prepared.spec
+        anchor = strategy.post_progression.calibrated_to
+        if anchor is None:
+            name = strategy.post_progression.survival or population.post_progression_survival
+            curve, _, floored = floor_survival(prepared.curves[name].survival_on_grid(self.grid), np.ones(n),
+                                               prepared.general_population)
+            return curve, floored, 0
+        if anchor not in prepared.calibrated:
+            # the rate depends on the anchor's lines only, not on its BSC survival
+            target = population.strategies[anchor]
+            anchor_lines = lines if anchor == strategy_name else self._lines(prepared, anchor, target)
+            times = self.grid.times_years
+            rate, unreachable = exit_rate_for_median(anchor_lines.bsc_entries, anchor_lines.occupancy[:, :, :-2], times,
+                                                     prepared.params.years(target.targets.os_median))
+            curve = np.exp(-rate[:, None] * times[None, :])
+            floored_curve, _, floored = floor_survival(curve, np.ones(n), prepared.general_population)
+            prepared.calibrated[anchor] = (floored_curve, floored, unreachable)
+        return prepared.calibrated[anchor]
