@@ -4,6 +4,7 @@ The package flows one way: parameters → samples → survival curves → state 
 (:mod:`markov.engine`) → costs and QALYs (:mod:`markov.outcomes`) → decision analysis.
 """
 from ._validate import InputError
+from ._version import __version__
 from .engine import (
     CohortTrace,
     CurveCrossingWarning,
@@ -16,7 +17,6 @@ from .engine import (
 from .grid import MONTH_YEARS, WEEK_YEARS, TimeGrid
 from .outcomes import accumulate, cycle_weights, discount_factors
 
-__version__ = "0.1.0"
 
 __all__ = [
     "CohortTrace",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -522,3 +523,20 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     rate, unreachable = _engine.median_exit_rate(entries, np.ascontiguousarray(around), k, weight, step, low, high,
                                                  bisections)
     return rate, int(np.count_nonzero(unreachable))
+
+
+def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray
+                          ) -> np.ndarray:
+    """Σ_c values[s, c, j]·(at_start[c]·m[s, c, j] + at_end[c]·m[s, c + 1, j]), per sample and
+    state, in one compiled pass without temporaries of the trace's size.
+
+    ``values`` is ``(1 or n_samples, n_cycles, n_states)``, ``occupancy`` ``(n_samples,
+    n_cycles + 1, n_states)`` of any strides. Inputs are not checked.
+    """
+    return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
+
+
+def compiled_core_files() -> list[Path]:
+    """The files of the compiled core, whose bytes decide results as much as the source."""
+    return sorted(file for file in Path(_engine.__file__).parent.glob(f"{_engine.__name__.rsplit('.', 1)[-1]}.*")
+                  if file.suffix in (".so", ".pyd"))

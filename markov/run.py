@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .decision import cea
 from .decision import dsa
 from .decision import gsa

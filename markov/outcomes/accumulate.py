@@ -32,9 +32,8 @@ from typing import Literal
 
 import numpy as np
 
-from .. import _engine
 from .._validate import InputError, as_float_array
-from ..engine import CohortTrace
+from ..engine import CohortTrace, cycle_weighted_totals
 from ..grid import TimeGrid
 
 CycleCorrection = Literal["trapezoid", "life_table", "start", "end"]
@@ -166,7 +165,7 @@ class Accumulator:
             if rates.shape[1] == 1:
                 total += rates[:, 0, :] * self.years
             else:  # by cycle: one compiled pass, without temporaries of the trace's size
-                total += _engine.cycle_weighted_totals(rates, *self._cycle_weights, trace.occupancy)
+                total += cycle_weighted_totals(rates, *self._cycle_weights, trace.occupancy)
         if on_entry is not None:
             amounts = _values(on_entry, "on_entry", trace, self.grid.n_cycles + 1)
             if amounts.shape[1] == 1:

@@ -34,8 +34,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
 from .._validate import InputError
+from .._version import __version__
+from ..engine import compiled_core_files
 from ..inputs.load import ModelInputs
 
 FORMAT = "markov-psa-store/1"
@@ -58,7 +59,7 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(__version__.encode())
     files = [file for name in COMPUTING_MODULES
              for file in (sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name])]
-    files += sorted(file for file in package.glob("_engine.*") if file.suffix in (".so", ".pyd"))
+    files += compiled_core_files()
     for file in files:
         digest.update(file.relative_to(package).as_posix().encode())
         digest.update(file.read_bytes())
