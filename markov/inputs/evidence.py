@@ -261,19 +261,64 @@ class EvidenceLibrary:
 
     def with_changes(self, changes: dict[str, float | dict], where: str) -> EvidenceLibrary:
         """The library with some values changed, each validated like an evidence file: a
-        number replaces the value; a mapping replaces the fields it gives (``value``,
-        ``ci95``, ``distribution`` …)."""
+        number replaces the value and re-centres its uncertainty on it (:func:`recentred`);
+        a mapping replaces the fields it gives (``value``, ``ci95``, ``distribution`` …)."""
         files = dict(self.files)
         for reference, change in changes.items():
             stem, _, name = reference.partition(".")
-            current = self[reference].value.model_dump(exclude_none=True)
-            update = change if isinstance(change, dict) else {"value": change}
+            current = self[reference].value
             try:
-                value = EvidenceValue.model_validate({**current, **update})
-            except ValidationError as error:
-                raise validation_error(f"{where}: {reference}", error) from None
+                update = change if isinstance(change, dict) else recentred(current, change)
+                value = EvidenceValue.model_validate({**current.model_dump(exclude_none=True), **update})
+            except (ValidationError, InputError) as error:
+                if isinstance(error, InputError):  # the value breaks a rule of its unit, or its spread cannot follow
+                    error = _rule_of_value(current, change) or error
+                rules = str(error) if isinstance(error, InputError) else "; ".join(
+                    problem["msg"].removeprefix("Value error, ") for problem in error.errors())
+                raise InputError(f"{where}: {reference} = {change!r}: {rules}") from None
             files[stem] = files[stem].model_copy(update={"values": {**files[stem].values, name: value}})
         return EvidenceLibrary(files, self.locations)
+
+
+def _rule_of_value(item: EvidenceValue, value) -> ValidationError | None:
+    """The rule ``value`` breaks as the value of ``item`` (its uncertainty aside), if any."""
+    try:
+        EvidenceValue.model_validate({**item.model_dump(exclude_none=True, exclude={"ci95", "distribution"}),
+                                      "value": value})
+    except ValidationError as error:
+        return error
+    return None
+
+
+def recentred(item: EvidenceValue, value) -> dict:
+    """The fields of ``item`` that change when its point estimate becomes ``value`` and its
+    uncertainty keeps its spread: a 95% CI of a positive quantity (log-normal) is scaled by
+    the ratio of the values, any other CI shifted by their difference; a named
+    distribution keeps its standard error (beta, gamma, log-normal, normal) or its width
+    around the new mode (uniform, triangular); a standard error, ``n`` or a range stay as
+    they are (the range must still hold the value)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return {"value": value}  # validated, and refused, as the value itself
+    old, value = item.value, float(value)
+    update: dict = {"value": value}
+    if item.ci95 is not None:
+        low, high = item.ci95
+        if item.unit in _POSITIVE and low > 0 and old > 0 and value > 0:
+            update["ci95"] = (low * value / old, high * value / old)
+        else:
+            update["ci95"] = (low + value - old, high + value - old)
+    spec = item.distribution
+    if spec is not None:
+        if spec.type == "beta":
+            moved = uncertainty.Beta.from_mean_se(value, float(uncertainty.Beta(spec.alpha, spec.beta).sd))
+            update["distribution"] = {"type": "beta", "alpha": moved.alpha, "beta": moved.beta}
+        elif spec.type in ("gamma", "lognormal", "normal"):
+            update["distribution"] = {**spec.model_dump(exclude_none=True), "mean": value}
+        elif spec.type in ("uniform", "triangular"):
+            shift = value - (old if spec.mode is None else spec.mode)
+            update["distribution"] = {**spec.model_dump(exclude_none=True), "low": spec.low + shift,
+                                      "high": spec.high + shift, **({"mode": value} if spec.mode is not None else {})}
+    return update
 
 
 @dataclass(frozen=True)

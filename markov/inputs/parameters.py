@@ -113,6 +113,32 @@ class ModelInputs:
         settings["name"] = f"{self.analysis.name}.{name}"
         return inputs_from_settings(settings, f"{self.source}, scenario {name}", self.directory)
 
+    def with_changes(self, changes: dict) -> ModelInputs:
+        """The analysis with ``changes``, validated by the same rules as the files: a key
+        with a dot is an evidence reference (a number replaces its value; a mapping the
+        fields it gives, e.g. ``{"value": 0.7, "distribution": {"type": "beta", "alpha": 70,
+        "beta": 30}}``); any other key is an analysis setting (``horizon_years`` …). Values
+        changed here carry into scenarios, probabilistic and sensitivity analyses."""
+        from .load import inputs_from_settings  # loading builds ModelInputs: imported when used
+
+        if not isinstance(changes, dict):
+            raise InputError(f"changes: give a mapping of references or settings to values, not "
+                             f"{type(changes).__name__}")
+        settings = dict(self.settings)
+        values = dict(settings.get("values") or {})
+        for key, change in changes.items():
+            if not isinstance(key, str):
+                raise InputError(f"changes: key {key!r} is not a reference or a setting name")
+            if "." in key:
+                if key not in self.uses:
+                    raise InputError(f"{key!r}: not an input of the {self.analysis.name} analysis (see its inputs "
+                                     f"table for the references it uses)")
+                values[key] = change
+            else:
+                settings[key] = change
+        settings["values"] = values
+        return inputs_from_settings(settings, self.source, self.directory)
+
     def base_case(self) -> ParameterSet:
         """One parameter set at the point estimates."""
         return self.with_values({}, 1)
