@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import __version__
 from .decision import cea
+from .decision.acceptability import acceptability_curve, icer_summary
 from .decision import dsa
 from .decision import gsa
 from .decision import voi
@@ -134,7 +135,7 @@ def psa_summary(psa: PSAResults, thresholds: dict[str, float]) -> pd.DataFrame:
     for population in psa.populations:
         strategies = psa.strategies(population)
         wide = {measure: psa.wide(population, measure).to_numpy() for measure in measures}
-        probability = cea.acceptability_curve(wide["cost"], wide["qalys"], list(thresholds.values()), strategies)
+        probability = acceptability_curve(wide["cost"], wide["qalys"], list(thresholds.values()), strategies)
         for j, strategy in enumerate(strategies):
             row = {"population": population, "strategy": strategy}
             for measure in measures:
@@ -337,7 +338,7 @@ def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float
     for strategy in strategies:
         if strategy == comparator:
             continue
-        summary = cea.icer_summary(costs, effects, strategy, comparator, strategies, wtp=list(thresholds.values()))
+        summary = icer_summary(costs, effects, strategy, comparator, strategies, wtp=list(thresholds.values()))
         row = {"population": population, "strategy": strategy, "comparator": comparator}
         row.update({key: value for key, value in summary.items()
                     if key not in ("quadrant_shares", "probability_cost_effective", "intervention", "comparator")})
