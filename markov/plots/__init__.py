@@ -9,7 +9,7 @@ from .sensitivity import (
     plot_tornado,
     plot_two_way,
 )
-from .style import save_figure
+from .style import save_figure, strategy_colours
 from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "plot_tornado",
     "plot_two_way",
     "save_figure",
+    "strategy_colours",
 ]

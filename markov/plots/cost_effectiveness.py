@@ -56,7 +56,10 @@ def plot_ce_plane(
     currency, effect_unit : str
         Used in axis labels, e.g. "Incremental cost (USD)", "Incremental QALYs vs BSC".
     colours : mapping of strategy label → colour, optional
-        To keep a strategy's colour the same across figures; default: Okabe–Ito in order.
+        E.g. :func:`~markov.plots.style.strategy_colours` of all the population's
+        strategies, comparator included, passed to its CEAC too so that each strategy
+        has one colour in both; default: Okabe–Ito in the order of the keys (the
+        comparator's key, if present, keeps its colour unused).
     means : mapping of strategy label → (incremental effect, incremental cost), optional
         The mean of every sample when only some are drawn (a large PSA); default: the
         mean of the samples given.
@@ -174,7 +177,8 @@ def plot_acceptability(
     thresholds : mapping of name → WTP, optional
         Vertical dashed lines, e.g. ``{"NICE upper": 30_000}``.
     colours : mapping of strategy label → colour, optional
-        Default: Okabe–Ito in column order.
+        The mapping given to the population's other figures; default: Okabe–Ito in
+        column order.
     """
     if not isinstance(ceac, pd.DataFrame):
         raise InputError(f"ceac: is a {type(ceac).__name__}, expected a DataFrame (index WTP, a column per strategy)")
@@ -251,6 +255,9 @@ def plot_convergence(
         What ``mean`` is, with units, e.g. "Incremental NMB (USD)".
     band_label : str
         Legend text for the shaded band.
+    colours : mapping of comparison label → colour, optional
+        The mapping given to the population's other figures when comparisons are
+        labelled by strategy; default: Okabe–Ito in order of appearance.
     """
     check_table(table, "table", ("n", "comparison", "mean", "lower", "upper"))
     n = numeric_column(table, "table", "n", low=1)

@@ -2,6 +2,7 @@
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_hex
 
 from markov.plots import save_figure
 
@@ -51,3 +52,10 @@ def decision_tables(n=2_000):
     return (pd.DataFrame.from_dict(ceac, orient="index", columns=STRATEGIES),
             pd.DataFrame(ceaf, columns=["wtp", "strategy", "probability_cost_effective"]),
             pd.DataFrame(evpi, columns=["wtp", "evpi"]))
+
+
+def legend_colours(figure) -> dict[str, str]:
+    """Colour (hex) of each legend entry, by its label."""
+    return {text.get_text(): to_hex(handle.get_color())
+            for legend in figure.legends for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True)
+            if hasattr(handle, "get_color")}
