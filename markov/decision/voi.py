@@ -52,8 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError, _first, _number, as_float_array
-from .cea import check_wtp
-from .cea import net_benefit as _net_benefit
+from . import cea
 from .regression import GAM_MAX_PARAMETERS, GaussianProcess, TensorSpline
 
 #: Fewest PSA samples :func:`evppi` accepts: the regressions need data to smooth.
@@ -151,7 +150,7 @@ def evpi(net_benefit, wtp=None) -> float | np.ndarray:
     if 0 in nb.shape:
         raise InputError(f"net_benefit has shape {nb.shape}: at least one sample and one strategy are needed")
     if wtp is not None:
-        lam = check_wtp(wtp, ndim=(0,) if nb.ndim == 2 else (1,))
+        lam = cea.check_wtp(wtp, ndim=(0,) if nb.ndim == 2 else (1,))
         if nb.ndim == 3 and lam.size != nb.shape[0]:
             raise InputError(
                 f"wtp has {lam.size} values but net_benefit has {nb.shape[0]} along its first (wtp) axis: "
@@ -189,7 +188,7 @@ def evpi_curve(costs, effects, wtp) -> pd.DataFrame:
     n_cells = max(int(np.size(costs)), 1)
     step = max(1, 4_000_000 // n_cells)
     for start in range(0, lam.size, step):
-        values[start:start + step] = evpi(_net_benefit(costs, effects, lam[start:start + step]))
+        values[start:start + step] = evpi(cea.net_benefit(costs, effects, lam[start:start + step]))
     return pd.DataFrame({"wtp": lam, "evpi": values})
 
 
