@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._version import __version__
 from .decision import cea
+from .decision.acceptability import acceptability_curve, icer_summary
 from .decision import dsa
 from .decision import gsa
 from .decision import voi
@@ -46,6 +47,7 @@ from .plots import (
     plot_tornado,
     plot_two_way,
     save_figure,
+    strategy_colours,
 )
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, Progress, PSAResults, read_psa, run_psa
 from .probabilistic.store import Plan, ResultsStore, model_fingerprint
@@ -134,7 +136,7 @@ def psa_summary(psa: PSAResults, thresholds: dict[str, float]) -> pd.DataFrame:
     for population in psa.populations:
         strategies = psa.strategies(population)
         wide = {measure: psa.wide(population, measure).to_numpy() for measure in measures}
-        probability = cea.acceptability_curve(wide["cost"], wide["qalys"], list(thresholds.values()), strategies)
+        probability = acceptability_curve(wide["cost"], wide["qalys"], list(thresholds.values()), strategies)
         for j, strategy in enumerate(strategies):
             row = {"population": population, "strategy": strategy}
             for measure in measures:
@@ -337,7 +339,7 @@ def icer_summaries(psa: PSAResults, population: str, thresholds: dict[str, float
     for strategy in strategies:
         if strategy == comparator:
             continue
-        summary = cea.icer_summary(costs, effects, strategy, comparator, strategies, wtp=list(thresholds.values()))
+        summary = icer_summary(costs, effects, strategy, comparator, strategies, wtp=list(thresholds.values()))
         row = {"population": population, "strategy": strategy, "comparator": comparator}
         row.update({key: value for key, value in summary.items()
                     if key not in ("quadrant_shares", "probability_cost_effective", "intervention", "comparator")})
@@ -381,6 +383,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         costs, effects, _ = psa.costs_and_effects(population)
         _, comparator = psa.comparisons[population]
         c = strategies.index(comparator)
+        colours = strategy_colours(labels)  # by place among all strategies, so every figure agrees
 
         files.append(_write_csv(icer_summaries(psa, population, thresholds), out / f"icer_summary_{population}.csv"))
         samples = f"{psa.n_samples:,} PSA samples" if plotted == psa.n_samples else \
@@ -392,7 +395,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
                                comparator=labels[c], wtp=wtp, currency=currency,
                                means={labels[j]: (d_effect[:, i].mean(), d_cost[:, i].mean())
                                       for i, j in enumerate(others)},
-                               title=f"Cost-effectiveness plane ({samples}): {label}")
+                               colours=colours, title=f"Cost-effectiveness plane ({samples}): {label}")
         files += _save(figure, out / f"ce_plane_{population}")
 
         ceac = psa.acceptability(population, grid)
@@ -400,7 +403,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         files.append(_write_csv(ceac.reset_index(), out / f"ceac_{population}.csv"))
         files.append(_write_csv(frontier, out / f"ceaf_{population}.csv"))
         figure = plot_acceptability(ceac, frontier, currency=currency, thresholds=thresholds_labels(thresholds),
-                                    title=f"Cost-effectiveness acceptability: {label}")
+                                    colours=colours, title=f"Cost-effectiveness acceptability: {label}")
         files += _save(figure, out / f"ceac_{population}")
 
         evpi = psa.evpi(population, grid)
@@ -435,7 +438,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         convergence = psa.convergence(population, wtp)
         files.append(_write_csv(convergence, out / f"convergence_{population}.csv"))
         figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} ({currency})",
-                                  title=f"PSA convergence, NMB at {money}/QALY: {label}")
+                                  colours=colours, title=f"PSA convergence, NMB at {money}/QALY: {label}")
         files += _save(figure, out / f"convergence_{population}")
     return files, summary
 

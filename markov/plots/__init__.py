@@ -1,5 +1,6 @@
 """Figures for HTA dossiers (matplotlib; PNG plus SVG and PDF)."""
-from .decision import plot_acceptability, plot_ce_plane, plot_convergence, plot_evpi, plot_evppi
+from .cost_effectiveness import plot_acceptability, plot_ce_plane, plot_convergence
+from .information import plot_evpi, plot_evppi
 from .model import plot_calibration, plot_state_occupancy
 from .sensitivity import (
     plot_moment_independent,
@@ -8,7 +9,8 @@ from .sensitivity import (
     plot_tornado,
     plot_two_way,
 )
-from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard, save_figure
+from .style import save_figure, strategy_colours
+from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard
 
 __all__ = [
     "plot_acceptability",
@@ -27,4 +29,5 @@ __all__ = [
     "plot_tornado",
     "plot_two_way",
     "save_figure",
+    "strategy_colours",
 ]

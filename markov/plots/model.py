@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .survival import STYLE
+from .style import STYLE
 
 STATE_COLOURS = {
     "progression_free_on_treatment": "#1b6ca8", "progression_free_off_treatment": "#8fbce6",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,23 +25,21 @@ from matplotlib.patches import Patch, Rectangle
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 from numpy.typing import ArrayLike
 
-from .._validate import InputError, as_float_array
-from .decision import (
+from .._validate import InputError, as_float_array, check_count
+from .checks import check_table, numeric_column, text_labels
+from .style import (
     LABEL_WIDTH,
     PALETTE,
+    STYLE,
     WIDTH,
-    _arrange,
-    _column,
-    _count,
-    _fit_texts,
-    _footnote,
-    _labels,
-    _number,
-    _table,
-    _thousands,
-    _title,
+    arrange,
+    fit_texts,
+    footnote_text,
+    number,
+    set_title,
+    strategy_colours,
+    thousands,
 )
-from .survival import STYLE
 
 LOW_COLOUR, HIGH_COLOUR = PALETTE[0], PALETTE[3]  # blue / orange: distinct in colour and in grey
 MI_MEASURES = {
@@ -62,7 +61,7 @@ def _row_labels(labels: Sequence[str], minimum: float) -> tuple[list[str], float
     """Wrapped bar labels and the height (inches) each row needs, at least ``minimum``."""
     wrapped = [textwrap.fill(label, LABEL_WIDTH) for label in labels]
     lines = [text.count("\n") + 1 for text in wrapped]
-    neighbours = max((a + b for a, b in zip(lines, lines[1:], strict=False)), default=2 * max(lines, default=1))
+    neighbours = max((a + b for a, b in pairwise(lines)), default=2 * max(lines, default=1))
     return wrapped, max(minimum, 0.075 * neighbours + 0.06)  # neighbouring labels just clear each other
 
 
@@ -131,12 +130,12 @@ def plot_tornado(
     largest), largest at the top.
     """
     columns = ("parameter", "low_input", "high_input", "outcome_low", "outcome_high", "note_low", "note_high")
-    _table(table, "table", columns)
-    max_bars = _count(max_bars, "max_bars")
+    check_table(table, "table", columns)
+    max_bars = check_count("max_bars", max_bars, 1)
     base = float(as_float_array(base, "base", ndim=(0,)))
-    labels = _labels(table, "table")
-    outcomes = {"low": _column(table, "table", "outcome_low", allow_nan=True),
-                "high": _column(table, "table", "outcome_high", allow_nan=True)}
+    labels = text_labels(table, "table")
+    outcomes = {"low": numeric_column(table, "table", "outcome_low", allow_nan=True),
+                "high": numeric_column(table, "table", "outcome_high", allow_nan=True)}
     inputs = {side: [_text(v) for v in table[f"{side}_input"]] for side in ("low", "high")}
     notes = {side: [_text(v) for v in table[f"note_{side}"]] for side in ("low", "high")}
     for side in ("low", "high"):
@@ -200,11 +199,11 @@ def plot_tornado(
         axis.set(yticks=range(len(order)), yticklabels=wrapped,
                  ylim=(len(order) - 0.5, -0.5), xlabel=outcome_label)
         axis.tick_params(axis="y", length=0)
-        _thousands(axis.xaxis)
+        thousands(axis.xaxis)
         axis.grid(axis="x", alpha=0.3, zorder=0)
-        _title(axis, title)
+        set_title(axis, title)
         top = axis.secondary_xaxis("top")
-        top.set_xticks([base], labels=[f"Base case: {_number(base)}"])
+        top.set_xticks([base], labels=[f"Base case: {number(base)}"])
         top.tick_params(length=3, labelsize=8.5)
         handles = [Patch(facecolor=LOW_COLOUR, label="Input at low value"),
                    Patch(facecolor=HIGH_COLOUR, label="Input at high value")]
@@ -212,9 +211,9 @@ def plot_tornado(
             handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="////",
                                  label="Not a finite value (see note): bar runs to the plot edge"))
         note = _hidden_note(hidden, "input") + (" with smaller swing not shown." if hidden else "")
-        _arrange(figure, handles=handles, ncol=3 if hatched else 2,
-                 footnote=_footnote("Bar-end labels: the input's low / high value.", note))
-        _fit_texts(figure, axis, texts)
+        arrange(figure, handles=handles, ncol=3 if hatched else 2,
+                 footnote=footnote_text("Bar-end labels: the input's low / high value.", note))
+        fit_texts(figure, axis, texts)
         _fit_hatched(figure, axis, base, hatched)
         left, right = axis.get_xlim()
         for bar, direction, _ in hatched:
@@ -316,15 +315,14 @@ def plot_two_way(
             colour_axis = make_axes_locatable(axis).append_axes("right", size="4%", pad=0.12)
             bar = figure.colorbar(mesh, cax=colour_axis)
             bar.set_label(z_label)
-            _thousands(bar.ax.yaxis)
+            thousands(bar.ax.yaxis)
             finite = values[np.isfinite(values)]
             if finite.min() < 0 < finite.max():
                 axis.contour(x, y, values, levels=[0.0], colors="black", linewidths=1.6)
                 handles.append(Line2D([], [], color="black", linewidth=1.6, label="Break-even (zero contour)"))
         else:
-            chosen = dict(colours or {})
-            spare = iter(c for c in PALETTE if c not in chosen.values())
-            fill = [chosen.get(c) or next(spare, "0.5") for c in categories]
+            palette = strategy_colours(categories, colours)
+            fill = [palette[c] for c in categories]
             axis.pcolormesh(_cell_edges(x), _cell_edges(y), values, cmap=ListedColormap(fill),
                             norm=BoundaryNorm(np.arange(len(categories) + 1) - 0.5, len(categories)),
                             shading="flat", rasterized=True)
@@ -336,9 +334,9 @@ def plot_two_way(
             handles.append(Line2D([], [], marker="*", markersize=13, markerfacecolor="white", markeredgecolor="black",
                                   linestyle="", label="Base case"))
         axis.set(xlabel=x_label, ylabel=y_label)
-        _thousands(axis.xaxis, axis.yaxis)
-        _title(axis, title)
-        _arrange(figure, handles=handles, ncol=3, legend_title=z_label if categories is not None else None)
+        thousands(axis.xaxis, axis.yaxis)
+        set_title(axis, title)
+        arrange(figure, handles=handles, ncol=3, legend_title=z_label if categories is not None else None)
     return figure
 
 
@@ -354,11 +352,12 @@ def plot_sensitivity_indices(table: pd.DataFrame, *, title: str = "", max_bars: 
     max_bars : int
         Most parameters shown (largest ST first); the rest are counted in a footnote.
     """
-    _table(table, "table", ("parameter", "S1", "S1_conf", "ST", "ST_conf"))
-    max_bars = _count(max_bars, "max_bars")
-    labels = _labels(table, "table")
-    s1, st = _column(table, "table", "S1"), _column(table, "table", "ST")
-    s1_conf, st_conf = _column(table, "table", "S1_conf", low=0.0), _column(table, "table", "ST_conf", low=0.0)
+    check_table(table, "table", ("parameter", "S1", "S1_conf", "ST", "ST_conf"))
+    max_bars = check_count("max_bars", max_bars, 1)
+    labels = text_labels(table, "table")
+    s1, st = numeric_column(table, "table", "S1"), numeric_column(table, "table", "ST")
+    s1_conf = numeric_column(table, "table", "S1_conf", low=0.0)
+    st_conf = numeric_column(table, "table", "ST_conf", low=0.0)
     order = np.argsort(-st, kind="stable")
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
@@ -377,7 +376,7 @@ def plot_sensitivity_indices(table: pd.DataFrame, *, title: str = "", max_bars: 
                  xlabel="Sobol index (share of output variance)")
         axis.tick_params(axis="y", length=0)
         axis.grid(axis="x", alpha=0.3, zorder=0)
-        _title(axis, title)
+        set_title(axis, title)
         handles = [Patch(facecolor=PALETTE[0], label="Total-order (ST)"),
                    Patch(facecolor=PALETTE[3], label="First-order (S1)"),
                    Line2D([], [], color="0.15", marker="|", markersize=8, linewidth=0.9, label="95% CI")]
@@ -386,7 +385,7 @@ def plot_sensitivity_indices(table: pd.DataFrame, *, title: str = "", max_bars: 
                else "above 1 only through estimation error: consider more samples")
         notes = [f"Sum of first-order indices over all {len(st)} parameters: {total:.2f} ({why}).",
                  _hidden_note(hidden, "parameter") + (" with smaller ST not shown." if hidden else "")]
-        _arrange(figure, handles=handles, ncol=3, footnote=_footnote(*notes))
+        arrange(figure, handles=handles, ncol=3, footnote=footnote_text(*notes))
     return figure
 
 
@@ -456,12 +455,12 @@ def plot_morris(table: pd.DataFrame, *, outcome_label: str, title: str = "", n_l
     Parameters far right matter most; high σ relative to μ* means a non-linear effect
     or interactions (the dotted line is σ = μ*).
     """
-    _table(table, "table", ("parameter", "mu_star", "mu_star_conf", "sigma"))
-    n_labels = _count(n_labels, "n_labels")
-    labels = _labels(table, "table")
-    mu = _column(table, "table", "mu_star", low=0.0)
-    conf = _column(table, "table", "mu_star_conf", low=0.0)
-    sigma = _column(table, "table", "sigma", low=0.0)
+    check_table(table, "table", ("parameter", "mu_star", "mu_star_conf", "sigma"))
+    n_labels = check_count("n_labels", n_labels, 1)
+    labels = text_labels(table, "table")
+    mu = numeric_column(table, "table", "mu_star", low=0.0)
+    conf = numeric_column(table, "table", "mu_star_conf", low=0.0)
+    sigma = numeric_column(table, "table", "sigma", low=0.0)
     order = np.argsort(-mu, kind="stable")[:n_labels]
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(WIDTH, 4.8))
@@ -472,14 +471,14 @@ def plot_morris(table: pd.DataFrame, *, outcome_label: str, title: str = "", n_l
         axis.set(xlim=(0, float(np.max(mu + conf)) * 1.12 or 1.0), ylim=(0, float(np.max(sigma)) * 1.12 or 1.0),
                  xlabel=f"μ* (mean absolute elementary effect, {outcome_label})",
                  ylabel=f"σ (SD of elementary effects, {outcome_label})")
-        _thousands(axis.xaxis, axis.yaxis)
+        thousands(axis.xaxis, axis.yaxis)
         axis.grid(alpha=0.3)
-        _title(axis, title)
+        set_title(axis, title)
         handles = [Line2D([], [], marker="o", linestyle="", color=PALETTE[0], label="Parameter"),
                    Line2D([], [], color=PALETTE[0], alpha=0.5, linewidth=0.8, label="95% CI of μ*"),
                    Line2D([], [], color="0.5", linestyle=":", label="σ = μ*")]
         named = f"The {len(order)} parameters with the largest μ* are named." if len(mu) > len(order) else ""
-        _arrange(figure, handles=handles, ncol=3, footnote=_footnote(named))
+        arrange(figure, handles=handles, ncol=3, footnote=footnote_text(named))
         _place_labels(figure, axis, mu[order], sigma[order], [textwrap.fill(labels[i], 26) for i in order],
                       np.column_stack([mu, sigma]))
     return figure
@@ -501,13 +500,13 @@ def plot_moment_independent(
     max_bars : int
         Most bars shown (largest first); the rest are counted in a footnote.
     """
-    _table(table, "table", ("parameter", "value"))
-    max_bars = _count(max_bars, "max_bars")
+    check_table(table, "table", ("parameter", "value"))
+    max_bars = check_count("max_bars", max_bars, 1)
     if not isinstance(measure, str) or not measure.strip():
         raise InputError(f"measure is {measure!r}: must name the index, e.g. 'delta' or 'pawn'")
-    labels = _labels(table, "table")
-    values = _column(table, "table", "value")
-    conf = _column(table, "table", "conf", allow_nan=True, low=0.0) if "conf" in table.columns else None
+    labels = text_labels(table, "table")
+    values = numeric_column(table, "table", "value")
+    conf = numeric_column(table, "table", "conf", allow_nan=True, low=0.0) if "conf" in table.columns else None
     order = np.argsort(-values, kind="stable")
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
@@ -525,8 +524,8 @@ def plot_moment_independent(
                  xlabel=MI_MEASURES.get(measure.strip().lower(), measure))
         axis.tick_params(axis="y", length=0)
         axis.grid(axis="x", alpha=0.3, zorder=0)
-        _title(axis, title)
+        set_title(axis, title)
         notes = ["Error bars: 95% CI." if conf is not None else "",
                  _hidden_note(hidden, "parameter") + (" with smaller values not shown." if hidden else "")]
-        _arrange(figure, footnote=_footnote(*notes))
+        arrange(figure, footnote=footnote_text(*notes))
     return figure

@@ -6,38 +6,20 @@
 - :func:`plot_log_cumulative_hazard`: log(−log S) against log time per arm — parallel
   lines support proportional hazards, crossing lines contradict it.
 
-Each returns the matplotlib Figure; :func:`save_figure` writes PNG plus vector formats.
+Each returns the matplotlib Figure; :func:`markov.plots.save_figure` writes PNG plus vector formats.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: E402
+from ..survival import KaplanMeier, SurvivalCurve, smoothed_hazard
+from .style import STYLE
 
-from ..survival import KaplanMeier, SurvivalCurve, smoothed_hazard  # noqa: E402
-
-#: Sizes readable at dossier width (a 16 cm figure).
-STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
-         "xtick.labelsize": 9, "ytick.labelsize": 9, "figure.dpi": 100, "savefig.dpi": 300}
 OBSERVED_COLOUR = "0.15"
-
-
-def save_figure(figure: plt.Figure, path: str | Path, formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
-    """Write ``figure`` as ``path`` with each suffix in ``formats``; returns the paths."""
-    stem = Path(path).with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix in formats:
-        target = stem.with_suffix(f".{suffix}")
-        figure.savefig(target, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
-        written.append(target)
-    return written
 
 
 def _step(km: KaplanMeier, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

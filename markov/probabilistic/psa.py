@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..decision import cea
+from ..decision.acceptability import acceptability_curve, acceptability_frontier
 from ..decision import voi
 from .._validate import InputError, check_count
 from ..models import Model, StrategyResult, build_model
@@ -136,12 +137,12 @@ class PSAResults:
     def acceptability(self, population: str, wtp) -> pd.DataFrame:
         """CEAC: probability each strategy has the highest NMB (index wtp, columns labels)."""
         costs, effects, _ = self.costs_and_effects(population)
-        return cea.acceptability_curve(costs, effects, wtp, self.strategy_labels(population))
+        return acceptability_curve(costs, effects, wtp, self.strategy_labels(population))
 
     def frontier(self, population: str, wtp) -> pd.DataFrame:
         """CEAF: the strategy with the highest expected NMB and its probability, by wtp."""
         costs, effects, _ = self.costs_and_effects(population)
-        return cea.acceptability_frontier(costs, effects, wtp, self.strategy_labels(population))
+        return acceptability_frontier(costs, effects, wtp, self.strategy_labels(population))
 
     def evpi(self, population: str, wtp) -> pd.DataFrame:
         """Per-patient EVPI by wtp (columns ``wtp``, ``evpi``)."""

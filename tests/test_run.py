@@ -1,0 +1,38 @@
+"""What markov/run.py writes from a PSA: the figures of one population agree on each strategy's colour."""
+import pytest
+import yaml
+
+from markov import run
+from markov.inputs import load_analysis
+from markov.probabilistic.psa import run_psa
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The shipped model on a coarse grid (monthly cycles, 10 years) to keep runs short."""
+    path = tmp_path_factory.mktemp("analysis") / "small.yaml"
+    path.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10}))
+    return load_analysis(path)
+
+
+def test_ce_plane_ceac_and_convergence_of_a_population_get_one_colour_per_strategy(small, tmp_path, monkeypatch):
+    # the figures draw a strategy in the colour the mapping gives it (tests/plots/test_plots_style.py),
+    # so it is enough that every figure of a population gets the same mapping, covering all its strategies
+    given: dict[str, list] = {}
+
+    def recording(name, draw):
+        def keep(*args, **kwargs):
+            given.setdefault(name, []).append(kwargs.get("colours"))
+            return draw(*args, **kwargs)
+        return keep
+
+    for name in ("plot_ce_plane", "plot_acceptability", "plot_convergence"):
+        monkeypatch.setattr(run, name, recording(name, getattr(run, name)))
+    psa = run_psa(small, 60, seed=2)
+    run.write_psa(psa, small, tmp_path, evppi=False)
+    for k, population in enumerate(psa.populations):
+        labels = psa.strategy_labels(population)
+        plane, ceac, convergence = (given[name][k] for name in ("plot_ce_plane", "plot_acceptability",
+                                                                 "plot_convergence"))
+        assert plane == ceac == convergence
+        assert list(plane) == labels and len(set(plane.values())) == len(labels)
