@@ -17,11 +17,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
-from .probabilistic.batch import WorkerFailed
-from .models.hcc import HCCModel
 from .inputs import load_analysis
-from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
+from .models.hcc import HCCModel
+from .probabilistic.batch import WorkerFailed
+from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
+from .results import STORE_DIRECTORY
 from .run import (
     EVPPI_MAX_SAMPLES,
     GSA_METHODS,
@@ -51,7 +52,7 @@ def _add_common(command: argparse.ArgumentParser, out: str) -> None:
 
 def _add_batch(command: argparse.ArgumentParser) -> None:
     batch = command.add_argument_group(
-        "running the PSA", "Draws are computed in chunks and each finished chunk is saved in OUT/psa_store "
+        "running the PSA", f"Draws are computed in chunks and each finished chunk is saved in OUT/{STORE_DIRECTORY} "
                            "(Parquet). Re-running the same command after an interruption resumes from the "
                            "finished chunks; a larger -n extends the PSA. Results are identical whatever the "
                            "workers, scheduler or chunk size.")
@@ -81,10 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     _add_batch(run)
     psa = commands.add_parser("psa", help="probabilistic sensitivity analysis: CE plane, CEAC/CEAF, EVPI, EVPPI",
-                              description="Run N probabilistic samples into a resumable results store (OUT/psa_store: "
-                                          "per-sample inputs and results in Parquet) and write the PSA summary, "
-                                          "ICER distributions, CE planes, acceptability curves "
-                                          "and frontier, EVPI, EVPPI (Strong, Oakley & Brennan 2014 regression) "
+                              description=f"Run N probabilistic samples into a resumable results store "
+                                          f"(OUT/{STORE_DIRECTORY}: per-sample inputs and results in Parquet) and "
+                                          "write the PSA summary, ICER distributions, CE planes, acceptability "
+                                          "curves and frontier, EVPI, EVPPI (Strong, Oakley & Brennan 2014 regression) "
                                           "and convergence, per population.")
     _add_common(psa, "results/psa")
     psa.add_argument("-n", "--samples", type=int, default=1000, help="number of samples (default: %(default)s)")

@@ -11,27 +11,19 @@ interrupted run never leaves a half-written table.
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .decision import cea
-from .decision import dsa
-from .decision import gsa
-from .decision import voi
 from ._validate import InputError
-from .probabilistic.batch import backend_for, run_batch
+from .decision import cea, dsa, gsa, voi
 from .decision.gsa import groups_by_source
-from .models.hcc import HCCModel, calibration_table, model_survival, results_table
 from .inputs.evidence import STATUS_MEANING
 from .inputs.load import ModelInputs
+from .models.hcc import HCCModel, calibration_table, model_survival, results_table
 from .plots import (
     plot_acceptability,
     plot_calibration,
@@ -47,10 +39,37 @@ from .plots import (
     plot_two_way,
     save_figure,
 )
-from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, Progress, PSAResults, read_psa, run_psa
-from .probabilistic.store import Plan, ResultsStore, model_fingerprint
+from .probabilistic.batch import backend_for, run_batch
+from .probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults, read_psa, run_psa
+from .probabilistic.store import Plan
+from .results import (
+    CALIBRATION,
+    CE_PLANE,
+    CEAC,
+    CEAF,
+    CONVERGENCE,
+    DSA_RANGES,
+    EVPI,
+    EVPI_POPULATION,
+    EVPPI,
+    ICER_SUMMARY,
+    INCREMENTAL,
+    INPUTS,
+    OCCUPANCY,
+    ONE_WAY,
+    PSA_SUMMARY,
+    RESULTS,
+    SCENARIOS,
+    THRESHOLD_PRICES,
+    TWO_WAY,
+    TWO_WAY_OPTIMAL,
+    ResultsDirectory,
+    claim_output,
+    record_finished,
+    tornado,
+    write_table,
+)
 
-RUN_RECORD = "run.json"
 #: The EVPPI regressions use the first this many samples (Strong et al. 2014 used 1,000–10,000).
 EVPPI_MAX_SAMPLES = 10_000
 #: The CE plane shows at most this many samples (more only hide each other).
@@ -160,67 +179,10 @@ def default_wtp(inputs: ModelInputs) -> float:
     return max(thresholds_of(inputs).values())
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    partial = path.with_name(path.name + ".partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, path)
-    return path
-
-
 def _save(figure, path: Path) -> list[Path]:
     written = save_figure(figure, path)
     plt.close(figure)
     return written
-
-
-def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = None) -> Path:
-    """Make ``out`` the results directory of ``inputs``, before anything is written.
-
-    ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
-    the model and inputs, package version) and the commands that finished there
-    (:func:`record_finished`). A directory holding another analysis's results, or files
-    that markov did not write, is refused, so its results are never overwritten or
-    mixed; the same analysis may write there again. With ``psa_plan``, its PSA store
-    (``out/psa_store``) is checked first too. A new directory gets its ``run.json``; an
-    existing one is not changed here.
-    """
-    out = Path(out)
-    record = out / RUN_RECORD
-    fingerprint = model_fingerprint(inputs, code=False)
-    if record.is_file():
-        try:
-            held = json.loads(record.read_text())
-        except ValueError:
-            raise InputError(f"{record}: unreadable; choose another output directory") from None
-        if held.get("fingerprint") != fingerprint:
-            raise InputError(f"{out}: holds the results of another model or inputs (analysis "
-                             f"{held.get('analysis')!r}); choose another output directory or delete this one")
-    elif out.is_file() or (out.is_dir() and any(out.iterdir())):
-        raise InputError(f"{out}: exists and does not hold markov results; choose a new or empty output directory")
-    if psa_plan is not None:
-        ResultsStore.check(out / STORE_DIRECTORY, inputs, psa_plan)
-    if not record.is_file():
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json({"analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
-                     "package_version": __version__, "perspective": inputs.analysis.perspective,
-                     "currency": inputs.perspective.currency, "commands": {}}, record)
-    return out
-
-
-def record_finished(out: str | Path, command: str, **details) -> None:
-    """Note in ``out/run.json`` that ``command`` finished, with its ``details`` (a
-    report shows them)."""
-    record = Path(out) / RUN_RECORD
-    held = json.loads(record.read_text())
-    held["commands"][command] = {"finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 **{key: value for key, value in details.items() if value is not None}}
-    _write_json(held, record)
-
-
-def _write_json(content: dict, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(content, indent=2, default=str) + "\n")
-    os.replace(partial, path)
 
 
 def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
@@ -254,6 +216,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
 
 def _base_case(inputs: ModelInputs, out: Path):
     """The base case's tables and figures under ``out``."""
+    directory = ResultsDirectory(out)
     model = HCCModel(inputs)
     base = model.evaluate(inputs.base_case())
     results = results_table(base)
@@ -262,22 +225,22 @@ def _base_case(inputs: ModelInputs, out: Path):
     calibration = calibration_table(model, base)
     table_of_inputs = inputs_table(inputs)
 
-    files = [_write_csv(table_of_inputs, out / "inputs.csv"), _write_csv(calibration, out / "calibration.csv")]
+    files = [write_table(table_of_inputs, directory.table(INPUTS)), write_table(calibration, directory.table(CALIBRATION))]
     months = model.grid.times_years * 12.0
     for population, rows in results.groupby("population", sort=False):
-        files.append(_write_csv(rows, out / f"results_{population}.csv"))
-        files.append(_write_csv(incremental[incremental["population"] == population],
-                                out / f"incremental_{population}.csv"))
+        files.append(write_table(rows, directory.table(RESULTS, population)))
+        files.append(write_table(incremental[incremental["population"] == population],
+                                directory.table(INCREMENTAL, population)))
         chosen = [r for r in base if r.population == population]
         label = inputs.populations[population].label
         figure = plot_calibration(months, {r.label: model_survival(r) for r in chosen},
                                   calibration[calibration["population"] == population],
                                   title=f"Calibration: {label}")
-        files += _save(figure, out / f"calibration_{population}")
+        files += _save(figure, directory.figure(CALIBRATION, population))
         figure = plot_state_occupancy(months, {r.label: r.trace.occupancy[0] for r in chosen},
                                       {r.label: r.trace.state_names for r in chosen},
                                       title=f"State occupancy, base case: {label}")
-        files += _save(figure, out / f"occupancy_{population}")
+        files += _save(figure, directory.figure(OCCUPANCY, population))
     return files, results, incremental, calibration, table_of_inputs
 
 
@@ -301,9 +264,10 @@ def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, p
     a ``backend`` from :func:`markov.batch.backend_for`) and read back what its decision
     analysis needs: cost, life-years and QALYs of every sample, and the inputs of the
     first ``evppi_samples`` samples."""
-    run_batch(inputs, n, seed, Path(out) / STORE_DIRECTORY, chunk_size=chunk_size, workers=workers,
-              scheduler=scheduler, backend=backend, progress=progress)
-    return read_psa(out, inputs, measures=("cost", "life_years", "qalys"), parameter_samples=evppi_samples)
+    store = ResultsDirectory(out).store
+    run_batch(inputs, n, seed, store, chunk_size=chunk_size, workers=workers, scheduler=scheduler, backend=backend,
+              progress=progress)
+    return read_psa(store, inputs, measures=("cost", "life_years", "qalys"), parameter_samples=evppi_samples)
 
 
 # ---------------------------------------------------------------------------------
@@ -361,8 +325,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
     if (annual_patients is None) != (decision_years is None):
         raise InputError("population EVPI needs both the annual number of patients and the years the decision "
                          "holds (--annual-patients and --decision-years)")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    directory = ResultsDirectory(out)
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs)
     currency = psa.currency
@@ -370,7 +333,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
     summary = psa_summary(psa, thresholds)
     unreachable = psa.calibration_unreachable.rename(columns={"samples": "os_calibration_unreachable_samples"})
     summary = summary.merge(unreachable, on=["population", "strategy"], how="left")
-    files = [_write_csv(summary, out / "psa_summary.csv")]
+    files = [write_table(summary, directory.table(PSA_SUMMARY))]
     plotted = min(psa.n_samples, CE_PLANE_MAX_POINTS)
     grid = wtp_grid(psa, thresholds, wtp_max)
     groups = {source: members for source, members in groups_by_source(inputs).items() if len(members) > 1}
@@ -382,7 +345,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         _, comparator = psa.comparisons[population]
         c = strategies.index(comparator)
 
-        files.append(_write_csv(icer_summaries(psa, population, thresholds), out / f"icer_summary_{population}.csv"))
+        files.append(write_table(icer_summaries(psa, population, thresholds), directory.table(ICER_SUMMARY, population)))
         samples = f"{psa.n_samples:,} PSA samples" if plotted == psa.n_samples else \
             f"first {plotted:,} of {psa.n_samples:,} PSA samples"
         others = [j for j in range(len(labels)) if j != c]
@@ -393,15 +356,15 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
                                means={labels[j]: (d_effect[:, i].mean(), d_cost[:, i].mean())
                                       for i, j in enumerate(others)},
                                title=f"Cost-effectiveness plane ({samples}): {label}")
-        files += _save(figure, out / f"ce_plane_{population}")
+        files += _save(figure, directory.figure(CE_PLANE, population))
 
         ceac = psa.acceptability(population, grid)
         frontier = psa.frontier(population, grid)
-        files.append(_write_csv(ceac.reset_index(), out / f"ceac_{population}.csv"))
-        files.append(_write_csv(frontier, out / f"ceaf_{population}.csv"))
+        files.append(write_table(ceac.reset_index(), directory.table(CEAC, population)))
+        files.append(write_table(frontier, directory.table(CEAF, population)))
         figure = plot_acceptability(ceac, frontier, currency=currency, thresholds=thresholds_labels(thresholds),
                                     title=f"Cost-effectiveness acceptability: {label}")
-        files += _save(figure, out / f"ceac_{population}")
+        files += _save(figure, directory.figure(CEAC, population))
 
         evpi = psa.evpi(population, grid)
         if annual_patients is not None:
@@ -412,11 +375,11 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
                                thresholds=thresholds_labels(thresholds),
                                title=f"Population EVPI ({annual_patients:,.0f} patients a year for "
                                      f"{decision_years:g} years, discounted at {rate:.1%}): {label}")
-            files += _save(figure, out / f"evpi_population_{population}")
-        files.append(_write_csv(evpi, out / f"evpi_{population}.csv"))
+            files += _save(figure, directory.figure(EVPI_POPULATION, population))
+        files.append(write_table(evpi, directory.table(EVPI, population)))
         figure = plot_evpi(evpi, currency=currency, thresholds=thresholds_labels(thresholds),
                            title=f"Expected value of perfect information per patient: {label}")
-        files += _save(figure, out / f"evpi_{population}")
+        files += _save(figure, directory.figure(EVPI, population))
 
         # fewer samples: the regressions cannot be fitted; no uncertain input: nothing to learn
         if evppi and len(psa.parameters) >= voi.MIN_EVPPI_SAMPLES and len(psa.parameters.columns):
@@ -424,19 +387,19 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
             table.insert(0, "population", population)
             table.insert(1, "wtp", wtp)
             table.insert(2, "samples", len(psa.parameters))
-            files.append(_write_csv(table, out / f"evppi_{population}.csv"))
+            files.append(write_table(table, directory.table(EVPPI, population)))
             at_wtp = voi.evpi(psa.net_benefit(population, wtp)[:len(psa.parameters)])
             shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
                                             for p in table["parameter"]])
             figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
                                 title=f"EVPPI per patient at {money} per QALY: {label}")
-            files += _save(figure, out / f"evppi_{population}")
+            files += _save(figure, directory.figure(EVPPI, population))
 
         convergence = psa.convergence(population, wtp)
-        files.append(_write_csv(convergence, out / f"convergence_{population}.csv"))
+        files.append(write_table(convergence, directory.table(CONVERGENCE, population)))
         figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} ({currency})",
                                   title=f"PSA convergence, NMB at {money}/QALY: {label}")
-        files += _save(figure, out / f"convergence_{population}")
+        files += _save(figure, directory.figure(CONVERGENCE, population))
     return files, summary
 
 
@@ -459,7 +422,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     """One-way analysis with NMB and ICER tornados, a two-way analysis of the two inputs
     with the largest NMB swing, the scenario table and threshold prices of the
     intervention's first-line drugs, per population, under ``out``."""
-    out = claim_output(out, inputs)
+    directory = ResultsDirectory(claim_output(out, inputs))
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
@@ -468,7 +431,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     if ranges.empty:
         raise InputError(f"the {inputs.analysis.name} analysis has no input with a range or distribution to vary")
     one_way = dsa.one_way(inputs, ranges)
-    files = [_write_csv(ranges, out / "dsa_ranges.csv"), _write_csv(one_way, out / "one_way.csv")]
+    files = [write_table(ranges, directory.table(DSA_RANGES)), write_table(one_way, directory.table(ONE_WAY))]
     prices = []
     for population, spec in inputs.populations.items():
         intervention, comparator = spec.comparison.intervention, spec.comparison.comparator
@@ -476,7 +439,7 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
         versus = f"{names[intervention]} vs {names[comparator]}"
         for measure in ("nmb", "icer"):
             table = dsa.tornado_table(one_way, ranges, population, intervention, comparator, measure=measure, wtp=wtp)
-            files.append(_write_csv(table, out / f"tornado_{measure}_{population}.csv"))
+            files.append(write_table(table, directory.table(tornado(measure), population)))
             base = table.attrs["base"]
             if measure == "nmb":
                 axis = f"Incremental NMB at {money}/QALY ({currency})"
@@ -486,30 +449,30 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
                     continue  # the base case is not in the NE quadrant: the NMB tornado says it all
             figure = plot_tornado(table, base=base, outcome_label=axis,
                                   title=f"One-way sensitivity, {versus}: {spec.label}")
-            files += _save(figure, out / f"tornado_{measure}_{population}")
+            files += _save(figure, directory.figure(tornado(measure), population))
             if measure == "nmb" and len(table) >= 2:
                 x, y = table["reference"].iloc[0], table["reference"].iloc[1]
                 grid = dsa.two_way(inputs, x, y, points=two_way_points, ranges=ranges)
-                files.append(_write_csv(grid[grid["population"] == population], out / f"two_way_{population}.csv"))
+                files.append(write_table(grid[grid["population"] == population], directory.table(TWO_WAY, population)))
                 xs, ys, z, best, labels = dsa.two_way_grid(grid, population, intervention, comparator, wtp)
                 figure = plot_two_way(xs, ys, z, x_label=inputs.label(x), y_label=inputs.label(y),
                                       z_label=f"Incremental NMB, {versus} ({currency})",
                                       base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
                                       title=f"Two-way sensitivity at {money}/QALY: {spec.label}")
-                files += _save(figure, out / f"two_way_{population}")
+                files += _save(figure, directory.figure(TWO_WAY, population))
                 figure = plot_two_way(xs, ys, best, x_label=inputs.label(x), y_label=inputs.label(y),
                                       z_label="Strategy with the highest NMB", categories=labels,
                                       base_point=(grid.attrs["x_base"], grid.attrs["y_base"]),
                                       title=f"Optimal strategy at {money}/QALY: {spec.label}")
-                files += _save(figure, out / f"two_way_optimal_{population}")
+                files += _save(figure, directory.figure(TWO_WAY_OPTIMAL, population))
         for price in dsa.intervention_prices(inputs, population, intervention):
             for threshold in thresholds.values():
                 prices.append(dsa.threshold_price(inputs, price, population, intervention, comparator, threshold))
     if prices:
-        files.append(_write_csv(pd.DataFrame(prices), out / "threshold_prices.csv"))
+        files.append(write_table(pd.DataFrame(prices), directory.table(THRESHOLD_PRICES)))
     if scenarios and inputs.analysis.scenarios:
-        files.append(_write_csv(dsa.run_scenarios(inputs), out / "scenarios.csv"))
-    record_finished(out, "dsa", wtp=wtp, two_way_points=two_way_points)
+        files.append(write_table(dsa.run_scenarios(inputs), directory.table(SCENARIOS)))
+    record_finished(directory.path, "dsa", wtp=wtp, two_way_points=two_way_points)
     return files
 
 
@@ -531,7 +494,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
         raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
     if method in ("delta", "pawn") and psa is None and n < gsa.MIN_PSA_SAMPLES:
         raise InputError(f"--samples is {n}: {method} runs on a PSA of at least {gsa.MIN_PSA_SAMPLES} samples")
-    out = claim_output(out, inputs)
+    directory = ResultsDirectory(claim_output(out, inputs))
     details = {"n": n, "seed": seed, "wtp": wtp, "group_by_source": group_by_source}
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     currency = inputs.perspective.currency
@@ -541,7 +504,7 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
     if method in ("sobol", "morris"):
         run = gsa.sobol if method == "sobol" else gsa.morris
         table = run(inputs, n, seed=seed, wtp=wtp, groups=groups, progress=progress)
-        files.append(_write_csv(table, out / f"{method}.csv"))
+        files.append(write_table(table, directory.table(method)))
         for population, rows in table.groupby("population", sort=False):
             spec = inputs.populations[population]
             versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
@@ -554,8 +517,8 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
                 figure = plot_morris(shown, outcome_label=f"incremental NMB, {currency}", n_labels=6,
                                      title=f"Morris screening of the {outcome}, {versus} ({n} trajectories): "
                                            f"{spec.label}")
-            files += _save(figure, out / f"{method}_{population}")
-        record_finished(out, f"gsa {method}", **details)
+            files += _save(figure, directory.figure(method, population))
+        record_finished(directory.path, f"gsa {method}", **details)
         return files
     psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
@@ -566,10 +529,10 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
         else:
             table = gsa.pawn(psa, population, wtp, seed=seed)
             shown = table.assign(parameter=table["label"], value=table["median"])
-        files.append(_write_csv(table, out / f"{method}_{population}.csv"))
+        files.append(write_table(table, directory.table(method, population)))
         figure = plot_moment_independent(shown, measure=method,
                                          title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "
                                                f"{outcome} ({psa.n_samples:,} PSA samples): {spec.label}")
-        files += _save(figure, out / f"{method}_{population}")
-    record_finished(out, f"gsa {method}", **details)
+        files += _save(figure, directory.figure(method, population))
+    record_finished(directory.path, f"gsa {method}", **details)
     return files
