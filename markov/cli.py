@@ -23,7 +23,7 @@ from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
 from .results import STORE_DIRECTORY
-from .run import (
+from .runs import (
     EVPPI_MAX_SAMPLES,
     GSA_METHODS,
     run_analysis,

@@ -31,7 +31,7 @@ from markov.models.hcc import BSC, DEAD, PF_OFF, PF_ON, HCCModel, model_survival
 from markov.inputs import load_analysis
 from markov.inputs.schema import Strategy
 from markov.probabilistic.psa import read_psa
-from markov.run import run_analysis
+from markov.runs import run_analysis
 
 DAY = 1.0 / 365.25
 MONTH_DAYS = 30.4375

@@ -18,7 +18,7 @@ from markov.decision import voi
 from markov._validate import InputError
 from markov.inputs import load_analysis
 from markov.report import write_html, write_reports, write_workbook
-from markov.run import run_analysis, run_dsa
+from markov.runs import run_analysis, run_dsa
 
 SHEETS = ["Contents", "Inputs", "Base case", "Incremental analysis", "Calibration", "PSA summary", "ICER summary",
           "EVPI", "EVPPI", "CEAC", "DSA", "DSA ranges", "Scenarios", "Threshold prices"]
