@@ -1,4 +1,4 @@
-"""Reports of a results directory (markov/report.py): the workbook against the CSV tables,
+"""Reports of a results directory (markov/report/): the workbook against the CSV tables,
 the HTML page parsed and opened in a real browser, and the sections of what was not run."""
 import csv
 import html
