@@ -30,13 +30,17 @@ from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
-    "EVPI_POPULATION", "EVPPI", "ICER_SUMMARY", "INCREMENTAL", "INPUTS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY",
-    "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL",
+    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS",
+    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
+    "STRATEGY_LABELS", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
     "ResultsDirectory", "claim_output", "cost_category_columns", "name", "read_record", "read_table",
     "record_finished", "replace_atomically", "tornado", "write_table",
 ]
 
 RUN_RECORD = "run.json"
+#: The run record's label of each strategy, ``{population: {strategy: label}}``: a directory
+#: without the base-case tables (a PSA's) still names its strategies.
+STRATEGY_LABELS = "strategy_labels"
 #: Where ``markov report`` runs the deterministic sensitivity analysis, and where the reports look for it.
 DSA_DIRECTORY = "dsa"
 WORKBOOK = "report.xlsx"
@@ -206,7 +210,7 @@ def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = N
     """Make ``out`` the results directory of ``inputs``, before anything is written.
 
     ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
-    the model and inputs, package version) and the commands
+    the model and inputs, package version, currency, strategy labels) and the commands
     that finished there (:func:`record_finished`). A directory holding another
     analysis's results, or files that markov did not write, is refused, so its results
     are never overwritten or mixed; the same analysis may write there again. With
@@ -232,7 +236,9 @@ def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = N
         _write_record(directory.record, {
             "analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
             "package_version": __version__, "perspective": inputs.analysis.perspective,
-            "currency": inputs.perspective.currency, "commands": {}})
+            "currency": inputs.perspective.currency, "commands": {},
+            STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
+                              for p, population in inputs.populations.items()}})
     return directory.path
 
 

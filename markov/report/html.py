@@ -41,9 +41,19 @@ from .tables import at_thresholds, not_run_reasons, pick, stack, with_labels
 TOP_ROWS = 10
 
 
+def _section(page: Page, title: str, anchor: str, part: str) -> bool:
+    """Open a section of the page on ``part`` of the analysis; False, having said why, when it was not run."""
+    page.heading(2, title, anchor)
+    reason = not_run_reasons(page.results).get(part)
+    if reason:
+        page.not_run(reason)
+    return reason is None
+
+
 def _base_case(page: Page) -> None:
     results = page.results
-    page.heading(2, "1. Base case and incremental analysis", "base-case")
+    if not _section(page, "1. Base case and incremental analysis", "base-case", "base"):
+        return
     page.paragraph("Deterministic results at the base-case value of every input: discounted costs and QALYs per "
                    "patient, and the incremental analysis along the cost-effectiveness frontier.")
     for population in results.populations:
@@ -86,7 +96,8 @@ def _base_case(page: Page) -> None:
 
 def _calibration(page: Page) -> None:
     results = page.results
-    page.heading(2, "2. Calibration", "calibration")
+    if not _section(page, "2. Calibration", "calibration", "base"):
+        return
     table = results.table(CALIBRATION)
     if table is None:
         page.not_run(f"No calibration table: {results.file_name(CALIBRATION)} is missing.")
@@ -109,15 +120,6 @@ def _calibration(page: Page) -> None:
         page.figure(results.figure(CALIBRATION, population), f"Calibration, {population}: modelled overall and "
                     "progression-free survival of each strategy against the reported medians and landmark survival, "
                     "with their confidence intervals.")
-
-
-def _section(page: Page, title: str, anchor: str, part: str) -> bool:
-    """Open a section of the page on ``part`` of the analysis; False, having said why, when it was not run."""
-    page.heading(2, title, anchor)
-    reason = not_run_reasons(page.results).get(part)
-    if reason:
-        page.not_run(reason)
-    return reason is None
 
 
 def _psa(page: Page) -> None:
@@ -373,7 +375,7 @@ def write_html(results_dir: Path | str, path: Path | str) -> Path:
     Parameters
     ----------
     results_dir : Path or str
-        Directory written by ``markov run`` (and ``markov dsa`` into its ``dsa/``).
+        Directory written by ``markov run`` or ``markov psa`` (and ``markov dsa`` into its ``dsa/``).
     path : Path or str
         The ``.html`` file to write; its directory is created.
 
@@ -385,7 +387,7 @@ def write_html(results_dir: Path | str, path: Path | str) -> Path:
     Raises
     ------
     InputError
-        When ``results_dir`` has no base-case results or a table lacks a column.
+        When ``results_dir`` has neither base-case results nor a PSA, or a table lacks a column.
     """
     return render_html(Results(results_dir), Path(path))
 

@@ -22,6 +22,7 @@ from ..results import (
     RESULTS,
     RUN_RECORD,
     SCENARIOS,
+    STRATEGY_LABELS,
     THRESHOLD_PRICES,
     ResultsDirectory,
     read_record,
@@ -59,12 +60,13 @@ class Results:
     Parameters
     ----------
     directory : Path or str
-        Written by ``markov run`` (and ``markov dsa`` into its DSA subdirectory).
+        Written by ``markov run`` or ``markov psa`` (and ``markov dsa`` into its DSA
+        subdirectory).
 
     Raises
     ------
     InputError
-        When ``directory`` has no base-case results or a table lacks a column.
+        When ``directory`` has neither base-case results nor a PSA, or a table lacks a column.
     """
 
     def __init__(self, directory: Path | str) -> None:
@@ -72,20 +74,25 @@ class Results:
         self.directory = self.files.path
         if not self.directory.is_dir():
             raise InputError(f"results directory {self.directory}: does not exist or is not a directory")
-        self.populations = self.files.populations(RESULTS)
-        if not self.populations:
-            raise InputError(f"results directory {self.directory}: has no {self.file_name(RESULTS, '<population>')} "
-                             f"(the base case); write it with `markov run --out {self.directory}`")
         self._tables: dict[Path, pd.DataFrame | None] = {}
         self.provenance = _record(self.files)
         self.dsa_provenance = _record(self.files.dsa)
-        self.labels: dict[str, str] = {}
+        self.labels = _recorded_labels(self.provenance)
+        self.populations = self.files.populations(RESULTS)
+        self.has_base_case = bool(self.populations)
         for population in self.populations:
             rows = self.table(RESULTS, population)
             if rows is None:
                 raise InputError(f"results directory {self.directory}: {self.file_name(RESULTS, population)} has "
                                  "no rows")
             self.labels.update(zip(rows["strategy"].astype(str), rows["label"].astype(str), strict=True))
+        if not self.populations and self.has_psa:  # a PSA alone (`markov psa`): its summary names the populations
+            self.populations = list(dict.fromkeys(self.table(PSA_SUMMARY)["population"].astype(str)))
+        if not self.populations:
+            raise InputError(f"results directory {self.directory}: has neither "
+                             f"{self.file_name(RESULTS, '<population>')} (the base case) nor "
+                             f"{self.file_name(PSA_SUMMARY)} (a PSA); write them with `markov run --out "
+                             f"{self.directory}` or `markov psa --out {self.directory}`")
         self.thresholds = self._find_thresholds()
         self.currency = self._find_currency()
 
@@ -145,13 +152,14 @@ class Results:
         return self.files.dsa if dsa else self.files
 
     def _find_thresholds(self) -> dict[str, float]:
-        """Thresholds by name (``150000_USD``) from the NMB columns of the incremental analysis."""
+        """Thresholds by name (``150000_USD``) from the columns at each threshold of the
+        incremental analysis (NMB) and of the PSA summary (probability cost-effective)."""
         thresholds = {}
-        for population in self.populations:
-            frame = self.table(INCREMENTAL, population)
+        frames = [self.table(INCREMENTAL, population) for population in self.populations] + [self.table(PSA_SUMMARY)]
+        for frame in frames:
             for column in frame.columns if frame is not None else ():
                 match = THRESHOLD_COLUMN.match(column)
-                if match and match["stem"] == "nmb":
+                if match and match["stem"] in ("nmb", "probability_cost_effective"):
                     thresholds[f"{match['value']}_{match['currency']}"] = float(match["value"])
         return dict(sorted(thresholds.items(), key=lambda item: item[1]))
 
@@ -164,6 +172,15 @@ class Results:
         if inputs is not None and "currency" in inputs and inputs["currency"].notna().any():
             return str(inputs["currency"].mode().iloc[0])
         return ""
+
+
+def _recorded_labels(record: dict[str, object]) -> dict[str, str]:
+    """Strategy -> label as the run record holds them (records of older versions hold none)."""
+    recorded = record.get(STRATEGY_LABELS)
+    if not isinstance(recorded, dict):
+        return {}
+    return {str(strategy): str(label) for strategies in recorded.values() if isinstance(strategies, dict)
+            for strategy, label in strategies.items()}
 
 
 def _record(files: ResultsDirectory) -> dict[str, object]:

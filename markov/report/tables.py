@@ -9,7 +9,18 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ..results import CEAC, CEAF, DSA_DIRECTORY, DSA_RANGES, EVPI, PSA_SUMMARY, RUN_RECORD, tornado
+from ..results import (
+    CEAC,
+    CEAF,
+    DSA_DIRECTORY,
+    DSA_RANGES,
+    EVPI,
+    PSA_SUMMARY,
+    RESULTS,
+    RUN_RECORD,
+    STRATEGY_LABELS,
+    tornado,
+)
 from .reading import Results
 
 
@@ -98,6 +109,9 @@ def not_run_reasons(results: Results) -> dict[str, str]:
     """Why each optional part is missing, by part."""
     where = results.directory
     reasons = {}
+    if not results.has_base_case:
+        reasons["base"] = (f"The base case was not run: {where} has no {results.file_name(RESULTS, '<population>')} "
+                           f"(`markov run --out {where}` writes it).")
     if not results.has_psa:
         reasons["psa"] = (f"The probabilistic sensitivity analysis was not run: {where} has no "
                           f"{results.file_name(PSA_SUMMARY)} (`markov run --psa N --out {where}` writes it).")
@@ -123,11 +137,17 @@ def _flatten(record: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def _shown(record: dict) -> dict:
+    """A run record without the strategy labels (the tables show them)."""
+    return {key: value for key, value in record.items() if key != STRATEGY_LABELS}
+
+
 def provenance_rows(results: Results) -> list[tuple[str, str]]:
     """Each item of the run record (whatever it holds) and those of the DSA's record it
     lacks, the directory and the time of writing."""
-    rows = _flatten(results.provenance)
-    rows += [(f"DSA › {name}", text) for name, text in _flatten(results.dsa_provenance) if (name, text) not in rows]
+    rows = _flatten(_shown(results.provenance))
+    rows += [(f"DSA › {name}", text) for name, text in _flatten(_shown(results.dsa_provenance))
+             if (name, text) not in rows]
     if not rows:
         rows = [(RUN_RECORD, "absent: no provenance recorded with these results")]
     return rows + [("Results directory", str(results.directory.resolve())),

@@ -109,9 +109,9 @@ def _write_sheet(book: Workbook, title: str, frame: pd.DataFrame | None, results
 def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]:
     """(sheet, table, what it is, why it may be missing) of the workbook after Contents."""
     reasons = not_run_reasons(results)
-    psa, dsa = reasons.get("psa"), reasons.get("dsa")
+    base_case, psa, dsa = reasons.get("base"), reasons.get("psa"), reasons.get("dsa")
     inputs = results.table(INPUTS)
-    base = pd.concat([results.table(RESULTS, p) for p in results.populations], ignore_index=True)
+    base = stack(results, RESULTS)
     incremental = stack(results, INCREMENTAL)
     icer = stack(results, ICER_SUMMARY)
     scenarios, prices = results.table(SCENARIOS, dsa=True), results.table(THRESHOLD_PRICES, dsa=True)
@@ -125,13 +125,13 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
          f"ranges and PSA distribution ({results.file_name(INPUTS)}).",
          f"No {results.file_name(INPUTS)} in the results directory."),
         ("Base case", base, "Base-case cost (total, by category and by health state), life years and QALYs of each "
-         f"strategy, per population ({each(RESULTS)}).", ""),
+         f"strategy, per population ({each(RESULTS)}).", base_case),
         ("Incremental analysis", with_labels(incremental, results) if incremental is not None else None,
          "Strategies by cost with dominance, ICERs along the frontier and net monetary benefit at each threshold "
-         f"({each(INCREMENTAL)}).", f"No {each(INCREMENTAL)} in the results directory."),
+         f"({each(INCREMENTAL)}).", base_case or f"No {each(INCREMENTAL)} in the results directory."),
         ("Calibration", results.table(CALIBRATION), "Modelled survival against the reported medians and landmark "
          f"survival it was calibrated to ({results.file_name(CALIBRATION)}).",
-         f"No {results.file_name(CALIBRATION)} in the results directory."),
+         base_case or f"No {results.file_name(CALIBRATION)} in the results directory."),
         ("PSA summary", results.table(PSA_SUMMARY), "Mean and 95% interval of cost and QALYs, and probability "
          f"that each strategy has the highest NMB at each threshold ({results.file_name(PSA_SUMMARY)}).", psa),
         ("ICER summary", with_labels(icer, results) if icer is not None else None,
@@ -207,7 +207,7 @@ def write_workbook(results_dir: Path | str, path: Path | str) -> Path:
     Parameters
     ----------
     results_dir : Path or str
-        Directory written by ``markov run`` (and ``markov dsa`` into its ``dsa/``).
+        Directory written by ``markov run`` or ``markov psa`` (and ``markov dsa`` into its ``dsa/``).
     path : Path or str
         The ``.xlsx`` file to write; its directory is created.
 
@@ -219,7 +219,7 @@ def write_workbook(results_dir: Path | str, path: Path | str) -> Path:
     Raises
     ------
     InputError
-        When ``results_dir`` has no base-case results or a table lacks a column.
+        When ``results_dir`` has neither base-case results nor a PSA, or a table lacks a column.
     """
     return render_workbook(Results(results_dir), Path(path))
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from markov.decision import voi
 from markov._validate import InputError
+from markov.decision import voi
 from markov.inputs import load_analysis
 from markov.report import write_html, write_reports, write_workbook
 from markov.runs import run_analysis, run_dsa
@@ -327,6 +327,35 @@ def test_a_base_case_alone_gives_every_section_saying_what_was_not_run(results, 
     assert len(_Page(text).images()) == len(_figures(directory)) > 0
 
 
+def test_a_psa_alone_renders_with_the_base_case_and_dsa_not_run(results, tmp_path):
+    """What `markov psa` writes: no base-case tables, inputs or DSA; populations, strategy
+    labels and thresholds come from the PSA summary and run.json."""
+    directory = _copy(results, tmp_path)
+    shutil.rmtree(directory / "dsa")
+    for path in directory.iterdir():
+        if path.name.startswith(("results_", "incremental_", "calibration", "occupancy_", "inputs.")):
+            path.unlink()
+    workbook, page = write_reports(directory)
+    text = page.read_text(encoding="utf-8")
+    assert text.count("The base case was not run") == 2  # base case and calibration
+    assert "The deterministic sensitivity analysis was not run" in text
+    assert "The probabilistic sensitivity analysis was not run" not in text
+    assert "Populations: imbrave150, mvi. Currency: USD. Thresholds: USD 100,000/QALY, USD 150,000/QALY." in text
+    parsed = _Page(text)
+    labels = {row["strategy"]: row["label"] for path in results.glob("results_*.csv") for row in _rows(path)}
+    for population in ("imbrave150", "mvi"):
+        summary = parsed.tables[f"table-psa-summary-{population}"]
+        assert {labels[r["strategy"]] for r in _rows(directory / "psa_summary.csv") if r["population"] == population
+                } <= set(summary)
+    assert len(parsed.images()) == len(_figures(directory)) > 0
+    book = load_workbook(workbook)
+    assert book.sheetnames == SHEETS
+    for name in ("Base case", "Incremental analysis", "Calibration"):
+        assert book[name]["A1"].value.startswith("Not run. The base case was not run"), name
+    assert book["Inputs"]["A1"].value.startswith("Not run. No inputs.csv")
+    assert book["PSA summary"]["A1"].value == "Population"
+
+
 def test_missing_evppi_and_svg_are_said_and_replaced(results, tmp_path):
     directory = _copy(results, tmp_path)
     for path in directory.glob("evppi_*"):
@@ -359,7 +388,8 @@ def test_text_of_a_table_is_never_markup_nor_a_formula(results, tmp_path):
 
 def test_a_directory_without_results_is_an_input_error(tmp_path):
     (tmp_path / "inputs.csv").write_text("reference,value\n")
-    with pytest.raises(InputError, match=rf"{re.escape(str(tmp_path))}.*no results_<population>\.csv"):
+    with pytest.raises(InputError, match=rf"{re.escape(str(tmp_path))}: has neither results_<population>\.csv .*"
+                                         r"nor psa_summary\.csv"):
         write_reports(tmp_path)
     with pytest.raises(InputError, match="does not exist"):
         write_html(tmp_path / "absent", tmp_path / "report.html")
