@@ -14,9 +14,12 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
+from markov import cli
 from markov._validate import InputError
+from markov.cli import main
 from markov.decision import voi
 from markov.inputs import load_analysis
+from markov.models.hcc import HCCModel
 from markov.report import write_html, write_reports, write_workbook
 from markov.runs import run_analysis, run_dsa
 
@@ -401,3 +404,54 @@ def test_a_table_without_its_columns_is_an_input_error(results, tmp_path):
     (directory / "incremental_mvi.csv").write_text("population,strategy\nmvi,sorafenib\n")
     with pytest.raises(InputError, match=r"incremental_mvi\.csv: has no column cost"):
         write_workbook(directory, tmp_path / "report.xlsx")
+
+
+# ---------------------------------------------------------------------------------
+# `markov report DIR`: the reports of an existing results directory
+# ---------------------------------------------------------------------------------
+
+def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_path, monkeypatch, capsys):
+    """A directory of `markov psa` alone (EVPPI included); the command loads no analysis and
+    evaluates no model, and changes nothing but the two reports."""
+    analysis = tmp_path / "small.yaml"
+    analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
+                                        "populations": ["mvi"]}))
+    out = tmp_path / "psa"
+    assert main(["psa", str(analysis), "-n", str(voi.MIN_EVPPI_SAMPLES + 10), "--seed", "3", "--out", str(out)]) == 0
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("markov report DIR computed something")
+
+    monkeypatch.setattr(HCCModel, "evaluate", refuse)
+    monkeypatch.setattr(cli, "load_analysis", refuse)
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and f"Wrote 2 files to {out}" in captured.out
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if not path.name.startswith("report.")} == before
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert text.count("The base case was not run") == 2
+    assert "The deterministic sensitivity analysis was not run" in text
+    page = _Page(text)
+    assert {"table-psa-summary-mvi", "table-icer-summary-mvi", "table-evpi-mvi", "table-evppi-mvi"} <= set(page.tables)
+    assert "Sorafenib" in page.tables["table-psa-summary-mvi"]  # the label, from run.json
+    assert len(page.images()) == len(_figures(out)) > 0
+    book = load_workbook(out / "report.xlsx")
+    assert book["EVPPI"]["A1"].value == "Population" and book["Base case"]["A1"].value.startswith("Not run.")
+
+
+def test_markov_report_of_a_directory_without_run_record_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "results_mvi.csv").write_text("population,strategy,label,cost,life_years,qalys\n")
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"markov: error: {tmp_path}: has no run.json") and error.count("\n") == 1
+    assert not list(tmp_path.glob("report.*"))
+
+
+def test_markov_report_of_a_directory_refuses_the_options_that_run(results, tmp_path, capsys):
+    assert main(["report", str(results), "--psa", "10", "--no-dsa"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("markov: error: --psa, --no-dsa: ") and error.count("\n") == 1
+    assert main(["report", str(results), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["report.html", "report.xlsx"]
