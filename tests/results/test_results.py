@@ -1,12 +1,16 @@
 """The results directory (markov/results.py): names, tables written atomically and read
 back exactly, the run record, and the column order the reports rely on."""
+import ast
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+import markov
 from markov._validate import InputError
 from markov.inputs import load_analysis
 from markov.models.hcc import COST_CATEGORIES, HCCModel, results_table
@@ -76,3 +80,48 @@ def test_the_cost_categories_of_a_results_table_are_the_models(tmp_path):
     table = results_table(HCCModel(inputs).evaluate(inputs.base_case()))
     assert cost_category_columns(table) == [f"cost_{category}" for category in COST_CATEGORIES]
     assert [c for c in table.columns if c.startswith("cost_") and c not in cost_category_columns(table)]  # states
+
+
+# The results directory's files as code would spell them out: a stem with a population or a suffix, a
+# file of its own, or a stem that means nothing else (bare "results", "evpi" or "inputs" name other things too)
+_STEMS = ("results", "incremental", "occupancy", "calibration", "psa_summary", "icer_summary", "ce_plane", "ceac",
+          "ceaf", "evpi", "evpi_population", "evppi", "convergence", "dsa_ranges", "one_way", "tornado", "tornado_nmb",
+          "tornado_icer", "two_way", "two_way_optimal", "threshold_prices", "scenarios", "inputs")
+_OWN_STEMS = ("icer_summary", "ce_plane", "ceaf", "evpi_population", "dsa_ranges", "one_way", "tornado_nmb",
+              "tornado_icer", "two_way_optimal", "threshold_prices")
+_FILE_NAME = re.compile(rf"\b({'|'.join(_STEMS)})(_\{{\}}|_<population>|\.csv\b)|^({'|'.join(_OWN_STEMS)})$|"
+                        r"run\.json|psa_store|report\.(xlsx|html)|\bdsa/")
+_PACKAGE = Path(markov.__file__).parent
+
+
+def _string_literals(path: Path) -> list[tuple[int, str]]:
+    """Every string of a module's code but its docstrings, f-strings with ``{}`` for each value."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    documented = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree) if isinstance(node, documented) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            found.append((node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            found.append((node.lineno, node.value))
+    return found
+
+
+def _file_names(path: Path) -> list[str]:
+    return [f"{path.relative_to(_PACKAGE)}:{line}: {text!r}" for line, text in _string_literals(path)
+            if _FILE_NAME.search(text)]
+
+
+def test_only_the_results_module_spells_out_the_names_of_a_results_directory():
+    assert len(_file_names(_PACKAGE / "results.py")) >= 10  # the check finds them where they are
+    # the PSA store's name is defined where the store is read (probabilistic comes before results)
+    allowed = {"probabilistic/psa.py": {"psa_store"}}
+    found = []
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        module = path.relative_to(_PACKAGE).as_posix()
+        if module != "results.py":
+            found += [hit for hit in _file_names(path) if not any(hit.endswith(f"'{text}'")
+                                                                 for text in allowed.get(module, ()))]
+    assert found == []
