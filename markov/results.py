@@ -148,7 +148,8 @@ class ResultsDirectory:
 
 
 def _first_file(stem: Path, suffixes: Iterable[str]) -> Path | None:
-    return next((stem.with_suffix(s) for s in suffixes if stem.with_suffix(s).is_file()), None)
+    files = (stem.with_name(stem.name + suffix) for suffix in suffixes)  # a stem may hold a dot
+    return next((file for file in files if file.is_file()), None)
 
 
 # ---------------------------------------------------------------------------------
