@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from markov.inputs import load_analysis
-from markov.run import inputs_markdown
+from markov.runs import inputs_markdown
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parent.parent / "docs" / "inputs.md"

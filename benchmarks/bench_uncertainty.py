@@ -26,10 +26,10 @@ matplotlib.use("Agg")
 
 from timing import median_seconds  # noqa: E402
 
-from markov import gsa  # noqa: E402
+from markov.decision import gsa  # noqa: E402
 from markov.inputs import load_analysis  # noqa: E402
 from markov.probabilistic.psa import run_psa  # noqa: E402
-from markov.run import default_wtp, run_dsa, write_psa  # noqa: E402
+from markov.runs import default_wtp, run_dsa, write_psa  # noqa: E402
 
 
 def main() -> None:

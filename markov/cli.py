@@ -1,4 +1,5 @@
-"""Command line: ``markov run | psa | dsa | gsa | report | validate-inputs [ANALYSIS.yaml] [options]``.
+"""Command line: ``markov run | psa | dsa | gsa | report | validate-inputs [ANALYSIS.yaml] [options]``;
+``markov report DIR`` renders an existing results directory.
 
 Exit status: 0 on success; 2 with a one-line cause for bad input or a bad invocation
 (missing file, unknown subcommand, a negative count, an output directory holding
@@ -17,12 +18,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
-from .probabilistic.batch import WorkerFailed
-from .models import build_model
 from .inputs import load_analysis
-from .probabilistic.psa import DEFAULT_CHUNK_SIZE, STORE_DIRECTORY, read_psa
+from .models import build_model
+from .probabilistic.batch import WorkerFailed
+from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
-from .run import (
+from .results import DSA_DIRECTORY, HTML_REPORT, RUN_RECORD, STORE_DIRECTORY, WORKBOOK, ResultsDirectory, read_record
+from .runs import (
     EVPPI_MAX_SAMPLES,
     GSA_METHODS,
     run_analysis,
@@ -34,6 +36,8 @@ from .run import (
 EXIT_INPUT_ERROR = 2
 EXIT_SYSTEM_ERROR = 1
 EXIT_INTERRUPTED = 130
+#: Where `markov report` runs and writes when given no --out.
+REPORT_OUT = "results/report"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +55,7 @@ def _add_common(command: argparse.ArgumentParser, out: str) -> None:
 
 def _add_batch(command: argparse.ArgumentParser) -> None:
     batch = command.add_argument_group(
-        "running the PSA", "Draws are computed in chunks and each finished chunk is saved in OUT/psa_store "
+        "running the PSA", f"Draws are computed in chunks and each finished chunk is saved in OUT/{STORE_DIRECTORY} "
                            "(Parquet). Re-running the same command after an interruption resumes from the "
                            "finished chunks; a larger -n extends the PSA. Results are identical whatever the "
                            "workers, scheduler or chunk size.")
@@ -81,10 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     _add_batch(run)
     psa = commands.add_parser("psa", help="probabilistic sensitivity analysis: CE plane, CEAC/CEAF, EVPI, EVPPI",
-                              description="Run N probabilistic samples into a resumable results store (OUT/psa_store: "
-                                          "per-sample inputs and results in Parquet) and write the PSA summary, "
-                                          "ICER distributions, CE planes, acceptability curves "
-                                          "and frontier, EVPI, EVPPI (Strong, Oakley & Brennan 2014 regression) "
+                              description=f"Run N probabilistic samples into a resumable results store "
+                                          f"(OUT/{STORE_DIRECTORY}: per-sample inputs and results in Parquet) and "
+                                          "write the PSA summary, ICER distributions, CE planes, acceptability "
+                                          "curves and frontier, EVPI, EVPPI (Strong, Oakley & Brennan 2014 regression) "
                                           "and convergence, per population.")
     _add_common(psa, "results/psa")
     psa.add_argument("-n", "--samples", type=int, default=1000, help="number of samples (default: %(default)s)")
@@ -130,13 +134,22 @@ def _parser() -> argparse.ArgumentParser:
                      help="delta and pawn: use the PSA already in DIR (from `markov psa --out DIR`) instead of "
                           "running one")
 
-    report = commands.add_parser("report", help="base case + PSA + DSA, then an Excel workbook and an HTML report",
-                                 description="Run the base case, a PSA of --psa draws (resumable, as `markov psa`) "
-                                             "and the deterministic sensitivity analysis (into OUT/dsa), then write "
-                                             "OUT/report.xlsx (inputs with sources, base case, incremental analysis, "
-                                             "PSA summary, DSA, scenarios) and OUT/report.html (one self-contained "
-                                             "file with tables and figures).")
-    _add_common(report, "results/report")
+    report = commands.add_parser(
+        "report", help="Excel workbook and HTML report of a results directory, or of a base case + PSA + DSA run first",
+        description=f"Given a results directory DIR (one holding {RUN_RECORD}, written by `markov run` or `markov "
+                    f"psa`, with `markov dsa --out DIR/{DSA_DIRECTORY}` if wanted), write DIR/{WORKBOOK} and "
+                    f"DIR/{HTML_REPORT} from the tables and figures there, computing nothing; a part that was not run "
+                    "says so. Otherwise run the analysis file (or the embedded base case): the base case, a PSA of "
+                    f"--psa draws (resumable, as `markov psa`) and the deterministic sensitivity analysis (into "
+                    f"OUT/{DSA_DIRECTORY}), then write OUT/{WORKBOOK} (inputs with sources, base case, incremental "
+                    f"analysis, PSA summary, DSA, scenarios) and OUT/{HTML_REPORT} (one self-contained file with "
+                    "tables and figures).")
+    report.add_argument("analysis", nargs="?", metavar="ANALYSIS.yaml | DIR",
+                        help="YAML analysis file to run (default: the embedded base case), or a results directory "
+                             "to render as it is")
+    report.add_argument("--out", default=None,
+                        help=f"output directory (default: {REPORT_OUT}); a directory holding another analysis's "
+                             "results is refused. With DIR: where to write the reports (default: DIR)")
     report.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
     report.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
@@ -255,12 +268,36 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
+def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
+    """``markov report DIR``: the reports of the results directory DIR, computing nothing.
+    ``defaults`` are the report command's option values when none is given."""
+    directory = Path(args.analysis)
+    if read_record(directory) is None:
+        raise InputError(f"{directory}: has no {RUN_RECORD}, so it does not hold markov results; give a directory "
+                         "written by `markov run` or `markov psa`, or an analysis file to run")
+    running = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
+               if name not in ("command", "analysis", "out") and value != defaults[name]]
+    if running:
+        raise InputError(f"{', '.join(running)}: {directory} is a results directory, rendered as it is; these options "
+                         "run an analysis (give an analysis file)")
+    args.out = args.out or args.analysis
+    return write_reports(directory, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     started = time.perf_counter()
     summary = outputs = None
+    rendering = args.command == "report" and args.analysis is not None and Path(args.analysis).is_dir()
     try:
         _check_arguments(args)
+        if rendering:
+            files = _render(args, vars(parser.parse_args(["report"])))
+            print(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+            return 0
+        if args.command == "report":
+            args.out = args.out or REPORT_OUT
         inputs = load_analysis(args.analysis)
         if args.command == "validate-inputs":
             _validate(inputs, args.draws)
@@ -272,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             files, summary = outputs.files, outputs.psa_summary
             if args.command == "report":
                 if not args.no_dsa:
-                    files += run_dsa(inputs, Path(args.out) / "dsa")
+                    files += run_dsa(inputs, ResultsDirectory(args.out).dsa.path)
                 files += write_reports(args.out)
         elif args.command == "psa":
             files, summary = run_probabilistic(inputs, args.out, args.samples, seed, progress=_ProgressBar("PSA"),
@@ -294,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         kept = (f"; finished PSA chunks are kept in {Path(args.out) / STORE_DIRECTORY}: run the same command to "
-                f"resume") if args.command in ("run", "psa", "report") else ""
+                f"resume") if args.command in ("run", "psa", "report") and not rendering else ""
         print(f"\nmarkov: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, WorkerFailed) as error:

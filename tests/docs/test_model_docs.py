@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from markov.inputs import load_analysis
-from markov.run import inputs_markdown
+from markov.runs import inputs_markdown
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -31,7 +31,7 @@ from markov.cli import main
 from markov.inputs import load_analysis
 from markov.models import build_model, model_survival
 from markov.probabilistic.psa import read_psa
-from markov.run import run_analysis
+from markov.runs import run_analysis
 
 DAY = 1.0 / 365.25
 MONTH_DAYS = 30.4375

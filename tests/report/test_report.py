@@ -1,4 +1,4 @@
-"""Reports of a results directory (markov/report.py): the workbook against the CSV tables,
+"""Reports of a results directory (markov/report/): the workbook against the CSV tables,
 the HTML page parsed and opened in a real browser, and the sections of what was not run."""
 import csv
 import html
@@ -14,11 +14,14 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from markov.decision import voi
+from markov import cli
 from markov._validate import InputError
+from markov.cli import main
+from markov.decision import voi
 from markov.inputs import load_analysis
+from markov.models.base import CohortModel
 from markov.report import write_html, write_reports, write_workbook
-from markov.run import run_analysis, run_dsa
+from markov.runs import run_analysis, run_dsa
 
 SHEETS = ["Contents", "Inputs", "Base case", "Incremental analysis", "Calibration", "PSA summary", "ICER summary",
           "EVPI", "EVPPI", "CEAC", "DSA", "DSA ranges", "Scenarios", "Threshold prices"]
@@ -327,6 +330,35 @@ def test_a_base_case_alone_gives_every_section_saying_what_was_not_run(results, 
     assert len(_Page(text).images()) == len(_figures(directory)) > 0
 
 
+def test_a_psa_alone_renders_with_the_base_case_and_dsa_not_run(results, tmp_path):
+    """What `markov psa` writes: no base-case tables, inputs or DSA; populations, strategy
+    labels and thresholds come from the PSA summary and run.json."""
+    directory = _copy(results, tmp_path)
+    shutil.rmtree(directory / "dsa")
+    for path in directory.iterdir():
+        if path.name.startswith(("results_", "incremental_", "calibration", "occupancy_", "inputs.")):
+            path.unlink()
+    workbook, page = write_reports(directory)
+    text = page.read_text(encoding="utf-8")
+    assert text.count("The base case was not run") == 2  # base case and calibration
+    assert "The deterministic sensitivity analysis was not run" in text
+    assert "The probabilistic sensitivity analysis was not run" not in text
+    assert "Populations: imbrave150, mvi. Currency: USD. Thresholds: USD 100,000/QALY, USD 150,000/QALY." in text
+    parsed = _Page(text)
+    labels = {row["strategy"]: row["label"] for path in results.glob("results_*.csv") for row in _rows(path)}
+    for population in ("imbrave150", "mvi"):
+        summary = parsed.tables[f"table-psa-summary-{population}"]
+        assert {labels[r["strategy"]] for r in _rows(directory / "psa_summary.csv") if r["population"] == population
+                } <= set(summary)
+    assert len(parsed.images()) == len(_figures(directory)) > 0
+    book = load_workbook(workbook)
+    assert book.sheetnames == SHEETS
+    for name in ("Base case", "Incremental analysis", "Calibration"):
+        assert book[name]["A1"].value.startswith("Not run. The base case was not run"), name
+    assert book["Inputs"]["A1"].value.startswith("Not run. No inputs.csv")
+    assert book["PSA summary"]["A1"].value == "Population"
+
+
 def test_missing_evppi_and_svg_are_said_and_replaced(results, tmp_path):
     directory = _copy(results, tmp_path)
     for path in directory.glob("evppi_*"):
@@ -359,7 +391,8 @@ def test_text_of_a_table_is_never_markup_nor_a_formula(results, tmp_path):
 
 def test_a_directory_without_results_is_an_input_error(tmp_path):
     (tmp_path / "inputs.csv").write_text("reference,value\n")
-    with pytest.raises(InputError, match=rf"{re.escape(str(tmp_path))}.*no results_<population>\.csv"):
+    with pytest.raises(InputError, match=rf"{re.escape(str(tmp_path))}: has neither results_<population>\.csv .*"
+                                         r"nor psa_summary\.csv"):
         write_reports(tmp_path)
     with pytest.raises(InputError, match="does not exist"):
         write_html(tmp_path / "absent", tmp_path / "report.html")
@@ -371,3 +404,54 @@ def test_a_table_without_its_columns_is_an_input_error(results, tmp_path):
     (directory / "incremental_mvi.csv").write_text("population,strategy\nmvi,sorafenib\n")
     with pytest.raises(InputError, match=r"incremental_mvi\.csv: has no column cost"):
         write_workbook(directory, tmp_path / "report.xlsx")
+
+
+# ---------------------------------------------------------------------------------
+# `markov report DIR`: the reports of an existing results directory
+# ---------------------------------------------------------------------------------
+
+def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_path, monkeypatch, capsys):
+    """A directory of `markov psa` alone (EVPPI included); the command loads no analysis and
+    evaluates no model, and changes nothing but the two reports."""
+    analysis = tmp_path / "small.yaml"
+    analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
+                                        "populations": ["mvi"]}))
+    out = tmp_path / "psa"
+    assert main(["psa", str(analysis), "-n", str(voi.MIN_EVPPI_SAMPLES + 10), "--seed", "3", "--out", str(out)]) == 0
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("markov report DIR computed something")
+
+    monkeypatch.setattr(CohortModel, "evaluate", refuse)
+    monkeypatch.setattr(cli, "load_analysis", refuse)
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and f"Wrote 2 files to {out}" in captured.out
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if not path.name.startswith("report.")} == before
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert text.count("The base case was not run") == 2
+    assert "The deterministic sensitivity analysis was not run" in text
+    page = _Page(text)
+    assert {"table-psa-summary-mvi", "table-icer-summary-mvi", "table-evpi-mvi", "table-evppi-mvi"} <= set(page.tables)
+    assert "Sorafenib" in page.tables["table-psa-summary-mvi"]  # the label, from run.json
+    assert len(page.images()) == len(_figures(out)) > 0
+    book = load_workbook(out / "report.xlsx")
+    assert book["EVPPI"]["A1"].value == "Population" and book["Base case"]["A1"].value.startswith("Not run.")
+
+
+def test_markov_report_of_a_directory_without_run_record_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "results_mvi.csv").write_text("population,strategy,label,cost,life_years,qalys\n")
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"markov: error: {tmp_path}: has no run.json") and error.count("\n") == 1
+    assert not list(tmp_path.glob("report.*"))
+
+
+def test_markov_report_of_a_directory_refuses_the_options_that_run(results, tmp_path, capsys):
+    assert main(["report", str(results), "--psa", "10", "--no-dsa"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("markov: error: --psa, --no-dsa: ") and error.count("\n") == 1
+    assert main(["report", str(results), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["report.html", "report.xlsx"]

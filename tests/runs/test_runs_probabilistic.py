@@ -1,8 +1,8 @@
-"""What markov/run.py writes from a PSA: the figures of one population agree on each strategy's colour."""
+"""What markov/runs/probabilistic.py writes from a PSA: the figures of one population agree on each strategy's colour."""
 import pytest
 import yaml
 
-from markov import run
+from markov.runs import probabilistic as run
 from markov.inputs import load_analysis
 from markov.probabilistic.psa import run_psa
 

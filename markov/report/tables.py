@@ -1,0 +1,154 @@
+"""The tables the reports show, derived from a results directory's tables: selections
+at the thresholds, long formats, several populations stacked, strategy labels, what was
+not run, and the provenance."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from ..results import (
+    CEAC,
+    CEAF,
+    DSA_DIRECTORY,
+    DSA_RANGES,
+    EVPI,
+    PSA_SUMMARY,
+    RESULTS,
+    RUN_RECORD,
+    STRATEGY_LABELS,
+    tornado,
+)
+from .reading import Results
+
+
+def at_thresholds(frame: pd.DataFrame, results: Results) -> pd.DataFrame:
+    """The rows of a curve (a ``wtp`` column) at the thresholds (written exactly on its grid)."""
+    values = list(results.thresholds.values())
+    return frame[np.isin(frame["wtp"].to_numpy(), values)]
+
+
+def ceac_long(results: Results) -> pd.DataFrame | None:
+    """CEAC of every population in long format, flagged where the strategy is on the frontier."""
+    frames = []
+    for population in results.populations:
+        ceac, ceaf = results.table(CEAC, population), results.table(CEAF, population)
+        if ceac is None:
+            continue
+        long = ceac.melt(id_vars="wtp", var_name="strategy", value_name="probability_cost_effective")
+        if ceaf is not None:
+            optimal = set(zip(ceaf["wtp"], ceaf["strategy"], strict=True))
+            long["on_frontier"] = ["yes" if (w, s) in optimal else ""
+                                   for w, s in zip(long["wtp"], long["strategy"], strict=True)]
+        long.insert(0, "population", population)
+        frames.append(long)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def evpi_at_thresholds(results: Results) -> pd.DataFrame | None:
+    frames = []
+    for population in results.populations:
+        evpi = results.table(EVPI, population)
+        if evpi is not None:
+            frames.append(at_thresholds(evpi, results).assign(population=population))
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    return table[["population", *[c for c in table.columns if c != "population"]]]
+
+
+def tornado_long(results: Results) -> pd.DataFrame | None:
+    frames = []
+    for population in results.populations:
+        for measure, name in (("nmb", "Incremental NMB ({cur})"), ("icer", "ICER ({cur}/QALY)")):
+            table = results.table(tornado(measure), population, dsa=True)
+            if table is not None:
+                frames.append(table.assign(population=population, measure=name.format(cur=results.currency),
+                                           rank=np.arange(1, len(table) + 1)))
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    ranges = results.table(DSA_RANGES, dsa=True)
+    if ranges is not None and {"low", "high"} <= set(ranges.columns):
+        # the tornado tables hold the values as printed on the bars ("15,709"): numbers are in the ranges
+        by_reference = ranges.drop_duplicates("reference").set_index("reference")
+        for column, bound in (("low_input", "low"), ("high_input", "high")):
+            table[column] = table["reference"].map(by_reference[bound]).astype(object).fillna(table[column])
+    first = ["population", "measure", "rank"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def stack(results: Results, stem: str) -> pd.DataFrame | None:
+    """The table ``stem`` of every population, one below the other."""
+    frames = [results.table(stem, p) for p in results.populations]
+    frames = [f for f in frames if f is not None]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def with_labels(frame: pd.DataFrame, results: Results, after: str = "strategy") -> pd.DataFrame:
+    """``frame`` with a ``label`` column (the strategy's label) after its ``strategy`` column."""
+    if "label" in frame.columns:
+        return frame
+    frame = frame.copy()
+    frame.insert(frame.columns.get_loc(after) + 1, "label", [results.label(s) for s in frame[after]])
+    return frame
+
+
+def pick(frame: pd.DataFrame, *names: str) -> pd.Series:
+    """Column ``names[0]`` of ``frame`` with its gaps filled from the next names (NaN where none has a value)."""
+    picked = pd.Series(np.nan, index=frame.index)
+    for name in names:
+        if name in frame:
+            picked = picked.fillna(frame[name])
+    return picked
+
+
+def not_run_reasons(results: Results) -> dict[str, str]:
+    """Why each optional part is missing, by part."""
+    where = results.directory
+    reasons = {}
+    if not results.has_base_case:
+        reasons["base"] = (f"The base case was not run: {where} has no {results.file_name(RESULTS, '<population>')} "
+                           f"(`markov run --out {where}` writes it).")
+    if not results.has_psa:
+        reasons["psa"] = (f"The probabilistic sensitivity analysis was not run: {where} has no "
+                          f"{results.file_name(PSA_SUMMARY)} (`markov run --psa N --out {where}` writes it).")
+    if not results.has_dsa:
+        reasons["dsa"] = (f"The deterministic sensitivity analysis was not run: {where} has no {DSA_DIRECTORY}/ "
+                          f"subdirectory (`markov dsa --out {results.files.dsa.path}` writes it).")
+    return reasons
+
+
+_PROVENANCE_KEYS = {"psa_samples": "PSA samples", "created_utc": "created (UTC)", "finished_utc": "finished (UTC)"}
+
+
+def _flatten(record: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """Items of a run record as (name, text); nested ones (such as the commands run) as ``outer › inner``."""
+    rows = []
+    for key, value in record.items():
+        name = _PROVENANCE_KEYS.get(str(key), str(key).replace("_", " "))
+        name = f"{prefix} › {name}" if prefix else name[:1].upper() + name[1:]
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, name)
+        else:
+            rows.append((name, value if isinstance(value, str) else json.dumps(value)))
+    return rows
+
+
+def _shown(record: dict) -> dict:
+    """A run record without the strategy labels (the tables show them)."""
+    return {key: value for key, value in record.items() if key != STRATEGY_LABELS}
+
+
+def provenance_rows(results: Results) -> list[tuple[str, str]]:
+    """Each item of the run record (whatever it holds) and those of the DSA's record it
+    lacks, the directory and the time of writing."""
+    rows = _flatten(_shown(results.provenance))
+    rows += [(f"DSA › {name}", text) for name, text in _flatten(_shown(results.dsa_provenance))
+             if (name, text) not in rows]
+    if not rows:
+        rows = [(RUN_RECORD, "absent: no provenance recorded with these results")]
+    return rows + [("Results directory", str(results.directory.resolve())),
+                   ("Report written (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))]

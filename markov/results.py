@@ -1,0 +1,277 @@
+"""The results directory: the name of every file in it, its run record, and its tables on disk.
+
+``markov run | psa | dsa | gsa`` write a results directory (:mod:`markov.runs`) and
+``markov report`` reads one (:mod:`markov.report`); both take every name from here, so
+that the layout is written down once. Tables are CSV files, written through a
+temporary name so that an interrupted run never leaves half a table, and read back
+to the last bit of every float. Figures are written in several formats under one
+stem (:func:`markov.plots.save_figure`). ``run.json`` records whose results a
+directory holds and the commands that finished there.
+
+Names take a stem and, for a file per population, the population: ``results`` and
+``mvi`` name ``results_mvi.csv`` (:func:`name`). The deterministic sensitivity
+analysis of a report lives in the subdirectory :data:`DSA_DIRECTORY`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ._version import __version__
+from ._validate import InputError
+from .inputs.load import ModelInputs
+from .probabilistic.psa import STORE_DIRECTORY
+from .probabilistic.store import Plan, ResultsStore, model_fingerprint
+
+__all__ = [
+    "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
+    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS",
+    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
+    "STRATEGY_LABELS", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
+    "ResultsDirectory", "claim_output", "cost_category_columns", "name", "read_record", "read_table",
+    "record_finished", "replace_atomically", "tornado", "write_table",
+]
+
+RUN_RECORD = "run.json"
+#: The run record's label of each strategy, ``{population: {strategy: label}}``: a directory
+#: without the base-case tables (a PSA's) still names its strategies.
+STRATEGY_LABELS = "strategy_labels"
+#: Where ``markov report`` runs the deterministic sensitivity analysis, and where the reports look for it.
+DSA_DIRECTORY = "dsa"
+WORKBOOK = "report.xlsx"
+HTML_REPORT = "report.html"
+TABLE_SUFFIX = ".csv"
+#: Figure formats a report embeds, preferred first (SVG is sharp at any zoom).
+FIGURE_SUFFIXES = (".svg", ".png")
+
+# Stems of the tables and figures. A stem names one file of the directory, or, with a
+# population, one file per population.
+INPUTS = "inputs"  # table
+CALIBRATION = "calibration"  # table; figure per population
+RESULTS = "results"  # table per population
+INCREMENTAL = "incremental"  # table per population
+OCCUPANCY = "occupancy"  # figure per population
+PSA_SUMMARY = "psa_summary"  # table
+ICER_SUMMARY = "icer_summary"  # table per population
+CE_PLANE = "ce_plane"  # figure per population
+CEAC = "ceac"  # table and figure per population
+CEAF = "ceaf"  # table per population
+EVPI = "evpi"  # table and figure per population
+EVPI_POPULATION = "evpi_population"  # figure per population
+EVPPI = "evppi"  # table and figure per population
+CONVERGENCE = "convergence"  # table and figure per population
+DSA_RANGES = "dsa_ranges"  # table
+ONE_WAY = "one_way"  # table
+TWO_WAY = "two_way"  # table and figure per population
+TWO_WAY_OPTIMAL = "two_way_optimal"  # figure per population
+THRESHOLD_PRICES = "threshold_prices"  # table
+SCENARIOS = "scenarios"  # table
+
+
+def tornado(measure: str) -> str:
+    """Stem of the one-way tables and figures of ``measure`` (``nmb`` or ``icer``), per population."""
+    return f"tornado_{measure}"
+
+
+def name(stem: str, population: str | None = None) -> str:
+    """A file's name without suffix: ``stem``, or ``<stem>_<population>``.
+
+    The global sensitivity analysis names its files by method: ``sobol`` (and
+    ``sobol_<population>`` for its figures) and likewise ``morris``, ``delta`` and ``pawn``.
+    """
+    return stem if population is None else f"{stem}_{population}"
+
+
+class ResultsDirectory:
+    """Where each file of a results directory is.
+
+    Parameters
+    ----------
+    path : str or Path
+        The directory (it need not exist yet).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def table(self, stem: str, population: str | None = None) -> Path:
+        """The CSV file of a table."""
+        return self.path / (name(stem, population) + TABLE_SUFFIX)
+
+    def figure(self, stem: str, population: str | None = None) -> Path:
+        """A figure's path without suffix: one file per format is written there."""
+        return self.path / name(stem, population)
+
+    def written_figure(self, stem: str, population: str | None = None) -> Path | None:
+        """The figure's file in the first of :data:`FIGURE_SUFFIXES` that exists, else None."""
+        return _first_file(self.figure(stem, population), FIGURE_SUFFIXES)
+
+    def figures(self) -> list[Path]:
+        """Every figure in the directory, once each (its file as :meth:`written_figure` picks it)."""
+        if not self.path.is_dir():
+            return []
+        stems = sorted({path.with_suffix("") for path in self.path.iterdir() if path.suffix in FIGURE_SUFFIXES})
+        return [_first_file(stem, FIGURE_SUFFIXES) for stem in stems]
+
+    def populations(self, stem: str) -> list[str]:
+        """The populations with a table ``<stem>_<population>`` here, in the order of their file names."""
+        return [path.name[len(stem) + 1:-len(TABLE_SUFFIX)]
+                for path in sorted(self.path.glob(f"{stem}_*{TABLE_SUFFIX}"))]
+
+    @property
+    def record(self) -> Path:
+        """The run record (:func:`claim_output`)."""
+        return self.path / RUN_RECORD
+
+    @property
+    def store(self) -> Path:
+        """The PSA store (:class:`markov.probabilistic.store.ResultsStore`)."""
+        return self.path / STORE_DIRECTORY
+
+    @property
+    def dsa(self) -> ResultsDirectory:
+        """The deterministic sensitivity analysis of a report directory."""
+        return ResultsDirectory(self.path / DSA_DIRECTORY)
+
+    @property
+    def workbook(self) -> Path:
+        return self.path / WORKBOOK
+
+    @property
+    def html_report(self) -> Path:
+        return self.path / HTML_REPORT
+
+
+def _first_file(stem: Path, suffixes: Iterable[str]) -> Path | None:
+    files = (stem.with_name(stem.name + suffix) for suffix in suffixes)  # a stem may hold a dot
+    return next((file for file in files if file.is_file()), None)
+
+
+# ---------------------------------------------------------------------------------
+# Tables on disk
+# ---------------------------------------------------------------------------------
+
+# pandas 2 reads every float of a CSV exactly only with the round-trip parser; pandas 3 does by
+# default and deprecates the option
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write`` on a temporary name beside ``path``, then rename it to ``path``, so
+    that an interrupted run never leaves half a file; ``path``'s directory is created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    os.replace(partial, path)
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` (without its index) as the CSV file ``path``; returns ``path``."""
+    return replace_atomically(path, lambda partial: frame.to_csv(partial, index=False))
+
+
+def read_table(path: Path) -> pd.DataFrame | None:
+    """The CSV file ``path`` with every float exactly as written, or None when it is
+    absent or holds nothing (not even a header)."""
+    try:
+        return pd.read_csv(path, **_EXACT_FLOATS)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return None
+
+
+def cost_category_columns(results: pd.DataFrame) -> list[str]:
+    """The ``cost_<category>`` columns of a results table (``results_<population>.csv``).
+
+    A results table holds ``population``, ``strategy``, ``label``, ``cost``,
+    ``life_years`` and ``qalys``, then the cost by category, then the totals by health
+    state, starting with the first ``life_years_<state>`` column; ``cost_<state>``
+    columns come among the latter. So the categories are the ``cost_`` columns before
+    the first ``life_years_`` one (a test holds the writer to this order).
+    """
+    categories = []
+    for column in results.columns:
+        if column.startswith("life_years_"):
+            break
+        if column.startswith("cost_"):
+            categories.append(column)
+    return categories
+
+
+# ---------------------------------------------------------------------------------
+# The run record
+# ---------------------------------------------------------------------------------
+
+def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = None) -> Path:
+    """Make ``out`` the results directory of ``inputs``, before anything is written.
+
+    ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
+    the model and inputs, package version, currency, strategy labels) and the commands
+    that finished there (:func:`record_finished`). A directory holding another
+    analysis's results, or files that markov did not write, is refused, so its results
+    are never overwritten or mixed; the same analysis may write there again. With
+    ``psa_plan``, its PSA store is checked first too. A new directory gets its record;
+    an existing one is not changed here.
+    """
+    directory = ResultsDirectory(out)
+    fingerprint = model_fingerprint(inputs, code=False)
+    try:
+        held = read_record(directory.path)
+    except InputError:
+        raise InputError(f"{directory.record}: unreadable; choose another output directory") from None
+    if held is not None:
+        if held.get("fingerprint") != fingerprint:
+            raise InputError(f"{directory.path}: holds the results of another model or inputs (analysis "
+                             f"{held.get('analysis')!r}); choose another output directory or delete this one")
+    elif directory.path.is_file() or (directory.path.is_dir() and any(directory.path.iterdir())):
+        raise InputError(f"{directory.path}: exists and does not hold markov results; choose a new or empty output "
+                         "directory")
+    if psa_plan is not None:
+        ResultsStore.check(directory.store, inputs, psa_plan)
+    if held is None:
+        _write_record(directory.record, {
+            "analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
+            "package_version": __version__, "perspective": inputs.analysis.perspective,
+            "currency": inputs.perspective.currency, "commands": {},
+            STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
+                              for p, population in inputs.populations.items()}})
+    return directory.path
+
+
+def record_finished(out: str | Path, command: str, **details) -> None:
+    """Note in ``out/run.json`` that ``command`` finished, with its ``details`` (a
+    report shows them)."""
+    record = ResultsDirectory(out).record
+    held = json.loads(record.read_text())
+    held["commands"][command] = {"finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 **{key: value for key, value in details.items() if value is not None}}
+    _write_record(record, held)
+
+
+def read_record(directory: str | Path) -> dict | None:
+    """The run record of ``directory``, or None when it has none.
+
+    Raises
+    ------
+    InputError
+        When the record cannot be read or is not a JSON object.
+    """
+    path = ResultsDirectory(directory).record
+    if not path.is_file():
+        return None
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: could not be read ({error})") from None
+    if not isinstance(content, dict):
+        raise InputError(f"{path}: not a JSON object: {content!r}")
+    return content
+
+
+def _write_record(path: Path, content: dict) -> None:
+    replace_atomically(path, lambda partial: partial.write_text(json.dumps(content, indent=2, default=str) + "\n"))

@@ -1,0 +1,108 @@
+"""``markov run``: the base case of an analysis (and its PSA when asked), under a results directory.
+
+Per population: the results table (cost by category and state, LYs, QALYs), the
+incremental analysis with net monetary benefit at each threshold, the calibration
+figure and the state-occupancy figure; plus the calibration table and the table of
+every input with its value, source and distribution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..inputs.load import ModelInputs
+from ..models import build_model, calibration_table, model_survival, results_table
+from ..plots import plot_calibration, plot_state_occupancy
+from ..probabilistic.batch import backend_for
+from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults
+from ..probabilistic.store import Plan
+from ..results import (
+    CALIBRATION,
+    INCREMENTAL,
+    INPUTS,
+    OCCUPANCY,
+    RESULTS,
+    ResultsDirectory,
+    claim_output,
+    record_finished,
+    write_table,
+)
+from .figures import save
+from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .tables import incremental_table, inputs_table, thresholds_of
+
+
+@dataclass
+class AnalysisOutputs:
+    """Tables of one run (figures are written to disk only)."""
+
+    name: str
+    results: pd.DataFrame
+    incremental: pd.DataFrame
+    calibration: pd.DataFrame
+    inputs: pd.DataFrame
+    psa: PSAResults | None
+    psa_summary: pd.DataFrame | None
+    files: list[Path]
+
+
+def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
+                 seed: int | None = None, progress: Progress | None = None, workers: int = 1,
+                 scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 evppi_samples: int = EVPPI_MAX_SAMPLES) -> AnalysisOutputs:
+    """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
+
+    The PSA runs into the directory's results store (:func:`markov.probabilistic.batch.run_batch`:
+    resumable, on ``workers`` local processes or a Dask ``scheduler``)."""
+    n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
+    seed = inputs.analysis.seed if seed is None else seed
+    out = claim_output(out, inputs, Plan(n, seed, chunk_size) if n else None)
+    backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
+    try:
+        files, results, incremental, calibration, table_of_inputs = _base_case(inputs, out)
+    except BaseException:
+        if backend is not None:
+            backend.close()
+        raise
+    psa = summary = None
+    if n:
+        psa = run_stored_psa(inputs, n, seed, out, progress=progress, backend=backend, chunk_size=chunk_size,
+                             evppi_samples=evppi_samples)
+        psa_files, summary = write_psa(psa, inputs, out)
+        files += psa_files
+    record_finished(out, "run", psa_samples=n or None, seed=seed if n else None)
+    return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
+                           files)
+
+
+def _base_case(inputs: ModelInputs, out: Path):
+    """The base case's tables and figures under ``out``."""
+    directory = ResultsDirectory(out)
+    model = build_model(inputs)
+    base = model.evaluate(inputs.base_case())
+    results = results_table(base)
+    thresholds = thresholds_of(inputs)
+    incremental = incremental_table(results, thresholds)
+    calibration = calibration_table(model, base)
+    table_of_inputs = inputs_table(inputs)
+
+    files = [write_table(table_of_inputs, directory.table(INPUTS)),
+             write_table(calibration, directory.table(CALIBRATION))]
+    months = model.grid.times_years * 12.0
+    for population, rows in results.groupby("population", sort=False):
+        files.append(write_table(rows, directory.table(RESULTS, population)))
+        files.append(write_table(incremental[incremental["population"] == population],
+                                 directory.table(INCREMENTAL, population)))
+        chosen = [r for r in base if r.population == population]
+        label = inputs.populations[population].label
+        figure = plot_calibration(months, {r.label: model_survival(r) for r in chosen},
+                                  calibration[calibration["population"] == population],
+                                  title=f"Calibration: {label}")
+        files += save(figure, directory.figure(CALIBRATION, population))
+        figure = plot_state_occupancy(months, {r.label: r.trace.occupancy[0] for r in chosen},
+                                      {r.label: r.trace.state_names for r in chosen},
+                                      title=f"State occupancy, base case: {label}")
+        files += save(figure, directory.figure(OCCUPANCY, population))
+    return files, results, incremental, calibration, table_of_inputs
