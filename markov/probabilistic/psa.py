@@ -6,9 +6,8 @@ own, so a PSA split into chunks of any size, run in any order, gives exactly the
 numbers as one run in a single call. Chunks keep memory bounded: a chunk's traces are
 reduced to totals before the next chunk starts.
 
-:class:`PSAResults` holds the sampled inputs and the per-sample results; its methods
-hand them, one population at a time, to the decision analysis (:mod:`markov.cea`,
-:mod:`markov.voi`).
+:class:`PSAResults` holds the sampled inputs and the per-sample results, which the
+decision analysis reads one population at a time (:mod:`markov.decision.probabilistic`).
 """
 from __future__ import annotations
 
@@ -19,9 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..decision import cea
-from ..decision.acceptability import acceptability_curve, acceptability_frontier
-from ..decision import voi
 from .._validate import InputError, check_count
 from ..models import Model, StrategyResult, build_model
 from ..inputs.load import ModelInputs
@@ -120,7 +116,7 @@ class PSAResults:
     def net_benefit(self, population: str, wtp: float) -> np.ndarray:
         """Net monetary benefit (n_samples, n_strategies) at ``wtp`` per QALY."""
         costs, effects, _ = self.costs_and_effects(population)
-        return cea.net_benefit(costs, effects, wtp)
+        return wtp * effects - costs
 
     def incremental_net_benefit(self, population: str, wtp: float) -> np.ndarray:
         """Per sample, the intervention's NMB minus the comparator's (the population's
@@ -132,58 +128,6 @@ class PSAResults:
 
     def strategy_labels(self, population: str) -> list[str]:
         return [self.labels[(population, s)] for s in self.strategies(population)]
-
-    # --- decision analysis ----------------------------------------------------------
-    def acceptability(self, population: str, wtp) -> pd.DataFrame:
-        """CEAC: probability each strategy has the highest NMB (index wtp, columns labels)."""
-        costs, effects, _ = self.costs_and_effects(population)
-        return acceptability_curve(costs, effects, wtp, self.strategy_labels(population))
-
-    def frontier(self, population: str, wtp) -> pd.DataFrame:
-        """CEAF: the strategy with the highest expected NMB and its probability, by wtp."""
-        costs, effects, _ = self.costs_and_effects(population)
-        return acceptability_frontier(costs, effects, wtp, self.strategy_labels(population))
-
-    def evpi(self, population: str, wtp) -> pd.DataFrame:
-        """Per-patient EVPI by wtp (columns ``wtp``, ``evpi``)."""
-        costs, effects, _ = self.costs_and_effects(population)
-        return voi.evpi_curve(costs, effects, np.atleast_1d(np.asarray(wtp, dtype=float)))
-
-    def evppi(self, population: str, wtp: float, groups: dict[str, list[str]] | None = None,
-              method: str = "auto") -> pd.DataFrame:
-        """EVPPI of each uncertain input (and of each group) at ``wtp``, by regression on
-        the samples whose inputs are held (all, unless read with ``parameter_samples``)."""
-        used = len(self.parameters)
-        return voi.evppi_table(self.net_benefit(population, wtp)[:used], self.parameters, groups, method=method)
-
-    def convergence(self, population: str, wtp: float, points: int = 60) -> pd.DataFrame:
-        """Running mean of each strategy's incremental NMB against the comparison's
-        comparator, with a 95% Monte-Carlo interval, at about ``points`` sample sizes."""
-        _, comparator = self.comparisons[population]
-        strategies = self.strategies(population)
-        nmb = self.net_benefit(population, wtp)
-        incremental = nmb - nmb[:, [strategies.index(comparator)]]
-        return running_mean(incremental, [self.labels[(population, s)] for s in strategies], points,
-                            skip=[strategies.index(comparator)])
-
-
-def running_mean(values: np.ndarray, names: list[str], points: int = 60, skip=()) -> pd.DataFrame:
-    """Running mean of each column of ``values`` (n_samples, k) after the first n samples,
-    with mean ± 1.96 × (running SD)/√n, at about ``points`` log-spaced n (columns ``n``,
-    ``comparison``, ``mean``, ``lower``, ``upper``)."""
-    n = values.shape[0]
-    counts = np.unique(np.geomspace(min(10, n), n, points).round().astype(int))
-    total, squares = np.cumsum(values, axis=0), np.cumsum(values**2, axis=0)
-    rows = []
-    for j, name in enumerate(names):
-        if j in skip:
-            continue
-        mean = total[counts - 1, j] / counts
-        variance = np.maximum(squares[counts - 1, j] / counts - mean**2, 0.0) * counts / np.maximum(counts - 1, 1)
-        half = 1.96 * np.sqrt(variance / counts)
-        rows.append(pd.DataFrame({"n": counts, "comparison": name, "mean": mean,
-                                  "lower": mean - half, "upper": mean + half}))
-    return pd.concat(rows, ignore_index=True)
 
 
 def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.DataFrame:

@@ -6,7 +6,8 @@ the PSA (:mod:`.probabilistic`), the deterministic (:mod:`.deterministic`) and g
 from .base_case import AnalysisOutputs, run_analysis
 from .deterministic import run_dsa
 from .global_sensitivity import GSA_METHODS, run_gsa
-from .probabilistic import CE_PLANE_MAX_POINTS, EVPPI_MAX_SAMPLES, run_probabilistic, run_stored_psa, write_psa
+from .figures import CE_PLANE_MAX_POINTS
+from .probabilistic import EVPPI_MAX_SAMPLES, run_probabilistic, run_stored_psa, write_psa
 from .tables import (
     default_wtp,
     icer_summaries,

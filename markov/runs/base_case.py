@@ -13,8 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..inputs.load import ModelInputs
-from ..models import build_model, calibration_table, model_survival, results_table
-from ..plots import plot_calibration, plot_state_occupancy
+from ..models import build_model, calibration_table, results_table
 from ..probabilistic.batch import backend_for
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults
 from ..probabilistic.store import Plan
@@ -29,7 +28,7 @@ from ..results import (
     record_finished,
     write_table,
 )
-from .figures import save
+from . import figures
 from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
 from .tables import incremental_table, inputs_table, thresholds_of
 
@@ -90,19 +89,11 @@ def _base_case(inputs: ModelInputs, out: Path):
 
     files = [write_table(table_of_inputs, directory.table(INPUTS)),
              write_table(calibration, directory.table(CALIBRATION))]
-    months = model.grid.times_years * 12.0
     for population, rows in results.groupby("population", sort=False):
         files.append(write_table(rows, directory.table(RESULTS, population)))
         files.append(write_table(incremental[incremental["population"] == population],
                                  directory.table(INCREMENTAL, population)))
-        chosen = [r for r in base if r.population == population]
-        label = inputs.populations[population].label
-        figure = plot_calibration(months, {r.label: model_survival(r) for r in chosen},
-                                  calibration[calibration["population"] == population],
-                                  title=f"Calibration: {label}")
-        files += save(figure, directory.figure(CALIBRATION, population))
-        figure = plot_state_occupancy(months, {r.label: r.trace.occupancy[0] for r in chosen},
-                                      {r.label: r.trace.state_names for r in chosen},
-                                      title=f"State occupancy, base case: {label}")
-        files += save(figure, directory.figure(OCCUPANCY, population))
+        files += figures.save(figures.calibration_figure(model, base, calibration, population),
+                              directory.figure(CALIBRATION, population))
+        files += figures.save(figures.occupancy_figure(model, base, population), directory.figure(OCCUPANCY, population))
     return files, results, incremental, calibration, table_of_inputs

@@ -1,15 +1,168 @@
-"""Writing a figure of an analysis."""
+"""The figures of an analysis, each built in one place: the writers save them under a
+results directory and the Python API returns them (``markov.api``).
+
+Figures take the tidy tables of the decision analysis (keyed by strategy, with labels)
+and name strategies by their labels; a strategy keeps its colour in every figure of its
+population (its place among all the population's strategies).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
 
-from ..plots import save_figure
+from ..decision import voi
+from ..inputs import ModelInputs
+from ..models import Model, StrategyResult
+from ..plots import (
+    plot_acceptability,
+    plot_calibration,
+    plot_ce_plane,
+    plot_convergence,
+    plot_evpi,
+    plot_evppi,
+    plot_state_occupancy,
+    save_figure,
+    strategy_colours,
+)
+from ..probabilistic.psa import PSAResults
+from .tables import thresholds_labels, thresholds_of
+
+#: The CE plane shows at most this many samples (more only hide each other).
+CE_PLANE_MAX_POINTS = 20_000
 
 
-def save(figure, path: Path) -> list[Path]:
+def save(figure: Figure, path: Path) -> list[Path]:
     """Write ``figure`` in each format under ``path`` (its stem) and free its memory; returns the files."""
     written = save_figure(figure, path)
     plt.close(figure)
     return written
+
+
+def _title(inputs: ModelInputs, population: str, what: str) -> str:
+    return f"{what}: {inputs.populations[population].label}"
+
+
+def _money(inputs: ModelInputs, wtp: float) -> str:
+    return f"{inputs.perspective.currency} {wtp:,.0f}"
+
+
+# ---------------------------------------------------------------------------------
+# base case
+# ---------------------------------------------------------------------------------
+
+def calibration_figure(model: Model, results: list[StrategyResult], calibration: pd.DataFrame, population: str
+                       ) -> Figure:
+    """Model-implied OS and PFS of each strategy beside the reported medians and landmarks."""
+    chosen = [r for r in results if r.population == population]
+    return plot_calibration(model.grid.times_years * 12.0, {r.label: r.survival() for r in chosen},
+                            calibration[calibration["population"] == population] if len(calibration) else calibration,
+                            title=_title(model.inputs, population, "Calibration"))
+
+
+def occupancy_figure(model: Model, results: list[StrategyResult], population: str) -> Figure:
+    """State occupancy of each strategy over time in the base case."""
+    chosen = [r for r in results if r.population == population]
+    return plot_state_occupancy(model.grid.times_years * 12.0, {r.label: r.trace.occupancy[0] for r in chosen},
+                                {r.label: r.state_names for r in chosen},
+                                title=_title(model.inputs, population, "State occupancy, base case"))
+
+
+# ---------------------------------------------------------------------------------
+# probabilistic analysis
+# ---------------------------------------------------------------------------------
+
+def _colours(psa: PSAResults, population: str) -> dict[str, str]:
+    return strategy_colours(psa.strategy_labels(population))
+
+
+def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame, wtp: float,
+                    max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
+    """Incremental costs and QALYs against the comparator (``plane`` from
+    :func:`markov.decision.probabilistic.ce_plane`), the first ``max_points`` samples drawn
+    and the mean of all marked."""
+    comparator = plane["comparator"].iloc[0]
+    labels = dict(zip(psa.strategies(population), psa.strategy_labels(population), strict=True))
+    shown = min(psa.n_samples, max_points)
+    samples = f"{psa.n_samples:,} PSA samples" if shown == psa.n_samples else \
+        f"first {shown:,} of {psa.n_samples:,} PSA samples"
+    by_label = {label: rows for label, rows in plane.groupby("label", sort=False)}
+    return plot_ce_plane({label: rows["incremental_cost"].to_numpy()[:shown] for label, rows in by_label.items()},
+                         {label: rows["incremental_qalys"].to_numpy()[:shown] for label, rows in by_label.items()},
+                         comparator=labels[comparator], wtp=wtp, currency=inputs.perspective.currency,
+                         means={label: (rows["incremental_qalys"].mean(), rows["incremental_cost"].mean())
+                                for label, rows in by_label.items()},
+                         colours=_colours(psa, population),
+                         title=_title(inputs, population, f"Cost-effectiveness plane ({samples})"))
+
+
+def acceptability_wide(ceac: pd.DataFrame) -> pd.DataFrame:
+    """The acceptability curves as written and drawn: index ``wtp``, a column per strategy label."""
+    order = list(dict.fromkeys(ceac["label"]))
+    return ceac.pivot(index="wtp", columns="label", values="probability_cost_effective")[order].rename_axis(
+        "strategy", axis=1)
+
+
+def frontier_by_label(frontier: pd.DataFrame) -> pd.DataFrame:
+    """The frontier as written and drawn: ``strategy`` holds the label."""
+    return frontier.drop(columns=["population", "strategy"]).rename(columns={"label": "strategy"})
+
+
+def acceptability_figure(psa: PSAResults, inputs: ModelInputs, population: str, ceac: pd.DataFrame,
+                         frontier: pd.DataFrame) -> Figure:
+    """CEACs with the frontier (tables from :mod:`markov.decision.probabilistic`)."""
+    return plot_acceptability(acceptability_wide(ceac), frontier_by_label(frontier),
+                              currency=inputs.perspective.currency,
+                              thresholds=thresholds_labels(thresholds_of(inputs)), colours=_colours(psa, population),
+                              title=_title(inputs, population, "Cost-effectiveness acceptability"))
+
+
+def evpi_figure(inputs: ModelInputs, population: str, evpi: pd.DataFrame, *, annual_patients: float | None = None,
+                decision_years: float | None = None) -> Figure:
+    """EVPI per patient by willingness to pay, or for the population when ``evpi`` has a
+    ``population_evpi`` column and the patient numbers are given."""
+    thresholds = thresholds_labels(thresholds_of(inputs))
+    currency = inputs.perspective.currency
+    if annual_patients is None:
+        return plot_evpi(evpi, currency=currency, thresholds=thresholds,
+                         title=_title(inputs, population, "Expected value of perfect information per patient"))
+    rate = inputs.evidence[inputs.perspective.discount_rate_costs].value.value
+    return plot_evpi(evpi.assign(evpi=evpi["population_evpi"]), currency=currency, population=True,
+                     thresholds=thresholds,
+                     title=_title(inputs, population, f"Population EVPI ({annual_patients:,.0f} patients a year for "
+                                                      f"{decision_years:g} years, discounted at {rate:.1%})"))
+
+
+def evppi_figure(inputs: ModelInputs, population: str, evppi: pd.DataFrame, evpi_at_wtp: float) -> Figure:
+    """EVPPI per patient of the inputs (and groups) with the most, beside the EVPI."""
+    wtp = float(evppi["wtp"].iloc[0])
+    money = _money(inputs, wtp)
+    shown = evppi.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
+                                    for p in evppi["parameter"]])
+    return plot_evppi(shown, evpi=evpi_at_wtp, currency=inputs.perspective.currency,
+                      wtp_label=f"{money} per QALY", max_bars=15,
+                      title=_title(inputs, population, f"EVPPI per patient at {money} per QALY"))
+
+
+def convergence_by_label(convergence: pd.DataFrame) -> pd.DataFrame:
+    """The running means as written and drawn: ``comparison`` holds the label."""
+    return convergence.drop(columns=["population", "strategy"]).rename(columns={"label": "comparison"})[
+        ["n", "comparison", "mean", "lower", "upper"]]
+
+
+def convergence_figure(psa: PSAResults, inputs: ModelInputs, population: str, convergence: pd.DataFrame,
+                       wtp: float) -> Figure:
+    """Running mean of each strategy's incremental NMB against the comparator."""
+    comparator = dict(zip(psa.strategies(population), psa.strategy_labels(population), strict=True))[
+        psa.comparisons[population][1]]
+    return plot_convergence(convergence_by_label(convergence),
+                            ylabel=f"Incremental NMB vs {comparator} ({inputs.perspective.currency})",
+                            colours=_colours(psa, population),
+                            title=_title(inputs, population, f"PSA convergence, NMB at {_money(inputs, wtp)}/QALY"))
+
+
+def evpi_at(psa: PSAResults, population: str, wtp: float) -> float:
+    """EVPI per patient at one ``wtp``, over the samples whose inputs are held (as the EVPPI)."""
+    return voi.evpi(psa.net_benefit(population, wtp)[:len(psa.parameters)])

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from .._validate import InputError
+from ..decision import probabilistic as decide
 from ..decision import voi
 from ..decision.gsa import groups_by_source
 from ..inputs.load import ModelInputs
-from ..plots import plot_acceptability, plot_ce_plane, plot_convergence, plot_evpi, plot_evppi, strategy_colours
 from ..probabilistic.batch import backend_for, run_batch
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults, read_psa
 from ..probabilistic.store import Plan
@@ -30,13 +30,11 @@ from ..results import (
     record_finished,
     write_table,
 )
-from .figures import save
-from .tables import default_wtp, icer_summaries, psa_summary, thresholds_labels, thresholds_of, wtp_grid
+from . import figures
+from .tables import default_wtp, icer_summaries, psa_summary, thresholds_of, wtp_grid
 
 #: The EVPPI regressions use the first this many samples (Strong et al. 2014 used 1,000–10,000).
 EVPPI_MAX_SAMPLES = 10_000
-#: The CE plane shows at most this many samples (more only hide each other).
-CE_PLANE_MAX_POINTS = 20_000
 
 
 def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
@@ -80,78 +78,44 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
     directory = ResultsDirectory(out)
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs)
-    currency = psa.currency
-    money = f"{currency} {wtp:,.0f}"
     summary = psa_summary(psa, thresholds)
     unreachable = psa.calibration_unreachable.rename(columns={"samples": "os_calibration_unreachable_samples"})
     summary = summary.merge(unreachable, on=["population", "strategy"], how="left")
     files = [write_table(summary, directory.table(PSA_SUMMARY))]
-    plotted = min(psa.n_samples, CE_PLANE_MAX_POINTS)
     grid = wtp_grid(psa, thresholds, wtp_max)
     groups = {source: members for source, members in groups_by_source(inputs).items() if len(members) > 1}
     for population in psa.populations:
-        label = inputs.populations[population].label
-        strategies = psa.strategies(population)
-        labels = psa.strategy_labels(population)
-        colours = strategy_colours(labels)  # by place among all strategies, so every figure agrees
-        costs, effects, _ = psa.costs_and_effects(population)
-        _, comparator = psa.comparisons[population]
-        c = strategies.index(comparator)
-
         files.append(write_table(icer_summaries(psa, population, thresholds),
                                  directory.table(ICER_SUMMARY, population)))
-        samples = f"{psa.n_samples:,} PSA samples" if plotted == psa.n_samples else \
-            f"first {plotted:,} of {psa.n_samples:,} PSA samples"
-        others = [j for j in range(len(labels)) if j != c]
-        d_cost, d_effect = costs[:, others] - costs[:, [c]], effects[:, others] - effects[:, [c]]
-        figure = plot_ce_plane({labels[j]: d_cost[:plotted, i] for i, j in enumerate(others)},
-                               {labels[j]: d_effect[:plotted, i] for i, j in enumerate(others)},
-                               comparator=labels[c], wtp=wtp, currency=currency,
-                               means={labels[j]: (d_effect[:, i].mean(), d_cost[:, i].mean())
-                                      for i, j in enumerate(others)},
-                               colours=colours, title=f"Cost-effectiveness plane ({samples}): {label}")
-        files += save(figure, directory.figure(CE_PLANE, population))
+        figure = figures.ce_plane_figure(psa, inputs, population, decide.ce_plane(psa, population), wtp)
+        files += figures.save(figure, directory.figure(CE_PLANE, population))
 
-        ceac = psa.acceptability(population, grid)
-        frontier = psa.frontier(population, grid)
-        files.append(write_table(ceac.reset_index(), directory.table(CEAC, population)))
-        files.append(write_table(frontier, directory.table(CEAF, population)))
-        figure = plot_acceptability(ceac, frontier, currency=currency, thresholds=thresholds_labels(thresholds),
-                                    colours=colours, title=f"Cost-effectiveness acceptability: {label}")
-        files += save(figure, directory.figure(CEAC, population))
+        ceac, frontier = decide.acceptability(psa, population, grid), decide.frontier(psa, population, grid)
+        files.append(write_table(figures.acceptability_wide(ceac).reset_index(), directory.table(CEAC, population)))
+        files.append(write_table(figures.frontier_by_label(frontier), directory.table(CEAF, population)))
+        figure = figures.acceptability_figure(psa, inputs, population, ceac, frontier)
+        files += figures.save(figure, directory.figure(CEAC, population))
 
-        evpi = psa.evpi(population, grid)
+        evpi = decide.evpi(psa, population, grid).drop(columns="population")
         if annual_patients is not None:
             rate = inputs.evidence[inputs.perspective.discount_rate_costs].value.value
             evpi["population_evpi"] = voi.population_evpi(evpi["evpi"].to_numpy(), annual_patients, decision_years,
                                                           rate)
-            figure = plot_evpi(evpi.assign(evpi=evpi["population_evpi"]), currency=currency, population=True,
-                               thresholds=thresholds_labels(thresholds),
-                               title=f"Population EVPI ({annual_patients:,.0f} patients a year for "
-                                     f"{decision_years:g} years, discounted at {rate:.1%}): {label}")
-            files += save(figure, directory.figure(EVPI_POPULATION, population))
+            figure = figures.evpi_figure(inputs, population, evpi, annual_patients=annual_patients,
+                                         decision_years=decision_years)
+            files += figures.save(figure, directory.figure(EVPI_POPULATION, population))
         files.append(write_table(evpi, directory.table(EVPI, population)))
-        figure = plot_evpi(evpi, currency=currency, thresholds=thresholds_labels(thresholds),
-                           title=f"Expected value of perfect information per patient: {label}")
-        files += save(figure, directory.figure(EVPI, population))
+        files += figures.save(figures.evpi_figure(inputs, population, evpi), directory.figure(EVPI, population))
 
         # fewer samples: the regressions cannot be fitted; no uncertain input: nothing to learn
         if evppi and len(psa.parameters) >= voi.MIN_EVPPI_SAMPLES and len(psa.parameters.columns):
-            table = psa.evppi(population, wtp, groups)
-            table.insert(0, "population", population)
-            table.insert(1, "wtp", wtp)
-            table.insert(2, "samples", len(psa.parameters))
+            table = decide.evppi(psa, population, wtp, groups)
             files.append(write_table(table, directory.table(EVPPI, population)))
-            at_wtp = voi.evpi(psa.net_benefit(population, wtp)[:len(psa.parameters)])
-            shown = table.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
-                                            for p in table["parameter"]])
-            figure = plot_evppi(shown, evpi=at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
-                                title=f"EVPPI per patient at {money} per QALY: {label}")
-            files += save(figure, directory.figure(EVPPI, population))
+            figure = figures.evppi_figure(inputs, population, table, figures.evpi_at(psa, population, wtp))
+            files += figures.save(figure, directory.figure(EVPPI, population))
 
-        convergence = psa.convergence(population, wtp)
-        files.append(write_table(convergence, directory.table(CONVERGENCE, population)))
-        figure = plot_convergence(convergence, ylabel=f"Incremental NMB vs {labels[c]} ({currency})",
-                                  colours=colours, title=f"PSA convergence, NMB at {money}/QALY: {label}")
-        files += save(figure, directory.figure(CONVERGENCE, population))
+        convergence = decide.convergence(psa, population, wtp)
+        files.append(write_table(figures.convergence_by_label(convergence), directory.table(CONVERGENCE, population)))
+        figure = figures.convergence_figure(psa, inputs, population, convergence, wtp)
+        files += figures.save(figure, directory.figure(CONVERGENCE, population))
     return files, summary

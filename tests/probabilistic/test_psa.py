@@ -11,7 +11,9 @@ from markov.decision import cea, voi
 from markov._validate import InputError
 from markov.cli import main
 from markov.inputs import load_analysis
-from markov.probabilistic.psa import read_psa, run_psa, running_mean
+from markov.decision import probabilistic as decide
+from markov.decision.probabilistic import running_mean
+from markov.probabilistic.psa import read_psa, run_psa
 from markov.uncertainty import DRAWS_PER_SEED_BLOCK, uniform_rows
 
 
@@ -55,16 +57,23 @@ def test_psa_results_feed_the_decision_analysis(small):
     np.testing.assert_array_equal(long[(long["population"] == "imbrave150") & (long["strategy"] == strategies[0])]
                                   ["cost"], first)
     wtp = [0.0, 100_000.0, 300_000.0]
-    ceac = psa.acceptability("imbrave150", wtp)
-    np.testing.assert_allclose(ceac.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    ceac = decide.acceptability(psa, "imbrave150", wtp)
+    np.testing.assert_allclose(ceac.groupby("wtp")["probability_cost_effective"].sum(), 1.0, rtol=0, atol=1e-12)
+    assert list(ceac["strategy"].unique()) == strategies  # keyed by strategy, labels beside
+    assert list(ceac["label"].unique()) == psa.strategy_labels("imbrave150")
     nmb = psa.net_benefit("imbrave150", 100_000.0)
-    assert psa.evpi("imbrave150", [100_000.0])["evpi"].iloc[0] == pytest.approx(voi.evpi(nmb), rel=1e-12)
+    np.testing.assert_allclose(nmb, cea.net_benefit(costs, effects, 100_000.0), rtol=1e-15)
+    assert decide.evpi(psa, "imbrave150", [100_000.0])["evpi"].iloc[0] == pytest.approx(voi.evpi(nmb), rel=1e-12)
     intervention, comparator = psa.comparisons["imbrave150"]
     expected = nmb[:, strategies.index(intervention)] - nmb[:, strategies.index(comparator)]
     np.testing.assert_allclose(psa.incremental_net_benefit("imbrave150", 100_000.0), expected, rtol=1e-12)
-    frontier = psa.frontier("imbrave150", wtp)
-    assert list(frontier["strategy"]) == list(
-        np.asarray(psa.strategy_labels("imbrave150"), dtype=object)[cea.optimal_strategy(costs, effects, wtp)])
+    frontier = decide.frontier(psa, "imbrave150", wtp)
+    assert list(frontier["strategy"]) == list(np.asarray(strategies, dtype=object)[cea.optimal_strategy(costs, effects,
+                                                                                                         wtp)])
+    plane = decide.ce_plane(psa, "imbrave150")
+    chosen = plane[plane["strategy"] == intervention]
+    np.testing.assert_allclose(chosen["incremental_cost"], costs[:, strategies.index(intervention)]
+                               - costs[:, strategies.index(comparator)], rtol=1e-15)
 
 
 def test_running_mean_matches_direct_computation():

@@ -1,7 +1,8 @@
-"""What markov/runs/probabilistic.py writes from a PSA: the figures of one population agree on each strategy's colour."""
+"""What markov/runs/probabilistic.py writes from a PSA (figures built in markov/runs/figures.py): the figures of one population agree on each strategy's colour."""
 import pytest
 import yaml
 
+from markov.runs import figures
 from markov.runs import probabilistic as run
 from markov.inputs import load_analysis
 from markov.probabilistic.psa import run_psa
@@ -27,7 +28,7 @@ def test_ce_plane_ceac_and_convergence_of_a_population_get_one_colour_per_strate
         return keep
 
     for name in ("plot_ce_plane", "plot_acceptability", "plot_convergence"):
-        monkeypatch.setattr(run, name, recording(name, getattr(run, name)))
+        monkeypatch.setattr(figures, name, recording(name, getattr(figures, name)))
     psa = run_psa(small, 60, seed=2)
     run.write_psa(psa, small, tmp_path, evppi=False)
     for k, population in enumerate(psa.populations):
