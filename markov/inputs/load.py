@@ -170,6 +170,8 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     perspectives = validate(CostsFile, contents["perspectives"], places["perspectives"]).perspectives
     utilities = validate(UtilitiesFile, contents["utilities"], places["utilities"]).utilities
     populations = _populations(analysis, contents["populations"], places["populations"], source)
+    if analysis.strategies:  # later errors about strategies point at the analysis file too
+        places["populations"] += f" (strategies from {source})"
     if analysis.perspective not in perspectives:
         raise InputError(f"{source}: perspective {analysis.perspective!r} is not defined "
                          f"(known: {', '.join(perspectives)})")
