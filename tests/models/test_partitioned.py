@@ -306,6 +306,14 @@ def test_the_analysis_runs_end_to_end_with_a_small_psa(tmp_path, capsys):
     assert list(summary["strategy"]) == ["atezo_bev", "sorafenib", "lenvatinib"]
     assert (summary["cost_2.5%"] < summary["cost_mean"]).all() and (summary["qalys_mean"] > 0).all()
     assert (tmp_path / "psa" / "ce_plane_imbrave150.png").is_file()
+    # its own scenarios run (not the sequencing ones shipped with the model files); the OS one changes Atezo-Bev only
+    assert main(["dsa", str(ANALYSIS), "--out", str(tmp_path / "dsa")]) == 0
+    scenarios = pd.read_csv(tmp_path / "dsa" / "scenarios.csv").set_index(["scenario", "strategy"])["qalys"]
+    assert set(scenarios.index.levels[0]) == {"base_case", "imbrave150_primary_analysis_pfs",
+                                              "atezo_bev_os_hazard_ratio"}
+    changed = scenarios["atezo_bev_os_hazard_ratio"] != scenarios["base_case"]
+    assert changed.to_dict() == {"atezo_bev": True, "sorafenib": False, "lenvatinib": False}
+    assert scenarios["imbrave150_primary_analysis_pfs"]["atezo_bev"] != scenarios["base_case"]["atezo_bev"]
 
 
 # ---------------------------------------------------------------------------------
