@@ -215,6 +215,16 @@ def test_costs_on_entry_count_only_those_entering_alive(workdir):
     np.testing.assert_array_equal(without.life_years, result.life_years)
 
 
+def test_subsequent_shares_above_one_in_a_sample_are_refused(workdir):
+    treatments = [{"treatment": "regorafenib", "share": "t.s", "duration": "duration"},
+                  {"treatment": "cabozantinib", "share": "t.d", "duration": "duration"}]
+    model, _ = minimal(workdir, [{**PF_PD[0], "death_share": "t.d"}, {**PF_PD[1], "subsequent_treatments": treatments}])
+    params = model.inputs.with_values({"t.s": np.array([0.4, 0.8])}, 2)  # 0.4 + 0.3, then 0.8 + 0.3
+    with pytest.raises(InputError, match=r"sorafenib\.partitions\[1\]\.subsequent_treatments: shares sum to 1\.1.* "
+                                         r"sample 1"):
+        model.evaluate(params)
+
+
 # ---------------------------------------------------------------------------------
 # occupancy: the engine's, and a Markov chain's where theory says so
 # ---------------------------------------------------------------------------------
