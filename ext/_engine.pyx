@@ -212,7 +212,9 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     curve's start), so the result is the same to the last bit.
 
     Returns the floored curve (n, T), the death share by cycle (n, T - 1), clipped to
-    [0, 1], and the number of (sample, cycle) pairs whose death share was raised.
+    [0, 1], and the number of (sample, cycle) pairs in which the floor binds: the event
+    probability or the death share was raised (with a death share of 1 only the first
+    can be, so both are counted).
     """
     cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_survival.shape[0])
     cdef Py_ssize_t n_times = survival.shape[1]
@@ -226,6 +228,7 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     cdef const double* own
     cdef const double* population
     cdef double given, events, dying, needed, raised, product
+    cdef bint binding
     with nogil:
         for s in range(n):
             own = &survival[s if own_per_sample else 0, 0]
@@ -236,10 +239,11 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
             for c in range(n_times - 1):
                 events = 1.0 - (own[c + 1] / own[c] if own[c] > 0 else 1.0)
                 dying = 1.0 - population[c + 1] / population[c]
-                if dying > events:
+                binding = dying > events
+                if binding:
                     events = dying
                 needed = dying / events if events > 0 else 0.0
-                if needed > given:
+                if binding or needed > given:
                     floored += 1
                 raised = needed if needed > given else given
                 share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)

@@ -482,7 +482,9 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
     death_share : ndarray, shape (n_samples, n_cycles)
         Raised to q / events where lower, so that deaths alone reach q.
     floored : int
-        (Sample, cycle) pairs whose death share was raised.
+        (Sample, cycle) pairs in which the floor binds: the event probability or the
+        death share was raised (a death share of 1 cannot be raised, so a curve that
+        ends only in death counts its raised event probabilities).
     """
     return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
                                   population_survival)

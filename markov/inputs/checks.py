@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from .._validate import InputError
 from .schema import Perspective, Treatment, Utilities, curve_references
-from .structures import MarkovStrategy, Population, SequencingStrategy, share_groups, strategy_curves, \
-    strategy_treatments
+from .structures import (
+    MarkovStrategy,
+    PartitionedSurvivalStrategy,
+    Population,
+    SequencingStrategy,
+    share_groups,
+    strategy_curves,
+    strategy_treatments,
+)
 
 #: Structures whose curves are floored at general-population mortality.
 _FLOORED = ("sequencing", "partitioned_survival")
@@ -39,6 +46,8 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
                 _check_sequencing(population, s_name, strategy, here)
             elif isinstance(strategy, MarkovStrategy):
                 _check_markov(population, s_name, strategy, here)
+            elif isinstance(strategy, PartitionedSurvivalStrategy):
+                _check_partitioned(strategy, f"{here}.strategies.{s_name}", perspective, utilities, places)
     for t_name, p_name in sorted(used.items()):
         _check_priced(t_name, treatments[t_name], perspective, where_costs)
         weight_based = any(c.dose_mg_per_kg or c.dose_by_weight for c in treatments[t_name].regimen)
@@ -102,6 +111,18 @@ def _check_markov(population: Population, s_name: str, strategy: MarkovStrategy,
     for field, state in named:
         if state not in states:
             raise InputError(f"{where}.{field}: {state!r} is not one of the population's states {states}")
+
+
+def _check_partitioned(strategy: PartitionedSurvivalStrategy, where: str, perspective: Perspective,
+                       utilities: Utilities, places: dict[str, str]) -> None:
+    """Every state of a partitioned survival strategy has a utility and costs of care."""
+    tables = ((places["utilities"], "by_state", utilities.by_state),
+              (places["perspectives"], f"{perspective.label!r} state_costs", perspective.state_costs))
+    for name, keys in strategy.states():
+        for place, field, table in tables:
+            if not any(key in table for key in keys):
+                raise InputError(f"{place}: {field} has no entry for state {name!r} (of {where}); give one under "
+                                 f"{' or '.join(repr(key) for key in keys)}")
 
 
 def _check_priced(t_name: str, treatment: Treatment, perspective: Perspective, where: str) -> None:

@@ -58,8 +58,6 @@ EXPECTED_UNITS = {
     "counts": {"count"}, "probabilities": _PROPORTION, "until": _DURATION, "relative_risk": {"ratio", "hazard_ratio"},
     "initial": _PROPORTION,
 }
-#: Words a reference field may hold that are not references.
-_KEYWORDS = {"rest"}
 
 
 def shipped_models() -> Path:
@@ -172,6 +170,8 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     perspectives = validate(CostsFile, contents["perspectives"], places["perspectives"]).perspectives
     utilities = validate(UtilitiesFile, contents["utilities"], places["utilities"]).utilities
     populations = _populations(analysis, contents["populations"], places["populations"], source)
+    if analysis.strategies:  # later errors about strategies point at the analysis file too
+        places["populations"] += f" (strategies from {source})"
     if analysis.perspective not in perspectives:
         raise InputError(f"{source}: perspective {analysis.perspective!r} is not defined "
                          f"(known: {', '.join(perspectives)})")
@@ -232,7 +232,9 @@ def _collect_references(node, path: str, field: str | None, uses: dict[str, list
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
             _collect_references(value, f"{path}[{i}]", field, uses)
-    elif isinstance(node, str) and field in EXPECTED_UNITS and node not in _KEYWORDS:
+    elif isinstance(node, str) and field in EXPECTED_UNITS and "." in node:
+        # only a reference has a dot: a field of the same name may hold a name (a partition's
+        # ``survival`` curve) or a keyword (``rest``)
         uses.setdefault(node, []).append((path, field))
 
 

@@ -112,7 +112,8 @@ class SequencingStrategy(_Strict):
 class SubsequentTreatment(_Strict):
     """A treatment started on entry to a state, costed once at entry: its share of those
     entering alive, times its cost per year, times its mean duration (the restricted
-    mean of ``duration`` over the horizon, undiscounted)."""
+    mean of ``duration`` over the horizon, undiscounted), plus its share of the costs at
+    its start and of its adverse events."""
 
     treatment: Name
     share: Ref
@@ -122,7 +123,9 @@ class SubsequentTreatment(_Strict):
 class Partition(_Strict):
     """A state of a partitioned survival model and the curve that bounds it from above:
     the state holds those inside ``survival`` and outside the curve before it (the first
-    state: everyone inside its curve)."""
+    state: everyone inside its curve). The first state with its own ``time_on_treatment``
+    is two states, ``<state>_on_treatment`` and ``<state>_off_treatment``, looked up by
+    their own name, then ``<state>``."""
 
     state: Name
     survival: Name
@@ -133,6 +136,13 @@ class Partition(_Strict):
     subsequent_treatments: list[SubsequentTreatment] = Field(
         default_factory=list, description="treatments started on entry to this state")
 
+    def states(self) -> list[tuple[str, tuple[str, ...]]]:
+        """``(name, keys)`` of this partition's states, keys most specific first."""
+        if not self.time_on_treatment.given:
+            return [(self.state, (self.state,))]
+        return [(f"{self.state}_{part}", (f"{self.state}_{part}", self.state))
+                for part in ("on_treatment", "off_treatment")]
+
 
 class PartitionedSurvivalStrategy(_Strict):
     label: str
@@ -140,18 +150,34 @@ class PartitionedSurvivalStrategy(_Strict):
                                                                  "dead is above the last")
     targets: Targets | None = None
 
+    def states(self) -> list[tuple[str, tuple[str, ...]]]:
+        """``(name, keys)`` of every state alive, innermost first (dead follows)."""
+        return [state for partition in self.partitions for state in partition.states()]
+
     @model_validator(mode="after")
     def _consistent(self) -> PartitionedSurvivalStrategy:
-        states = [p.state for p in self.partitions]
-        if len(set(states)) != len(states) or "dead" in states:
-            raise ValueError(f"partitions: states {states} must be distinct and not 'dead'")
-        if self.partitions[0].subsequent_treatments:
+        names = [name for name, _ in self.states()]
+        if len(set(names)) != len(names) or "dead" in names:
+            raise ValueError(f"partitions: states {names} must be distinct and not 'dead'")
+        first, last = self.partitions[0], self.partitions[-1]
+        if first.subsequent_treatments:
             raise ValueError("partitions[0]: the first state is entered at the start; subsequent treatments start "
                              "on entry to a later state")
+        for k, partition in enumerate(self.partitions[1:], start=1):
+            if partition.time_on_treatment.given:
+                raise ValueError(f"partitions[{k}].time_on_treatment: only the first state can be split on and off "
+                                 f"treatment (a later state is entered at different times, so time on treatment "
+                                 f"since entry is not a curve of model time)")
+        if first.time_on_treatment.given and first.treatment is None:
+            raise ValueError("partitions[0].time_on_treatment: needs the state's treatment")
+        if last.death_share is not None:
+            raise ValueError(f"partitions[{len(self.partitions) - 1}].death_share: the last state's exits are all "
+                             f"deaths; remove it")
         for k, partition in enumerate(self.partitions[:-1]):
-            if self.partitions[k + 1].subsequent_treatments and partition.death_share is None:
-                raise ValueError(f"partitions[{k}]: needs death_share, to count who enters "
-                                 f"{self.partitions[k + 1].state!r} alive")
+            entered = self.partitions[k + 1]
+            if (entered.treatment or entered.subsequent_treatments) and partition.death_share is None:
+                raise ValueError(f"partitions[{k}]: needs death_share, to count who enters {entered.state!r} alive "
+                                 f"(its treatments are costed on entry)")
         return self
 
 

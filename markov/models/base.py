@@ -3,16 +3,30 @@ survival, the cost categories, and evaluation population by population."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..inputs import ModelInputs, ParameterSet
+from ..inputs.schema import TimeOnTreatment
 from ..inputs.structures import Population
-from ..survival import GeneralPopulationSurvival, LifeTable
+from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
 from .protocol import StrategyResult
 from .valuation import COMMON_CATEGORIES
+
+
+@dataclass
+class Prepared:
+    """One population's curves and general-population survival for a parameter set: what
+    a structure's :meth:`CohortModel.population` prepares (a structure may add to it)."""
+
+    name: str
+    spec: Population
+    params: ParameterSet
+    curves: dict[str, SurvivalCurve]
+    general_population: np.ndarray
 
 
 class CohortModel:
@@ -34,6 +48,17 @@ class CohortModel:
         """General-population survival of the cohort on the grid, ``(n_samples, n_times)``."""
         return GeneralPopulationSurvival(self.life_table, params[population.start_age],
                                          params[population.share_female]).survival_on_grid(self.grid)
+
+    def time_on_treatment(self, tot: TimeOnTreatment, progression_free: np.ndarray,
+                          curves: dict[str, SurvivalCurve], params: ParameterSet) -> np.ndarray:
+        """Time on treatment since entry on the grid: its own curve (of ``curves``), never
+        above progression-free survival, stopped at the maximum duration."""
+        curve = progression_free if tot.curve is None else np.minimum(
+            curves[tot.curve].survival_on_grid(self.grid), progression_free)
+        if tot.max_duration is not None:
+            stopped = self.grid.times_years[None, :] >= params.years(tot.max_duration)[:, None]
+            curve = np.where(stopped, 0.0, curve)
+        return np.ascontiguousarray(curve)
 
     @cached_property
     def categories(self) -> tuple[str, ...]:

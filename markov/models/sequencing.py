@@ -37,24 +37,15 @@ from .._validate import InputError
 from ..engine import CohortTrace, add_line, add_post_progression, clock_reset_occupancy, exit_rate_for_median, \
     floor_survival
 from ..inputs import ParameterSet
-from ..inputs.schema import TimeOnTreatment
 from ..inputs.structures import Option, Population, SequencingStrategy
-from ..survival import SurvivalCurve
-from .base import CohortModel
+from .base import CohortModel, Prepared
 from .curves import build_curves
 from .protocol import StrategyResult
 from .valuation import State, dead_state, value_trace
 
 
 @dataclass
-class _Prepared:
-    """One population's curves and general-population survival for a parameter set."""
-
-    name: str
-    spec: Population
-    params: ParameterSet
-    curves: dict[str, SurvivalCurve]
-    general_population: np.ndarray
+class _Prepared(Prepared):
     calibrated: dict  # anchor strategy -> (BSC curve, floored cycles, unreachable samples)
 
 
@@ -114,17 +105,6 @@ class SequencingModel(CohortModel):
         return floor_survival(survival, prepared.params[option.pre_progression_death_share],
                               prepared.general_population)
 
-    def _time_on_treatment(self, tot: TimeOnTreatment, progression_free: np.ndarray, prepared: _Prepared
-                           ) -> np.ndarray:
-        """Time on treatment since entry: its own curve, never above progression-free
-        survival, stopped at the maximum duration."""
-        curve = progression_free if tot.curve is None else np.minimum(
-            prepared.curves[tot.curve].survival_on_grid(self.grid), progression_free)
-        if tot.max_duration is not None:
-            stopped = self.grid.times_years[None, :] >= prepared.params.years(tot.max_duration)[:, None]
-            curve = np.where(stopped, 0.0, curve)
-        return np.ascontiguousarray(curve)
-
     def _shares(self, prepared: _Prepared, strategy_name: str, k: int, options: list[Option]
                 ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each option's share and the share that starts none of them, per sample."""
@@ -179,7 +159,7 @@ class SequencingModel(CohortModel):
                     if not last:
                         onward += progressions
                 if len(option_states) == 2:
-                    on = self._time_on_treatment(option.time_on_treatment, curve, prepared)
+                    on = self.time_on_treatment(option.time_on_treatment, curve, prepared.curves, prepared.params)
                     on = share[:, None] * on if k == 0 else clock_reset_occupancy(line_entries, on)
                     occupancy[:, :, column + 1] = occupancy[:, :, column] - on
                     occupancy[:, :, column] = on

@@ -47,6 +47,9 @@ class State:
     on_entry : dict
         Further one-off costs per entry, by category: arrays over samples (e.g. a
         partitioned survival model's subsequent treatments).
+    qalys_on_entry : ndarray, optional
+        Further one-off QALYs per entry over samples (negative: a loss, e.g. from the
+        adverse events of subsequent treatments).
     """
 
     name: str
@@ -56,6 +59,7 @@ class State:
     entered_treatment: str | None = None
     alive: bool = True
     on_entry: dict[str, np.ndarray] = field(default_factory=dict)
+    qalys_on_entry: np.ndarray | None = None
 
 
 def dead_state() -> State:
@@ -155,6 +159,15 @@ def adverse_event_rate(treatment: Treatment, params: ParameterSet) -> np.ndarray
     return sum((params[rate] for rate in treatment.adverse_events.values()), np.zeros(params.n_samples))
 
 
+def adverse_event_qalys(inputs: ModelInputs, treatment: Treatment, params: ParameterSet) -> np.ndarray:
+    """QALYs per patient starting ``treatment`` from its grade 3-4 adverse events: a loss
+    (≤ 0), zero when the utilities give no adverse-event disutility."""
+    ae = inputs.utilities.adverse_events
+    if ae is None:
+        return np.zeros(params.n_samples)
+    return -(params[ae.disutility] * params.years(ae.duration)) * adverse_event_rate(treatment, params)
+
+
 def utilities_by_state(inputs: ModelInputs, population: Population, states: Sequence[State], params: ParameterSet,
                        grid: TimeGrid) -> np.ndarray:
     """Utility per year by state: ``(n, 1, n_states)``, or by cycle when adjusted for age
@@ -186,14 +199,12 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
     Returns ``(costs, life_years, qalys)``: ``costs[category]`` and the other two are
     ``(n_samples, n_states)``.
     """
-    perspective, utilities = inputs.perspective, inputs.utilities
+    perspective = inputs.perspective
     model = CostModel(inputs, params, population)
     n, k = params.n_samples, len(states)
     per_year = {category: np.zeros((n, 1, k)) for category in categories}
     on_entry = {category: np.zeros((n, 1, k)) for category in categories}
     qaly_on_entry = np.zeros((n, 1, k))
-    ae = utilities.adverse_events
-    ae_loss = None if ae is None else params[ae.disutility] * params.years(ae.duration)
     for j, state in enumerate(states):
         if state.treatment is not None:
             treatment = inputs.treatments[state.treatment]
@@ -204,10 +215,11 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
             treatment = inputs.treatments[state.entered_treatment]
             on_entry["procedures"][:, 0, j] = model.procedures(treatment)[0]
             on_entry["adverse_events"][:, 0, j] = model.adverse_events(treatment)
-            if ae_loss is not None:
-                qaly_on_entry[:, 0, j] = -ae_loss * adverse_event_rate(treatment, params)
+            qaly_on_entry[:, 0, j] = adverse_event_qalys(inputs, treatment, params)
         for category, amount in state.on_entry.items():
             on_entry[category][:, 0, j] += amount
+        if state.qalys_on_entry is not None:
+            qaly_on_entry[:, 0, j] += state.qalys_on_entry
         if state.alive:
             per_year["monitoring_and_care"][:, 0, j] = model.care_per_year(state)
         elif perspective.terminal_care is not None:

@@ -276,6 +276,14 @@ def test_reference_that_is_not_a_reference_is_refused():
         load_analysis(overrides=overrides)
 
 
+def test_a_curve_named_in_a_field_named_like_a_reference_field_is_not_a_reference():
+    # post_progression.survival names a curve; Landmark.survival holds a reference
+    strategy = {"sorafenib": {"post_progression": {"calibrated_to": None, "survival": "best_supportive_care_os"}}}
+    inputs = load_analysis(overrides={"populations": {"imbrave150": {"strategies": strategy}}})
+    assert "best_supportive_care_os" not in inputs.uses
+    assert "imbrave150_finn_2020.os_12_months_sorafenib" in inputs.uses
+
+
 def test_unknown_perspective_and_population_are_named(tmp_path):
     with pytest.raises(InputError, match=r"perspective 'uk_nhs' is not defined \(known: us_payer\)"):
         load_analysis(analysis_file(tmp_path, perspective="uk_nhs", evidence_directories=[]))

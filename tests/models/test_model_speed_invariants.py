@@ -101,11 +101,12 @@ def _floor_vectorised(survival, death_share, population_survival):
         step = np.where(survival[:, :-1] > 0, survival[:, 1:] / survival[:, :-1], 1.0)
     events = 1.0 - step
     population_deaths = 1.0 - population_survival[:, 1:] / population_survival[:, :-1]
+    binding = population_deaths > events
     events = np.maximum(events, population_deaths)
     share = np.broadcast_to(death_share[:, None], events.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         needed = np.where(events > 0, population_deaths / events, 0.0)
-    floored = int(np.count_nonzero(needed > share))
+    floored = int(np.count_nonzero(binding | (needed > share)))
     share = np.clip(np.maximum(share, needed), 0.0, 1.0)
     curve = np.empty_like(survival)
     curve[:, 0] = survival[:, 0]
@@ -129,6 +130,9 @@ def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
     assert got[2] == expected[2] > 0
+    # a curve that ends only in death (share 1): the floor binds at least in every cycle of the flat curve
+    dying_only = floor_survival(survival, np.ones(n), population)[2]
+    assert dying_only == _floor_vectorised(survival, np.ones(n), population)[2] >= n_times - 1
 
 
 @pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
