@@ -129,6 +129,25 @@ def test_model_files_hold_no_numbers_and_every_reference_resolves():
         inputs.evidence[ref]  # resolves without error
 
 
+def test_one_value_of_a_joint_distribution_varies_over_its_marginal():
+    """For a one-way analysis: a Dirichlet count moves so that its share of the row, the
+    other counts fixed, is its Beta(α_j, Σα − α_j) quantile; a multivariate-normal value
+    moves to its normal quantile."""
+    from scipy import stats
+
+    content = {"source": {"citation": "joint", "url": "https://example.org/joint", "kind": "trial"},
+               "values": {"a": value(30, "count"), "b": value(10, "count"), "c": value(60, "count"),
+                          "x": value(1.0, "coefficient"), "y": value(2.0, "coefficient")},
+               "joint": {"row": {"values": ["a", "b", "c"], "distribution": "dirichlet"},
+                         "fit": {"values": ["x", "y"], "distribution": "multivariate_normal",
+                                 "covariance": [[0.04, 0.01], [0.01, 0.09]]}}}
+    library = EvidenceLibrary({"t": EvidenceFile.model_validate(content)}, {"t": "t.yaml"})
+    counts = library.joint_of("t.b").one_at_a_time("t.b", [0.025, 0.5, 0.975])
+    np.testing.assert_allclose(counts / (counts + 90), stats.beta(10, 90).ppf([0.025, 0.5, 0.975]), rtol=1e-12)
+    np.testing.assert_allclose(library.joint_of("t.y").one_at_a_time("t.y", [0.5, 0.975]),
+                               [2.0, 2.0 + 0.3 * stats.norm.ppf(0.975)], rtol=1e-12)
+
+
 def test_every_file_under_params_is_accounted_for():
     seen = set()
     for path in sorted(PARAMS.rglob("*")):
