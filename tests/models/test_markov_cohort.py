@@ -6,8 +6,11 @@ of a state by a relative risk for two years and is costed for those two years on
 initial occupancy with a 'rest'. The model's trace, costs, life-years and QALYs are
 recomputed by plain-Python loops (tolerance: rounding, 1e-12 relative). A curve-driven
 matrix is checked against closed forms: leaving a state by a survival curve S keeps
-S(t) in it, whatever the curve. Bad input gives one clear error each.
+S(t) in it, whatever the curve. Dirichlet rows of the Chancellor model are checked
+against the observed proportions within Monte-Carlo error, and bad input gives one clear
+error each.
 """
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ from markov.inputs import load_analysis
 from markov.models import build_model
 from markov.models.markov_cohort import MarkovModel
 
+ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
 P_WS, P_WD, P_SW, P_SD = 0.10, 0.02, 0.05, 0.15
 RR, SHARE_WELL, YEARS_TREATED = 0.6, 0.8, 2.0
 DRUG, CARE_WELL, CARE_SICK = 1200.0, 500.0, 3000.0
@@ -194,6 +198,23 @@ def test_leaving_by_a_survival_curve_keeps_the_curve_in_the_state(toy):
 def test_a_curve_that_reaches_zero_empties_its_state():
     survival = np.array([[1.0, 0.5, 0.0, 0.0]])
     np.testing.assert_allclose(MarkovModel._events(survival), [[0.5, 1.0, 1.0]])
+
+
+def test_dirichlet_rows_of_the_chancellor_psa_have_the_observed_proportions():
+    """Each row is Dirichlet over its counts α: mean α_j / Σα, standard deviation
+    sqrt(p(1 − p)/(Σα + 1)). 20,000 draws: the means agree within 4 standard errors."""
+    inputs = load_analysis(ANALYSES / "chancellor.yaml")
+    model = build_model(inputs)
+    population = inputs.populations["hiv"]
+    n = 20_000
+    drawn = model.population("hiv", population, inputs.sample(n, seed=11)).matrices["observed"][:, 0]
+    counts = np.array([[1251, 350, 116, 17], [0, 731, 512, 15], [0, 0, 1312, 437], [0, 0, 0, 1]], dtype=float)
+    expected = counts / counts.sum(axis=1, keepdims=True)
+    sd = np.sqrt(expected * (1 - expected) / (counts.sum(axis=1, keepdims=True) + 1))
+    assert np.all(np.abs(drawn.mean(axis=0) - expected) <= 4 * sd / math.sqrt(n) + 1e-15)
+    np.testing.assert_allclose(drawn.std(axis=0), sd, rtol=0.03, atol=1e-15)
+    np.testing.assert_allclose(drawn.sum(axis=2), 1.0, rtol=1e-12)
+    assert (drawn[:, 1, 0] == 0).all() and (drawn[:, 3, 3] == 1).all()  # impossible moves stay impossible
 
 
 # ---------------------------------------------------------------------------------
