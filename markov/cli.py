@@ -214,10 +214,13 @@ def _print_base_case(outputs) -> None:
                "icer_per_qaly", "status"]
     merged = outputs.incremental.merge(outputs.results[["population", "strategy", "life_years"]],
                                        on=["population", "strategy"])
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:,.3f}".format):
+    # money to the penny, effects to 4 decimals: as published results print them
+    effects = {column: lambda v: "NaN" if pd.isna(v) else f"{v:,.4f}"
+               for column in ("life_years", "qalys", "incremental_qalys")}
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
         for population, rows in merged.groupby("population", sort=False):
             print(f"\n{outputs.name} — {population}")
-            print(rows[columns].to_string(index=False))
+            print(rows[columns].to_string(index=False, formatters=effects))
             nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
             print(rows[["strategy", *nmb]].to_string(index=False))
 

@@ -50,3 +50,12 @@ class TimeGrid:
     @property
     def horizon_years(self) -> float:
         return self.n_cycles * self.cycle_length_years
+
+    def cycles_before(self, until_years) -> np.ndarray:
+        """Which cycles start before ``until_years`` (one value per sample): ``(n_samples,
+        n_cycles)`` booleans. A time window of two years on a yearly grid covers cycles 0
+        and 1; a bound within a millionth of a cycle of a time point counts as on it, so
+        that rounding in ``t = c·Δ`` never adds or drops a cycle."""
+        until = np.asarray(until_years, dtype=np.float64).reshape(-1, 1)
+        starts = self.times_years[None, :-1]
+        return starts < until - 1e-6 * self.cycle_length_years

@@ -6,7 +6,8 @@ set and evaluate the model once (it is vectorised over samples).
 
 Ranges (:func:`input_ranges`): an input's low and high values are its evidence
 ``range`` where the evidence file gives one, otherwise the 2.5% and 97.5% quantiles
-of its PSA distribution (for a log-normal from a 95% CI, the CI itself). Fixed inputs
+of its PSA distribution (for a log-normal from a 95% CI, the CI itself; for a value
+drawn jointly, of its marginal, the others of its block at their estimates). Fixed inputs
 without a range, and the willingness-to-pay thresholds, are not varied. A second-line
 share is capped where its high value would make its strategy's shares sum above 1 (the
 share with no second line takes up the change); the cap is reported.
@@ -27,6 +28,7 @@ from scipy import optimize
 
 from . import cea
 from .._validate import InputError
+from ..inputs.evidence import JointDraw
 from ..inputs.structures import first_treatments, share_groups
 from ..models import build_model, per_sample_table, results_table
 from ..inputs.load import ModelInputs
@@ -60,6 +62,9 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
             continue
         if item.range is not None and item.range[0] < item.range[1]:
             low, high, basis = *item.range, "evidence range"
+        elif isinstance(distribution, JointDraw):
+            low, high = (float(v) for v in distribution.one_at_a_time(ref, [LOW_QUANTILE, HIGH_QUANTILE]))
+            basis = f"2.5%/97.5% quantiles of its marginal in {distribution}, the others at their estimates"
         elif not isinstance(distribution, Fixed):
             low, high = (float(v) for v in distribution.ppf([LOW_QUANTILE, HIGH_QUANTILE]))
             basis = f"2.5%/97.5% quantiles of {distribution}"

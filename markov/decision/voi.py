@@ -50,6 +50,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
 from .._validate import InputError, _first, _number, as_float_array
 from . import cea
@@ -419,7 +420,7 @@ def _evppi(nb: np.ndarray, strategies: tuple, values: np.ndarray, names: tuple[s
     n, s = nb.shape
     varies = np.ptp(values, axis=0) > 0
     constant = tuple(name for name, v in zip(names, varies, strict=True) if not v)
-    x = values[:, varies]
+    x = _independent_columns(values[:, varies])
     p = x.shape[1]
     if p == 0:
         chosen = "constant"
@@ -477,3 +478,16 @@ def _evppi(nb: np.ndarray, strategies: tuple, values: np.ndarray, names: tuple[s
         n_samples=n, strategies=tuple(strategies), reference=reference, fitted=fitted,
         r_squared=tuple(float(r) for r in r_squared), edf=tuple(float(e) for e in edf), diagnostics=diagnostics,
     )
+
+
+def _independent_columns(x: np.ndarray) -> np.ndarray:
+    """``x`` without the columns that are linear combinations of the others and a constant
+    (the counts of a Dirichlet row always sum to the same total): learning them adds
+    nothing, and they would make the regression's design singular. Columns in order."""
+    if x.shape[1] < 2:
+        return x
+    standard = (x - x.mean(axis=0)) / x.std(axis=0)
+    r, pivots = linalg.qr(standard, mode="r", pivoting=True)
+    diagonal = np.abs(np.diag(r))
+    rank = int(np.count_nonzero(diagonal > 1e-8 * diagonal[0]))
+    return x if rank == x.shape[1] else x[:, np.sort(pivots[:rank])]

@@ -4,13 +4,20 @@ group of patients may not sum above 1. Each error names the file, the place and 
 """
 from __future__ import annotations
 
+import math
+from itertools import pairwise
+
+import numpy as np
+
 from .._validate import InputError
 from .schema import Perspective, Treatment, Utilities, curve_references
 from .structures import (
+    CurveProbability,
     MarkovStrategy,
     PartitionedSurvivalStrategy,
     Population,
     SequencingStrategy,
+    initial_occupancy,
     share_groups,
     strategy_curves,
     strategy_treatments,
@@ -21,8 +28,10 @@ _FLOORED = ("sequencing", "partitioned_survival")
 
 
 def check_structure(structure: str, treatments: dict[str, Treatment], populations: dict[str, Population],
-                    perspective: Perspective, utilities: Utilities, places: dict[str, str]) -> None:
-    """Names that must exist, and inputs that a structure or setting needs."""
+                    perspective: Perspective, utilities: Utilities, places: dict[str, str],
+                    cycle_length_years: float) -> None:
+    """Names that must exist, and inputs that a structure or setting needs (a Markov
+    matrix's cycle is the analysis's, ``cycle_length_years``)."""
     where_populations, where_costs = places["populations"], places["perspectives"]
     needs_demography = structure in _FLOORED or utilities.age_adjusted or utilities.cap_at_general_population
     if structure in _FLOORED and perspective.life_table is None:
@@ -32,6 +41,8 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
     for p_name, population in populations.items():
         here = f"{where_populations}: populations.{p_name}"
         _check_population(population, here, needs_demography)
+        if structure == "markov":
+            _check_markov_population(population, here, cycle_length_years)
         for s_name, strategy in population.strategies.items():
             for field, curve in strategy_curves(strategy):
                 if curve not in population.curves:
@@ -45,7 +56,7 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
             if isinstance(strategy, SequencingStrategy):
                 _check_sequencing(population, s_name, strategy, here)
             elif isinstance(strategy, MarkovStrategy):
-                _check_markov(population, s_name, strategy, here)
+                _check_markov(population, s_name, strategy, treatments, here)
             elif isinstance(strategy, PartitionedSurvivalStrategy):
                 _check_partitioned(strategy, f"{here}.strategies.{s_name}", perspective, utilities, places)
     for t_name, p_name in sorted(used.items()):
@@ -91,16 +102,33 @@ def _check_sequencing(population: Population, s_name: str, strategy: SequencingS
                              f"targets.os_median")
 
 
-def _check_markov(population: Population, s_name: str, strategy: MarkovStrategy, here: str) -> None:
+def _check_markov_population(population: Population, here: str, cycle_length_years: float) -> None:
+    """A Markov population's states and transition matrices."""
     states = population.states
-    if "dead" not in states:
-        raise InputError(f"{here}.states = {states}: the markov structure needs a state 'dead'")
+    if "dead" not in states or len(set(states)) != len(states):
+        raise InputError(f"{here}.states = {states}: the markov structure needs distinct states, 'dead' among them")
     for name, matrix in population.transitions.items():
-        for origin, row in (matrix.counts or matrix.probabilities).items():
+        where = f"{here}.transitions.{name}"
+        if not math.isclose(matrix.cycle_length_years, cycle_length_years, rel_tol=1e-9):
+            raise InputError(f"{where}.cycle_length_years = {matrix.cycle_length_years!r}: the analysis's cycles are "
+                             f"{cycle_length_years!r} years (cycle_length_days); transition probabilities must be "
+                             f"given per cycle of the analysis (they are never converted)")
+        for origin, row in matrix.rows.items():
             for state in (origin, *row):
                 if state not in states:
-                    raise InputError(f"{here}.transitions.{name}: state {state!r} is not one of the population's "
-                                     f"states {states}")
+                    raise InputError(f"{where}.{matrix.form}.{origin}: state {state!r} is not one of the "
+                                     f"population's states {states}")
+            if origin == "dead":
+                raise InputError(f"{where}.{matrix.form}.dead: dead is absorbing and has no row")
+            for target, entry in row.items():
+                if isinstance(entry, CurveProbability) and entry.curve not in population.curves:
+                    raise InputError(f"{where}.probabilities.{origin}.{target}.curve = {entry.curve!r}: no curve "
+                                     f"of that name in this population")
+
+
+def _check_markov(population: Population, s_name: str, strategy: MarkovStrategy, treatments: dict[str, Treatment],
+                  here: str) -> None:
+    states = population.states
     where = f"{here}.strategies.{s_name}"
     for k, period in enumerate(strategy.periods):
         if period.transitions not in population.transitions:
@@ -111,6 +139,41 @@ def _check_markov(population: Population, s_name: str, strategy: MarkovStrategy,
     for field, state in named:
         if state not in states:
             raise InputError(f"{where}.{field}: {state!r} is not one of the population's states {states}")
+        if field.startswith("treatments") and state == "dead":
+            raise InputError(f"{where}.{field}: a treatment cannot be given in 'dead'")
+    for k, item in enumerate(strategy.treatments):
+        treatment = treatments[item.treatment]
+        if treatment.adverse_events or any(p.at_start is not None for p in treatment.procedures):
+            raise InputError(f"{where}.treatments[{k}].treatment = {item.treatment!r}: has one-off costs on starting "
+                             f"(adverse_events or procedures at_start); the markov structure costs a treatment per "
+                             f"year in its states and has no start of treatment to count them at")
+
+
+def check_transitions(inputs, where: str) -> None:
+    """Every row of every Markov matrix, and every initial occupancy, sums to 1 at the
+    point estimates (a curve's events counted as none: a row with a curve has a 'rest'
+    that the model checks in every cycle); periods end in order."""
+    if inputs.structure != "markov":
+        return
+    params = inputs.base_case()
+    for p_name, population in inputs.populations.items():
+        here = f"{where}: populations.{p_name}"
+        for name, matrix in population.transitions.items():
+            try:
+                matrix.probabilities_by_row(params.__getitem__, lambda curve: np.zeros((1, 1)))
+            except InputError as error:
+                raise InputError(f"{here}.transitions.{name}.{error}") from None
+        for s_name, strategy in population.strategies.items():
+            if strategy.initial is not None:
+                try:
+                    initial_occupancy(strategy.initial, params.__getitem__)
+                except InputError as error:
+                    raise InputError(f"{here}.strategies.{s_name}.{error}") from None
+            ends = [(k, float(params.years(period.until)[0])) for k, period in enumerate(strategy.periods[:-1])]
+            for (_, before), (k, end) in pairwise(ends):
+                if not end > before:
+                    raise InputError(f"{here}.strategies.{s_name}.periods[{k}].until = {strategy.periods[k].until!r} "
+                                     f"({end:g} years): must be later than the period before's ({before:g} years)")
 
 
 def _check_partitioned(strategy: PartitionedSurvivalStrategy, where: str, perspective: Perspective,

@@ -347,6 +347,22 @@ class JointDraw:
     def transform(self, u) -> np.ndarray:
         return self.distribution.transform(u) * self.scale
 
+    def one_at_a_time(self, reference: str, quantiles) -> np.ndarray:
+        """Values of ``reference`` at ``quantiles`` of its marginal distribution, the block's
+        other values at their estimates (for a one-way sensitivity analysis): for a
+        Dirichlet over counts, the count that makes its share of the row that quantile of
+        its Beta(α_j, Σα − α_j) marginal; for a multivariate normal, its normal quantile."""
+        j = self.references.index(reference)
+        u = np.asarray(quantiles, dtype=float)
+        block = self.distribution
+        if isinstance(block, uncertainty.MultivariateNormal):
+            return uncertainty.Normal(float(block.mean[j]), float(block.sd[j])).ppf(u)
+        own, others = float(block.alpha[j]), float(block.alpha.sum() - block.alpha[j])
+        if own == 0 or others == 0:  # a share fixed at 0 or 1
+            return np.full(u.shape, own)
+        share = uncertainty.Beta(own, others).ppf(u)
+        return share * others / (1.0 - share)
+
     def __str__(self) -> str:
         total = f" x {self.scale:g}" if self.distribution.__class__ is uncertainty.Dirichlet else ""
         return f"{self.distribution}{total}, jointly ({self.name})"

@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .._validate import InputError, validation_error
-from .checks import check_shares, check_structure
+from ..grid import DAYS_PER_YEAR
+from .checks import check_shares, check_structure, check_transitions
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
 from .parameters import ModelInputs
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
@@ -177,7 +178,8 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
                          f"(known: {', '.join(perspectives)})")
     perspective = perspectives[analysis.perspective]
 
-    check_structure(analysis.structure, treatments, populations, perspective, utilities, places)
+    check_structure(analysis.structure, treatments, populations, perspective, utilities, places,
+                    analysis.cycle_length_days / DAYS_PER_YEAR)
     found: dict[str, list[tuple[str, str | None]]] = {}
     _collect_references(treatments, "treatments", None, found)
     for name, population in populations.items():
@@ -193,6 +195,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
                          {ref: [path for path, _ in places] for ref, places in found.items()},
                          settings, directory)
     check_shares(inputs)
+    check_transitions(inputs, places["populations"])
     return inputs
 
 

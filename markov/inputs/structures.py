@@ -20,10 +20,13 @@ line name (:func:`markov.inputs.schema.lookup`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
+from .._validate import InputError
 from .schema import CurveSpec, Name, Ref, Targets, TimeOnTreatment, _Strict
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -185,30 +188,143 @@ class PartitionedSurvivalStrategy(_Strict):
 # Markov
 # ---------------------------------------------------------------------------------
 
+#: Rows of transition probabilities (and an initial occupancy) must sum to 1 within this.
+ROW_TOLERANCE = 1e-9
+
+
+class CurveProbability(_Strict):
+    """A transition probability per cycle from a survival curve of the population: the
+    probability of an event in the cycle, ``1 − S(t + Δ)/S(t)`` with t the time since the
+    start of the model (1 once the curve has reached 0), times ``share`` when given (the
+    share of the curve's events that go to this state, e.g. the deaths among
+    progression-free events; ``rest``: what the curve's other shares in the row leave)."""
+
+    curve: Name
+    share: Ref | Literal["rest"] | None = None
+
+
+RowEntry = Ref | Literal["rest"] | CurveProbability
+
+
 class TransitionMatrix(_Strict):
-    """Transition probabilities per cycle of ``cycle_length_years``, given as observed
-    counts (each row normalised: Dirichlet in a PSA when the counts are a joint
-    distribution in their evidence file) or as probabilities with at most one ``rest`` per
-    row. A state without a row stays where it is (absorbing)."""
+    """Transition probabilities per cycle of ``cycle_length_years`` (which must be the
+    analysis's: probabilities are never converted between cycle lengths), given as
+    observed counts (each row normalised: Dirichlet in a PSA when the counts are a joint
+    distribution in their evidence file) or as probabilities: references, survival curves
+    (:class:`CurveProbability`) and at most one ``rest`` per row. A state without a row
+    stays where it is (absorbing)."""
 
     cycle_length_years: float = Field(gt=0)
     counts: dict[Name, dict[Name, Ref]] | None = None
-    probabilities: dict[Name, dict[Name, Ref | Literal["rest"]]] | None = None
+    probabilities: dict[Name, dict[Name, RowEntry]] | None = None
+
+    @property
+    def rows(self) -> dict[str, dict[str, RowEntry]]:
+        return self.counts if self.counts is not None else self.probabilities
+
+    @property
+    def form(self) -> str:
+        return "counts" if self.counts is not None else "probabilities"
 
     @model_validator(mode="after")
     def _one_form(self) -> TransitionMatrix:
         if (self.counts is None) == (self.probabilities is None):
             raise ValueError("give the rows as counts or as probabilities (one of the two)")
-        for origin, row in (self.probabilities or {}).items():
-            if list(row.values()).count("rest") > 1:
+        for origin, row in self.rows.items():
+            if not row:
+                raise ValueError(f"{self.form}.{origin}: an empty row; leave a state without a row to make it "
+                                 f"absorbing")
+            entries = list(row.values())
+            if entries.count("rest") > 1:
                 raise ValueError(f"probabilities.{origin}: at most one 'rest' per row")
+            curves = [entry for entry in entries if isinstance(entry, CurveProbability)]
+            if curves and "rest" not in entries:
+                raise ValueError(f"probabilities.{origin}: a row with a curve needs one target 'rest' (a curve's "
+                                 f"probability changes from cycle to cycle)")
+            for name in {entry.curve for entry in curves}:
+                if [entry.share for entry in curves if entry.curve == name].count("rest") > 1:
+                    raise ValueError(f"probabilities.{origin}: curve {name!r} has more than one share 'rest'")
         return self
+
+    def probabilities_by_row(self, value: Callable[[str], np.ndarray],
+                             events: Callable[[str], np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+        """Each row's probabilities by target, for values per sample (``value(ref)``,
+        ``(n,)``) and curves' event probabilities per cycle (``events(curve)``,
+        ``(n, n_cycles)``): ``(n, 1)`` arrays, or ``(n, n_cycles)`` where a curve is used.
+        Counts are normalised; an error names the row, the sample and the rule."""
+        rows = {}
+        for origin, row in self.rows.items():
+            if self.counts is not None:
+                counts = {target: value(ref)[:, None] for target, ref in row.items()}
+                total = sum(counts.values())
+                if (total <= 0).any():
+                    raise InputError(f"counts.{origin}: the counts sum to 0{_first(total <= 0)[1]}; a row needs "
+                                     f"at least one positive count")
+                rows[origin] = {target: count / total for target, count in counts.items()}
+            else:
+                rows[origin] = _resolve(row, value, events, f"probabilities.{origin}")
+        return rows
+
+
+def initial_occupancy(initial: Mapping[str, str], value: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
+    """A strategy's initial occupancy by state (references and at most one ``rest``),
+    ``(n, 1)`` arrays summing to 1 in every sample."""
+    return _resolve(initial, value, None, "initial")
+
+
+def _first(bad: np.ndarray) -> tuple[tuple[int, int], str]:
+    """The first True of ``bad`` ``(n, 1 or n_cycles)`` and where it is, for an error."""
+    sample, cycle = (int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+    where = f" in sample {sample}" if bad.shape[0] > 1 else ""
+    return (sample, cycle), where + (f", cycle {cycle}" if bad.shape[1] > 1 else "")
+
+
+def _at(array: np.ndarray, index: tuple[int, int]) -> float:
+    """One value of an ``(n or 1, n_cycles or 1)`` array at ``index``, broadcasting."""
+    return float(array[min(index[0], array.shape[0] - 1), min(index[1], array.shape[1] - 1)])
+
+
+def _resolve(row: Mapping[str, RowEntry], value: Callable[[str], np.ndarray],
+             events: Callable[[str], np.ndarray] | None, where: str) -> dict[str, np.ndarray]:
+    """Probabilities of one row by target: references as given, curves' events times their
+    shares, ``rest`` (of the row, or of a curve's shares) what the others leave."""
+    curves = [entry for entry in row.values() if isinstance(entry, CurveProbability)]
+    rest_of_curve: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(entry.curve for entry in curves):
+        taken = sum((value(entry.share)[:, None] for entry in curves
+                     if entry.curve == name and entry.share not in (None, "rest")), np.zeros((1, 1)))
+        bad = taken > 1 + ROW_TOLERANCE
+        if bad.any():
+            index, place = _first(bad)
+            raise InputError(f"{where}: the shares of curve {name!r} sum to {_at(taken, index)!r}{place}; the "
+                             f"shares of one curve's events cannot exceed 1")
+        rest_of_curve[name] = np.clip(1.0 - taken, 0.0, 1.0)
+    found: dict[str, np.ndarray] = {}
+    for target, entry in row.items():
+        if isinstance(entry, CurveProbability):
+            share = (rest_of_curve[entry.curve] if entry.share == "rest" else
+                     np.ones((1, 1)) if entry.share is None else value(entry.share)[:, None])
+            found[target] = events(entry.curve) * share
+        elif entry != "rest":
+            found[target] = value(entry)[:, None]
+    total = sum(found.values(), np.zeros((1, 1)))
+    rest = [target for target, entry in row.items() if entry == "rest"]
+    bad = total > 1 + ROW_TOLERANCE if rest else np.abs(total - 1.0) > ROW_TOLERANCE
+    if bad.any():
+        index, place = _first(bad)
+        listed = " + ".join(f"{target} {_at(p, index):.6g}" for target, p in found.items())
+        rule = ("the probabilities besides 'rest' cannot exceed 1" if rest else
+                f"a row must sum to 1 within {ROW_TOLERANCE:g}, or give one target 'rest'")
+        raise InputError(f"{where}: sums to {_at(total, index)!r}{place} ({listed}); {rule}")
+    if rest:
+        found[rest[0]] = np.clip(1.0 - total, 0.0, 1.0)
+    return found
 
 
 class Period(_Strict):
-    """The matrix used from the end of the period before until ``until`` (years since the
-    start; the last period has none), optionally with a relative risk on every transition
-    out of a state (the rest stay)."""
+    """The matrix used from the end of the period before until ``until`` (a duration since
+    the start; the last period has none), optionally with a relative risk on every
+    transition out of a state (the rest stay)."""
 
     transitions: Name
     until: Ref | None = None
@@ -216,7 +332,8 @@ class Period(_Strict):
 
 
 class StateTreatment(_Strict):
-    """A treatment costed in ``states`` (per year of membership) until ``until``."""
+    """A treatment costed in ``states`` (per year of membership) from the start until
+    ``until`` (a duration since the start; by default throughout)."""
 
     treatment: Name
     states: list[Name] = Field(min_length=1)
@@ -227,14 +344,16 @@ class MarkovStrategy(_Strict):
     label: str
     periods: list[Period] = Field(min_length=1)
     treatments: list[StateTreatment] = Field(default_factory=list)
-    initial: dict[Name, Ref] | None = Field(None, description="initial occupancy; default: everyone in the first "
-                                                              "state")
+    initial: dict[Name, Ref | Literal["rest"]] | None = Field(
+        None, description="initial occupancy (references, at most one 'rest'); default: everyone in the first state")
     targets: Targets | None = None
 
     @model_validator(mode="after")
     def _periods_end(self) -> MarkovStrategy:
         if self.periods[-1].until is not None or any(p.until is None for p in self.periods[:-1]):
             raise ValueError("periods: every period but the last needs 'until'; the last has none")
+        if self.initial is not None and (not self.initial or list(self.initial.values()).count("rest") > 1):
+            raise ValueError("initial: give at least one state, and at most one 'rest'")
         return self
 
 

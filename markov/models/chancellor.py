@@ -1,14 +1,16 @@
 """Chancellor et al. (1997) HIV model, as in Briggs, Claxton & Sculpher (2006), ch. 2 and 4.
 
-The textbook validation case for the Markov engine: four states (A, B, C = AIDS,
-D = death), annual cycles over 20 years, zidovudine monotherapy against zidovudine
-plus lamivudine, whose relative risk applies to every transition out of a state for
-the first two years. Inputs come from ``params/chancellor_1997.yaml``.
+The textbook validation case: four states (A, B, C = AIDS, D = death), annual cycles
+over 20 years, zidovudine monotherapy against zidovudine plus lamivudine, whose relative
+risk applies to every transition out of a state for the first two years. The model is
+data for the ``markov`` structure (``analyses/chancellor.yaml``, model files
+``params/chancellor/``, evidence ``params/evidence/chancellor_1997.yaml``); this module
+keeps the original API, an independent implementation with its own PSA draws, on inputs
+built from those files (:func:`load_inputs`) or read from a file in its own format.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -19,12 +21,18 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegative
 
 from .._validate import InputError, validation_error
 from ..engine import run_markov
-from ..grid import TimeGrid
+from ..grid import DAYS_PER_YEAR, TimeGrid
+from ..inputs.evidence import EvidenceLibrary
+from ..inputs.load import inputs_from_settings
 from ..outcomes.accumulate import accumulate
 
 STRATEGIES = ("monotherapy", "combination")
 STATES = ("A", "B", "C", "D")
 ALIVE = np.array([1.0, 1.0, 1.0, 0.0])
+#: The evidence file, perspective and population of the shipped model files.
+SOURCE, PERSPECTIVE, POPULATION = "chancellor_1997", "uk_public_finance", "hiv"
+#: The textbook counts state membership at the end of each cycle.
+COUNTING = "end"
 
 
 class _Strict(BaseModel):
@@ -71,7 +79,7 @@ class _Settings(_Strict):
 
 
 class ChancellorInputs(_Strict):
-    """Inputs of the Chancellor model, as in ``params/chancellor_1997.yaml``."""
+    """Inputs of the Chancellor model (:func:`load_inputs`)."""
 
     currency: str
     price_year: str
@@ -84,17 +92,72 @@ class ChancellorInputs(_Strict):
 
 
 def load_inputs(path: str | Path | None = None) -> ChancellorInputs:
-    """Read and validate the inputs; the shipped file by default."""
+    """Read and validate the inputs: from a file in the format of :class:`ChancellorInputs`
+    or, by default, from the shipped model files and their evidence (:func:`shipped_inputs`)."""
     if path is None:
-        text = resources.files("markov.data").joinpath("chancellor_1997.yaml").read_text()
-        where = "chancellor_1997.yaml"
-    else:
-        text = Path(path).read_text()
-        where = str(path)
+        return shipped_inputs()
     try:
-        return ChancellorInputs.model_validate(yaml.safe_load(text))
+        return ChancellorInputs.model_validate(yaml.safe_load(Path(path).read_text()))
     except ValidationError as error:
-        raise validation_error(where, error) from None
+        raise validation_error(str(path), error) from None
+
+
+def shipped_inputs() -> ChancellorInputs:
+    """The inputs as the shipped model files ``params/chancellor/`` and the evidence file
+    ``chancellor_1997`` give them, so that every number has one home: the analysis runs
+    on the grid the evidence states (cycle length, horizon) with the textbook's counting."""
+    evidence = EvidenceLibrary.load()
+
+    def value(name: str) -> float:
+        return evidence[f"{SOURCE}.{name}"].value.value
+
+    inputs = inputs_from_settings({"name": "chancellor", "model": "chancellor", "structure": "markov",
+                                   "perspective": PERSPECTIVE, "horizon_years": value("horizon_years"),
+                                   "cycle_length_days": value("cycle_length_years") * DAYS_PER_YEAR,
+                                   "cycle_correction": COUNTING}, "the shipped Chancellor model", Path.cwd())
+    population = inputs.populations[POPULATION]
+    letter = dict(zip(population.states, STATES, strict=True))
+    treated = population.strategies["combination"].periods[0]
+    counts = population.transitions[treated.transitions].counts
+    perspective = inputs.perspective
+
+    def number(ref: str) -> float:
+        return inputs.evidence[ref].value.value
+
+    def where(*refs: str) -> str:  # the one home of these values, with their sources
+        return f"params/evidence/{SOURCE}.yaml: {', '.join(ref.partition('.')[2] for ref in refs)}"
+
+    count_refs = [ref for row in counts.values() for ref in row.values()]
+    cost_sets: dict[str, dict] = {}
+    for state, items in perspective.state_costs.items():
+        for item in items:
+            entry = cost_sets.setdefault(item.label.lower().replace(" ", "_"), {
+                "values": {}, "refs": [], "distribution": "gamma with standard error equal to the mean"})
+            entry["values"][letter[state]] = number(item.cost)
+            entry["refs"].append(item.cost)
+    for entry in cost_sets.values():
+        entry["source"] = where(*entry.pop("refs"))
+    return ChancellorInputs(
+        currency=perspective.currency, price_year=perspective.price_year, states=list(STATES),
+        transition_counts={
+            "source": where(*count_refs), "distribution": "Dirichlet(counts) per row",
+            "rows": {letter[origin]: {letter[target]: number(ref) for target, ref in row.items()}
+                     for origin, row in counts.items()}},
+        annual_state_costs=cost_sets,
+        annual_drug_costs={name: {"value": number(inputs.treatments[name].cost_per_period[0].cost),
+                                  "source": where(inputs.treatments[name].cost_per_period[0].cost)}
+                           for name in ("zidovudine", "lamivudine")},
+        relative_risk={"value": number(treated.relative_risk), "ci95": inputs.evidence[treated.relative_risk].value.ci95,
+                       "applies_to": "every transition out of a state (the remainder stays), combination therapy, "
+                                     "first combination_years cycles",
+                       "source": where(treated.relative_risk),
+                       "distribution": str(inputs.distributions[treated.relative_risk])},
+        settings={"cycle_length_years": value("cycle_length_years"), "horizon_years": value("horizon_years"),
+                  "combination_years": number(treated.until),
+                  "discount_rate_costs": number(perspective.discount_rate_costs),
+                  "discount_rate_life_years": number(perspective.discount_rate_effects),
+                  "counting": COUNTING, "source": where(f"{SOURCE}.horizon_years")},
+    )
 
 
 @dataclass(frozen=True)

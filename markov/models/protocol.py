@@ -141,9 +141,15 @@ def _time_at(survival: np.ndarray, times: np.ndarray, level: float) -> float:
     return float(np.interp(level, [survival[i], survival[i - 1]], [times[i], times[i - 1]]))
 
 
+#: The columns of :func:`calibration_table`, also when no strategy has targets.
+CALIBRATION_COLUMNS = ("population", "strategy", "label", "outcome", "source", "measure", "reference", "time_months",
+                       "survival", "reported", "reported_low", "reported_high", "model", "reported_ci_low",
+                       "reported_ci_high")
+
+
 def calibration_table(model: Model, results: list[StrategyResult]) -> pd.DataFrame:
     """Reported medians and landmarks beside the model's (base case, sample 0), for every
-    strategy with ``targets``."""
+    strategy with ``targets`` (a table with no rows when none has: a textbook Markov model)."""
     inputs, months = model.inputs, model.grid.times_years * 12.0
     rows = []
     for result in results:
@@ -176,7 +182,7 @@ def calibration_table(model: Model, results: list[StrategyResult]) -> pd.DataFra
                              "reported_low": float("nan"), "reported_high": float("nan"),
                              "reported_ci_low": low, "reported_ci_high": high,
                              "model": float(np.interp(t, months, curves[outcome]))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(CALIBRATION_COLUMNS))
 
 
 def model_survival(result: StrategyResult, sample: int = 0) -> dict[str, np.ndarray]:

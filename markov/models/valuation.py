@@ -2,11 +2,13 @@
 
 Every structure describes its states the same way (:class:`State`): a name, the keys its
 utility and costs of care are looked up by (:func:`markov.inputs.schema.lookup`), the
-treatment costed per year while in it (drug acquisition, administration, recurring
-procedures) and the treatment whose one-off costs and adverse events are counted on entry.
-:func:`value_trace` then turns the trace into discounted totals per sample and state, by
-cost category. Drug acquisition goes to the category the state names (``first_line_drugs``
-…), so one line's drugs stay apart from another's.
+treatments costed per year while in it (drug acquisition, administration, recurring
+procedures), each throughout or for a time window (:class:`Course`), and the treatment
+whose one-off costs and adverse events are counted on entry. :func:`value_trace` then
+turns the trace into discounted totals per sample and state, by cost category. Drug
+acquisition goes to the category the state names (``first_line_drugs`` …), so one line's
+drugs stay apart from another's. Values are per year and constant over time unless a
+course has a window: only then is its category's value held per cycle.
 """
 from __future__ import annotations
 
@@ -28,6 +30,17 @@ COMMON_CATEGORIES = ("administration", "procedures", "monitoring_and_care", "adv
 
 
 @dataclass(frozen=True, eq=False)
+class Course:
+    """A treatment costed per year of membership of a state, in cost category
+    ``drug_category`` for its drugs, in the cycles that start before ``until`` (years
+    since the start, one per sample; None: every cycle)."""
+
+    treatment: str
+    drug_category: str
+    until: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class State:
     """A state of a model, as valued.
 
@@ -37,9 +50,11 @@ class State:
     keys : tuple of str
         What its utility and costs of care are looked up by, most specific first.
     treatment : str, optional
-        Costed per year of membership.
+        Costed per year of membership, throughout.
     drug_category : str, optional
         The cost category of that treatment's drug acquisition.
+    courses : tuple of Course
+        Further treatments costed per year of membership, each throughout or until a time.
     entered_treatment : str, optional
         Whose one-off costs (procedures at start, adverse events) and adverse-event QALY
         loss are counted per entry.
@@ -60,6 +75,13 @@ class State:
     alive: bool = True
     on_entry: dict[str, np.ndarray] = field(default_factory=dict)
     qalys_on_entry: np.ndarray | None = None
+    courses: tuple[Course, ...] = ()
+
+    @property
+    def all_courses(self) -> tuple[Course, ...]:
+        """Every treatment costed per year in this state: ``treatment`` and ``courses``."""
+        own = () if self.treatment is None else (Course(self.treatment, self.drug_category),)
+        return own + self.courses
 
 
 def dead_state() -> State:
@@ -206,11 +228,18 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
     on_entry = {category: np.zeros((n, 1, k)) for category in categories}
     qaly_on_entry = np.zeros((n, 1, k))
     for j, state in enumerate(states):
-        if state.treatment is not None:
-            treatment = inputs.treatments[state.treatment]
-            per_year[state.drug_category][:, 0, j] = model.drugs_per_year(treatment)
-            per_year["administration"][:, 0, j] = model.administration_per_year(treatment)
-            per_year["procedures"][:, 0, j] = model.procedures(treatment)[1]
+        for course in state.all_courses:
+            treatment = inputs.treatments[course.treatment]
+            window = None if course.until is None else grid.cycles_before(course.until)
+            for category, amount in ((course.drug_category, model.drugs_per_year(treatment)),
+                                     ("administration", model.administration_per_year(treatment)),
+                                     ("procedures", model.procedures(treatment)[1])):
+                if window is None:
+                    per_year[category][:, 0, j] += amount
+                else:  # by cycle: this category, only, is held per cycle from now on
+                    if per_year[category].shape[1] == 1:
+                        per_year[category] = np.repeat(per_year[category], grid.n_cycles, axis=1)
+                    per_year[category][:, :, j] += amount[:, None] * window
         if state.entered_treatment is not None:
             treatment = inputs.treatments[state.entered_treatment]
             on_entry["procedures"][:, 0, j] = model.procedures(treatment)[0]

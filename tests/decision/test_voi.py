@@ -264,6 +264,21 @@ def test_auto_uses_the_gp_for_more_than_four_parameters():
     assert 0.8 * evpi(nb) < result.evppi < evpi(nb) * 1.02
 
 
+def test_values_fixed_by_the_others_are_learnt_without_them():
+    """Counts drawn from a Dirichlet keep their total: any one is known from the others.
+    A group holding all of them is regressed on an independent subset (with all of them
+    the design is singular); the net benefit depends on the counts alone, so the EVPPI
+    of the group is EVPI up to fitting error (GAM: 0.1%; GP, five independent counts: 2%)."""
+    rng = np.random.default_rng(14)
+    for k, n, tolerance in ((3, 600, 1e-3), (6, 300, 2e-2)):
+        counts = pd.DataFrame(rng.dirichlet(np.arange(10.0, 10.0 * (k + 1), 10.0), size=n) * 100,
+                              columns=[f"c{j}" for j in range(k)])
+        nb = two_strategies(counts["c0"] - 0.5 * counts["c1"] - 5.0)
+        table = evppi_table(nb, counts, {"row": list(counts.columns)}).set_index("parameter")
+        assert table.loc["row", "method"] == ("gam" if k == 3 else "gp")
+        assert table.loc["row", "evppi"] == pytest.approx(evpi(nb), rel=tolerance)
+
+
 def test_constant_parameters_are_worth_nothing():
     rng = np.random.default_rng(12)
     n = 200

@@ -16,6 +16,7 @@ from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
 from markov.inputs.structures import population_schema
 
 PARAMS = shipped_evidence_directory().parent
+SETUP = (Path(__file__).resolve().parents[2] / "setup.py").read_text()
 MONTH_DAYS = 30.4375  # 365.25 / 12: a one-month cycle, grid points at whole months
 REFERENCE = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$")
 ALLOWED_STATUS = {"verified", "unverified", "seed", "calculated", "assumption"}
@@ -129,6 +130,38 @@ def test_model_files_hold_no_numbers_and_every_reference_resolves():
         inputs.evidence[ref]  # resolves without error
 
 
+def test_chancellor_model_files_hold_references_but_for_the_cycle_length_of_a_matrix():
+    """A matrix states the cycle its probabilities are per (checked against the evidence in
+    tests/models/test_chancellor.py); every other number is a reference."""
+    for path in sorted(model_directory("chancellor").glob("*.yaml")):
+        numbers = [where for where, leaf in walk(yaml.safe_load(path.read_text()))
+                   if isinstance(leaf, (int, float)) and not isinstance(leaf, bool)]
+        assert all(where.endswith(".cycle_length_years") for where in numbers), (path.name, numbers)
+
+
+def test_one_value_of_a_joint_distribution_varies_over_its_marginal():
+    """For a one-way analysis: a Dirichlet count moves so that its share of the row, the
+    other counts fixed, is its Beta(α_j, Σα − α_j) quantile; a multivariate-normal value
+    moves to its normal quantile."""
+    from scipy import stats
+
+    content = {"source": {"citation": "joint", "url": "https://example.org/joint", "kind": "trial"},
+               "values": {"a": value(30, "count"), "b": value(10, "count"), "c": value(60, "count"),
+                          "x": value(1.0, "coefficient"), "y": value(2.0, "coefficient")},
+               "joint": {"row": {"values": ["a", "b", "c"], "distribution": "dirichlet"},
+                         "fit": {"values": ["x", "y"], "distribution": "multivariate_normal",
+                                 "covariance": [[0.04, 0.01], [0.01, 0.09]]}}}
+    library = EvidenceLibrary({"t": EvidenceFile.model_validate(content)}, {"t": "t.yaml"})
+    counts = library.joint_of("t.b").one_at_a_time("t.b", [0.025, 0.5, 0.975])
+    np.testing.assert_allclose(counts / (counts + 90), stats.beta(10, 90).ppf([0.025, 0.5, 0.975]), rtol=1e-12)
+    np.testing.assert_allclose(library.joint_of("t.y").one_at_a_time("t.y", [0.5, 0.975]),
+                               [2.0, 2.0 + 0.3 * stats.norm.ppf(0.975)], rtol=1e-12)
+
+
+#: The model directories shipped in params/, with the structure of their populations.
+SHIPPED_MODELS = {"hcc": "sequencing", "chancellor": "markov"}
+
+
 def test_every_file_under_params_is_accounted_for():
     seen = set()
     for path in sorted(PARAMS.rglob("*")):
@@ -136,14 +169,15 @@ def test_every_file_under_params_is_accounted_for():
             continue
         relative = path.relative_to(PARAMS).as_posix()
         seen.add(relative)
+        directory = relative.partition("/")[0]
         if relative.startswith("evidence/"):
             assert isinstance(read_evidence_file(path), EvidenceFile), relative
-        elif relative.startswith("hcc/"):
+        elif directory in SHIPPED_MODELS:
             schemas = dict([*MODEL_FILES.values(), SCENARIOS_FILE])
             content = yaml.safe_load(path.read_text())
             if schemas[path.name] is None:  # populations: each with its structure's schema
                 for population in content["populations"].values():
-                    population_schema("sequencing").model_validate(population)
+                    population_schema(SHIPPED_MODELS[directory]).model_validate(population)
             else:
                 schemas[path.name].model_validate(content)
         elif relative.startswith("life_tables/") and path.suffix == ".csv":
@@ -153,26 +187,12 @@ def test_every_file_under_params_is_accounted_for():
             assert header == "age,qx_male,qx_female", relative
         elif relative.startswith("life_tables/") and path.suffix == ".yaml":
             assert path.with_suffix(".csv").is_file(), f"{relative}: a sidecar without its table"
-        elif relative == "chancellor_1997.yaml":
-            # textbook validation case with its own sources: every mapping holding a number
-            # has a 'source' on itself or on an enclosing mapping
-            def check(node, sourced, where):
-                if isinstance(node, dict):
-                    sourced = sourced or "source" in node
-                    for key, item in node.items():
-                        if isinstance(item, (int, float)) and not isinstance(item, bool):
-                            assert sourced, f"chancellor_1997.yaml: {where}.{key} has no source"
-                        check(item, sourced, f"{where}.{key}")
-                elif isinstance(node, list):
-                    for item in node:
-                        check(item, sourced, where)
-            content = yaml.safe_load(path.read_text())
-            check({k: v for k, v in content.items()}, False, "")
-            assert sum(1 for where, _ in walk(content) if where.endswith("source")) >= 6
         else:
-            pytest.fail(f"params/{relative}: not an evidence file, model file, life table or the textbook case")
-    assert {"chancellor_1997.yaml", "hcc/populations.yaml", "evidence/assumptions.yaml",
-            "life_tables/us_2023.csv"} <= seen
+            pytest.fail(f"params/{relative}: not an evidence file, model file or life table")
+    assert {"chancellor/populations.yaml", "evidence/chancellor_1997.yaml", "hcc/populations.yaml",
+            "evidence/assumptions.yaml", "life_tables/us_2023.csv"} <= seen
+    for model in SHIPPED_MODELS:  # every shipped model directory is installed with the package
+        assert f"{model}/*.yaml" in SETUP
 
 
 # ---------------------------------------------------------------------------------

@@ -1,9 +1,20 @@
-"""The Chancellor et al. (1997) HIV model reproduces Briggs, Claxton & Sculpher (2006)."""
+"""The Chancellor et al. (1997) HIV model reproduces Briggs, Claxton & Sculpher (2006):
+through its original API (markov.models.chancellor) and as data for the markov structure
+(analyses/chancellor.yaml, params/chancellor/), each against the printed results and an
+independent hand calculation."""
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from markov import InputError
-from markov.models import chancellor
+from markov.cli import main
+from markov.inputs import load_analysis
+from markov.models import build_model, chancellor, results_table
+
+ANALYSIS = Path(__file__).resolve().parents[2] / "analyses" / "chancellor.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +116,81 @@ def test_bad_state_in_inputs_is_named(tmp_path, inputs):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError, match=r"transition_counts\.rows\.A\.E\.\[key\] = 'E': Input should be 'A', 'B', 'C' or 'D'"):
         chancellor.load_inputs(path)
+
+
+# ---------------------------------------------------------------------------------
+# the same model as data: analyses/chancellor.yaml on the markov structure
+# ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def as_data():
+    inputs = load_analysis(ANALYSIS)
+    return inputs, results_table(build_model(inputs).evaluate(inputs.base_case())).set_index("strategy")
+
+
+def test_the_markov_structure_reproduces_the_printed_results(as_data, inputs):
+    _, table = as_data
+    mono, comb = table.loc["monotherapy"], table.loc["combination"]
+    assert round(mono["cost"], 2) == 44663.45 and round(mono["life_years"], 4) == 7.9912
+    assert round(comb["cost"], 2) == 50601.65 and round(comb["life_years"], 4) == 8.9374
+    icer = (comb["cost"] - mono["cost"]) / (comb["life_years"] - mono["life_years"])
+    assert round(icer, 2) == 6275.96
+    assert (table["qalys"] == table["life_years"]).all()  # utility 1 in every living state
+    # against the hand calculation and the original implementation (to rounding)
+    legacy = chancellor.summarise(chancellor.evaluate(chancellor.base_case(inputs), inputs))
+    for strategy, (cost, life_years) in _hand_calculation(inputs).items():
+        assert table.loc[strategy, "cost"] == pytest.approx(cost, rel=1e-12)
+        assert table.loc[strategy, "life_years"] == pytest.approx(life_years, rel=1e-12)
+        assert table.loc[strategy, "cost"] == pytest.approx(legacy.loc[strategy, "cost"], rel=1e-12)
+    # lamivudine in the first two cycles only; zidovudine throughout
+    assert 0 < comb["cost_lamivudine_drugs"] < 2 * 2086.5
+    assert mono["cost_lamivudine_drugs"] == 0
+
+
+def test_the_original_api_reads_the_same_evidence(as_data, inputs):
+    data_inputs, _ = as_data
+    evidence = data_inputs.evidence
+    assert inputs.transition_counts.rows["A"] == {"A": 1251, "B": 350, "C": 116, "D": 17}
+    assert inputs.annual_drug_costs["lamivudine"].value == evidence["chancellor_1997.cost_lamivudine_per_year"].value.value
+    assert inputs.relative_risk.ci95 == (0.365, 0.710)
+    assert inputs.settings.combination_years == 2 and inputs.settings.counting == "end"
+
+
+def test_settings_restated_outside_the_evidence_agree_with_it(as_data):
+    """The matrix's cycle length and the analysis's grid are settings, not references
+    (tests/inputs/test_params.py: the only numbers of the model files): they must say what
+    the evidence file says."""
+    inputs, _ = as_data
+    value = {name: inputs.evidence[f"chancellor_1997.{name}"].value.value
+             for name in ("cycle_length_years", "horizon_years")}
+    assert inputs.analysis.cycle_length_days / 365.25 == value["cycle_length_years"]
+    assert inputs.analysis.horizon_years == value["horizon_years"]
+    assert inputs.populations["hiv"].transitions["observed"].cycle_length_years == value["cycle_length_years"]
+
+
+def test_an_old_format_file_given_as_a_path_still_loads(tmp_path, inputs):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(inputs.model_dump()))
+    assert chancellor.load_inputs(path) == inputs
+
+
+def test_command_line_run_psa_and_dsa(tmp_path, capsys):
+    assert main(["run", str(ANALYSIS), "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    for figure in ("44,663.45", "7.9912", "50,601.65", "8.9374", "6,275.96"):
+        assert figure in printed
+    written = pd.read_csv(tmp_path / "run" / "incremental_hiv.csv").set_index("strategy")
+    assert round(written.loc["combination", "icer_per_qaly"], 2) == 6275.96
+    assert main(["psa", str(ANALYSIS), "-n", "200", "--out", str(tmp_path / "psa")]) == 0
+    summary = pd.read_csv(tmp_path / "psa" / "psa_summary.csv").set_index("strategy")
+    assert 40_000 < summary.loc["monotherapy", "cost_mean"] < 50_000
+    assert main(["dsa", str(ANALYSIS), "--out", str(tmp_path / "dsa")]) == 0
+    ranges = pd.read_csv(tmp_path / "dsa" / "dsa_ranges.csv").set_index("reference")
+    assert "chancellor_1997.count_a_to_b" in ranges.index  # transition counts vary one at a time
+    tornado = pd.read_csv(tmp_path / "dsa" / "tornado_icer_hiv.csv").set_index("reference")
+    # the relative risk at its 95% CI bounds: GBP 5,336 to 9,074, beside the ICER interval that
+    # Chancellor et al. report (GBP 5,337 to 9,075)
+    low, high = tornado.loc["chancellor_1997.relative_risk_combination", ["outcome_low", "outcome_high"]]
+    assert round(low) == 5336 and round(high) == 9074
+    prices = pd.read_csv(tmp_path / "dsa" / "threshold_prices.csv")
+    assert set(prices["price"]) == {"chancellor_1997.cost_lamivudine_per_year"}
