@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -23,7 +24,12 @@ from ..plots import (
     plot_convergence,
     plot_evpi,
     plot_evppi,
+    plot_moment_independent,
+    plot_morris,
+    plot_sensitivity_indices,
     plot_state_occupancy,
+    plot_tornado,
+    plot_two_way,
     save_figure,
     strategy_colours,
 )
@@ -166,3 +172,63 @@ def convergence_figure(psa: PSAResults, inputs: ModelInputs, population: str, co
 def evpi_at(psa: PSAResults, population: str, wtp: float) -> float:
     """EVPI per patient at one ``wtp``, over the samples whose inputs are held (as the EVPPI)."""
     return voi.evpi(psa.net_benefit(population, wtp)[:len(psa.parameters)])
+
+
+# ---------------------------------------------------------------------------------
+# sensitivity analyses
+# ---------------------------------------------------------------------------------
+
+def _versus(inputs: ModelInputs, population: str) -> str:
+    spec = inputs.populations[population]
+    return f"{spec.strategies[spec.comparison.intervention].label} vs {spec.strategies[spec.comparison.comparator].label}"
+
+
+def tornado_figure(inputs: ModelInputs, population: str, table: pd.DataFrame) -> Figure | None:
+    """The tornado of a :func:`markov.decision.dsa.tornado_table`; None for an ICER tornado
+    whose base case is outside the north-east quadrant (the NMB tornado then says it all)."""
+    measure, wtp, base = table.attrs["measure"], table.attrs["wtp"], table.attrs["base"]
+    currency = inputs.perspective.currency
+    if measure == "nmb":
+        axis = f"Incremental NMB at {_money(inputs, wtp)}/QALY ({currency})"
+    elif np.isfinite(base):
+        axis = f"ICER ({currency} per QALY gained)"
+    else:
+        return None
+    return plot_tornado(table, base=base, outcome_label=axis,
+                        title=_title(inputs, population, f"One-way sensitivity, {_versus(inputs, population)}"))
+
+
+def two_way_figures(inputs: ModelInputs, population: str, grid: pd.DataFrame, xs, ys, incremental, best, labels,
+                    wtp: float) -> tuple[Figure, Figure]:
+    """Heat maps of a two-way analysis (:func:`markov.decision.dsa.two_way_grid`): the
+    intervention's incremental NMB, and the strategy with the highest NMB."""
+    x, y, money = grid.attrs["x"], grid.attrs["y"], _money(inputs, wtp)
+    common = dict(x_label=inputs.label(x), y_label=inputs.label(y), base_point=(grid.attrs["x_base"],
+                                                                                   grid.attrs["y_base"]))
+    nmb = plot_two_way(xs, ys, incremental, **common,
+                       z_label=f"Incremental NMB, {_versus(inputs, population)} ({inputs.perspective.currency})",
+                       title=_title(inputs, population, f"Two-way sensitivity at {money}/QALY"))
+    optimal = plot_two_way(xs, ys, best, **common, z_label="Strategy with the highest NMB", categories=labels,
+                           title=_title(inputs, population, f"Optimal strategy at {money}/QALY"))
+    return nmb, optimal
+
+
+def global_sensitivity_figure(inputs: ModelInputs, population: str, method: str, table: pd.DataFrame, wtp: float,
+                              size: str) -> Figure:
+    """The indices of one population from :mod:`markov.decision.gsa` (``size``: the design
+    or PSA it came from, for the title)."""
+    outcome = f"incremental NMB at {_money(inputs, wtp)}/QALY"
+    versus = _versus(inputs, population)
+    if method == "sobol":
+        return plot_sensitivity_indices(table.assign(parameter=table["label"]),
+                                        title=_title(inputs, population, f"Sobol indices of the {outcome}, {versus} "
+                                                                         f"({size})"))
+    if method == "morris":
+        return plot_morris(table.assign(parameter=table["label"]),
+                           outcome_label=f"incremental NMB, {inputs.perspective.currency}", n_labels=6,
+                           title=_title(inputs, population, f"Morris screening of the {outcome}, {versus} ({size})"))
+    shown = table.assign(parameter=table["label"], value=table["delta"], conf=table["delta_conf"]) \
+        if method == "delta" else table.assign(parameter=table["label"], value=table["median"])
+    name = "PAWN" if method == "pawn" else "Delta"
+    return plot_moment_independent(shown, measure=method,
+                                   title=_title(inputs, population, f"{name} indices of the {outcome} ({size})"))

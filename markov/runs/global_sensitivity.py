@@ -8,10 +8,9 @@ from .._validate import InputError
 from ..decision import gsa
 from ..decision.gsa import groups_by_source
 from ..inputs.load import ModelInputs
-from ..plots import plot_moment_independent, plot_morris, plot_sensitivity_indices
 from ..probabilistic.psa import Progress, PSAResults, run_psa
 from ..results import ResultsDirectory, claim_output, record_finished, write_table
-from .figures import save
+from . import figures
 from .tables import default_wtp
 
 GSA_METHODS = ("sobol", "morris", "delta", "pawn")
@@ -31,42 +30,24 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
     directory = ResultsDirectory(claim_output(out, inputs))
     details = {"n": n, "seed": seed, "wtp": wtp, "group_by_source": group_by_source}
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
-    currency = inputs.perspective.currency
-    outcome = f"incremental NMB at {currency} {wtp:,.0f}/QALY"
     groups = groups_by_source(inputs) if group_by_source else None
     files: list[Path] = []
     if method in ("sobol", "morris"):
         run = gsa.sobol if method == "sobol" else gsa.morris
         table = run(inputs, n, seed=seed, wtp=wtp, groups=groups, progress=progress)
         files.append(write_table(table, directory.table(method)))
+        size = f"N = {n:,}" if method == "sobol" else f"{n} trajectories"
         for population, rows in table.groupby("population", sort=False):
-            spec = inputs.populations[population]
-            versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
-                     f"{spec.strategies[spec.comparison.comparator].label}"
-            shown = rows.assign(parameter=rows["label"])
-            if method == "sobol":
-                figure = plot_sensitivity_indices(shown, title=f"Sobol indices of the {outcome}, {versus} "
-                                                               f"(N = {n:,}): {spec.label}")
-            else:
-                figure = plot_morris(shown, outcome_label=f"incremental NMB, {currency}", n_labels=6,
-                                     title=f"Morris screening of the {outcome}, {versus} ({n} trajectories): "
-                                           f"{spec.label}")
-            files += save(figure, directory.figure(method, population))
+            figure = figures.global_sensitivity_figure(inputs, population, method, rows, wtp, size)
+            files += figures.save(figure, directory.figure(method, population))
         record_finished(directory.path, f"gsa {method}", **details)
         return files
     psa = psa if psa is not None else run_psa(inputs, n, seed, progress=progress)
     for population in psa.populations:
-        spec = inputs.populations[population]
-        if method == "delta":
-            table = gsa.delta(psa, population, wtp, seed=seed)
-            shown = table.assign(parameter=table["label"], value=table["delta"], conf=table["delta_conf"])
-        else:
-            table = gsa.pawn(psa, population, wtp, seed=seed)
-            shown = table.assign(parameter=table["label"], value=table["median"])
+        table = (gsa.delta if method == "delta" else gsa.pawn)(psa, population, wtp, seed=seed)
         files.append(write_table(table, directory.table(method, population)))
-        figure = plot_moment_independent(shown, measure=method,
-                                         title=f"{method.upper() if method == 'pawn' else 'Delta'} indices of the "
-                                               f"{outcome} ({psa.n_samples:,} PSA samples): {spec.label}")
-        files += save(figure, directory.figure(method, population))
+        figure = figures.global_sensitivity_figure(inputs, population, method, table, wtp,
+                                                   f"{psa.n_samples:,} PSA samples")
+        files += figures.save(figure, directory.figure(method, population))
     record_finished(directory.path, f"gsa {method}", **details)
     return files
