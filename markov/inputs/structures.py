@@ -24,7 +24,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .schema import CurveSpec, Name, Ref, Targets, TimeOnTreatment, _Strict
+from .curves import CurveSpec
+from .schema import Name, Ref, Targets, TimeOnTreatment, _Strict, check_periods_end
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
@@ -207,8 +208,7 @@ class MarkovStrategy(_Strict):
 
     @model_validator(mode="after")
     def _periods_end(self) -> MarkovStrategy:
-        if self.periods[-1].until is not None or any(p.until is None for p in self.periods[:-1]):
-            raise ValueError("periods: every period but the last needs 'until'; the last has none")
+        check_periods_end(self.periods)
         return self
 
 

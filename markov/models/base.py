@@ -10,7 +10,8 @@ import numpy as np
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..inputs import ModelInputs, ParameterSet
 from ..inputs.structures import Population
-from ..survival import GeneralPopulationSurvival, LifeTable
+from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
+from .curves import Cohort, build_curves
 from .protocol import StrategyResult
 from .valuation import COMMON_CATEGORIES
 
@@ -30,10 +31,21 @@ class CohortModel:
         """The perspective's life table, read from its files once, not at every evaluation."""
         return LifeTable.load(self.inputs.perspective.life_table)
 
+    def general_population_curve(self, population: Population, params: ParameterSet) -> GeneralPopulationSurvival:
+        """General-population survival of the cohort (years since the start)."""
+        return GeneralPopulationSurvival(self.life_table, params[population.start_age], params[population.share_female])
+
     def general_population(self, population: Population, params: ParameterSet) -> np.ndarray:
         """General-population survival of the cohort on the grid, ``(n_samples, n_times)``."""
-        return GeneralPopulationSurvival(self.life_table, params[population.start_age],
-                                         params[population.share_female]).survival_on_grid(self.grid)
+        return self.general_population_curve(population, params).survival_on_grid(self.grid)
+
+    def curves(self, population: Population, params: ParameterSet) -> dict[str, SurvivalCurve]:
+        """The population's curves (:func:`~markov.models.curves.build_curves`), those that
+        use general-population mortality with the cohort's, where the inputs give it."""
+        demography = population.start_age is not None and population.share_female is not None
+        cohort = Cohort(self.general_population_curve(population, params), self.grid.cycle_length_years) \
+            if self.inputs.perspective.life_table and demography else None
+        return build_curves(population.curves, params, cohort)
 
     @cached_property
     def categories(self) -> tuple[str, ...]:

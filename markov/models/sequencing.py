@@ -41,7 +41,6 @@ from ..inputs.schema import TimeOnTreatment
 from ..inputs.structures import Option, Population, SequencingStrategy
 from ..survival import SurvivalCurve
 from .base import CohortModel
-from .curves import build_curves
 from .protocol import StrategyResult
 from .valuation import State, dead_state, value_trace
 
@@ -89,7 +88,7 @@ class SequencingModel(CohortModel):
         return [f"{name}_drugs" for name in strategy.line_names()]
 
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        return _Prepared(name, population, params, build_curves(population.curves, params),
+        return _Prepared(name, population, params, self.curves(population, params),
                          self.general_population(population, params), {})
 
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
