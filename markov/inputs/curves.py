@@ -12,24 +12,38 @@ the field, the value and the rule. Times that shape a curve for every sample ali
 cut points, the start and end of waning) must not vary in a probabilistic analysis
 (:meth:`CurveSpecification.shared_references`).
 
+Curves fitted to patient-level data (``kind: fit``, ``kind: kaplan_meier_with_tail``) are
+fitted once when the analysis is loaded (:mod:`markov.inputs.patient_data`): their
+coefficients become derived evidence, drawn jointly in a probabilistic analysis, and the
+specification records their references (:attr:`PatientDataCurve.estimates`).
+
 The builders that turn a specification into a curve are in :mod:`markov.models.curves`,
 one registry for every model structure.
 """
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from .._validate import InputError
-from ..survival import TIME_UNIT_YEARS
+from ..survival import TIME_UNIT_YEARS, KaplanMeier
+from ..survival.fitting.likelihood import (
+    CurveModel,
+    MixtureCureModel,
+    ParametricModel,
+    PiecewiseExponentialModel,
+    SplineModel,
+)
 from ..survival.spline import SCALES
-from .evidence import DURATION_UNITS
+from .evidence import DURATION_UNITS, SourceKind
 from .schema import Family, Landmark, Name, Ref, TimeUnit, _Strict, check_periods_end
 
 if TYPE_CHECKING:
+    from ..survival import SurvivalCurve
     from .parameters import ParameterSet
 
 SplineScale = Literal[SCALES]  # type: ignore[valid-type]
@@ -254,11 +268,125 @@ class GeneralPopulationFloorCurve(CurveSpecification):
 
 
 # ---------------------------------------------------------------------------------
+# Curves from patient-level data
+# ---------------------------------------------------------------------------------
+
+class DataSource(_Strict):
+    """Where a patient-level data file comes from, shown as the source of what is fitted to it."""
+
+    citation: str
+    doi: str | None = None
+    url: str | None = None
+    kind: SourceKind = "trial"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FitEstimates:
+    """What loading a curve fitted to patient-level data adds to its specification: the
+    references of its coefficients (and of the knots placed from the data), and the
+    Kaplan–Meier estimate a tail continues."""
+
+    coefficients: tuple[str, ...]
+    knots: tuple[str, ...] = ()
+    kaplan_meier: KaplanMeier | None = None
+
+
+class PatientDataCurve(CurveSpecification):
+    """A curve from a patient-level data file: a CSV with columns ``time`` (in
+    ``time_unit``), ``event`` (1 event, 0 censored) and ``arm``, of which ``arm`` is used.
+    A relative ``file`` is looked for beside the analysis file, then in the model directory."""
+
+    file: str
+    arm: str
+    time_unit: TimeUnit
+    source: DataSource | None = None
+    _estimates: FitEstimates | None = PrivateAttr(None)
+
+    @property
+    def estimates(self) -> FitEstimates:
+        if self._estimates is None:
+            raise InputError(f"the curve fitted to {self.file!r} (arm {self.arm!r}) has no estimates: curves are "
+                             "fitted when their analysis is loaded (markov.inputs.load_analysis)")
+        return self._estimates
+
+    def with_estimates(self, estimates: FitEstimates) -> PatientDataCurve:
+        """A copy that records the fit's evidence."""
+        copy = self.model_copy()
+        copy._estimates = estimates
+        return copy
+
+    def curve_model(self, cut_points=None, knots=None, background: SurvivalCurve | None = None) -> CurveModel:
+        """The model fitted, given the cut points and knots (in :attr:`time_unit`; knots
+        None: placed from the data) and the background mortality of a cure model."""
+        raise NotImplementedError
+
+
+class FittedCurve(PatientDataCurve):
+    """A maximum-likelihood fit to patient-level data: a flexsurv ``family``, a ``spline``
+    (``internal_knots`` at flexsurv's default places, ``scale``), a
+    ``piecewise_exponential`` with ``cut_points`` (durations), or a ``mixture_cure`` of an
+    ``uncured`` family over general-population mortality."""
+
+    kind: Literal["fit"]
+    family: Family | Literal["spline", "piecewise_exponential", "mixture_cure"]
+    internal_knots: int | None = Field(None, ge=0)
+    scale: SplineScale | None = None
+    cut_points: list[Ref] | None = None
+    uncured: Family | None = None
+
+    @model_validator(mode="after")
+    def _options_fit_the_family(self) -> FittedCurve:
+        options = {"spline": ("internal_knots", "scale"), "piecewise_exponential": ("cut_points",),
+                   "mixture_cure": ("uncured",)}
+        own = options.get(self.family, ())
+        for family, fields in options.items():
+            for name in fields:
+                if getattr(self, name) is not None and name not in own:
+                    raise ValueError(f"{name} is for family {family}, not {self.family}")
+        if self.family in ("piecewise_exponential", "mixture_cure") and getattr(self, own[0]) is None:
+            raise ValueError(f"family {self.family} needs {own[0]}")
+        return self
+
+    @property
+    def uses_general_population(self):
+        return self.family == "mixture_cure"
+
+    def shared_references(self):
+        return {f"cut_points[{i}]": ref for i, ref in enumerate(self.cut_points or [])}
+
+    def curve_model(self, cut_points=None, knots=None, background=None):
+        if self.family == "spline":
+            return SplineModel(1 if self.internal_knots is None else self.internal_knots, self.scale or "hazard", knots)
+        if self.family == "piecewise_exponential":
+            return PiecewiseExponentialModel(cut_points)
+        if self.family == "mixture_cure":
+            return MixtureCureModel(self.uncured, background)
+        return ParametricModel(self.family)
+
+
+class KaplanMeierTailCurve(PatientDataCurve):
+    """The Kaplan–Meier estimate of the data up to ``cut_point`` (a duration), then a
+    ``tail`` family fitted to the patients still at risk there (left-truncated)."""
+
+    kind: Literal["kaplan_meier_with_tail"]
+    cut_point: Ref
+    tail: Family
+
+    def shared_references(self):
+        return {"cut_point": self.cut_point}
+
+    def curve_model(self, cut_points=None, knots=None, background=None):
+        return ParametricModel(self.tail)
+
+
+# ---------------------------------------------------------------------------------
 # The kinds, told apart by ``kind`` (or, for the first three, by their fields)
 # ---------------------------------------------------------------------------------
 
 _SPECIFICATIONS = (CalibratedCurve, PublishedCurve, RelativeCurve, SplineCurve, PiecewiseExponentialCurve, WaningCurve,
-                   PiecewiseHazardRatioCurve, MixtureCureCurve, GeneralPopulationFloorCurve)
+                   PiecewiseHazardRatioCurve, MixtureCureCurve, GeneralPopulationFloorCurve, FittedCurve,
+                   KaplanMeierTailCurve)
 #: Each kind of curve by its ``kind``.
 KINDS = {spec.model_fields["kind"].annotation.__args__[0]: spec for spec in _SPECIFICATIONS}
 

@@ -22,6 +22,7 @@ from .._validate import InputError, validation_error
 from .checks import check_curves, check_shares, check_structure
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
 from .parameters import ModelInputs
+from .patient_data import with_fits
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
 from .structures import population_schema
 
@@ -197,7 +198,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
                          settings, directory)
     check_shares(inputs)
     check_curves(inputs, places["populations"])
-    return inputs
+    return with_fits(inputs, places["populations"], models)
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:

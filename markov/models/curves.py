@@ -18,8 +18,11 @@ from .._validate import InputError
 from ..inputs import ParameterSet
 from ..inputs.curves import (
     CalibratedCurve,
+    FittedCurve,
     GeneralPopulationFloorCurve,
+    KaplanMeierTailCurve,
     MixtureCureCurve,
+    PatientDataCurve,
     PiecewiseExponentialCurve,
     PiecewiseHazardRatioCurve,
     PublishedCurve,
@@ -32,6 +35,7 @@ from ..survival import (
     TIME_UNIT_YEARS,
     AcceleratedFailureTime,
     GeneralPopulationFloor,
+    KaplanMeierWithTail,
     Mixture,
     MixtureCure,
     PiecewiseExponential,
@@ -190,3 +194,24 @@ def _floor(spec: GeneralPopulationFloorCurve, context: CurveContext) -> Survival
     reference, population = context.curve(spec.reference), context.general_population()
     interval = context.cohort.cycle_years / TIME_UNIT_YEARS[reference.time_unit]
     return GeneralPopulationFloor(reference, population, interval)
+
+
+def _fitted_curve(spec: PatientDataCurve, context: CurveContext, **model) -> SurvivalCurve:
+    """The curve of a fit's model at the drawn coefficients."""
+    coefficients = np.column_stack([context.params[ref] for ref in spec.estimates.coefficients])
+    return spec.curve_model(**model).curve(coefficients, spec.time_unit)
+
+
+@builds(FittedCurve)
+def _fitted(spec: FittedCurve, context: CurveContext) -> SurvivalCurve:
+    estimates = spec.estimates
+    cuts = [context.shared(ref, spec.time_unit) for ref in spec.cut_points or []]
+    background = context.general_population() if spec.uses_general_population else None
+    knots = [context.shared(ref) for ref in estimates.knots] or None
+    return _fitted_curve(spec, context, cut_points=cuts or None, knots=knots, background=background)
+
+
+@builds(KaplanMeierTailCurve)
+def _kaplan_meier_with_tail(spec: KaplanMeierTailCurve, context: CurveContext) -> SurvivalCurve:
+    return KaplanMeierWithTail(spec.estimates.kaplan_meier, _fitted_curve(spec, context),
+                               context.shared(spec.cut_point, spec.time_unit))
