@@ -142,8 +142,14 @@ def check_shares(inputs) -> None:
 
 def check_curves(inputs, where: str) -> None:
     """Each curve's rules at the point estimates, and the times that shape a curve for
-    every sample alike (knots, cut points …) fixed in a probabilistic analysis. ``where``
-    is the populations file."""
+    every sample alike (knots, cut points …) fixed in a probabilistic analysis.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+    where : str
+        The populations file, named by every error.
+    """
     base = inputs.base_case()
     for p_name, population in inputs.populations.items():
         for c_name, spec in population.curves.items():

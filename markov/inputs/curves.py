@@ -126,7 +126,7 @@ class SplineCurve(CurveSpecification):
                              "one per knot (γ0, γ1 and one per internal knot)")
         return self
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {f"knots[{i}]": ref for i, ref in enumerate(self.knots)}
 
 
@@ -147,7 +147,7 @@ class PiecewiseExponentialCurve(CurveSpecification):
                              "interval, one more than the cut points")
         return self
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {f"cut_points[{i}]": ref for i, ref in enumerate(self.cut_points)}
 
     def rates_per_unit(self, params: ParameterSet) -> list:
@@ -155,7 +155,7 @@ class PiecewiseExponentialCurve(CurveSpecification):
         return [params[ref] * TIME_UNIT_YEARS[self.time_unit] if params.unit(ref) == "rate_per_year" else params[ref]
                 for ref in self.rates]
 
-    def check(self, base, where):
+    def check(self, base: ParameterSet, where: str) -> None:
         super().check(base, where)
         for i, (ref, rate) in enumerate(zip(self.rates, self.rates_per_unit(base), strict=True)):
             last = i == len(self.rates) - 1
@@ -205,7 +205,7 @@ class WaningCurve(CurveSpecification):
             raise ValueError("linear waning needs an end; a step happens at its start and takes none")
         return self
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {field: getattr(self, field) for field in ("start", "end") if getattr(self, field) is not None}
 
 
@@ -229,7 +229,7 @@ class PiecewiseHazardRatioCurve(CurveSpecification):
         check_periods_end(self.periods)
         return self
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {f"periods[{i}].until": period.until for i, period in enumerate(self.periods[:-1])}
 
 
@@ -243,10 +243,10 @@ class MixtureCureCurve(CurveSpecification):
     uncured: Name
 
     @property
-    def uses_general_population(self):
+    def uses_general_population(self) -> bool:
         return True
 
-    def check(self, base, where):
+    def check(self, base: ParameterSet, where: str) -> None:
         super().check(base, where)
         if not base[self.cure_fraction][0] < 1:
             raise InputError(f"{where}.cure_fraction = {self.cure_fraction!r} ({float(base[self.cure_fraction][0])!r}):"
@@ -263,7 +263,7 @@ class GeneralPopulationFloorCurve(CurveSpecification):
     reference: Name
 
     @property
-    def uses_general_population(self):
+    def uses_general_population(self) -> bool:
         return True
 
 
@@ -349,13 +349,13 @@ class FittedCurve(PatientDataCurve):
         return self
 
     @property
-    def uses_general_population(self):
+    def uses_general_population(self) -> bool:
         return self.family == "mixture_cure"
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {f"cut_points[{i}]": ref for i, ref in enumerate(self.cut_points or [])}
 
-    def curve_model(self, cut_points=None, knots=None, background=None):
+    def curve_model(self, cut_points=None, knots=None, background: SurvivalCurve | None = None) -> CurveModel:
         if self.family == "spline":
             return SplineModel(1 if self.internal_knots is None else self.internal_knots, self.scale or "hazard", knots)
         if self.family == "piecewise_exponential":
@@ -373,10 +373,10 @@ class KaplanMeierTailCurve(PatientDataCurve):
     cut_point: Ref
     tail: Family
 
-    def shared_references(self):
+    def shared_references(self) -> dict[str, str]:
         return {"cut_point": self.cut_point}
 
-    def curve_model(self, cut_points=None, knots=None, background=None):
+    def curve_model(self, cut_points=None, knots=None, background: SurvivalCurve | None = None) -> CurveModel:
         return ParametricModel(self.tail)
 
 

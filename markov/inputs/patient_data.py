@@ -27,10 +27,20 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .._validate import InputError, validation_error
-from ..survival import TIME_UNIT_YEARS, FitResult, GeneralPopulationSurvival, LifeTable, PatientData, fit, fit_tail
+from ..survival import (
+    TIME_UNIT_YEARS,
+    FitResult,
+    GeneralPopulationSurvival,
+    KaplanMeier,
+    LifeTable,
+    PatientData,
+    fit,
+    fit_tail,
+)
 from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
 from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
 from .parameters import ModelInputs, ParameterSet
+from .structures import Population
 
 #: The columns a patient-level data file must have.
 COLUMNS = ("time", "event", "arm")
@@ -46,7 +56,18 @@ class _Data:
 
 
 def find_data_file(name: str, directories: list[Path], where: str) -> Path:
-    """``name`` as given if absolute, else the first of ``directories`` that holds it."""
+    """The data file a curve names.
+
+    Parameters
+    ----------
+    name : str
+        The ``file`` of the curve: taken as it is if absolute.
+    directories : list of Path
+        Where a relative ``name`` is looked for, in order (the analysis file's
+        directory, then the model directory).
+    where : str
+        The curve's place, for the error when no file is found.
+    """
     candidates = [Path(name)] if Path(name).is_absolute() else [directory / name for directory in directories]
     for path in candidates:
         if path.is_file():
@@ -55,7 +76,9 @@ def find_data_file(name: str, directories: list[Path], where: str) -> Path:
 
 
 def read_data_file(path: Path) -> _Data:
-    """A patient-level data file with its columns and values checked."""
+    """A patient-level data file, read and checked: it has the :data:`COLUMNS`, every
+    time is a positive number, every event 0 or 1, every patient an arm. Errors name the
+    file, the column and line, the value and the rule."""
     try:
         frame = pd.read_csv(path, dtype={"arm": str})
     except (ValueError, OSError) as error:
@@ -93,9 +116,10 @@ class _Fits:
         self.inputs, self.directories = inputs, [inputs.directory, model_directory]
         self.base: ParameterSet = inputs.base_case()
         self.files: dict[Path, _Data] = {}
-        self.fits: dict[tuple, tuple[FitResult, object]] = {}
+        self.fits: dict[tuple, tuple[FitResult, KaplanMeier | None]] = {}
 
     def data(self, spec: PatientDataCurve, where: str) -> tuple[_Data, PatientData]:
+        """The file a curve names, read once, and the patients of its arm."""
         path = find_data_file(spec.file, self.directories, where).resolve()
         if path not in self.files:
             self.files[path] = read_data_file(path)
@@ -107,37 +131,39 @@ class _Fits:
         return data, PatientData(rows["time"].to_numpy(), rows["event"].to_numpy(), spec.time_unit)
 
     def in_data_unit(self, ref: str, spec: PatientDataCurve) -> float:
+        """A duration at its point estimate, in the data's time unit."""
         return float(self.base.years(ref)[0]) / TIME_UNIT_YEARS[spec.time_unit]
 
-    def background(self, population) -> GeneralPopulationSurvival:
+    def background(self, population: Population) -> GeneralPopulationSurvival:
         """General-population survival at the point estimates, for a cure model."""
         return GeneralPopulationSurvival(LifeTable.load(self.inputs.perspective.life_table),
                                          self.base[population.start_age][0], self.base[population.share_female][0])
 
-    def fit(self, spec: PatientDataCurve, population, where: str) -> tuple[_Data, PatientData, FitResult, object]:
+    def fit(self, spec: PatientDataCurve, population: Population, where: str
+            ) -> tuple[_Data, PatientData, FitResult, KaplanMeier | None]:
         """The fit of ``spec`` (and, for a tail, the Kaplan–Meier estimate it continues)."""
         data, patients = self.data(spec, where)
-        settings = spec.model_dump(mode="json", exclude={"file", "source"})
+        settings = str(spec.model_dump(mode="json", exclude={"file", "source"}))
         if isinstance(spec, KaplanMeierTailCurve):
             cut = self.in_data_unit(spec.cut_point, spec)
-            key = (data.path, str(settings), cut)
-            if key not in self.fits:
-                try:
-                    curve, result = fit_tail(spec.curve_model(), patients, cut)
-                except InputError as error:
-                    raise InputError(f"{where}.cut_point = {spec.cut_point!r}: {error} (data: {data.path}, arm "
-                                     f"{spec.arm!r})") from None
-                self.fits[key] = (result, curve.kaplan_meier)
+            key, field = (data.path, settings, cut), f".cut_point = {spec.cut_point!r}"
+
+            def make() -> tuple[FitResult, KaplanMeier | None]:
+                curve, result = fit_tail(spec.curve_model(), patients, cut)
+                return result, curve.kaplan_meier
         else:
             cuts = [self.in_data_unit(ref, spec) for ref in spec.cut_points or []]
             background = self.background(population) if spec.uses_general_population else None
-            key = (data.path, str(settings), tuple(cuts),
-                   None if background is None else (background.start_age[0], background.share_female[0]))
-            if key not in self.fits:
-                try:
-                    self.fits[key] = (fit(spec.curve_model(cuts or None, None, background), patients), None)
-                except InputError as error:
-                    raise InputError(f"{where}: {error} (data: {data.path}, arm {spec.arm!r})") from None
+            demography = None if background is None else (background.start_age[0], background.share_female[0])
+            key, field = (data.path, settings, tuple(cuts), demography), ""
+
+            def make() -> tuple[FitResult, KaplanMeier | None]:
+                return fit(spec.curve_model(cuts or None, None, background), patients), None
+        if key not in self.fits:
+            try:
+                self.fits[key] = make()
+            except InputError as error:
+                raise InputError(f"{where}{field}: {error} (data: {data.path}, arm {spec.arm!r})") from None
         result, kaplan_meier = self.fits[key]
         if not (result.converged and np.isfinite(result.covariance).all()):
             problem = "its covariance is not finite" if result.converged else \
@@ -180,9 +206,25 @@ def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result
 
 
 def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelInputs:
-    """``inputs`` with every curve fitted to patient-level data: its derived evidence in the
-    library and in use, and its specification recording the references
-    (:class:`~markov.inputs.curves.FitEstimates`). ``where`` is the populations file."""
+    """Every curve of ``inputs`` fitted to patient-level data.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        The analysis as loaded, its references checked.
+    where : str
+        The populations file, for errors.
+    model_directory : Path
+        The directory of the model files, where data files are looked for after the
+        analysis file's directory.
+
+    Returns
+    -------
+    ModelInputs
+        ``inputs`` itself when no curve is fitted; otherwise with each fit's derived
+        evidence in the library and in use, and each fitted curve's specification
+        recording its references (:class:`~markov.inputs.curves.FitEstimates`).
+    """
     fits = _Fits(inputs, model_directory)
     files, locations, uses, populations = {}, {}, dict(inputs.uses), dict(inputs.populations)
     for p_name, population in inputs.populations.items():

@@ -40,8 +40,12 @@ class CohortModel:
         return self.general_population_curve(population, params).survival_on_grid(self.grid)
 
     def curves(self, population: Population, params: ParameterSet) -> dict[str, SurvivalCurve]:
-        """The population's curves (:func:`~markov.models.curves.build_curves`), those that
-        use general-population mortality with the cohort's, where the inputs give it."""
+        """The population's curves for ``params`` (:func:`~markov.models.curves.build_curves`).
+
+        Curves that use general-population mortality get the cohort's (the perspective's
+        life table, the population's start age and share female) and the model's cycle;
+        every structure builds its curves here so that every kind works in it.
+        """
         demography = population.start_age is not None and population.share_female is not None
         cohort = Cohort(self.general_population_curve(population, params), self.grid.cycle_length_years) \
             if self.inputs.perspective.life_table and demography else None

@@ -96,8 +96,23 @@ def builds(spec_type: type) -> Callable[[Builder], Builder]:
 
 def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Cohort | None = None
                  ) -> dict[str, SurvivalCurve]:
-    """Every curve of ``specs`` (name -> specification) for the parameter sets ``params``;
-    ``cohort`` for the curves that use general-population mortality."""
+    """Every curve of a population for the parameter sets ``params``.
+
+    Parameters
+    ----------
+    specs : mapping of str to a curve specification
+        The population's ``curves`` (:mod:`markov.inputs.curves`), by name.
+    params : ParameterSet
+    cohort : Cohort, optional
+        The cohort's general-population survival and the model's cycle, for the curves
+        that use general-population mortality (a cure model, a floor); without it such a
+        curve is an error.
+
+    Returns
+    -------
+    dict of str to SurvivalCurve
+        Each curve built once, after the curves it refers to; an error names the curve.
+    """
     curves: dict[str, SurvivalCurve] = {}
     building: list[str] = []
 
