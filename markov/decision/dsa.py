@@ -27,6 +27,7 @@ from scipy import optimize
 
 from . import cea
 from .._validate import InputError
+from ..inputs import JointDraw
 from ..inputs.structures import first_treatments, share_groups
 from ..models import build_model, per_sample_table, results_table
 from ..inputs.load import ModelInputs
@@ -60,6 +61,9 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
             continue
         if item.range is not None and item.range[0] < item.range[1]:
             low, high, basis = *item.range, "evidence range"
+        elif isinstance(distribution, JointDraw):  # drawn with others: its own marginal
+            low, high = (float(v) for v in distribution.marginal_ppf(ref, [LOW_QUANTILE, HIGH_QUANTILE]))
+            basis = f"2.5%/97.5% marginal quantiles of {distribution}"
         elif not isinstance(distribution, Fixed):
             low, high = (float(v) for v in distribution.ppf([LOW_QUANTILE, HIGH_QUANTILE]))
             basis = f"2.5%/97.5% quantiles of {distribution}"

@@ -313,6 +313,19 @@ class JointDraw:
     def transform(self, u) -> np.ndarray:
         return self.distribution.transform(u) * self.scale
 
+    def marginal_ppf(self, reference: str, q) -> np.ndarray:
+        """Quantiles ``q`` of one value's own (marginal) distribution, e.g. for a one-way
+        analysis: normal for a multivariate normal; the total times Beta(αᵢ, Σα − αᵢ) for a
+        Dirichlet (0 where αᵢ is 0)."""
+        i = self.references.index(reference)
+        if isinstance(self.distribution, uncertainty.MultivariateNormal):
+            return uncertainty.Normal(self.distribution.mean[i], self.distribution.sd[i]).ppf(q)
+        alpha = self.distribution.alpha
+        rest = alpha.sum() - alpha[i]
+        if alpha[i] == 0 or rest == 0:  # a share that is always 0, or always everything
+            return np.full(np.shape(q), 0.0 if alpha[i] == 0 else self.scale)
+        return self.scale * uncertainty.Beta(alpha[i], rest).ppf(q)
+
     def __str__(self) -> str:
         total = f" x {self.scale:g}" if self.distribution.__class__ is uncertainty.Dirichlet else ""
         return f"{self.distribution}{total}, jointly ({self.name})"

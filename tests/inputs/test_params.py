@@ -454,3 +454,27 @@ def test_swapping_the_survival_family_is_a_data_change(tmp_path):
     trace = results["sorafenib"].trace
     on, off = trace.state("first_line_on_treatment")[0], trace.state("first_line_off_treatment")[0]
     np.testing.assert_allclose(on + off, pfs, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------------
+# values drawn jointly: one value's own distribution (for one-way analyses)
+# ---------------------------------------------------------------------------------
+
+def test_one_value_of_a_joint_draw_has_its_marginal_quantiles():
+    counts = {"stay": value(30, "count"), "progress": value(15, "count"), "die": value(5, "count"),
+              "never": value(0, "count"), "a": value(0.4, "coefficient"), "b": value(-1.2, "coefficient")}
+    covariance = [[0.04, -0.01], [-0.01, 0.09]]
+    content = EvidenceFile.model_validate({
+        "source": {"citation": "test", "url": "https://example.org/test", "kind": "trial"}, "values": counts,
+        "joint": {"row": {"values": ["stay", "progress", "die", "never"], "distribution": "dirichlet"},
+                  "fit": {"values": ["a", "b"], "distribution": "multivariate_normal", "covariance": covariance}}})
+    library = EvidenceLibrary({"m": content}, {"m": "test"})
+    row, fit = library.joint_of("m.progress"), library.joint_of("m.b")
+    q = np.array([0.025, 0.5, 0.975])
+    # Dirichlet counts: the total (50) times Beta(15, 35); a count with α = 0 stays 0
+    draws = row.transform(np.random.default_rng(2).uniform(size=(200_000, 4)))
+    np.testing.assert_allclose(row.marginal_ppf("m.progress", q), np.quantile(draws[:, 1], q), rtol=5e-3)
+    np.testing.assert_array_equal(row.marginal_ppf("m.never", q), 0.0)
+    # multivariate normal: the normal of its own mean and variance
+    np.testing.assert_allclose(fit.marginal_ppf("m.b", q), -1.2 + 0.3 * np.array([-1.959964, 0.0, 1.959964]),
+                               rtol=1e-6)

@@ -17,6 +17,7 @@ from curve_analyses import VALUES, analysis
 
 from markov import InputError
 from markov.cli import main
+from markov.decision.dsa import input_ranges
 from markov.inputs import load_analysis
 from markov.inputs import patient_data as patient_data_module
 from markov.inputs.load import shipped_models
@@ -112,8 +113,13 @@ def test_a_weibull_fit_enters_as_derived_evidence_drawn_jointly(data):
     _, sampled = cohort_curve(inputs, params)
     np.testing.assert_allclose(sampled["os"].survival_on_grid(model.grid),
                                expected.model.curve(draws, "months").survival_on_grid(model.grid), rtol=1e-12)
-    # they are uncertain inputs, listed with their source in the inputs table
+    # they are uncertain inputs, listed with their source in the inputs table; a one-way
+    # analysis varies each over its own (marginal) 95% interval
     assert set(refs) <= set(inputs.uncertain)
+    ranges = input_ranges(inputs, refs).set_index("reference")
+    np.testing.assert_allclose(ranges[["low", "high"]].to_numpy(),
+                               expected.coefficients[:, None] + np.outer(expected.standard_errors, [-1, 1]) * 1.959964,
+                               rtol=1e-6)
     table = inputs_table(inputs).set_index("reference")
     assert table.loc[refs[0], "source"] == "patient-level data data/os.csv"
     assert table.loc[refs[0], "used_by"] == "populations.imbrave150.curves.os"
@@ -127,9 +133,9 @@ def test_every_model_family_is_fitted_as_markov_survival_fits_it(data):
               "piecewise": fitted("piecewise_exponential", cut_points=["t.cut_6_months", "t.one_year"]),
               "cure": {**fitted("mixture_cure", uncured="weibull"), "arm": "plateau"},
               "tail": {"kind": "kaplan_meier_with_tail", "file": "data/os.csv", "arm": "treated",
-                       "time_unit": "months", "cut_point": "t.one_year", "tail": "llogis"}}
+                       "time_unit": "months", "cut_point": "t.one_year", "tail": "weibull"}}
     inputs = load(root, curves, name="families")
-    _, tail = fit_tail("llogis", arms["treated"], 12.0)
+    _, tail = fit_tail("weibull", arms["treated"], 12.0)
     expected = {"exp": fit("exp", control), "spline": fit(SplineModel(2, "odds"), control),
                 "piecewise": fit(PiecewiseExponentialModel([6.0, 12.0]), control),
                 "cure": fit(MixtureCureModel("weibull", background), arms["plateau"]), "tail": tail}
@@ -258,6 +264,10 @@ def test_a_bad_data_file_is_one_clear_error(tmp_path, name, content, message):
      r"curves\.os\.cut_point = 't\.cut_6_months': cut_time is 600\.0: no events after it to fit a tail to \(data: "),
     ({"kind": "kaplan_meier_with_tail", "file": "data/os.csv", "arm": "control", "time_unit": "months",
       "cut_point": "t.hr", "tail": "weibull"}, {}, r"curves\.os\.cut_point = 't\.hr': has unit 'hazard_ratio'"),
+    # past a year the treated arm's log-logistic tail is a power law whatever its scale: not identified
+    ({"kind": "kaplan_meier_with_tail", "file": "data/os.csv", "arm": "treated", "time_unit": "months",
+      "cut_point": "t.one_year", "tail": "llogis"}, {},
+     r"curves\.os: the llogis fit .* cannot be used: the data do not determine log\(scale\) \(standard error 1\."),
 ])
 def test_bad_fit_settings_are_one_clear_error(data, curve, changed, message):
     root, _ = data
