@@ -1,6 +1,7 @@
 """Checks across model files, run when an analysis is loaded: every name a file uses must
-exist (treatments, curves, strategies, states, priced drugs and items), and shares of one
-group of patients may not sum above 1. Each error names the file, the place and the rule.
+exist (treatments, curves, strategies, states, priced drugs and items), shares of one
+group of patients may not sum above 1, and curves obey their rules at the point estimates.
+Each error names the file, the place and the rule.
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from itertools import pairwise
 import numpy as np
 
 from .._validate import InputError
-from .schema import Perspective, Treatment, Utilities, curve_references
+from ..uncertainty import Fixed
+from .curves import curve_references
+from .schema import Perspective, Treatment, Utilities
 from .structures import (
     CurveProbability,
     MarkovStrategy,
@@ -40,7 +43,7 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
     used: dict[str, str] = {}
     for p_name, population in populations.items():
         here = f"{where_populations}: populations.{p_name}"
-        _check_population(population, here, needs_demography)
+        _check_population(population, here, needs_demography, perspective, where_costs)
         if structure == "markov":
             _check_markov_population(population, here, cycle_length_years)
         for s_name, strategy in population.strategies.items():
@@ -67,7 +70,8 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
                              f"{t_name!r} is dosed by weight)")
 
 
-def _check_population(population: Population, here: str, needs_demography: bool) -> None:
+def _check_population(population: Population, here: str, needs_demography: bool, perspective: Perspective,
+                      where_costs: str) -> None:
     comparison = population.comparison
     if comparison.intervention == comparison.comparator:
         raise InputError(f"{here}.comparison: the intervention and the comparator are both "
@@ -77,10 +81,14 @@ def _check_population(population: Population, here: str, needs_demography: bool)
             raise InputError(f"{here}.comparison.{role} = {name!r}: no strategy of that name "
                              f"(strategies: {', '.join(population.strategies)})")
     for c_name, spec in population.curves.items():
-        for other in curve_references(spec):
+        for field, other in curve_references(spec).items():
             if other not in population.curves:
-                raise InputError(f"{here}.curves.{c_name}.reference = {other!r}: no curve of that name in this "
+                raise InputError(f"{here}.curves.{c_name}.{field} = {other!r}: no curve of that name in this "
                                  f"population")
+        if spec.uses_general_population and perspective.life_table is None:
+            raise InputError(f"{where_costs}: perspective {perspective.label!r} has no life_table; curve {c_name!r} "
+                             f"of {here} uses general-population mortality")
+        needs_demography = needs_demography or spec.uses_general_population
     if needs_demography and (population.start_age is None or population.share_female is None):
         raise InputError(f"{here}: needs start_age and share_female (general-population mortality or utility "
                          f"norms are used)")
@@ -214,3 +222,26 @@ def check_shares(inputs) -> None:
                     listed = ", ".join(f"{ref} = {value!r}" for ref, value in values)
                     raise InputError(f"populations.{p_name}.strategies.{s_name}: shares sum to {total!r} "
                                      f"({listed}); shares of one group of patients cannot exceed 1")
+
+
+def check_curves(inputs, where: str) -> None:
+    """Each curve's rules at the point estimates, and the times that shape a curve for
+    every sample alike (knots, cut points …) fixed in a probabilistic analysis.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+    where : str
+        The populations file, named by every error.
+    """
+    base = inputs.base_case()
+    for p_name, population in inputs.populations.items():
+        for c_name, spec in population.curves.items():
+            here = f"{where}: populations.{p_name}.curves.{c_name}"
+            for field, ref in spec.shared_references().items():
+                drawn = inputs.distributions[ref]
+                if not isinstance(drawn, Fixed):
+                    raise InputError(f"{here}.{field} = {ref!r}: varies in a probabilistic analysis ({drawn}), but it "
+                                     f"places the curve for every sample alike; give it no ci95, se or range, or "
+                                     f"distribution: {{type: fixed}}")
+            spec.check(base, here)

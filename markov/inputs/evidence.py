@@ -43,6 +43,9 @@ Unit = Literal[
     "money", "mg", "mg_per_kg", "kg", "age_years", "count", "rate_per_year", "coefficient",
 ]
 Status = Literal["verified", "unverified", "seed", "calculated", "assumption"]
+#: What a source is; ``patient_data``: a patient-level data file cited by its path alone.
+SourceKind = Literal["trial", "real_world", "economic_evaluation", "price_list", "cost_collection", "guidance",
+                     "assumptions", "patient_data"]
 Currency = Literal["USD", "GBP"]
 
 #: What each status means; printed in the model documentation.
@@ -143,8 +146,7 @@ class Source(_Strict):
     """Who reported the values of one file."""
 
     citation: str
-    kind: Literal["trial", "real_world", "economic_evaluation", "price_list", "cost_collection", "guidance",
-                  "assumptions"]
+    kind: SourceKind
     doi: str | None = None
     url: str | None = None
     population: str | None = None
@@ -250,6 +252,15 @@ class EvidenceLibrary:
     def __contains__(self, reference: str) -> bool:
         stem, _, name = reference.partition(".")
         return stem in self.files and name in self.files[stem].values
+
+    def with_files(self, files: dict[str, EvidenceFile], locations: dict[str, str]) -> EvidenceLibrary:
+        """The library with evidence derived while loading (e.g. the coefficients of a fit
+        to patient data) added; a name already taken by an evidence file is an error."""
+        taken = sorted(set(files) & set(self.files))
+        if taken:
+            raise InputError(f"evidence file {self.locations[taken[0]]}: its name {taken[0]!r} is that of the "
+                             f"evidence derived for {locations[taken[0]]}; rename the file")
+        return EvidenceLibrary({**self.files, **files}, {**self.locations, **locations})
 
     def joint_of(self, reference: str) -> JointDraw | None:
         """The joint distribution ``reference`` is drawn in, if any."""

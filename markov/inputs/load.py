@@ -20,9 +20,10 @@ from pydantic import BaseModel, ValidationError
 
 from .._validate import InputError, validation_error
 from ..grid import DAYS_PER_YEAR
-from .checks import check_shares, check_structure, check_transitions
+from .checks import check_curves, check_shares, check_structure, check_transitions
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
 from .parameters import ModelInputs
+from .patient_data import with_fits
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
 from .structures import population_schema
 
@@ -46,6 +47,9 @@ EXPECTED_UNITS = {
     "os_median": _DURATION, "pfs_median": _DURATION,
     "hazard_ratio": {"hazard_ratio"}, "acceleration_factor": {"ratio"}, "applies_to_share": _PROPORTION,
     "parameters": {"ratio", "coefficient", "rate_per_year"} | _DURATION,
+    "gamma": {"coefficient"}, "knots": {"coefficient"}, "rates": {"rate_per_year", "coefficient"},
+    "cut_points": _DURATION, "cut_point": _DURATION, "start": _DURATION, "end": _DURATION,
+    "cure_fraction": _PROPORTION,
     "dose_mg": {"mg"}, "dose_mg_per_kg": {"mg_per_kg"}, "below_kg": {"kg"},
     "administrations": {"count"}, "cycle_days": _DURATION, "every_days": _DURATION, "at_start": {"count"},
     "share": _PROPORTION, "relative_dose_intensity": _PROPORTION, "adverse_events": _PROPORTION,
@@ -186,7 +190,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
         _collect_references(population, f"populations.{name}", None, found)
     _collect_references(perspective, f"perspectives.{analysis.perspective}", None, found)
     _collect_references(utilities, "utilities", None, found)
-    _check_references(found, evidence, perspective)
+    _check_references(found, evidence, perspective, places)
     for ref in list(found):  # a value drawn jointly is drawn with all its partners
         joint = evidence.joint_of(ref)
         for partner in joint.references if joint else ():
@@ -196,7 +200,8 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
                          settings, directory)
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
-    return inputs
+    check_curves(inputs, places["populations"])
+    return with_fits(inputs, places["populations"], models)
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:
@@ -241,14 +246,17 @@ def _collect_references(node, path: str, field: str | None, uses: dict[str, list
         uses.setdefault(node, []).append((path, field))
 
 
-def _check_references(found, evidence: EvidenceLibrary, perspective: Perspective) -> None:
-    for ref, places in found.items():
-        try:
-            item: Evidence = evidence[ref]
-        except InputError as error:
-            raise InputError(f"{places[0][0]}: {error}") from None
-        for path, field in places:
-            _check_use(ref, item, path, field, perspective)
+def _check_references(found, evidence: EvidenceLibrary, perspective: Perspective, files: dict[str, str]) -> None:
+    """Every reference exists and suits each field that uses it; errors name the model
+    file (``files``: by the key a path starts with) and the place."""
+    for ref, uses in found.items():
+        for path, field in uses:
+            where = f"{files[path.partition('.')[0]]}: {path}"
+            try:
+                item: Evidence = evidence[ref]
+            except InputError as error:
+                raise InputError(f"{where}: {error}") from None
+            _check_use(ref, item, where, field, perspective)
 
 
 def _check_use(ref: str, item: Evidence, path: str, field: str, perspective: Perspective) -> None:

@@ -1,5 +1,6 @@
-"""Schemas of the model files every structure shares: survival curves, treatments, costs,
-utilities, and the analysis settings.
+"""Schemas of the model files every structure shares: treatments, costs, utilities, the
+analysis settings and the fields they are made of (survival curves:
+:mod:`markov.inputs.curves`).
 
 Model files hold no bare numbers: every input is a reference ``"<evidence file>.<value>"``
 into the evidence library (:mod:`markov.inputs.evidence`), so each number a model uses
@@ -50,8 +51,15 @@ def lookup(table: Mapping[str, T], keys: Sequence[str], what: str) -> T:
                      f"{' or '.join(repr(k) for k in keys)}")
 
 
+def check_periods_end(periods: Sequence) -> None:
+    """Periods that run one after another: every one but the last ends (``until``), the
+    last runs on."""
+    if periods[-1].until is not None or any(p.until is None for p in periods[:-1]):
+        raise ValueError("periods: every period but the last needs 'until'; the last has none")
+
+
 # ---------------------------------------------------------------------------------
-# Survival curves
+# Survival targets (the curves themselves: markov.inputs.curves)
 # ---------------------------------------------------------------------------------
 
 class Landmark(_Strict):
@@ -59,53 +67,6 @@ class Landmark(_Strict):
 
     time: Ref
     survival: Ref
-
-
-class CalibratedCurve(_Strict):
-    """A parametric curve through reported medians and landmark survival."""
-
-    family: Family
-    median: Ref | None = None
-    landmarks: list[Landmark] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _has_targets(self) -> CalibratedCurve:
-        if self.median is None and not self.landmarks:
-            raise ValueError("a calibrated curve needs a median, landmarks, or both")
-        return self
-
-
-class PublishedCurve(_Strict):
-    """A parametric curve entered as published, with flexsurv's parameters."""
-
-    family: Family
-    time_unit: TimeUnit
-    parameters: dict[str, Ref]
-
-
-class RelativeCurve(_Strict):
-    """Another named curve with a hazard ratio or an acceleration factor, applied to all
-    patients or, with ``applies_to_share``, to a share of them (the rest keep the
-    reference curve: e.g. an add-on that only some patients receive)."""
-
-    reference: Name
-    hazard_ratio: Ref | None = None
-    acceleration_factor: Ref | None = None
-    applies_to_share: Ref | None = None
-
-    @model_validator(mode="after")
-    def _one_effect(self) -> RelativeCurve:
-        if (self.hazard_ratio is None) == (self.acceleration_factor is None):
-            raise ValueError("give exactly one of hazard_ratio and acceleration_factor")
-        return self
-
-
-CurveSpec = CalibratedCurve | PublishedCurve | RelativeCurve
-
-
-def curve_references(spec: BaseModel) -> list[str]:
-    """The names of the other curves a curve is built from."""
-    return [spec.reference] if isinstance(spec, RelativeCurve) else []
 
 
 class Targets(_Strict):

@@ -27,7 +27,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .._validate import InputError
-from .schema import CurveSpec, Name, Ref, Targets, TimeOnTreatment, _Strict
+from .curves import CurveSpec
+from .schema import Name, Ref, Targets, TimeOnTreatment, _Strict, check_periods_end
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
@@ -350,8 +351,7 @@ class MarkovStrategy(_Strict):
 
     @model_validator(mode="after")
     def _periods_end(self) -> MarkovStrategy:
-        if self.periods[-1].until is not None or any(p.until is None for p in self.periods[:-1]):
-            raise ValueError("periods: every period but the last needs 'until'; the last has none")
+        check_periods_end(self.periods)
         if self.initial is not None and (not self.initial or list(self.initial.values()).count("rest") > 1):
             raise ValueError("initial: give at least one state, and at most one 'rest'")
         return self

@@ -13,6 +13,7 @@ from ..inputs import ModelInputs, ParameterSet
 from ..inputs.schema import TimeOnTreatment
 from ..inputs.structures import Population
 from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
+from .curves import Cohort, build_curves
 from .protocol import StrategyResult
 from .valuation import COMMON_CATEGORIES
 
@@ -44,10 +45,25 @@ class CohortModel:
         """The perspective's life table, read from its files once, not at every evaluation."""
         return LifeTable.load(self.inputs.perspective.life_table)
 
+    def general_population_curve(self, population: Population, params: ParameterSet) -> GeneralPopulationSurvival:
+        """General-population survival of the cohort (years since the start)."""
+        return GeneralPopulationSurvival(self.life_table, params[population.start_age], params[population.share_female])
+
     def general_population(self, population: Population, params: ParameterSet) -> np.ndarray:
         """General-population survival of the cohort on the grid, ``(n_samples, n_times)``."""
-        return GeneralPopulationSurvival(self.life_table, params[population.start_age],
-                                         params[population.share_female]).survival_on_grid(self.grid)
+        return self.general_population_curve(population, params).survival_on_grid(self.grid)
+
+    def curves(self, population: Population, params: ParameterSet) -> dict[str, SurvivalCurve]:
+        """The population's curves for ``params`` (:func:`~markov.models.curves.build_curves`).
+
+        Curves that use general-population mortality get the cohort's (the perspective's
+        life table, the population's start age and share female) and the model's cycle;
+        every structure builds its curves here so that every kind works in it.
+        """
+        demography = population.start_age is not None and population.share_female is not None
+        cohort = Cohort(self.general_population_curve(population, params), self.grid.cycle_length_years) \
+            if self.inputs.perspective.life_table and demography else None
+        return build_curves(population.curves, params, cohort)
 
     def time_on_treatment(self, tot: TimeOnTreatment, progression_free: np.ndarray,
                           curves: dict[str, SurvivalCurve], params: ParameterSet) -> np.ndarray:

@@ -1,28 +1,85 @@
 """Survival curves from their specifications in the model files, for every structure.
 
-One registry maps each kind of curve specification (:mod:`markov.inputs.schema`) to the
+One registry maps each kind of curve specification (:mod:`markov.inputs.curves`) to the
 function that builds it from a parameter set, so a kind added there is named the same way
 in a sequencing, partitioned-survival or Markov model. A builder may use other named
-curves (a hazard ratio applies to a reference curve); :func:`build_curves` builds each
-curve once, in dependency order, and refuses cycles.
+curves (a hazard ratio applies to a reference curve) and the cohort's general-population
+mortality (a cure model, a floor); :func:`build_curves` builds each curve once, in
+dependency order, and refuses cycles.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._validate import InputError
 from ..inputs import ParameterSet
-from ..inputs.schema import CalibratedCurve, PublishedCurve, RelativeCurve
-from ..survival import FAMILIES, AcceleratedFailureTime, Mixture, ProportionalHazards, SurvivalCurve, calibrate
+from ..inputs.curves import (
+    CalibratedCurve,
+    FittedCurve,
+    GeneralPopulationFloorCurve,
+    KaplanMeierTailCurve,
+    MixtureCureCurve,
+    PatientDataCurve,
+    PiecewiseExponentialCurve,
+    PiecewiseHazardRatioCurve,
+    PublishedCurve,
+    RelativeCurve,
+    SplineCurve,
+    WaningCurve,
+)
+from ..survival import (
+    FAMILIES,
+    TIME_UNIT_YEARS,
+    AcceleratedFailureTime,
+    GeneralPopulationFloor,
+    KaplanMeierWithTail,
+    Mixture,
+    MixtureCure,
+    PiecewiseExponential,
+    PiecewiseHazardRatio,
+    ProportionalHazards,
+    RoystonParmar,
+    SurvivalCurve,
+    WaningHazardRatio,
+    calibrate,
+)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """What a structure tells curves about its cohort: general-population survival (in
+    any time unit) and the model's cycle length, the interval of a floor."""
+
+    general_population: SurvivalCurve
+    cycle_years: float
 
 
 @dataclass(frozen=True)
 class CurveContext:
-    """What a builder may use: the parameter set and the other curves, by name."""
+    """What a builder may use: the parameter set, the other curves by name, and the
+    cohort (None where the structure offers no general-population mortality)."""
 
     params: ParameterSet
     curve: Callable[[str], SurvivalCurve]
+    cohort: Cohort | None = None
+
+    def general_population(self) -> SurvivalCurve:
+        """General-population survival of the cohort, or an error saying what it needs."""
+        if self.cohort is None:
+            raise InputError("general-population mortality is not available here: it needs the perspective's "
+                             "life_table and the population's start_age and share_female")
+        return self.cohort.general_population
+
+    def shared(self, ref: str, unit: str | None = None) -> float:
+        """A value the same in every sample (a knot, a cut point …); a duration in ``unit``."""
+        values = self.params[ref] if unit is None else self.params.years(ref) / TIME_UNIT_YEARS[unit]
+        if not (values == values[0]).all():
+            raise InputError(f"{ref}: differs between samples ({values.min()!r} to {values.max()!r}); it places a "
+                             f"curve for every sample alike, so it must be fixed")
+        return float(values[0])
 
 
 Builder = Callable[[object, CurveContext], SurvivalCurve]
@@ -37,8 +94,25 @@ def builds(spec_type: type) -> Callable[[Builder], Builder]:
     return register
 
 
-def build_curves(specs: Mapping[str, object], params: ParameterSet) -> dict[str, SurvivalCurve]:
-    """Every curve of ``specs`` (name -> specification) for the parameter sets ``params``."""
+def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Cohort | None = None
+                 ) -> dict[str, SurvivalCurve]:
+    """Every curve of a population for the parameter sets ``params``.
+
+    Parameters
+    ----------
+    specs : mapping of str to a curve specification
+        The population's ``curves`` (:mod:`markov.inputs.curves`), by name.
+    params : ParameterSet
+    cohort : Cohort, optional
+        The cohort's general-population survival and the model's cycle, for the curves
+        that use general-population mortality (a cure model, a floor); without it such a
+        curve is an error.
+
+    Returns
+    -------
+    dict of str to SurvivalCurve
+        Each curve built once, after the curves it refers to; an error names the curve.
+    """
     curves: dict[str, SurvivalCurve] = {}
     building: list[str] = []
 
@@ -55,7 +129,12 @@ def build_curves(specs: Mapping[str, object], params: ParameterSet) -> dict[str,
         if builder is None:
             raise InputError(f"curves.{name}: no builder for curves of kind {type(spec).__name__}")
         building.append(name)
-        curves[name] = builder(spec, CurveContext(params, curve))
+        try:
+            curves[name] = builder(spec, CurveContext(params, curve, cohort))
+        except InputError as error:
+            if str(error).startswith("curves"):  # placed already, by the curve that failed or the cycle
+                raise
+            raise InputError(f"curves.{name}: {error}") from None
         building.pop()
         return curves[name]
 
@@ -78,6 +157,19 @@ def _published(spec: PublishedCurve, context: CurveContext) -> SurvivalCurve:
     return FAMILIES[spec.family](time_unit=spec.time_unit, **values)
 
 
+@builds(SplineCurve)
+def _spline(spec: SplineCurve, context: CurveContext) -> SurvivalCurve:
+    gamma = np.column_stack([context.params[ref] for ref in spec.gamma])
+    knots = [context.shared(ref) for ref in spec.knots]
+    return RoystonParmar(gamma, knots, scale=spec.scale, time_unit=spec.time_unit)
+
+
+@builds(PiecewiseExponentialCurve)
+def _piecewise(spec: PiecewiseExponentialCurve, context: CurveContext) -> SurvivalCurve:
+    cuts = [context.shared(ref, spec.time_unit) for ref in spec.cut_points]
+    return PiecewiseExponential(np.column_stack(spec.rates_per_unit(context.params)), cuts, time_unit=spec.time_unit)
+
+
 @builds(RelativeCurve)
 def _relative(spec: RelativeCurve, context: CurveContext) -> SurvivalCurve:
     params, reference = context.params, context.curve(spec.reference)
@@ -89,3 +181,52 @@ def _relative(spec: RelativeCurve, context: CurveContext) -> SurvivalCurve:
         return treated
     share = params[spec.applies_to_share]
     return Mixture([reference, treated], [1.0 - share, share])
+
+
+@builds(WaningCurve)
+def _waning(spec: WaningCurve, context: CurveContext) -> SurvivalCurve:
+    reference = context.curve(spec.reference)
+    start = context.shared(spec.start, reference.time_unit)
+    end = None if spec.end is None else context.shared(spec.end, reference.time_unit)
+    return WaningHazardRatio(reference, context.params[spec.hazard_ratio], start, end, spec.profile)
+
+
+@builds(PiecewiseHazardRatioCurve)
+def _piecewise_hazard_ratio(spec: PiecewiseHazardRatioCurve, context: CurveContext) -> SurvivalCurve:
+    reference = context.curve(spec.reference)
+    until = [context.shared(ref, reference.time_unit) for ref in spec.shared_references().values()]
+    ratios = np.column_stack([context.params[period.hazard_ratio] for period in spec.periods])
+    return PiecewiseHazardRatio(reference, ratios, until)
+
+
+@builds(MixtureCureCurve)
+def _mixture_cure(spec: MixtureCureCurve, context: CurveContext) -> SurvivalCurve:
+    return MixtureCure(context.params[spec.cure_fraction], context.curve(spec.uncured), context.general_population())
+
+
+@builds(GeneralPopulationFloorCurve)
+def _floor(spec: GeneralPopulationFloorCurve, context: CurveContext) -> SurvivalCurve:
+    reference, population = context.curve(spec.reference), context.general_population()
+    interval = context.cohort.cycle_years / TIME_UNIT_YEARS[reference.time_unit]
+    return GeneralPopulationFloor(reference, population, interval)
+
+
+def _fitted_curve(spec: PatientDataCurve, context: CurveContext, **model) -> SurvivalCurve:
+    """The curve of a fit's model at the drawn coefficients."""
+    coefficients = np.column_stack([context.params[ref] for ref in spec.estimates.coefficients])
+    return spec.curve_model(**model).curve(coefficients, spec.time_unit)
+
+
+@builds(FittedCurve)
+def _fitted(spec: FittedCurve, context: CurveContext) -> SurvivalCurve:
+    estimates = spec.estimates
+    cuts = [context.shared(ref, spec.time_unit) for ref in spec.cut_points or []]
+    background = context.general_population() if spec.uses_general_population else None
+    knots = [context.shared(ref) for ref in estimates.knots] or None
+    return _fitted_curve(spec, context, cut_points=cuts or None, knots=knots, background=background)
+
+
+@builds(KaplanMeierTailCurve)
+def _kaplan_meier_with_tail(spec: KaplanMeierTailCurve, context: CurveContext) -> SurvivalCurve:
+    return KaplanMeierWithTail(spec.estimates.kaplan_meier, _fitted_curve(spec, context),
+                               context.shared(spec.cut_point, spec.time_unit))

@@ -31,7 +31,6 @@ from ..engine import run_markov
 from ..inputs import ParameterSet
 from ..inputs.structures import ROW_TOLERANCE, CurveProbability, MarkovStrategy, Population, initial_occupancy
 from .base import CohortModel
-from .curves import build_curves
 from .protocol import StrategyResult
 from .valuation import Course, State, value_trace
 
@@ -57,7 +56,7 @@ class MarkovModel(CohortModel):
         used = {entry.curve for matrix in population.transitions.values() if matrix.probabilities
                 for row in matrix.probabilities.values() for entry in row.values()
                 if isinstance(entry, CurveProbability)}
-        curves = build_curves(population.curves, params) if used else {}
+        curves = self.curves(population, params) if used else {}
         events = {curve: self._events(curves[curve].survival_on_grid(self.grid)) for curve in used}
         matrices = {}
         for m_name, matrix in population.transitions.items():

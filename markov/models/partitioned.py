@@ -51,7 +51,6 @@ from ..inputs import ParameterSet
 from ..inputs.structures import Partition, PartitionedSurvivalStrategy, Population
 from ..survival import TIME_UNIT_YEARS
 from .base import CohortModel, Prepared
-from .curves import build_curves
 from .protocol import StrategyResult
 from .valuation import CostModel, State, adverse_event_qalys, dead_state, value_trace
 
@@ -75,7 +74,7 @@ class PartitionedSurvivalModel(CohortModel):
         return categories
 
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        return _Prepared(name, population, params, build_curves(population.curves, params),
+        return _Prepared(name, population, params, self.curves(population, params),
                          self.general_population(population, params), CostModel(self.inputs, params, population))
 
     def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:

@@ -39,7 +39,6 @@ from ..engine import CohortTrace, add_line, add_post_progression, clock_reset_oc
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
 from .base import CohortModel, Prepared
-from .curves import build_curves
 from .protocol import StrategyResult
 from .valuation import State, dead_state, value_trace
 
@@ -80,7 +79,7 @@ class SequencingModel(CohortModel):
         return [f"{name}_drugs" for name in strategy.line_names()]
 
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        return _Prepared(name, population, params, build_curves(population.curves, params),
+        return _Prepared(name, population, params, self.curves(population, params),
                          self.general_population(population, params), {})
 
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:

@@ -8,8 +8,8 @@ model's cycle grid for the engine.
 - families: :mod:`~markov.survival.parametric` (flexsurv's exp … gengamma),
   :mod:`~markov.survival.spline` (Royston–Parmar), :mod:`~markov.survival.piecewise`,
   :mod:`~markov.survival.composite` (Kaplan–Meier + tail, mixture cure);
-- adjustments: :mod:`~markov.survival.adjust` (HR, AF, waning, general-population
-  floor, PFS ≤ OS) and :mod:`~markov.survival.general_population` (life tables);
+- adjustments: :mod:`~markov.survival.adjust` (HR, AF, waning, piecewise-constant
+  HR, general-population floor, PFS ≤ OS) and :mod:`~markov.survival.general_population` (life tables);
 - evidence: :mod:`~markov.survival.fit` (maximum likelihood, AIC/BIC),
   :mod:`~markov.survival.nonparametric` (Kaplan–Meier, Nelson–Aalen),
   :mod:`~markov.survival.reconstruct` (Guyot et al. 2012),
@@ -18,6 +18,8 @@ model's cycle grid for the engine.
 from ._base import TIME_UNIT_YEARS, SurvivalCurve, convert_time
 from .adjust import (
     AcceleratedFailureTime,
+    GeneralPopulationFloor,
+    PiecewiseHazardRatio,
     ProportionalHazards,
     WaningHazardRatio,
     constrain_pfs_to_os,
@@ -67,6 +69,7 @@ __all__ = [
     "FAMILIES",
     "FitResult",
     "Gamma",
+    "GeneralPopulationFloor",
     "GeneralPopulationSurvival",
     "GeneralizedGamma",
     "Gompertz",
@@ -83,6 +86,7 @@ __all__ = [
     "PatientData",
     "PiecewiseExponential",
     "PiecewiseExponentialModel",
+    "PiecewiseHazardRatio",
     "ProportionalHazards",
     "RoystonParmar",
     "SplineModel",

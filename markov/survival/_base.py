@@ -86,6 +86,11 @@ class SurvivalCurve(ABC):
         """Times (in :attr:`time_unit`) where the hazard may jump; integration splits there."""
         return np.empty(0)
 
+    def _breakpoints_before(self, tau: float) -> np.ndarray:
+        """The breakpoints in (0, τ): where integration up to τ splits."""
+        breaks = self._breakpoints()
+        return breaks[(breaks > 0) & (breaks < tau)]
+
     # --- public evaluation ---------------------------------------------------------
     def survival(self, t) -> np.ndarray:
         """S(t), shape ``(n_samples, n_times)``."""
@@ -189,8 +194,7 @@ class SurvivalCurve(ABC):
     def _restricted_mean(self, tau: float) -> np.ndarray:
         """∫₀^τ S dt by adaptive Gauss–Kronrod in log time (t = eˣ), which keeps the
         integrand smooth where hazards are singular at 0; splits at hazard jumps."""
-        breaks = self._breakpoints()
-        points = np.log(breaks[(breaks > 0) & (breaks < tau)])
+        points = np.log(self._breakpoints_before(tau))
         lower = np.log(tau) - _LOG_TIME_SPAN
         points = points[points > lower]
 

@@ -5,7 +5,10 @@ Curve-level adjustments (exact in continuous time, usable wherever a curve is):
 - :class:`ProportionalHazards`: h(t) = HR·h₀(t), so S = S₀^HR;
 - :class:`AcceleratedFailureTime`: S(t) = S₀(t/AF) — an acceleration factor (time
   ratio) above 1 stretches survival;
-- :class:`WaningHazardRatio`: the hazard ratio returns to 1 between two times.
+- :class:`WaningHazardRatio`: the hazard ratio returns to 1 between two times;
+- :class:`PiecewiseHazardRatio`: a hazard ratio constant within periods (time-varying);
+- :class:`GeneralPopulationFloor`: general-population mortality as a floor on the
+  hazard, interval by interval (on the model's grid, :func:`floor_at_general_population`).
 
 Grid-level constraints, applied to curves already on the model's cycle grid (the
 form an HTA reviewer checks cycle by cycle):
@@ -19,10 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_survival_curves
-from ._base import SurvivalCurve
+from ._base import TIME_UNIT_YEARS, SurvivalCurve
+from .piecewise import check_cut_points
 
 _WANING_NODES, _WANING_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _WANING_CHUNK_VALUES = 4_000_000  # bounds the (samples × times × nodes) work array to ~32 MB
+_NODE_BLOCK, _NODE_BLOCK_VALUES = 4096, 1_000_000  # floor intervals are summed a block at a time
+_NODE_TOLERANCE = 1e-9  # a time this close (relatively) to an interval boundary is on it: grids in other units
+_UNDERFLOW = 746.0  # exp(−H) is exactly 0 in double precision from here on
 
 
 def _ratio(value, name: str) -> np.ndarray:
@@ -188,6 +195,159 @@ class WaningHazardRatio(SurvivalCurve):
             values = self.reference._cumulative_hazard(u.reshape(shape[0], -1)).reshape(u.shape)
             out[:, block] = width * (values @ weights)
         return out
+
+
+class PiecewiseHazardRatio(SurvivalCurve):
+    """A hazard ratio constant within periods: ``hazard_ratios[j]`` on [u_{j−1}, u_j),
+    with u₀ = 0 and the last ratio applying from the last ``until`` on (times in the
+    reference's unit).
+
+    h(t) = HR_j·h₀(t) and H(t) = Σ_j HR_j·[H₀(min(t, u_j)) − H₀(u_{j−1})]₊, exact
+    wherever the reference's H₀ is.
+
+    Parameters
+    ----------
+    reference : SurvivalCurve
+    hazard_ratios : array (n_periods,) or (n_samples, n_periods)
+        Positive.
+    until : array (n_periods − 1,)
+        Ends of every period but the last; positive and strictly increasing.
+    """
+
+    def __init__(self, reference: SurvivalCurve, hazard_ratios, until) -> None:
+        ratios = np.atleast_2d(as_float_array(hazard_ratios, "hazard_ratios", ndim=(1, 2)))
+        if not (ratios > 0).all():
+            sample, period = (int(i) for i in np.argwhere(~(ratios > 0))[0])
+            raise InputError(f"hazard_ratios [sample {sample}, period {period}] is {float(ratios[sample, period])!r}: "
+                             "must be a positive number")
+        self.until = check_cut_points(until, "until")
+        if self.until.size != ratios.shape[1] - 1:
+            raise InputError(f"until: {self.until.size} given for {ratios.shape[1]} hazard ratios; every period but "
+                             "the last ends at an until")
+        self.reference, self.hazard_ratios = reference, ratios
+        self.n_samples = _sample_count(reference, ratios[:, 0], "hazard_ratios")
+        self.time_unit = reference.time_unit
+        self._bounds = np.concatenate([[0.0], self.until, [np.inf]])
+
+    def _cumulative_hazard(self, t):
+        total = 0.0
+        for j, (low, high) in enumerate(zip(self._bounds[:-1], self._bounds[1:])):
+            inside = self.reference._cumulative_hazard(np.clip(t, low, high)) \
+                - self.reference._cumulative_hazard(np.array([[low]]))
+            total = total + self.hazard_ratios[:, j:j + 1] * inside
+        return total
+
+    def _log_hazard(self, t):
+        t = np.broadcast_to(t, np.broadcast_shapes(t.shape, (self.n_samples, 1)))
+        period = np.searchsorted(self.until, t, side="right")
+        rows = np.arange(self.hazard_ratios.shape[0])[:, None] if self.hazard_ratios.shape[0] > 1 else 0
+        return np.log(self.hazard_ratios[rows, period]) + self.reference._log_hazard(t)
+
+    def _breakpoints(self):
+        return np.union1d(self.reference._breakpoints(), self.until)
+
+
+class GeneralPopulationFloor(SurvivalCurve):
+    """The reference curve with general-population mortality as a floor on its hazard,
+    interval by interval: the form in which models apply the floor, cycle by cycle.
+
+    The time axis is cut into intervals of length Δ = ``interval`` (t_k = kΔ). Within
+    each, the conditional survival is the smaller of the curve's and the population's:
+
+        S(t) = S(t_k)·min(S₀(t)/S₀(t_k), S_gp(t)/S_gp(t_k)),   t_k ≤ t < t_{k+1},
+
+    i.e. H(t) = Σ_{j<k} max(ΔH₀_j, ΔH_gp_j) + max(H₀(t) − H₀(t_k), H_gp(t) − H_gp(t_k)).
+    On a grid whose points are multiples of Δ — the model's grid when Δ is its cycle
+    length — this is exactly :func:`floor_at_general_population`; between them S is
+    still continuous and non-increasing, and as Δ → 0 it tends to the continuous floor
+    h = max(h₀, h_gp). The hazard is the binding one's (at t_k, the larger of the two).
+
+    Evaluating at time t sums the intervals before it (cached per curve, so memory grows
+    with the latest time evaluated: n_samples × t/Δ values). Once every sample's H passes
+    746, S is 0 in double precision and H is reported as ∞.
+
+    Parameters
+    ----------
+    reference : SurvivalCurve
+    general_population : SurvivalCurve
+        General-population survival of the cohort (e.g.
+        :class:`~markov.survival.general_population.GeneralPopulationSurvival`), in any unit.
+    interval : float
+        Δ, in the reference's time unit.
+    """
+
+    def __init__(self, reference: SurvivalCurve, general_population: SurvivalCurve, interval: float) -> None:
+        if not (np.isfinite(interval) and interval > 0):
+            raise InputError(f"interval is {float(interval)!r}: the floor's interval must be a positive time")
+        sizes = {reference.n_samples, general_population.n_samples} - {1}
+        if len(sizes) > 1:
+            raise InputError(f"general_population has {general_population.n_samples} samples but the reference "
+                             f"curve has {reference.n_samples}")
+        self.reference, self.general_population, self.interval = reference, general_population, float(interval)
+        self.time_unit = reference.time_unit
+        self.n_samples = sizes.pop() if sizes else 1
+        self._population_scale = TIME_UNIT_YEARS[self.time_unit] / TIME_UNIT_YEARS[general_population.time_unit]
+        self._node_hazard = np.zeros((self.n_samples, 1))  # H at t_0, t_1, … as far as evaluated
+
+    def _hazards(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """H₀ and H_gp at ``t`` (this curve's unit), broadcast to ``(n_samples, …)``."""
+        shape = np.broadcast_shapes(t.shape, (self.n_samples, 1))
+        own = self.reference._cumulative_hazard(t)
+        with np.errstate(divide="ignore", invalid="ignore"):  # past the life table's reach S_gp is 0
+            population = self.general_population._cumulative_hazard(t * self._population_scale)
+        return np.broadcast_to(own, shape), np.broadcast_to(population, shape)
+
+    def _since_node(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The interval index k of ``t`` and the rises of H₀ and H_gp since t_k."""
+        x = t / self.interval
+        nearest = np.round(x)
+        with np.errstate(invalid="ignore"):
+            k = np.where(np.abs(x - nearest) <= _NODE_TOLERANCE * np.maximum(nearest, 1.0), nearest, np.floor(x))
+        at_t, at_node = self._hazards(t), self._hazards(np.where(np.isfinite(k), k * self.interval, 0.0))
+        with np.errstate(invalid="ignore"):
+            rises = [np.where(node == np.inf, np.inf, now - node) for now, node in zip(at_t, at_node)]
+        return k, rises[0], rises[1]
+
+    def _extend_nodes(self, last: int) -> None:
+        """Sum the intervals up to node ``last`` (or until every sample's H underflows S)."""
+        block = min(_NODE_BLOCK, max(16, _NODE_BLOCK_VALUES // self.n_samples))
+        while self._node_hazard.shape[1] <= last and (self._node_hazard[:, -1] < _UNDERFLOW).any():
+            first = self._node_hazard.shape[1] - 1
+            nodes = np.arange(first, min(first + block, last) + 1)[None, :] * self.interval
+            with np.errstate(invalid="ignore"):
+                own, population = (np.diff(h, axis=1) for h in self._hazards(nodes))
+                # ∞ − ∞ where a curve has already reached 0: it stays there
+                steps = np.nan_to_num(np.maximum(own, population), nan=np.inf)
+            sums = self._node_hazard[:, -1:] + np.cumsum(steps, axis=1)
+            self._node_hazard = np.concatenate([self._node_hazard, sums], axis=1)
+
+    def _cumulative_hazard(self, t):
+        k, own, population = self._since_node(t)
+        finite = np.isfinite(k)
+        self._extend_nodes(int(k[finite].max()) if finite.any() else 0)
+        known = finite & (k < self._node_hazard.shape[1])
+        index = np.where(known, k, 0).astype(np.intp)
+        rows = np.arange(self.n_samples)[:, None]
+        with np.errstate(invalid="ignore"):
+            return np.where(known, self._node_hazard[rows, index] + np.maximum(own, population), np.inf)
+
+    def _log_hazard(self, t):
+        _, own, population = self._since_node(t)
+        log_own = self.reference._log_hazard(t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_population = self.general_population._log_hazard(t * self._population_scale) \
+                + np.log(self._population_scale)
+        return np.where(own > population, log_own,
+                        np.where(population > own, log_population, np.maximum(log_own, log_population)))
+
+    def _breakpoints(self):
+        return np.union1d(self.reference._breakpoints(),
+                          self.general_population._breakpoints() / self._population_scale)
+
+    def _breakpoints_before(self, tau):
+        nodes = np.arange(1, np.ceil(tau / self.interval)) * self.interval
+        breaks = np.union1d(self._breakpoints(), nodes)
+        return breaks[(breaks > 0) & (breaks < tau)]
 
 
 def floor_at_general_population(survival, general_population) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,16 @@ from .._validate import InputError, as_float_array
 from ._base import SurvivalCurve, check_time_unit
 
 
+def check_cut_points(cut_points, name: str) -> np.ndarray:
+    """Times that split the time axis into periods, as a 1-D array: positive and strictly
+    increasing, else an error naming the first that is not."""
+    cuts = np.atleast_1d(as_float_array(cut_points, name, ndim=(0, 1)))
+    if cuts.size and not (cuts[0] > 0 and (np.diff(cuts) > 0).all()):
+        i = int(np.argmin(np.diff(np.concatenate([[0.0], cuts])) > 0))
+        raise InputError(f"{name} [{i}] is {float(cuts[i])!r}: cut points must be positive and strictly increasing")
+    return cuts
+
+
 class PiecewiseExponential(SurvivalCurve):
     """Constant hazard ``rates[j]`` on [c_{j−1}, c_j), with c₀ = 0 and the last rate
     applying beyond the last cut point.
@@ -26,14 +36,11 @@ class PiecewiseExponential(SurvivalCurve):
     def __init__(self, rates, cut_points, *, time_unit: str) -> None:
         self.time_unit = check_time_unit(time_unit)
         rates = np.atleast_2d(as_float_array(rates, "rates", ndim=(1, 2)))
-        cuts = np.atleast_1d(as_float_array(cut_points, "cut_points", ndim=(0, 1)))
+        cuts = check_cut_points(cut_points, "cut_points")
         if cuts.size != rates.shape[1] - 1:
             raise InputError(
                 f"cut_points: {cuts.size} given for {rates.shape[1]} rates; need one fewer cut point than rates"
             )
-        if cuts.size and not (cuts[0] > 0 and (np.diff(cuts) > 0).all()):
-            i = int(np.argmin(np.diff(np.concatenate([[0.0], cuts])) > 0))
-            raise InputError(f"cut_points [{i}] is {float(cuts[i])!r}: cut points must be positive and strictly increasing")
         if (rates < 0).any():
             sample, interval = (int(i) for i in np.argwhere(rates < 0)[0])
             raise InputError(

@@ -8,12 +8,15 @@ from markov import InputError, TimeGrid
 from markov.survival import (
     AcceleratedFailureTime,
     Exponential,
+    GeneralPopulationFloor,
     GeneralPopulationSurvival,
     KaplanMeier,
     KaplanMeierWithTail,
     LifeTable,
     LogLogistic,
     MixtureCure,
+    PiecewiseExponential,
+    PiecewiseHazardRatio,
     ProportionalHazards,
     WaningHazardRatio,
     Weibull,
@@ -74,6 +77,77 @@ def test_hazard_ratio_must_be_positive():
         WaningHazardRatio(REFERENCE, 0.5, 24, 12)
     with pytest.raises(InputError, match=r"has 3 samples but the reference curve has 2"):
         ProportionalHazards(Weibull([1, 2], 3, time_unit="months"), [0.5, 0.6, 0.7])
+
+
+def test_piecewise_hazard_ratio_closed_form():
+    curve = PiecewiseHazardRatio(REFERENCE, [[0.5, 0.8, 1.2], [0.6, 0.9, 1.0]], until=[6.0, 18.0])
+    # Weibull H₀(t) = (t/10)^0.8, so H(t) = Σ HR_j·[H₀(min(t, u_j)) − H₀(u_{j−1})]₊
+    def h0(t):
+        return (t / 10.0) ** 0.8
+
+    pieces = np.array([h0(np.clip(TIMES, low, high)) - h0(low) for low, high in [(0, 6), (6, 18), (18, np.inf)]])
+    expected = np.array([[0.5, 0.8, 1.2], [0.6, 0.9, 1.0]]) @ pieces
+    np.testing.assert_allclose(curve.cumulative_hazard(TIMES), expected, rtol=1e-13, atol=1e-15)
+    ratio = np.where(TIMES[1:] < 6, [[0.5], [0.6]], np.where(TIMES[1:] < 18, [[0.8], [0.9]], [[1.2], [1.0]]))
+    np.testing.assert_allclose(curve.hazard(TIMES[1:]), ratio * REFERENCE.hazard(TIMES[1:]), rtol=1e-13)
+    # with an exponential reference it is piecewise exponential; [HR, 1] is a step waning
+    exponential = PiecewiseHazardRatio(Exponential(0.1, time_unit="months"), [0.5, 0.8, 1.2], [6.0, 18.0])
+    np.testing.assert_allclose(exponential.survival(TIMES),
+                               PiecewiseExponential([0.05, 0.08, 0.12], [6.0, 18.0], time_unit="months").survival(TIMES),
+                               rtol=1e-14)
+    np.testing.assert_allclose(PiecewiseHazardRatio(REFERENCE, [0.6, 1.0], [12.0]).survival(TIMES),
+                               WaningHazardRatio(REFERENCE, 0.6, 12.0, profile="step").survival(TIMES), rtol=1e-14)
+    expected_area, _ = integrate.quad(lambda t: curve.survival([t])[1, 0], 0, 40, points=[6, 18], epsabs=1e-13)
+    assert curve.restricted_mean(40)[1] == pytest.approx(expected_area, rel=1e-9)
+
+
+@pytest.mark.parametrize("ratios, until, message", [
+    ([0.5, 0.0], [6.0], r"hazard_ratios \[sample 0, period 1\] is 0.0: must be a positive number"),
+    ([0.5, 0.7, 0.9], [12.0, 6.0], r"until \[1\] is 6.0: cut points must be positive and strictly increasing"),
+    ([0.5, 0.7], [6.0, 12.0], r"until: 2 given for 2 hazard ratios; every period but the last ends at an until"),
+])
+def test_piecewise_hazard_ratio_refuses_bad_periods(ratios, until, message):
+    with pytest.raises(InputError, match=message):
+        PiecewiseHazardRatio(REFERENCE, ratios, until)
+
+
+def test_general_population_floor_is_the_per_cycle_floor_on_the_grid():
+    grid = TimeGrid.from_horizon(30, 7 / 365.25)
+    population = GeneralPopulationSurvival("us_2023", [70, 55], 0.4)
+    # hazards that fall below the population's: a cure fraction (months, against a population in years)
+    reference = MixtureCure([0.3, 0.5], Weibull(1.2, 12.0, time_unit="months"))
+    curve = GeneralPopulationFloor(reference, population, grid.cycle_length_years * 12)
+    expected, floored = floor_at_general_population(reference.survival_on_grid(grid), population.survival_on_grid(grid))
+    assert (floored > 0).all()
+    np.testing.assert_allclose(curve.survival_on_grid(grid), expected, rtol=1e-12, atol=1e-14)
+    # between grid points the smaller conditional survival of the two, so S stays continuous and falling
+    week = grid.cycle_length_years * 12
+    t = np.linspace(0, 30 * 12, 4001)
+    k = np.floor(t / week) * week
+    conditional = np.minimum(reference.survival(t) / reference.survival(k),
+                             population.survival(t / 12) / population.survival(k / 12))
+    np.testing.assert_allclose(curve.survival(t), curve.survival(k) * conditional, rtol=1e-12, atol=1e-300)
+    assert (np.diff(curve.survival(t), axis=1) <= 0).all()
+    # the hazard is the binding one's
+    inside = np.array([13.3, 250.2])
+    start = np.floor(inside / week) * week
+    own = reference.cumulative_hazard(inside) - reference.cumulative_hazard(start)
+    gp = population.cumulative_hazard(inside / 12) - population.cumulative_hazard(start / 12)
+    np.testing.assert_allclose(curve.hazard(inside), np.where(own > gp, reference.hazard(inside),
+                                                              population.hazard(inside / 12) / 12), rtol=1e-12)
+    expected_area, _ = integrate.quad(lambda x: curve.survival([x])[0, 0], 0, 60, limit=1000,
+                                      points=np.arange(1, 60 / week) * week, epsabs=1e-12)
+    assert curve.restricted_mean(60)[0] == pytest.approx(expected_area, rel=1e-9)
+    # far out everyone has died: S is 0, not NaN
+    np.testing.assert_array_equal(curve.survival([1e5, np.inf]), 0.0)
+
+
+def test_general_population_floor_refuses_a_bad_interval_and_mismatched_samples():
+    population = GeneralPopulationSurvival("us_2023", [70, 55, 60], 0.4)
+    with pytest.raises(InputError, match=r"interval is 0.0: the floor's interval must be a positive time"):
+        GeneralPopulationFloor(REFERENCE, population, 0.0)
+    with pytest.raises(InputError, match=r"general_population has 3 samples but the reference curve has 2"):
+        GeneralPopulationFloor(Weibull([1, 2], 3, time_unit="months"), population, 1.0)
 
 
 def test_general_population_life_table_reproduces_its_qx_and_published_life_expectancy():

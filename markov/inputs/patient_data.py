@@ -1,0 +1,265 @@
+"""Curves fitted to patient-level data, once, when an analysis is loaded.
+
+A curve of kind ``fit`` or ``kaplan_meier_with_tail`` (:mod:`markov.inputs.curves`) names a
+CSV file with columns ``time``, ``event`` (1 event, 0 censored) and ``arm``. A relative
+path is looked for beside the analysis file, then in the model directory (that of
+``populations.yaml``). The fit (:func:`markov.survival.fit`; for a tail,
+:func:`markov.survival.fit_tail`) runs here, in the inputs layer, and its coefficients —
+on flexsurv's unconstrained scale — enter the analysis as derived evidence: the values of
+an evidence file ``fit_<population>_<curve>``, unit ``coefficient``, status
+``calculated``, a calculation naming the method, file, arm, number of patients and events,
+and (with two or more coefficients) a ``joint`` multivariate normal with the fit's
+covariance. So a probabilistic analysis and a global sensitivity analysis draw them
+together (:meth:`ModelInputs.transform`), the inputs table lists them with the data's
+source, and the curve's builder makes the curve from the drawn coefficients. Knots placed
+from the data are derived values too (fixed). Within one load each file is read once and
+each fit made once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from .._validate import InputError, validation_error
+from ..survival import (
+    TIME_UNIT_YEARS,
+    FitResult,
+    GeneralPopulationSurvival,
+    KaplanMeier,
+    LifeTable,
+    PatientData,
+    fit,
+    fit_tail,
+)
+from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
+from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
+from .parameters import ModelInputs, ParameterSet
+from .structures import Population
+
+#: The columns a patient-level data file must have.
+COLUMNS = ("time", "event", "arm")
+#: A coefficient whose standard error passes this (a factor e¹⁰ in a positive parameter
+#: within one standard error) is not determined by the data: its draws would be meaningless.
+UNIDENTIFIED_SE = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Data:
+    """A data file read and checked, with the digest that identifies its content."""
+
+    path: Path
+    frame: pd.DataFrame
+    digest: str
+
+
+def find_data_file(name: str, directories: list[Path], where: str) -> Path:
+    """The data file a curve names.
+
+    Parameters
+    ----------
+    name : str
+        The ``file`` of the curve: taken as it is if absolute.
+    directories : list of Path
+        Where a relative ``name`` is looked for, in order (the analysis file's
+        directory, then the model directory).
+    where : str
+        The curve's place, for the error when no file is found.
+    """
+    candidates = [Path(name)] if Path(name).is_absolute() else [directory / name for directory in directories]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise InputError(f"{where}.file = {name!r}: no such file (looked for {', '.join(map(str, candidates))})")
+
+
+def read_data_file(path: Path) -> _Data:
+    """A patient-level data file, read and checked: it has the :data:`COLUMNS`, every
+    time is a positive number, every event 0 or 1, every patient an arm. Errors name the
+    file, the column and line, the value and the rule."""
+    try:
+        frame = pd.read_csv(path, dtype={"arm": str})
+    except (ValueError, OSError) as error:
+        raise InputError(f"{path}: not a readable CSV file ({error})") from None
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: has no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))}); "
+                         f"patient-level data need the columns {', '.join(COLUMNS)}")
+    for column, rule, valid in (
+            ("time", "times must be positive numbers", lambda v: np.isfinite(v) & (v > 0)),
+            ("event", "events must be 1 (event) or 0 (censored)", lambda v: np.isin(v, (0.0, 1.0)))):
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+        bad = ~valid(values)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raw = frame[column].iloc[row]
+            shown = raw.item() if isinstance(raw, np.generic) else raw
+            raise InputError(f"{path}: column {column!r}, line {row + 2}, is {shown!r}: {rule}")
+        frame[column] = values
+    if frame["arm"].isna().any():
+        raise InputError(f"{path}: column 'arm', line {int(np.argmax(frame['arm'].isna())) + 2}, is empty: every "
+                         "patient needs an arm")
+    return _Data(path, frame, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def _value_name(coefficient: str) -> str:
+    """An evidence value name for a coefficient: ``log(shape)`` -> ``log_shape``."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", coefficient).strip("_")
+
+
+class _Fits:
+    """The data files and fits of one load, each made once."""
+
+    def __init__(self, inputs: ModelInputs, model_directory: Path) -> None:
+        self.inputs, self.directories = inputs, [inputs.directory, model_directory]
+        self.base: ParameterSet = inputs.base_case()
+        self.files: dict[Path, _Data] = {}
+        self.fits: dict[tuple, tuple[FitResult, KaplanMeier | None]] = {}
+
+    def data(self, spec: PatientDataCurve, where: str) -> tuple[_Data, PatientData]:
+        """The file a curve names, read once, and the patients of its arm."""
+        path = find_data_file(spec.file, self.directories, where).resolve()
+        if path not in self.files:
+            self.files[path] = read_data_file(path)
+        data = self.files[path]
+        rows = data.frame[data.frame["arm"] == spec.arm]
+        if rows.empty:
+            arms = ", ".join(sorted(map(str, data.frame["arm"].unique())))
+            raise InputError(f"{path}: arm {spec.arm!r} (named by {where}.arm) is not in column 'arm' (arms: {arms})")
+        return data, PatientData(rows["time"].to_numpy(), rows["event"].to_numpy(), spec.time_unit)
+
+    def in_data_unit(self, ref: str, spec: PatientDataCurve) -> float:
+        """A duration at its point estimate, in the data's time unit."""
+        return float(self.base.years(ref)[0]) / TIME_UNIT_YEARS[spec.time_unit]
+
+    def background(self, population: Population) -> GeneralPopulationSurvival:
+        """General-population survival at the point estimates, for a cure model."""
+        return GeneralPopulationSurvival(LifeTable.load(self.inputs.perspective.life_table),
+                                         self.base[population.start_age][0], self.base[population.share_female][0])
+
+    def fit(self, spec: PatientDataCurve, population: Population, where: str
+            ) -> tuple[_Data, PatientData, FitResult, KaplanMeier | None]:
+        """The fit of ``spec`` (and, for a tail, the Kaplan–Meier estimate it continues)."""
+        data, patients = self.data(spec, where)
+        settings = str(spec.model_dump(mode="json", exclude={"file", "source"}))
+        if isinstance(spec, KaplanMeierTailCurve):
+            cut = self.in_data_unit(spec.cut_point, spec)
+            key, field = (data.path, settings, cut), f".cut_point = {spec.cut_point!r}"
+
+            def make() -> tuple[FitResult, KaplanMeier | None]:
+                curve, result = fit_tail(spec.curve_model(), patients, cut)
+                return result, curve.kaplan_meier
+        else:
+            cuts = [self.in_data_unit(ref, spec) for ref in spec.cut_points or []]
+            background = self.background(population) if spec.uses_general_population else None
+            demography = None if background is None else (background.start_age[0], background.share_female[0])
+            key, field = (data.path, settings, tuple(cuts), demography), ""
+
+            def make() -> tuple[FitResult, KaplanMeier | None]:
+                return fit(spec.curve_model(cuts or None, None, background), patients), None
+        if key not in self.fits:
+            try:
+                self.fits[key] = make()
+            except InputError as error:
+                raise InputError(f"{where}{field}: {error} (data: {data.path}, arm {spec.arm!r})") from None
+        result, kaplan_meier = self.fits[key]
+        problem = _why_unusable(result)
+        if problem:
+            raise InputError(f"{where}: the {result.name} fit to {data.path} (arm {spec.arm!r}) cannot be used: "
+                             f"{problem}; choose another family or fewer parameters")
+        return data, patients, result, kaplan_meier
+
+
+def _why_unusable(result: FitResult) -> str | None:
+    """Why a fit's estimates cannot enter an analysis, or None."""
+    if not result.converged:
+        return f"it did not converge (the optimiser stopped, '{result.message}', short of the maximum)"
+    if not np.isfinite(result.covariance).all():
+        return "its covariance is not finite"
+    worst = int(np.argmax(result.standard_errors))
+    if result.standard_errors[worst] > UNIDENTIFIED_SE:
+        return (f"the data do not determine {result.coefficient_names[worst]} (standard error "
+                f"{result.standard_errors[worst]:.3g} on the unconstrained scale, above {UNIDENTIFIED_SE:g})")
+    return None
+
+
+def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result: FitResult,
+              where: str) -> EvidenceFile:
+    """The derived evidence of a fit: its coefficients (and knots), their joint distribution."""
+    method = f"maximum-likelihood fit of {result.name} (flexsurv's parametrisation; markov.survival.fit)"
+    if isinstance(spec, KaplanMeierTailCurve):
+        method += f" to the {result.n_observations} patients at risk at the cut point (left-truncated there)"
+    fitted = (f"{method}; data {spec.file} ({data.path}, sha256 {data.digest[:16]}), arm {spec.arm!r}: "
+              f"n = {len(patients.time)}, {patients.n_events} events; log-likelihood {result.log_likelihood:.6g}, "
+              f"AIC {result.aic:.6g}")
+    here = f"{spec.file}, arm {spec.arm!r}"
+    names = [_value_name(name) for name in result.coefficient_names]
+    values = {name: EvidenceValue(value=float(value), unit="coefficient", status="calculated", where=here,
+                                  se=float(se), calculation=f"{fitted}; coefficient {label} (unconstrained scale)")
+              for name, label, value, se in zip(names, result.coefficient_names, result.coefficients,
+                                                result.standard_errors, strict=True)}
+    knots = getattr(result.model, "knots", None)  # a spline's, placed from the data
+    for i, knot in enumerate([] if knots is None else knots):
+        values[f"knot_{i}"] = EvidenceValue(value=float(knot), unit="coefficient", status="calculated", where=here,
+                                            calculation=f"knot {i} on log time, placed by flexsurv's default rule "
+                                                        f"(quantiles of the log event times) for the {fitted}")
+    covariance = 0.5 * (result.covariance + result.covariance.T)  # symmetric to the last digit
+    joint = {} if len(names) < 2 else {"coefficients": JointDistribution(
+        values=names, distribution="multivariate_normal", covariance=covariance.tolist(),
+        note="the fit's asymptotic covariance (inverse Hessian of the log-likelihood)")}
+    try:
+        source = Source(**spec.source.model_dump()) if spec.source else Source(
+            citation=f"patient-level data {spec.file}", kind="patient_data", url=data.path.as_uri())
+    except ValidationError as error:
+        raise validation_error(f"{where}.source", error) from None
+    return EvidenceFile(source=source, values=values, joint=joint)
+
+
+def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelInputs:
+    """Every curve of ``inputs`` fitted to patient-level data.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        The analysis as loaded, its references checked.
+    where : str
+        The populations file, for errors.
+    model_directory : Path
+        The directory of the model files, where data files are looked for after the
+        analysis file's directory.
+
+    Returns
+    -------
+    ModelInputs
+        ``inputs`` itself when no curve is fitted; otherwise with each fit's derived
+        evidence in the library and in use, and each fitted curve's specification
+        recording its references (:class:`~markov.inputs.curves.FitEstimates`).
+    """
+    fits = _Fits(inputs, model_directory)
+    files, locations, uses, populations = {}, {}, dict(inputs.uses), dict(inputs.populations)
+    for p_name, population in inputs.populations.items():
+        curves = dict(population.curves)
+        for c_name, spec in population.curves.items():
+            if not isinstance(spec, PatientDataCurve):
+                continue
+            here = f"{where}: populations.{p_name}.curves.{c_name}"
+            data, patients, result, kaplan_meier = fits.fit(spec, population, here)
+            stem = f"fit_{p_name}_{c_name}"
+            files[stem] = _evidence(spec, data, patients, result, here)
+            locations[stem] = f"populations.{p_name}.curves.{c_name} (fitted to {data.path})"
+            refs = [f"{stem}.{name}" for name in files[stem].values]
+            for ref in refs:
+                uses[ref] = [f"populations.{p_name}.curves.{c_name}"]
+            n_coefficients = len(result.coefficient_names)
+            curves[c_name] = spec.with_estimates(
+                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier))
+        populations[p_name] = population.model_copy(update={"curves": curves})
+    if not files:
+        return inputs
+    return dataclasses.replace(inputs, populations=populations, uses=uses,
+                               evidence=inputs.evidence.with_files(files, locations))
