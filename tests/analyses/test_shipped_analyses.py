@@ -1,0 +1,45 @@
+"""Every analysis shipped in analyses/ runs from the command line as a user would run it:
+``markov run FILE --out DIR`` and ``markov psa FILE -n 200 --out DIR``, each structure
+from data alone."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from markov.cli import main
+
+ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
+FILES = sorted(ANALYSES.glob("*.yaml"))
+
+
+def test_the_shipped_analyses_are_there():
+    assert {path.name for path in FILES} >= {"hcc_base_case.yaml", "chancellor.yaml", "hcc_three_lines.yaml",
+                                             "hcc_partitioned_survival.yaml"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.stem)
+def test_run_and_psa_from_the_command_line(path, tmp_path, capsys):
+    assert main(["run", str(path), "--out", str(tmp_path / "run")]) == 0
+    assert main(["psa", str(path), "-n", "200", "--out", str(tmp_path / "psa")]) == 0
+    assert "markov: error" not in capsys.readouterr().err
+    results = pd.concat([pd.read_csv(p) for p in sorted((tmp_path / "run").glob("results_*.csv"))])
+    summary = pd.read_csv(tmp_path / "psa" / "psa_summary.csv")
+    assert len(summary) == len(results) > 0
+    assert (results["cost"] > 0).all() and (results["qalys"] > 0).all()
+    # the PSA means lie near the base case (within the 95% intervals of the draws)
+    merged = summary.merge(results, on=["population", "strategy"])
+    assert ((merged["cost_2.5%"] <= merged["cost"]) & (merged["cost"] <= merged["cost_97.5%"])).all()
+
+
+def test_the_three_line_analysis_has_a_third_line_in_every_strategy(tmp_path, capsys):
+    assert main(["run", str(ANALYSES / "hcc_three_lines.yaml"), "--out", str(tmp_path)]) == 0
+    results = pd.read_csv(tmp_path / "results_imbrave150.csv")
+    assert (results["life_years_third_line"] > 0).all() and (results["cost_third_line_drugs"] > 0).all()
+
+
+def test_chancellor_from_data_prints_the_textbook_numbers(tmp_path, capsys):
+    assert main(["run", str(ANALYSES / "chancellor.yaml"), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for figure in ("44,663.45", "7.9912", "50,601.65", "8.9374", "6,275.96"):  # Briggs et al. 2006, ex. 2.5
+        assert figure in printed, figure
