@@ -22,6 +22,7 @@ from .._validate import InputError, validation_error
 from ..grid import DAYS_PER_YEAR
 from .checks import check_curves, check_shares, check_structure, check_transitions
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
+from .merge import deep_merge
 from .parameters import ModelInputs
 from .patient_data import with_fits
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
@@ -80,30 +81,6 @@ def model_directory(model: str = "hcc", base: Path | None = None) -> Path:
         raise InputError(f"model {model!r}: neither a model shipped with markov nor a directory with populations.yaml "
                          f"(looked in {path})")
     return path
-
-
-def deep_merge(base, changes):
-    """``base`` with ``changes`` merged in: mappings merge key by key; a mapping with
-    whole-number keys changes those items of a list (the item at the list's length is
-    appended: ``lines: {2: {...}}`` adds a third line); anything else replaces."""
-    if isinstance(base, list) and isinstance(changes, dict) and changes and all(
-            isinstance(key, int) and not isinstance(key, bool) for key in changes):
-        merged = copy.deepcopy(base)
-        for index in sorted(changes):
-            if not 0 <= index <= len(merged):
-                raise InputError(f"item {index}: a list of {len(merged)} items can be changed at 0 to "
-                                 f"{len(merged) - 1} or extended at {len(merged)}")
-            if index == len(merged):
-                merged.append(copy.deepcopy(changes[index]))
-            else:
-                merged[index] = deep_merge(merged[index], changes[index])
-        return merged
-    if not (isinstance(base, dict) and isinstance(changes, dict)):
-        return copy.deepcopy(changes)
-    merged = copy.deepcopy(base)
-    for key, value in changes.items():
-        merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)
-    return merged
 
 
 def read_yaml(path: Path, what: str):
@@ -197,7 +174,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
             found.setdefault(partner, []).append((f"joint distribution {joint.name}", None))
     inputs = ModelInputs(analysis, source, treatments, populations, perspective, utilities, evidence,
                          {ref: [path for path, _ in places] for ref, places in found.items()},
-                         settings, directory)
+                         settings, directory, inputs_from_settings)
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
     check_curves(inputs, places["populations"])

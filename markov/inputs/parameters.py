@@ -14,9 +14,11 @@ sensitivity analysis (SALib's design) share one description.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +26,11 @@ from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS
 from ..uncertainty import Fixed, uniform_rows
 from .evidence import EvidenceLibrary, JointDraw, distribution_of
+from .merge import deep_merge
 from .schema import Analysis, Perspective, Treatment, Utilities, period_in_years
-from .structures import Population
+
+if TYPE_CHECKING:  # an annotation only: the schemas of populations come later in this layer
+    from .structures import Population
 
 _UNIT_TEXT = {"months": "months", "weeks": "weeks", "days": "days", "years": "years", "age_years": "years",
               "kg": "kg", "mg": "mg", "mg_per_kg": "mg/kg", "rate_per_year": "per year"}
@@ -49,6 +54,9 @@ class ModelInputs:
     uses: dict[str, list[str]]
     settings: dict = dataclasses.field(repr=False)
     directory: Path = dataclasses.field(repr=False)
+    #: Builds inputs from settings (:func:`markov.inputs.load.inputs_from_settings`): how a
+    #: scenario or a change is validated like the files, without this module importing the loader.
+    loader: Callable[[dict, str, Path], ModelInputs] = dataclasses.field(repr=False, compare=False)
 
     @property
     def structure(self) -> str:
@@ -101,8 +109,6 @@ class ModelInputs:
 
     def scenario(self, name: str) -> ModelInputs:
         """The analysis with scenario ``name``'s changes merged into its settings."""
-        from .load import deep_merge, inputs_from_settings  # loading builds ModelInputs: imported when used
-
         scenarios = self.analysis.scenarios or {}
         if name not in scenarios:
             raise InputError(f"scenario {name!r}: not defined (scenarios: {', '.join(scenarios) or 'none'})")
@@ -111,7 +117,7 @@ class ModelInputs:
             raise InputError(f"scenario {name!r}: changes.scenarios: a scenario cannot define scenarios")
         settings = deep_merge(self.settings, changes)
         settings["name"] = f"{self.analysis.name}.{name}"
-        return inputs_from_settings(settings, f"{self.source}, scenario {name}", self.directory)
+        return self.loader(settings, f"{self.source}, scenario {name}", self.directory)
 
     def with_changes(self, changes: dict) -> ModelInputs:
         """The analysis with ``changes``, validated by the same rules as the files: a key
@@ -119,8 +125,6 @@ class ModelInputs:
         fields it gives, e.g. ``{"value": 0.7, "distribution": {"type": "beta", "alpha": 70,
         "beta": 30}}``); any other key is an analysis setting (``horizon_years`` …). Values
         changed here carry into scenarios, probabilistic and sensitivity analyses."""
-        from .load import inputs_from_settings  # loading builds ModelInputs: imported when used
-
         if not isinstance(changes, dict):
             raise InputError(f"changes: give a mapping of references or settings to values, not "
                              f"{type(changes).__name__}")
@@ -137,7 +141,7 @@ class ModelInputs:
             else:
                 settings[key] = change
         settings["values"] = values
-        return inputs_from_settings(settings, self.source, self.directory)
+        return self.loader(settings, self.source, self.directory)
 
     def base_case(self) -> ParameterSet:
         """One parameter set at the point estimates."""

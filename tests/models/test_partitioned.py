@@ -25,7 +25,7 @@ from markov import InputError
 from markov.cli import main
 from markov.engine import CurveCrossingWarning, floor_survival, run_markov, run_partitioned_survival
 from markov.inputs import load_analysis
-from markov.inputs.load import deep_merge
+from markov.inputs.merge import deep_merge
 from markov.models import build_model
 from markov.models.curves import build_curves
 from markov.outcomes import Accumulator
