@@ -174,6 +174,7 @@ def test_an_old_format_file_given_as_a_path_still_loads(tmp_path, inputs):
     assert chancellor.load_inputs(path) == inputs
 
 
+@pytest.mark.slow
 def test_command_line_run_psa_and_dsa(tmp_path, capsys):
     assert main(["run", str(ANALYSIS), "--out", str(tmp_path / "run")]) == 0
     printed = capsys.readouterr().out

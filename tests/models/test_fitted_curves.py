@@ -205,6 +205,7 @@ def test_the_data_source_is_the_source_of_the_fit(data):
         load(root, {"os": fitted("weibull", source={"citation": "somewhere"})}, name="unsourced")
 
 
+@pytest.mark.slow
 def test_a_fitted_first_line_runs_a_sequencing_model_from_the_command_line(data, tmp_path):
     root, arms = data
     strategies = {"sorafenib": {"lines": [{"treatment": "sorafenib", "progression_free": "fitted_pfs",

@@ -292,6 +292,7 @@ def test_partitioned_survival_equals_the_markov_chain_its_curves_come_from(workd
 # the shipped analysis, end to end
 # ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_analysis_runs_end_to_end_with_a_small_psa(tmp_path, capsys):
     assert main(["run", str(ANALYSIS), "--out", str(tmp_path / "run")]) == 0
     assert main(["psa", str(ANALYSIS), "-n", "20", "--out", str(tmp_path / "psa")]) == 0

@@ -326,6 +326,7 @@ def test_incremental_table_from_run_analysis(monthly, tmp_path):
 # command line
 # ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_run_writes_every_table_and_figure(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path), "--psa", "10"]) == 0
     captured = capsys.readouterr()

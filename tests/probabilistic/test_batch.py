@@ -55,6 +55,7 @@ def tree_digest(directory: Path) -> dict[str, str]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_in_process_and_two_workers_match_the_api(inputs, reference, tmp_path):
     run_batch(inputs, 60, 3, tmp_path / "one", chunk_size=7)
     run_batch(inputs, 60, 3, tmp_path / "two", chunk_size=11, workers=2)
@@ -69,6 +70,7 @@ def test_in_process_and_two_workers_match_the_api(inputs, reference, tmp_path):
     assert len(list((tmp_path / "one" / "chunks").glob("chunk-*.parquet"))) == 9
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_in_process(inputs, reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
@@ -129,6 +131,7 @@ def _psa_command(analysis: Path, out: Path, *extra: str) -> list[str]:
             "40", "--no-evppi", "--out", str(out), *extra]
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(analysis, inputs, tmp_path):
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     killed, whole = tmp_path / "killed", tmp_path / "whole"
@@ -158,6 +161,7 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(analysis, inputs
 # command line
 # ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_two_workers_match_in_process(analysis, inputs, tmp_path):
     for name, extra in (("one", []), ("two", ["--workers", "2"])):
         assert main(["psa", str(analysis), "-n", "40", "--seed", "3", "--chunk-size", "8", "--no-evppi",
@@ -237,6 +241,7 @@ def test_progress_bar_in_a_log_prints_a_line_per_tenth(capsys):
     assert 10 <= len(lines) <= 12 and lines[-1].startswith("PSA [") and "1,000/1,000 draws" in lines[-1]
 
 
+@pytest.mark.slow
 def test_cli_report_runs_base_case_psa_and_dsa_then_writes_both_reports(analysis, tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["report", str(analysis), "--psa", "50", "--seed", "3", "--out", str(out)]) == 0

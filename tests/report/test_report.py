@@ -279,6 +279,7 @@ def _chromium() -> str | None:
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_chromium() is None, reason="no Chromium (chromium, chromium-browser or google-chrome) on PATH")
 def test_a_browser_loads_and_draws_every_figure(results, reports, tmp_path):
     """Headless Chromium opens the report in the harness page, which writes into its own
