@@ -11,7 +11,6 @@ value and the rule.
 """
 from __future__ import annotations
 
-import copy
 from importlib import resources
 from pathlib import Path
 

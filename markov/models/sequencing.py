@@ -34,8 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError
-from ..engine import CohortTrace, add_line, add_post_progression, clock_reset_occupancy, exit_rate_for_median, \
-    floor_survival
+from ..engine import (
+    CohortTrace,
+    add_line,
+    add_post_progression,
+    clock_reset_occupancy,
+    exit_rate_for_median,
+    floor_survival,
+)
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
 from .base import CohortModel, Prepared

@@ -109,7 +109,7 @@ def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str,
         figure, axes = _panels(len(curves))
         colours = {"OS": "#1b6ca8", "PFS": "#c0392b"}
         keep = times_months <= horizon_months
-        for ax, (label, by_outcome) in zip(axes.flat, curves.items()):
+        for ax, (label, by_outcome) in zip(axes.flat, curves.items(), strict=False):  # spare panels hidden
             for outcome, survival in by_outcome.items():
                 ax.plot(times_months[keep], survival[keep], color=colours[outcome], lw=1.6, label=f"Model {outcome}")
             rows = targets[targets["label"] == label] if len(targets) else targets
@@ -130,7 +130,7 @@ def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str,
             ax.set_ylabel("Survival probability")
         handles, labels = {}, []
         for ax in axes.flat:
-            for handle, text in zip(*ax.get_legend_handles_labels()):
+            for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(text, handle)
         labels = list(handles)
         figure.legend([handles[t] for t in labels], labels, loc="lower center", ncol=len(labels), frameon=False,
@@ -161,12 +161,12 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
         keep = times_months <= horizon_months
         legend = {}
         palette = state_colours([name for names in state_labels.values() for name in names])
-        for ax, (label, values) in zip(axes.flat, occupancy.items()):
+        for ax, (label, values) in zip(axes.flat, occupancy.items(), strict=False):  # spare panels hidden
             names = list(state_labels[label])
             colours = [palette[name] for name in names]
             texts = [_state_label(name) for name in names]
             polys = ax.stackplot(times_months[keep], values[keep].T, colors=colours, labels=texts, lw=0)
-            for poly, text in zip(polys, texts):
+            for poly, text in zip(polys, texts, strict=True):
                 legend.setdefault(text, poly)
             ax.set_title(label)
             ax.set_xlim(0, horizon_months)

@@ -5,8 +5,8 @@ the PSA (:mod:`.probabilistic`), the deterministic (:mod:`.deterministic`) and g
 (:mod:`.tables`). ``docs/uncertainty.md`` describes the methods."""
 from .base_case import AnalysisOutputs, run_analysis
 from .deterministic import run_dsa
-from .global_sensitivity import GSA_METHODS, run_gsa
 from .figures import CE_PLANE_MAX_POINTS
+from .global_sensitivity import GSA_METHODS, run_gsa
 from .probabilistic import EVPPI_MAX_SAMPLES, run_probabilistic, run_stored_psa, write_psa
 from .tables import (
     default_wtp,

@@ -95,5 +95,6 @@ def _base_case(inputs: ModelInputs, out: Path):
                                  directory.table(INCREMENTAL, population)))
         files += figures.save(figures.calibration_figure(model, base, calibration, population),
                               directory.figure(CALIBRATION, population))
-        files += figures.save(figures.occupancy_figure(model, base, population), directory.figure(OCCUPANCY, population))
+        files += figures.save(figures.occupancy_figure(model, base, population),
+                              directory.figure(OCCUPANCY, population))
     return files, results, incremental, calibration, table_of_inputs

@@ -180,7 +180,9 @@ def evpi_at(psa: PSAResults, population: str, wtp: float) -> float:
 
 def _versus(inputs: ModelInputs, population: str) -> str:
     spec = inputs.populations[population]
-    return f"{spec.strategies[spec.comparison.intervention].label} vs {spec.strategies[spec.comparison.comparator].label}"
+    intervention, comparator = (spec.strategies[s].label for s in (spec.comparison.intervention,
+                                                                    spec.comparison.comparator))
+    return f"{intervention} vs {comparator}"
 
 
 def tornado_figure(inputs: ModelInputs, population: str, table: pd.DataFrame) -> Figure | None:

@@ -45,7 +45,7 @@ def test_base_case_table_is_the_results_and_the_incremental_analysis(small, smal
         np.testing.assert_array_equal(table[column], expected[column])
     assert list(table[["population", "strategy", "label"]].itertuples(index=False)) == \
         list(expected[["population", "strategy", "label"]].itertuples(index=False))
-    for population, rows in table.groupby("population", sort=False):
+    for _, rows in table.groupby("population", sort=False):
         analysis = cea.incremental_analysis(rows["cost"].to_numpy(), rows["qalys"].to_numpy(), list(rows["strategy"]))
         assert list(rows["status"]) == list(analysis.set_index("strategy").loc[rows["strategy"], "status"])
         for name, wtp in small.thresholds.items():

@@ -64,7 +64,8 @@ def test_every_code_block_runs_in_order(document, tmp_path, monkeypatch):
         else:
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=tmp_path, env=_environment(tmp_path),
                                   capture_output=True, text=True, timeout=900)
-            assert done.returncode == 0, f"{where}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            output = f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            assert done.returncode == 0, f"{where}: exit {done.returncode}\n{output}"
 
 
 def test_blocks_not_run_say_why():
