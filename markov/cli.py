@@ -258,11 +258,11 @@ def _validate(inputs, draws: int) -> None:
     statuses = pd.Series([inputs.evidence[ref].value.status for ref in inputs.references]).value_counts()
     sources = {ref.partition(".")[0] for ref in inputs.references}
     strategies = sum(len(p.strategies) for p in inputs.populations.values())
-    print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, perspective {inputs.analysis.perspective!r} "
-          f"({inputs.perspective.currency}).")
+    print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
+          f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
     print(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
-          f"{len(inputs.references)} inputs from "
-          f"{len(sources)} sources ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
+          f"{_count(len(inputs.references), 'input')} from "
+          f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
           f"{len(inputs.uncertain)} vary in the PSA.")
     print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
