@@ -221,9 +221,12 @@ def shipped_evidence_directory() -> Path:
 class EvidenceLibrary:
     """Every evidence file of one or more directories, addressed as ``"<file>.<value>"``."""
 
-    def __init__(self, files: dict[str, EvidenceFile], locations: dict[str, str]) -> None:
+    def __init__(self, files: dict[str, EvidenceFile], locations: dict[str, str],
+                 derived: frozenset[str] = frozenset()) -> None:
         self.files = files
         self.locations = locations
+        #: Files derived while loading (a fit's coefficients), not read from a directory.
+        self.derived = derived
 
     @classmethod
     def load(cls, directories: Iterable[str | Path] = ()) -> EvidenceLibrary:
@@ -260,7 +263,7 @@ class EvidenceLibrary:
         if taken:
             raise InputError(f"evidence file {self.locations[taken[0]]}: its name {taken[0]!r} is that of the "
                              f"evidence derived for {locations[taken[0]]}; rename the file")
-        return EvidenceLibrary({**self.files, **files}, {**self.locations, **locations})
+        return EvidenceLibrary({**self.files, **files}, {**self.locations, **locations}, self.derived | set(files))
 
     def joint_of(self, reference: str) -> JointDraw | None:
         """The joint distribution ``reference`` is drawn in, if any."""
@@ -288,7 +291,7 @@ class EvidenceLibrary:
                     problem["msg"].removeprefix("Value error, ") for problem in error.errors())
                 raise InputError(f"{where}: {reference} = {change!r}: {rules}") from None
             files[stem] = files[stem].model_copy(update={"values": {**files[stem].values, name: value}})
-        return EvidenceLibrary(files, self.locations)
+        return EvidenceLibrary(files, self.locations, self.derived)
 
 
 def _rule_of_value(item: EvidenceValue, value) -> ValidationError | None:
@@ -347,9 +350,12 @@ class JointDraw:
         stem = name.partition(".")[0]
         references = tuple(f"{stem}.{value}" for value in joint.values)
         estimates = np.array([file.values[value].value for value in joint.values])
-        if joint.distribution == "dirichlet":
-            return cls(name, references, uncertainty.Dirichlet(estimates), float(estimates.sum()))
-        return cls(name, references, uncertainty.MultivariateNormal(estimates, np.array(joint.covariance)))
+        try:
+            if joint.distribution == "dirichlet":
+                return cls(name, references, uncertainty.Dirichlet(estimates), float(estimates.sum()))
+            return cls(name, references, uncertainty.MultivariateNormal(estimates, np.array(joint.covariance)))
+        except InputError as error:  # name the file and the block, not only the rule
+            raise InputError(f"evidence {stem!r}: joint.{name.partition('.')[2]}: {error}") from None
 
     @property
     def n_uniforms(self) -> int:

@@ -137,6 +137,10 @@ class ModelInputs:
                 if key not in self.uses:
                     raise InputError(f"{key!r}: not an input of the {self.analysis.name} analysis (see its inputs "
                                      f"table for the references it uses)")
+                stem = key.partition(".")[0]
+                if stem in self.evidence.derived:
+                    raise InputError(f"{key!r}: estimated when the analysis is loaded ({self.evidence.locations[stem]}); "
+                                     f"change the data or the curve, not the estimate")
                 values[key] = change
             else:
                 settings[key] = change

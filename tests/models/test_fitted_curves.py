@@ -125,6 +125,13 @@ def test_a_weibull_fit_enters_as_derived_evidence_drawn_jointly(data):
     assert table.loc[refs[0], "used_by"] == "populations.imbrave150.curves.os"
 
 
+def test_a_fitted_coefficient_cannot_be_changed_in_memory(data):
+    root, _ = data
+    inputs = load(root, {"os": fitted("weibull")})
+    with pytest.raises(InputError, match="estimated when the analysis is loaded.*change the data or the curve"):
+        inputs.with_changes({"fit_imbrave150_os.log_shape": 0.1})
+
+
 def test_every_model_family_is_fitted_as_markov_survival_fits_it(data):
     root, arms = data
     control = arms["control"]
