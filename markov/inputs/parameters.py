@@ -139,8 +139,8 @@ class ModelInputs:
                                      f"table for the references it uses)")
                 stem = key.partition(".")[0]
                 if stem in self.evidence.derived:
-                    raise InputError(f"{key!r}: estimated when the analysis is loaded ({self.evidence.locations[stem]}); "
-                                     f"change the data or the curve, not the estimate")
+                    raise InputError(f"{key!r}: estimated when the analysis is loaded "
+                                     f"({self.evidence.locations[stem]}); change the data or the curve, not the estimate")
                 values[key] = change
             else:
                 settings[key] = change
