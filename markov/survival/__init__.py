@@ -9,10 +9,11 @@ model's cycle grid for the engine.
   :mod:`~markov.survival.spline` (Royston–Parmar), :mod:`~markov.survival.piecewise`,
   :mod:`~markov.survival.composite` (Kaplan–Meier + tail, mixture cure);
 - adjustments: :mod:`~markov.survival.adjust` (HR, AF, waning, piecewise-constant
-  HR, general-population floor, PFS ≤ OS) and :mod:`~markov.survival.general_population` (life tables);
-- evidence: :mod:`~markov.survival.fit` (maximum likelihood, AIC/BIC),
+  HR, general-population floor, PFS ≤ OS) and :mod:`~markov.survival.general_population`
+  (life tables);
+- evidence: :mod:`~markov.survival.fitting.likelihood` (maximum likelihood, AIC/BIC),
   :mod:`~markov.survival.nonparametric` (Kaplan–Meier, Nelson–Aalen),
-  :mod:`~markov.survival.reconstruct` (Guyot et al. 2012),
+  :mod:`~markov.survival.fitting.reconstruct` (Guyot et al. 2012),
   :mod:`~markov.survival.calibrate` (through medians and landmarks).
 """
 from ._base import TIME_UNIT_YEARS, SurvivalCurve, convert_time
