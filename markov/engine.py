@@ -448,13 +448,21 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
                          survival: np.ndarray, method: str = "auto") -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
-    in place: :func:`add_line` for post-progression care, whose exits are all
-    deaths, then death, which nobody leaves. ``deaths`` are those from the lines before.
+    in place: :func:`add_terminal_state` for post-progression care, then death, which
+    nobody leaves. ``deaths`` are those from the lines (and any other terminal states)
+    before.
     """
-    add_line(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, _EVERYONE_DIES, deaths,
-             np.zeros_like(post_entries), method=method)
+    add_terminal_state(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, deaths, method)
     entries[:, :, -1] = deaths
     np.cumsum(deaths, axis=1, out=occupancy[:, :, -1])
+
+
+def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,
+                       survival: np.ndarray, deaths: np.ndarray, method: str = "auto") -> None:
+    """Fill state ``column`` in place with a state left only by death (post-progression
+    care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
+    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths,
+             np.zeros_like(state_entries), method=method)
 
 
 # ---------------------------------------------------------------------------------

@@ -104,6 +104,13 @@ def _check_sequencing(population: Population, s_name: str, strategy: SequencingS
                          f"population")
     anchor = strategy.post_progression.calibrated_to
     if anchor is not None:
+        for name in dict.fromkeys((s_name, anchor)):
+            by_option = [option for line in population.strategies[name].lines for option in line.options
+                         if option.post_progression_survival] if name in population.strategies else []
+            if by_option:
+                raise InputError(f"{where}.calibrated_to = {anchor!r}: calibration solves one post-progression "
+                                 f"survival, but strategy {name!r} gives options their own "
+                                 f"(post_progression_survival of {by_option[0].treatment!r})")
         target = population.strategies.get(anchor)
         if target is None or target.targets is None or target.targets.os_median is None:
             raise InputError(f"{where}.calibrated_to = {anchor!r}: needs a strategy of this population with "

@@ -52,6 +52,9 @@ class Option(_Strict):
     progression_free: Name = Field(description="curve of time from entry to progression or death")
     pre_progression_death_share: Ref = Field(description="share of progression-free events that are deaths")
     time_on_treatment: TimeOnTreatment = TimeOnTreatment()
+    post_progression_survival: Name | None = Field(
+        None, description="survival from progression on this option for those who start no further line (post-"
+                          "progression survival by prior treatment); default: the strategy's post-progression care")
 
 
 class Line(_Strict):
@@ -441,6 +444,9 @@ def strategy_curves(strategy) -> list[tuple[str, str]]:
         found += [(f"lines[{k}].options[{j}].time_on_treatment.curve", option.time_on_treatment.curve)
                   for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
                   if option.time_on_treatment.curve]
+        found += [(f"lines[{k}].options[{j}].post_progression_survival", option.post_progression_survival)
+                  for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
+                  if option.post_progression_survival]
         if strategy.post_progression.survival:
             found.append(("post_progression.survival", strategy.post_progression.survival))
         return found

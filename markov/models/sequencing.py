@@ -10,6 +10,13 @@ option's pre-progression death share. Progressions from every option of a line a
 and split between the next line's options. The model is linear in the cohort, so BSC is
 one state fed by every line: one convolution of all its entries.
 
+Survival in BSC can depend on the treatment a patient progressed on: an option that
+names its own ``post_progression_survival`` sends those of its progressors who start no
+further line to a BSC state of that survival, ``best_supportive_care_<curve>`` (looked up
+as itself, then as ``best_supportive_care``); options naming the same curve share the
+state. Then a second-line share changes overall survival through the difference between
+the second line's survival and survival without it.
+
 An option is one state, named ``<line>`` when it is its line's only option and
 ``<line>_<treatment>`` otherwise; with its own time on treatment it is two,
 ``…_on_treatment`` and ``…_off_treatment`` (drug costs in the first only). Its drug
@@ -38,6 +45,7 @@ from ..engine import (
     CohortTrace,
     add_line,
     add_post_progression,
+    add_terminal_state,
     clock_reset_occupancy,
     exit_rate_for_median,
     floor_survival,
@@ -61,9 +69,17 @@ class _Lines:
     states: list[State]
     occupancy: np.ndarray  # (n_samples, n_time_points, n_states)
     entries: np.ndarray
-    bsc_entries: np.ndarray  # (n_samples, n_time_points), from every line
+    post: dict[str | None, np.ndarray]  # entries into post-progression care by its survival (None: the strategy's)
     deaths: np.ndarray  # (n_samples, n_time_points), so far
     floored: int  # cycles floored by general-population mortality
+
+
+def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
+    """The survivals of post-progression care: each option's own (by curve, in order of
+    appearance), then the strategy's (None), each one state."""
+    own = [option.post_progression_survival for line in strategy.lines for option in line.options
+           if option.post_progression_survival]
+    return [*dict.fromkeys(own), None]
 
 
 def _option_states(line: str, option: Option, alone: bool) -> list[State]:
@@ -91,9 +107,16 @@ class SequencingModel(CohortModel):
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
         lines = self._lines(prepared, name, strategy)
         bsc, floored, unreachable = self._post_progression(prepared, name, strategy, lines)
-        add_post_progression(lines.occupancy, lines.entries, lines.bsc_entries, lines.deaths, bsc)
-        states = [*lines.states, State(strategy.post_progression.name, (strategy.post_progression.name,)),
-                  dead_state()]
+        care = strategy.post_progression.name
+        extra = [group for group in lines.post if group is not None]
+        for column, group in enumerate(extra, start=len(lines.states)):  # care after an option with its own survival
+            survival, _, more = floor_survival(prepared.curves[group].survival_on_grid(self.grid),
+                                               np.ones(prepared.params.n_samples), prepared.general_population)
+            floored += more
+            add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths)
+        add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc)
+        states = [*lines.states, *(State(f"{care}_{group}", (f"{care}_{group}", care)) for group in extra),
+                  State(care, (care,)), dead_state()]
         names = tuple(state.name for state in states)
         trace = CohortTrace(lines.occupancy, lines.entries, names)
         costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, states, self.categories,
@@ -123,30 +146,37 @@ class SequencingModel(CohortModel):
         return shares, rest
 
     def _lines(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy) -> _Lines:
-        """Every line of the strategy, and what they send to BSC and death."""
+        """Every line of the strategy, and what they send to post-progression care (by the
+        survival each option's progressors follow there) and to death."""
         n, n_times = prepared.params.n_samples, self.grid.n_cycles + 1
         names = strategy.line_names()
         layout = [[_option_states(name, option, len(line.options) == 1) for option in line.options]
                   for name, line in zip(names, strategy.lines, strict=True)]
         states = [state for line in layout for option in line for state in option]
+        groups = _post_progression_groups(strategy)
         # stored state by state, so that each state's series is written and read as one
         # contiguous block, and seen with a trace's axes (sample, time point, state)
-        shape = (n, len(states) + 2, n_times)
+        shape = (n, len(states) + len(groups) + 1, n_times)
         occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
         entries = np.zeros(shape).transpose(0, 2, 1)
-        deaths, bsc_entries = np.zeros((n, n_times)), np.zeros((n, n_times))
-        progressed, floored, column = np.zeros((n, n_times)), 0, 0
+        deaths = np.zeros((n, n_times))
+        post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
+        progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
+        floored, column = 0, 0
         for k, line in enumerate(strategy.lines):
             shares, rest = self._shares(prepared, strategy_name, k, line.options)
             last = k == len(strategy.lines) - 1
+            starting = sum(progressed.values(), np.zeros((n, n_times))) if k else None
             if k == 0:
-                bsc_entries[:, 0] += np.clip(rest, 0.0, 1.0)
-            else:
-                bsc_entries += np.clip(rest, 0.0, 1.0)[:, None] * progressed
-            onward = None if last else np.zeros((n, n_times))
+                post[None][:, 0] += np.clip(rest, 0.0, 1.0)
+            for group, progressions in progressed.items():  # those who start none of this line's options
+                post[group] += np.clip(rest, 0.0, 1.0)[:, None] * progressions
+            onward: dict[str | None, np.ndarray] = {}
             for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
                 curve, death_share, more = self._option_curve(prepared, option)
                 floored += more
+                group = option.post_progression_survival
+                leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
                     line_occupancy = share[:, None] * curve
                     occupancy[:, :, column] = line_occupancy
@@ -154,15 +184,15 @@ class SequencingModel(CohortModel):
                     leaving = line_occupancy[:, :-1] - line_occupancy[:, 1:]
                     dying = leaving * death_share
                     deaths[:, 1:] += dying
-                    (bsc_entries if last else onward)[:, 1:] += leaving - dying
+                    leaving_alive[:, 1:] += leaving - dying
                     line_entries = None
                 else:
-                    line_entries = share[:, None] * progressed
+                    line_entries = share[:, None] * starting
                     progressions = None if last else np.empty((n, n_times))
-                    add_line(occupancy, entries, column, line_entries, curve, death_share, deaths, bsc_entries,
-                             progressions)
+                    add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
+                             post[group] if last else post[None], progressions)
                     if not last:
-                        onward += progressions
+                        leaving_alive += progressions
                 if len(option_states) == 2:
                     on = self.time_on_treatment(option.time_on_treatment, curve, prepared.curves, prepared.params)
                     on = share[:, None] * on if k == 0 else clock_reset_occupancy(line_entries, on)
@@ -170,7 +200,7 @@ class SequencingModel(CohortModel):
                     occupancy[:, :, column] = on
                 column += len(option_states)
             progressed = onward
-        return _Lines(states, occupancy, entries, bsc_entries, deaths, floored)
+        return _Lines(states, occupancy, entries, post, deaths, floored)
 
     # --- post-progression care ----------------------------------------------------------
     def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,
@@ -189,7 +219,7 @@ class SequencingModel(CohortModel):
             target = population.strategies[anchor]
             anchor_lines = lines if anchor == strategy_name else self._lines(prepared, anchor, target)
             times = self.grid.times_years
-            rate, unreachable = exit_rate_for_median(anchor_lines.bsc_entries, anchor_lines.occupancy[:, :, :-2], times,
+            rate, unreachable = exit_rate_for_median(anchor_lines.post[None], anchor_lines.occupancy[:, :, :-2], times,
                                                      prepared.params.years(target.targets.os_median))
             curve = np.exp(-rate[:, None] * times[None, :])
             floored_curve, _, floored = floor_survival(curve, np.ones(n), prepared.general_population)
