@@ -31,7 +31,7 @@ from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
     "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS",
-    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
+    "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
     "STRATEGY_LABELS", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
     "ResultsDirectory", "claim_output", "cost_category_columns", "name", "read_record", "read_table",
     "record_finished", "replace_atomically", "tornado", "write_table",
@@ -56,6 +56,8 @@ CALIBRATION = "calibration"  # table; figure per population
 RESULTS = "results"  # table per population
 INCREMENTAL = "incremental"  # table per population
 OCCUPANCY = "occupancy"  # figure per population
+MODEL_VS_DATA = "model_vs_data"  # table; figure per population whose strategies name data
+MODEL_VS_DATA_SUMMARY = "model_vs_data_summary"  # table
 PSA_SUMMARY = "psa_summary"  # table
 ICER_SUMMARY = "icer_summary"  # table per population
 CE_PLANE = "ce_plane"  # figure per population

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from .._validate import InputError
 from ..inputs import ModelInputs
-from ..models import Model, StrategyResult, calibration_table, results_table
+from ..models import Model, ModelVsData, StrategyResult, calibration_table, model_vs_data, results_table
 from ..runs import figures
 from ..runs.tables import incremental_table, thresholds_of
 
@@ -61,6 +61,18 @@ class BaseCase:
         """Reported medians and landmarks beside the model's, for strategies with targets."""
         return calibration_table(self.model, self.results)
 
+    def model_vs_data(self) -> ModelVsData:
+        """Each strategy's overall survival against the patient-level data its targets name
+        (``targets.os_data``): ``.table`` at each month of follow-up (model, Kaplan–Meier
+        estimate and its 95% CI, inside or not), ``.summary`` one row per strategy (share of
+        follow-up inside the CI, largest gap outside it, restricted means and medians);
+        tables with no rows when no strategy names data."""
+        return self._model_vs_data
+
+    @cached_property
+    def _model_vs_data(self) -> ModelVsData:
+        return model_vs_data(self.model, self.results)
+
     def trace(self, population: str, strategy: str) -> pd.DataFrame:
         """State occupancy of one strategy: a row per time point (``time_years``), a
         column per state."""
@@ -81,3 +93,15 @@ class BaseCase:
         and landmarks (default: the first population)."""
         return figures.calibration_figure(self.model, self.results, self.calibration,
                                           _population(self.inputs, population))
+
+    def plot_model_vs_data(self, population: str | None = None) -> Figure:
+        """Each strategy's overall survival over the Kaplan–Meier curve of the data it names,
+        with the curve's CI, numbers at risk and the reported medians and landmarks
+        (default: the first population whose strategies name data)."""
+        named = list(dict.fromkeys(self._model_vs_data.summary["population"]))
+        population = named[0] if population is None and named else _population(self.inputs, population)
+        if population not in named:
+            raise InputError(f"population {population!r}: no strategy's targets name patient-level data "
+                             f"(targets.os_data){'; those of ' + ', '.join(named) + ' do' if named else ''}")
+        return figures.model_vs_data_figure(self.model, self.results, self._model_vs_data, self.calibration,
+                                            population)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS, KaplanMeier
@@ -40,7 +40,7 @@ from ..survival.fitting.likelihood import (
 )
 from ..survival.spline import SCALES
 from .evidence import DURATION_UNITS, SourceKind
-from .schema import Family, Landmark, Name, Ref, TimeUnit, _Strict, check_periods_end
+from .schema import Family, Landmark, Name, PatientDataFile, Ref, TimeUnit, _Strict, check_periods_end
 
 if TYPE_CHECKING:
     from ..survival import SurvivalCurve
@@ -292,29 +292,18 @@ class FitEstimates:
     kaplan_meier: KaplanMeier | None = None
 
 
-class PatientDataCurve(CurveSpecification):
-    """A curve from a patient-level data file: a CSV with columns ``time`` (in
-    ``time_unit``), ``event`` (1 event, 0 censored) and ``arm``, of which ``arm`` is used.
-    A relative ``file`` is looked for beside the analysis file, then in the model directory."""
+class PatientDataCurve(CurveSpecification, PatientDataFile):
+    """A curve from an arm of a patient-level data file."""
 
-    file: str
-    arm: str
-    time_unit: TimeUnit
     source: DataSource | None = None
-    _estimates: FitEstimates | None = PrivateAttr(None)
 
     @property
     def estimates(self) -> FitEstimates:
-        if self._estimates is None:
-            raise InputError(f"the curve fitted to {self.file!r} (arm {self.arm!r}) has no estimates: curves are "
-                             "fitted when their analysis is loaded (markov.inputs.load_analysis)")
-        return self._estimates
+        return self._read_at_load("no estimates yet of the curve fitted to")
 
     def with_estimates(self, estimates: FitEstimates) -> PatientDataCurve:
         """A copy that records the fit's evidence."""
-        copy = self.model_copy()
-        copy._estimates = estimates
-        return copy
+        return self._with_read(estimates)
 
     def curve_model(self, cut_points=None, knots=None, background: SurvivalCurve | None = None) -> CurveModel:
         """The model fitted, given the cut points and knots (in :attr:`time_unit`; knots

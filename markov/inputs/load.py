@@ -44,7 +44,7 @@ _MONEY = {"money"}
 #: The units a reference may have, by the name of the field that holds it.
 EXPECTED_UNITS = {
     "median": _DURATION, "time": _DURATION, "survival": _PROPORTION,
-    "os_median": _DURATION, "pfs_median": _DURATION,
+    "os_median": _DURATION, "pfs_median": _DURATION, "follow_up": _DURATION,
     "hazard_ratio": {"hazard_ratio"}, "acceleration_factor": {"ratio"}, "applies_to_share": _PROPORTION,
     "parameters": {"ratio", "coefficient", "rate_per_year"} | _DURATION,
     "gamma": {"coefficient"}, "knots": {"coefficient"}, "rates": {"rate_per_year", "coefficient"},
@@ -177,7 +177,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
     check_curves(inputs, places["populations"])
-    return with_fits(inputs, places["populations"], models)
+    return with_fits(inputs, places["populations"], [models, shipped_models()])
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:

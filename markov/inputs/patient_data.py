@@ -1,9 +1,11 @@
 """Curves fitted to patient-level data, once, when an analysis is loaded.
 
-A curve of kind ``fit`` or ``kaplan_meier_with_tail`` (:mod:`markov.inputs.curves`) names a
-CSV file with columns ``time``, ``event`` (1 event, 0 censored) and ``arm``. A relative
-path is looked for beside the analysis file, then in the model directory (that of
-``populations.yaml``). The fit (:func:`markov.survival.fit`; for a tail,
+A curve of kind ``fit`` or ``kaplan_meier_with_tail`` (:mod:`markov.inputs.curves`), and a
+strategy's ``targets.os_data`` (:class:`~markov.inputs.schema.SurvivalData`), name a CSV file
+with columns ``time``, ``event`` (1 event, 0 censored) and ``arm``. A relative path is
+looked for beside the analysis file, then in the model directory (that of
+``populations.yaml``), then among the data shipped with markov (``params/``: ``ipd/<file>.csv``
+names a shipped trial's data). The fit (:func:`markov.survival.fit`; for a tail,
 :func:`markov.survival.fit_tail`) runs here, in the inputs layer, and its coefficients —
 on flexsurv's unconstrained scale — enter the analysis as derived evidence: the values of
 an evidence file ``fit_<population>_<curve>``, unit ``coefficient``, status
@@ -12,8 +14,9 @@ and (with two or more coefficients) a ``joint`` multivariate normal with the fit
 covariance. So a probabilistic analysis and a global sensitivity analysis draw them
 together (:meth:`ModelInputs.transform`), the inputs table lists them with the data's
 source, and the curve's builder makes the curve from the drawn coefficients. Knots placed
-from the data are derived values too (fixed). Within one load each file is read once and
-each fit made once.
+from the data are derived values too (fixed). The data a strategy's targets name are read
+here too, into their Kaplan–Meier estimate (the model is compared with it, never fitted to
+it). Within one load each file is read once and each fit made once.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from ..survival import (
 from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
 from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
 from .parameters import ModelInputs, ParameterSet
+from .schema import Observed, PatientDataFile, SurvivalData
 from .structures import Population
 
 #: The columns a patient-level data file must have.
@@ -115,14 +119,14 @@ def _value_name(coefficient: str) -> str:
 class _Fits:
     """The data files and fits of one load, each made once."""
 
-    def __init__(self, inputs: ModelInputs, model_directory: Path) -> None:
-        self.inputs, self.directories = inputs, [inputs.directory, model_directory]
+    def __init__(self, inputs: ModelInputs, directories: list[Path]) -> None:
+        self.inputs, self.directories = inputs, [inputs.directory, *directories]
         self.base: ParameterSet = inputs.base_case()
         self.files: dict[Path, _Data] = {}
         self.fits: dict[tuple, tuple[FitResult, KaplanMeier | None]] = {}
 
-    def data(self, spec: PatientDataCurve, where: str) -> tuple[_Data, PatientData]:
-        """The file a curve names, read once, and the patients of its arm."""
+    def data(self, spec: PatientDataFile, where: str) -> tuple[_Data, PatientData]:
+        """The file a curve or a target names, read once, and the patients of its arm."""
         path = find_data_file(spec.file, self.directories, where).resolve()
         if path not in self.files:
             self.files[path] = read_data_file(path)
@@ -220,8 +224,37 @@ def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result
     return EvidenceFile(source=source, values=values, joint=joint)
 
 
-def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelInputs:
-    """Every curve of ``inputs`` fitted to patient-level data.
+def _observed(fits: _Fits, spec: SurvivalData, where: str) -> SurvivalData:
+    """``spec`` holding its arm's Kaplan–Meier estimate (in months) and the follow-up to
+    compare over."""
+    data, patients = fits.data(spec, where)
+    to_months = TIME_UNIT_YEARS[spec.time_unit] * 12.0
+    kaplan_meier = KaplanMeier.fit(patients.time * to_months, patients.event, time_unit="months")
+    if spec.follow_up is None:
+        if not patients.n_events:
+            raise InputError(f"{data.path}: arm {spec.arm!r} (named by {where}.arm) has no events: give "
+                             f"{where}.follow_up to compare the model over")
+        follow_up = float(patients.time[patients.event == 1].max()) * to_months
+    else:
+        follow_up, last = float(fits.base.years(spec.follow_up)[0]) * 12.0, float(kaplan_meier.times[-1])
+        if not 0 < follow_up <= last:
+            raise InputError(f"{where}.follow_up = {spec.follow_up!r} ({follow_up:g} months): must be positive and "
+                             f"at most the last time observed in arm {spec.arm!r} of {data.path} ({last:g} months)")
+    return spec.with_observed(Observed(kaplan_meier, follow_up, data.digest))
+
+
+def _with_observed(fits: _Fits, strategy, where: str):
+    """``strategy`` (of any structure) with the data its targets name read."""
+    targets = strategy.targets
+    if targets is None or targets.os_data is None:
+        return strategy
+    data = _observed(fits, targets.os_data, f"{where}.targets.os_data")
+    return strategy.model_copy(update={"targets": targets.model_copy(update={"os_data": data})})
+
+
+def with_fits(inputs: ModelInputs, where: str, directories: list[Path]) -> ModelInputs:
+    """Every curve of ``inputs`` fitted to patient-level data, and the data its strategies'
+    targets name read.
 
     Parameters
     ----------
@@ -229,18 +262,19 @@ def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelIn
         The analysis as loaded, its references checked.
     where : str
         The populations file, for errors.
-    model_directory : Path
-        The directory of the model files, where data files are looked for after the
-        analysis file's directory.
+    directories : list of Path
+        Where a relative data file is looked for after the analysis file's directory, in
+        order: the model directory, then the data shipped with markov.
 
     Returns
     -------
     ModelInputs
-        ``inputs`` itself when no curve is fitted; otherwise with each fit's derived
-        evidence in the library and in use, and each fitted curve's specification
-        recording its references (:class:`~markov.inputs.curves.FitEstimates`).
+        ``inputs`` itself when no data file is named; otherwise with each fit's derived
+        evidence in the library and in use, each fitted curve's specification recording
+        its references (:class:`~markov.inputs.curves.FitEstimates`), and each target's
+        data their Kaplan–Meier estimate (:class:`~markov.inputs.schema.Observed`).
     """
-    fits = _Fits(inputs, model_directory)
+    fits = _Fits(inputs, directories)
     files, locations, uses, populations = {}, {}, dict(inputs.uses), dict(inputs.populations)
     for p_name, population in inputs.populations.items():
         curves = dict(population.curves)
@@ -258,8 +292,10 @@ def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelIn
             n_coefficients = len(result.coefficient_names)
             curves[c_name] = spec.with_estimates(
                 FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier))
-        populations[p_name] = population.model_copy(update={"curves": curves})
-    if not files:
+        strategies = {s_name: _with_observed(fits, strategy, f"{where}: populations.{p_name}.strategies.{s_name}")
+                      for s_name, strategy in population.strategies.items()}
+        populations[p_name] = population.model_copy(update={"curves": curves, "strategies": strategies})
+    if not fits.files:
         return inputs
-    return dataclasses.replace(inputs, populations=populations, uses=uses,
-                               evidence=inputs.evidence.with_files(files, locations))
+    evidence = inputs.evidence.with_files(files, locations) if files else inputs.evidence
+    return dataclasses.replace(inputs, populations=populations, uses=uses, evidence=evidence)

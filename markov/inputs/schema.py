@@ -19,12 +19,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from .._validate import InputError
+from ..survival import KaplanMeier
 from ..survival.parametric import FAMILIES
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$")]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -69,14 +83,68 @@ class Landmark(_Strict):
     survival: Ref
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What loading adds to a :class:`SurvivalData`: the arm's Kaplan–Meier estimate in
+    months, the follow-up to compare over in months, and the SHA-256 digest of the file read."""
+
+    kaplan_meier: KaplanMeier
+    follow_up_months: float
+    digest: str
+
+
+class PatientDataFile(_Strict):
+    """An arm of a patient-level data file: a CSV with columns ``time`` (in ``time_unit``),
+    ``event`` (1 event, 0 censored) and ``arm``. A relative ``file`` is looked for beside the
+    analysis file, then in the model directory, then among the data shipped with markov
+    (``params/``: ``ipd/<file>.csv``); :mod:`markov.inputs.patient_data` reads it."""
+
+    file: str
+    arm: str
+    time_unit: TimeUnit
+    # what loading made of the data (a fit's estimates, a Kaplan-Meier estimate): not a field,
+    # so a specification written by hand has none and its content never changes with it
+    _read: object = PrivateAttr(None)
+
+    def _read_at_load(self, what: str):
+        if self._read is None:
+            raise InputError(f"{what} {self.file!r} (arm {self.arm!r}): the data are read when their analysis is "
+                             "loaded (markov.inputs.load_analysis)")
+        return self._read
+
+    def _with_read(self, read: object) -> Self:
+        copy = self.model_copy()
+        copy._read = read
+        return copy
+
+
+class SurvivalData(PatientDataFile):
+    """Patient-level survival a strategy's model should reproduce. The model is compared
+    with its Kaplan–Meier estimate over ``follow_up`` (a duration; default: the arm's last
+    event time)."""
+
+    citation: str | None = None
+    follow_up: Ref | None = None
+
+    @property
+    def observed(self) -> Observed:
+        return self._read_at_load("no Kaplan–Meier estimate yet of")
+
+    def with_observed(self, observed: Observed) -> SurvivalData:
+        """A copy that holds the data read."""
+        return self._with_read(observed)
+
+
 class Targets(_Strict):
-    """What the trial reported, for the figure and table of model against data."""
+    """What the trial reported, for the figure and table of model against data: medians
+    and landmarks, and the patient-level overall survival (``os_data``) when there is some."""
 
     source: str
     os_median: Ref | None = None
     pfs_median: Ref | None = None
     os_landmarks: list[Landmark] = Field(default_factory=list)
     pfs_landmarks: list[Landmark] = Field(default_factory=list)
+    os_data: SurvivalData | None = None
 
 
 # ---------------------------------------------------------------------------------

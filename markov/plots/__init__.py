@@ -1,7 +1,7 @@
 """Figures for HTA dossiers (matplotlib; PNG plus SVG and PDF)."""
 from .cost_effectiveness import plot_acceptability, plot_ce_plane, plot_convergence
 from .information import plot_evpi, plot_evppi
-from .model import plot_calibration, plot_state_occupancy
+from .model import plot_calibration, plot_model_vs_data, plot_state_occupancy
 from .sensitivity import (
     plot_moment_independent,
     plot_morris,
@@ -22,6 +22,7 @@ __all__ = [
     "plot_extrapolation",
     "plot_hazards",
     "plot_log_cumulative_hazard",
+    "plot_model_vs_data",
     "plot_moment_independent",
     "plot_morris",
     "plot_sensitivity_indices",

@@ -1,4 +1,5 @@
-"""Model figures: the calibration check and state occupancy, one panel per strategy."""
+"""Model figures: the calibration check, the model's overall survival against trial data,
+and state occupancy, one panel per strategy."""
 from __future__ import annotations
 
 import math
@@ -10,8 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex
+from matplotlib.ticker import MaxNLocator
 
-from .style import STYLE
+from ..survival import KaplanMeier
+from .style import PALETTE, STYLE, WIDTH
+from .survival import OBSERVED_COLOUR, _step
 
 #: States with a colour of their own; every other state takes its line's colour family.
 STATE_COLOURS = {"best_supportive_care": "#d98c3f", "dead": "#d9d9d9"}
@@ -178,4 +182,112 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
         _title(figure, title or "State occupancy (base case)")
         rows = math.ceil(len(legend) / 3)
         figure.tight_layout(rect=(0, 0.06 * rows / axes.shape[0] + 0.02, 1, 1))
+    return figure
+
+
+def _reported_points(ax: plt.Axes, rows: pd.DataFrame, colour: str) -> None:
+    """Reported medians (with their interval in time) and landmarks (with their interval in survival)."""
+    for row in rows.itertuples():
+        xerr = yerr = None
+        if np.isfinite(row.reported_low) and np.isfinite(row.reported_high):
+            xerr = [[row.time_months - row.reported_low], [row.reported_high - row.time_months]]
+        low, high = getattr(row, "reported_ci_low", np.nan), getattr(row, "reported_ci_high", np.nan)
+        if np.isfinite(low) and np.isfinite(high):
+            yerr = [[row.survival - low], [high - row.survival]]
+        ax.errorbar(row.time_months, row.survival, xerr=xerr, yerr=yerr, fmt="D", mfc="white", mec=colour,
+                    ecolor=colour, ms=5, mew=1.4, capsize=3, zorder=4, label="Reported OS (median, landmark)")
+
+
+def _agreement(row: pd.Series) -> str:
+    """The summary of one comparison, as a panel prints it."""
+    text = f"Model inside the 95% CI: {row['share_inside_ci']:.0%} of follow-up"
+    gap = row["largest_gap_outside"]
+    if gap == 0:
+        return text
+    return (f"{text}\nLargest gap: {abs(gap):.2g} {'above' if gap > 0 else 'below'}, "
+            f"month {row['largest_gap_time_months']:g}")
+
+
+def plot_model_vs_data(times_months: np.ndarray, model_os: Mapping[str, np.ndarray],
+                       kaplan_meier: Mapping[str, KaplanMeier], summary: pd.DataFrame, targets: pd.DataFrame, *,
+                       title: str = "") -> plt.Figure:
+    """Each strategy's model-implied overall survival over the Kaplan–Meier estimate of the
+    trial arm it should reproduce, with the estimate's 95% CI (log-log), the numbers at
+    risk and the reported medians and landmarks.
+
+    Parameters
+    ----------
+    times_months : array (n_times,)
+    model_os : mapping
+        Strategy label -> overall survival on ``times_months``.
+    kaplan_meier : mapping
+        Strategy label -> the Kaplan–Meier estimate of its data, in months: a panel each,
+        in this order.
+    summary : DataFrame
+        A row per label (``label``, ``data_file``, ``arm``, ``follow_up_months``,
+        ``share_inside_ci``, ``largest_gap_outside``, ``largest_gap_time_months``), as
+        :func:`markov.models.model_vs_data` gives it.
+    targets : DataFrame
+        Reported OS medians and landmarks (``label``, ``outcome``, ``time_months``,
+        ``survival``, ``reported_low``/``reported_high``: a median's interval in months,
+        ``reported_ci_low``/``reported_ci_high``: a landmark's), as the calibration table
+        gives them; may be empty.
+    """
+    rows = summary.set_index("label")
+    n = len(kaplan_meier)
+    columns = min(n, 2)
+    with plt.rc_context(STYLE):
+        figure = plt.figure(figsize=(WIDTH, 3.9 * math.ceil(n / columns) + 0.9))
+        grid = figure.add_gridspec(math.ceil(n / columns), columns, hspace=0.55, wspace=0.25)
+        model_colour = PALETTE[0]
+        for i, (label, km) in enumerate(kaplan_meier.items()):
+            row = rows.loc[label]
+            panel = grid[i // columns, i % columns].subgridspec(2, 1, height_ratios=[5, 1], hspace=0.12)
+            ax = figure.add_subplot(panel[0])
+            risk = figure.add_subplot(panel[1], sharex=ax)
+            reported = targets[(targets["label"] == label) & (targets["outcome"] == "OS")] if len(targets) else targets
+            ends = [row["follow_up_months"], *reported["time_months"], *reported.get("reported_high", [])]
+            ticks = MaxNLocator(nbins=6, steps=[1, 2, 3, 5, 6, 10]).tick_values(0, max(e for e in ends
+                                                                                      if np.isfinite(e)))
+            lower, upper = km.confidence_band()
+            x, y = _step(km, km.survival)
+            ax.fill_between(x, _step(km, lower)[1], _step(km, upper)[1], step="post", color=OBSERVED_COLOUR,
+                            alpha=0.15, linewidth=0, label="95% CI (log-log)")
+            ax.step(x, y, where="post", color=OBSERVED_COLOUR, linewidth=1.4, label="Kaplan–Meier (trial data)")
+            censored = km.n_censored > 0
+            ax.plot(km.times[censored], km.survival[censored], "|", color=OBSERVED_COLOUR, markersize=4,
+                    label="Censored")
+            keep = times_months <= ticks[-1]
+            ax.plot(times_months[keep], model_os[label][keep], color=model_colour, linewidth=1.8,
+                    label="Model OS (base case)")
+            _reported_points(ax, reported, model_colour)
+            ax.axvline(row["follow_up_months"], color="0.5", linestyle=":", linewidth=1,
+                       label="End of follow-up compared")
+            data = row["data_file"].rsplit("/", 1)[-1].removesuffix(".csv")
+            ax.set_title(label, fontsize=9.5, pad=33)
+            ax.text(0.5, 1.02, "\n".join([*textwrap.wrap(f"{data} ({row['arm']})", 48), _agreement(row)]),
+                    transform=ax.transAxes, fontsize=7.5, ha="center", va="bottom", color="0.25")
+            ax.set(ylim=(0, 1.02), xlim=(0, ticks[-1]), xticks=ticks)
+            ax.tick_params(labelbottom=False)
+            ax.grid(alpha=0.3)
+            shown = [t for t in ticks if t <= km.times[-1]]
+            for t, at_risk in zip(shown, km.n_at_risk_at(shown), strict=True):
+                risk.text(t, 0.5, f"{int(at_risk)}", ha="center", va="center", fontsize=7.5)
+            risk.set(yticks=[], ylim=(0, 1))
+            risk.set_title("Number at risk", loc="left", fontsize=7.5, pad=2)
+            for side in ("top", "right", "left"):
+                risk.spines[side].set_visible(False)
+            if i % columns == 0:
+                ax.set_ylabel("Overall survival")
+            if i >= n - columns:
+                risk.set_xlabel("Months since randomisation")
+        handles = {}
+        for ax in figure.axes:
+            for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(text, handle)
+        figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=3, frameon=False,
+                      fontsize=8)
+        _title(figure, title or "Model overall survival against trial data")
+        height = figure.get_figheight()  # inches: room for the titles above and the legend below
+        figure.subplots_adjust(left=0.11, right=0.97, top=1 - 1.2 / height, bottom=1.0 / height)
     return figure

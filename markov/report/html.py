@@ -21,6 +21,8 @@ from ..results import (
     ICER_SUMMARY,
     INCREMENTAL,
     INPUTS,
+    MODEL_VS_DATA,
+    MODEL_VS_DATA_SUMMARY,
     OCCUPANCY,
     PSA_SUMMARY,
     RESULTS,
@@ -120,6 +122,39 @@ def _calibration(page: Page) -> None:
         page.figure(results.figure(CALIBRATION, population), f"Calibration, {population}: modelled overall and "
                     "progression-free survival of each strategy against the reported medians and landmark survival, "
                     "with their confidence intervals.")
+    _model_vs_data(page)
+
+
+def _model_vs_data(page: Page) -> None:
+    results = page.results
+    page.heading(3, "Overall survival against trial data", "model-vs-data")
+    reason = not_run_reasons(results).get("model_vs_data")
+    if reason:
+        page.not_run(reason)
+        return
+    summary = results.table(MODEL_VS_DATA_SUMMARY)
+    page.paragraph("Each strategy's model overall survival (base case) against the Kaplan–Meier estimate of the "
+                   "trial arm it should reproduce, over that arm's follow-up: where the model lies inside the "
+                   "pointwise 95% confidence interval (log-log), the restricted mean survival over follow-up and the "
+                   f"medians. Month by month in {results.file_name(MODEL_VS_DATA)}.")
+    for population, rows in summary.groupby("population", sort=False):
+        # an upper end not reached is the usual case with short follow-up (a lower one, never without it)
+        shown = rows.assign(median_ci=[
+            f"{readable_number(a)} to {readable_number(b) if np.isfinite(b) else 'not reached'}" if np.isfinite(a)
+            else "not reached" for a, b in zip(rows["median_km_ci_low"], rows["median_km_ci_high"], strict=True)])
+        page.table(shown, ["label", "arm", "follow_up_months", "share_inside_ci", "largest_gap_outside",
+                           "largest_gap_time_months", "rmst_model_months", "rmst_km_months", "median_model_months",
+                           "median_km_months", "median_ci"],
+                   f"Model overall survival against trial data, {population}: gaps are model minus the nearest "
+                   "confidence limit (negative below the interval); times in months.",
+                   anchor_id("table-model-vs-data", str(population)),
+                   headings={"label": ("Strategy", "text"), "median_ci": ("Kaplan–Meier median, 95% CI", "span")})
+        page.notes(f"{label}: {file}, arm {arm}" + (f" ({citation})" if isinstance(citation, str) else "")
+                   for label, file, arm, citation in zip(rows["label"], rows["data_file"], rows["arm"],
+                                                         rows["data_citation"], strict=True))
+        page.figure(results.figure(MODEL_VS_DATA, str(population)), f"Model overall survival against trial data, "
+                    f"{population}: the Kaplan–Meier estimate of each trial arm with its 95% confidence interval and "
+                    "the numbers at risk, the model's overall survival, and the reported medians and landmarks.")
 
 
 def _psa(page: Page) -> None:

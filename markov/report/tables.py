@@ -15,6 +15,7 @@ from ..results import (
     DSA_DIRECTORY,
     DSA_RANGES,
     EVPI,
+    MODEL_VS_DATA_SUMMARY,
     PSA_SUMMARY,
     RESULTS,
     RUN_RECORD,
@@ -118,6 +119,9 @@ def not_run_reasons(results: Results) -> dict[str, str]:
     if not results.has_dsa:
         reasons["dsa"] = (f"The deterministic sensitivity analysis was not run: {where} has no {DSA_DIRECTORY}/ "
                           f"subdirectory (`markov dsa --out {results.files.dsa.path}` writes it).")
+    if results.has_base_case and results.table(MODEL_VS_DATA_SUMMARY) is None:
+        reasons["model_vs_data"] = ("No strategy's targets name patient-level data (targets.os_data), so the "
+                                    "model's overall survival was not compared with a Kaplan–Meier curve.")
     return reasons
 
 

@@ -28,6 +28,8 @@ from ..results import (
     ICER_SUMMARY,
     INCREMENTAL,
     INPUTS,
+    MODEL_VS_DATA,
+    MODEL_VS_DATA_SUMMARY,
     PSA_SUMMARY,
     RESULTS,
     SCENARIOS,
@@ -110,6 +112,7 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
     """(sheet, table, what it is, why it may be missing) of the workbook after Contents."""
     reasons = not_run_reasons(results)
     base_case, psa, dsa = reasons.get("base"), reasons.get("psa"), reasons.get("dsa")
+    not_compared = reasons.get("model_vs_data")
     inputs = results.table(INPUTS)
     base = stack(results, RESULTS)
     incremental = stack(results, INCREMENTAL)
@@ -132,6 +135,13 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
         ("Calibration", results.table(CALIBRATION), "Modelled survival against the reported medians and landmark "
          f"survival it was calibrated to ({results.file_name(CALIBRATION)}).",
          base_case or f"No {results.file_name(CALIBRATION)} in the results directory."),
+        ("Model vs data", results.table(MODEL_VS_DATA_SUMMARY),
+         ("Each strategy's model overall survival against the Kaplan–Meier estimate of the trial data it names: "
+          "share of follow-up inside the pointwise 95% CI, largest gap outside it, restricted means over follow-up "
+          f"and medians ({results.file_name(MODEL_VS_DATA_SUMMARY)})."), base_case or not_compared),
+        ("Model vs data by month", results.table(MODEL_VS_DATA),
+         ("The same comparison at each month of follow-up: model, Kaplan–Meier estimate, its 95% CI and the "
+          f"numbers at risk ({results.file_name(MODEL_VS_DATA)})."), base_case or not_compared),
         ("PSA summary", results.table(PSA_SUMMARY), "Mean and 95% interval of cost and QALYs, and probability "
          f"that each strategy has the highest NMB at each threshold ({results.file_name(PSA_SUMMARY)}).", psa),
         ("ICER summary", with_labels(icer, results) if icer is not None else None,

@@ -3,7 +3,8 @@
 Per population: the results table (cost by category and state, LYs, QALYs), the
 incremental analysis with net monetary benefit at each threshold, the calibration
 figure and the state-occupancy figure; plus the calibration table and the table of
-every input with its value, source and distribution.
+every input with its value, source and distribution. Where strategies name patient-level
+data, the model's overall survival against it: its tables and a figure per population.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..inputs.load import ModelInputs
-from ..models import build_model, calibration_table, results_table
+from ..models import build_model, calibration_table, model_vs_data, results_table
 from ..probabilistic.batch import backend_for
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults
 from ..probabilistic.store import Plan
@@ -21,6 +22,8 @@ from ..results import (
     CALIBRATION,
     INCREMENTAL,
     INPUTS,
+    MODEL_VS_DATA,
+    MODEL_VS_DATA_SUMMARY,
     OCCUPANCY,
     RESULTS,
     ResultsDirectory,
@@ -97,4 +100,11 @@ def _base_case(inputs: ModelInputs, out: Path):
                               directory.figure(CALIBRATION, population))
         files += figures.save(figures.occupancy_figure(model, base, population),
                               directory.figure(OCCUPANCY, population))
+    comparison = model_vs_data(model, base)
+    if len(comparison.summary):
+        files += [write_table(comparison.table, directory.table(MODEL_VS_DATA)),
+                  write_table(comparison.summary, directory.table(MODEL_VS_DATA_SUMMARY))]
+        for population in comparison.summary["population"].unique():
+            files += figures.save(figures.model_vs_data_figure(model, base, comparison, calibration, population),
+                                  directory.figure(MODEL_VS_DATA, population))
     return files, results, incremental, calibration, table_of_inputs

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..decision import voi
 from ..inputs import ModelInputs
-from ..models import Model, StrategyResult
+from ..models import Model, ModelVsData, StrategyResult
 from ..plots import (
     plot_acceptability,
     plot_calibration,
@@ -24,6 +24,7 @@ from ..plots import (
     plot_convergence,
     plot_evpi,
     plot_evppi,
+    plot_model_vs_data,
     plot_moment_independent,
     plot_morris,
     plot_sensitivity_indices,
@@ -66,6 +67,19 @@ def calibration_figure(model: Model, results: list[StrategyResult], calibration:
     return plot_calibration(model.grid.times_years * 12.0, {r.label: r.survival() for r in chosen},
                             calibration[calibration["population"] == population] if len(calibration) else calibration,
                             title=_title(model.inputs, population, "Calibration"))
+
+
+def model_vs_data_figure(model: Model, results: list[StrategyResult], comparison: ModelVsData,
+                         calibration: pd.DataFrame, population: str) -> Figure:
+    """Model-implied OS of each strategy of ``population`` whose targets name data, over the
+    data's Kaplan–Meier curve with its CI and numbers at risk, and the reported OS points."""
+    rows = comparison.summary[comparison.summary["population"] == population]
+    chosen = {r.strategy: r for r in results if r.population == population}
+    return plot_model_vs_data(
+        model.grid.times_years * 12.0, {chosen[s].label: chosen[s].survival()["OS"] for s in rows["strategy"]},
+        {chosen[s].label: comparison.kaplan_meier[population, s] for s in rows["strategy"]}, rows,
+        calibration[calibration["population"] == population] if len(calibration) else calibration,
+        title=_title(model.inputs, population, "Model overall survival against trial data"))
 
 
 def occupancy_figure(model: Model, results: list[StrategyResult], population: str) -> Figure:

@@ -247,6 +247,27 @@ class KaplanMeier:
         """Median survival time: :meth:`quantile` at 0.5 (NaN if S never reaches 0.5)."""
         return float(self.quantile(0.5))
 
+    def median_interval(self, level: float = 0.95, method: BandMethod = "log-log") -> tuple[float, float]:
+        """Confidence interval of the median (Brookmeyer & Crowley 1982), as R's
+        ``survfit`` gives it: the times at which the pointwise band (:meth:`confidence_band`)
+        first holds 0.5 (its lower limit reaches 0.5) and last holds it (its upper limit
+        reaches 0.5). An end is NaN where its limit never falls that far; flat segments are
+        read as in :meth:`quantile`.
+
+        Returns
+        -------
+        low, high : float
+            In ``time_unit``.
+        """
+        lower, upper = self.confidence_band(level, method)
+        return self._first_time_at_or_below(lower, 0.5), self._first_time_at_or_below(upper, 0.5)
+
+    def _first_time_at_or_below(self, values: np.ndarray, level: float) -> float:
+        """The first of ``times`` at which ``values`` (aligned on them; NaN where S = 0, so
+        taken as 0) are at most ``level``, else NaN."""
+        reached = np.nonzero(np.nan_to_num(values, nan=0.0) <= level + QUANTILE_TOLERANCE)[0]
+        return float(self.times[reached[0]]) if reached.size else float("nan")
+
     def restricted_mean(self, tau: float) -> float:
         """Restricted mean survival time: the area under the step curve from 0 to ``tau``.
 

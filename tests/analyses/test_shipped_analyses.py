@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from markov.cli import main
+from markov.inputs import load_analysis
+from markov.models import build_model, calibration_table, model_vs_data
 
 ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
 FILES = sorted(ANALYSES.glob("*.yaml"))
@@ -43,3 +45,29 @@ def test_chancellor_from_data_prints_the_textbook_numbers(tmp_path, capsys):
     printed = capsys.readouterr().out
     for figure in ("44,663.45", "7.9912", "50,601.65", "8.9374", "6,275.96"):  # Briggs et al. 2006, ex. 2.5
         assert figure in printed, figure
+
+
+@pytest.mark.parametrize("name", ["hcc_base_case", "hcc_three_lines", "hcc_partitioned_survival"])
+def test_the_imbrave150_strategies_are_compared_with_their_trials_data(name):
+    """Atezo-Bev and sorafenib with IMbrave150's arms (Finn 2020), lenvatinib with REFLECT's:
+    the shipped reconstructed data (their patients, deaths and KM medians as the evidence's
+    README lists them), and in the sequencing analyses the OS medians met by construction
+    (post-progression survival is calibrated to them)."""
+    inputs = load_analysis(ANALYSES / f"{name}.yaml")
+    model = build_model(inputs)
+    results = model.evaluate(inputs.base_case())
+    summary = model_vs_data(model, results).summary.set_index("strategy")
+    assert list(summary.index) == ["atezo_bev", "sorafenib", "lenvatinib"]
+    assert (summary["population"] == "imbrave150").all()
+    assert list(summary["data_file"]) == ["ipd/imbrave150_finn2020_fig1a.csv"] * 2 + ["ipd/reflect_kudo2018_fig2.csv"]
+    assert list(summary["arm"]) == ["atezobeva", "sorafenib", "lenvatinib"]
+    assert list(summary["patients"]) == [336, 165, 478] and list(summary["events"]) == [95, 64, 350]
+    assert pd.isna(summary.loc["atezo_bev", "median_km_months"])  # not reached in the primary analysis
+    assert list(summary["median_km_months"].iloc[1:]) == [13.2, 13.5]
+    if name != "hcc_partitioned_survival":
+        calibration = calibration_table(model, results)
+        reported = calibration[(calibration["population"] == "imbrave150") & (calibration["outcome"] == "OS")
+                               & (calibration["measure"] == "median (months)")].set_index("strategy")
+        for strategy in summary.index:
+            assert summary.loc[strategy, "median_model_months"] == pytest.approx(
+                reported.loc[strategy, "reported"], abs=0.01), strategy

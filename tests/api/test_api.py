@@ -2,6 +2,8 @@
 every analysis, tidy tables keyed by strategy with labels beside, and figures.
 
 Results are checked against the layers below the API, computed separately here."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ import markov
 from markov import InputError
 from markov.decision import cea
 from markov.inputs import load_analysis
-from markov.models import build_model, results_table
+from markov.models import build_model, model_vs_data, results_table
 from markov.probabilistic.psa import run_psa
 
 UTILITY = "su_2021.utility_progressed"
@@ -126,6 +128,32 @@ def test_figures_of_every_result(small):
         assert figure.get_suptitle() or any(ax.get_title() for ax in figure.axes)
     with pytest.raises(InputError, match="not in the small analysis"):
         psa.plot_ce_plane("nowhere")
+
+
+def test_model_vs_data_tables_and_figure(small, small_path):
+    base = small.base_case()
+    comparison = base.model_vs_data()
+    inputs = load_analysis(small_path)
+    model = build_model(inputs)
+    expected = model_vs_data(model, model.evaluate(inputs.base_case()))
+    pd.testing.assert_frame_equal(comparison.summary, expected.summary)
+    pd.testing.assert_frame_equal(comparison.table, expected.table)
+    assert list(comparison.summary["strategy"]) == ["atezo_bev", "sorafenib", "lenvatinib"]
+    figure = base.plot_model_vs_data()  # the first population whose strategies name data
+    assert figure is not None and "Model overall survival against trial data" in figure.get_suptitle()
+    assert {ax.get_title() for ax in figure.axes} >= {"Atezo-Bev", "Sorafenib", "Lenvatinib"}
+    assert any(ax.get_xlabel() == "Months since randomisation" for ax in figure.axes)
+    assert any(ax.get_ylabel() == "Overall survival" for ax in figure.axes)
+    assert base.plot_model_vs_data("imbrave150").axes
+    with pytest.raises(InputError, match=r"population 'mvi': no strategy's targets name patient-level data "
+                                         r"\(targets.os_data\); those of imbrave150 do"):
+        base.plot_model_vs_data("mvi")
+    with pytest.raises(InputError, match="not in the small analysis"):
+        base.plot_model_vs_data("nowhere")
+    chancellor = markov.load(Path(__file__).resolve().parents[2] / "analyses" / "chancellor.yaml").base_case()
+    assert chancellor.model_vs_data().summary.empty
+    with pytest.raises(InputError, match=r"no strategy's targets name patient-level data \(targets.os_data\)$"):
+        chancellor.plot_model_vs_data()
 
 
 def test_dsa_and_gsa(small):

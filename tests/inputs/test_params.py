@@ -13,6 +13,7 @@ from markov.models import build_model, model_survival
 from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
 from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
+from markov.inputs.patient_data import read_data_file
 from markov.inputs.structures import population_schema
 
 PARAMS = shipped_evidence_directory().parent
@@ -187,6 +188,9 @@ def test_every_file_under_params_is_accounted_for():
             assert header == "age,qx_male,qx_female", relative
         elif relative.startswith("life_tables/") and path.suffix == ".yaml":
             assert path.with_suffix(".csv").is_file(), f"{relative}: a sidecar without its table"
+        elif relative.startswith("ipd/") and path.suffix == ".csv":
+            assert len(read_data_file(path).frame), relative  # patient-level data, every row valid
+            assert "ipd/*.csv" in SETUP  # installed with the package
         else:
             pytest.fail(f"params/{relative}: not an evidence file, model file or life table")
     assert {"chancellor/populations.yaml", "evidence/chancellor_1997.yaml", "hcc/populations.yaml",

@@ -23,8 +23,9 @@ from markov.models.base import CohortModel
 from markov.report import write_html, write_reports, write_workbook
 from markov.runs import run_analysis, run_dsa
 
-SHEETS = ["Contents", "Inputs", "Base case", "Incremental analysis", "Calibration", "PSA summary", "ICER summary",
-          "EVPI", "EVPPI", "CEAC", "DSA", "DSA ranges", "Scenarios", "Threshold prices"]
+SHEETS = ["Contents", "Inputs", "Base case", "Incremental analysis", "Calibration", "Model vs data",
+          "Model vs data by month", "PSA summary", "ICER summary", "EVPI", "EVPPI", "CEAC", "DSA", "DSA ranges",
+          "Scenarios", "Threshold prices"]
 # text from the results directory that would run or load something if it were not escaped
 HOSTILE = '<script>alert("x")</script><img src="https://example.org/x.png">'
 HARNESS = Path(__file__).with_name("browser_harness.html")
@@ -270,6 +271,30 @@ def test_html_tables_hold_the_values_of_the_csvs(results, page):
             assert f"{float(row['threshold_price']):,.2f}" in prices
 
 
+def test_model_vs_data_is_shown_where_strategies_name_data_and_said_not_run_where_none_does(results, reports,
+                                                                                          page, tmp_path):
+    summary = _rows(results / "model_vs_data_summary.csv")
+    assert {row["strategy"] for row in summary} == {"atezo_bev", "sorafenib", "lenvatinib"}
+    cells = page.tables["table-model-vs-data-imbrave150"]
+    assert "Model inside the 95% CI (share of follow-up)" in cells
+    for row in summary:
+        assert row["label"] in cells and f"{float(row['share_inside_ci']):.1%}" in cells
+    book = load_workbook(reports[".xlsx"])
+    sheet = list(book["Model vs data"].iter_rows(values_only=True))
+    column = sheet[0].index("Model inside the 95% CI (share of follow-up)")
+    assert [line[column] for line in sheet[1:]] == [float(row["share_inside_ci"]) for row in summary]
+    assert book["Model vs data by month"].max_row - 1 == len(_rows(results / "model_vs_data.csv"))
+
+    directory = _copy(results, tmp_path)
+    for path in directory.glob("model_vs_data*"):
+        path.unlink()
+    workbook, html = write_reports(directory)
+    assert "No strategy&#x27;s targets name patient-level data" in html.read_text(encoding="utf-8")
+    book = load_workbook(workbook)
+    for name in ("Model vs data", "Model vs data by month"):
+        assert book[name]["A1"].value.startswith("Not run. No strategy's targets name patient-level data"), name
+
+
 def test_html_page_prints_well(reports):
     text = reports[".html"].read_text(encoding="utf-8")
     assert "@media print" in text and "break-inside: avoid" in text
@@ -337,7 +362,8 @@ def test_a_psa_alone_renders_with_the_base_case_and_dsa_not_run(results, tmp_pat
     directory = _copy(results, tmp_path)
     shutil.rmtree(directory / "dsa")
     for path in directory.iterdir():
-        if path.name.startswith(("results_", "incremental_", "calibration", "occupancy_", "inputs.")):
+        if path.name.startswith(("results_", "incremental_", "calibration", "occupancy_", "inputs.",
+                                 "model_vs_data")):
             path.unlink()
     workbook, page = write_reports(directory)
     text = page.read_text(encoding="utf-8")
@@ -354,7 +380,7 @@ def test_a_psa_alone_renders_with_the_base_case_and_dsa_not_run(results, tmp_pat
     assert len(parsed.images()) == len(_figures(directory)) > 0
     book = load_workbook(workbook)
     assert book.sheetnames == SHEETS
-    for name in ("Base case", "Incremental analysis", "Calibration"):
+    for name in ("Base case", "Incremental analysis", "Calibration", "Model vs data", "Model vs data by month"):
         assert book[name]["A1"].value.startswith("Not run. The base case was not run"), name
     assert book["Inputs"]["A1"].value.startswith("Not run. No inputs.csv")
     assert book["PSA summary"]["A1"].value == "Population"

@@ -89,6 +89,20 @@ def test_confidence_bands_follow_their_formulas_and_r_survfit(freireich):
     assert np.all(lower_99 <= lower_95) and np.all(upper_99 >= upper_95)
 
 
+def test_median_interval_is_where_the_band_holds_one_half_as_r_survfit_gives_it(freireich):
+    # R: quantile(survfit(Surv(time, event) ~ 1, conf.type = ...), 0.5) on the same data: median 23 weeks,
+    # interval 13 (log-log) or 16 (log) to not reached (NA); the band's limits at the event times are
+    # in the test above (the lower one first reaches 0.5 at 13 or 16 weeks, the upper one never does)
+    low, high = freireich.median_interval()
+    assert low == 13 and np.isnan(high)
+    low, high = freireich.median_interval(method="log")
+    assert low == 16 and np.isnan(high)
+    # a curve that reaches 0: the upper limit is NaN there, read as 0
+    km = KaplanMeier.fit([1, 2, 3], [1, 0, 1], time_unit="months")
+    assert km.median_interval() == (1.0, 3.0)
+    assert all(np.isnan(KaplanMeier.fit([1, 2, 3], [0, 0, 0], time_unit="months").median_interval()))
+
+
 def test_curve_reaching_zero_and_a_median_exactly_on_a_flat_segment():
     km = KaplanMeier.fit([1, 2, 2, 3, 4], [1, 1, 1, 1, 1], time_unit="months")
     np.testing.assert_allclose(km.survival, [0.8, 0.4, 0.2, 0.0])
