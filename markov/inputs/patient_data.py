@@ -37,6 +37,7 @@ from ..survival import (
     fit,
     fit_tail,
 )
+from ..survival.fitting.comparison import why_unusable
 from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
 from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
 from .parameters import ModelInputs, ParameterSet
@@ -44,9 +45,6 @@ from .structures import Population
 
 #: The columns a patient-level data file must have.
 COLUMNS = ("time", "event", "arm")
-#: A coefficient whose standard error passes this (a factor e¹⁰ in a positive parameter
-#: within one standard error) is not determined by the data: its draws would be meaningless.
-UNIDENTIFIED_SE = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,24 +166,11 @@ class _Fits:
             except InputError as error:
                 raise InputError(f"{where}{field}: {error} (data: {data.path}, arm {spec.arm!r})") from None
         result, kaplan_meier = self.fits[key]
-        problem = _why_unusable(result)
+        problem = why_unusable(result)
         if problem:
             raise InputError(f"{where}: the {result.name} fit to {data.path} (arm {spec.arm!r}) cannot be used: "
                              f"{problem}; choose another family or fewer parameters")
         return data, patients, result, kaplan_meier
-
-
-def _why_unusable(result: FitResult) -> str | None:
-    """Why a fit's estimates cannot enter an analysis, or None."""
-    if not result.converged:
-        return f"it did not converge (the optimiser stopped, '{result.message}', short of the maximum)"
-    if not np.isfinite(result.covariance).all():
-        return "its covariance is not finite"
-    worst = int(np.argmax(result.standard_errors))
-    if result.standard_errors[worst] > UNIDENTIFIED_SE:
-        return (f"the data do not determine {result.coefficient_names[worst]} (standard error "
-                f"{result.standard_errors[worst]:.3g} on the unconstrained scale, above {UNIDENTIFIED_SE:g})")
-    return None
 
 
 def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result: FitResult,
