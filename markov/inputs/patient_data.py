@@ -3,7 +3,8 @@
 A curve of kind ``fit`` or ``kaplan_meier_with_tail`` (:mod:`markov.inputs.curves`) names a
 CSV file with columns ``time``, ``event`` (1 event, 0 censored) and ``arm``. A relative
 path is looked for beside the analysis file, then in the model directory (that of
-``populations.yaml``). The fit (:func:`markov.survival.fit`; for a tail,
+``populations.yaml``), then among the data shipped with markov (``params/``, as
+``ipd/<file>.csv``). The fit (:func:`markov.survival.fit`; for a tail,
 :func:`markov.survival.fit_tail`) runs here, in the inputs layer, and its coefficients —
 on flexsurv's unconstrained scale — enter the analysis as derived evidence: the values of
 an evidence file ``fit_<population>_<curve>``, unit ``coefficient``, status
@@ -39,7 +40,8 @@ from ..survival import (
 )
 from ..survival.fitting.comparison import why_unusable
 from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
-from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
+from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source, shipped_evidence_directory
+from .ipd import read_sidecar, sidecar_path
 from .parameters import ModelInputs, ParameterSet
 from .structures import Population
 
@@ -65,7 +67,7 @@ def find_data_file(name: str, directories: list[Path], where: str) -> Path:
         The ``file`` of the curve: taken as it is if absolute.
     directories : list of Path
         Where a relative ``name`` is looked for, in order (the analysis file's
-        directory, then the model directory).
+        directory, the model directory, the shipped data).
     where : str
         The curve's place, for the error when no file is found.
     """
@@ -114,7 +116,8 @@ class _Fits:
     """The data files and fits of one load, each made once."""
 
     def __init__(self, inputs: ModelInputs, model_directory: Path) -> None:
-        self.inputs, self.directories = inputs, [inputs.directory, model_directory]
+        self.inputs = inputs
+        self.directories = [inputs.directory, model_directory, shipped_evidence_directory().parent]
         self.base: ParameterSet = inputs.base_case()
         self.files: dict[Path, _Data] = {}
         self.fits: dict[tuple, tuple[FitResult, KaplanMeier | None]] = {}
@@ -198,11 +201,23 @@ def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result
         values=names, distribution="multivariate_normal", covariance=covariance.tolist(),
         note="the fit's asymptotic covariance (inverse Hessian of the log-likelihood)")}
     try:
-        source = Source(**spec.source.model_dump()) if spec.source else Source(
-            citation=f"patient-level data {spec.file}", kind="patient_data", url=data.path.as_uri())
+        source = Source(**spec.source.model_dump()) if spec.source else _file_source(spec, data.path)
     except ValidationError as error:
         raise validation_error(f"{where}.source", error) from None
     return EvidenceFile(source=source, values=values, joint=joint)
+
+
+def _file_source(spec: PatientDataCurve, path: Path) -> Source:
+    """The source of data whose curve cites none: the citations of the file's sidecar (the
+    shipped data have one), or else the file itself."""
+    if not sidecar_path(path).is_file():
+        return Source(citation=f"patient-level data {spec.file}", kind="patient_data", url=path.as_uri())
+    sidecar = read_sidecar(sidecar_path(path))
+    citations = sidecar.citations
+    return Source(citation=f"{citations.trial.citation} {sidecar.trial}, {sidecar.figure}, reconstructed by "
+                           f"{citations.method.citation} Data: {citations.data.citation}",
+                  doi=citations.trial.doi, url=citations.data.repository,
+                  kind="trial", note=f"patient-level data {spec.file} (sha256 {sidecar.sha256[:16]})")
 
 
 def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelInputs:
@@ -242,7 +257,8 @@ def with_fits(inputs: ModelInputs, where: str, model_directory: Path) -> ModelIn
                 uses[ref] = [f"populations.{p_name}.curves.{c_name}"]
             n_coefficients = len(result.coefficient_names)
             curves[c_name] = spec.with_estimates(
-                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier))
+                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier, data.path,
+                             patients, result))
         populations[p_name] = population.model_copy(update={"curves": curves})
     if not files:
         return inputs
