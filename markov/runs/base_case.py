@@ -3,7 +3,9 @@
 Per population: the results table (cost by category and state, LYs, QALYs), the
 incremental analysis with net monetary benefit at each threshold, the calibration
 figure and the state-occupancy figure; plus the calibration table and the table of
-every input with its value, source and distribution.
+every input with its value, source and distribution; and, for curves fitted to
+patient-level data, the comparison of candidate models with its figures
+(:mod:`.survival_fits`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from ..results import (
 )
 from . import figures
 from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
 
 
@@ -97,4 +100,5 @@ def _base_case(inputs: ModelInputs, out: Path):
                               directory.figure(CALIBRATION, population))
         files += figures.save(figures.occupancy_figure(model, base, population),
                               directory.figure(OCCUPANCY, population))
+    files += write_survival_fits(inputs, out)
     return files, results, incremental, calibration, table_of_inputs
