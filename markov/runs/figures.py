@@ -132,7 +132,8 @@ def fitted_curve_figure(kind: str, comparison: ModelComparison, *, chosen: str, 
     km = KaplanMeier.fit(data.time, data.event, time_unit=unit)
     if kind == "fit_observed":
         end = float(MaxNLocator(steps=[1, 2, 3, 5, 6, 10]).tick_values(0, follow_up)[-1])
-        return plot_extrapolation(km, curves, horizon=end, styles=styles, title=f"{title}\nCandidate fits within follow-up")
+        return plot_extrapolation(km, curves, horizon=end, styles=styles,
+                                  title=f"{title}\nCandidate fits within follow-up")
     return plot_extrapolation(km, curves, horizon=horizon, styles=styles, reported=reported,
                               title=f"{title}\nCandidate fits extrapolated to {horizon:g} {unit}")
 
