@@ -159,14 +159,14 @@ def fitted_curve_figure(inputs: ModelInputs, item: FittedCurveComparison, kind: 
 
 
 def _arms(spec: FittedCurve) -> dict[str, KaplanMeier]:
-    """Kaplan–Meier estimates of every arm of the curve's data file, the fitted arm first,
-    labelled as the file's sidecar names them (if it has one)."""
+    """Kaplan–Meier estimates of every arm of the curve's data file in the file's order (so
+    an arm keeps its colour in the figures of every curve fitted to the file), labelled as
+    the file's sidecar names them (if it has one), the fitted arm marked."""
     path = spec.estimates.data_file
     frame = read_data_file(path).frame
     labels = arm_labels(path)
-    order = [spec.arm, *(arm for arm in dict.fromkeys(frame["arm"]) if arm != spec.arm)]
     arms = {}
-    for arm in order:
+    for arm in dict.fromkeys(frame["arm"]):
         rows = frame[frame["arm"] == arm]
         label = labels.get(arm, arm) + (" (fitted)" if arm == spec.arm else "")
         arms[label] = KaplanMeier.fit(rows["time"].to_numpy(), rows["event"].to_numpy(), time_unit=spec.time_unit)

@@ -137,7 +137,7 @@ def test_each_figure_has_labelled_axes_and_names_the_models(base, kind, x_label,
     assert (bottom.get_xlabel(), main.get_ylabel()) == (x_label, y_label)
     labels = [text.get_text() for text in main.get_legend().get_texts()]
     if kind == "log_cumulative_hazard":
-        assert labels == ["Sorafenib (fitted)", "Atezolizumab + bevacizumab"]  # the sidecar's labels
+        assert labels == ["Atezolizumab + bevacizumab", "Sorafenib (fitted)"]  # the sidecar's labels, file order
     else:
         assert "Log-normal (chosen)" in labels and "Spline (hazard, 3 knots)" in labels
         assert "Weibull (AFT and PH)" in labels  # one curve, drawn once
