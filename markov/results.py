@@ -30,11 +30,12 @@ from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
-    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS",
-    "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
-    "STRATEGY_LABELS", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
-    "ResultsDirectory", "claim_output", "cost_category_columns", "name", "read_record", "read_table",
-    "record_finished", "replace_atomically", "tornado", "write_table",
+    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL",
+    "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS",
+    "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
+    "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
+    "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
+    "replace_atomically", "tornado", "write_table",
 ]
 
 RUN_RECORD = "run.json"
@@ -73,11 +74,24 @@ TWO_WAY = "two_way"  # table and figure per population
 TWO_WAY_OPTIMAL = "two_way_optimal"  # figure per population
 THRESHOLD_PRICES = "threshold_prices"  # table
 SCENARIOS = "scenarios"  # table
+SURVIVAL_FITS = "survival_fits"  # table: candidate models of every curve fitted to patient-level data
+SURVIVAL_FITS_VALIDATION = "survival_fits_validation"  # table: their predictions beside data they did not see
+#: The figures of a curve fitted to patient-level data (:func:`fit_figure`): Kaplan–Meier with
+#: the candidate fits within follow-up, hazards, log cumulative hazard, extrapolation.
+FIT_FIGURES = ("fit_observed", "fit_hazards", "fit_log_cumulative_hazard", "fit_extrapolation")
 
 
 def tornado(measure: str) -> str:
     """Stem of the one-way tables and figures of ``measure`` (``nmb`` or ``icer``), per population."""
     return f"tornado_{measure}"
+
+
+def fit_figure(kind: str, curve: str) -> str:
+    """Stem of figure ``kind`` (one of :data:`FIT_FIGURES`) of ``curve``, per population:
+    ``fit_extrapolation_<curve>_<population>``."""
+    if kind not in FIT_FIGURES:
+        raise InputError(f"kind is {kind!r}: a figure of a fitted curve is one of {', '.join(FIT_FIGURES)}")
+    return f"{kind}_{curve}"
 
 
 def name(stem: str, population: str | None = None) -> str:

@@ -10,6 +10,14 @@ from .._validate import InputError
 from ..inputs import ModelInputs
 from ..models import Model, ModelVsData, StrategyResult, calibration_table, model_vs_data, results_table
 from ..runs import figures
+from ..runs.survival_fits import (
+    FittedCurveComparison,
+    compare_fitted_curves,
+    find,
+    fitted_curve_figure,
+    survival_fits_table,
+    validation_table,
+)
 from ..runs.tables import incremental_table, thresholds_of
 
 
@@ -105,3 +113,29 @@ class BaseCase:
                              f"(targets.os_data){'; those of ' + ', '.join(named) + ' do' if named else ''}")
         return figures.model_vs_data_figure(self.model, self.results, self._model_vs_data, self.calibration,
                                             population)
+
+    # --- curves fitted to patient-level data (NICE DSU TSD 14) ------------------------------
+    @cached_property
+    def _fitted_curves(self) -> list[FittedCurveComparison]:
+        return compare_fitted_curves(self.inputs)
+
+    def survival_fits(self) -> pd.DataFrame:
+        """Every candidate model of every curve fitted to patient-level data, as
+        ``survival_fits.csv``: AIC, BIC and their differences from the best, the median,
+        restricted mean and landmark survival extrapolated, and the model the analysis
+        chose with its reason (:mod:`markov.runs.survival_fits`). Empty when no curve is
+        fitted."""
+        return survival_fits_table(self.inputs, self._fitted_curves)
+
+    def survival_fits_validation(self) -> pd.DataFrame:
+        """Each candidate's predictions beside the data its curve names as ``external``
+        (``survival_fits_validation.csv``)."""
+        return validation_table(self.inputs, self._fitted_curves)
+
+    def plot_fits(self, curve: str, population: str | None = None, kind: str = "extrapolation") -> Figure:
+        """A figure of the candidate models of ``curve`` (default: the first population's):
+        ``observed`` (Kaplan–Meier with its 95% CI and numbers at risk under the fits, within
+        follow-up), ``hazards``, ``log_cumulative_hazard`` or ``extrapolation`` (to the
+        horizon, with the external data)."""
+        item = find(self._fitted_curves, curve, _population(self.inputs, population))
+        return fitted_curve_figure(self.inputs, item, f"fit_{kind}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from functools import reduce
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
@@ -33,8 +34,10 @@ from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS, KaplanMeier
 from ..survival.fitting.likelihood import (
     CurveModel,
+    FitResult,
     MixtureCureModel,
     ParametricModel,
+    PatientData,
     PiecewiseExponentialModel,
     SplineModel,
 )
@@ -284,12 +287,16 @@ class DataSource(_Strict):
 @dataclass(frozen=True)
 class FitEstimates:
     """What loading a curve fitted to patient-level data adds to its specification: the
-    references of its coefficients (and of the knots placed from the data), and the
-    Kaplan–Meier estimate a tail continues."""
+    references of its coefficients (and of the knots placed from the data), the
+    Kaplan–Meier estimate a tail continues, and the data file (resolved), the patients
+    and the fit itself, for the comparison of candidate models (:mod:`markov.runs.survival_fits`)."""
 
     coefficients: tuple[str, ...]
     knots: tuple[str, ...] = ()
     kaplan_meier: KaplanMeier | None = None
+    data_file: Path | None = None
+    patients: PatientData | None = None
+    fit: FitResult | None = None
 
 
 class PatientDataCurve(CurveSpecification, PatientDataFile):
@@ -311,11 +318,28 @@ class PatientDataCurve(CurveSpecification, PatientDataFile):
         raise NotImplementedError
 
 
+class ExternalTargets(_Strict):
+    """Survival reported from data a fit did not see (a later data cut, another trial's
+    arm), to validate its extrapolation against: a ``median`` and ``landmarks``."""
+
+    median: Ref | None = None
+    landmarks: list[Landmark] = Field(default_factory=list)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> ExternalTargets:
+        if self.median is None and not self.landmarks:
+            raise ValueError("external targets need a median, landmarks, or both")
+        return self
+
+
 class FittedCurve(PatientDataCurve):
     """A maximum-likelihood fit to patient-level data: a flexsurv ``family``, a ``spline``
     (``internal_knots`` at flexsurv's default places, ``scale``), a
     ``piecewise_exponential`` with ``cut_points`` (durations), or a ``mixture_cure`` of an
-    ``uncured`` family over general-population mortality."""
+    ``uncured`` family over general-population mortality. ``reason`` says why this model
+    was chosen among the candidates, and ``external`` names data the fit did not see;
+    neither changes the curve, so both stay out of dumps (fingerprints, the fit's cache key)."""
 
     kind: Literal["fit"]
     family: Family | Literal["spline", "piecewise_exponential", "mixture_cure"]
@@ -323,6 +347,8 @@ class FittedCurve(PatientDataCurve):
     scale: SplineScale | None = None
     cut_points: list[Ref] | None = None
     uncured: Family | None = None
+    reason: str | None = Field(None, exclude=True)
+    external: ExternalTargets | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _options_fit_the_family(self) -> FittedCurve:

@@ -40,17 +40,16 @@ from ..survival import (
     fit,
     fit_tail,
 )
+from ..survival.fitting.comparison import why_unusable
 from .curves import FitEstimates, KaplanMeierTailCurve, PatientDataCurve
 from .evidence import EvidenceFile, EvidenceValue, JointDistribution, Source
+from .ipd import read_sidecar, sidecar_path
 from .parameters import ModelInputs, ParameterSet
 from .schema import Observed, PatientDataFile, SurvivalData
 from .structures import Population
 
 #: The columns a patient-level data file must have.
 COLUMNS = ("time", "event", "arm")
-#: A coefficient whose standard error passes this (a factor e¹⁰ in a positive parameter
-#: within one standard error) is not determined by the data: its draws would be meaningless.
-UNIDENTIFIED_SE = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +70,7 @@ def find_data_file(name: str, directories: list[Path], where: str) -> Path:
         The ``file`` of the curve: taken as it is if absolute.
     directories : list of Path
         Where a relative ``name`` is looked for, in order (the analysis file's
-        directory, then the model directory).
+        directory, the model directory, the shipped data).
     where : str
         The curve's place, for the error when no file is found.
     """
@@ -172,24 +171,11 @@ class _Fits:
             except InputError as error:
                 raise InputError(f"{where}{field}: {error} (data: {data.path}, arm {spec.arm!r})") from None
         result, kaplan_meier = self.fits[key]
-        problem = _why_unusable(result)
+        problem = why_unusable(result)
         if problem:
             raise InputError(f"{where}: the {result.name} fit to {data.path} (arm {spec.arm!r}) cannot be used: "
                              f"{problem}; choose another family or fewer parameters")
         return data, patients, result, kaplan_meier
-
-
-def _why_unusable(result: FitResult) -> str | None:
-    """Why a fit's estimates cannot enter an analysis, or None."""
-    if not result.converged:
-        return f"it did not converge (the optimiser stopped, '{result.message}', short of the maximum)"
-    if not np.isfinite(result.covariance).all():
-        return "its covariance is not finite"
-    worst = int(np.argmax(result.standard_errors))
-    if result.standard_errors[worst] > UNIDENTIFIED_SE:
-        return (f"the data do not determine {result.coefficient_names[worst]} (standard error "
-                f"{result.standard_errors[worst]:.3g} on the unconstrained scale, above {UNIDENTIFIED_SE:g})")
-    return None
 
 
 def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result: FitResult,
@@ -217,8 +203,7 @@ def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result
         values=names, distribution="multivariate_normal", covariance=covariance.tolist(),
         note="the fit's asymptotic covariance (inverse Hessian of the log-likelihood)")}
     try:
-        source = Source(**spec.source.model_dump()) if spec.source else Source(
-            citation=f"patient-level data {spec.file}", kind="patient_data", url=data.path.as_uri())
+        source = Source(**spec.source.model_dump()) if spec.source else _file_source(spec, data.path)
     except ValidationError as error:
         raise validation_error(f"{where}.source", error) from None
     return EvidenceFile(source=source, values=values, joint=joint)
@@ -250,6 +235,19 @@ def _with_observed(fits: _Fits, strategy, where: str):
         return strategy
     data = _observed(fits, targets.os_data, f"{where}.targets.os_data")
     return strategy.model_copy(update={"targets": targets.model_copy(update={"os_data": data})})
+
+
+def _file_source(spec: PatientDataCurve, path: Path) -> Source:
+    """The source of data whose curve cites none: the citations of the file's sidecar (the
+    shipped data have one), or else the file itself."""
+    if not sidecar_path(path).is_file():
+        return Source(citation=f"patient-level data {spec.file}", kind="patient_data", url=path.as_uri())
+    sidecar = read_sidecar(sidecar_path(path))
+    citations = sidecar.citations
+    return Source(citation=f"{citations.trial.citation} {sidecar.trial}, {sidecar.figure}, reconstructed by "
+                           f"{citations.method.citation} Data: {citations.data.citation}",
+                  doi=citations.trial.doi, url=citations.data.repository,
+                  kind="trial", note=f"patient-level data {spec.file} (sha256 {sidecar.sha256[:16]})")
 
 
 def with_fits(inputs: ModelInputs, where: str, directories: list[Path]) -> ModelInputs:
@@ -291,7 +289,8 @@ def with_fits(inputs: ModelInputs, where: str, directories: list[Path]) -> Model
                 uses[ref] = [f"populations.{p_name}.curves.{c_name}"]
             n_coefficients = len(result.coefficient_names)
             curves[c_name] = spec.with_estimates(
-                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier))
+                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier, data.path,
+                             patients, result))
         strategies = {s_name: _with_observed(fits, strategy, f"{where}: populations.{p_name}.strategies.{s_name}")
                       for s_name, strategy in population.strategies.items()}
         populations[p_name] = population.model_copy(update={"curves": curves, "strategies": strategies})

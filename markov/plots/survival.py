@@ -1,7 +1,8 @@
 """Survival-analysis figures that NICE DSU TSD 14 and 21 ask for.
 
 - :func:`plot_extrapolation`: Kaplan–Meier with its confidence band, censoring marks
-  and numbers at risk, under fitted curves extrapolated to the model horizon;
+  and numbers at risk, under fitted curves extrapolated to the model horizon, with
+  survival reported later (external validation) as points;
 - :func:`plot_hazards`: kernel-smoothed observed hazard beside the fitted hazards;
 - :func:`plot_log_cumulative_hazard`: log(−log S) against log time per arm — parallel
   lines support proportional hazards, crossing lines contradict it.
@@ -11,15 +12,38 @@ Each returns the matplotlib Figure; :func:`markov.plots.save_figure` writes PNG 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import cycle
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from ..survival import KaplanMeier, SurvivalCurve, smoothed_hazard
 from .style import STYLE
 
 OBSERVED_COLOUR = "0.15"
+#: With more legend entries than this, the legend goes beside the axes, where it hides no data.
+LEGEND_INSIDE_MAX = 8
+
+
+def _style(styles: Mapping[str, Mapping] | None, label: str, i: int) -> dict:
+    """Line properties of curve ``label`` (the ``i``-th): its entry in ``styles`` over the default."""
+    return {"color": f"C{i}", "linewidth": 1.4, **((styles or {}).get(label, {}))}
+
+
+def _legend(figure: plt.Figure, axis: plt.Axes, loc: str) -> None:
+    """The legend at ``loc`` inside the axes, or beside them when it is long."""
+    if len(axis.get_legend_handles_labels()[1]) <= LEGEND_INSIDE_MAX:
+        axis.legend(loc=loc, frameon=False)
+        return
+    figure.subplots_adjust(right=0.68)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
+
+
+def _interval(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
+    """Error-bar lengths below and above each value (0 where no interval is given)."""
+    return np.nan_to_num(np.vstack([value - low, high - value]).astype(float))
 
 
 def _step(km: KaplanMeier, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +60,8 @@ def plot_extrapolation(
     level: float = 0.95,
     risk_times: Sequence[float] | None = None,
     observed_label: str = "Kaplan–Meier",
+    styles: Mapping[str, Mapping] | None = None,
+    reported: pd.DataFrame | None = None,
 ) -> plt.Figure:
     """Fitted curves over the Kaplan–Meier estimate, extrapolated to ``horizon``.
 
@@ -53,6 +79,13 @@ def plot_extrapolation(
         Level of the Kaplan–Meier confidence band (log-log).
     risk_times : sequence of float, optional
         Where to print numbers at risk; default: the major ticks within follow-up.
+    styles : mapping of label → line properties, optional
+        Colour, line style, width … of some curves (default: the colour cycle, width 1.4).
+    reported : DataFrame, optional
+        Survival reported from data the curves did not see (external validation), as points
+        with their 95% CIs: columns ``label``, ``time``, ``survival``, ``time_low`` and
+        ``time_high`` (the interval of a median, at S = 0.5), ``survival_low`` and
+        ``survival_high`` (that of a landmark); NaN where there is none.
     """
     unit = kaplan_meier.time_unit
     with plt.rc_context(STYLE):
@@ -69,23 +102,30 @@ def plot_extrapolation(
         grid = np.linspace(0.0, horizon, 400)
         for i, (label, curve) in enumerate(curves.items()):
             values = curve.survival(grid)
-            colour = f"C{i}"
-            axis.plot(grid, values[0], color=colour, linewidth=1.4, label=label)
+            style = _style(styles, label, i)
+            axis.plot(grid, values[0], label=label, **style)
             if curve.n_samples > 1:
                 low, high = np.quantile(values, [0.025, 0.975], axis=0)
-                axis.fill_between(grid, low, high, color=colour, alpha=0.15, linewidth=0)
+                axis.fill_between(grid, low, high, color=style["color"], alpha=0.15, linewidth=0)
+        groups = reported.groupby("label", sort=False) if reported is not None else []
+        for marker, (label, points) in zip(cycle("DsPX^v"), groups):
+            axis.errorbar(points["time"], points["survival"], color="black", marker=marker, markersize=5,
+                          markerfacecolor="white", linestyle="none", capsize=3, zorder=5, label=label,
+                          xerr=_interval(points["time"], points["time_low"], points["time_high"]),
+                          yerr=_interval(points["survival"], points["survival_low"], points["survival_high"]))
         axis.axvline(kaplan_meier.times[-1], color="0.6", linestyle=":", linewidth=1)
         axis.set(ylim=(0, 1.02), xlim=(0, horizon), ylabel="Proportion surviving", title=title)
-        axis.legend(loc="upper right", frameon=False)
+        _legend(figure, axis, "upper right")
         axis.grid(alpha=0.3)
         if risk_times is None:
             # spaced for the whole axis, so the numbers stay legible whatever the follow-up
             risk_times = MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]).tick_values(0, horizon)
             risk_times = [t for t in risk_times if 0 <= t <= kaplan_meier.times[-1]]
         for t, n in zip(risk_times, kaplan_meier.n_at_risk_at(risk_times)):
-            table.text(t, 0.5, f"{int(n)}", ha="center", va="center", fontsize=9)
+            table.text(t, 0.3, f"{int(n)}", ha="center", va="center", fontsize=9)
         table.set(yticks=[], ylim=(0, 1), xlabel=f"Time ({unit})")
-        table.text(-0.03, 0.5, "At risk", transform=table.transAxes, ha="right", va="center", fontsize=9)
+        # above the numbers, so that it never runs into the first of them
+        table.text(0.0, 0.95, "Number at risk", transform=table.transAxes, ha="left", va="top", fontsize=9)
         for side in ("top", "right", "left"):
             table.spines[side].set_visible(False)
     return figure
@@ -93,12 +133,12 @@ def plot_extrapolation(
 
 def plot_hazards(
     time, event, curves: Mapping[str, SurvivalCurve], *, time_unit: str, horizon: float,
-    bandwidth: float | None = None, title: str = "",
+    bandwidth: float | None = None, title: str = "", styles: Mapping[str, Mapping] | None = None,
 ) -> plt.Figure:
     """Kernel-smoothed observed hazard (Epanechnikov, boundary-corrected) with fitted hazards.
 
     ``bandwidth`` defaults to a fifth of the follow-up, a common starting point; the
-    hazard is per unit of ``time_unit``.
+    hazard is per unit of ``time_unit``. ``styles`` as in :func:`plot_extrapolation`.
     """
     time = np.asarray(time, dtype=float)
     follow_up = float(time.max())
@@ -111,12 +151,12 @@ def plot_hazards(
         axis.plot(observed_grid, observed, color=OBSERVED_COLOUR, linewidth=1.6,
                   label=f"Observed (smoothed, bandwidth {bandwidth:.3g} {time_unit})")
         for i, (label, curve) in enumerate(curves.items()):
-            axis.plot(grid, curve.hazard(grid)[0], color=f"C{i}", linewidth=1.4, label=label)
+            axis.plot(grid, curve.hazard(grid)[0], label=label, **_style(styles, label, i))
         axis.axvline(follow_up, color="0.6", linestyle=":", linewidth=1)
         top = np.nanmax(observed) * 2.5 if np.isfinite(np.nanmax(observed)) else None
         axis.set(xlim=(0, horizon), ylim=(0, top), xlabel=f"Time ({time_unit})",
                  ylabel=f"Hazard (events per patient-{time_unit[:-1]})", title=title)
-        axis.legend(frameon=False)
+        _legend(figure, axis, "best")
         axis.grid(alpha=0.3)
     return figure
 

@@ -3,8 +3,10 @@
 Per population: the results table (cost by category and state, LYs, QALYs), the
 incremental analysis with net monetary benefit at each threshold, the calibration
 figure and the state-occupancy figure; plus the calibration table and the table of
-every input with its value, source and distribution. Where strategies name patient-level
-data, the model's overall survival against it: its tables and a figure per population.
+every input with its value, source and distribution; for curves fitted to patient-level
+data, the comparison of candidate models with its figures (:mod:`.survival_fits`); and,
+where strategies name patient-level data, the model's overall survival against it: its
+tables and a figure per population.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from ..results import (
 )
 from . import figures
 from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
 
 
@@ -107,4 +110,5 @@ def _base_case(inputs: ModelInputs, out: Path):
         for population in comparison.summary["population"].unique():
             files += figures.save(figures.model_vs_data_figure(model, base, comparison, calibration, population),
                                   directory.figure(MODEL_VS_DATA, population))
+    files += write_survival_fits(inputs, out)
     return files, results, incremental, calibration, table_of_inputs

@@ -7,13 +7,16 @@ population (its place among all the population's strategies).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from .._validate import InputError
 from ..decision import voi
 from ..inputs import ModelInputs
 from ..models import Model, ModelVsData, StrategyResult
@@ -24,6 +27,9 @@ from ..plots import (
     plot_convergence,
     plot_evpi,
     plot_evppi,
+    plot_extrapolation,
+    plot_hazards,
+    plot_log_cumulative_hazard,
     plot_model_vs_data,
     plot_moment_independent,
     plot_morris,
@@ -35,6 +41,8 @@ from ..plots import (
     strategy_colours,
 )
 from ..probabilistic.psa import PSAResults
+from ..results import FIT_FIGURES
+from ..survival import KaplanMeier, ModelComparison, model_label
 from .tables import thresholds_labels, thresholds_of
 
 #: The CE plane shows at most this many samples (more only hide each other).
@@ -88,6 +96,60 @@ def occupancy_figure(model: Model, results: list[StrategyResult], population: st
     return plot_state_occupancy(model.grid.times_years * 12.0, {r.label: r.trace.occupancy[0] for r in chosen},
                                 {r.label: r.state_names for r in chosen},
                                 title=_title(model.inputs, population, "State occupancy, base case"))
+
+
+# ---------------------------------------------------------------------------------
+# curves fitted to patient-level data (NICE DSU TSD 14)
+# ---------------------------------------------------------------------------------
+
+def _fitted_curves(comparison: ModelComparison, chosen: str) -> tuple[dict, dict]:
+    """Every usable candidate's curve by label, and its line style: the chosen model thick,
+    splines dashed. Weibull's PH form is the same curve as its AFT form: it is drawn once."""
+    fits = comparison.usable()
+    both = "weibull" in fits and "weibullPH" in fits
+    if both:
+        fits.pop("weibull" if chosen == "weibullPH" else "weibullPH")
+    curves, styles = {}, {}
+    for i, (name, result) in enumerate(fits.items()):
+        label = "Weibull (AFT and PH)" if both and name.startswith("weibull") else model_label(name)
+        label += " (chosen)" if name == chosen else ""
+        curves[label] = result.curve
+        styles[label] = {"color": f"C{i % 10}", "linestyle": "--" if name.startswith("spline") else "-",
+                         **({"linewidth": 2.6, "zorder": 4} if name == chosen else {})}
+    return curves, styles
+
+
+def fitted_curve_figure(kind: str, comparison: ModelComparison, *, chosen: str, title: str, horizon: float,
+                        arms: Mapping[str, KaplanMeier], reported: pd.DataFrame | None = None) -> Figure:
+    """A figure of a curve fitted to patient-level data (``kind``, one of :data:`FIT_FIGURES`).
+
+    ``fit_observed``: the Kaplan–Meier estimate with its 95% CI and numbers at risk, with
+    every usable candidate, within follow-up; ``fit_extrapolation``: the same to
+    ``horizon`` (in the data's time unit), with survival reported from data the fits did
+    not see (``reported``, as :func:`markov.plots.plot_extrapolation` takes it);
+    ``fit_hazards``: the kernel-smoothed hazard
+    beside the candidates' hazards, to three times the follow-up (at most ``horizon``);
+    ``fit_log_cumulative_hazard``: log(−log S) against log time of every arm of the data
+    file (``arms``, Kaplan–Meier estimates by label), for the proportional-hazards and shape
+    checks. ``chosen`` names the model the analysis uses.
+    """
+    if kind not in FIT_FIGURES:
+        raise InputError(f"kind is {kind!r}: a figure of a fitted curve is one of {', '.join(FIT_FIGURES)}")
+    if kind == "fit_log_cumulative_hazard":
+        return plot_log_cumulative_hazard(arms, title=f"{title}\nLog cumulative hazard by arm")
+    data = comparison.data
+    unit, follow_up = data.time_unit, float(data.time.max())
+    curves, styles = _fitted_curves(comparison, chosen)
+    if kind == "fit_hazards":
+        return plot_hazards(data.time, data.event, curves, time_unit=unit, horizon=min(horizon, 3 * follow_up),
+                            styles=styles, title=f"{title}\nObserved and fitted hazards")
+    km = KaplanMeier.fit(data.time, data.event, time_unit=unit)
+    if kind == "fit_observed":
+        end = float(MaxNLocator(steps=[1, 2, 3, 5, 6, 10]).tick_values(0, follow_up)[-1])
+        return plot_extrapolation(km, curves, horizon=end, styles=styles,
+                                  title=f"{title}\nCandidate fits within follow-up")
+    return plot_extrapolation(km, curves, horizon=horizon, styles=styles, reported=reported,
+                              title=f"{title}\nCandidate fits extrapolated to {horizon:g} {unit}")
 
 
 # ---------------------------------------------------------------------------------

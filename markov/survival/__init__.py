@@ -12,6 +12,7 @@ model's cycle grid for the engine.
   HR, general-population floor, PFS ≤ OS) and :mod:`~markov.survival.general_population`
   (life tables);
 - evidence: :mod:`~markov.survival.fitting.likelihood` (maximum likelihood, AIC/BIC),
+  :mod:`~markov.survival.fitting.comparison` (the TSD 14 candidates compared),
   :mod:`~markov.survival.nonparametric` (Kaplan–Meier, Nelson–Aalen),
   :mod:`~markov.survival.fitting.reconstruct` (Guyot et al. 2012),
   :mod:`~markov.survival.calibrate` (through medians and landmarks).
@@ -28,6 +29,7 @@ from .adjust import (
 )
 from .calibrate import calibrate
 from .composite import KaplanMeierWithTail, Mixture, MixtureCure
+from .fitting.comparison import Candidate, ModelComparison, candidate_models, compare_models, model_label
 from .fitting.likelihood import (
     CurveModel,
     FitResult,
@@ -65,6 +67,7 @@ from .spline import RoystonParmar, default_knots
 
 __all__ = [
     "AcceleratedFailureTime",
+    "Candidate",
     "CurveModel",
     "Exponential",
     "FAMILIES",
@@ -82,6 +85,7 @@ __all__ = [
     "Mixture",
     "MixtureCure",
     "MixtureCureModel",
+    "ModelComparison",
     "ParametricModel",
     "ParametricSurvival",
     "PatientData",
@@ -98,8 +102,10 @@ __all__ = [
     "WeibullPH",
     "available_life_tables",
     "calibrate",
+    "candidate_models",
     "clean_digitised_curve",
     "compare_fits",
+    "compare_models",
     "constrain_pfs_to_os",
     "convert_time",
     "default_knots",
@@ -107,6 +113,7 @@ __all__ = [
     "fit_families",
     "fit_tail",
     "floor_at_general_population",
+    "model_label",
     "nelson_aalen",
     "reconstruct_patient_data",
     "smoothed_hazard",

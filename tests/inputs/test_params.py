@@ -1,20 +1,23 @@
 """The evidence library, the model files and loading (markov/inputs)."""
+import hashlib
 import math
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from markov import InputError
-from markov.models import build_model, model_survival
 from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
+from markov.inputs.ipd import read_sidecar, sidecar_path
 from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
-from markov.inputs.patient_data import read_data_file
+from markov.inputs.patient_data import COLUMNS, read_data_file
 from markov.inputs.structures import population_schema
+from markov.models import build_model, model_survival
 
 PARAMS = shipped_evidence_directory().parent
 SETUP = (Path(__file__).resolve().parents[2] / "setup.py").read_text()
@@ -166,12 +169,14 @@ SHIPPED_MODELS = {"hcc": "sequencing", "chancellor": "markov"}
 def test_every_file_under_params_is_accounted_for():
     seen = set()
     for path in sorted(PARAMS.rglob("*")):
-        if path.suffix not in (".yaml", ".csv"):
-            continue
         relative = path.relative_to(PARAMS).as_posix()
-        seen.add(relative)
         directory = relative.partition("/")[0]
-        if relative.startswith("evidence/"):
+        if path.suffix not in (".yaml", ".csv") and not (directory == "ipd" and path.is_file()):
+            continue
+        seen.add(relative)
+        if directory == "ipd":
+            check_patient_data_file(path)
+        elif relative.startswith("evidence/"):
             assert isinstance(read_evidence_file(path), EvidenceFile), relative
         elif directory in SHIPPED_MODELS:
             schemas = dict([*MODEL_FILES.values(), SCENARIOS_FILE])
@@ -188,15 +193,37 @@ def test_every_file_under_params_is_accounted_for():
             assert header == "age,qx_male,qx_female", relative
         elif relative.startswith("life_tables/") and path.suffix == ".yaml":
             assert path.with_suffix(".csv").is_file(), f"{relative}: a sidecar without its table"
-        elif relative.startswith("ipd/") and path.suffix == ".csv":
-            assert len(read_data_file(path).frame), relative  # patient-level data, every row valid
-            assert "ipd/*.csv" in SETUP  # installed with the package
         else:
-            pytest.fail(f"params/{relative}: not an evidence file, model file or life table")
+            pytest.fail(f"params/{relative}: not an evidence file, model file, life table or patient-level data")
     assert {"chancellor/populations.yaml", "evidence/chancellor_1997.yaml", "hcc/populations.yaml",
-            "evidence/assumptions.yaml", "life_tables/us_2023.csv"} <= seen
+            "evidence/assumptions.yaml", "life_tables/us_2023.csv", "ipd/README.md",
+            "ipd/imbrave150_finn2020_fig1a.csv", "ipd/imbrave150_finn2020_fig1a.yaml"} <= seen
     for model in SHIPPED_MODELS:  # every shipped model directory is installed with the package
         assert f"{model}/*.yaml" in SETUP
+    for pattern in ("ipd/*.csv", "ipd/*.yaml", "ipd/*.md"):
+        assert f'"{pattern}"' in SETUP
+
+
+def check_patient_data_file(path: Path) -> None:
+    """A file of params/ipd: the README, or a data file with its sidecar, which validates and
+    describes the file (its digest, and each arm with its patients and deaths)."""
+    if path.name == "README.md":
+        return
+    if path.suffix == ".yaml":
+        assert path.with_suffix(".csv").is_file(), f"{path.name}: a sidecar without its data file"
+        return
+    assert path.suffix == ".csv", f"params/ipd/{path.name}: neither data, sidecar nor README"
+    sidecar = read_sidecar(sidecar_path(path))
+    assert sidecar.file == path.name
+    assert sidecar.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), f"{path.name}: changed since its sidecar"
+    assert sidecar.citations.data.path.endswith(f"/{path.name}")
+    assert len(read_data_file(path).frame), path.name  # patient-level data, every row valid
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == list(COLUMNS), path.name
+    assert list(sidecar.arms) == list(dict.fromkeys(frame["arm"])), path.name
+    for name, arm in sidecar.arms.items():
+        rows = frame[frame["arm"] == name]
+        assert (arm.patients, arm.deaths) == (len(rows), int(rows["event"].sum())), f"{path.name}: arm {name}"
 
 
 # ---------------------------------------------------------------------------------

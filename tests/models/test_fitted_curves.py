@@ -212,6 +212,46 @@ def test_the_data_source_is_the_source_of_the_fit(data):
         load(root, {"os": fitted("weibull", source={"citation": "somewhere"})}, name="unsourced")
 
 
+def test_shipped_patient_data_are_found_and_cited_as_their_sidecar_says(tmp_path):
+    curve = {"kind": "fit", "file": "ipd/imbrave150_finn2020_fig1a.csv", "arm": "sorafenib", "time_unit": "months",
+             "family": "lnorm"}
+    inputs = load_analysis(analysis(tmp_path, {"os": curve}, name="shipped_data"))
+    shipped = shipped_models() / "ipd" / "imbrave150_finn2020_fig1a.csv"
+    rows = pd.read_csv(shipped).query("arm == 'sorafenib'")
+    patients = PatientData(rows["time"].to_numpy(float), rows["event"].to_numpy(float), "months")
+    expected = fit("lnorm", patients)
+    estimates = inputs.populations["imbrave150"].curves["os"].estimates
+    np.testing.assert_array_equal([inputs.evidence[ref].value.value for ref in estimates.coefficients],
+                                  expected.coefficients)
+    # the load keeps the data and the fit, for the comparison of candidate models
+    assert estimates.data_file == shipped.resolve()
+    np.testing.assert_array_equal(estimates.patients.time, patients.time)
+    np.testing.assert_array_equal(estimates.fit.coefficients, expected.coefficients)
+    # with no source of its own, the fit cites the three works the sidecar names
+    source = inputs.evidence[estimates.coefficients[0]].source
+    for work in ("Finn RS", "Wei Y, Royston P", "Bomze D"):
+        assert work in source.citation
+    assert (source.doi, source.url) == ("10.1056/NEJMoa1915745", "https://github.com/davidbomze/SIFI")
+
+
+def test_a_reason_and_external_targets_leave_the_fit_as_it_was(data, monkeypatch):
+    root, _ = data
+    calls = []
+    monkeypatch.setattr(patient_data_module, "fit", lambda *args: calls.append(args) or fit(*args))
+    external = {"median": "t.scale", "landmarks": [{"time": "t.one_year", "survival": "t.cure"}], "note": "later"}
+    inputs = load(root, {"os": fitted("weibull"), "os_argued": fitted("weibull", reason="best AIC", external=external)},
+                  name="argued")
+    plain, argued = (inputs.populations["imbrave150"].curves[name] for name in ("os", "os_argued"))
+    assert len(calls) == 1  # the same fit: reason and external are not part of it
+    assert argued.reason == "best AIC" and argued.external.landmarks[0].survival == "t.cure"
+    assert argued.model_dump() == plain.model_dump()
+    assert inputs.uses["t.cure"] == ["populations.imbrave150.curves.os_argued.external.landmarks[0].survival"]
+    with pytest.raises(InputError, match=r"curves\.os\.external\.median = 't\.cure': has unit 'proportion'"):
+        load(root, {"os": fitted("weibull", external={"median": "t.cure"})}, name="bad_external")
+    with pytest.raises(InputError, match=r"external targets need a median, landmarks, or both"):
+        load(root, {"os": fitted("weibull", external={"note": "nothing"})}, name="empty_external")
+
+
 @pytest.mark.slow
 def test_a_fitted_first_line_runs_a_sequencing_model_from_the_command_line(data, tmp_path):
     root, arms = data

@@ -302,16 +302,31 @@ def test_the_analysis_runs_end_to_end_with_a_small_psa(tmp_path, capsys):
     categories = ["first_line_drugs", "subsequent_treatment", "administration", "procedures", "monitoring_and_care",
                   "adverse_events", "terminal_care"]
     np.testing.assert_allclose(results[[f"cost_{c}" for c in categories]].sum(axis=1), results["cost"], rtol=1e-12)
-    assert (results[["general_population_floor_cycles", "curve_crossing_time_points"]] == 0).all(axis=None)
+    # a log-normal's hazard starts at 0, below general-population mortality: the floor binds in the first week only
+    assert (results["general_population_floor_cycles"] == 1).all()
+    assert (results["curve_crossing_time_points"] == 0).all()
     assert results.loc["atezo_bev", "life_years"] > results.loc["lenvatinib", "life_years"] > \
         results.loc["sorafenib", "life_years"]
-    # OS is exponential through each IMbrave150 median: the model's median lies within a cycle of it
+    # OS is a log-normal fitted to each IMbrave150 arm's patients: the model's median lies within
+    # a cycle of the fit's, e^meanlog, and within the updated analysis's 95% CI (data the fit did not see)
     calibration = pd.read_csv(tmp_path / "run" / "calibration.csv")
     medians = calibration[(calibration["outcome"] == "OS") & (calibration["measure"] == "median (months)")]
     medians = medians.set_index("strategy")
+    inputs = pd.read_csv(tmp_path / "run" / "inputs.csv").set_index("reference")["value"]
     for strategy in ("atezo_bev", "sorafenib"):
-        assert abs(medians.loc[strategy, "model"] - medians.loc[strategy, "reported"]) < 7 / 30.4375
-    for figure in ("calibration", "occupancy"):
+        fitted = math.exp(inputs[f"fit_imbrave150_{strategy}_os.meanlog"])
+        assert abs(medians.loc[strategy, "model"] - fitted) < 7 / 30.4375
+        low, model, high = medians.loc[strategy, ["reported_low", "model", "reported_high"]]
+        assert low < model < high
+    fits = pd.read_csv(tmp_path / "run" / "survival_fits.csv")
+    chosen = fits[fits["chosen"]].set_index("curve")
+    assert list(chosen.index) == ["atezo_bev_os", "sorafenib_os"] and (chosen["model"] == "lnorm").all()
+    assert (chosen["delta_aic"] == 0).all() and (chosen["delta_bic"] == 0).all()
+    assert chosen["reason"].str.len().min() > 200  # the analysis file says why
+    validation = pd.read_csv(tmp_path / "run" / "survival_fits_validation.csv")
+    assert set(validation.query("curve == 'sorafenib_os'")["measure"]) == {
+        "median (months)", "survival at 36 months", "survival at 48 months", "survival at 60 months"}
+    for figure in ("calibration", "occupancy", "fit_extrapolation_sorafenib_os"):
         assert (tmp_path / "run" / f"{figure}_imbrave150.png").stat().st_size > 1000
     summary = pd.read_csv(tmp_path / "psa" / "psa_summary.csv")
     assert list(summary["strategy"]) == ["atezo_bev", "sorafenib", "lenvatinib"]

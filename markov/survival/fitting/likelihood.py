@@ -368,7 +368,8 @@ def _steps(x: np.ndarray, hessian: np.ndarray | None = None) -> np.ndarray:
     steps = _HESSIAN_STEP * np.maximum(1.0, np.abs(x))
     if hessian is not None:
         curvature = np.diag(hessian)
-        steps = np.where(curvature > 0, np.minimum(steps, 1e-2 / np.sqrt(np.abs(curvature))), steps)
+        with np.errstate(divide="ignore"):  # a flat direction keeps its relative step
+            steps = np.where(curvature > 0, np.minimum(steps, 1e-2 / np.sqrt(np.abs(curvature))), steps)
     return steps
 
 
