@@ -25,6 +25,7 @@ setup(
     packages=[*find_packages(include=["markov", "markov.*"]), "markov.data"],
     package_dir={"markov": "markov", "markov.data": "params"},
     package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml",
-                                 "evidence/*.yaml", "hcc/*.yaml", "chancellor/*.yaml"]},
+                                 "evidence/*.yaml", "hcc/*.yaml", "chancellor/*.yaml",
+                                 "networks/*.yaml"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
 )
