@@ -30,8 +30,9 @@ from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
-    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS",
-    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY",
+    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL", "INPUTS", "NMA",
+    "NMA_LEAGUE", "NMA_STATISTICS", "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD",
+    "SCENARIOS", "STORE_DIRECTORY",
     "STRATEGY_LABELS", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
     "ResultsDirectory", "claim_output", "cost_category_columns", "name", "read_record", "read_table",
     "record_finished", "replace_atomically", "tornado", "write_table",
@@ -71,6 +72,11 @@ TWO_WAY = "two_way"  # table and figure per population
 TWO_WAY_OPTIMAL = "two_way_optimal"  # figure per population
 THRESHOLD_PRICES = "threshold_prices"  # table
 SCENARIOS = "scenarios"  # table
+# Per network meta-analysis an analysis's curves use (``name(NMA, network)``: ``nma_hcc_os.csv``)
+NMA = "nma"  # table (hazard ratios against the reference, fixed and random effects) and forest plot per network
+NMA_STATISTICS = "nma_statistics"  # table per network: heterogeneity and inconsistency
+NMA_TRIALS = "nma_trials"  # table per network: each trial's contrasts, beside its test of proportional hazards
+NMA_LEAGUE = "nma_league"  # table per network: every pair of treatments
 
 
 def tornado(measure: str) -> str:

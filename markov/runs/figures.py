@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from ..decision import voi
 from ..inputs import ModelInputs
+from ..inputs.networks import FittedNetwork
 from ..models import Model, StrategyResult
 from ..plots import (
     plot_acceptability,
@@ -24,6 +25,7 @@ from ..plots import (
     plot_convergence,
     plot_evpi,
     plot_evppi,
+    plot_forest,
     plot_moment_independent,
     plot_morris,
     plot_sensitivity_indices,
@@ -33,6 +35,7 @@ from ..plots import (
     save_figure,
     strategy_colours,
 )
+from ..plots.style import footnote_text
 from ..probabilistic.psa import PSAResults
 from .tables import thresholds_labels, thresholds_of
 
@@ -234,3 +237,24 @@ def global_sensitivity_figure(inputs: ModelInputs, population: str, method: str,
     name = "PAWN" if method == "pawn" else "Delta"
     return plot_moment_independent(shown, measure=method,
                                    title=_title(inputs, population, f"{name} indices of the {outcome} ({size})"))
+
+
+# ---------------------------------------------------------------------------------
+# network meta-analysis
+# ---------------------------------------------------------------------------------
+
+def forest_figure(network: FittedNetwork) -> Figure:
+    """Each treatment of a network against its reference: the trials that compare them
+    directly and both models' estimates, with heterogeneity and inconsistency underneath."""
+    analysis, file = network.analysis, network.file
+    heterogeneity, inconsistency = analysis.heterogeneity, analysis.inconsistency
+    method = "REML" if heterogeneity.tau2_method == "reml" else "DerSimonian-Laird"
+    spread = (heterogeneity.note.capitalize() + "." if heterogeneity.note else
+              f"Heterogeneity: Q = {heterogeneity.q:.2f} on {heterogeneity.df} df (p = {heterogeneity.p_value:.2g}), "
+              f"I² = {heterogeneity.i2:.0%}; τ² ({method}) = {heterogeneity.tau2:.3g}.")
+    loops = (inconsistency.note.capitalize() + "." if inconsistency.note else
+             f"Inconsistency (design-by-treatment): Q = {inconsistency.q_fixed:.2f} on {inconsistency.df} df "
+             f"(p = {inconsistency.p_fixed:.2g}).")
+    return plot_forest(analysis.forest_table(), reference=file.treatments[file.reference], labels=file.treatments,
+                       title=f"{file.outcome.capitalize()}: network meta-analysis ({network.name})",
+                       footnote=footnote_text(spread, loops, f"The analysis uses the {file.model}-effects model."))

@@ -1,7 +1,8 @@
 """Curves from a network meta-analysis (kind: network; markov/inputs/networks.py): the shipped
 HCC networks fitted from the reconstructed patient-level data, the network's log hazard
 ratios entering an analysis as derived evidence drawn jointly from its multivariate normal,
-the curve built from the drawn ratio, and bad network files or curves giving one error naming the place and the rule.
+the curve built from the drawn ratio, `markov run` writing the network's tables and forest
+plot, and bad network files or curves giving one error naming the place and the rule.
 
 The analyses are the shipped partitioned-survival analysis with OS curves from the network,
 written to a temporary directory with the patient-level data beside them (ipd/).
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from markov import InputError
+from markov.cli import main
 from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.networks import fit_network_file, networks_of, read_network
 from markov.models import build_model
@@ -164,6 +166,26 @@ def test_a_curve_may_choose_the_fixed_effect_model(root):
     ref = inputs.populations["imbrave150"].curves["lenvatinib_os"].log_hazard_ratio
     assert ref == "nma_hcc_os_fixed.log_hazard_ratio_lenvatinib_vs_sorafenib"
     assert str(inputs.distributions[ref]).startswith("Normal(")  # alone, its own normal
+
+
+def test_markov_run_writes_the_network_tables_and_forest_plot(root, hcc_os):
+    out = root / "out"
+    assert main(["run", str(analysis(root, {"lenvatinib_os": network_curve("lenvatinib")}, "run")), "--out",
+                 str(out)]) == 0
+    table = pd.read_csv(out / "nma_hcc_os.csv")
+    assert set(table["model"]) == {"fixed", "random"}
+    row = table[(table["model"] == "random") & (table["treatment"] == "lenvatinib")].iloc[0]
+    assert row["hr"] == pytest.approx(np.exp(hcc_os.analysis.random.contrast("lenvatinib")[0]), rel=1e-12)
+    assert row["treatment_label"] == "Lenvatinib" and row["direct_trials"] == "REFLECT"
+    statistics = pd.read_csv(out / "nma_statistics_hcc_os.csv")
+    assert list(statistics["test"]) == ["heterogeneity (Cochran's Q)", "inconsistency", "inconsistency"]
+    trials = pd.read_csv(out / "nma_trials_hcc_os.csv").set_index("trial")
+    assert trials.loc["REFLECT", "published_hr"] == 0.92 and np.isfinite(trials.loc["REFLECT", "ph_p"])
+    assert trials.loc["HIMALAYA", "entered_as"] == "reported"
+    league = pd.read_csv(out / "nma_league_hcc_os.csv")
+    assert len(league) == 2 * len(hcc_os.file.treatments)
+    for suffix in (".png", ".svg", ".pdf"):
+        assert (out / f"nma_hcc_os{suffix}").stat().st_size > 0
 
 
 @pytest.mark.parametrize("curve, rule", [

@@ -201,6 +201,33 @@ class NetworkMetaAnalysis:
                     "ph_global_p": test.global_p_value if test else np.nan})
         return pd.DataFrame(rows)
 
+    def forest_table(self, level: float = 0.95) -> pd.DataFrame:
+        """The rows of a forest plot against the reference: for each treatment, every trial
+        that compares it with the reference directly (that trial's own estimate), then the
+        fixed- and random-effects network estimates. Columns ``treatment``, ``label``,
+        ``kind`` (``trial``, ``fixed`` or ``random``), ``hr``, ``lower``, ``upper``."""
+        z = _z(level)
+        rows = []
+        for treatment in self.treatments[1:]:
+            for trial in self.trials:
+                if not {treatment, self.reference} <= set(trial.arms):
+                    continue
+                # each arm's log hazard against the trial's control (0 for the control), and their covariance
+                effect = np.concatenate([[0.0], trial.log_hazard_ratios])
+                covariance = np.pad(trial.covariance, ((1, 0), (1, 0)))
+                c = np.zeros(len(trial.arms))
+                c[trial.arms.index(treatment)] += 1.0
+                c[trial.arms.index(self.reference)] -= 1.0
+                log_hr, se = float(c @ effect), float(np.sqrt(c @ covariance @ c))
+                rows.append({"treatment": treatment, "label": trial.name, "kind": "trial", "hr": np.exp(log_hr),
+                             "lower": np.exp(log_hr - z * se), "upper": np.exp(log_hr + z * se)})
+            for model in MODELS:
+                log_hr, se = self.estimates(model).contrast(treatment)
+                rows.append({"treatment": treatment, "label": f"network, {model} effect{'s' * (model == 'random')}",
+                             "kind": model, "hr": np.exp(log_hr), "lower": np.exp(log_hr - z * se),
+                             "upper": np.exp(log_hr + z * se)})
+        return pd.DataFrame(rows)
+
     def statistics(self) -> pd.DataFrame:
         """Heterogeneity and inconsistency, one row per test and model."""
         h, c = self.heterogeneity, self.inconsistency
