@@ -102,6 +102,9 @@ class NetworkTrial(_Strict):
                 raise ValueError(f"control {self.control!r} is not among the treatments of ipd.arms")
         elif not self.reported:
             raise ValueError("use: reported needs reported hazard ratios")
+        if self.control_deaths is not None and (self.used == "ipd" or len(self.reported) < 2):
+            raise ValueError("control_deaths is for a trial of three or more arms entered through reported hazard "
+                             "ratios (a Cox fit gives the covariance itself)")
         if self.control in self.reported:
             raise ValueError(f"reported: {self.control!r} is the control; give each other arm's HR against it")
         return self
@@ -167,10 +170,18 @@ def read_network(path: Path) -> NetworkFile:
     return read_validated(path, NetworkFile)
 
 
+def _value(evidence: EvidenceLibrary, ref: str, where: str) -> EvidenceValue:
+    """The evidence value ``ref``, or an error naming the place in the network file that uses it."""
+    try:
+        return evidence[ref].value
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
 def _reported(trial: NetworkTrial, evidence: EvidenceLibrary, where: str) -> dict[str, tuple[float, float, float]]:
     hazard_ratios = {}
     for treatment, ref in trial.reported.items():
-        item = evidence[ref].value
+        item = _value(evidence, ref, f"{where}.reported.{treatment}")
         if item.unit != "hazard_ratio" or item.ci95 is None:
             raise InputError(f"{where}.reported.{treatment} = {ref!r}: needs a hazard_ratio with its ci95 (has unit "
                              f"{item.unit!r}{'' if item.ci95 else ', no ci95'})")
@@ -185,7 +196,7 @@ def _trial_contrasts(name: str, trial: NetworkTrial, network: NetworkFile, evide
     if trial.used == "reported":
         deaths = None
         if trial.control_deaths is not None:
-            item = evidence[trial.control_deaths].value
+            item = _value(evidence, trial.control_deaths, f"{here}.control_deaths")
             if item.unit != "count" or not item.value > 0:
                 raise InputError(f"{here}.control_deaths = {trial.control_deaths!r}: needs a positive count")
             deaths = item.value

@@ -48,11 +48,11 @@ def root(tmp_path_factory) -> Path:
     return root
 
 
-def analysis(root: Path, curves: dict, name: str = "nma") -> Path:
+def analysis(root: Path, curves: dict, name: str = "nma", **settings_changed) -> Path:
     """The shipped partitioned-survival analysis with ``curves`` replacing its OS curves."""
     settings = yaml.safe_load((ROOT / "analyses" / "hcc_partitioned_survival.yaml").read_text())
     settings["overrides"]["populations"]["imbrave150"]["curves"].update(curves)
-    settings.update(name=name, scenarios={})
+    settings.update(name=name, scenarios={}, **settings_changed)
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     return path
@@ -216,9 +216,40 @@ def write_network(root: Path, change) -> None:
      "needs a hazard_ratio with its ci95"),
     (lambda c: c["trials"]["sharp"].pop("source"), "needs source"),
     (lambda c: c["treatments"].update(regorafenib="Regorafenib"), "regorafenib is in no trial"),
+    (lambda c: c["trials"]["himalaya"].update(reported={"tremelimumab_durvalumab": "nowhere.hr"}),
+     r"trials\.himalaya\.reported\.tremelimumab_durvalumab: evidence 'nowhere.hr'"),
 ])
 def test_bad_network_files_are_refused(root, change, rule):
     write_network(root, change)
     curve = network_curve("lenvatinib", network="mine")
     with pytest.raises(InputError, match=rule):
         load_analysis(analysis(root, {"lenvatinib_os": curve}, "bad_file"))
+
+
+def test_a_three_arm_trial_from_reported_hazard_ratios(root):
+    # HIMALAYA with its durvalumab arm, from test values: the two contrasts share the sorafenib
+    # arm, whose log hazard has variance 1/deaths; alone on their spokes, the network keeps both
+    values = {"stride": {"value": 0.78, "ci95": [0.65, 0.93], "unit": "hazard_ratio"},
+              "durvalumab": {"value": 0.86, "ci95": [0.73, 1.03], "unit": "hazard_ratio"},
+              "sorafenib_deaths": {"value": 293, "unit": "count"}}
+    (root / "ev3").mkdir(exist_ok=True)
+    (root / "ev3" / "three_arms.yaml").write_text(yaml.safe_dump({
+        "source": {"citation": "test values", "url": "https://example.org/test", "kind": "trial"},
+        "values": {name: {**value, "status": "verified", "where": "test"} for name, value in values.items()}}))
+
+    def three_arms(content):
+        content["treatments"]["durvalumab"] = "Durvalumab"
+        content["trials"]["himalaya"].update(
+            reported={"tremelimumab_durvalumab": "three_arms.stride", "durvalumab": "three_arms.durvalumab"},
+            control_deaths="three_arms.sorafenib_deaths")
+    write_network(root, three_arms)
+    inputs = load_analysis(analysis(root, {"lenvatinib_os": network_curve("durvalumab", network="mine")}, "three",
+                                    evidence_directories=["ev3"]))
+    estimates = networks_of(inputs)["mine"].analysis.random
+    assert estimates.contrast("durvalumab")[0] == pytest.approx(np.log(0.86), abs=1e-12)
+    i, j = (estimates.treatments.index(t) for t in ("tremelimumab_durvalumab", "durvalumab"))
+    assert estimates.covariance[i, j] == pytest.approx(1 / 293, rel=1e-12)
+    with pytest.raises(InputError, match="control_deaths is for a trial of three or more arms"):
+        write_network(root, lambda c: c["trials"]["reflect"].update(control_deaths="three_arms.sorafenib_deaths"))
+        load_analysis(analysis(root, {"lenvatinib_os": network_curve("lenvatinib", network="mine")}, "three",
+                               evidence_directories=["ev3"]))
