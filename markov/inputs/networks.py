@@ -51,7 +51,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .._validate import InputError
-from ..survival.synthesis import MODELS, TIME_TRANSFORMS, NetworkMetaAnalysis, TrialContrasts, fit_arms, fit_network
+from ..survival.synthesis import (
+    MODELS,
+    TAU2_METHODS,
+    TIME_TRANSFORMS,
+    NetworkMetaAnalysis,
+    TrialContrasts,
+    fit_arms,
+    fit_network,
+)
 from .curves import DataSource, NetworkCurve
 from .evidence import (
     EvidenceFile,
@@ -126,7 +134,7 @@ class NetworkFile(_Strict):
     outcome: str
     reference: Name
     model: Model = "random"
-    tau2: Literal["reml", "dl"] = "reml"
+    tau2: Literal[TAU2_METHODS] = "reml"  # type: ignore[valid-type]
     proportional_hazards_transform: Literal[TIME_TRANSFORMS] = "km"  # type: ignore[valid-type]
     treatments: dict[Name, str]
     trials: dict[str, NetworkTrial] = Field(min_length=1)

@@ -73,6 +73,8 @@ class CoxResult:
     log_likelihood, null_log_likelihood : float
         The log partial likelihood at the estimate and at β = 0.
     n_observations, n_events, iterations : int
+    time, event, covariates : ndarray
+        The data in time order, for the residuals and the test of proportional hazards.
     """
 
     names: tuple[str, ...]

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -142,7 +143,7 @@ class Inconsistency:
     tau2_within_designs: float
     n_designs: int
 
-    method = "design-by-treatment interaction (Higgins et al. 2012; Q decomposed as Krahn et al. 2013)"
+    method: ClassVar[str] = "design-by-treatment interaction (Higgins et al. 2012; Q decomposed as Krahn et al. 2013)"
 
     @property
     def note(self) -> str:
