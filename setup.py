@@ -26,6 +26,6 @@ setup(
     package_dir={"markov": "markov", "markov.data": "params"},
     package_data={"markov.data": ["*.yaml", "*.csv", "*.md", "life_tables/*.csv", "life_tables/*.yaml",
                                  "evidence/*.yaml", "hcc/*.yaml", "chancellor/*.yaml",
-                                 "ipd/*.csv", "ipd/*.yaml", "ipd/*.md"]},
+                                 "ipd/*.csv", "ipd/*.yaml", "ipd/*.md", "networks/*.yaml"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
 )

@@ -31,11 +31,11 @@ from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
     "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL",
-    "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS",
-    "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
-    "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
-    "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
-    "replace_atomically", "tornado", "write_table",
+    "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS", "NMA_TRIALS",
+    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY", "STRATEGY_LABELS",
+    "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL",
+    "WORKBOOK", "ResultsDirectory", "claim_output", "cost_category_columns", "fit_figure", "name", "read_record",
+    "read_table", "record_finished", "replace_atomically", "tornado", "write_table",
 ]
 
 RUN_RECORD = "run.json"
@@ -79,6 +79,11 @@ SURVIVAL_FITS_VALIDATION = "survival_fits_validation"  # table: their prediction
 #: The figures of a curve fitted to patient-level data (:func:`fit_figure`): Kaplan–Meier with
 #: the candidate fits within follow-up, hazards, log cumulative hazard, extrapolation.
 FIT_FIGURES = ("fit_observed", "fit_hazards", "fit_log_cumulative_hazard", "fit_extrapolation")
+# Per network meta-analysis an analysis's curves use (``name(NMA, network)``: ``nma_hcc_os.csv``)
+NMA = "nma"  # table (hazard ratios against the reference, fixed and random effects) and forest plot per network
+NMA_STATISTICS = "nma_statistics"  # table per network: heterogeneity and inconsistency
+NMA_TRIALS = "nma_trials"  # table per network: each trial's contrasts, beside its test of proportional hazards
+NMA_LEAGUE = "nma_league"  # table per network: every pair of treatments
 
 
 def tornado(measure: str) -> str:

@@ -15,7 +15,9 @@ cut points, the start and end of waning) must not vary in a probabilistic analys
 Curves fitted to patient-level data (``kind: fit``, ``kind: kaplan_meier_with_tail``) are
 fitted once when the analysis is loaded (:mod:`markov.inputs.patient_data`): their
 coefficients become derived evidence, drawn jointly in a probabilistic analysis, and the
-specification records their references (:attr:`PatientDataCurve.estimates`).
+specification records their references (:attr:`PatientDataCurve.estimates`). A curve from
+a network meta-analysis of hazard ratios (``kind: network``) is made the same way: the
+network is fitted once when the analysis is loaded (:mod:`markov.inputs.networks`).
 
 The builders that turn a specification into a curve are in :mod:`markov.models.curves`,
 one registry for every model structure.
@@ -28,7 +30,7 @@ from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS, KaplanMeier
@@ -47,6 +49,7 @@ from .schema import Family, Landmark, Name, PatientDataFile, Ref, TimeUnit, _Str
 
 if TYPE_CHECKING:
     from ..survival import SurvivalCurve
+    from .networks import FittedNetwork
     from .parameters import ParameterSet
 
 SplineScale = Literal[SCALES]  # type: ignore[valid-type]
@@ -396,12 +399,54 @@ class KaplanMeierTailCurve(PatientDataCurve):
 
 
 # ---------------------------------------------------------------------------------
+# Curves from a network meta-analysis
+# ---------------------------------------------------------------------------------
+
+class NetworkCurve(CurveSpecification):
+    """``reference_curve`` with the hazard ratio of ``treatment`` against the reference
+    treatment of the network meta-analysis ``network`` (a file ``networks/<network>.yaml``,
+    :mod:`markov.inputs.networks`), under its ``model`` (fixed or random effects; by default
+    the network file's). The network is fitted when the analysis is loaded and its log hazard
+    ratios become derived evidence, drawn jointly from the network's multivariate normal."""
+
+    kind: Literal["network"]
+    curve_fields: ClassVar[tuple[str, ...]] = ("reference_curve",)
+    network: Name
+    treatment: Name
+    reference_curve: Name
+    model: Literal["fixed", "random"] | None = None
+    _fit: tuple[str, FittedNetwork] | None = PrivateAttr(None)
+
+    def _fitted(self) -> tuple[str, FittedNetwork]:
+        if self._fit is None:
+            raise InputError(f"the curve of {self.treatment!r} from network {self.network!r} has no estimate: "
+                             "networks are fitted when their analysis is loaded (markov.inputs.load_analysis)")
+        return self._fit
+
+    @property
+    def log_hazard_ratio(self) -> str:
+        """The reference of the treatment's log hazard ratio against the network's reference (derived evidence)."""
+        return self._fitted()[0]
+
+    @property
+    def fitted_network(self) -> FittedNetwork:
+        """The network as fitted when the analysis was loaded."""
+        return self._fitted()[1]
+
+    def with_fit(self, log_hazard_ratio: str, network: FittedNetwork) -> NetworkCurve:
+        """A copy that records the reference of its log hazard ratio and the fitted network."""
+        copy = self.model_copy()
+        copy._fit = (log_hazard_ratio, network)
+        return copy
+
+
+# ---------------------------------------------------------------------------------
 # The kinds, told apart by ``kind`` (or, for the first three, by their fields)
 # ---------------------------------------------------------------------------------
 
 _SPECIFICATIONS = (CalibratedCurve, PublishedCurve, RelativeCurve, SplineCurve, PiecewiseExponentialCurve, WaningCurve,
                    PiecewiseHazardRatioCurve, MixtureCureCurve, GeneralPopulationFloorCurve, FittedCurve,
-                   KaplanMeierTailCurve)
+                   KaplanMeierTailCurve, NetworkCurve)
 #: Each kind of curve by its ``kind``.
 KINDS = {spec.model_fields["kind"].annotation.__args__[0]: spec for spec in _SPECIFICATIONS}
 

@@ -43,9 +43,10 @@ Unit = Literal[
     "money", "mg", "mg_per_kg", "kg", "age_years", "count", "rate_per_year", "coefficient",
 ]
 Status = Literal["verified", "unverified", "seed", "calculated", "assumption"]
-#: What a source is; ``patient_data``: a patient-level data file cited by its path alone.
+#: What a source is; ``patient_data``: a patient-level data file cited by its path alone;
+#: ``evidence_synthesis``: a network meta-analysis of this package (its network file).
 SourceKind = Literal["trial", "real_world", "economic_evaluation", "price_list", "cost_collection", "guidance",
-                     "assumptions", "patient_data"]
+                     "assumptions", "patient_data", "evidence_synthesis"]
 Currency = Literal["USD", "GBP"]
 
 #: What each status means; printed in the model documentation.
@@ -386,15 +387,20 @@ class JointDraw:
 
 
 
-def read_evidence_file(path: Path) -> EvidenceFile:
+def read_validated(path: Path, schema: type[BaseModel]) -> BaseModel:
+    """The YAML file ``path`` validated by ``schema``; errors name the file, the field and the rule."""
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise InputError(f"{path}: not valid YAML ({error})") from None
     try:
-        return EvidenceFile.model_validate(content)
+        return schema.model_validate(content)
     except ValidationError as error:
         raise validation_error(str(path), error) from None
+
+
+def read_evidence_file(path: Path) -> EvidenceFile:
+    return read_validated(path, EvidenceFile)
 
 
 def distribution_of(item: EvidenceValue):

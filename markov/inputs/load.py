@@ -22,6 +22,7 @@ from ..grid import DAYS_PER_YEAR
 from .checks import check_curves, check_shares, check_structure, check_transitions
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
 from .merge import deep_merge
+from .networks import with_networks
 from .parameters import ModelInputs
 from .patient_data import with_fits
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
@@ -177,7 +178,8 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
     check_curves(inputs, places["populations"])
-    return with_fits(inputs, places["populations"], [models, shipped_models()])
+    return with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
+                         places["populations"], models)
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:

@@ -22,6 +22,7 @@ from ..inputs.curves import (
     GeneralPopulationFloorCurve,
     KaplanMeierTailCurve,
     MixtureCureCurve,
+    NetworkCurve,
     PatientDataCurve,
     PiecewiseExponentialCurve,
     PiecewiseHazardRatioCurve,
@@ -230,3 +231,8 @@ def _fitted(spec: FittedCurve, context: CurveContext) -> SurvivalCurve:
 def _kaplan_meier_with_tail(spec: KaplanMeierTailCurve, context: CurveContext) -> SurvivalCurve:
     return KaplanMeierWithTail(spec.estimates.kaplan_meier, _fitted_curve(spec, context),
                                context.shared(spec.cut_point, spec.time_unit))
+
+
+@builds(NetworkCurve)
+def _network(spec: NetworkCurve, context: CurveContext) -> SurvivalCurve:
+    return ProportionalHazards(context.curve(spec.reference_curve), np.exp(context.params[spec.log_hazard_ratio]))

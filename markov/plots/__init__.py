@@ -11,6 +11,7 @@ from .sensitivity import (
 )
 from .style import save_figure, strategy_colours
 from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard
+from .synthesis import plot_forest
 
 __all__ = [
     "plot_acceptability",
@@ -20,6 +21,7 @@ __all__ = [
     "plot_evpi",
     "plot_evppi",
     "plot_extrapolation",
+    "plot_forest",
     "plot_hazards",
     "plot_log_cumulative_hazard",
     "plot_model_vs_data",

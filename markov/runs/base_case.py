@@ -4,9 +4,10 @@ Per population: the results table (cost by category and state, LYs, QALYs), the
 incremental analysis with net monetary benefit at each threshold, the calibration
 figure and the state-occupancy figure; plus the calibration table and the table of
 every input with its value, source and distribution; for curves fitted to patient-level
-data, the comparison of candidate models with its figures (:mod:`.survival_fits`); and,
-where strategies name patient-level data, the model's overall survival against it: its
-tables and a figure per population.
+data, the comparison of candidate models with its figures (:mod:`.survival_fits`); where
+strategies name patient-level data, the model's overall survival against it: its tables
+and a figure per population; and the tables and forest plot of each network
+meta-analysis the analysis's curves use (:mod:`.networks`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from ..results import (
     write_table,
 )
 from . import figures
+from .networks import write_networks
 from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
 from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
@@ -94,7 +96,7 @@ def _base_case(inputs: ModelInputs, out: Path):
     table_of_inputs = inputs_table(inputs)
 
     files = [write_table(table_of_inputs, directory.table(INPUTS)),
-             write_table(calibration, directory.table(CALIBRATION))]
+             write_table(calibration, directory.table(CALIBRATION)), *write_networks(inputs, out)]
     for population, rows in results.groupby("population", sort=False):
         files.append(write_table(rows, directory.table(RESULTS, population)))
         files.append(write_table(incremental[incremental["population"] == population],

@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from .._validate import InputError
 from ..decision import voi
 from ..inputs import ModelInputs
+from ..inputs.networks import FittedNetwork
 from ..models import Model, ModelVsData, StrategyResult
 from ..plots import (
     plot_acceptability,
@@ -28,6 +29,7 @@ from ..plots import (
     plot_evpi,
     plot_evppi,
     plot_extrapolation,
+    plot_forest,
     plot_hazards,
     plot_log_cumulative_hazard,
     plot_model_vs_data,
@@ -40,6 +42,7 @@ from ..plots import (
     save_figure,
     strategy_colours,
 )
+from ..plots.style import footnote_text
 from ..probabilistic.psa import PSAResults
 from ..results import FIT_FIGURES
 from ..survival import KaplanMeier, ModelComparison, model_label
@@ -310,3 +313,24 @@ def global_sensitivity_figure(inputs: ModelInputs, population: str, method: str,
     name = "PAWN" if method == "pawn" else "Delta"
     return plot_moment_independent(shown, measure=method,
                                    title=_title(inputs, population, f"{name} indices of the {outcome} ({size})"))
+
+
+# ---------------------------------------------------------------------------------
+# network meta-analysis
+# ---------------------------------------------------------------------------------
+
+def forest_figure(network: FittedNetwork) -> Figure:
+    """Each treatment of a network against its reference: the trials that compare them
+    directly and both models' estimates, with heterogeneity and inconsistency underneath."""
+    analysis, file = network.analysis, network.file
+    heterogeneity, inconsistency = analysis.heterogeneity, analysis.inconsistency
+    method = "REML" if heterogeneity.tau2_method == "reml" else "DerSimonian-Laird"
+    spread = (heterogeneity.note.capitalize() + "." if heterogeneity.note else
+              f"Heterogeneity: Q = {heterogeneity.q:.2f} on {heterogeneity.df} df (p = {heterogeneity.p_value:.2g}), "
+              f"I² = {heterogeneity.i2:.0%}; τ² ({method}) = {heterogeneity.tau2:.3g}.")
+    loops = (inconsistency.note.capitalize() + "." if inconsistency.note else
+             f"Inconsistency (design-by-treatment): Q = {inconsistency.q_fixed:.2f} on {inconsistency.df} df "
+             f"(p = {inconsistency.p_fixed:.2g}).")
+    return plot_forest(analysis.forest_table(), reference=file.treatments[file.reference], labels=file.treatments,
+                       title=f"{file.outcome.capitalize()}: network meta-analysis ({network.name})",
+                       footnote=footnote_text(spread, loops, f"The analysis uses the {file.model}-effects model."))

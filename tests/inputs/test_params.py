@@ -15,6 +15,7 @@ from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
 from markov.inputs.ipd import read_sidecar, sidecar_path
 from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
+from markov.inputs.networks import NetworkFile, read_network
 from markov.inputs.patient_data import COLUMNS, read_data_file
 from markov.inputs.structures import population_schema
 from markov.models import build_model, model_survival
@@ -193,8 +194,11 @@ def test_every_file_under_params_is_accounted_for():
             assert header == "age,qx_male,qx_female", relative
         elif relative.startswith("life_tables/") and path.suffix == ".yaml":
             assert path.with_suffix(".csv").is_file(), f"{relative}: a sidecar without its table"
+        elif relative.startswith("networks/"):
+            assert isinstance(read_network(path), NetworkFile) and "networks/*.yaml" in SETUP, relative
         else:
-            pytest.fail(f"params/{relative}: not an evidence file, model file, life table or patient-level data")
+            pytest.fail(f"params/{relative}: not an evidence file, model file, life table, patient-level data or "
+                        f"network")
     assert {"chancellor/populations.yaml", "evidence/chancellor_1997.yaml", "hcc/populations.yaml",
             "evidence/assumptions.yaml", "life_tables/us_2023.csv", "ipd/README.md",
             "ipd/imbrave150_finn2020_fig1a.csv", "ipd/imbrave150_finn2020_fig1a.yaml"} <= seen
