@@ -16,6 +16,7 @@ from scipy import stats
 from markov import InputError
 from markov.cli import main
 from markov.inputs import load_analysis
+from markov.inputs.load import shipped_models
 from markov.models import build_model, model_vs_data
 from markov.models.validation import (
     SUMMARY_COLUMNS,
@@ -265,7 +266,8 @@ def test_a_bad_data_reference_is_one_error_naming_the_file_and_the_field(named):
     assert "populations.imbrave150.strategies.sorafenib.targets.os_data.file = 'data/none.csv': no such file" in message
     # looked for beside the analysis, in the model directory, then among the data shipped with markov
     assert str(root / "data" / "none.csv") in message
-    assert "params/hcc/data/none.csv" in message and "params/data/none.csv" in message
+    shipped = shipped_models()  # params/ in a source checkout, markov/data/ once installed
+    assert str(shipped / "hcc" / "data" / "none.csv") in message and str(shipped / "data" / "none.csv") in message
     unknown = write_analysis(root, {"file": "data/os.csv", "arm": "nobody", "time_unit": "months"}, "unknown")
     with pytest.raises(InputError, match=r"os\.csv: arm 'nobody' \(named by .*populations\.imbrave150\.strategies\."
                                          r"sorafenib\.targets\.os_data\.arm\) is not in column 'arm' "
