@@ -76,7 +76,7 @@ def calibration_figure(model: Model, results: list[StrategyResult], calibration:
     """Model-implied OS and PFS of each strategy beside the reported medians and landmarks."""
     chosen = [r for r in results if r.population == population]
     return plot_calibration(model.grid.times_years * 12.0, {r.label: r.survival() for r in chosen},
-                            calibration[calibration["population"] == population] if len(calibration) else calibration,
+                            calibration[calibration["population"] == population],
                             title=_title(model.inputs, population, "Calibration"))
 
 
@@ -89,7 +89,7 @@ def model_vs_data_figure(model: Model, results: list[StrategyResult], comparison
     return plot_model_vs_data(
         model.grid.times_years * 12.0, {chosen[s].label: chosen[s].survival()["OS"] for s in rows["strategy"]},
         {chosen[s].label: comparison.kaplan_meier[population, s] for s in rows["strategy"]}, rows,
-        calibration[calibration["population"] == population] if len(calibration) else calibration,
+        calibration[calibration["population"] == population],
         title=_title(model.inputs, population, "Model overall survival against trial data"))
 
 
