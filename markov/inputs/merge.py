@@ -8,9 +8,11 @@ from .._validate import InputError
 
 
 def deep_merge(base, changes):
-    """``base`` with ``changes`` merged in: mappings merge key by key; a mapping with
-    whole-number keys changes those items of a list (the item at the list's length is
-    appended: ``lines: {2: {...}}`` adds a third line); anything else replaces."""
+    """``base`` with ``changes`` merged in: mappings merge key by key, and a key changed to
+    ``None`` (YAML ``null``) is removed (its default applies; a whole strategy can be
+    dropped); a mapping with whole-number keys changes those items of a list (the item at
+    the list's length is appended: ``lines: {2: {...}}`` adds a third line); anything
+    else replaces."""
     if isinstance(base, list) and isinstance(changes, dict) and changes and all(
             isinstance(key, int) and not isinstance(key, bool) for key in changes):
         merged = copy.deepcopy(base)
@@ -27,5 +29,8 @@ def deep_merge(base, changes):
         return copy.deepcopy(changes)
     merged = copy.deepcopy(base)
     for key, value in changes.items():
-        merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)
     return merged

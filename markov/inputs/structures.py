@@ -49,12 +49,32 @@ class Option(_Strict):
     share: Ref | None = Field(None, description="share of those progressing on the line before who start this "
                                                 "treatment (on the first line: of the cohort; a line's only option "
                                                 "on the first line may omit it: everyone)")
-    progression_free: Name = Field(description="curve of time from entry to progression or death")
-    pre_progression_death_share: Ref = Field(description="share of progression-free events that are deaths")
+    progression_free: Name | None = Field(None, description="curve of time from entry to progression or death")
+    pre_progression_death_share: Ref | None = Field(None, description="share of progression-free events that are "
+                                                                      "deaths")
+    overall_survival: Name | None = Field(
+        None, description="instead of progression_free: curve of time from entry to death, for a treatment whose "
+                          "evidence is overall survival from its start (a later-line trial's OS, which holds the "
+                          "survival after its own progression as the trial observed it); the option is then one "
+                          "stay until death, and its time on treatment (e.g. its PFS) costs its drugs")
     time_on_treatment: TimeOnTreatment = TimeOnTreatment()
     post_progression_survival: Name | None = Field(
         None, description="survival from progression on this option for those who start no further line (post-"
                           "progression survival by prior treatment); default: the strategy's post-progression care")
+
+    @model_validator(mode="after")
+    def _one_survival(self) -> Option:
+        if self.overall_survival is not None:
+            given = [name for name in ("progression_free", "pre_progression_death_share", "post_progression_survival")
+                     if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"overall_survival: the option lasts until death, so it has no progression: "
+                                 f"{', '.join(given)} cannot be given with it")
+        elif self.progression_free is None or self.pre_progression_death_share is None:
+            missing = [name for name in ("progression_free", "pre_progression_death_share") if getattr(self, name) is None]
+            raise ValueError(f"{', '.join(missing)}: needed (or overall_survival instead, for an option that lasts "
+                             f"until death)")
+        return self
 
 
 class Line(_Strict):
@@ -109,6 +129,9 @@ class SequencingStrategy(_Strict):
             if (k > 0 or len(line.options) > 1) and any(option.share is None for option in line.options):
                 raise ValueError(f"lines[{k}]: every option needs a share (only a first line's single option may "
                                  f"omit it)")
+            if k < len(self.lines) - 1 and all(option.overall_survival for option in line.options):
+                raise ValueError(f"lines[{k + 1}]: no one reaches it: every option of lines[{k}] has "
+                                 f"overall_survival (lasts until death); give them progression_free instead")
         return self
 
 
@@ -439,8 +462,9 @@ def first_treatments(strategy) -> list[str]:
 def strategy_curves(strategy) -> list[tuple[str, str]]:
     """``(field, curve name)`` of every curve a strategy names directly."""
     if isinstance(strategy, SequencingStrategy):
-        found = [(f"lines[{k}].options[{j}].progression_free", option.progression_free)
-                 for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)]
+        found = [(f"lines[{k}].options[{j}].{field}", getattr(option, field))
+                 for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
+                 for field in ("progression_free", "overall_survival") if getattr(option, field)]
         found += [(f"lines[{k}].options[{j}].time_on_treatment.curve", option.time_on_treatment.curve)
                   for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
                   if option.time_on_treatment.curve]

@@ -21,7 +21,13 @@ An option is one state, named ``<line>`` when it is its line's only option and
 ``<line>_<treatment>`` otherwise; with its own time on treatment it is two,
 ``…_on_treatment`` and ``…_off_treatment`` (drug costs in the first only). Its drug
 acquisition is costed in ``<line>_drugs``; its utility and costs of care are looked up by
-state name, then line name.
+state name, then line name (an off-treatment state by its own name, its option's, then
+``<line>_off_treatment``, then the line's).
+
+An option whose evidence is overall survival from its start (a later-line trial's OS)
+names ``overall_survival`` instead of a progression-free curve: its state lasts until
+death, so the survival after its own progression is the trial's, and its time on
+treatment (its PFS, say) splits it into on and off treatment.
 
 General-population mortality is a floor on every cycle's probability of death: the
 per-cycle event probability of each option and of BSC is raised to the life table's if
@@ -90,8 +96,9 @@ def _option_states(line: str, option: Option, alone: bool) -> list[State]:
     on = dict(treatment=option.treatment, drug_category=f"{line}_drugs", entered_treatment=option.treatment)
     if not option.time_on_treatment.given:
         return [State(base, keys, **on)]
+    off_keys = dict.fromkeys((f"{base}_off_treatment", *keys[:-1], f"{line}_off_treatment", line))
     return [State(f"{base}_on_treatment", (f"{base}_on_treatment", *keys), **on),
-            State(f"{base}_off_treatment", (f"{base}_off_treatment", *keys))]
+            State(f"{base}_off_treatment", tuple(off_keys))]
 
 
 class SequencingModel(CohortModel):
@@ -128,10 +135,15 @@ class SequencingModel(CohortModel):
 
     # --- lines ------------------------------------------------------------------------
     def _option_curve(self, prepared: _Prepared, option: Option) -> tuple[np.ndarray, np.ndarray, int]:
-        """An option's progression-free curve since entry and death share by cycle, floored."""
-        survival = prepared.curves[option.progression_free].survival_on_grid(self.grid)
-        return floor_survival(survival, prepared.params[option.pre_progression_death_share],
-                              prepared.general_population)
+        """An option's progression-free curve since entry and death share by cycle, floored;
+        an option with overall survival instead has only deaths."""
+        if option.overall_survival is not None:
+            survival = prepared.curves[option.overall_survival].survival_on_grid(self.grid)
+            death_share = np.ones(prepared.params.n_samples)
+        else:
+            survival = prepared.curves[option.progression_free].survival_on_grid(self.grid)
+            death_share = prepared.params[option.pre_progression_death_share]
+        return floor_survival(survival, death_share, prepared.general_population)
 
     def _shares(self, prepared: _Prepared, strategy_name: str, k: int, options: list[Option]
                 ) -> tuple[list[np.ndarray], np.ndarray]:

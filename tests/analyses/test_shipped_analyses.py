@@ -8,7 +8,7 @@ import pytest
 
 from markov.cli import main
 from markov.inputs import load_analysis
-from markov.models import build_model, calibration_table, model_vs_data
+from markov.models import build_model, model_vs_data
 
 ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
 FILES = sorted(ANALYSES.glob("*.yaml"))
@@ -37,7 +37,8 @@ def test_run_and_psa_from_the_command_line(path, tmp_path, capsys):
 def test_the_three_line_analysis_has_a_third_line_in_every_strategy(tmp_path, capsys):
     assert main(["run", str(ANALYSES / "hcc_three_lines.yaml"), "--out", str(tmp_path)]) == 0
     results = pd.read_csv(tmp_path / "results_imbrave150.csv")
-    assert (results["life_years_third_line"] > 0).all() and (results["cost_third_line_drugs"] > 0).all()
+    third_line = results.filter(regex=r"^life_years_third_line").sum(axis=1)  # on and off treatment
+    assert (third_line > 0).all() and (results["cost_third_line_drugs"] > 0).all()
 
 
 def test_chancellor_from_data_prints_the_textbook_numbers(tmp_path, capsys):
@@ -51,8 +52,9 @@ def test_chancellor_from_data_prints_the_textbook_numbers(tmp_path, capsys):
 def test_the_imbrave150_strategies_are_compared_with_their_trials_data(name):
     """Atezo-Bev and sorafenib with IMbrave150's arms (Finn 2020), lenvatinib with REFLECT's:
     the shipped reconstructed data (their patients, deaths and KM medians as the evidence's
-    README lists them), and in the sequencing analyses the OS medians met by construction
-    (post-progression survival is calibrated to them)."""
+    README lists them). Nothing is calibrated to them: the model's OS is earned from its
+    parts, and for Atezo-Bev and sorafenib it lies inside the Kaplan-Meier 95% CI for most of
+    follow-up (the misses, and why, are in docs/validation.md)."""
     inputs = load_analysis(ANALYSES / f"{name}.yaml")
     model = build_model(inputs)
     results = model.evaluate(inputs.base_case())
@@ -64,10 +66,9 @@ def test_the_imbrave150_strategies_are_compared_with_their_trials_data(name):
     assert list(summary["patients"]) == [336, 165, 478] and list(summary["events"]) == [95, 64, 350]
     assert pd.isna(summary.loc["atezo_bev", "median_km_months"])  # not reached in the primary analysis
     assert list(summary["median_km_months"].iloc[1:]) == [13.2, 13.5]
+    for strategy in ("atezo_bev", "sorafenib"):
+        assert summary.loc[strategy, "share_inside_ci"] >= 0.75, strategy
+        assert abs(summary.loc[strategy, "largest_gap_outside"]) < 0.03, strategy
     if name != "hcc_partitioned_survival":
-        calibration = calibration_table(model, results)
-        reported = calibration[(calibration["population"] == "imbrave150") & (calibration["outcome"] == "OS")
-                               & (calibration["measure"] == "median (months)")].set_index("strategy")
-        for strategy in summary.index:
-            assert summary.loc[strategy, "median_model_months"] == pytest.approx(
-                reported.loc[strategy, "reported"], abs=0.01), strategy
+        strategies = inputs.populations["imbrave150"].strategies.values()
+        assert all(strategy.post_progression.calibrated_to is None for strategy in strategies)

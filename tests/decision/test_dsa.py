@@ -10,6 +10,7 @@ from markov._validate import InputError
 from markov.cli import main
 from markov.models import build_model
 from markov.inputs import load_analysis
+from markov.inputs.evidence import JointDraw
 from markov.uncertainty import Fixed
 
 
@@ -40,7 +41,8 @@ def test_ranges_follow_the_stated_rules(small):
         elif isinstance(distribution, Fixed):
             assert ref not in ranges.index
         else:
-            low, high = distribution.ppf([0.025, 0.975])
+            low, high = (distribution.one_at_a_time(ref, [0.025, 0.975]) if isinstance(distribution, JointDraw)
+                         else distribution.ppf([0.025, 0.975]))
             assert (ranges.at[ref, "low"], ranges.at[ref, "high"]) == (low, high)
     # a log-normal from a CI is varied over the CI's quantiles: estimate × (upper/lower)^(∓1/2)
     hr = "imbrave150_cheng_2022.pfs_hazard_ratio_atezo_bev_vs_sorafenib"
@@ -115,12 +117,12 @@ def test_threshold_price_sets_the_icer_to_the_threshold(small):
     """Costs are linear in a price (vials counted first, then priced), so the threshold
     price is also p0 − INMB(p0)/slope from two separate runs; Brent's answer must agree
     to its tolerance, and at that price the ICER equals the threshold."""
-    price, wtp = "chiang_2021.price_atezolizumab_1200mg", 150_000.0
-    result = dsa.threshold_price(small, price, "imbrave150", "atezo_bev", "sorafenib", wtp)
+    price, wtp = "reuters_2018_lenvatinib_price.price_lenvatinib_30_day_supply", 150_000.0
+    result = dsa.threshold_price(small, price, "imbrave150", "lenvatinib", "sorafenib", wtp)
 
     def inmb(value):
         totals = _totals(small, {price: value})
-        (ca, qa), (cb, qb) = totals[("imbrave150", "atezo_bev")], totals[("imbrave150", "sorafenib")]
+        (ca, qa), (cb, qb) = totals[("imbrave150", "lenvatinib")], totals[("imbrave150", "sorafenib")]
         return wtp * (qa - qb) - (ca - cb), (ca - cb) / (qa - qb)
 
     base = small.evidence[price].value.value
@@ -200,17 +202,24 @@ def test_cli_dsa_writes_tornados_scenarios_and_prices(tmp_path):
 
 
 def test_threshold_price_names_the_best_strategy_there(small):
-    """Against sorafenib at $150,000 the Atezo-Bev threshold is a maximum price; at it,
-    Atezo-Bev + IHLRT may still have the higher NMB, and the result says which."""
-    result = dsa.threshold_price(small, "chiang_2021.price_atezolizumab_1200mg", "imbrave150", "atezo_bev",
-                                 "sorafenib", 150_000.0)
+    """Against sorafenib at $150,000 the lenvatinib threshold is a maximum price; at it,
+    another strategy may still have the higher NMB, and the result says which. Atezo-Bev's
+    QALY gain is too small for any atezolizumab price to reach the threshold: it says so."""
+    price = "reuters_2018_lenvatinib_price.price_lenvatinib_30_day_supply"
+    result = dsa.threshold_price(small, price, "imbrave150", "lenvatinib", "sorafenib", 150_000.0)
     assert result["direction"] == "maximum price"
-    totals = _totals(small, {"chiang_2021.price_atezolizumab_1200mg": result["threshold_price"]})
+    totals = _totals(small, {price: result["threshold_price"]})
     nmb = {s: 150_000 * q - c for (p, s), (c, q) in totals.items() if p == "imbrave150"}
     best = max(nmb, key=nmb.get)
     assert result["best_strategy_at_threshold_price"] == small.populations["imbrave150"].strategies[best].label
-    if best != "atezo_bev":
+    if best != "lenvatinib":
         assert "against the comparator only" in result["note"]
+    free = dsa.threshold_price(small, "chiang_2021.price_atezolizumab_1200mg", "imbrave150", "atezo_bev",
+                               "sorafenib", 150_000.0)
+    assert np.isnan(free["threshold_price"]) and free["note"] == "not cost-effective even at a price of zero"
+    at_zero = _totals(small, {"chiang_2021.price_atezolizumab_1200mg": 0.0})
+    (ca, qa), (cb, qb) = at_zero[("imbrave150", "atezo_bev")], at_zero[("imbrave150", "sorafenib")]
+    assert 150_000 * (qa - qb) - (ca - cb) < 0
 
 
 def test_a_comparison_needs_two_strategies():

@@ -90,10 +90,12 @@ def test_moment_independent_indices_on_a_psa_sample(tmp_path):
     psa = run_psa(load_analysis(path), 1000, seed=1)
     pawn = gsa.pawn(psa, "mvi", 150_000.0).set_index("parameter")
     delta = gsa.delta(psa, "mvi", 150_000.0, resamples=5).set_index("parameter")
-    # the MVI comparison turns on Kim 2025's hazard ratio; cabozantinib (after sorafenib) is not in it
+    # the MVI comparison turns on Kim 2025's hazard ratio (with the Atezo-Bev dose intensity,
+    # which prices the most expensive arm); cabozantinib (after sorafenib) is not in it
     top = "kim_2025.pfs_hazard_ratio_atezo_bev_vs_locoregional"
     unused = "li_2021_cabozantinib_price.price_cabozantinib_60mg"
-    assert pawn.index[0] == top and delta.index[0] == top
+    for table, measure in ((pawn, "median"), (delta, "delta")):
+        assert top in table[measure].sort_values(ascending=False).index[:3]
     assert pawn.at[top, "median"] > 2 * pawn.at[unused, "median"]
     assert delta.at[top, "delta"] > 2 * delta.at[unused, "delta"]
 

@@ -65,15 +65,13 @@ def minimal(workdir: Path, *, method="trapezoid", days=1.0, horizon=20.0, second
     second_line = {"options": [{"treatment": "regorafenib", "share": "t.s", "pre_progression_death_share": "t.d2",
                                 "progression_free": "regorafenib_after_sorafenib_pfs"}]}
     strategies = {"sorafenib": {"lines": [first, second_line] if second else [first]}}
-    for name in ("atezo_bev", "atezo_bev_ihlrt", "lenvatinib", "sorafenib"):  # BSC from the curve, not solved
-        strategies.setdefault(name, {})["post_progression"] = {"calibrated_to": None}
     overrides = {
         "populations": {"imbrave150": {
             "start_age": "t.age",
             "curves": {"sorafenib_pfs": {"family": "exp", "median": "t.m1"},
-                       "best_supportive_care_os": {"family": "exp", "median": "t.m2"},
+                       "test_bsc_os": {"family": "exp", "median": "t.m2"},
                        "regorafenib_after_sorafenib_pfs": {"family": "exp", "median": "t.m3"}},
-            "post_progression_survival": "best_supportive_care_os",
+            "post_progression_survival": "test_bsc_os",
             "strategies": strategies}},
         "perspectives": {"us_payer": {"discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero"}},
     }
@@ -246,15 +244,22 @@ def test_traces_are_distributions_at_every_time_point(monthly):
             assert np.all(np.diff(occupancy[:, :, -1], axis=1) >= -1e-12), where
 
 
+def test_the_shipped_base_case_calibrates_nothing(monthly):
+    for population in monthly.populations.values():
+        for strategy in population.strategies.values():
+            assert strategy.post_progression.calibrated_to is None
+
+
 def test_calibrated_post_progression_hits_the_reported_os_median(monthly):
-    model = build_model(monthly)
+    calibrated = monthly.scenario("os_calibration")
+    model = build_model(calibrated)
     months = model.grid.times_years * 12
     checked = 0
-    for result in model.evaluate(monthly.base_case()):
-        strategy = monthly.populations[result.population].strategies[result.strategy]
+    for result in model.evaluate(calibrated.base_case()):
+        strategy = calibrated.populations[result.population].strategies[result.strategy]
         if strategy.post_progression.calibrated_to != result.strategy:
             continue
-        item = monthly.evidence[strategy.targets.os_median].value
+        item = calibrated.evidence[strategy.targets.os_median].value
         target = item.value * {"months": 1.0, "weeks": 12 * 7 / 365.25}[item.unit]
         os_curve = model_survival(result)["OS"]
         i = int(np.nonzero(os_curve <= 0.5)[0][0])
@@ -341,7 +346,7 @@ def test_cli_run_writes_every_table_and_figure(tmp_path, capsys):
                 assert path.is_file() and path.stat().st_size > 1000, path.name
     samples = read_psa(tmp_path, load_analysis()).long_outcomes()
     assert sorted(samples["sample"].unique()) == list(range(10))
-    assert len(samples) == 10 * 7  # 4 + 3 strategies
+    assert len(samples) == 10 * 6  # 3 + 3 strategies
     assert not list(tmp_path.glob("*.partial"))
 
 

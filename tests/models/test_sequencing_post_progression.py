@@ -43,17 +43,15 @@ def analysis(root, share=S, calibrated=False, days=MONTH_DAYS):
                       "progression_free": "regorafenib_after_sorafenib_pfs",
                       "post_progression_survival": "after_regorafenib_os"}]}],
         "post_progression": {"calibrated_to": "sorafenib" if calibrated else None}}
-    strategies = {name: {"post_progression": {"calibrated_to": None}}
-                  for name in ("atezo_bev", "atezo_bev_ihlrt", "lenvatinib")}
-    strategies["sorafenib"] = sorafenib
+    strategies = {"sorafenib": sorafenib}
     overrides = {
         "populations": {"imbrave150": {
             "start_age": "t.age",
             "curves": {"sorafenib_pfs": {"family": "exp", "median": "t.m1"},
-                       "best_supportive_care_os": {"family": "exp", "median": "t.m2"},
+                       "test_bsc_os": {"family": "exp", "median": "t.m2"},
                        "regorafenib_after_sorafenib_pfs": {"family": "exp", "median": "t.m3"},
                        "after_regorafenib_os": {"family": "exp", "median": "t.m4"}},
-            "post_progression_survival": "best_supportive_care_os",
+            "post_progression_survival": "test_bsc_os",
             "strategies": strategies}},
         "perspectives": {"us_payer": {"discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero"}},
     }

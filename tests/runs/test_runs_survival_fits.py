@@ -88,7 +88,7 @@ def test_every_candidate_of_every_fitted_curve_is_the_fit_markov_survival_makes(
             assert rows.loc[name, "bic"] == pytest.approx(result.bic, rel=1e-12)
         assert rows["delta_aic"].min() == 0 and rows["delta_bic"].min() == 0
     # the chosen flag follows the model file, with its reason or a note that it gives none
-    chosen = table[table["chosen"]]
+    chosen = table[table["chosen"] & table["curve"].isin(CURVES)]  # the shipped model's own fits aside
     assert list(zip(chosen["curve"], chosen["model"], chosen["reason"])) == [
         ("sorafenib_os", "lnorm", "lowest AIC and BIC"), ("atezo_bev_os", "spline_odds_2knot", NO_REASON)]
     assert (table.loc[~table["chosen"], "reason"] == "").all()
@@ -110,6 +110,7 @@ def test_the_chosen_rows_extrapolation_is_the_models_own_curve(base, analysis_pa
 
 def test_predictions_stand_beside_the_data_the_fit_did_not_see(base):
     validation = base.survival_fits_validation()
+    validation = validation[validation["curve"].isin(CURVES)]  # the shipped model's own fits aside
     assert set(validation["curve"]) == {"sorafenib_os"}  # the other names no external targets
     usable = base.survival_fits().query("curve == 'sorafenib_os' and problem == ''")["model"]
     assert list(validation["model"].unique()) == list(usable)
@@ -147,14 +148,14 @@ def test_each_figure_has_labelled_axes_and_names_the_models(base, kind, x_label,
 
 
 def test_an_analysis_without_fitted_curves_writes_nothing_of_this(tmp_path):
-    inputs = load_analysis()
+    inputs = load_analysis(Path(__file__).parents[2] / "analyses" / "chancellor.yaml")
     assert write_survival_fits(inputs, tmp_path) == [] and not any(tmp_path.iterdir())
     assert survival_fits_table(inputs, []).empty and validation_table(inputs, []).empty
 
 
 def test_plot_fits_names_the_fitted_curves_when_asked_for_another(base):
     with pytest.raises(markov.InputError, match=r"curve 'pfs' of population 'imbrave150': not fitted to "
-                                                r"patient-level data .*fitted curves: sorafenib_os \(imbrave150\)"):
+                                                r"patient-level data .*fitted curves: .*sorafenib_os \(imbrave150\)"):
         base.plot_fits("pfs")
 
 
