@@ -41,6 +41,7 @@ Unit = Literal[
     "hazard_ratio", "odds_ratio", "ratio",
     "proportion", "utility", "utility_decrement",
     "money", "mg", "mg_per_kg", "kg", "age_years", "count", "rate_per_year", "coefficient",
+    "qalys",
 ]
 Status = Literal["verified", "unverified", "seed", "calculated", "assumption"]
 #: What a source is; ``patient_data``: a patient-level data file cited by its path alone;

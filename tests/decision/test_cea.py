@@ -42,6 +42,10 @@ def _assert_reference_row(row):
 
 # --- 1. five strategies: one strongly, one extendedly dominated ---------------------------
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="a hand-worked five-strategy incremental analysis with strong and extended dominance",
+    tolerance="exact")
 def test_five_strategies_by_hand():
     # given in a scrambled order; by cost: A 1000, B 4000, D 5000, C 6000, E 12000
     names = ["C", "A", "E", "D", "B"]
@@ -66,6 +70,10 @@ def test_five_strategies_by_hand():
 
 # --- 2. textbook set ---------------------------------------------------------------------
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="a hand-worked set where extended dominance follows strong dominance",
+    tolerance="exact")
 def test_textbook_set_by_hand():
     table = incremental_analysis([0, 10000, 15000, 25000, 30000], [0, 0.5, 0.6, 1.0, 0.9], list("ABCDE"))
     rows = _rows(table)

@@ -29,6 +29,10 @@ def ishigami_indices():
     return first, total_order
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the analytic Sobol indices of the Ishigami function",
+    tolerance="within SALib's bootstrap interval plus 0.01")
 def test_sobol_indices_of_ishigami_match_the_analytic_values():
     """Within SALib's 95% bootstrap intervals (plus 0.01 for their own Monte-Carlo error)."""
     table = gsa.sobol_indices(ishigami, ["x1", "x2", "x3"], 2048, seed=3)

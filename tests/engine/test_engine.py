@@ -12,6 +12,10 @@ from markov import (
 )
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="(1 − p)^t alive and (1 − p)^(t − 1)·p deaths of a two-state chain",
+    tolerance="rtol 1e-13")
 def test_markov_two_state_closed_form():
     # alive -> dead with probability p each cycle: alive(t) = (1 - p)^t
     p, n_cycles = 0.13, 40
@@ -22,6 +26,10 @@ def test_markov_two_state_closed_form():
     assert trace.entries[0, 0, 0] == 1.0  # everyone enters the initial state at t = 0
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="cumulative products of survival varying by cycle and sample",
+    tolerance="rtol 1e-13")
 def test_markov_varies_by_cycle_and_sample():
     # sample s dies with probability p[s, c] in cycle c: alive = prod (1 - p)
     rng = np.random.default_rng(3)
@@ -41,6 +49,11 @@ def _illness_death(progression, death_pf, death_pd, times):
     return pf, pd_
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="the Markov engine on the matrix exponential of an illness-death generator, against partitioned "
+            "survival on its closed-form PFS and OS",
+    tolerance="atol 1e-10")
 def test_psm_and_markov_agree_on_exponential_curves():
     a, b, c, step, n_cycles = 0.9, 0.15, 1.4, 1 / 12, 240
     times = np.arange(n_cycles + 1) * step
@@ -86,6 +99,11 @@ def _sequencing_as_markov(q, death, onward, q_post, n_cycles):
     return matrices
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="the Markov engine on the chain equivalent to three exponential lines (shares and death shares by "
+            "sample and cycle), direct and FFT convolution",
+    tolerance="atol 1e-10")
 @pytest.mark.parametrize("method", ["direct", "fft"])
 def test_sequencing_equals_markov_with_exponential_curves(method):
     rng = np.random.default_rng(11)
@@ -105,6 +123,10 @@ def test_sequencing_equals_markov_with_exponential_curves(method):
     assert trace.state_names == ("line_1", "line_2", "line_3", "best_supportive_care", "dead")
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="direct convolution against the FFT on Weibull lines",
+    tolerance="atol 1e-14")
 def test_fft_and_direct_convolution_agree():
     rng = np.random.default_rng(5)
     n_cycles = 400
@@ -152,6 +174,10 @@ def _simulate_patients(n_patients, curves, death, onward, post, rng):
     return counts / n_patients
 
 
+@pytest.mark.verification(
+    kind="simulation",
+    against="a patient-level simulation of 200,000 patients through three Weibull lines and care",
+    tolerance="5 binomial standard errors in every cell")
 def test_sequencing_matches_patient_level_simulation_with_weibull_curves():
     n_cycles, step = 104, 1 / 26  # fortnightly over 4 years
     u = np.arange(n_cycles + 1) * step
@@ -171,6 +197,10 @@ def test_sequencing_matches_patient_level_simulation_with_weibull_curves():
     assert np.all(np.abs(simulated - expected) <= 5 * standard_error + 1e-12)
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="one line then care: 0.95^t on the line, 0.05 (0.95^t − 0.9^t)/0.05 in care",
+    tolerance="rtol 1e-12")
 def test_sequencing_one_line_closed_form():
     # one line (stay 0.95 a cycle, no deaths) then care (stay 0.9): progressed(t) is
     # sum_{tau=1..t} 0.05 * 0.95^(tau-1) * 0.9^(t-tau) = 0.05 (0.95^t - 0.9^t) / (0.95 - 0.9)

@@ -46,6 +46,11 @@ def _hand_calculation(inputs):
     return results
 
 
+@pytest.mark.verification(
+    kind="textbook",
+    against="Briggs, Claxton & Sculpher (2006), exercise 2.5 (Chancellor et al. 1997): costs, life-years and "
+            "ICER",
+    tolerance="every printed digit; rel 1e-6")
 def test_reproduces_the_printed_results(inputs):
     summary = chancellor.summarise(chancellor.evaluate(chancellor.base_case(inputs), inputs))
     mono, comb = summary.loc["monotherapy"], summary.loc["combination"]
@@ -61,6 +66,10 @@ def test_reproduces_the_printed_results(inputs):
     assert comb["icer_per_life_year"] == pytest.approx(6275.96, rel=1e-6)
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="a hand calculation of the Chancellor model's costs and life-years",
+    tolerance="rel 1e-12")
 def test_matches_an_independent_hand_calculation(inputs):
     summary = chancellor.summarise(chancellor.evaluate(chancellor.base_case(inputs), inputs))
     for strategy, (cost, life_years) in _hand_calculation(inputs).items():
@@ -128,6 +137,10 @@ def as_data():
     return inputs, results_table(build_model(inputs).evaluate(inputs.base_case())).set_index("strategy")
 
 
+@pytest.mark.verification(
+    kind="textbook",
+    against="the same printed results from the model as data (markov structure), and the hand calculation",
+    tolerance="every printed digit; rel 1e-12 against the hand calculation")
 def test_the_markov_structure_reproduces_the_printed_results(as_data, inputs):
     _, table = as_data
     mono, comb = table.loc["monotherapy"], table.loc["combination"]

@@ -153,6 +153,10 @@ def both(tmp_path_factory):
     return results
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="the Markov model (markov structure) equivalent to a four-line sequence with options and shares",
+    tolerance="atol 1e-10")
 @pytest.mark.parametrize("strategy", ["as_given", "swapped"])
 def test_every_state_at_every_time_point_agrees(both, strategy):
     sequence, markov = both["sequence"][strategy], both["markov"][strategy]
@@ -166,6 +170,10 @@ def test_every_state_at_every_time_point_agrees(both, strategy):
     assert (sequence.trace.occupancy[0].max(axis=0)[:-1] > 0.01).all()
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="costs, life-years and QALYs of the same two models",
+    tolerance="rtol 1e-10")
 @pytest.mark.parametrize("strategy", ["as_given", "swapped"])
 def test_costs_life_years_and_qalys_agree(both, strategy):
     sequence, markov = both["sequence"][strategy], both["markov"][strategy]

@@ -64,6 +64,10 @@ def product_limit(time: np.ndarray, event: np.ndarray, at: np.ndarray) -> tuple[
 # The comparison
 # ---------------------------------------------------------------------------------
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the Kaplan–Meier estimate, log-log limits and summary of three patients worked by hand",
+    tolerance="5e-5 on printed limits, 1e-12 otherwise")
 def test_three_patients_by_hand():
     # deaths at 1 and 3 months, one patient censored at 2: S = 2/3 on [1, 3), 0 from 3;
     # Greenwood at 1: var(log S) = 1 / (3 · 2), so the log-log limits are
@@ -90,6 +94,10 @@ def test_three_patients_by_hand():
     assert (summary["median_km_ci_low"], summary["median_km_ci_high"]) == (1.0, 3.0)
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="an independent product-limit calculation written in the test",
+    tolerance="rtol 1e-12")
 def test_kaplan_meier_interval_and_numbers_at_risk_match_an_independent_calculation():
     data = simulated(4)
     time, event = data["time"].to_numpy(), data["event"].to_numpy()
@@ -150,6 +158,10 @@ def test_restricted_means_and_medians_against_closed_forms():
     assert summary["rmst_difference_months"] == pytest.approx(summary["rmst_model_months"] - summary["rmst_km_months"])
 
 
+@pytest.mark.verification(
+    kind="simulation",
+    against="40 simulated exponential data sets against the exponential fitted to each",
+    tolerance="mean share inside at least 0.95, none below 0.75")
 def test_the_exponential_fitted_to_exponential_data_lies_inside_the_interval_over_most_of_follow_up():
     """Data simulated from an exponential (0.06 a month), compared with the exponential fitted
     to them by maximum likelihood (deaths / time at risk). Pointwise 95% limits around a

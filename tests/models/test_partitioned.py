@@ -111,6 +111,10 @@ PF_PD = [{"state": "first_line", "survival": "pfs"}, {"state": "progressed", "su
 # life-years, drug costs, crossings and the floor
 # ---------------------------------------------------------------------------------
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="restricted means of exponential PFS and OS plus the trapezoid error",
+    tolerance="1e-10 years")
 def test_life_years_are_restricted_means_of_pfs_and_os(workdir):
     model, result = minimal(workdir, PF_PD)
     step, horizon = model.grid.cycle_length_years, model.grid.horizon_years
@@ -266,6 +270,11 @@ def test_occupancy_of_the_hcc_analysis_is_the_engines_in_every_sample():
         assert (result.floored_cycles, result.crossing_time_points) == (floored, 0)
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="the Markov chain (matrix exponential) whose exact PFS and OS the partitioned-survival model "
+            "reads",
+    tolerance="atol 1e-12")
 def test_partitioned_survival_equals_the_markov_chain_its_curves_come_from(workdir):
     # PFS exponential(λ1 + μ) and OS the chain's exact OS (a mixture of exponentials built from
     # published curve kinds): at every grid point both are the chain's exact occupancy

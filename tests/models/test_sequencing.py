@@ -113,6 +113,11 @@ def os_closed_form(t):
     return math.exp(-L1 * t) + (1 - D1) * L1 / (L1 - L2) * (math.exp(-L2 * t) - math.exp(-L1 * t))
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the same discrete chain by a plain loop, and the continuous closed form plus its first-order "
+            "grid error",
+    tolerance="rel 1e-10; 1e-5 years")
 @pytest.mark.parametrize("method", ["start", "trapezoid"])
 def test_life_years_match_the_closed_form(workdir, method):
     model, result = minimal(workdir, method=method)
@@ -138,6 +143,10 @@ def test_life_years_match_the_closed_form(workdir, method):
     assert abs(life_years - closed) < step  # within one cycle
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the OS median of the hypoexponential mixture (422.2 days)",
+    tolerance="within one cycle (a day)")
 def test_os_median_matches_the_hypoexponential_mixture(workdir):
     model, result = minimal(workdir)
     os_curve, times = model_survival(result)["OS"], model.grid.times_years

@@ -83,6 +83,10 @@ def chain(n_cycles, step_years, share):
     return {name: np.array(v) for name, v in zip("ALBRD", (A, L, B, R, D), strict=True)}
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the discrete chain with survival by prior treatment written out by hand",
+    tolerance="rtol 1e-10")
 def test_each_state_is_the_chain_with_survival_by_prior_treatment(tmp_path):
     model, result = sorafenib(analysis(tmp_path))
     states = result.state_names
@@ -100,6 +104,10 @@ def test_each_state_is_the_chain_with_survival_by_prior_treatment(tmp_path):
         == pytest.approx(by_state["best_supportive_care"] / years["best_supportive_care"], rel=1e-12)
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the continuous-time closed form of the life-years a second-line share adds",
+    tolerance="1e-6 years")
 def test_a_second_line_share_changes_overall_survival_as_the_closed_form_says(tmp_path):
     """Continuous time: LYs = 1/λa + (1 − d1)[(1 − s)/λb + s(1/λl + (1 − d2)/λr)], so raising s
     by Δs changes LYs by Δs·(1 − d1)·[1/λl + (1 − d2)/λr − 1/λb]: here (3 + 0.75 × 10 − 9)

@@ -100,6 +100,10 @@ def test_weight_nodes_are_truncated_at_one_kg():
     assert np.count_nonzero(nodes == 1.0) == np.count_nonzero(5 + 15 * special.ndtri((np.arange(200) + 0.5) / 200) < 1)
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="vials counted patient by patient over the weight nodes, and the mean dose priced per mg",
+    tolerance="rel 1e-12")
 def test_expected_cost_over_weight_nodes_equals_brute_force_average():
     # bevacizumab 15 mg/kg from 100 mg vials at $841, weight ~ N(70, 15)
     nodes = weight_nodes(np.array([70.0]), np.array([15.0]))

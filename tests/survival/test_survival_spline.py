@@ -42,6 +42,10 @@ def reference_survival(t, gamma, knots, scale):
 
 
 # --- the basis ------------------------------------------------------------------------
+@pytest.mark.verification(
+    kind="closed form",
+    against="the Royston–Parmar spline basis and its derivatives worked by hand",
+    tolerance="1e-15")
 def test_basis_matches_hand_computed_values():
     # knots 0, 1, 3: one internal knot k1 = 1, λ = (3 - 1)/(3 - 0) = 2/3.
     # v(x)   = (x-1)₊³ − (2/3)x₊³ − (1/3)(x-3)₊³
@@ -90,6 +94,11 @@ def _special_cases():
     yield "hazard", [-0.6 * np.log(3.0), 0.6], stats.weibull_min(0.6, scale=3.0)
 
 
+@pytest.mark.verification(
+    kind="other software",
+    against="scipy.stats Weibull, log-logistic and log-normal, which splines without internal knots are "
+            "(flexsurv)",
+    tolerance="rtol 1e-10")
 @pytest.mark.parametrize("scale, gamma, reference", list(_special_cases()))
 @pytest.mark.parametrize("knots", [[-10.0, 10.0], [0.5, 2.0]])  # boundary knots alone are not used
 def test_boundary_knots_only_reduce_to_the_named_family(scale, gamma, reference, knots):
@@ -228,6 +237,10 @@ def test_unchecked_non_monotone_spline_evaluates_as_flexsurv():
 
 
 # --- default knots --------------------------------------------------------------------------
+@pytest.mark.verification(
+    kind="other software",
+    against="flexsurv's default knots: R type-7 quantiles of the log event times",
+    tolerance="rtol 1e-15")
 def test_default_knots_follow_flexsurv():
     time = np.array([2.0, 4.0, 3.0, 20.0, 5.0, 7.0, 1.0, 11.0])
     event = np.array([1, 0, 1, 0, 1, 1, 0, 1])

@@ -33,6 +33,10 @@ def pairwise(values, variances):
     return [two_arm(f"t{i}", "b", "a", y, v) for i, (y, v) in enumerate(zip(values, variances, strict=True))]
 
 
+@pytest.mark.verification(
+    kind="closed form",
+    against="the inverse-variance pooled estimate and Cochran's Q of two trials",
+    tolerance="rel 1e-12")
 def test_two_trials_give_the_inverse_variance_pooled_estimate():
     (y1, v1), (y2, v2) = (-0.3, 0.04), (-0.1, 0.09)
     network = fit_network(pairwise([y1, y2], [v1, v2]), reference="a")
@@ -44,6 +48,7 @@ def test_two_trials_give_the_inverse_variance_pooled_estimate():
     assert network.heterogeneity.i2 == 0.0  # Q below its df
 
 
+@pytest.mark.verification(kind="closed form", against="Bucher's adjusted indirect comparison", tolerance="1e-12")
 def test_a_star_network_gives_buchers_indirect_comparison():
     network = fit_network([two_arm("ab", "b", "a", -0.4, 0.02), two_arm("ac", "c", "a", -0.1, 0.05)], reference="a")
     for estimates in (network.fixed, network.random):
@@ -89,6 +94,10 @@ def test_reml_solves_its_estimating_equation():
     assert tau2 == pytest.approx((w ** 2 * ((y - mu) ** 2 - v)).sum() / (w ** 2).sum() + 1 / w.sum(), rel=1e-10)
 
 
+@pytest.mark.verification(
+    kind="other software",
+    against="R metafor rma on the BCG data: fixed effect, DerSimonian–Laird and REML",
+    tolerance="atol 5e-5 (half the last printed decimal)")
 def test_metafor_bcg_example():
     # metafor rma(yi, vi, data = escalc("RR", ...dat.bcg)): EE −0.4303, Q(df = 12) 152.2330; DL
     # −0.7141 (−1.0644 to −0.3638), τ² 0.3088; REML −0.7145 (SE 0.1798), τ² 0.3132
