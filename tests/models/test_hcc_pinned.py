@@ -1,7 +1,9 @@
-"""The shipped HCC analysis gives the numbers it gave before the model layer became
-generic (markov 0.1.0, commit d7ff9d5): every cost by category, life-year and QALY of the
-base case, by state too, and the first 40 PSA draws of seed 1, to 1e-9 relative. A change
-of the HCC evidence or structure must update ``data/hcc_pinned_results.json`` on purpose."""
+"""The shipped HCC analysis gives the numbers pinned in ``data/hcc_pinned_results.json``
+(first by markov 0.1.0, commit d7ff9d5; its note says what changed them since): every cost
+by category, life-year and QALY of the base case, by state too, and the first 40 PSA draws
+of seed 1, to 1e-9 relative. A change of the HCC evidence or structure must update the file
+on purpose: ``python tests/models/regenerate_hcc_pinned.py --note "what and why"``, which
+prints each strategy's numbers before and after for the commit message."""
 import json
 from pathlib import Path
 
