@@ -13,7 +13,7 @@ import numpy as np
 from .._validate import InputError
 from ..uncertainty import Fixed
 from .curves import curve_references
-from .schema import Perspective, Treatment, Utilities
+from .schema import Perspective, TimeOnTreatment, Treatment, Utilities
 from .structures import (
     CurveProbability,
     MarkovStrategy,
@@ -56,6 +56,8 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
                     raise InputError(f"{here}.strategies.{s_name}: treatment {t_name!r} is unknown "
                                      f"(known: {', '.join(treatments)})")
                 used.setdefault(t_name, p_name)
+            for field, treatment, tot in _times_on_treatment(strategy):
+                _check_time_on_treatment(treatments.get(treatment), tot, f"{here}.strategies.{s_name}.{field}")
             if isinstance(strategy, SequencingStrategy):
                 _check_sequencing(population, s_name, strategy, here)
             elif isinstance(strategy, MarkovStrategy):
@@ -68,6 +70,41 @@ def check_structure(structure: str, treatments: dict[str, Treatment], population
         if weight_based and populations[p_name].body_weight_kg is None:
             raise InputError(f"{where_populations}: populations.{p_name}: needs body_weight_kg (treatment "
                              f"{t_name!r} is dosed by weight)")
+
+
+def _times_on_treatment(strategy) -> list[tuple[str, str, TimeOnTreatment]]:
+    """``(field, treatment, time on treatment)`` of every line option or partition that
+    gives its own time on treatment."""
+    if isinstance(strategy, SequencingStrategy):
+        return [(f"lines[{k}].options[{j}].time_on_treatment", option.treatment, option.time_on_treatment)
+                for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
+                if option.time_on_treatment.given]
+    if isinstance(strategy, PartitionedSurvivalStrategy):
+        return [(f"partitions[{k}].time_on_treatment", p.treatment, p.time_on_treatment)
+                for k, p in enumerate(strategy.partitions) if p.time_on_treatment.given and p.treatment]
+    return []
+
+
+def _check_time_on_treatment(treatment: Treatment | None, tot: TimeOnTreatment, where: str) -> None:
+    """A drug given its own time on treatment is a drug of the regimen, and a line's curve
+    is used by some drug."""
+    if treatment is None:  # an unknown treatment is reported on its own
+        return
+    drugs = [component.drug for component in treatment.regimen]
+    for drug in tot.by_drug:
+        if drug not in drugs:
+            raise InputError(f"{where}.by_drug.{drug}: {drug!r} is not a drug of the treatment's regimen "
+                             f"({', '.join(drugs) or 'none'}); a drug's own time on treatment needs a drug it costs")
+    for drug in drugs:
+        course = tot.for_drug(drug)
+        if course.beyond_progression and course.curve is None:
+            raise InputError(f"{where}.beyond_progression is true but drug {drug!r} has no time-on-treatment curve "
+                             f"(neither the line's curve nor its own in by_drug): without one, its time on treatment "
+                             f"is progression-free survival, which never goes beyond progression; give a curve")
+    if tot.curve is not None and drugs and all(tot.by_drug.get(drug) and tot.by_drug[drug].curve for drug in drugs):
+        raise InputError(f"{where}.curve = {tot.curve!r}: every drug of the regimen has its own curve in by_drug, so "
+                         f"the line's curve is used by none; remove it (the on-treatment state holds those on at least "
+                         f"one drug)")
 
 
 def _check_population(population: Population, here: str, needs_demography: bool, perspective: Perspective,
@@ -211,6 +248,11 @@ def _check_priced(t_name: str, treatment: Treatment, perspective: Perspective, w
     for item in [a.item for a in treatment.administration] + [p.item for p in treatment.procedures]:
         if item not in perspective.unit_costs:
             raise InputError(f"{where}: unit_costs has no cost for {item!r} (used by treatment {t_name!r})")
+    if perspective.oral_wastage is not None:
+        for drug in perspective.oral_wastage.supply_days:
+            if drug not in perspective.drug_prices:
+                raise InputError(f"{where}: oral_wastage.supply_days.{drug}: drug_prices has no price for {drug!r}; "
+                                 f"wastage is a share of a priced drug's supply")
     for event in treatment.adverse_events:
         if event not in perspective.adverse_event_costs:
             raise InputError(f"{where}: adverse_event_costs has no cost for {event!r} (used by treatment "

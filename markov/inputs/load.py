@@ -53,6 +53,7 @@ EXPECTED_UNITS = {
     "cure_fraction": _PROPORTION,
     "dose_mg": {"mg"}, "dose_mg_per_kg": {"mg_per_kg"}, "below_kg": {"kg"},
     "administrations": {"count"}, "cycle_days": _DURATION, "every_days": _DURATION, "at_start": {"count"},
+    "supply_days": _DURATION,
     "share": _PROPORTION, "relative_dose_intensity": _PROPORTION, "adverse_events": _PROPORTION,
     "pre_progression_death_share": _PROPORTION, "death_share": _PROPORTION, "max_duration": _DURATION,
     "start_age": {"age_years"}, "share_female": _PROPORTION, "mean": {"kg"}, "sd": {"kg"},

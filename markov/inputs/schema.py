@@ -30,6 +30,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -234,22 +235,109 @@ class TreatmentsFile(_Strict):
     treatments: dict[Name, Treatment]
 
 
-class TimeOnTreatment(_Strict):
-    """Time on treatment: the line's progression-free curve (default) or its own
-    curve, never longer than progression-free survival, and capped at ``max_duration``.
-    When either is given, the line is two states, on and off treatment."""
+class DrugTimeOnTreatment(_Strict):
+    """One drug's own time on treatment within its regimen (``by_drug``): its own curve,
+    maximum duration or treatment beyond progression; what it leaves out follows the
+    line's :class:`TimeOnTreatment`."""
 
     curve: Name | None = None
     max_duration: Ref | None = None
+    beyond_progression: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_given(self) -> DrugTimeOnTreatment:
+        if self.curve is None and self.max_duration is None and self.beyond_progression is None:
+            raise ValueError("give curve, max_duration or beyond_progression; a drug with none of them follows the "
+                             "line's time on treatment: leave it out of by_drug")
+        return self
+
+
+@dataclass(frozen=True)
+class DrugCourse:
+    """A drug's time on treatment, resolved: its curve (None: the line's progression-free
+    curve), the maximum durations that stop it (the line's and its own) and whether it may
+    go on after progression."""
+
+    curve: str | None
+    max_durations: tuple[str, ...]
+    beyond_progression: bool
+
+
+class TimeOnTreatment(_Strict):
+    """Time on treatment: the line's progression-free curve (default) or its own curve,
+    stopped at ``max_duration``, never longer than progression-free survival unless
+    ``beyond_progression`` (then never longer than survival). ``by_drug`` gives a drug of
+    the regimen its own (atezolizumab and bevacizumab stop at different times): each drug
+    is costed on its own time on treatment, and the line's on-treatment state holds those
+    on at least one drug of it. When anything is given, the line is two states, on and off
+    treatment."""
+
+    curve: Name | None = None
+    max_duration: Ref | None = None
+    beyond_progression: bool = False
+    by_drug: dict[Name, DrugTimeOnTreatment] = Field(default_factory=dict)
+
+    @field_validator("by_drug", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value):
+        return {} if value is None else value  # `by_drug: null` in an override removes every drug's own
 
     @property
     def given(self) -> bool:
-        return self.curve is not None or self.max_duration is not None
+        return (self.curve is not None or self.max_duration is not None or self.beyond_progression
+                or bool(self.by_drug))
+
+    @property
+    def own_courses(self) -> bool:
+        """Whether drugs are costed on their own time on treatment rather than on the
+        on-treatment state: some drug has its own, or treatment goes on after progression."""
+        return bool(self.by_drug) or any(self.for_drug(drug).beyond_progression for drug in (None, *self.by_drug))
+
+    def for_drug(self, drug: str | None) -> DrugCourse:
+        """The time on treatment of ``drug`` (None: of a drug without its own)."""
+        own = self.by_drug.get(drug) if drug is not None else None
+        if own is None:
+            return DrugCourse(self.curve, tuple(ref for ref in (self.max_duration,) if ref), self.beyond_progression)
+        beyond = self.beyond_progression if own.beyond_progression is None else own.beyond_progression
+        return DrugCourse(own.curve or self.curve,
+                          tuple(ref for ref in (self.max_duration, own.max_duration) if ref), beyond)
+
+    @model_validator(mode="after")
+    def _beyond_needs_a_curve(self) -> TimeOnTreatment:
+        # the line's own course is checked here when no drug has its own, else for each drug
+        # of the regimen left out of by_drug when the analysis is loaded
+        for drug in self.by_drug or (None,):
+            course = self.for_drug(drug)
+            if course.beyond_progression and course.curve is None:
+                place = "beyond_progression" if drug is None else f"by_drug.{drug}.beyond_progression"
+                raise ValueError(f"{place} is true but no time-on-treatment curve is given for "
+                                 f"{'the line' if drug is None else repr(drug)}: without one, time on treatment is "
+                                 f"progression-free survival, which never goes beyond progression; give a curve")
+        return self
 
 
 # ---------------------------------------------------------------------------------
 # Costs and utilities
 # ---------------------------------------------------------------------------------
+
+class OralWastage(_Strict):
+    """Oral drugs dispensed one supply at a time (a pack, a 28- or 30-day fill), named with
+    the days of treatment a supply covers (``supply_days``). A patient who stops a drug
+    part-way through a supply wastes the rest of it: with ``half_supply_on_stopping`` each
+    stop costs half a supply of the drug (its cost per year on treatment × supply_days / 2),
+    the expected loss when stopping falls at random within a dispensing interval; ``none``
+    counts no wastage (every tablet paid for is taken)."""
+
+    method: Literal["half_supply_on_stopping", "none"] = "half_supply_on_stopping"
+    supply_days: dict[Name, Ref] = Field(default_factory=dict, description="oral drug -> days one supply covers")
+
+    @model_validator(mode="after")
+    def _supplies_given(self) -> OralWastage:
+        if self.method != "none" and not self.supply_days:
+            raise ValueError(f"method {self.method!r} needs supply_days (drug -> days one supply covers); "
+                             f"give them, or method: none")
+        return self
+
 
 class Perspective(_Strict):
     label: str
@@ -260,6 +348,7 @@ class Perspective(_Strict):
     thresholds: list[Ref] = Field(min_length=1, description="willingness to pay per QALY")
     life_table: str | None = Field(None, description="general-population mortality (params/life_tables)")
     vial_sharing: bool = False
+    oral_wastage: OralWastage | None = Field(None, description="oral drugs: the rest of a supply wasted on stopping")
     drug_prices: dict[Name, list[Ref]] = Field(default_factory=dict,
                                                description="drug -> the prices of its packs or vials")
     unit_costs: dict[Name, Ref] = Field(default_factory=dict)

@@ -132,6 +132,14 @@ class SequencingStrategy(_Strict):
             if k < len(self.lines) - 1 and all(option.overall_survival for option in line.options):
                 raise ValueError(f"lines[{k + 1}]: no one reaches it: every option of lines[{k}] has "
                                  f"overall_survival (lasts until death); give them progression_free instead")
+            for j, option in enumerate(line.options):
+                tot = option.time_on_treatment
+                beyond = any(tot.for_drug(drug).beyond_progression for drug in (None, *tot.by_drug))
+                if beyond and (k > 0 or option.share is not None):
+                    raise ValueError(f"lines[{k}].options[{j}].time_on_treatment: beyond_progression is capped by "
+                                     f"survival since the start of the line, which this structure knows only for a "
+                                     f"first line with one option and no share (the whole cohort from t = 0); give "
+                                     f"it there, or leave it out")
         return self
 
 
@@ -468,6 +476,9 @@ def strategy_curves(strategy) -> list[tuple[str, str]]:
         found += [(f"lines[{k}].options[{j}].time_on_treatment.curve", option.time_on_treatment.curve)
                   for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
                   if option.time_on_treatment.curve]
+        found += [(f"lines[{k}].options[{j}].time_on_treatment.by_drug.{drug}.curve", own.curve)
+                  for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
+                  for drug, own in option.time_on_treatment.by_drug.items() if own.curve]
         found += [(f"lines[{k}].options[{j}].post_progression_survival", option.post_progression_survival)
                   for k, line in enumerate(strategy.lines) for j, option in enumerate(line.options)
                   if option.post_progression_survival]
@@ -478,6 +489,9 @@ def strategy_curves(strategy) -> list[tuple[str, str]]:
         found = [(f"partitions[{k}].survival", p.survival) for k, p in enumerate(strategy.partitions)]
         found += [(f"partitions[{k}].time_on_treatment.curve", p.time_on_treatment.curve)
                   for k, p in enumerate(strategy.partitions) if p.time_on_treatment.curve]
+        found += [(f"partitions[{k}].time_on_treatment.by_drug.{drug}.curve", own.curve)
+                  for k, p in enumerate(strategy.partitions)
+                  for drug, own in p.time_on_treatment.by_drug.items() if own.curve]
         found += [(f"partitions[{k}].subsequent_treatments[{j}].duration", s.duration)
                   for k, p in enumerate(strategy.partitions) for j, s in enumerate(p.subsequent_treatments)]
         return found

@@ -10,12 +10,23 @@ import numpy as np
 
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..inputs import ModelInputs, ParameterSet
-from ..inputs.schema import TimeOnTreatment
+from ..inputs.schema import DrugCourse, TimeOnTreatment
 from ..inputs.structures import Population
 from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
 from .curves import Cohort, build_curves
 from .protocol import StrategyResult
-from .valuation import COMMON_CATEGORIES
+from .valuation import COMMON_CATEGORIES, Course
+
+
+@dataclass
+class DrugCourses:
+    """A treatment's time on treatment since entry, by drug (:meth:`CohortModel.drug_courses`)."""
+
+    on_state: np.ndarray  # on treatment and progression-free: the on-treatment state
+    drugs: dict[str, np.ndarray]  # each drug's, beyond progression where it may go on (not yet capped by survival)
+    treated: np.ndarray  # on at least one drug
+    beyond: dict[str, bool]  # which drugs may go on beyond progression
+    beyond_progression: bool  # whether any curve is still to be capped by survival
 
 
 @dataclass
@@ -65,16 +76,56 @@ class CohortModel:
             if self.inputs.perspective.life_table and demography else None
         return build_curves(population.curves, params, cohort)
 
-    def time_on_treatment(self, tot: TimeOnTreatment, progression_free: np.ndarray,
+    def time_on_treatment(self, tot: TimeOnTreatment | DrugCourse, progression_free: np.ndarray,
                           curves: dict[str, SurvivalCurve], params: ParameterSet) -> np.ndarray:
         """Time on treatment since entry on the grid: its own curve (of ``curves``), never
-        above progression-free survival, stopped at the maximum duration."""
-        curve = progression_free if tot.curve is None else np.minimum(
-            curves[tot.curve].survival_on_grid(self.grid), progression_free)
-        if tot.max_duration is not None:
-            stopped = self.grid.times_years[None, :] >= params.years(tot.max_duration)[:, None]
+        above progression-free survival unless it goes on beyond progression (then as
+        given: the caller caps it at survival), stopped at the maximum durations."""
+        course = tot.for_drug(None) if isinstance(tot, TimeOnTreatment) else tot
+        if course.curve is None:
+            curve = progression_free
+        elif course.beyond_progression:
+            curve = curves[course.curve].survival_on_grid(self.grid)
+        else:
+            curve = np.minimum(curves[course.curve].survival_on_grid(self.grid), progression_free)
+        for max_duration in course.max_durations:
+            stopped = self.grid.times_years[None, :] >= params.years(max_duration)[:, None]
             curve = np.where(stopped, 0.0, curve)
         return np.ascontiguousarray(curve)
+
+    def drug_courses(self, treatment: str, tot: TimeOnTreatment, progression_free: np.ndarray,
+                     curves: dict[str, SurvivalCurve], params: ParameterSet) -> DrugCourses:
+        """Each drug's time on treatment since entry (:meth:`time_on_treatment`), on at
+        least one of them, and on treatment while progression-free (the on-treatment
+        state): whoever stops the longer-lasting drug has stopped the other (stopping
+        times nested), so the share on any drug is the largest of the drugs' shares."""
+        drugs = dict.fromkeys(component.drug for component in self.inputs.treatments[treatment].regimen)
+        courses = {drug: tot.for_drug(drug) for drug in drugs}
+        on = {drug: self.time_on_treatment(course, progression_free, curves, params) for drug, course in courses.items()}
+        treated = (np.maximum.reduce(list(on.values())) if on
+                   else self.time_on_treatment(tot, progression_free, curves, params))
+        beyond = {drug: course.beyond_progression for drug, course in courses.items()}
+        return DrugCourses(np.ascontiguousarray(np.minimum(treated, progression_free)), on, treated, beyond,
+                           tot.beyond_progression or any(beyond.values()))
+
+    @staticmethod
+    def own_courses(found: DrugCourses, treatment: str, category: str, occupancy_of, entries: np.ndarray,
+                    alive: np.ndarray) -> tuple[Course, ...]:
+        """The courses of a treatment costed on its drugs' own time on treatment: one per
+        drug, and one for what goes with being on any drug (administration, recurring
+        procedures, costs per period). ``occupancy_of`` turns a curve since entry into
+        occupancy (by the line's entries); a curve that goes on beyond progression is
+        capped at ``alive``, those alive of the cohort that entered."""
+        courses = []
+        for drug, curve in found.drugs.items():
+            occupancy = occupancy_of(curve)
+            occupancy = np.minimum(occupancy, alive) if found.beyond[drug] else occupancy
+            courses.append(Course(treatment, category, drugs=(drug,), other_costs=False, occupancy=occupancy,
+                                  entries=entries))
+        treated = occupancy_of(found.treated)
+        treated = np.minimum(treated, alive) if found.beyond_progression else treated
+        courses.append(Course(treatment, category, drugs=(), occupancy=treated, entries=entries))
+        return tuple(courses)
 
     @cached_property
     def categories(self) -> tuple[str, ...]:

@@ -140,7 +140,8 @@ class MarkovModel(CohortModel):
         for item in strategy.treatments:
             until = None if item.until is None else params.years(item.until)
             for state in item.states:
-                courses[state].append(Course(item.treatment, f"{item.treatment}_drugs", until))
+                # moving between states treated alike is no stop of treatment: no oral wastage counted
+                courses[state].append(Course(item.treatment, f"{item.treatment}_drugs", until, wastage=False))
         return [State(state, (state,), courses=tuple(courses[state]), alive=state != "dead")
                 for state in prepared.spec.states]
 

@@ -29,7 +29,8 @@ state only, when split), its drug acquisition in ``<state>_drugs``; its costs at
 start and adverse events on entry (the first partition: at t = 0). Treatments started
 on entry to a state (``subsequent_treatments``) are costed once, at entry, per patient
 entering alive: Σ share × (drugs + administration + recurring procedures per year) ×
-mean years on the treatment, plus share × (procedures at its start + adverse events),
+mean years on the treatment, plus share × (procedures at its start + adverse events + the
+oral drug wasted on stopping it, :meth:`~markov.models.valuation.CostModel.waste_per_stop`),
 all in one category, ``subsequent_treatment``; their adverse events cost QALYs at entry.
 The mean years on a subsequent treatment are the restricted mean of its ``duration``
 curve over the model horizon, undiscounted, from whenever the state is entered: a
@@ -41,6 +42,7 @@ on/off-treatment states); the other categories are those of
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,14 +89,25 @@ class PartitionedSurvivalModel(CohortModel):
             death_share = partitions[k - 1].death_share
             if death_share is not None:
                 entries[:, 1:, k] *= 1.0 - params[death_share][:, None]
-        first = partitions[0]
+        first, found = partitions[0], None
         if first.time_on_treatment.given:
-            on = self.time_on_treatment(first.time_on_treatment, occupancy[:, :, 0], prepared.curves, params)
+            if first.time_on_treatment.own_courses:
+                found = self.drug_courses(first.treatment, first.time_on_treatment, occupancy[:, :, 0],
+                                          prepared.curves, params)
+                on = found.on_state
+            else:
+                on = self.time_on_treatment(first.time_on_treatment, occupancy[:, :, 0], prepared.curves, params)
             occupancy = np.concatenate([on[:, :, None], (occupancy[:, :, 0] - on)[:, :, None], occupancy[:, :, 1:]],
                                        axis=2)
             entries = np.concatenate([entries[:, :, :1], np.zeros_like(entries[:, :, :1]), entries[:, :, 1:]], axis=2)
         states = [state for k, p in enumerate(partitions) for state in self._states(prepared, name, k, p)]
         states.append(dead_state())
+        if found is not None:  # drugs costed on their own time on treatment, beyond progression capped by OS
+            start = np.zeros(occupancy.shape[:2])
+            start[:, 0] = 1.0
+            courses = self.own_courses(found, first.treatment, f"{first.state}_drugs", lambda curve: curve, start,
+                                       1.0 - occupancy[:, :, -1])
+            states[0] = dataclasses.replace(states[0], treatment=None, courses=courses)
         names = tuple(state.name for state in states)
         trace = CohortTrace(occupancy, entries, names)
         costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, states, self.categories, params,
@@ -125,7 +138,7 @@ class PartitionedSurvivalModel(CohortModel):
             at_start, procedures_per_year = costs.procedures(treatment)
             per_year = costs.drugs_per_year(treatment) + costs.administration_per_year(treatment) + procedures_per_year
             cost = cost + share * (per_year * self._mean_years(prepared, item.duration) + at_start
-                                   + costs.adverse_events(treatment))
+                                   + costs.adverse_events(treatment) + costs.waste_per_stop(treatment))
             qalys = qalys + share * adverse_event_qalys(self.inputs, treatment, params)
             shares = shares + share
         if (shares > 1.0 + 1e-12).any():

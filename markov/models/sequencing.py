@@ -42,7 +42,8 @@ in the calibration table.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -78,6 +79,7 @@ class _Lines:
     post: dict[str | None, np.ndarray]  # entries into post-progression care by its survival (None: the strategy's)
     deaths: np.ndarray  # (n_samples, n_time_points), so far
     floored: int  # cycles floored by general-population mortality
+    own: dict = field(default_factory=dict)  # state index -> (drug courses, occupancy of a curve, entries)
 
 
 def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
@@ -86,6 +88,16 @@ def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
     own = [option.post_progression_survival for line in strategy.lines for option in line.options
            if option.post_progression_survival]
     return [*dict.fromkeys(own), None]
+
+
+def _occupancy_of(share: np.ndarray, line_entries: np.ndarray | None, n_times: int):
+    """How a curve since entry into a line becomes occupancy (the first line: its share of
+    the cohort at t = 0; a later line: the convolution with its entries), and the entries."""
+    if line_entries is None:
+        entries = np.zeros((share.shape[0], n_times))
+        entries[:, 0] = share
+        return (lambda curve: share[:, None] * curve), entries
+    return (lambda curve: clock_reset_occupancy(line_entries, np.ascontiguousarray(curve))), line_entries
 
 
 def _option_states(line: str, option: Option, alone: bool) -> list[State]:
@@ -122,6 +134,11 @@ class SequencingModel(CohortModel):
             floored += more
             add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths)
         add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc)
+        alive = 1.0 - lines.occupancy[:, :, -1]  # dead is the last state
+        for j, (found, occupancy_of, entries) in lines.own.items():  # drugs costed on their own time on treatment
+            state = lines.states[j]
+            courses = self.own_courses(found, state.treatment, state.drug_category, occupancy_of, entries, alive)
+            lines.states[j] = dataclasses.replace(state, treatment=None, courses=courses)
         states = [*lines.states, *(State(f"{care}_{group}", (f"{care}_{group}", care)) for group in extra),
                   State(care, (care,)), dead_state()]
         names = tuple(state.name for state in states)
@@ -174,7 +191,7 @@ class SequencingModel(CohortModel):
         deaths = np.zeros((n, n_times))
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
         progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
-        floored, column = 0, 0
+        floored, column, own = 0, 0, {}
         for k, line in enumerate(strategy.lines):
             shares, rest = self._shares(prepared, strategy_name, k, line.options)
             last = k == len(strategy.lines) - 1
@@ -206,13 +223,19 @@ class SequencingModel(CohortModel):
                     if not last:
                         leaving_alive += progressions
                 if len(option_states) == 2:
-                    on = self.time_on_treatment(option.time_on_treatment, curve, prepared.curves, prepared.params)
+                    tot = option.time_on_treatment
+                    if tot.own_courses:
+                        found = self.drug_courses(option.treatment, tot, curve, prepared.curves, prepared.params)
+                        own[column] = (found, *_occupancy_of(share, line_entries, n_times))
+                        on = found.on_state
+                    else:
+                        on = self.time_on_treatment(tot, curve, prepared.curves, prepared.params)
                     on = share[:, None] * on if k == 0 else clock_reset_occupancy(line_entries, on)
                     occupancy[:, :, column + 1] = occupancy[:, :, column] - on
                     occupancy[:, :, column] = on
                 column += len(option_states)
             progressed = onward
-        return _Lines(states, occupancy, entries, post, deaths, floored)
+        return _Lines(states, occupancy, entries, post, deaths, floored, own)
 
     # --- post-progression care ----------------------------------------------------------
     def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,

@@ -9,6 +9,11 @@ turns the trace into discounted totals per sample and state, by cost category. D
 acquisition goes to the category the state names (``first_line_drugs`` …), so one line's
 drugs stay apart from another's. Values are per year and constant over time unless a
 course has a window: only then is its category's value held per cycle.
+
+A course may instead be costed on an occupancy of its own (a drug of a regimen on its own
+time on treatment, which may go on after progression), reported with its state; and each
+stop of an oral drug costs the rest of its supply (the perspective's ``oral_wastage``),
+counted from the stops of the state or of the course's own occupancy (:func:`stops`).
 """
 from __future__ import annotations
 
@@ -33,11 +38,26 @@ COMMON_CATEGORIES = ("administration", "procedures", "monitoring_and_care", "adv
 class Course:
     """A treatment costed per year of membership of a state, in cost category
     ``drug_category`` for its drugs, in the cycles that start before ``until`` (years
-    since the start, one per sample; None: every cycle)."""
+    since the start, one per sample; None: every cycle).
+
+    A course may cost part of its treatment only: ``drugs`` names the drugs of the regimen
+    it costs (None: the whole treatment, with its costs per period; ``()``: none of the
+    regimen's drugs, only its costs per period) and ``other_costs`` whether it costs the
+    treatment's administration and recurring procedures. With ``occupancy`` (and
+    ``entries``), ``(n_samples, n_time_points)``, it is costed on that share of the cohort
+    on treatment, not on the state's: a drug's own time on treatment, which may go on
+    after progression, reported with the state. With ``wastage``, each stop of an oral
+    drug costs the rest of its supply (the perspective's ``oral_wastage``).
+    """
 
     treatment: str
     drug_category: str
     until: np.ndarray | None = None
+    drugs: tuple[str, ...] | None = None
+    other_costs: bool = True
+    occupancy: np.ndarray | None = None
+    entries: np.ndarray | None = None
+    wastage: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,33 +127,57 @@ class CostModel:
     def _per_year(self, administrations: str, cycle_days: str) -> np.ndarray:
         return self.params[administrations] / (self.params.years(cycle_days))
 
-    def drugs_per_year(self, treatment: Treatment) -> np.ndarray:
-        """Drug acquisition per year on treatment, after relative dose intensity."""
+    def drugs_per_year(self, treatment: Treatment, drugs: tuple[str, ...] | None = None) -> np.ndarray:
+        """Drug acquisition per year on treatment, after relative dose intensity: of the
+        drugs of the regimen named (None: every one, and the costs per period)."""
         p = self.params
         total = np.zeros(p.n_samples)
         for component in treatment.regimen:
-            if component.dose_mg is not None:
-                dose = np.broadcast_to(p[component.dose_mg][:, None], self.weights.shape)
-            elif component.dose_mg_per_kg is not None:
-                dose = p[component.dose_mg_per_kg][:, None] * self.weights
-            else:
-                dose = np.zeros(self.weights.shape)
-                assigned = np.zeros(self.weights.shape, dtype=bool)
-                for band in component.dose_by_weight:
-                    below = (np.ones_like(assigned) if band.below_kg is None
-                             else self.weights < p[band.below_kg][:, None])
-                    here = below & ~assigned
-                    dose = np.where(here, p[band.dose_mg][:, None], dose)
-                    assigned |= here
-            per_administration = expected_cost_per_administration(
-                np.ascontiguousarray(dose), self.packs[component.drug], vial_sharing=self.perspective.vial_sharing
-            )
-            total = total + per_administration * self._per_year(component.administrations, component.cycle_days)
-        for item in treatment.cost_per_period:
-            total = total + self.recurring(item)
-        if treatment.relative_dose_intensity is not None:
-            total = total * p[treatment.relative_dose_intensity]
-        return total
+            if drugs is None or component.drug in drugs:
+                total = total + self.drug_per_year(component)
+        if drugs is None:
+            for item in treatment.cost_per_period:
+                total = total + self.recurring(item)
+        return total * self.dose_intensity(treatment)
+
+    def dose_intensity(self, treatment: Treatment) -> np.ndarray | float:
+        return 1.0 if treatment.relative_dose_intensity is None else self.params[treatment.relative_dose_intensity]
+
+    def waste_per_stop(self, treatment: Treatment, drugs: tuple[str, ...] | None = None) -> np.ndarray:
+        """Drug wasted when a patient stops (the perspective's ``oral_wastage``): half a
+        supply of each oral drug of the regimen named (None: every one), at its cost per
+        year on treatment after relative dose intensity; zero without oral wastage."""
+        p, wastage = self.params, self.perspective.oral_wastage
+        total = np.zeros(p.n_samples)
+        if wastage is None or wastage.method == "none":
+            return total
+        for component in treatment.regimen:
+            supply = wastage.supply_days.get(component.drug)
+            if supply is not None and (drugs is None or component.drug in drugs):
+                total = total + self.drug_per_year(component) * p.years(supply) / 2.0
+        return total * self.dose_intensity(treatment)
+
+    def drug_per_year(self, component) -> np.ndarray:
+        """Acquisition per year of one drug of a regimen (a
+        :class:`~markov.inputs.schema.DrugComponent`), at the full planned dose."""
+        p = self.params
+        if component.dose_mg is not None:
+            dose = np.broadcast_to(p[component.dose_mg][:, None], self.weights.shape)
+        elif component.dose_mg_per_kg is not None:
+            dose = p[component.dose_mg_per_kg][:, None] * self.weights
+        else:
+            dose = np.zeros(self.weights.shape)
+            assigned = np.zeros(self.weights.shape, dtype=bool)
+            for band in component.dose_by_weight:
+                below = (np.ones_like(assigned) if band.below_kg is None
+                         else self.weights < p[band.below_kg][:, None])
+                here = below & ~assigned
+                dose = np.where(here, p[band.dose_mg][:, None], dose)
+                assigned |= here
+        per_administration = expected_cost_per_administration(
+            np.ascontiguousarray(dose), self.packs[component.drug], vial_sharing=self.perspective.vial_sharing
+        )
+        return per_administration * self._per_year(component.administrations, component.cycle_days)
 
     def administration_per_year(self, treatment: Treatment) -> np.ndarray:
         p = self.params
@@ -226,14 +270,24 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
     n, k = params.n_samples, len(states)
     per_year = {category: np.zeros((n, 1, k)) for category in categories}
     on_entry = {category: np.zeros((n, 1, k)) for category in categories}
+    on_stop = {category: np.zeros((n, 1, k)) for category in categories}  # per patient leaving the state
+    own: list[_OwnCourse] = []  # courses costed on their own occupancy
     qaly_on_entry = np.zeros((n, 1, k))
     for j, state in enumerate(states):
         for course in state.all_courses:
             treatment = inputs.treatments[course.treatment]
             window = None if course.until is None else grid.cycles_before(course.until)
-            for category, amount in ((course.drug_category, model.drugs_per_year(treatment)),
-                                     ("administration", model.administration_per_year(treatment)),
-                                     ("procedures", model.procedures(treatment)[1])):
+            amounts = [(course.drug_category, model.drugs_per_year(treatment, course.drugs))]
+            if course.other_costs:
+                amounts += [("administration", model.administration_per_year(treatment)),
+                            ("procedures", model.procedures(treatment)[1])]
+            waste = model.waste_per_stop(treatment, course.drugs) if course.wastage and window is None else None
+            if course.occupancy is not None:
+                own.append(_OwnCourse(j, amounts, (course.drug_category, waste), course.occupancy, course.entries))
+                continue
+            if waste is not None:
+                on_stop[course.drug_category][:, 0, j] += waste
+            for category, amount in amounts:
                 if window is None:
                     per_year[category][:, 0, j] += amount
                 else:  # by cycle: this category, only, is held per cycle from now on
@@ -275,6 +329,61 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
             part, grid, discount_rate=float(effect_rate), method=method)
         for category in categories:
             costs[category][rows] = for_costs.total(pick(per_year[category]), pick(on_entry[category]))
+        stopping = [category for category in categories if on_stop[category].any()]
+        if stopping:  # discounted stops of the states whose drugs are wasted on stopping, only
+            columns = np.flatnonzero(sum(np.abs(on_stop[category]).sum(axis=(0, 1)) for category in stopping))
+            occupancy, entries = part.occupancy[:, :, columns], part.entries[:, :, columns]
+            names = tuple(part.state_names[j] for j in columns)
+            leaving = Accumulator(CohortTrace(occupancy, stops(occupancy, entries), names), grid,
+                                  discount_rate=float(cost_rate), method=method).entered
+            where = (slice(None), columns) if isinstance(rows, slice) else np.ix_(np.flatnonzero(rows), columns)
+            for category in stopping:
+                costs[category][where] += pick(on_stop[category])[:, 0, columns] * leaving
+        if own:
+            _cost_own_courses(own, costs, rows, grid, float(cost_rate), method)
         life_years[rows] = for_effects.total(alive)
         qalys[rows] = for_effects.total(pick(utility), pick(qaly_on_entry))
     return costs, life_years, qalys
+
+
+@dataclass(frozen=True, eq=False)
+class _OwnCourse:
+    """A course costed on its own occupancy, reported with state ``column``: amounts per
+    year by category, and the drug wasted per stop (category, amount or None)."""
+
+    column: int
+    amounts: list[tuple[str, np.ndarray]]
+    waste: tuple[str, np.ndarray | None]
+    occupancy: np.ndarray
+    entries: np.ndarray
+
+
+def stops(occupancy: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """Patients leaving each state in the cycle ending at each time point (none at t = 0):
+    those entering it plus those in it at the cycle's start, less those in it at its end;
+    same axes as ``occupancy``."""
+    leaving = np.zeros(occupancy.shape)
+    leaving[:, 1:] = entries[:, 1:] + occupancy[:, :-1] - occupancy[:, 1:]
+    return leaving
+
+
+def _cost_own_courses(own: list[_OwnCourse], costs: dict[str, np.ndarray], rows, grid: TimeGrid, rate: float,
+                      method: str) -> None:
+    """Add the courses costed on their own occupancy to ``costs`` (samples ``rows``)."""
+    occupancy = np.stack([course.occupancy for course in own], axis=2)
+    entries = np.stack([course.entries for course in own], axis=2)
+    if not isinstance(rows, slice):
+        occupancy, entries = occupancy[rows], entries[rows]
+    names = tuple(f"course_{i}" for i in range(len(own)))
+    trace = CohortTrace(occupancy, entries, names)
+    years = Accumulator(trace, grid, discount_rate=rate, method=method).years
+    leaving = None
+    for i, course in enumerate(own):
+        for category, amount in course.amounts:
+            costs[category][rows, course.column] += (amount if isinstance(rows, slice) else amount[rows]) * years[:, i]
+        category, waste = course.waste
+        if waste is not None and waste.any():
+            if leaving is None:
+                leaving = Accumulator(CohortTrace(occupancy, stops(occupancy, entries), names), grid,
+                                      discount_rate=rate, method=method).entered
+            costs[category][rows, course.column] += (waste if isinstance(rows, slice) else waste[rows]) * leaving[:, i]

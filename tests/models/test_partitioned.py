@@ -78,8 +78,8 @@ def minimal(workdir: Path, partitions: list[dict], *, days=1.0, horizon=20.0, ag
     """The model and the result of strategy ``partitions`` (beside a one-state comparator)."""
     overrides = {
         "populations": {"imbrave150": {"start_age": age, "curves": CURVES}},
-        "perspectives": {"us_payer": {
-            "discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero",
+        "perspectives": {"us_payer": {  # no oral-drug wastage here (test_dosing.py)
+            "discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero", "oral_wastage": {"method": "none"},
             "state_costs": {"progressed": [{"label": "Other care", "cost": "chiang_2021.cost_other_care"}]}}},
         "utilities": {"by_state": {"progressed": "su_2021.utility_progressed"}},
     }
@@ -265,8 +265,10 @@ def test_occupancy_of_the_hcc_analysis_is_the_engines_in_every_sample():
         occupancy = result.trace.occupancy
         np.testing.assert_allclose(occupancy[:, :, 0] + occupancy[:, :, 1], engine.occupancy[:, :, 0], atol=1e-15)
         np.testing.assert_array_equal(occupancy[:, :, 2:], engine.occupancy[:, :, 1:])
-        tot = curves[strategy.partitions[0].time_on_treatment.curve].survival_on_grid(model.grid)
-        np.testing.assert_array_equal(occupancy[:, :, 0], np.minimum(tot, engine.occupancy[:, :, 0]))
+        tot = strategy.partitions[0].time_on_treatment  # on treatment: on any drug, each on its own curve
+        names = [own.curve for own in tot.by_drug.values()] or [tot.curve]
+        on_any = np.maximum.reduce([curves[name].survival_on_grid(model.grid) for name in names])
+        np.testing.assert_array_equal(occupancy[:, :, 0], np.minimum(on_any, engine.occupancy[:, :, 0]))
         assert (result.floored_cycles, result.crossing_time_points) == (floored, 0)
 
 
@@ -373,7 +375,7 @@ def _variant(tmp_path: Path, change: dict) -> Path:
     ({1: {"subsequent_treatments": {0: {"share": "persano_2024.second_line_after_progression"},
                                     1: {"share": "persano_2024.second_line_after_progression"}}}},
      r"strategies\.atezo_bev: shares sum to 1\.03.*cannot exceed 1"),
-    ({1: {"time_on_treatment": {"curve": "atezo_bev_tot"}}}, r"partitions\[1\]\.time_on_treatment: only the first"),
+    ({1: {"time_on_treatment": {"curve": "atezolizumab_tot"}}}, r"partitions\[1\]\.time_on_treatment: only the first"),
     ({0: {"treatment": None}}, r"partitions\[0\]\.time_on_treatment: needs the state's treatment"),
     ({0: {"death_share": None}}, r"partitions\[0\]: needs death_share, to count who enters 'progressed' alive"),
     ({1: {"death_share": "assumptions.pre_progression_death_share_first_line"}},

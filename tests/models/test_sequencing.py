@@ -73,7 +73,9 @@ def minimal(workdir: Path, *, method="trapezoid", days=1.0, horizon=20.0, second
                        "regorafenib_after_sorafenib_pfs": {"family": "exp", "median": "t.m3"}},
             "post_progression_survival": "test_bsc_os",
             "strategies": strategies}},
-        "perspectives": {"us_payer": {"discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero"}},
+        # no oral-drug wastage: drug costs here are time on treatment × cost per year (wastage: test_dosing.py)
+        "perspectives": {"us_payer": {"discount_rate_costs": "t.zero", "discount_rate_effects": "t.zero",
+                                      "oral_wastage": {"method": "none"}}},
     }
     path = workdir / f"minimal_{method}_{days}_{horizon}_{second}.yaml"
     path.write_text(yaml.safe_dump({"name": "minimal", "populations": ["imbrave150"], "cycle_length_days": days,
