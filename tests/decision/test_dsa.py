@@ -204,7 +204,7 @@ def test_cli_dsa_writes_tornados_scenarios_and_prices(tmp_path):
 def test_threshold_price_names_the_best_strategy_there(small):
     """Against sorafenib at $150,000 the lenvatinib threshold is a maximum price; at it,
     another strategy may still have the higher NMB, and the result says which. Atezo-Bev's
-    QALY gain is too small for any atezolizumab price to reach the threshold: it says so."""
+    QALY gain is too small for any atezolizumab price to reach $50,000 per QALY: it says so."""
     price = "reuters_2018_lenvatinib_price.price_lenvatinib_30_day_supply"
     result = dsa.threshold_price(small, price, "imbrave150", "lenvatinib", "sorafenib", 150_000.0)
     assert result["direction"] == "maximum price"
@@ -215,11 +215,11 @@ def test_threshold_price_names_the_best_strategy_there(small):
     if best != "lenvatinib":
         assert "against the comparator only" in result["note"]
     free = dsa.threshold_price(small, "chiang_2021.price_atezolizumab_1200mg", "imbrave150", "atezo_bev",
-                               "sorafenib", 150_000.0)
+                               "sorafenib", 50_000.0)
     assert np.isnan(free["threshold_price"]) and free["note"] == "not cost-effective even at a price of zero"
     at_zero = _totals(small, {"chiang_2021.price_atezolizumab_1200mg": 0.0})
     (ca, qa), (cb, qb) = at_zero[("imbrave150", "atezo_bev")], at_zero[("imbrave150", "sorafenib")]
-    assert 150_000 * (qa - qb) - (ca - cb) < 0
+    assert 50_000 * (qa - qb) - (ca - cb) < 0
 
 
 def test_a_comparison_needs_two_strategies():

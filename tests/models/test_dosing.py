@@ -70,8 +70,6 @@ CURVES = {name: {"family": "exp", "median": f"t.{name}"} for name in VALUES
 def settings(lines: list[dict], *, bsc="bsc", days=1.0, method="trapezoid", discount="t.zero",
              perspective: dict | None = None, treatments: dict | None = None) -> dict:
     strategies = {"sorafenib": {"lines": lines}}
-    for name in ("atezo_bev", "atezo_bev_ihlrt", "lenvatinib", "sorafenib"):
-        strategies.setdefault(name, {})["post_progression"] = {"calibrated_to": None}
     overrides = {
         "populations": {"imbrave150": {
             "start_age": "t.age", "body_weight_kg": {"mean": "chiang_2021.body_weight_kg", "sd": "t.sd_tiny"},
@@ -334,8 +332,8 @@ def test_the_shipped_scenarios_of_dosing_change_what_they_say(workdir):
               for name in ("no_oral_wastage", "immunotherapy_stopping_rule", "treatment_beyond_progression")}
     assert (tables["no_oral_wastage"] < base).all()  # every strategy has an oral drug in some line
     stop = tables["immunotherapy_stopping_rule"] - base
-    assert (stop.loc[[("imbrave150", "atezo_bev"), ("imbrave150", "atezo_bev_ihlrt"), ("mvi", "atezo_bev")]] < 0).all()
-    others = [("imbrave150", "atezo_bev"), ("imbrave150", "atezo_bev_ihlrt"), ("mvi", "atezo_bev")]
+    assert (stop.loc[[("imbrave150", "atezo_bev"), ("mvi", "atezo_bev")]] < 0).all()
+    others = [("imbrave150", "atezo_bev"), ("mvi", "atezo_bev")]
     assert (stop.drop(others).abs() < 1e-6).all()
     beyond = tables["treatment_beyond_progression"] - base
     assert beyond[("imbrave150", "atezo_bev")] > 10_000 and abs(beyond[("imbrave150", "sorafenib")]) < 1e-6
