@@ -168,10 +168,13 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     _collect_references(perspective, f"perspectives.{analysis.perspective}", None, found)
     _collect_references(utilities, "utilities", None, found)
     _check_references(found, evidence, perspective, places)
-    for ref in list(found):  # a value drawn jointly is drawn with all its partners
-        joint = evidence.joint_of(ref)
-        for partner in joint.references if joint else ():
-            found.setdefault(partner, []).append((f"joint distribution {joint.name}", None))
+    pending = list(found)  # a value is drawn with what it needs: its joint partners, the value it is taken from …
+    while pending:
+        for partner, why in evidence.dependencies(pending.pop()):
+            if partner not in found:
+                pending.append(partner)
+            if (why, None) not in found.setdefault(partner, []):
+                found[partner].append((why, None))
     inputs = ModelInputs(analysis, source, treatments, populations, perspective, utilities, evidence,
                          {ref: [path for path, _ in places] for ref, places in found.items()},
                          settings, directory, inputs_from_settings)
