@@ -9,9 +9,9 @@ Ranges (:func:`input_ranges`): an input's low and high values are its evidence
 of its PSA distribution (for a log-normal from a 95% CI, the CI itself; for a value
 drawn jointly, of its marginal, the others of its block at their estimates; for a value
 drawn as another minus a decrement, that value's estimate minus the decrement's 97.5% and
-2.5% quantiles). Fixed inputs without a range, the willingness-to-pay thresholds and
-values the model does not read (a Dirichlet's concentration or its rest, e.g. no further
-treatment) are not varied. A second-line share is capped where its
+2.5% quantiles). Fixed inputs without a range, the willingness-to-pay thresholds, inputs
+no strategy uses and values the model does not read (a Dirichlet's concentration or its
+rest, e.g. no further treatment) are not varied. A second-line share is capped where its
 high value would make its strategy's shares sum above 1 (the share with no second line
 takes up the change); the cap is reported. A value drawn from another follows it in the
 other's rows (:meth:`~markov.inputs.ModelInputs.with_values`).
@@ -91,10 +91,10 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
 
 
 def _read_by_model(inputs: ModelInputs, ref: str) -> bool:
-    """Whether a one-way analysis varies ``ref`` by default: the model reads it, or a value
-    it reads is drawn from it (not a Dirichlet's concentration, nor the rest of a
-    Dirichlet over shares, which no strategy reads)."""
-    if inputs.evidence.is_concentration(ref):
+    """Whether a one-way analysis varies ``ref`` by default: a strategy uses it, and the
+    model reads it, or a value it reads is drawn from it (not a Dirichlet's concentration,
+    nor the rest of a Dirichlet over shares, which no strategy reads)."""
+    if ref in inputs.unused or inputs.evidence.is_concentration(ref):
         return False
     places = inputs.uses[ref]
     return any(place.startswith(("treatments", "populations", "perspectives", "utilities")) for place in places) \

@@ -11,6 +11,7 @@ value and the rule.
 """
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .merge import deep_merge
 from .networks import with_networks
 from .parameters import ModelInputs
 from .patient_data import with_fits
+from .reach import unused_references
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
 from .structures import population_schema
 
@@ -181,8 +183,9 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
     check_curves(inputs, places["populations"])
-    return with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
-                         places["populations"], models)
+    inputs = with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
+                           places["populations"], models)
+    return dataclasses.replace(inputs, unused=unused_references(inputs))
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:

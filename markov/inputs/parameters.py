@@ -11,7 +11,8 @@ for values drawn jointly (a Dirichlet over counts or shares, a fit's multivariat
 the block's transform of as many uniforms as it has values, or for a value drawn as
 another minus a decrement, that value's draw minus the decrement's inverse CDF — so the
 PSA (seeded uniforms) and global sensitivity analysis (SALib's design) share one
-description.
+description. Inputs that no strategy of the analysis uses (:attr:`ModelInputs.unused`)
+stay at their estimates: they cannot change a result, so they are not uncertain inputs.
 """
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ class ModelInputs:
     """Everything an analysis uses, validated: settings, model files and evidence.
 
     ``uses`` maps each evidence reference to the places that use it (for the inputs
-    table and for error messages).
+    table and for error messages). ``unused`` holds the references that no strategy of
+    the analysis reads, directly or through a value drawn from them (a treatment no
+    strategy gives, a curve no strategy follows, a reported median no calibration
+    targets: :func:`markov.inputs.reach.unused_references`): listed with the inputs,
+    never varied.
     """
 
     analysis: Analysis
@@ -59,6 +64,7 @@ class ModelInputs:
     #: Builds inputs from settings (:func:`markov.inputs.load.inputs_from_settings`): how a
     #: scenario or a change is validated like the files, without this module importing the loader.
     loader: Callable[[dict, str, Path], ModelInputs] = dataclasses.field(repr=False, compare=False)
+    unused: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     @property
     def structure(self) -> str:
@@ -81,9 +87,10 @@ class ModelInputs:
     def uncertain(self) -> list[str]:
         """The inputs that vary in a probabilistic analysis, in a fixed order: the columns
         of :meth:`transform` and of a global sensitivity design. Not among them: fixed
-        inputs, and a decrement that is fixed (its value follows its source)."""
-        return [ref for ref, d in self.distributions.items()
-                if not isinstance(d, Fixed) and not (isinstance(d, Decrement) and d.fixed)]
+        inputs, a decrement that is fixed (its value follows its source), and inputs that
+        no strategy uses (:attr:`unused`)."""
+        return [ref for ref, d in self.distributions.items() if ref not in self.unused
+                and not isinstance(d, Fixed) and not (isinstance(d, Decrement) and d.fixed)]
 
     @property
     def joint(self) -> list[JointDraw]:
@@ -111,9 +118,9 @@ class ModelInputs:
         """Mean and standard deviation of ``ref``'s draws in a probabilistic analysis (its
         marginal distribution): a Dirichlet share's Beta marginal (times the share it
         splits, independent of the split), a decrement's source's moments minus the
-        decrement's (independent), a fixed input its value and 0."""
+        decrement's (independent), an unused or fixed input its value and 0."""
         drawn = self.distributions[ref]
-        if isinstance(drawn, Fixed):
+        if ref in self.unused or isinstance(drawn, Fixed):
             return float(self.evidence[ref].value.value), 0.0
         if isinstance(drawn, Decrement):
             mean, sd = self.marginal(drawn.source)
@@ -230,8 +237,8 @@ class ModelInputs:
     def transform(self, uniforms) -> ParameterSet:
         """Parameter sets for uniforms of shape ``(n, len(uncertain))``: each uncertain
         input's inverse CDF applied to its column, values drawn jointly transformed
-        together from theirs, values drawn from others after those; fixed inputs at their
-        values."""
+        together from theirs, values drawn from others after those; fixed and unused
+        inputs at their values."""
         uniforms = np.asarray(uniforms, dtype=float)
         uncertain = self.uncertain
         if uniforms.ndim != 2 or uniforms.shape[1] != len(uncertain):
@@ -260,7 +267,7 @@ class ModelInputs:
                     values.update({ref: drawn[:, j] for j, ref in enumerate(item.references)})
             elif item.name in column:
                 values[item.name] = item.transform(uniforms[:, column[item.name]], drawn_or_estimate(item.source))
-            elif item.source in values:  # a fixed decrement: follows its source
+            elif item.name not in self.unused and item.source in values:  # a fixed decrement: follows its source
                 values[item.name] = values[item.source] - item.base
         return self.with_values(values, n)
 

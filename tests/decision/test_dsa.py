@@ -38,8 +38,8 @@ def test_ranges_follow_the_stated_rules(small):
             continue
         read = any(place.split(".")[0] in ("treatments", "populations", "perspectives", "utilities")
                    for place in small.uses[ref])
-        if not (read or ref in drawn_from):
-            # the model does not read it (a Dirichlet's concentration, its rest)
+        if ref in small.unused or not (read or ref in drawn_from):
+            # no strategy uses it, or the model does not read it (a Dirichlet's concentration, its rest)
             assert ref not in ranges.index, ref
             continue
         if isinstance(distribution, Decrement) and item.range is None:
