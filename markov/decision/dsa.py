@@ -7,10 +7,14 @@ set and evaluate the model once (it is vectorised over samples).
 Ranges (:func:`input_ranges`): an input's low and high values are its evidence
 ``range`` where the evidence file gives one, otherwise the 2.5% and 97.5% quantiles
 of its PSA distribution (for a log-normal from a 95% CI, the CI itself; for a value
-drawn jointly, of its marginal, the others of its block at their estimates). Fixed inputs
-without a range, and the willingness-to-pay thresholds, are not varied. A second-line
-share is capped where its high value would make its strategy's shares sum above 1 (the
-share with no second line takes up the change); the cap is reported.
+drawn jointly, of its marginal, the others of its block at their estimates; for a value
+drawn as another minus a decrement, that value's estimate minus the decrement's 97.5% and
+2.5% quantiles). Fixed inputs without a range, the willingness-to-pay thresholds, inputs
+no strategy uses and values the model does not read (a Dirichlet's concentration or its
+rest, e.g. no further treatment) are not varied. A second-line share is capped where its
+high value would make its strategy's shares sum above 1 (the share with no second line
+takes up the change); the cap is reported. A value drawn from another follows it in the
+other's rows (:meth:`~markov.inputs.ModelInputs.with_values`).
 
 ICER tornados are honest about dominance: where an input value moves the intervention
 out of the north-east quadrant the ICER is not drawn as a number but as a labelled bar
@@ -28,7 +32,7 @@ from scipy import optimize
 
 from . import cea
 from .._validate import InputError
-from ..inputs.evidence import JointDraw
+from ..inputs.evidence import Decrement, JointDraw
 from ..inputs.structures import first_treatments, share_groups
 from ..models import build_model, per_sample_table, results_table
 from ..inputs.load import ModelInputs
@@ -50,7 +54,8 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
         ("evidence range" or "2.5%/97.5% quantiles of <distribution>"), ``note``.
     """
     thresholds = set(inputs.perspective.thresholds)
-    chosen = inputs.references if references is None else list(references)
+    chosen = [ref for ref in inputs.references if _read_by_model(inputs, ref)] if references is None \
+        else list(references)
     unknown = [ref for ref in chosen if ref not in inputs.uses]
     if unknown:
         raise InputError(f"{unknown[0]!r}: not an input of the {inputs.analysis.name} analysis")
@@ -65,6 +70,13 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
         elif isinstance(distribution, JointDraw):
             low, high = (float(v) for v in distribution.one_at_a_time(ref, [LOW_QUANTILE, HIGH_QUANTILE]))
             basis = f"2.5%/97.5% quantiles of its marginal in {distribution}, the others at their estimates"
+        elif isinstance(distribution, Decrement):
+            source = inputs.evidence[distribution.source].value.value
+            if distribution.fixed:
+                continue
+            low, high = (source - float(v) for v in distribution.decrement.ppf([HIGH_QUANTILE, LOW_QUANTILE]))
+            basis = (f"{distribution.source} at its estimate minus the 97.5%/2.5% quantiles of the decrement "
+                     f"{distribution.decrement}")
         elif not isinstance(distribution, Fixed):
             low, high = (float(v) for v in distribution.ppf([LOW_QUANTILE, HIGH_QUANTILE]))
             basis = f"2.5%/97.5% quantiles of {distribution}"
@@ -76,6 +88,18 @@ def input_ranges(inputs: ModelInputs, references: Sequence[str] | None = None) -
         rows.append({"reference": ref, "label": inputs.label(ref), "base": item.value, "low": low, "high": high,
                      "basis": basis, "note": note})
     return pd.DataFrame(rows, columns=["reference", "label", "base", "low", "high", "basis", "note"])
+
+
+def _read_by_model(inputs: ModelInputs, ref: str) -> bool:
+    """Whether a one-way analysis varies ``ref`` by default: a strategy uses it, and the
+    model reads it, or a value it reads is drawn from it (not a Dirichlet's concentration,
+    nor the rest of a Dirichlet over shares, which no strategy reads)."""
+    if ref in inputs.unused or inputs.evidence.is_concentration(ref):
+        return False
+    places = inputs.uses[ref]
+    return any(place.startswith(("treatments", "populations", "perspectives", "utilities")) for place in places) \
+        or any(isinstance(d, Decrement) and d.source == ref for d in inputs.distributions.values()) \
+        or any(block.parent == ref for block in inputs.joint)
 
 
 def _share_caps(inputs: ModelInputs) -> dict[str, float]:

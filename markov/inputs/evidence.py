@@ -19,22 +19,27 @@ assumptions::
 Model files refer to a value as ``"<file stem>.<value name>"``. The unit of a value
 decides the rule it must obey (a proportion lies in [0, 1], a utility is at most 1, a
 price is not negative) and, unless the value names its own, the distribution it gets in
-a probabilistic analysis (:func:`distribution_of`).
+a probabilistic analysis (:mod:`markov.inputs.draws`). Values may also be drawn
+together (``joint:``: a Dirichlet over counts or over shares, a multivariate normal) or
+as another value minus a decrement (``decrement_from``); :meth:`EvidenceLibrary.drawn`
+gives each value's distribution, and :meth:`EvidenceLibrary.with_changes` keeps such
+links consistent when a value changes.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .. import uncertainty
 from .._validate import InputError, validation_error
+from .draws import Decrement, JointDraw, distribution_of, named, recentred, recentred_spec
 
 Unit = Literal[
     "months", "weeks", "days", "years",
@@ -62,6 +67,9 @@ STATUS_MEANING = {
 _POSITIVE = {"months", "weeks", "days", "years", "hazard_ratio", "odds_ratio", "ratio", "mg", "mg_per_kg", "kg"}
 _UNIT_INTERVAL = {"proportion", "utility_decrement", "rate_per_year"}
 DURATION_UNITS = ("days", "weeks", "months", "years")
+_REFERENCE = r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$"
+#: The shares of a Dirichlet over shares sum to 1 (or to the share they split) within this.
+SHARE_TOLERANCE = 1e-6
 
 
 class _Strict(BaseModel):
@@ -82,14 +90,29 @@ class DistributionSpec(_Strict):
 
     @model_validator(mode="after")
     def _parameters_complete(self) -> DistributionSpec:
+        by_moments = self.type == "beta" and self.alpha is None and self.beta is None and self.mean is not None
         needed = {
-            "fixed": (), "beta": ("alpha", "beta"), "gamma": ("mean", "se"), "lognormal": ("mean", "se"),
-            "normal": ("mean", "se"), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+            "fixed": (), "beta": ("mean", "se") if by_moments else ("alpha", "beta"), "gamma": ("mean", "se"),
+            "lognormal": ("mean", "se"), "normal": ("mean", "se"), "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
         }[self.type]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"a {self.type} distribution needs {', '.join(missing)}")
+            alternative = " (or mean and se)" if self.type == "beta" else ""
+            raise ValueError(f"a {self.type} distribution needs {', '.join(missing)}{alternative}")
+        if by_moments:
+            try:
+                uncertainty.Beta.from_mean_se(self.mean, self.se)
+            except InputError as error:
+                raise ValueError(str(error)) from None
         return self
+
+    @property
+    def non_negative(self) -> bool:
+        """Every draw is at least 0 (a decrement's distribution must be)."""
+        if self.type in ("fixed", "beta", "gamma", "lognormal"):
+            return True
+        return self.type in ("uniform", "triangular") and self.low is not None and self.low >= 0
 
 
 class Pack(_Strict):
@@ -117,6 +140,10 @@ class EvidenceValue(_Strict):
     pack: Pack | None = None
     calculation: str | None = None
     note: str | None = None
+    decrement_from: str | None = Field(
+        None, pattern=_REFERENCE, description="drawn as this value (a reference) minus a decrement, so never above it")
+    decrement: DistributionSpec | None = Field(
+        None, description="the distribution of the decrement (decrement_from's value minus this one at the estimates)")
 
     @model_validator(mode="after")
     def _obeys_its_rules(self) -> EvidenceValue:
@@ -141,6 +168,17 @@ class EvidenceValue(_Strict):
             raise ValueError(f"a {self.status} value needs 'where' (table, figure or page of the source)")
         if self.status == "calculated" and not self.calculation:
             raise ValueError("a calculated value needs 'calculation' saying how it was computed")
+        if (self.decrement_from is None) != (self.decrement is None):
+            raise ValueError("decrement_from and decrement go together: the value this one is taken from, and the "
+                             "distribution of the decrement")
+        if self.decrement is not None:
+            own = [name for name in ("distribution", "ci95", "se", "n") if getattr(self, name) is not None]
+            if own:
+                raise ValueError(f"a value drawn as {self.decrement_from} minus a decrement takes no {own[0]} of its "
+                                 f"own: its uncertainty is the decrement's (give it under decrement)")
+            if not self.decrement.non_negative:
+                raise ValueError(f"decrement: a {self.decrement.type} can be negative; a decrement's distribution "
+                                 f"must be: fixed, beta, gamma, lognormal, or uniform or triangular from 0 up")
         return self
 
 
@@ -164,12 +202,19 @@ class Source(_Strict):
 class JointDistribution(_Strict):
     """Values of one file drawn together in a probabilistic analysis: ``dirichlet`` over
     observed counts (the draws keep the counts' total, so a model normalising them gets
-    Dirichlet shares), or ``multivariate_normal`` with the values as means and the given
-    covariance (e.g. a survival fit's coefficients)."""
+    Dirichlet shares); ``dirichlet`` over shares with a ``concentration`` (a count of the
+    file: the effective number of patients behind the shares, α = concentration × share),
+    whose shares sum to 1 or, with ``of``, split another share (they sum to it in every
+    draw); or ``multivariate_normal`` with the values as means and the given covariance
+    (e.g. a survival fit's coefficients)."""
 
     values: list[str] = Field(min_length=2)
     distribution: Literal["dirichlet", "multivariate_normal"]
     covariance: list[list[float]] | None = None
+    concentration: str | None = Field(None, description="dirichlet over shares: a value of this file (unit count), "
+                                                        "the effective sample size behind the shares")
+    of: str | None = Field(None, pattern=_REFERENCE, description="dirichlet over shares: the share (a reference) "
+                                                                 "that the values split; without it they sum to 1")
     note: str | None = None
 
     @model_validator(mode="after")
@@ -182,6 +227,10 @@ class JointDistribution(_Strict):
             raise ValueError(f"a multivariate_normal over {k} values needs a {k} x {k} covariance")
         if self.distribution == "dirichlet" and self.covariance is not None:
             raise ValueError("a dirichlet takes no covariance (its counts set its spread)")
+        if self.distribution != "dirichlet" and (self.concentration is not None or self.of is not None):
+            raise ValueError("concentration and of belong to a dirichlet over shares")
+        if self.of is not None and self.concentration is None:
+            raise ValueError("a dirichlet splitting a share (of) is over shares: it needs a concentration")
         return self
 
 
@@ -200,10 +249,31 @@ class EvidenceFile(_Strict):
                 if value in seen:
                     raise ValueError(f"joint.{name}: {value!r} is already drawn in another joint distribution")
                 seen.add(value)
-                if group.distribution == "dirichlet" and self.values[value].unit != "count":
-                    raise ValueError(f"joint.{name}: {value!r} has unit {self.values[value].unit!r}; a dirichlet "
-                                     f"is over counts")
+                unit = self.values[value].unit
+                if group.distribution == "dirichlet" and group.concentration is None and unit != "count":
+                    raise ValueError(f"joint.{name}: {value!r} has unit {unit!r}; a dirichlet is over counts, or "
+                                     f"over shares with a concentration")
+                if group.concentration is not None and unit != "proportion":
+                    raise ValueError(f"joint.{name}: {value!r} has unit {unit!r}; a dirichlet with a concentration "
+                                     f"is over shares (unit proportion)")
+                if self.values[value].decrement is not None:
+                    raise ValueError(f"joint.{name}: {value!r} is drawn as a decrement; it cannot be drawn jointly too")
+            if group.concentration is not None:
+                self._check_shares(name, group)
         return self
+
+    def _check_shares(self, name: str, group: JointDistribution) -> None:
+        concentration = self.values.get(group.concentration)
+        if concentration is None or concentration.unit != "count" or not concentration.value > 0:
+            raise ValueError(f"joint.{name}: concentration {group.concentration!r} must be a value of this file with "
+                             f"unit count, above 0")
+        if any(group.concentration in other.values for other in self.joint.values()):
+            raise ValueError(f"joint.{name}: concentration {group.concentration!r} is itself drawn jointly")
+        total = math.fsum(self.values[value].value for value in group.values)
+        if group.of is None and abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"joint.{name}: the shares sum to {total!r}; list every share of the group, the rest "
+                             f"(e.g. no further treatment) last, so that they sum to 1, or give 'of' (the share "
+                             f"they split)")
 
 
 @dataclass(frozen=True)
@@ -242,7 +312,9 @@ class EvidenceLibrary:
             for path in sorted(directory.glob("*.yaml")):
                 files[path.stem] = read_evidence_file(path)
                 locations[path.stem] = str(path)
-        return cls(files, locations)
+        library = cls(files, locations)
+        library.check_links()
+        return library
 
     def __getitem__(self, reference: str) -> Evidence:
         stem, _, name = reference.partition(".")
@@ -267,125 +339,242 @@ class EvidenceLibrary:
                              f"evidence derived for {locations[taken[0]]}; rename the file")
         return EvidenceLibrary({**self.files, **files}, {**self.locations, **locations}, self.derived | set(files))
 
-    def joint_of(self, reference: str) -> JointDraw | None:
-        """The joint distribution ``reference`` is drawn in, if any."""
+    # --- how values are drawn ------------------------------------------------------------
+    def _blocks(self):
+        """``(stem, name, joint distribution)`` of every joint distribution."""
+        return [(stem, name, joint) for stem, file in self.files.items() for name, joint in file.joint.items()]
+
+    def block_of(self, reference: str) -> tuple[str, JointDistribution] | None:
+        """``("<file>.<block>", block)`` of the joint distribution ``reference`` is drawn in, if any."""
         stem, _, name = reference.partition(".")
         for group, joint in self.files[stem].joint.items():
             if name in joint.values:
-                return JointDraw.of(f"{stem}.{group}", joint, self.files[stem])
+                return f"{stem}.{group}", joint
         return None
 
+    def joint_of(self, reference: str) -> JointDraw | None:
+        """The joint distribution ``reference`` is drawn in, if any."""
+        found = self.block_of(reference)
+        if found is None:
+            return None
+        name, joint = found
+        return JointDraw.of(name, joint, self.files[name.partition(".")[0]])
+
+    def is_concentration(self, reference: str) -> bool:
+        """``reference`` sets the spread of a Dirichlet over shares (it is not drawn)."""
+        stem, _, name = reference.partition(".")
+        return any(joint.concentration == name for joint in self.files[stem].joint.values())
+
+    def drawn(self, reference: str):
+        """How ``reference`` is drawn in a probabilistic analysis: its :class:`JointDraw`,
+        its :class:`Decrement`, fixed (a Dirichlet's concentration), or on its own
+        (:func:`distribution_of`)."""
+        joint = self.joint_of(reference)
+        if joint is not None:
+            return joint
+        item = self[reference].value
+        if item.decrement is not None:
+            base = self[item.decrement_from].value.value - item.value
+            return Decrement(reference, item.decrement_from, named(item.decrement, base), base)
+        if self.is_concentration(reference):
+            return uncertainty.Fixed(item.value)
+        return distribution_of(item)
+
+    def dependencies(self, reference: str) -> list[tuple[str, str]]:
+        """``(reference, why)`` of every value needed to draw ``reference``: the values of
+        its joint distribution (itself among them), the share that distribution splits and
+        its concentration, and the value it is a decrement from."""
+        found = []
+        block = self.block_of(reference)
+        if block is not None:
+            name, joint = block
+            stem = name.partition(".")[0]
+            found += [(f"{stem}.{value}", f"joint distribution {name}") for value in joint.values]
+            if joint.of is not None:
+                found.append((joint.of, f"share split by joint distribution {name}"))
+            if joint.concentration is not None:
+                found.append((f"{stem}.{joint.concentration}", f"concentration of joint distribution {name}"))
+        item = self[reference].value
+        if item.decrement_from is not None:
+            found.append((item.decrement_from, f"decrement: {reference} is drawn as this minus a decrement"))
+        return found
+
+    def check_links(self) -> None:
+        """Rules across values: a value drawn as a decrement is taken from a value of its
+        unit and not above it; the shares of a Dirichlet splitting a share sum to it; no
+        value depends on itself."""
+        for stem, file in self.files.items():
+            where = f"evidence {self.locations.get(stem, stem)}"
+            for name, item in file.values.items():
+                if item.decrement_from is None:
+                    continue
+                source = self._linked(item.decrement_from, f"{where}: {name}.decrement_from")
+                if source.unit != item.unit:
+                    raise InputError(f"{where}: {name}.decrement_from = {item.decrement_from!r}: has unit "
+                                     f"{source.unit!r}, this value {item.unit!r}; a decrement is within one unit")
+                if item.value > source.value + 1e-12:
+                    raise InputError(f"{where}: {name} = {item.value!r} is above {item.decrement_from} "
+                                     f"({source.value!r}); drawn as that value minus a decrement, it cannot exceed it")
+            for group, joint in file.joint.items():
+                if joint.of is None:
+                    continue
+                parent = self._linked(joint.of, f"{where}: joint.{group}.of")
+                if parent.unit != "proportion" or joint.of in (f"{stem}.{value}" for value in joint.values):
+                    raise InputError(f"{where}: joint.{group}.of = {joint.of!r}: must be a share (unit proportion) "
+                                     f"outside the block")
+                total = math.fsum(file.values[value].value for value in joint.values)
+                if abs(total - parent.value) > SHARE_TOLERANCE:
+                    raise InputError(f"{where}: joint.{group}: the shares sum to {total!r}, but they split "
+                                     f"{joint.of} = {parent.value!r}; they must sum to it")
+        self._check_acyclic()
+
+    def _linked(self, reference: str, where: str) -> EvidenceValue:
+        if reference not in self:
+            raise InputError(f"{where} = {reference!r}: no such evidence value")
+        return self[reference].value
+
+    def _check_acyclic(self) -> None:
+        """Each value is drawn from at most one other (its decrement's, or the share its
+        block splits): follow each chain, which must end."""
+        needs = {f"{stem}.{name}": item.decrement_from for stem, file in self.files.items()
+                 for name, item in file.values.items() if item.decrement_from is not None}
+        needs.update({f"{stem}.{value}": joint.of for stem, _, joint in self._blocks() if joint.of is not None
+                      for value in joint.values})
+        for start in needs:
+            path = [start]
+            while path[-1] in needs:
+                path.append(needs[path[-1]])
+                if path[-1] in path[:-1]:
+                    raise InputError(f"evidence {' -> '.join(path[path.index(path[-1]):])}: a value cannot be "
+                                     f"drawn from itself")
+
+    # --- changes -------------------------------------------------------------------------
     def with_changes(self, changes: dict[str, float | dict], where: str) -> EvidenceLibrary:
         """The library with some values changed, each validated like an evidence file: a
         number replaces the value and re-centres its uncertainty on it (:func:`recentred`);
-        a mapping replaces the fields it gives (``value``, ``ci95``, ``distribution`` …)."""
-        files = dict(self.files)
+        a mapping replaces the fields it gives (``value``, ``ci95``, ``distribution`` …).
+
+        Values linked to a changed one follow, so that the estimates stay consistent:
+        a Dirichlet's shares sum to 1 through their last share (the rest, e.g. no further
+        treatment), which takes up a change of another and cannot be set itself; the
+        shares splitting a share scale with it, and it moves with a change of one of
+        them; a value drawn as a decrement from a changed value moves with it (the
+        decrement kept); a value drawn as a decrement, changed, keeps its decrement's
+        spread around the new difference."""
+        library = self
         for reference, change in changes.items():
-            stem, _, name = reference.partition(".")
-            current = self[reference].value
+            current = library[reference].value
             try:
-                update = change if isinstance(change, dict) else recentred(current, change)
-                value = EvidenceValue.model_validate({**current.model_dump(exclude_none=True), **update})
+                library = library._changed(reference, change)
+                library.check_links()
             except (ValidationError, InputError) as error:
                 if isinstance(error, InputError):  # the value breaks a rule of its unit, or its spread cannot follow
                     error = _rule_of_value(current, change) or error
                 rules = str(error) if isinstance(error, InputError) else "; ".join(
                     problem["msg"].removeprefix("Value error, ") for problem in error.errors())
                 raise InputError(f"{where}: {reference} = {change!r}: {rules}") from None
-            files[stem] = files[stem].model_copy(update={"values": {**files[stem].values, name: value}})
+        return library
+
+    def _changed(self, reference: str, change) -> EvidenceLibrary:
+        current = self[reference].value
+        if isinstance(change, dict):
+            update = change
+        else:
+            update = recentred(current, change)
+            if current.decrement is not None and "value" in update:
+                update["decrement"] = self._recentred_decrement(reference, current, update["value"])
+        self._check_not_rest(reference)
+        files = dict(self.files)
+        _replace(files, reference, {**current.model_dump(exclude_none=True), **update})
+        new = _value(files, reference).value
+        if new != current.value:
+            self._follow(files, reference, current.value, new, scale_splits=True)
+        for stem, file in files.items():  # the rules of a file (shares summing to 1) hold after every change
+            if file is not self.files[stem]:
+                EvidenceFile.model_validate({"source": file.source, "values": file.values, "joint": file.joint})
         return EvidenceLibrary(files, self.locations, self.derived)
+
+    def _recentred_decrement(self, reference: str, item: EvidenceValue, value) -> dict:
+        source = self[item.decrement_from].value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return item.decrement.model_dump(exclude_none=True)  # the value itself is refused
+        old, new = source.value - item.value, source.value - float(value)
+        if new < 0:
+            raise InputError(f"above {item.decrement_from} ({source.value!r}): {reference} is drawn as that value "
+                             f"minus a decrement, so it cannot exceed it")
+        if item.decrement.type == "fixed":
+            return item.decrement.model_dump(exclude_none=True)
+        return recentred_spec(item.decrement, old, new)
+
+    def _check_not_rest(self, reference: str) -> None:
+        block = self.block_of(reference)
+        if block is not None and block[1].concentration is not None and block[1].of is None \
+                and reference.partition(".")[2] == block[1].values[-1]:
+            raise InputError(f"the rest of joint distribution {block[0]} (1 minus its other shares); change those "
+                             f"instead")
+
+    def _follow(self, files: dict[str, EvidenceFile], reference: str, old: float, new: float, *,
+                scale_splits: bool) -> None:
+        """Move the values linked to ``reference``, whose value went from ``old`` to ``new``."""
+        block = self.block_of(reference)
+        if block is not None and block[1].concentration is not None:
+            name, joint = block
+            stem = name.partition(".")[0]
+            if joint.of is None:  # the rest takes up the change
+                rest = f"{stem}.{joint.values[-1]}"
+                moved = _value(files, rest).value + old - new
+                if moved < -SHARE_TOLERANCE:
+                    raise InputError(f"the shares of joint distribution {name} would sum above 1")
+                _move(files, rest, max(moved, 0.0))
+            else:  # the share it splits takes up the change; its other shares stay
+                before = _value(files, joint.of).value
+                _move(files, joint.of, before + new - old)
+                self._follow(files, joint.of, before, before + new - old, scale_splits=False)
+        if scale_splits:
+            for stem, group, joint in self._blocks():
+                if joint.of != reference:
+                    continue
+                if old == 0:
+                    raise InputError(f"joint distribution {stem}.{group} splits it: from 0 its shares cannot be "
+                                     f"scaled; set them instead")
+                for value in joint.values:
+                    _move(files, f"{stem}.{value}", _value(files, f"{stem}.{value}").value * new / old)
+        for stem, file in self.files.items():
+            for name, item in file.values.items():
+                if item.decrement_from == reference:
+                    dependent = f"{stem}.{name}"
+                    before = _value(files, dependent).value
+                    _move(files, dependent, before + new - old)
+                    self._follow(files, dependent, before, before + new - old, scale_splits=True)
+
+
+def _value(files: dict[str, EvidenceFile], reference: str) -> EvidenceValue:
+    stem, _, name = reference.partition(".")
+    return files[stem].values[name]
+
+
+def _replace(files: dict[str, EvidenceFile], reference: str, fields: dict) -> None:
+    """Put the value of ``fields`` into ``files``, validated like a file's."""
+    stem, _, name = reference.partition(".")
+    files[stem] = files[stem].model_copy(update={"values": {**files[stem].values,
+                                                            name: EvidenceValue.model_validate(fields)}})
+
+
+def _move(files: dict[str, EvidenceFile], reference: str, value: float) -> None:
+    """Re-centre a value of ``files`` on ``value`` (:func:`recentred`)."""
+    current = _value(files, reference)
+    _replace(files, reference, {**current.model_dump(exclude_none=True), **recentred(current, value)})
 
 
 def _rule_of_value(item: EvidenceValue, value) -> ValidationError | None:
     """The rule ``value`` breaks as the value of ``item`` (its uncertainty aside), if any."""
     try:
-        EvidenceValue.model_validate({**item.model_dump(exclude_none=True, exclude={"ci95", "distribution"}),
-                                      "value": value})
+        EvidenceValue.model_validate({**item.model_dump(exclude_none=True,
+                                                        exclude={"ci95", "distribution", "decrement"}),
+                                      "value": value, "decrement_from": None})
     except ValidationError as error:
         return error
     return None
-
-
-def recentred(item: EvidenceValue, value) -> dict:
-    """The fields of ``item`` that change when its point estimate becomes ``value`` and its
-    uncertainty keeps its spread: a 95% CI of a positive quantity (log-normal) is scaled by
-    the ratio of the values, any other CI shifted by their difference; a named
-    distribution keeps its standard error (beta, gamma, log-normal, normal) or its width
-    around the new mode (uniform, triangular); a standard error, ``n`` or a range stay as
-    they are (the range must still hold the value)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return {"value": value}  # validated, and refused, as the value itself
-    old, value = item.value, float(value)
-    update: dict = {"value": value}
-    if item.ci95 is not None:
-        low, high = item.ci95
-        if item.unit in _POSITIVE and low > 0 and old > 0 and value > 0:
-            update["ci95"] = (low * value / old, high * value / old)
-        else:
-            update["ci95"] = (low + value - old, high + value - old)
-    spec = item.distribution
-    if spec is not None:
-        if spec.type == "beta":
-            moved = uncertainty.Beta.from_mean_se(value, float(uncertainty.Beta(spec.alpha, spec.beta).sd))
-            update["distribution"] = {"type": "beta", "alpha": moved.alpha, "beta": moved.beta}
-        elif spec.type in ("gamma", "lognormal", "normal"):
-            update["distribution"] = {**spec.model_dump(exclude_none=True), "mean": value}
-        elif spec.type in ("uniform", "triangular"):
-            shift = value - (old if spec.mode is None else spec.mode)
-            update["distribution"] = {**spec.model_dump(exclude_none=True), "low": spec.low + shift,
-                                      "high": spec.high + shift, **({"mode": value} if spec.mode is not None else {})}
-    return update
-
-
-@dataclass(frozen=True)
-class JointDraw:
-    """Values drawn together: ``transform`` maps uniforms ``(n, len(references))`` to
-    their values, in the order of ``references``."""
-
-    name: str
-    references: tuple[str, ...]
-    distribution: uncertainty.Dirichlet | uncertainty.MultivariateNormal
-    scale: float = 1.0
-
-    @classmethod
-    def of(cls, name: str, joint: JointDistribution, file: EvidenceFile) -> JointDraw:
-        stem = name.partition(".")[0]
-        references = tuple(f"{stem}.{value}" for value in joint.values)
-        estimates = np.array([file.values[value].value for value in joint.values])
-        try:
-            if joint.distribution == "dirichlet":
-                return cls(name, references, uncertainty.Dirichlet(estimates), float(estimates.sum()))
-            return cls(name, references, uncertainty.MultivariateNormal(estimates, np.array(joint.covariance)))
-        except InputError as error:  # name the file and the block, not only the rule
-            raise InputError(f"evidence {stem!r}: joint.{name.partition('.')[2]}: {error}") from None
-
-    @property
-    def n_uniforms(self) -> int:
-        return len(self.references)
-
-    def transform(self, u) -> np.ndarray:
-        return self.distribution.transform(u) * self.scale
-
-    def one_at_a_time(self, reference: str, quantiles) -> np.ndarray:
-        """Values of ``reference`` at ``quantiles`` of its marginal distribution, the block's
-        other values at their estimates (for a one-way sensitivity analysis): for a
-        Dirichlet over counts, the count that makes its share of the row that quantile of
-        its Beta(α_j, Σα − α_j) marginal; for a multivariate normal, its normal quantile."""
-        j = self.references.index(reference)
-        u = np.asarray(quantiles, dtype=float)
-        block = self.distribution
-        if isinstance(block, uncertainty.MultivariateNormal):
-            return uncertainty.Normal(float(block.mean[j]), float(block.sd[j])).ppf(u)
-        own, others = float(block.alpha[j]), float(block.alpha.sum() - block.alpha[j])
-        if own == 0 or others == 0:  # a share fixed at 0 or 1
-            return np.full(u.shape, own)
-        share = uncertainty.Beta(own, others).ppf(u)
-        return share * others / (1.0 - share)
-
-    def __str__(self) -> str:
-        total = f" x {self.scale:g}" if self.distribution.__class__ is uncertainty.Dirichlet else ""
-        return f"{self.distribution}{total}, jointly ({self.name})"
-
 
 
 def read_validated(path: Path, schema: type[BaseModel]) -> BaseModel:
@@ -402,58 +591,3 @@ def read_validated(path: Path, schema: type[BaseModel]) -> BaseModel:
 
 def read_evidence_file(path: Path) -> EvidenceFile:
     return read_validated(path, EvidenceFile)
-
-
-def distribution_of(item: EvidenceValue):
-    """The distribution of a value in a probabilistic analysis.
-
-    The value's own ``distribution`` if it names one; otherwise, by what the source
-    reports: a 95% CI gives a log-normal for positive quantities (ratios, durations,
-    doses, weights), a beta for proportions and utilities (standard error = CI width /
-    3.92) and a gamma for money; a standard error gives a beta, gamma or normal likewise;
-    a proportion with ``n`` gives Beta(value·n, (1 − value)·n). An assumption is triangular
-    over its ``range`` with its value as the mode; a price with a ``range`` (e.g. a
-    published ±20%) is a gamma whose 95% interval has the range's width. Otherwise the
-    value is fixed (a list price, a dose).
-    """
-    spec, unit = item.distribution, item.unit
-    if spec is not None:
-        return _named(spec, item.value)
-    bounded = unit in ("proportion", "utility", "utility_decrement")
-    if item.ci95 is not None:
-        low, high = item.ci95
-        if unit in _POSITIVE and low > 0:
-            return uncertainty.LogNormal.from_ci(item.value, low, high)
-        se = (high - low) / (2 * uncertainty.Z_95)
-    else:
-        se = item.se
-    if se is not None:
-        if bounded:
-            return uncertainty.Beta.from_mean_se(item.value, se)
-        if unit == "money" or unit in _POSITIVE:
-            return uncertainty.Gamma.from_mean_se(item.value, se)
-        return uncertainty.Normal(item.value, se)
-    if bounded and item.n is not None and 0 < item.value < 1:
-        return uncertainty.Beta(item.value * item.n, (1 - item.value) * item.n)
-    if item.range is not None and item.range[0] < item.range[1]:
-        if item.status == "assumption":
-            return uncertainty.Triangular(item.range[0], item.value, item.range[1])
-        if unit == "money":
-            return uncertainty.Gamma.from_mean_se(item.value, (item.range[1] - item.range[0]) / (2 * uncertainty.Z_95))
-    return uncertainty.Fixed(item.value)
-
-
-def _named(spec: DistributionSpec, value: float):
-    if spec.type == "fixed":
-        return uncertainty.Fixed(value)
-    if spec.type == "beta":
-        return uncertainty.Beta(spec.alpha, spec.beta)
-    if spec.type == "gamma":
-        return uncertainty.Gamma.from_mean_se(spec.mean, spec.se)
-    if spec.type == "lognormal":
-        return uncertainty.LogNormal.from_mean_se(spec.mean, spec.se)
-    if spec.type == "normal":
-        return uncertainty.Normal(spec.mean, spec.se)
-    if spec.type == "uniform":
-        return uncertainty.Uniform(spec.low, spec.high)
-    return uncertainty.Triangular(spec.low, spec.mode, spec.high)

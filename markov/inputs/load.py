@@ -11,6 +11,7 @@ value and the rule.
 """
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .merge import deep_merge
 from .networks import with_networks
 from .parameters import ModelInputs
 from .patient_data import with_fits
+from .reach import unused_references
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
 from .structures import population_schema
 
@@ -169,18 +171,22 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     _collect_references(perspective, f"perspectives.{analysis.perspective}", None, found)
     _collect_references(utilities, "utilities", None, found)
     _check_references(found, evidence, perspective, places)
-    for ref in list(found):  # a value drawn jointly is drawn with all its partners
-        joint = evidence.joint_of(ref)
-        for partner in joint.references if joint else ():
-            found.setdefault(partner, []).append((f"joint distribution {joint.name}", None))
+    pending = list(found)  # a value is drawn with what it needs: its joint partners, the value it is taken from …
+    while pending:
+        for partner, why in evidence.dependencies(pending.pop()):
+            if partner not in found:
+                pending.append(partner)
+            if (why, None) not in found.setdefault(partner, []):
+                found[partner].append((why, None))
     inputs = ModelInputs(analysis, source, treatments, populations, perspective, utilities, evidence,
                          {ref: [path for path, _ in places] for ref, places in found.items()},
                          settings, directory, inputs_from_settings)
     check_shares(inputs)
     check_transitions(inputs, places["populations"])
     check_curves(inputs, places["populations"])
-    return with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
-                         places["populations"], models)
+    inputs = with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
+                           places["populations"], models)
+    return dataclasses.replace(inputs, unused=unused_references(inputs))
 
 
 def _populations(analysis: Analysis, content, where: str, source: str) -> dict:

@@ -7,9 +7,12 @@
 evidence reference, one value per sample, which is all a model reads.
 
 Every uncertain input is a transform of independent U(0, 1) draws — its inverse CDF, or
-for values drawn jointly (a Dirichlet over counts, a fit's multivariate normal) the block's
-transform of as many uniforms as it has values — so the PSA (seeded uniforms) and global
-sensitivity analysis (SALib's design) share one description.
+for values drawn jointly (a Dirichlet over counts or shares, a fit's multivariate normal)
+the block's transform of as many uniforms as it has values, or for a value drawn as
+another minus a decrement, that value's draw minus the decrement's inverse CDF — so the
+PSA (seeded uniforms) and global sensitivity analysis (SALib's design) share one
+description. Inputs that no strategy of the analysis uses (:attr:`ModelInputs.unused`)
+stay at their estimates: they cannot change a result, so they are not uncertain inputs.
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ import numpy as np
 
 from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS
-from ..uncertainty import Fixed, uniform_rows
-from .evidence import EvidenceLibrary, JointDraw, distribution_of
+from ..uncertainty import Dirichlet, Fixed, uniform_rows
+from .evidence import Decrement, EvidenceLibrary, JointDraw
 from .merge import deep_merge
 from .schema import Analysis, Perspective, Treatment, Utilities, period_in_years
 
@@ -41,7 +44,11 @@ class ModelInputs:
     """Everything an analysis uses, validated: settings, model files and evidence.
 
     ``uses`` maps each evidence reference to the places that use it (for the inputs
-    table and for error messages).
+    table and for error messages). ``unused`` holds the references that no strategy of
+    the analysis reads, directly or through a value drawn from them (a treatment no
+    strategy gives, a curve no strategy follows, a reported median no calibration
+    targets: :func:`markov.inputs.reach.unused_references`): listed with the inputs,
+    never varied.
     """
 
     analysis: Analysis
@@ -57,6 +64,7 @@ class ModelInputs:
     #: Builds inputs from settings (:func:`markov.inputs.load.inputs_from_settings`): how a
     #: scenario or a change is validated like the files, without this module importing the loader.
     loader: Callable[[dict, str, Path], ModelInputs] = dataclasses.field(repr=False, compare=False)
+    unused: frozenset[str] = dataclasses.field(default=frozenset(), repr=False)
 
     @property
     def structure(self) -> str:
@@ -69,21 +77,64 @@ class ModelInputs:
 
     @cached_property
     def distributions(self) -> dict[str, object]:
-        """The probabilistic distribution of every input: its own (:func:`distribution_of`)
-        or, for a value drawn jointly with others, their :class:`JointDraw`."""
-        return {ref: self.evidence.joint_of(ref) or distribution_of(self.evidence[ref].value)
-                for ref in self.references}
+        """The probabilistic distribution of every input
+        (:meth:`~markov.inputs.EvidenceLibrary.drawn`): its own, the :class:`JointDraw` of
+        values drawn together, or the :class:`Decrement` of a value drawn as another minus
+        a decrement."""
+        return {ref: self.evidence.drawn(ref) for ref in self.references}
 
-    @property
+    @cached_property
     def uncertain(self) -> list[str]:
-        """The inputs that vary in a probabilistic analysis (not fixed), in a fixed
-        order: the columns of :meth:`transform` and of a global sensitivity design."""
-        return [ref for ref, d in self.distributions.items() if not isinstance(d, Fixed)]
+        """The inputs that vary in a probabilistic analysis, in a fixed order: the columns
+        of :meth:`transform` and of a global sensitivity design. Not among them: fixed
+        inputs, a decrement that is fixed (its value follows its source), and inputs that
+        no strategy uses (:attr:`unused`)."""
+        return [ref for ref, d in self.distributions.items() if ref not in self.unused
+                and not isinstance(d, Fixed) and not (isinstance(d, Decrement) and d.fixed)]
 
     @property
     def joint(self) -> list[JointDraw]:
         """The distributions of values drawn together, each once."""
         return list({d.name: d for d in self.distributions.values() if isinstance(d, JointDraw)}.values())
+
+    @cached_property
+    def derived(self) -> list[JointDraw | Decrement]:
+        """Values drawn from others' draws, each after those it needs: blocks splitting a
+        share (after that share) and values drawn as a decrement (after their source)."""
+        pending = [d for d in self.joint if d.parent is not None]
+        pending += [d for d in self.distributions.values() if isinstance(d, Decrement)]
+        ordered: list[JointDraw | Decrement] = []
+        while pending:
+            waiting = {ref for item in pending
+                       for ref in (item.references if isinstance(item, JointDraw) else (item.name,))}
+            ready = [not set(item.needs) & waiting for item in pending]
+            if not any(ready):
+                raise InputError(f"{pending[0].name}: drawn from a value drawn from it")
+            ordered += [item for item, go in zip(pending, ready, strict=True) if go]
+            pending = [item for item, go in zip(pending, ready, strict=True) if not go]
+        return ordered
+
+    def marginal(self, ref: str) -> tuple[float, float]:
+        """Mean and standard deviation of ``ref``'s draws in a probabilistic analysis (its
+        marginal distribution): a Dirichlet share's Beta marginal (times the share it
+        splits, independent of the split), a decrement's source's moments minus the
+        decrement's (independent), an unused or fixed input its value and 0."""
+        drawn = self.distributions[ref]
+        if ref in self.unused or isinstance(drawn, Fixed):
+            return float(self.evidence[ref].value.value), 0.0
+        if isinstance(drawn, Decrement):
+            mean, sd = self.marginal(drawn.source)
+            return mean - float(drawn.decrement.mean), float(np.hypot(sd, drawn.decrement.sd))
+        if not isinstance(drawn, JointDraw):
+            return float(drawn.mean), float(drawn.sd)
+        j = drawn.references.index(ref)
+        block = drawn.distribution
+        if drawn.parent is None:
+            scale = drawn.scale if isinstance(block, Dirichlet) else 1.0
+            return scale * float(block.mean[j]), scale * float(block.sd[j])
+        (mean, sd), own, spread = self.marginal(drawn.parent), float(block.mean[j]), float(block.sd[j])
+        second = (sd**2 + mean**2) * (spread**2 + own**2)
+        return mean * own, float(np.sqrt(max(second - (mean * own) ** 2, 0.0)))
 
     def content(self) -> dict:
         """Everything that determines the model's results, as plain data (for fingerprints)."""
@@ -153,7 +204,12 @@ class ModelInputs:
 
     def with_values(self, values: dict[str, np.ndarray | float], n: int) -> ParameterSet:
         """``n`` parameter sets at the point estimates except ``values`` (reference ->
-        one value or ``n`` values): the rows of a deterministic sensitivity analysis."""
+        one value or ``n`` values): the rows of a deterministic sensitivity analysis.
+
+        A value drawn from another follows it when only that one is given: the shares
+        splitting a share scale with it, and a value drawn as a decrement moves with its
+        source (the decrement at its estimate).
+        """
         unknown = sorted(set(values) - set(self.uses))
         if unknown:
             raise InputError(f"{', '.join(map(repr, unknown))}: not an input of the {self.analysis.name} analysis")
@@ -163,27 +219,57 @@ class ModelInputs:
             if ref in values:
                 column[:] = values[ref]
             columns[ref] = column
+        given = set(values)
+        for item in self.derived:
+            if isinstance(item, Decrement):
+                if item.source in given and item.name not in given:
+                    columns[item.name] = columns[item.source] - item.base
+                    given.add(item.name)
+            elif item.parent in given:
+                base = self.evidence[item.parent].value.value
+                for ref in item.references:
+                    if ref not in given:
+                        share = self.evidence[ref].value.value
+                        columns[ref] = columns[item.parent] * (share / base if base > 0 else 0.0)
+                        given.add(ref)
         return ParameterSet(columns, self)
 
     def transform(self, uniforms) -> ParameterSet:
         """Parameter sets for uniforms of shape ``(n, len(uncertain))``: each uncertain
         input's inverse CDF applied to its column, values drawn jointly transformed
-        together from theirs; fixed inputs at their values."""
+        together from theirs, values drawn from others after those; fixed and unused
+        inputs at their values."""
         uniforms = np.asarray(uniforms, dtype=float)
         uncertain = self.uncertain
         if uniforms.ndim != 2 or uniforms.shape[1] != len(uncertain):
             raise InputError(f"uniforms: shape {uniforms.shape}, expected (n, {len(uncertain)}), one column "
                              "per uncertain input")
+        n = uniforms.shape[0]
         column = {ref: j for j, ref in enumerate(uncertain)}
         values = {}
         for ref in uncertain:
             distribution = self.distributions[ref]
-            if not isinstance(distribution, JointDraw):
+            if not isinstance(distribution, (JointDraw, Decrement)):
                 values[ref] = np.asarray(distribution.ppf(uniforms[:, column[ref]]), dtype=float)
         for draw in self.joint:
-            drawn = draw.transform(uniforms[:, [column[ref] for ref in draw.references]])
-            values.update({ref: drawn[:, j] for j, ref in enumerate(draw.references)})
-        return self.with_values(values, uniforms.shape[0])
+            if draw.parent is None and draw.references[0] in column:
+                drawn = draw.transform(uniforms[:, [column[ref] for ref in draw.references]])
+                values.update({ref: drawn[:, j] for j, ref in enumerate(draw.references)})
+
+        def drawn_or_estimate(ref: str) -> np.ndarray:
+            return values[ref] if ref in values else np.full(n, self.evidence[ref].value.value)
+
+        for item in self.derived:
+            if isinstance(item, JointDraw):
+                if item.references[0] in column:
+                    drawn = item.transform(uniforms[:, [column[ref] for ref in item.references]],
+                                           drawn_or_estimate(item.parent))
+                    values.update({ref: drawn[:, j] for j, ref in enumerate(item.references)})
+            elif item.name in column:
+                values[item.name] = item.transform(uniforms[:, column[item.name]], drawn_or_estimate(item.source))
+            elif item.name not in self.unused and item.source in values:  # a fixed decrement: follows its source
+                values[item.name] = values[item.source] - item.base
+        return self.with_values(values, n)
 
     def sample(self, n: int, seed: int, start: int = 0) -> ParameterSet:
         """Probabilistic parameter sets ``start`` to ``start + n`` of the PSA seeded by

@@ -113,6 +113,7 @@ _HEADINGS: dict[str, tuple[str, str]] = {
     "calculation": ("Calculation", "text"),
     "note": ("Note", "text"),
     "used_by": ("Used by", "text"),
+    "used": ("Used by a strategy", "text"),
     "base": ("Base value", "num"),
     "low": ("Low value", "num"),
     "high": ("High value", "num"),

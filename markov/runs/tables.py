@@ -15,7 +15,9 @@ from ..probabilistic.psa import PSAResults
 
 
 def inputs_table(inputs: ModelInputs) -> pd.DataFrame:
-    """Every input the analysis uses: value, unit, status, source, distribution, where used."""
+    """Every input the analysis uses: value, unit, status, source, distribution, where used,
+    and whether a strategy uses it (``used``: False for an input that no strategy reaches,
+    held at its value and not drawn, :attr:`~markov.inputs.ModelInputs.unused`)."""
     rows = []
     for ref in inputs.references:
         item = inputs.evidence[ref]
@@ -28,6 +30,7 @@ def inputs_table(inputs: ModelInputs) -> pd.DataFrame:
             "ci95_low": value.ci95[0] if value.ci95 else np.nan, "ci95_high": value.ci95[1] if value.ci95 else np.nan,
             "range_low": low, "range_high": high, "distribution": str(inputs.distributions[ref]),
             "calculation": value.calculation, "note": value.note, "used_by": "; ".join(inputs.uses[ref]),
+            "used": ref not in inputs.unused,
         })
     return pd.DataFrame(rows)
 
@@ -47,8 +50,9 @@ def inputs_markdown(inputs: ModelInputs) -> str:
             detail = " ".join(str(x) for x in (row.where, row.calculation, row.note) if isinstance(x, str))
             if np.isfinite(row.range_low):
                 detail += f" Range {row.range_low:g}–{row.range_high:g}."
+            drawn = row.distribution if row.used else f"{row.distribution}; no strategy uses it: not drawn"
             lines.append(f"| `{row.reference}` | {row.value:g} | {unit} | {row.status} | {detail.replace('|', '/')} "
-                         f"| {row.distribution} |")
+                         f"| {drawn} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -60,11 +60,16 @@ def test_set_changes_a_value_everywhere_and_refuses_what_the_files_refuse(small_
     assert analysis.set({UTILITY: 0.70}) is analysis
     after = analysis.base_case().table
     assert (after["qalys"] > before["qalys"]).all() and (after["cost"] == before["cost"]).all()
-    # the PSA draws it around the new value, with the spread it had (beta re-fitted by mean and SE)
-    draws = analysis.psa(400, seed=3).psa.parameters[UTILITY]
-    assert draws.mean() == pytest.approx(0.70, abs=4 * 0.0706 / np.sqrt(400))
+    # the PSA draws it around the new value, with the spread it had: it is the progression-free
+    # utility minus a decrement, whose beta is re-fitted to the new difference with its SD kept
+    draws = analysis.psa(400, seed=3).psa.parameters
+    drawn, source = analysis.inputs.distributions[UTILITY], analysis.inputs.distributions[drawn_from(UTILITY)]
+    sd = np.hypot(source.sd, drawn.decrement.sd)
+    assert drawn.decrement.mean == pytest.approx(0.76 - 0.70, rel=1e-12)
+    assert draws[UTILITY].mean() == pytest.approx(source.mean - drawn.decrement.mean, abs=4 * sd / np.sqrt(400))
+    assert (draws[UTILITY] <= draws[drawn_from(UTILITY)]).all()
     original = load_analysis(small_path).distributions[UTILITY]
-    assert analysis.inputs.distributions[UTILITY].sd == pytest.approx(original.sd, rel=1e-12)
+    assert drawn.decrement.sd == pytest.approx(original.decrement.sd, rel=1e-12)
     # a setting is a change too, and carries into the model
     assert analysis.set({"horizon_years": 5}).model.grid.horizon_years == pytest.approx(5, abs=0.02)
     for bad, rule in (({UTILITY: 1.7}, "cannot exceed 1"),
@@ -77,13 +82,27 @@ def test_set_changes_a_value_everywhere_and_refuses_what_the_files_refuse(small_
     assert analysis.inputs.analysis.horizon_years == 5  # a refused change changes nothing
 
 
+def drawn_from(reference: str) -> str:
+    return load_analysis().evidence[reference].value.decrement_from
+
+
 def test_a_distribution_can_be_given_with_a_value(small_path):
-    analysis = markov.load(small_path).set({UTILITY: {"value": 0.6, "distribution": {"type": "beta", "alpha": 60,
-                                                                                       "beta": 40}}})
-    assert str(analysis.inputs.distributions[UTILITY]) == "Beta(60, 40)"
-    assert analysis.psa(5, seed=1).psa.parameters[UTILITY].between(0, 1).all()
+    free = drawn_from(UTILITY)
+    analysis = markov.load(small_path).set({free: {"value": 0.8, "distribution": {"type": "beta", "alpha": 80,
+                                                                                    "beta": 20}}})
+    assert str(analysis.inputs.distributions[free]) == "Beta(80, 20)"
+    # the progressed utility follows, 0.68 + (0.8 - 0.76): it is drawn as a decrement from it
+    assert analysis.base_case().table["qalys"].notna().all()
+    assert analysis.inputs.evidence[UTILITY].value.value == pytest.approx(0.72, rel=1e-12)
+    # its own uncertainty is the decrement's: given as such, not as a distribution of its own
+    analysis.set({UTILITY: {"value": 0.6, "decrement": {"type": "beta", "alpha": 20, "beta": 80}}})
+    assert str(analysis.inputs.distributions[UTILITY]) == f"{free} - Beta(20, 80)"
+    draws = analysis.psa(5, seed=1).psa.parameters
+    assert draws[free].between(0, 1).all() and (draws[UTILITY] <= draws[free]).all()
+    with pytest.raises(InputError, match="takes no distribution of its own"):
+        analysis.set({UTILITY: {"value": 0.6, "distribution": {"type": "beta", "alpha": 60, "beta": 40}}})
     with pytest.raises(InputError, match="beta"):
-        analysis.set({UTILITY: {"distribution": {"type": "beta", "alpha": 60}}})
+        analysis.set({free: {"distribution": {"type": "beta", "alpha": 60}}})
 
 
 def test_psa_tables_are_keyed_by_strategy_with_labels(small, small_path):

@@ -11,6 +11,7 @@ from markov.cli import main
 from markov.models import build_model
 from markov.inputs import load_analysis
 from markov.inputs.evidence import JointDraw
+from markov.inputs.evidence import Decrement
 from markov.uncertainty import Fixed
 
 
@@ -30,9 +31,23 @@ def _totals(inputs, values: dict) -> dict:
 def test_ranges_follow_the_stated_rules(small):
     ranges = dsa.input_ranges(small).set_index("reference")
     assert not set(small.perspective.thresholds) & set(ranges.index)
+    drawn_from = {block.parent for block in small.joint} | {
+        d.source for d in small.distributions.values() if isinstance(d, Decrement)}
     for ref in small.references:
         item, distribution = small.evidence[ref].value, small.distributions[ref]
         if ref in small.perspective.thresholds:
+            continue
+        read = any(place.split(".")[0] in ("treatments", "populations", "perspectives", "utilities")
+                   for place in small.uses[ref])
+        if ref in small.unused or not (read or ref in drawn_from):
+            # no strategy uses it, or the model does not read it (a Dirichlet's concentration, its rest)
+            assert ref not in ranges.index, ref
+            continue
+        if isinstance(distribution, Decrement) and item.range is None:
+            # the decrement varies, its source at its estimate
+            source = small.evidence[distribution.source].value.value
+            high, low = source - distribution.decrement.ppf([0.025, 0.975])
+            assert (ranges.at[ref, "low"], ranges.at[ref, "high"]) == pytest.approx((low, high), rel=1e-12)
             continue
         if item.range is not None and item.range[0] < item.range[1]:
             assert ranges.at[ref, "basis"] == "evidence range"

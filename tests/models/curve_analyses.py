@@ -1,5 +1,6 @@
 """Analyses of the shipped HCC files with test curves and test evidence, for the tests of
 curve kinds (test_curves.py) and of curves fitted to patient data (test_fitted_curves.py)."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -54,3 +55,10 @@ def analysis(directory: Path, curves: dict, values: dict | None = None, name: st
     path.write_text(yaml.safe_dump({"name": name, "populations": ["imbrave150"], "evidence_directories": ["ev"],
                                     "overrides": overrides}))
     return path
+
+
+def drawn_as_if_followed(inputs):
+    """``inputs`` with every input drawn in a probabilistic analysis: the test curves are
+    followed by no strategy, so their inputs are unused (held at their estimates, never
+    uncertain) until a strategy follows them; the tests of curve kinds draw them anyway."""
+    return dataclasses.replace(inputs, unused=frozenset())

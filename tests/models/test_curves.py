@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curve_analyses import CURVES, MONTH, VALUES, analysis
+from curve_analyses import CURVES, MONTH, VALUES, analysis, drawn_as_if_followed
 
 from markov import InputError
 from markov.inputs import load_analysis
@@ -96,7 +96,8 @@ def test_general_population_floor_is_the_per_cycle_floor_of_the_model(every_kind
 def test_probabilistic_draws_reach_every_kind(tmp_path):
     values = dict(VALUES, hr=(0.6, "hazard_ratio", {"ci95": [0.45, 0.8]}), cure=(0.25, "proportion", {"n": 80}),
                   gamma0=(-2.5, "coefficient", {"se": 0.1}))
-    model, curves, params = built(analysis(tmp_path, CURVES, values), lambda inputs: inputs.sample(5, seed=3))
+    model, curves, params = built(analysis(tmp_path, CURVES, values),
+                                  lambda inputs: drawn_as_if_followed(inputs).sample(5, seed=3))
     hr, cure, gamma0 = params["t.hr"], params["t.cure"], params["t.gamma0"]
     assert np.unique(hr).size == np.unique(cure).size == np.unique(gamma0).size == 5
     reference = LogLogistic(1.4, 9.0, time_unit="months")
