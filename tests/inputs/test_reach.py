@@ -12,14 +12,13 @@ from markov.models import build_model
 from markov.probabilistic.psa import run_psa
 from markov.runs import inputs_table
 
-#: Drawn, but used by no strategy of the shipped base case: the median of RESORCE's placebo arm
-#: names the post-progression curve that every strategy's calibration replaces; the 12-month OS
-#: landmarks and a PFS median are targets shown beside the model's results.
-UNUSED = ["resorce_bruix_2017.os_median_placebo", "imbrave150_finn_2020.os_12_months_atezo_bev",
-          "imbrave150_cheng_2022.pfs_median_atezo_bev"]
-#: Drawn and used: a calibration target, a hazard ratio, a utility.
-USED = ["imbrave150_cheng_2022.os_median_atezo_bev", "kim_2025.pfs_hazard_ratio_atezo_bev_vs_locoregional",
-        "su_2021.utility_progression_free"]
+#: Drawn, but used by no strategy of the shipped base case: targets shown beside the model's
+#: results (a 12-month OS landmark, a PFS median, an OS median that only calibration would use).
+UNUSED = ["imbrave150_finn_2020.os_12_months_atezo_bev", "imbrave150_cheng_2022.pfs_median_atezo_bev",
+          "imbrave150_cheng_2022.os_median_atezo_bev"]
+#: Drawn and used: hazard ratios, a utility.
+USED = ["imbrave150_cheng_2022.pfs_hazard_ratio_atezo_bev_vs_sorafenib",
+        "kim_2025.pfs_hazard_ratio_atezo_bev_vs_locoregional", "su_2021.utility_progression_free"]
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +65,11 @@ def test_the_psa_stores_and_the_evppi_reads_only_uncertain_inputs(small):
 
 
 def test_a_scenario_that_uses_it_draws_it(small):
-    """Without the calibration, best supportive care follows RESORCE's placebo OS: its median is used."""
-    uncalibrated = small.scenario("no_os_calibration")
-    ref = "resorce_bruix_2017.os_median_placebo"
-    assert ref not in uncalibrated.unused and ref in uncalibrated.uncertain
-    assert "imbrave150_finn_2020.os_12_months_atezo_bev" in uncalibrated.unused
+    """Calibrated to the reported OS medians (a scenario), best supportive care uses them."""
+    calibrated = small.scenario("os_calibration")
+    ref = "imbrave150_cheng_2022.os_median_atezo_bev"
+    assert ref not in calibrated.unused and ref in calibrated.uncertain
+    assert "imbrave150_finn_2020.os_12_months_atezo_bev" in calibrated.unused
 
 
 def test_only_the_populations_of_the_analysis_count(small_path, tmp_path):

@@ -108,7 +108,7 @@ def test_every_uncertain_input_is_sampled_from_its_distribution():
             assert high / low == pytest.approx(item.ci95[1] / item.ci95[0], rel=0.03), ref
             assert np.sqrt(low * high) == pytest.approx(item.value, rel=0.03), ref
             checked_ci += 1
-    assert checked_ci >= 5
+    assert checked_ci >= 4  # hazard ratios and durations with a CI that a strategy uses
     # and the draws are independent across inputs (no accidental reuse of a column), but for
     # those drawn from one another (a joint distribution, a share it splits, a decrement's source)
     linked = {ref: {other for other, _ in inputs.evidence.dependencies(ref)} for ref in inputs.uncertain}
