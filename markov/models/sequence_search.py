@@ -45,6 +45,7 @@ class SequenceSearch:
     roles: list[str]
     treatments: list[tuple[str, ...]]
     assumptions: list[tuple[str, ...]]
+    agent_labels: dict[str, str]
 
     @property
     def n_sequences(self) -> int:
@@ -106,7 +107,7 @@ def build_search(inputs: ModelInputs) -> SequenceSearch:
         [USUAL_CARE] * len(own) + [SEQUENCE] * len(sequences),
         [tuple(o.treatment for line in s.lines for o in line.options) for s in own.values()]
         + [s.treatments for s in sequences],
-        [()] * len(own) + [s.assumptions for s in sequences])
+        [()] * len(own) + [s.assumptions for s in sequences], labels)
 
 
 def check_size(search: SequenceSearch, n: int, memory_limit: int = MEMORY_LIMIT_BYTES,
