@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
+from .api import Analysis
 from .inputs import load_analysis
 from .models import build_model
 from .probabilistic.batch import WorkerFailed
@@ -155,6 +156,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
     _add_batch(report)
 
+    sequences = commands.add_parser(
+        "sequences", help="evaluate and rank every treatment sequence the analysis's rules allow",
+        description="Enumerate every sequence allowed by the analysis file's sequences: rules (docs/sequences.md), "
+                    "evaluate them with the population's own strategies on the base case and one PSA (the same "
+                    "draws for all), and write the ranking, frontier, optimal sequence by WTP, acceptability, "
+                    "EVPI and the value over usual care (tables and figures) to --out.")
+    _add_common(sequences, "results/sequences")
+    sequences.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
+    sequences.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
+
     validate = commands.add_parser("validate-inputs", help="check an analysis file and its evidence, then exit",
                                    description="Load the analysis file and every model file and evidence source it "
                                                "names, check them (types, ranges, references, units, sources), run "
@@ -267,6 +278,24 @@ def _validate(inputs, draws: int) -> None:
     print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
+def _sequences(inputs, draws: int, seed: int, out: str) -> list[Path]:
+    """``markov sequences``: the count before running, then the ranking."""
+    analysis = Analysis(inputs)
+    search = analysis.sequence_search()
+    print(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
+          f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
+          file=sys.stderr)
+    results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
+    files = results.write(out)
+    columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
+        print(results.table[columns].head(10).to_string(index=False))
+        optimal = results.optimal(list(results.thresholds.values()))
+        print("\nOptimal at each threshold")
+        print(optimal[["wtp", "label"]].to_string(index=False))
+    return files
+
+
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
@@ -319,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                                                wtp_max=args.wtp_max, evppi=not args.no_evppi,
                                                annual_patients=args.annual_patients,
                                                decision_years=args.decision_years, **_batch_options(args))
+        elif args.command == "sequences":
+            files = _sequences(inputs, args.psa, seed, args.out)
         elif args.command == "dsa":
             files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points)
         else:

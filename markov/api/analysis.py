@@ -12,6 +12,7 @@ from ..decision import dsa as deterministic
 from ..decision import gsa as global_sensitivity
 from ..inputs import ModelInputs, load_analysis
 from ..models import Model, build_model
+from ..models.sequence_search import MEMORY_LIMIT_BYTES, SequenceSearch, build_search, run_search
 from ..probabilistic.batch import run_batch
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, read_psa, run_psa
 from ..probabilistic.store import Plan
@@ -21,6 +22,7 @@ from ..runs import inputs_table, run_analysis, run_dsa, thresholds_of
 from .base_case import BaseCase
 from .probabilistic import ProbabilisticResults
 from .sensitivity import DeterministicResults, GlobalSensitivityResults
+from .sequences import SequenceResults
 
 
 def load(path: str | Path | None = None) -> Analysis:
@@ -179,6 +181,23 @@ class Analysis:
         else:
             raise InputError(f"method is {method!r}: must be one of sobol, morris, delta, pawn")
         return GlobalSensitivityResults(self._inputs, method, table, wtp, size)
+
+    def sequence_search(self) -> SequenceSearch:
+        """Every sequence the analysis's ``sequences:`` rules allow, as strategies beside
+        its population's own, checked but not run: ``n_sequences``, ``labels``,
+        ``memory_bytes(n)`` (docs/sequences.md)."""
+        return build_search(self._inputs)
+
+    def sequences(self, n: int = 1000, seed: int | None = None, *, progress: Progress | None = None,
+                  memory_limit: int = MEMORY_LIMIT_BYTES, search: SequenceSearch | None = None) -> SequenceResults:
+        """Evaluate and rank every sequence of the analysis's ``sequences:`` rules, with
+        its population's own strategies (usual care), on the base case and ``n`` PSA
+        draws of ``seed`` (default: the analysis's), the same draws for all. Refused,
+        naming the count and the memory, above ``memory_limit`` bytes."""
+        seed = self._inputs.analysis.seed if seed is None else seed
+        search = build_search(self._inputs) if search is None else search
+        return SequenceResults(self._inputs, run_search(search, check_count("n", n, 0), seed, progress=progress,
+                                                        memory_limit=memory_limit))
 
     def report(self, out: str | Path, *, psa: int = 1000, seed: int | None = None, dsa: bool = True,
                workers: int = 1, progress: Progress | None = None) -> list[Path]:

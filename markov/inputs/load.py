@@ -28,6 +28,7 @@ from .parameters import ModelInputs
 from .patient_data import with_fits
 from .reach import unused_references
 from .schema import Analysis, CostsFile, Perspective, ScenariosFile, TreatmentsFile, UtilitiesFile
+from .sequences import SequenceRules, check_rules
 from .structures import population_schema
 
 #: The model files of a model directory, by the top-level key they hold (populations are
@@ -165,6 +166,9 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     check_structure(analysis.structure, treatments, populations, perspective, utilities, places,
                     analysis.cycle_length_days / DAYS_PER_YEAR)
     found: dict[str, list[tuple[str, str | None]]] = {}
+    if analysis.sequences is not None:
+        places["sequences"] = f"{source} (sequences)"
+        _collect_references(_sequence_rules(analysis, populations, source), "sequences", None, found)
     _collect_references(treatments, "treatments", None, found)
     for name, population in populations.items():
         _collect_references(population, f"populations.{name}", None, found)
@@ -212,6 +216,19 @@ def _populations(analysis: Analysis, content, where: str, source: str) -> dict:
             raise InputError(f"{here}: populations.{name}: must be a mapping")
         populations[name] = validate(schema, raw, f"{here}: populations.{name}")
     return populations
+
+
+def _sequence_rules(analysis: Analysis, populations: dict, source: str) -> SequenceRules:
+    """The analysis's sequence rules, validated, their curves found in their population."""
+    if analysis.structure != "sequencing":
+        raise InputError(f"{source}: sequences: a search over sequences needs structure: sequencing, not "
+                         f"{analysis.structure!r}")
+    rules = validate(SequenceRules, analysis.sequences, f"{source}: sequences")
+    if rules.population not in populations:
+        raise InputError(f"{source}: sequences.population = {rules.population!r}: not a population of the analysis "
+                         f"(populations: {', '.join(populations)})")
+    check_rules(rules, populations[rules.population], f"{source}: sequences")
+    return rules
 
 
 def _collect_references(node, path: str, field: str | None, uses: dict[str, list[tuple[str, str | None]]]) -> None:

@@ -448,6 +448,8 @@ class Analysis(_Strict):
         None, description="population -> its strategies, replacing those of the model files")
     scenarios: dict[Name, Scenario] | None = Field(
         None, description="scenario analyses; by default those shipped with the model files")
+    sequences: dict | None = Field(
+        None, description="rules of a search over treatment sequences (markov.inputs.sequences.SequenceRules)")
 
 
 def period_in_years(text: str) -> float | None:
