@@ -22,20 +22,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._version import __version__
 from ._validate import InputError
+from ._version import __version__
+from .decision.discounts import discounts_text, price_basis
 from .inputs.load import ModelInputs
 from .probabilistic.psa import STORE_DIRECTORY
 from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
-    "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DSA_DIRECTORY", "DSA_RANGES", "EVPI",
-    "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY", "INCREMENTAL",
-    "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS", "NMA_TRIALS",
-    "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "STORE_DIRECTORY", "STRATEGY_LABELS",
-    "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL",
-    "WORKBOOK", "ResultsDirectory", "claim_output", "cost_category_columns", "fit_figure", "name", "read_record",
-    "read_table", "record_finished", "replace_atomically", "tornado", "write_table",
+    "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY", "DSA_RANGES",
+    "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
+    "INCREMENTAL", "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS",
+    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "SEVERITY_MODIFIER",
+    "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
+    "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
+    "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
+    "replace_atomically", "tornado", "write_table",
 ]
 
 RUN_RECORD = "run.json"
@@ -76,6 +78,10 @@ THRESHOLD_PRICES = "threshold_prices"  # table
 SCENARIOS = "scenarios"  # table
 SURVIVAL_FITS = "survival_fits"  # table: candidate models of every curve fitted to patient-level data
 SURVIVAL_FITS_VALIDATION = "survival_fits_validation"  # table: their predictions beside data they did not see
+# The NICE reference case (a perspective with discounts or a severity modifier)
+SEVERITY_MODIFIER = "severity_modifier"  # table: QALY shortfall and weight per population
+SEVERITY_WEIGHTED = "severity_weighted"  # table: each strategy vs the comparator with severity-weighted QALYs
+DISCOUNT_THRESHOLDS = "discount_thresholds"  # table: the discount at which each intervention is cost-effective
 #: The figures of a curve fitted to patient-level data (:func:`fit_figure`): Kaplan–Meier with
 #: the candidate fits within follow-up, hazards, log cumulative hazard, extrapolation.
 FIT_FIGURES = ("fit_observed", "fit_hazards", "fit_log_cumulative_hazard", "fit_extrapolation")
@@ -258,10 +264,20 @@ def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = N
         _write_record(directory.record, {
             "analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
             "package_version": __version__, "perspective": inputs.analysis.perspective,
-            "currency": inputs.perspective.currency, "commands": {},
+            "currency": inputs.perspective.currency, "price_year": inputs.perspective.price_year,
+            **_reference_case(inputs), "commands": {},
             STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
                               for p, population in inputs.populations.items()}})
     return directory.path
+
+
+def _reference_case(inputs: ModelInputs) -> dict:
+    """What a record says of a perspective with confidential discounts: the reference case,
+    whether prices are list prices and the discounts entered."""
+    if not inputs.perspective.discounts:
+        return {}
+    return {"reference_case": inputs.perspective.reference_case, "prices": price_basis(inputs),
+            "discounts_entered": discounts_text(inputs)}
 
 
 def record_finished(out: str | Path, command: str, **details) -> None:

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .. import uncertainty
 from .._validate import InputError, validation_error
 from .draws import Decrement, JointDraw, distribution_of, named, recentred, recentred_spec
+from .money import Currency
 
 Unit = Literal[
     "months", "weeks", "days", "years",
@@ -53,7 +54,6 @@ Status = Literal["verified", "unverified", "seed", "calculated", "assumption"]
 #: ``evidence_synthesis``: a network meta-analysis of this package (its network file).
 SourceKind = Literal["trial", "real_world", "economic_evaluation", "price_list", "cost_collection", "guidance",
                      "assumptions", "patient_data", "evidence_synthesis"]
-Currency = Literal["USD", "GBP"]
 
 #: What each status means; printed in the model documentation.
 STATUS_MEANING = {

@@ -67,6 +67,8 @@ EXPECTED_UNITS = {
     "intercept": {"coefficient"}, "male": {"coefficient"}, "age": {"coefficient"}, "age_squared": {"coefficient"},
     "counts": {"count"}, "probabilities": _PROPORTION, "until": _DURATION, "relative_risk": {"ratio", "hazard_ratio"},
     "initial": _PROPORTION,
+    "discounts": _PROPORTION, "proportional_cutoffs": _PROPORTION, "absolute_cutoffs": {"qalys"},
+    "weights": {"ratio"},
 }
 
 

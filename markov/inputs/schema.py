@@ -37,6 +37,7 @@ from pydantic import (
 from .._validate import InputError
 from ..survival import KaplanMeier
 from ..survival.parametric import FAMILIES
+from .money import Currency
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -339,10 +340,31 @@ class OralWastage(_Strict):
         return self
 
 
+class SeverityModifier(_Strict):
+    """QALY weights by proportional and absolute QALY shortfall (the NICE severity
+    modifier), step by step: weight ``weights[i]`` from proportional shortfall
+    ``proportional_cutoffs[i]`` or absolute shortfall ``absolute_cutoffs[i]`` upwards, a
+    shortfall equal to a cut-off included (cut-offs and weights ascending; weight 1 below
+    the first step; the higher weight of the two measures applies)."""
+
+    source: str = Field(description="where the cut-offs and weights come from")
+    proportional_cutoffs: list[Ref] = Field(min_length=1)
+    absolute_cutoffs: list[Ref] = Field(min_length=1)
+    weights: list[Ref] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _steps_match(self) -> SeverityModifier:
+        if not len(self.proportional_cutoffs) == len(self.absolute_cutoffs) == len(self.weights):
+            raise ValueError("give one proportional cut-off, one absolute cut-off and one weight per step (got "
+                             f"{len(self.proportional_cutoffs)}, {len(self.absolute_cutoffs)} and {len(self.weights)})")
+        return self
+
+
 class Perspective(_Strict):
     label: str
-    currency: Literal["USD", "GBP"]
+    currency: Currency = Field(description="ISO 4217 code of every price of the perspective (GBP, USD, CAD ...)")
     price_year: str = Field(description="the year(s) of the prices, as they stand (no inflation is applied)")
+    reference_case: str | None = Field(None, description="the HTA reference case the perspective follows")
     discount_rate_costs: Ref
     discount_rate_effects: Ref
     thresholds: list[Ref] = Field(min_length=1, description="willingness to pay per QALY")
@@ -356,6 +378,18 @@ class Perspective(_Strict):
         default_factory=dict, description="costs of care per state, keyed by state or line (see lookup)")
     adverse_event_costs: dict[Name, Ref] = Field(default_factory=dict)
     terminal_care: Ref | None = Field(None, description="a one-off cost at death")
+    discounts: dict[Name, Ref] = Field(
+        default_factory=dict, description="drug -> confidential discount off its list price (a proportion; 0: list "
+                                          "price), applied to drug acquisition only")
+    severity_modifier: SeverityModifier | None = Field(None, description="QALY weights by QALY shortfall (NICE)")
+
+    @model_validator(mode="after")
+    def _discounted_drugs_priced(self) -> Perspective:
+        unpriced = sorted(set(self.discounts) - set(self.drug_prices))
+        if unpriced:
+            raise ValueError(f"discounts: {', '.join(unpriced)} not priced in drug_prices; a discount is off a "
+                             "drug's list price")
+        return self
 
 
 class CostsFile(_Strict):

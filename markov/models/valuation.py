@@ -118,8 +118,12 @@ class CostModel:
         body = population.body_weight_kg
         self.weights = (weight_nodes(params[body.mean], params[body.sd]) if body is not None
                         else np.full((params.n_samples, 1), np.nan))
+        # a confidential discount (the perspective's ``discounts``) lowers every pack price of its drug:
+        # drug acquisition and the drug wasted on stopping, nothing else
+        discounts = self.perspective.discounts
         self.packs = {
-            drug: [Pack(inputs.evidence[ref].value.pack.strength_mg, inputs.evidence[ref].value.pack.units, params[ref])
+            drug: [Pack(inputs.evidence[ref].value.pack.strength_mg, inputs.evidence[ref].value.pack.units,
+                        params[ref] * (1.0 - params[discounts[drug]]) if drug in discounts else params[ref])
                    for ref in refs]
             for drug, refs in self.perspective.drug_prices.items()
         }

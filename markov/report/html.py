@@ -34,6 +34,7 @@ from ..results import (
     replace_atomically,
     tornado,
 )
+from . import reference_case
 from .formats import FORMATS, cell_text, describe, is_number, readable_number
 from .page import Page, anchor_id, provenance_html
 from .reading import Results
@@ -70,7 +71,8 @@ def _base_case(page: Page) -> None:
             by_measure[f"s{k}"] = [cell_text(values[m], describe(m, results)[1]) for m in measures]
             headings[f"s{k}"] = (str(row.label), "span")
         page.table(by_measure, list(headings), f"Base-case results per patient, {population}: discounted cost in "
-                   "total and by category, life years and QALYs of each strategy.",
+                   "total and by category, life years and QALYs of each strategy."
+                   + (f" {reference_case.prices_text(page.results)}" if reference_case.prices_text(page.results) else ""),
                    anchor_id("table-results", population), headings=headings)
         incremental = results.table(INCREMENTAL, population)
         if incremental is None:
@@ -430,11 +432,12 @@ def write_html(results_dir: Path | str, path: Path | str) -> Path:
 def render_html(results: Results, path: Path) -> Path:
     """Write the HTML page of ``results`` (read once for both reports) as ``path``."""
     page = Page(results)
-    for section in (_base_case, _calibration, _psa, _dsa, _inputs, _other_figures):
+    for section in (_base_case, reference_case.section, _calibration, _psa, _dsa, _inputs, _other_figures):
         section(page)
     title = f"Cost-effectiveness report: {results.provenance.get('analysis', results.directory.name)}"
     populations = ", ".join(results.populations)
     subtitle = (f"Populations: {populations}. Currency: {results.currency or 'not stated'}. Thresholds: "
-                + (", ".join(results.threshold_text(v) for v in results.thresholds.values()) or "none") + ".")
+                + (", ".join(results.threshold_text(v) for v in results.thresholds.values()) or "none") + "."
+                + (f" {reference_case.prices_text(results)}" if reference_case.prices_text(results) else ""))
     text = page.render(title, subtitle, provenance_html(results))
     return replace_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))

@@ -37,6 +37,7 @@ from ..results import (
 from . import figures
 from .networks import write_networks
 from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .reference_case import with_prices, write_reference_case
 from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
 
@@ -89,9 +90,9 @@ def _base_case(inputs: ModelInputs, out: Path):
     directory = ResultsDirectory(out)
     model = build_model(inputs)
     base = model.evaluate(inputs.base_case())
-    results = results_table(base)
+    results = with_prices(inputs, results_table(base))
     thresholds = thresholds_of(inputs)
-    incremental = incremental_table(results, thresholds)
+    incremental = with_prices(inputs, incremental_table(results, thresholds))
     calibration = calibration_table(model, base)
     table_of_inputs = inputs_table(inputs)
 
@@ -113,4 +114,5 @@ def _base_case(inputs: ModelInputs, out: Path):
             files += figures.save(figures.model_vs_data_figure(model, base, comparison, calibration, population),
                                   directory.figure(MODEL_VS_DATA, population))
     files += write_survival_fits(inputs, out)
+    files += write_reference_case(inputs, out, base, results)
     return files, results, incremental, calibration, table_of_inputs

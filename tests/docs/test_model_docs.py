@@ -8,7 +8,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_inputs_doc_is_up_to_date():
-    expected = inputs_markdown(load_analysis()) + "\n"
+    base = load_analysis()
+    nice = load_analysis(DOCS.parent / "analyses" / "nice_reference_case.yaml")
+    expected = inputs_markdown(base) + "\n\n" + inputs_markdown(nice, skip=base.references) + "\n"
     assert (DOCS / "inputs.md").read_text() == expected, "run: python analyses/write_inputs_doc.py"
 
 
@@ -18,3 +20,10 @@ def test_every_input_of_the_base_case_is_listed_with_its_source():
     for ref in inputs.references:
         assert f"`{ref}`" in text
         assert " ".join(inputs.evidence[ref].source.citation.split()) in text
+
+
+def test_every_assumption_of_the_nice_reference_case_is_listed():
+    inputs = load_analysis(DOCS.parent / "analyses" / "nice_reference_case.yaml")
+    text = (DOCS / "inputs.md").read_text()
+    for ref in inputs.references:
+        assert f"`{ref}`" in text, ref

@@ -15,6 +15,7 @@ from markov.inputs import EvidenceLibrary, load_analysis
 from markov.inputs.evidence import STATUS_MEANING, EvidenceFile, read_evidence_file, shipped_evidence_directory
 from markov.inputs.ipd import read_sidecar, sidecar_path
 from markov.inputs.load import MODEL_FILES, SCENARIOS_FILE, model_directory
+from markov.inputs.money import ISO_4217
 from markov.inputs.networks import NetworkFile, read_network
 from markov.inputs.patient_data import COLUMNS, read_data_file
 from markov.inputs.structures import population_schema
@@ -87,7 +88,7 @@ def test_every_shipped_value_has_its_provenance():
             if item.status == "calculated":
                 assert item.calculation, where
             if item.unit == "money":
-                assert item.currency in ("USD", "GBP") and item.price_year and item.per, where
+                assert item.currency in ISO_4217 and item.price_year and item.per, where
 
 
 def test_raw_evidence_yaml_obeys_the_provenance_rules():
@@ -340,8 +341,8 @@ def test_a_curve_named_in_a_field_named_like_a_reference_field_is_not_a_referenc
 
 
 def test_unknown_perspective_and_population_are_named(tmp_path):
-    with pytest.raises(InputError, match=r"perspective 'uk_nhs' is not defined \(known: us_payer\)"):
-        load_analysis(analysis_file(tmp_path, perspective="uk_nhs", evidence_directories=[]))
+    with pytest.raises(InputError, match=r"perspective 'ca_payer' is not defined \(known: us_payer, uk_nhs\)"):
+        load_analysis(analysis_file(tmp_path, perspective="ca_payer", evidence_directories=[]))
     with pytest.raises(InputError, match=r"populations: 'child_pugh_b' is not a population"):
         load_analysis(analysis_file(tmp_path, populations=["child_pugh_b"], evidence_directories=[]))
     with pytest.raises(InputError, match=r"overrides\.costs: unknown model file key"):
