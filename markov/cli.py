@@ -24,7 +24,17 @@ from .models import build_model
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
-from .results import DSA_DIRECTORY, HTML_REPORT, RUN_RECORD, STORE_DIRECTORY, WORKBOOK, ResultsDirectory, read_record
+from .results import (
+    DSA_DIRECTORY,
+    HTML_REPORT,
+    RUN_RECORD,
+    STORE_DIRECTORY,
+    WORKBOOK,
+    ResultsDirectory,
+    claim_output,
+    read_record,
+    record_finished,
+)
 from .runs import (
     EVPPI_MAX_SAMPLES,
     GSA_METHODS,
@@ -285,8 +295,11 @@ def _sequences(inputs, draws: int, seed: int, out: str) -> list[Path]:
     print(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
           f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
           file=sys.stderr)
+    claim_output(out, inputs)  # beside the same analysis's other results, never another's
     results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
     files = results.write(out)
+    record_finished(out, "sequences", population=search.population, sequences=search.n_sequences,
+                    psa_samples=draws or None, seed=seed if draws else None)
     columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
         print(results.table[columns].head(10).to_string(index=False))

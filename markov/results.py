@@ -33,7 +33,8 @@ __all__ = [
     "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY", "DSA_RANGES",
     "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
     "INCREMENTAL", "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS",
-    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "SEVERITY_MODIFIER",
+    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "SEQUENCES",
+    "SEQUENCE_CEAC", "SEQUENCE_EVPI", "SEQUENCE_FRONTIER", "SEQUENCE_OPTIMAL", "SEQUENCE_VALUE", "SEVERITY_MODIFIER",
     "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
     "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
     "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
@@ -82,6 +83,13 @@ SURVIVAL_FITS_VALIDATION = "survival_fits_validation"  # table: their prediction
 SEVERITY_MODIFIER = "severity_modifier"  # table: QALY shortfall and weight per population
 SEVERITY_WEIGHTED = "severity_weighted"  # table: each strategy vs the comparator with severity-weighted QALYs
 DISCOUNT_THRESHOLDS = "discount_thresholds"  # table: the discount at which each intervention is cost-effective
+# The search over treatment sequences (`markov sequences`)
+SEQUENCES = "sequences"  # table: every sequence and usual-care strategy, ranked
+SEQUENCE_FRONTIER = "sequence_frontier"  # table and figure: the frontier over all sequences
+SEQUENCE_OPTIMAL = "sequence_optimal"  # table: the optimal sequence by willingness to pay; figure with the CEAC
+SEQUENCE_CEAC = "sequence_ceac"  # table: probability each sequence is optimal
+SEQUENCE_EVPI = "sequence_evpi"  # table: EVPI over the sequence decision
+SEQUENCE_VALUE = "sequence_value_over_usual_care"  # table: the best sequence against the best usual care
 #: The figures of a curve fitted to patient-level data (:func:`fit_figure`): Kaplan–Meier with
 #: the candidate fits within follow-up, hazards, log cumulative hazard, extrapolation.
 FIT_FIGURES = ("fit_observed", "fit_hazards", "fit_log_cumulative_hazard", "fit_extrapolation")

@@ -14,6 +14,16 @@ from ..inputs import ModelInputs
 from ..models.sequence_search import SequenceRun
 from ..plots.sequences import plot_optimal_sequence, plot_sequence_frontier
 from ..plots.style import save_figure
+from ..results import (
+    SEQUENCE_CEAC,
+    SEQUENCE_EVPI,
+    SEQUENCE_FRONTIER,
+    SEQUENCE_OPTIMAL,
+    SEQUENCE_VALUE,
+    SEQUENCES,
+    ResultsDirectory,
+    write_table,
+)
 from ..runs import thresholds_of
 
 #: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png, .svg and .pdf).
@@ -137,21 +147,18 @@ class SequenceResults:
 
     def write(self, out: str | Path) -> list[Path]:
         """Every table (CSV) and figure (PNG, SVG, PDF) of the search in ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        tables = {"sequences": self.table, "sequence_frontier": self.frontier(), "sequence_optimal": self.optimal(),
-                  "sequence_value_over_usual_care": self.value_over_usual_care()}
+        directory = ResultsDirectory(out)
+        directory.path.mkdir(parents=True, exist_ok=True)
+        tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
+                  SEQUENCE_VALUE: self.value_over_usual_care()}
         if self.run.n_samples:
-            tables |= {"sequence_ceac": self.ceac().reset_index(), "sequence_evpi": self.evpi()}
-        files = []
-        for name, table in tables.items():
-            table.to_csv(out / f"{name}.csv", index=False)
-            files.append(out / f"{name}.csv")
-        figures = {"sequence_frontier": self.plot_frontier}
+            tables |= {SEQUENCE_CEAC: self.ceac().reset_index(), SEQUENCE_EVPI: self.evpi()}
+        files = [write_table(table, directory.table(stem)) for stem, table in tables.items()]
+        figures = {SEQUENCE_FRONTIER: self.plot_frontier}
         if self.run.n_samples:
-            figures["sequence_optimal"] = self.plot_optimal
-        for name, draw in figures.items():
+            figures[SEQUENCE_OPTIMAL] = self.plot_optimal
+        for stem, draw in figures.items():
             figure = draw()
-            files += save_figure(figure, out / name)
+            files += save_figure(figure, directory.figure(stem))
             plt.close(figure)
         return files

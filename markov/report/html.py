@@ -34,7 +34,7 @@ from ..results import (
     replace_atomically,
     tornado,
 )
-from . import reference_case
+from . import reference_case, sequences
 from .formats import FORMATS, cell_text, describe, is_number, readable_number
 from .page import Page, anchor_id, provenance_html
 from .reading import Results
@@ -432,7 +432,8 @@ def write_html(results_dir: Path | str, path: Path | str) -> Path:
 def render_html(results: Results, path: Path) -> Path:
     """Write the HTML page of ``results`` (read once for both reports) as ``path``."""
     page = Page(results)
-    for section in (_base_case, reference_case.section, _calibration, _psa, _dsa, _inputs, _other_figures):
+    for section in (_base_case, reference_case.section, _calibration, _psa, _dsa, sequences.section, _inputs,
+                    _other_figures):
         section(page)
     title = f"Cost-effectiveness report: {results.provenance.get('analysis', results.directory.name)}"
     populations = ", ".join(results.populations)

@@ -37,7 +37,7 @@ from ..results import (
     replace_atomically,
     tornado,
 )
-from . import reference_case
+from . import reference_case, sequences
 from .formats import FORMATS, cell_text, describe, is_number
 from .reading import Results
 from .tables import ceac_long, evpi_at_thresholds, not_run_reasons, provenance_rows, stack, tornado_long, with_labels
@@ -168,6 +168,7 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
          f"the comparator equals each threshold ({results.file_name(THRESHOLD_PRICES, dsa=True)}).",
          dsa or "No threshold prices: the intervention has no priced first-line drug."),
         *reference_case.sheets(results),
+        *sequences.sheets(results),
     ]
 
 

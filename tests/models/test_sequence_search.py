@@ -1,6 +1,10 @@
 """A search over sequences against each sequence evaluated alone, its refusal when too
 large, and the shipped search end to end."""
+import json
+from pathlib import Path
+
 import numpy as np
+import openpyxl
 import pytest
 import yaml
 
@@ -132,3 +136,24 @@ def test_the_command_line(tmp_path, capsys):
     assert "14 sequences + 3 usual-care strategies of imbrave150, 8 PSA draws" in captured.err
     assert "Optimal at each threshold" in captured.out
     assert main(["sequences", "--out", str(tmp_path / "none")]) == 2  # the base case has no rules
+
+
+def test_a_search_beside_the_base_case_is_recorded_and_reported(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["run", "analyses/hcc_sequences.yaml", "--out", str(out)]) == 0
+    assert main(["sequences", "analyses/hcc_sequences.yaml", "--psa", "8", "--seed", "2", "--out", str(out)]) == 0
+    recorded = json.loads((out / "run.json").read_text())["commands"]["sequences"]
+    assert (recorded["population"], recorded["sequences"], recorded["psa_samples"], recorded["seed"]) == \
+        ("imbrave150", 14, 8, 2)
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "Treatment sequences" in page and "sorafenib → regorafenib → BSC" in page
+    sheets = openpyxl.load_workbook(out / "report.xlsx").sheetnames
+    assert {"Sequences", "Sequence frontier", "Optimal sequence", "Sequence value", "Sequence EVPI"} <= set(sheets)
+    # another analysis's results are never mixed in
+    assert main(["sequences", "analyses/hcc_sequences.yaml", "--psa", "8", "--out", str(tmp_path / "empty")]) == 0
+    other = tmp_path / "other.yaml"  # the same rules, another horizon: another model
+    other.write_text(Path("analyses/hcc_sequences.yaml").read_text() + "\nhorizon_years: 10\n")
+    capsys.readouterr()
+    assert main(["sequences", str(other), "--psa", "8", "--out", str(out)]) == 2
+    assert "holds the results of another model" in capsys.readouterr().err
