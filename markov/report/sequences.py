@@ -25,14 +25,14 @@ def sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]:
     """The workbook's sheets of the sequence search, those whose table the directory holds."""
     found = []
     for title, stem, what in (
-            ("Sequences", SEQUENCES, "Every treatment sequence the rules allow and the usual-care strategies, "
-                                     "ranked: mean cost, QALYs and life-years, status on the frontier, ICER, NMB "
-                                     "and probability of being optimal at each threshold, assumptions used"),
+            ("Sequences", SEQUENCES, ("Every treatment sequence the rules allow and the usual-care strategies, "
+                                      "ranked: mean cost, QALYs and life-years, status on the frontier, ICER, NMB "
+                                      "and probability of being optimal at each threshold, assumptions used")),
             ("Sequence frontier", SEQUENCE_FRONTIER, "The cost-effectiveness frontier over all sequences"),
-            ("Optimal sequence", SEQUENCE_OPTIMAL, "The optimal sequence and its probability of being optimal "
-                                                  "by willingness to pay"),
-            ("Sequence value", SEQUENCE_VALUE, "Net benefit of the best sequence over the best usual-care "
-                                               "strategy by willingness to pay"),
+            ("Optimal sequence", SEQUENCE_OPTIMAL, ("The optimal sequence and its probability of being optimal "
+                                                   "by willingness to pay")),
+            ("Sequence value", SEQUENCE_VALUE, ("Net benefit of the best sequence over the best usual-care "
+                                                "strategy by willingness to pay")),
             ("Sequence EVPI", SEQUENCE_EVPI, "Expected value of perfect information over the sequence decision")):
         table = results.table(stem)
         if table is not None:
@@ -57,8 +57,8 @@ def section(page: Page) -> None:
                f"The {min(TOP_SEQUENCES, len(ranked))} best-ranked sequences (all {len(ranked)} are in "
                f"{results.file_name(SEQUENCES)}).", "table-sequences", headings={"label": ("Sequence", "text")})
     for stem, caption in ((SEQUENCE_FRONTIER, "Cost-effectiveness frontier over all sequences."),
-                          (SEQUENCE_OPTIMAL, "Probability that each sequence is optimal, and the optimal one, by "
-                                             "willingness to pay.")):
+                          (SEQUENCE_OPTIMAL, ("Probability that each sequence is optimal, and the optimal one, by "
+                                              "willingness to pay."))):
         figure = results.figure(stem)
         if figure is not None:
             page.figure(figure, caption)
