@@ -184,7 +184,8 @@ def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result
     method = f"maximum-likelihood fit of {result.name} (flexsurv's parametrisation; markov.survival.fit)"
     if isinstance(spec, KaplanMeierTailCurve):
         method += f" to the {result.n_observations} patients at risk at the cut point (left-truncated there)"
-    fitted = (f"{method}; data {spec.file} ({data.path}, sha256 {data.digest[:16]}), arm {spec.arm!r}: "
+    # the file as the model names it and its digest: the text is the same on any machine
+    fitted = (f"{method}; data {spec.file} (sha256 {data.digest[:16]}), arm {spec.arm!r}: "
               f"n = {len(patients.time)}, {patients.n_events} events; log-likelihood {result.log_likelihood:.6g}, "
               f"AIC {result.aic:.6g}")
     here = f"{spec.file}, arm {spec.arm!r}"
