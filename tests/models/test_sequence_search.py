@@ -7,13 +7,13 @@ import numpy as np
 import openpyxl
 import pytest
 import yaml
+from curve_analyses import write_evidence
 
 import markov
 from markov._validate import InputError
 from markov.cli import main
 from markov.decision.cea import incremental_analysis
 from markov.models.sequence_search import build_search, run_search
-from tests.models.curve_analyses import write_evidence
 
 AGENTS = ("sorafenib", "lenvatinib", "regorafenib")
 VALUES = {"median_sorafenib": (4.0, "months"), "median_lenvatinib": (6.0, "months"),
