@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from curve_analyses import write_evidence
 from scipy import special
 
 from markov import TimeGrid, accumulate
@@ -70,12 +71,7 @@ CURVES = {name: {"family": "exp", "median": f"t.{name}"} for name in ("pfs", "bs
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("components")
-    (root / "ev").mkdir()
-    values = {name: {"value": v, "unit": unit, "status": "verified", "where": "test"}
-              for name, (v, unit) in VALUES.items()}
-    content = {"source": {"citation": "test values", "url": "https://example.org/test", "kind": "trial"},
-               "values": values}
-    (root / "ev" / "t.yaml").write_text(yaml.safe_dump(content))
+    write_evidence(root / "ev", VALUES)
     return root
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from curve_analyses import write_evidence
 from pydantic import ValidationError
 
 from markov import InputError
@@ -54,12 +55,7 @@ def rmst(median_months: float, horizon: float = 20.0) -> float:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("dosing")
-    (root / "ev").mkdir()
-    values = {name: {"value": v, "unit": unit, "status": "verified", "where": "test"}
-              for name, (v, unit) in VALUES.items()}
-    content = {"source": {"citation": "test values", "url": "https://example.org/test", "kind": "trial"},
-               "values": values}
-    (root / "ev" / "t.yaml").write_text(yaml.safe_dump(content))
+    write_evidence(root / "ev", VALUES)
     return root
 
 

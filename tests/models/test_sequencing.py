@@ -255,12 +255,6 @@ def test_traces_are_distributions_at_every_time_point(monthly):
             assert np.all(np.diff(occupancy[:, :, -1], axis=1) >= -1e-12), where
 
 
-def test_the_shipped_base_case_calibrates_nothing(monthly):
-    for population in monthly.populations.values():
-        for strategy in population.strategies.values():
-            assert strategy.post_progression.calibrated_to is None
-
-
 def test_calibrated_post_progression_hits_the_reported_os_median(monthly):
     calibrated = monthly.scenario("os_calibration")
     model = build_model(calibrated)

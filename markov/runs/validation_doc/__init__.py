@@ -92,7 +92,7 @@ class ValidationDocument:
         analyses, external, tolerance = self.analyses, self._external, self.notes.external.landmark_tolerance
         names = ", ".join(f"`{a.name}`" + (f" (`{a.file}`)" if a.file else " (the shipped base case)")
                           for a in analyses)
-        lines = ["# Validation of the advanced-HCC model", "", _INTRO, "", _GUIDELINES + names + ".", "",
+        lines = [f"# Validation of the {self.notes.model}", "", _INTRO, "", _GUIDELINES + names + ".", "",
                  "## 1. Face validity", "", "### 1.1 Structure, states and evidence", "", _STRUCTURE, ""]
         for analysis in analyses:
             lines += structure_section(analysis)

@@ -78,6 +78,7 @@ class CrossValidation(_Strict):
 
 
 class ValidationNotes(_Strict):
+    model: str = Field(min_length=1, description="what the page validates, for its title")
     analyses: dict[Name, str | None] = Field(min_length=1, description="analysis name -> its file, relative "
                                                                        "to the repository (none: the shipped "
                                                                        "base case)")
