@@ -18,6 +18,7 @@ so that one-off values on entry (a procedure at the start of a line) are counted
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,9 @@ FFT_MIN_TIME_POINTS = 240
 # Samples per block in the sequencing engine: bounds the FFT work arrays (~40 MB at
 # 1,045 time points) without costing speed.
 SEQUENCING_CHUNK_SAMPLES = 1024
+# Threads of each FFT: every core in one process; one where each process of a parallel
+# run has a core (:func:`use_one_fft_thread`), or threads would compete for the cores.
+_fft_threads = -1
 
 
 class CurveCrossingWarning(UserWarning):
@@ -310,23 +314,63 @@ def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
     return array
 
 
-def _fft_occupancy(entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
-    n_times = entries.shape[1]
-    size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
-    spectrum = scipy.fft.rfft(entries, size, axis=1, workers=-1)
-    spectrum *= scipy.fft.rfft(survival, size, axis=1, workers=-1)
-    return np.ascontiguousarray(scipy.fft.irfft(spectrum, size, axis=1, workers=-1)[:, :n_times])
+class Convolutions:
+    """Clock-reset occupancies on one grid (:func:`clock_reset_occupancy`; ``method`` as
+    in :func:`run_sequencing`) that compute each read-only array's spectrum once.
+
+    A read-only array cannot change, so its spectrum serves every convolution with it
+    while it lives: a population's curves, shared by its strategies, and a line's
+    entries, convolved with its progression-free curve and its time on treatment. Mark
+    only arrays that own their data (a view of a writable array could still change).
+    """
+
+    def __init__(self, n_times: int, method: str = "auto") -> None:
+        if method == "auto":
+            method = "fft" if n_times >= FFT_MIN_TIME_POINTS else "direct"
+        self.n_times, self.method = n_times, method
+        self.size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
+        self._spectra: dict[int, np.ndarray] = {}
+
+    def spectrum(self, array: np.ndarray) -> np.ndarray:
+        """The real FFT of ``array``'s rows, zero-padded to :attr:`size` (shared, when
+        ``array`` is read-only: not to be changed)."""
+        if array.flags.writeable:
+            return scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
+        key = id(array)
+        found = self._spectra.get(key)
+        if found is None:
+            found = self._spectra[key] = scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
+            # an id is reused only after its array is freed, and then this entry is gone
+            weakref.finalize(array, self._spectra.pop, key, None)
+        return found
+
+    def occupancy(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
+        """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
+        ``survival`` ``(1 or n_samples, n_times)``. Inputs are not checked."""
+        if self.method == "direct":
+            return _engine.convolve_truncated(entries, survival)
+        product = self.spectrum(entries)
+        if not entries.flags.writeable:
+            product = product.copy()
+        # in place, always: numpy may round a product into a new array otherwise, and only
+        # above a size, so that a sample's result would depend on the samples beside it
+        product *= self.spectrum(survival)
+        return np.ascontiguousarray(scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times])
+
+
+def use_one_fft_thread() -> None:
+    """Compute every FFT of this process in one thread: for the worker processes of a
+    parallel run, one per core."""
+    global _fft_threads
+    _fft_threads = 1
 
 
 def clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str = "auto") -> np.ndarray:
     """Occupancy of a state whose clock resets at entry: the truncated convolution of
     entries ``(n_samples, n_times)`` with survival since entry ``(1 or n_samples,
-    n_times)``, by FFT on long grids. Inputs are not checked."""
-    if method == "auto":
-        method = "fft" if entries.shape[1] >= FFT_MIN_TIME_POINTS else "direct"
-    if method == "fft":
-        return _fft_occupancy(entries, survival)
-    return _engine.convolve_truncated(entries, survival)
+    n_times)``, by FFT on long grids (:class:`Convolutions`, for many convolutions on
+    one grid). Inputs are not checked."""
+    return Convolutions(entries.shape[1], method).occupancy(entries, survival)
 
 
 def run_sequencing(
@@ -426,7 +470,7 @@ def run_sequencing(
 
 def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
              survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
-             next_entries: np.ndarray | None = None, method: str = "auto") -> None:
+             next_entries: np.ndarray | None = None, method: str | Convolutions = "auto") -> None:
     """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
     at entry, and add its deaths to ``deaths``.
 
@@ -435,10 +479,13 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     ``(1 or n_samples, n_times)`` since entry); a share ``death_share`` ``(1 or n_samples,
     1 or n_cycles)`` of its exits are deaths. The others progress: into ``next_entries``
     (overwritten) when given, every one of them to be split between the next line's
-    options and post-progression care; otherwise all into ``post_entries``. Inputs are not
-    checked: for callers that built them valid (:func:`run_sequencing` checks its own).
+    options and post-progression care; otherwise all into ``post_entries``. ``method`` is
+    as in :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
+    Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
+    checks its own).
     """
-    line_occupancy = clock_reset_occupancy(line_entries, survival, method)
+    convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
+    line_occupancy = convolutions.occupancy(line_entries, survival)
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
     out = np.empty_like(line_entries) if next_entries is None else next_entries
     _engine.sequencing_step(line_occupancy, line_entries, death_share, onward, deaths, post_entries, out,
@@ -446,7 +493,7 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
-                         survival: np.ndarray, method: str = "auto") -> None:
+                         survival: np.ndarray, method: str | Convolutions = "auto") -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
     in place: :func:`add_terminal_state` for post-progression care, then death, which
     nobody leaves. ``deaths`` are those from the lines (and any other terminal states)
@@ -458,7 +505,7 @@ def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entrie
 
 
 def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,
-                       survival: np.ndarray, deaths: np.ndarray, method: str = "auto") -> None:
+                       survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto") -> None:
     """Fill state ``column`` in place with a state left only by death (post-progression
     care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
     add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths,

@@ -3,6 +3,7 @@ survival, the cost categories, and evaluation population by population."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,6 +30,27 @@ class DrugCourses:
     beyond_progression: bool  # whether any curve is still to be capped by survival
 
 
+class CurvesOnGrid(Mapping[str, np.ndarray]):
+    """A population's curves on the model grid, each evaluated once, on first use, and
+    shared read-only by every strategy that uses it."""
+
+    def __init__(self, curves: Mapping[str, SurvivalCurve], grid: TimeGrid) -> None:
+        self._curves, self._grid, self._values = curves, grid, {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        found = self._values.get(name)
+        if found is None:
+            found = self._values[name] = self._curves[name].survival_on_grid(self._grid)
+            found.flags.writeable = False
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._curves)
+
+    def __len__(self) -> int:
+        return len(self._curves)
+
+
 @dataclass
 class Prepared:
     """One population's curves and general-population survival for a parameter set: what
@@ -39,6 +61,7 @@ class Prepared:
     params: ParameterSet
     curves: dict[str, SurvivalCurve]
     general_population: np.ndarray
+    on_grid: CurvesOnGrid  # the curves on the grid
 
 
 class CohortModel:
@@ -77,33 +100,34 @@ class CohortModel:
         return build_curves(population.curves, params, cohort)
 
     def time_on_treatment(self, tot: TimeOnTreatment | DrugCourse, progression_free: np.ndarray,
-                          curves: dict[str, SurvivalCurve], params: ParameterSet) -> np.ndarray:
-        """Time on treatment since entry on the grid: its own curve (of ``curves``), never
+                          on_grid: Mapping[str, np.ndarray], params: ParameterSet) -> np.ndarray:
+        """Time on treatment since entry on the grid: its own curve (of ``on_grid``), never
         above progression-free survival unless it goes on beyond progression (then as
-        given: the caller caps it at survival), stopped at the maximum durations."""
+        given: the caller caps it at survival), stopped at the maximum durations.
+        ``on_grid`` maps curve names to curves on the grid (:class:`CurvesOnGrid`)."""
         course = tot.for_drug(None) if isinstance(tot, TimeOnTreatment) else tot
         if course.curve is None:
             curve = progression_free
         elif course.beyond_progression:
-            curve = curves[course.curve].survival_on_grid(self.grid)
+            curve = on_grid[course.curve]
         else:
-            curve = np.minimum(curves[course.curve].survival_on_grid(self.grid), progression_free)
+            curve = np.minimum(on_grid[course.curve], progression_free)
         for max_duration in course.max_durations:
             stopped = self.grid.times_years[None, :] >= params.years(max_duration)[:, None]
             curve = np.where(stopped, 0.0, curve)
         return np.ascontiguousarray(curve)
 
     def drug_courses(self, treatment: str, tot: TimeOnTreatment, progression_free: np.ndarray,
-                     curves: dict[str, SurvivalCurve], params: ParameterSet) -> DrugCourses:
+                     on_grid: Mapping[str, np.ndarray], params: ParameterSet) -> DrugCourses:
         """Each drug's time on treatment since entry (:meth:`time_on_treatment`), on at
         least one of them, and on treatment while progression-free (the on-treatment
         state): whoever stops the longer-lasting drug has stopped the other (stopping
         times nested), so the share on any drug is the largest of the drugs' shares."""
         drugs = dict.fromkeys(component.drug for component in self.inputs.treatments[treatment].regimen)
         courses = {drug: tot.for_drug(drug) for drug in drugs}
-        on = {drug: self.time_on_treatment(course, progression_free, curves, params) for drug, course in courses.items()}
+        on = {drug: self.time_on_treatment(course, progression_free, on_grid, params) for drug, course in courses.items()}
         treated = (np.maximum.reduce(list(on.values())) if on
-                   else self.time_on_treatment(tot, progression_free, curves, params))
+                   else self.time_on_treatment(tot, progression_free, on_grid, params))
         beyond = {drug: course.beyond_progression for drug, course in courses.items()}
         return DrugCourses(np.ascontiguousarray(np.minimum(treated, progression_free)), on, treated, beyond,
                            tot.beyond_progression or any(beyond.values()))

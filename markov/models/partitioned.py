@@ -52,7 +52,7 @@ from ..engine import CohortTrace, floor_survival, run_partitioned_survival
 from ..inputs import ParameterSet
 from ..inputs.structures import Partition, PartitionedSurvivalStrategy, Population
 from ..survival import TIME_UNIT_YEARS
-from .base import CohortModel, Prepared
+from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
 from .valuation import CostModel, State, adverse_event_qalys, dead_state, value_trace
 
@@ -76,12 +76,13 @@ class PartitionedSurvivalModel(CohortModel):
         return categories
 
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        return _Prepared(name, population, params, self.curves(population, params),
-                         self.general_population(population, params), CostModel(self.inputs, params, population))
+        curves = self.curves(population, params)
+        return _Prepared(name, population, params, curves, self.general_population(population, params),
+                         CurvesOnGrid(curves, self.grid), CostModel(self.inputs, params, population))
 
     def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:
         params, partitions = prepared.params, strategy.partitions
-        curves = [prepared.curves[p.survival].survival_on_grid(self.grid) for p in partitions]
+        curves = [prepared.on_grid[p.survival] for p in partitions]
         curves[-1], _, floored = floor_survival(curves[-1], np.ones(params.n_samples), prepared.general_population)
         partitioned = run_partitioned_survival(curves, [p.state for p in partitions] + ["dead"])
         occupancy, entries = partitioned.occupancy, partitioned.entries
@@ -93,10 +94,10 @@ class PartitionedSurvivalModel(CohortModel):
         if first.time_on_treatment.given:
             if first.time_on_treatment.own_courses:
                 found = self.drug_courses(first.treatment, first.time_on_treatment, occupancy[:, :, 0],
-                                          prepared.curves, params)
+                                          prepared.on_grid, params)
                 on = found.on_state
             else:
-                on = self.time_on_treatment(first.time_on_treatment, occupancy[:, :, 0], prepared.curves, params)
+                on = self.time_on_treatment(first.time_on_treatment, occupancy[:, :, 0], prepared.on_grid, params)
             occupancy = np.concatenate([on[:, :, None], (occupancy[:, :, 0] - on)[:, :, None], occupancy[:, :, 1:]],
                                        axis=2)
             entries = np.concatenate([entries[:, :, :1], np.zeros_like(entries[:, :, :1]), entries[:, :, 1:]], axis=2)

@@ -50,23 +50,25 @@ import numpy as np
 from .._validate import InputError
 from ..engine import (
     CohortTrace,
+    Convolutions,
     add_line,
     add_post_progression,
     add_terminal_state,
-    clock_reset_occupancy,
     exit_rate_for_median,
     floor_survival,
 )
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
-from .base import CohortModel, Prepared
+from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
 from .valuation import State, dead_state, value_trace
 
 
 @dataclass
 class _Prepared(Prepared):
-    calibrated: dict  # anchor strategy -> (BSC curve, floored cycles, unreachable samples)
+    convolutions: Convolutions  # reuses the spectra of the population's curves across its strategies
+    calibrated: dict = field(default_factory=dict)  # anchor strategy -> (BSC curve, floored cycles, unreachable)
+    floored: dict = field(default_factory=dict)  # (curve, death share) -> floor_survival's result, read-only
 
 
 @dataclass
@@ -90,14 +92,14 @@ def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
     return [*dict.fromkeys(own), None]
 
 
-def _occupancy_of(share: np.ndarray, line_entries: np.ndarray | None, n_times: int):
+def _occupancy_of(share: np.ndarray, line_entries: np.ndarray | None, n_times: int, convolutions: Convolutions):
     """How a curve since entry into a line becomes occupancy (the first line: its share of
     the cohort at t = 0; a later line: the convolution with its entries), and the entries."""
     if line_entries is None:
         entries = np.zeros((share.shape[0], n_times))
         entries[:, 0] = share
         return (lambda curve: share[:, None] * curve), entries
-    return (lambda curve: clock_reset_occupancy(line_entries, np.ascontiguousarray(curve))), line_entries
+    return (lambda curve: convolutions.occupancy(line_entries, np.ascontiguousarray(curve))), line_entries
 
 
 def _option_states(line: str, option: Option, alone: bool) -> list[State]:
@@ -120,20 +122,37 @@ class SequencingModel(CohortModel):
         return [f"{name}_drugs" for name in strategy.line_names()]
 
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        return _Prepared(name, population, params, self.curves(population, params),
-                         self.general_population(population, params), {})
+        curves = self.curves(population, params)
+        return _Prepared(name, population, params, curves, self.general_population(population, params),
+                         CurvesOnGrid(curves, self.grid), Convolutions(self.grid.n_cycles + 1))
+
+    @staticmethod
+    def _floored(prepared: _Prepared, curve: str, death_share: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """Curve ``curve`` on the grid and the share of its events that are deaths (the
+        parameter ``death_share``; None: all), floored by general-population mortality
+        (:func:`~markov.engine.floor_survival`): computed once per population, shared
+        read-only by its strategies."""
+        key = (curve, death_share)
+        if key not in prepared.floored:
+            share = np.ones(prepared.params.n_samples) if death_share is None else prepared.params[death_share]
+            found = floor_survival(prepared.on_grid[curve], share, prepared.general_population)
+            for array in found[:2]:
+                array.flags.writeable = False
+            prepared.floored[key] = found
+        return prepared.floored[key]
 
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
         lines = self._lines(prepared, name, strategy)
         bsc, floored, unreachable = self._post_progression(prepared, name, strategy, lines)
         care = strategy.post_progression.name
         extra = [group for group in lines.post if group is not None]
+        convolutions = prepared.convolutions
         for column, group in enumerate(extra, start=len(lines.states)):  # care after an option with its own survival
-            survival, _, more = floor_survival(prepared.curves[group].survival_on_grid(self.grid),
-                                               np.ones(prepared.params.n_samples), prepared.general_population)
+            survival, _, more = self._floored(prepared, group)
             floored += more
-            add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths)
-        add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc)
+            add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths,
+                               convolutions)
+        add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions)
         alive = 1.0 - lines.occupancy[:, :, -1]  # dead is the last state
         for j, (found, occupancy_of, entries) in lines.own.items():  # drugs costed on their own time on treatment
             state = lines.states[j]
@@ -155,12 +174,8 @@ class SequencingModel(CohortModel):
         """An option's progression-free curve since entry and death share by cycle, floored;
         an option with overall survival instead has only deaths."""
         if option.overall_survival is not None:
-            survival = prepared.curves[option.overall_survival].survival_on_grid(self.grid)
-            death_share = np.ones(prepared.params.n_samples)
-        else:
-            survival = prepared.curves[option.progression_free].survival_on_grid(self.grid)
-            death_share = prepared.params[option.pre_progression_death_share]
-        return floor_survival(survival, death_share, prepared.general_population)
+            return self._floored(prepared, option.overall_survival)
+        return self._floored(prepared, option.progression_free, option.pre_progression_death_share)
 
     def _shares(self, prepared: _Prepared, strategy_name: str, k: int, options: list[Option]
                 ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -217,20 +232,21 @@ class SequencingModel(CohortModel):
                     line_entries = None
                 else:
                     line_entries = share[:, None] * starting
+                    line_entries.flags.writeable = False  # its spectrum serves its time on treatment too
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
-                             post[group] if last else post[None], progressions)
+                             post[group] if last else post[None], progressions, prepared.convolutions)
                     if not last:
                         leaving_alive += progressions
                 if len(option_states) == 2:
                     tot = option.time_on_treatment
                     if tot.own_courses:
-                        found = self.drug_courses(option.treatment, tot, curve, prepared.curves, prepared.params)
-                        own[column] = (found, *_occupancy_of(share, line_entries, n_times))
+                        found = self.drug_courses(option.treatment, tot, curve, prepared.on_grid, prepared.params)
+                        own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                         on = found.on_state
                     else:
-                        on = self.time_on_treatment(tot, curve, prepared.curves, prepared.params)
-                    on = share[:, None] * on if k == 0 else clock_reset_occupancy(line_entries, on)
+                        on = self.time_on_treatment(tot, curve, prepared.on_grid, prepared.params)
+                    on = share[:, None] * on if k == 0 else prepared.convolutions.occupancy(line_entries, on)
                     occupancy[:, :, column + 1] = occupancy[:, :, column] - on
                     occupancy[:, :, column] = on
                 column += len(option_states)
@@ -246,8 +262,7 @@ class SequencingModel(CohortModel):
         anchor = strategy.post_progression.calibrated_to
         if anchor is None:
             name = strategy.post_progression.survival or population.post_progression_survival
-            curve, _, floored = floor_survival(prepared.curves[name].survival_on_grid(self.grid), np.ones(n),
-                                               prepared.general_population)
+            curve, _, floored = self._floored(prepared, name)
             return curve, floored, 0
         if anchor not in prepared.calibrated:
             # the rate depends on the anchor's lines only, not on its BSC survival

@@ -24,6 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from .._validate import InputError, check_count
+from ..engine import use_one_fft_thread
 from ..models import build_model
 from ..inputs.load import ModelInputs
 from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
@@ -64,6 +65,7 @@ _worker_state: dict = {}
 
 
 def _start_worker(inputs: ModelInputs, seed: int) -> None:
+    use_one_fft_thread()
     _worker_state.update(inputs=inputs, seed=seed, model=build_model(inputs))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
@@ -147,6 +149,7 @@ def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: st
             raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
                                "version on every worker")
         _worker_state.clear()
+        use_one_fft_thread()
         _worker_state.update(model_fingerprint=model, model=build_model(inputs))
         _reuse_freed_memory()
     index, start, stop = task

@@ -141,6 +141,42 @@ def test_fft_and_direct_convolution_agree():
     np.testing.assert_allclose(fft.occupancy, direct.occupancy, atol=1e-14, rtol=0)
 
 
+@pytest.mark.verification(
+    kind="another engine",
+    against="one convolution per call, without reused spectra",
+    tolerance="bit for bit")
+def test_reused_spectra_change_no_bit_of_a_convolution():
+    from markov.engine import Convolutions, clock_reset_occupancy
+
+    rng = np.random.default_rng(8)
+    n_times = 1045  # the FFT path, and products above numpy's in-place elision size at 37 rows
+    entries, survival = rng.uniform(size=(37, n_times)), rng.uniform(size=(37, n_times))
+    expected = clock_reset_occupancy(entries, survival)
+    convolutions = Convolutions(n_times)
+    shared_entries, shared_survival = entries.copy(), survival.copy()
+    shared_entries.flags.writeable = shared_survival.flags.writeable = False
+    for pair in ((shared_entries, survival), (entries, shared_survival), (shared_entries, shared_survival)):
+        np.testing.assert_array_equal(convolutions.occupancy(*pair), expected)
+        np.testing.assert_array_equal(convolutions.occupancy(*pair), expected)  # from the stored spectra
+    # a sample's result does not depend on how many are convolved with it
+    for rows in (slice(1, 2), slice(1, 6)):
+        few = shared_entries[rows].copy()
+        few.flags.writeable = False
+        np.testing.assert_array_equal(convolutions.occupancy(few, survival[rows]), expected[rows])
+
+
+def test_a_freed_array_leaves_no_stored_spectrum():
+    from markov.engine import Convolutions
+
+    convolutions, survival = Convolutions(300), np.ones((2, 300))
+    for scale in (1.0, 2.0, 3.0):  # each new array may take the id of the one freed before it
+        entries = np.full((2, 300), scale)
+        entries.flags.writeable = False
+        np.testing.assert_allclose(convolutions.occupancy(entries, survival)[:, -1], 300 * scale)
+        del entries
+    assert not convolutions._spectra
+
+
 def _simulate_patients(n_patients, curves, death, onward, post, rng):
     """Brute-force patient-level simulation of the sequencing model on the grid.
 
