@@ -13,7 +13,7 @@ course has a window: only then is its category's value held per cycle.
 A course may instead be costed on an occupancy of its own (a drug of a regimen on its own
 time on treatment, which may go on after progression), reported with its state; and each
 stop of an oral drug costs the rest of its supply (the perspective's ``oral_wastage``),
-counted from the stops of the state or of the course's own occupancy (:func:`stops`).
+counted from the exits of the state or of the course's own occupancy (:attr:`~markov.outcomes.Accumulator.exits`).
 """
 from __future__ import annotations
 
@@ -333,16 +333,9 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
             part, grid, discount_rate=float(effect_rate), method=method)
         for category in categories:
             costs[category][rows] = for_costs.total(pick(per_year[category]), pick(on_entry[category]))
-        stopping = [category for category in categories if on_stop[category].any()]
-        if stopping:  # discounted stops of the states whose drugs are wasted on stopping, only
-            columns = np.flatnonzero(sum(np.abs(on_stop[category]).sum(axis=(0, 1)) for category in stopping))
-            occupancy, entries = part.occupancy[:, :, columns], part.entries[:, :, columns]
-            names = tuple(part.state_names[j] for j in columns)
-            leaving = Accumulator(CohortTrace(occupancy, stops(occupancy, entries), names), grid,
-                                  discount_rate=float(cost_rate), method=method).entered
-            where = (slice(None), columns) if isinstance(rows, slice) else np.ix_(np.flatnonzero(rows), columns)
-            for category in stopping:
-                costs[category][where] += pick(on_stop[category])[:, 0, columns] * leaving
+        for category in categories:
+            if on_stop[category].any():  # drug wasted at each exit from a state
+                costs[category][rows] += pick(on_stop[category])[:, 0, :] * for_costs.exits
         if own:
             _cost_own_courses(own, costs, rows, grid, float(cost_rate), method)
         life_years[rows] = for_effects.total(alive)
@@ -362,15 +355,6 @@ class _OwnCourse:
     entries: np.ndarray
 
 
-def stops(occupancy: np.ndarray, entries: np.ndarray) -> np.ndarray:
-    """Patients leaving each state in the cycle ending at each time point (none at t = 0):
-    those entering it plus those in it at the cycle's start, less those in it at its end;
-    same axes as ``occupancy``."""
-    leaving = np.zeros(occupancy.shape)
-    leaving[:, 1:] = entries[:, 1:] + occupancy[:, :-1] - occupancy[:, 1:]
-    return leaving
-
-
 def _cost_own_courses(own: list[_OwnCourse], costs: dict[str, np.ndarray], rows, grid: TimeGrid, rate: float,
                       method: str) -> None:
     """Add the courses costed on their own occupancy to ``costs`` (samples ``rows``)."""
@@ -380,14 +364,12 @@ def _cost_own_courses(own: list[_OwnCourse], costs: dict[str, np.ndarray], rows,
         occupancy, entries = occupancy[rows], entries[rows]
     names = tuple(f"course_{i}" for i in range(len(own)))
     trace = CohortTrace(occupancy, entries, names)
-    years = Accumulator(trace, grid, discount_rate=rate, method=method).years
-    leaving = None
+    accumulator = Accumulator(trace, grid, discount_rate=rate, method=method)
+    years = accumulator.years
     for i, course in enumerate(own):
         for category, amount in course.amounts:
             costs[category][rows, course.column] += (amount if isinstance(rows, slice) else amount[rows]) * years[:, i]
         category, waste = course.waste
         if waste is not None and waste.any():
-            if leaving is None:
-                leaving = Accumulator(CohortTrace(occupancy, stops(occupancy, entries), names), grid,
-                                      discount_rate=rate, method=method).entered
-            costs[category][rows, course.column] += (waste if isinstance(rows, slice) else waste[rows]) * leaving[:, i]
+            costs[category][rows, course.column] += ((waste if isinstance(rows, slice) else waste[rows])
+                                                     * accumulator.exits[:, i])

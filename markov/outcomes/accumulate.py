@@ -156,6 +156,16 @@ class Accumulator:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
         return np.matmul(self._discount_factors, self.trace.entries)
 
+    @cached_property
+    def exits(self) -> np.ndarray:
+        """Discounted exits from each state, ``(n_samples, n_states)``: in the cycle ending
+        at time point t, those entering at t plus those in the state at the cycle's start,
+        less those in it at t; counted at t. By linearity, without a trace of exits."""
+        later = self._discount_factors[1:]
+        occupancy = self.trace.occupancy
+        return (np.matmul(later, self.trace.entries[:, 1:]) + np.matmul(later, occupancy[:, :-1])
+                - np.matmul(later, occupancy[:, 1:]))
+
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""
         trace = self.trace

@@ -93,3 +93,23 @@ def test_grid_from_horizon():
     grid = TimeGrid.from_horizon(20, 7 / 365.25)
     assert grid.n_cycles == 1044 and grid.horizon_years >= 20
     assert TimeGrid.from_horizon(20, 1.0).n_cycles == 20
+
+
+@pytest.mark.verification(
+    kind="closed form",
+    against="discounted exits of a three-state chain worked by hand: (1 − p)^(t−1)·p from the first state, "
+            "and entries less those still there from the second",
+    tolerance="rel 1e-13")
+def test_discounted_exits_by_hand():
+    from markov.outcomes import Accumulator
+
+    grid, rate = TimeGrid(0.5, 8), 0.05
+    # first -> second with probability 0.3, second -> dead with 0.4
+    trace = run_markov([[0.7, 0.3, 0.0], [0.0, 0.6, 0.4], [0.0, 0.0, 1.0]], [1, 0, 0], n_cycles=grid.n_cycles)
+    d = (1 + rate) ** -grid.times_years
+    t = np.arange(1, grid.n_cycles + 1)
+    exits = Accumulator(trace, grid, discount_rate=rate).exits[0]
+    assert exits[0] == pytest.approx(np.sum(d[1:] * 0.7 ** (t - 1) * 0.3), rel=1e-13)
+    second = trace.occupancy[0, :, 1]
+    assert exits[1] == pytest.approx(np.sum(d[1:] * 0.4 * second[:-1]), rel=1e-13)
+    assert exits[2] == pytest.approx(0.0, abs=1e-15)  # nobody leaves death
