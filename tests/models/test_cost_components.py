@@ -27,7 +27,9 @@ the dose intensity (7); procedures, at the start of a line once per patient star
 recurring ones per year on it (8); costs of care by state and a later line's drugs (9); a
 partitioned survival model's subsequent treatments, every component once per patient entering
 alive (10); and utilities capped at the general population's by age and sex, with and without
-age adjustment (11).
+age adjustment (11); with, beside the tests above, doses by weight band, a confidential
+discount and a utility set without adverse-event disutility. Several of these kill mutants
+that survived the rest of the suite (tools/mutation.py).
 
 A small analysis is built from the shipped HCC model files by overrides pointing at a test
 evidence file, as in ``test_dosing.py``: one strategy (the IMbrave150-like population's
@@ -49,10 +51,11 @@ import yaml
 from curve_analyses import write_evidence
 from scipy import special
 
-from markov import TimeGrid, accumulate
+from markov import InputError, TimeGrid, accumulate
 from markov.engine import CohortTrace
 from markov.inputs import load_analysis
 from markov.models import build_model
+from markov.models.valuation import Course, State, dead_state, value_trace
 
 SORAFENIB_PER_DAY = 4 * 174.0  # 400 mg twice a day from 200 mg tablets at $174
 ATEZOLIZUMAB_PER_ADMINISTRATION = 9419.16  # one 1,200 mg vial every 21 days
@@ -74,7 +77,9 @@ VALUES = {"pfs": (6.0, "months"), "bsc": (9.0, "months"), "regorafenib_pfs": (3.
           "three_months": (3.0, "months"), "ninety_days": (90.0, "days"), "os": (15.0, "months"),
           "on_a": (4.0, "months"), "on_b": (2.0, "months"), "age_70": (70, "age_years"),
           "female": (0.3, "proportion"), "u_high": (0.9, "utility"),
-          "visit": (250.0, "money", {"currency": "USD", "price_year": 2020, "per": "visit"})}
+          "visit": (250.0, "money", {"currency": "USD", "price_year": 2020, "per": "visit"}),
+          "kg_55": (55.0, "kg"), "kg_60": (60.0, "kg"), "mg_4": (4.0, "mg"),
+          "mg_8": (8.0, "mg"), "mg_12": (12.0, "mg"), "quarter": (0.25, "proportion")}
 CURVES = {name: {"family": "exp", "median": f"t.{name}"}
           for name in ("pfs", "bsc", "regorafenib_pfs", "os", "on_a", "on_b")}
 
@@ -133,6 +138,21 @@ def test_relative_dose_intensity_scales_drug_acquisition(workdir):
     assert drugs.sum() == drugs[j]
 
 
+def test_a_confidential_discount_lowers_drug_acquisition_and_the_drug_wasted_only(workdir):
+    # 25% off sorafenib's price: $522 a day on it, and half a 28-day supply wasted at each stop
+    # (everyone stops within the horizon, undiscounted: one stop per patient), 0.75 × $9,744;
+    # its adverse events are costed as before
+    perspective = {"discounts": {"sorafenib": "t.quarter"},
+                   "oral_wastage": {"method": "half_supply_on_stopping",
+                                    "supply_days": {"sorafenib": "nice_ta474_sorafenib.sorafenib_supply_days"}}}
+    _, result = run(workdir, [first("sorafenib")], perspective=perspective, name="discount")
+    j = column(result, "first_line")
+    drugs = result.costs["first_line_drugs"][0, j]
+    assert drugs == pytest.approx(0.75 * SORAFENIB_PER_DAY * (365.25 * result.life_years[0, j] + 14), rel=1e-9), \
+        "a 25% discount does not take a quarter off sorafenib's acquisition and waste"
+    assert result.costs["adverse_events"][0, j] == pytest.approx(SORAFENIB_AE_RATE * SEVERE_AE, rel=1e-9)
+
+
 # ---------------------------------------------------------------------------------
 # 2. adverse-event costs: once per patient starting a line
 # ---------------------------------------------------------------------------------
@@ -167,6 +187,22 @@ def test_adverse_event_qaly_loss_lasts_its_duration(workdir, duration, years):
     loss = UTILITY_PROGRESSION_FREE * result.life_years[0, j] - result.qalys[0, j]
     assert loss == pytest.approx(AE_DISUTILITY * years * SORAFENIB_AE_RATE, rel=1e-9), \
         f"first-line QALY loss from adverse events is not 0.16 × {years:.4f} years × 0.32 events"
+
+
+def test_without_an_adverse_event_disutility_no_qalys_are_lost(workdir):
+    _, result = run(workdir, [first("sorafenib")], overrides={"utilities": {"adverse_events": None}},
+                    name="no_ae_disutility")
+    j = column(result, "first_line")
+    assert result.qalys[0, j] == pytest.approx(UTILITY_PROGRESSION_FREE * result.life_years[0, j], rel=1e-12)
+
+
+@pytest.mark.parametrize(("overrides", "perspective", "message"), [
+    ({"utilities": {"by_state": {"best_supportive_care": None}}}, None, r"utilities\.yaml by_state"),
+    (None, {"state_costs": {"best_supportive_care": None}}, r"costs\.yaml state_costs")])
+def test_a_state_without_a_utility_or_costs_of_care_is_one_error_naming_the_table(workdir, overrides, perspective,
+                                                                                  message):
+    with pytest.raises(InputError, match=message + r" has no entry for state 'best_supportive_care'"):
+        run(workdir, [first("sorafenib")], overrides=overrides, perspective=perspective, name="missing")
 
 
 # ---------------------------------------------------------------------------------
@@ -214,6 +250,26 @@ def test_vial_sharing_prices_milligrams_per_unit_of_a_multi_unit_pack(workdir):
     assert per_day[True] == pytest.approx(8 * LENVATINIB_PACK / (30 * 12), rel=1e-9), \
         "shared lenvatinib is not 8 mg a day at the pack price / (30 units × 12 mg)"
     assert per_day[False] == pytest.approx(LENVATINIB_PACK / 30, rel=1e-9)
+
+
+def lenvatinib_mg_a_day(workdir, weight, name, overrides=None) -> float:
+    """Lenvatinib's mean daily dose over the weight distribution, from its shared cost."""
+    _, result = run(workdir, [first("lenvatinib")], weight=weight, perspective={"vial_sharing": True},
+                    overrides=overrides, name=name)
+    j = column(result, "first_line")
+    return result.costs["first_line_drugs"][0, j] / (result.life_years[0, j] * 365.25) / (LENVATINIB_PACK / 360)
+
+
+def test_doses_by_weight_band_follow_each_patient_s_band(workdir):
+    # lenvatinib 8 mg below 60 kg, 12 mg from 60 kg (8 mg at 50 kg: test above)
+    assert lenvatinib_mg_a_day(workdir, ("t.kg_70", "t.sd_tiny"), "band_70") == pytest.approx(12.0, rel=1e-9)
+    # three bands (4 mg below 55 kg, 8 mg below 70 kg, 12 mg above) over N(60 kg, 10 kg): of the 200
+    # equally likely weights, the quantiles (k + 0.5) / 200, 62 are below 55 kg (Φ(−0.5) = 0.3085) and
+    # 32 from 70 kg (1 − Φ(1) = 0.1587): (62 × 4 + 106 × 8 + 32 × 12) / 200 = 7.4 mg a day
+    bands = [{"below_kg": "t.kg_55", "dose_mg": "t.mg_4"}, {"below_kg": "t.kg_70", "dose_mg": "t.mg_8"},
+             {"dose_mg": "t.mg_12"}]
+    three = {"treatments": {"lenvatinib": {"regimen": {0: {"dose_by_weight": bands}}}}}
+    assert lenvatinib_mg_a_day(workdir, ("t.kg_60", "t.sd_10"), "three_bands", three) == pytest.approx(7.4, rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------
@@ -434,3 +490,53 @@ def test_utilities_are_capped_at_the_general_population_s_by_age_and_sex(workdir
             f"{state}'s QALYs are not its utility capped at the age- and sex-matched norm cycle by cycle"
         if state == "first_line":  # the cap shows: 13% here
             assert years @ per_cycle - loss > 1.1 * expected
+
+
+# ---------------------------------------------------------------------------------
+# 12. several treatments costed in one state add up
+# ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("windows", [False, True])
+def test_treatments_costed_in_one_state_add_up(workdir, windows):
+    # sorafenib ($696 a day) and regorafenib in the first-line state of a trace, valued directly:
+    # throughout, each costs per year in the state and half a 28-day supply per stop (everyone stops
+    # within the horizon, undiscounted: $696 × 14 + $9,350 / 2); for the first year and half year
+    # only, each costs in the cycles starting before then, and nothing is wasted
+    wastage = {"oral_wastage": {"method": "half_supply_on_stopping", "supply_days": {
+        "sorafenib": "nice_ta474_sorafenib.sorafenib_supply_days",
+        "regorafenib": "biocentury_2012_regorafenib_price.regorafenib_supply_days"}}}
+    model, result = run(workdir, [first("sorafenib")], perspective=wastage, name="one_state")
+    inputs, grid = model.inputs, model.grid
+    untils = (np.array([1.0]), np.array([0.5])) if windows else (None, None)
+    courses = tuple(Course(name, "first_line_drugs", until) for name, until in zip(("sorafenib", "regorafenib"),
+                                                                                     untils, strict=True))
+    states = [State("first_line", ("first_line",), courses=courses),
+              State("best_supportive_care", ("best_supportive_care",)), dead_state()]
+    assert result.state_names == tuple(state.name for state in states)
+    costs, _, _ = value_trace(inputs, inputs.populations["imbrave150"], result.trace, states, model.categories,
+                              inputs.base_case(), grid)
+    occupancy = result.trace.occupancy[0, :, 0]
+    years = grid.cycle_length_years / 2 * (occupancy[:-1] + occupancy[1:])  # by cycle, trapezoid
+    starts = grid.times_years[:-1]
+    per_day = (SORAFENIB_PER_DAY, REGORAFENIB_PER_DAY)
+    if windows:
+        expected = sum(day * 365.25 * years[starts < until[0]].sum() for day, until in zip(per_day, untils))
+    else:
+        expected = sum(per_day) * 365.25 * years.sum() + SORAFENIB_PER_DAY * 14 + 9350 / 2
+    assert costs["first_line_drugs"][0, 0] == pytest.approx(expected, rel=1e-9), \
+        "two treatments in one state do not add up"
+
+
+def test_a_state_s_own_one_off_values_add_to_those_of_the_treatment_started_in_it(workdir):
+    # sorafenib started on entry to the first line (everyone, at t = 0): its adverse events, 0.32 ×
+    # $15,709 and 0.16 for a month each, and the state's own $1,000 and −0.01 QALYs per entry on top
+    model, result = run(workdir, [first("sorafenib")], name="own_one_off")
+    inputs = model.inputs
+    states = [State("first_line", ("first_line",), entered_treatment="sorafenib",
+                    on_entry={"adverse_events": np.array([1000.0])}, qalys_on_entry=np.array([-0.01])),
+              State("best_supportive_care", ("best_supportive_care",)), dead_state()]
+    costs, life_years, qalys = value_trace(inputs, inputs.populations["imbrave150"], result.trace, states,
+                                           model.categories, inputs.base_case(), model.grid)
+    assert costs["adverse_events"][0, 0] == pytest.approx(SORAFENIB_AE_RATE * SEVERE_AE + 1000.0, rel=1e-12)
+    assert qalys[0, 0] == pytest.approx(UTILITY_PROGRESSION_FREE * life_years[0, 0]
+                                        - AE_DISUTILITY / 12 * SORAFENIB_AE_RATE - 0.01, rel=1e-12)
