@@ -37,15 +37,12 @@ from ._validate import (
     sample_count,
 )
 
-# From this many time points on, the truncated convolution is cheaper by FFT than by
-# direct summation (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py
-# prints the crossover).
+# From this many time points on, convolution is cheaper by FFT than by direct summation
+# (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py prints it).
 FFT_MIN_TIME_POINTS = 240
-# Samples per block in the sequencing engine: bounds the FFT work arrays (~40 MB at
-# 1,045 time points) without costing speed.
+# Samples per block of run_sequencing: bounds its FFT work arrays without costing speed.
 SEQUENCING_CHUNK_SAMPLES = 1024
-# Threads of each FFT: every core in one process; one where each process of a parallel
-# run has a core (:func:`use_one_fft_thread`), or threads would compete for the cores.
+# Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread).
 _fft_threads = -1
 
 
@@ -582,15 +579,19 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     return rate, int(np.count_nonzero(unreachable))
 
 
-def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray
-                          ) -> np.ndarray:
-    """Σ_c values[s, c, j]·(at_start[c]·m[s, c, j] + at_end[c]·m[s, c + 1, j]), per sample and
+def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray,
+                          factor: np.ndarray | None = None, cap: np.ndarray | None = None) -> np.ndarray:
+    """Σ_c v[s, c, j]·(at_start[c]·m[s, c, j] + at_end[c]·m[s, c + 1, j]), per sample and
     state, in one compiled pass without temporaries of the trace's size.
 
-    ``values`` is ``(1 or n_samples, n_cycles, n_states)``, ``occupancy`` ``(n_samples,
-    n_cycles + 1, n_states)`` of any strides. Inputs are not checked.
+    v is ``values``, ``(1 or n_samples, n_cycles, n_states)``; or, given ``factor`` and
+    ``cap`` ``(1 or n_samples, n_cycles)``, min(values[s, j]·factor[s, c], cap[s, c]) with
+    ``values`` ``(1 or n_samples, n_states)`` (bit for bit as if v were built).
+    ``occupancy`` is ``(n_samples, n_cycles + 1, n_states)``. Any strides; not checked.
     """
-    return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
+    if factor is None:
+        return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
+    return _engine.capped_cycle_weighted_totals(values, factor, cap, at_start, at_end, occupancy)
 
 
 def compiled_core_files() -> list[Path]:

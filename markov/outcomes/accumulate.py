@@ -166,6 +166,25 @@ class Accumulator:
         return (np.matmul(later, self.trace.entries[:, 1:]) + np.matmul(later, occupancy[:, :-1])
                 - np.matmul(later, occupancy[:, 1:]))
 
+    def capped_total(self, per_year, factor, cap) -> np.ndarray:
+        """Discounted total per sample and state of a value per year by state, scaled and
+        capped by cycle: min(per_year[s, j]·factor[s, c], cap[s, c]) in cycle c (a utility
+        adjusted for age and capped at the general population's), in one compiled pass
+        without values of the trace's size.
+
+        ``per_year`` is ``(1 or n_samples, n_states)``; ``factor`` and ``cap`` are ``(1 or
+        n_samples, n_cycles)`` (a factor of 1 and an infinite cap leave a value unchanged).
+        """
+        trace, n_cycles = self.trace, self.grid.n_cycles
+        arrays = {"per_year": (per_year, trace.n_states), "factor": (factor, n_cycles), "cap": (cap, n_cycles)}
+        checked = []
+        for name, (values, columns) in arrays.items():
+            array = as_float_array(values, name, ndim=(2,))
+            if array.shape[0] not in (1, trace.n_samples) or array.shape[1] != columns:
+                raise InputError(f"{name} has shape {array.shape}; expected (1 or {trace.n_samples}, {columns})")
+            checked.append(array)
+        return cycle_weighted_totals(checked[0], *self._cycle_weights, trace.occupancy, checked[1], checked[2])
+
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""
         trace = self.trace

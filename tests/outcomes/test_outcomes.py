@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from markov import TimeGrid, accumulate, run_markov, run_partitioned_survival
+from markov import InputError, TimeGrid, accumulate, run_markov, run_partitioned_survival
 
 
 @pytest.fixture
@@ -113,3 +113,25 @@ def test_discounted_exits_by_hand():
     second = trace.occupancy[0, :, 1]
     assert exits[1] == pytest.approx(np.sum(d[1:] * 0.4 * second[:-1]), rel=1e-13)
     assert exits[2] == pytest.approx(0.0, abs=1e-15)  # nobody leaves death
+
+
+@pytest.mark.verification(
+    kind="another engine",
+    against="the same values built by cycle with numpy and accumulated",
+    tolerance="bit for bit")
+def test_values_scaled_and_capped_by_cycle_without_building_them():
+    from markov.outcomes import Accumulator
+
+    rng = np.random.default_rng(4)
+    grid = TimeGrid(0.25, 30)
+    trace = run_markov(np.tile([[0.8, 0.15, 0.05], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]], (3, 1, 1, 1)), [1, 0, 0],
+                       n_cycles=grid.n_cycles)
+    level = rng.uniform(0.5, 0.9, size=(3, 3))
+    factor = np.linspace(1.0, 0.9, grid.n_cycles)[None, :] * rng.uniform(0.95, 1.05, size=(3, 1))
+    cap = rng.uniform(0.6, 0.8, size=(1, grid.n_cycles))  # binds for some states and cycles, not others
+    built = np.minimum(level[:, None, :] * factor[:, :, None], cap[:, :, None])
+    accumulator = Accumulator(trace, grid, discount_rate=0.035)
+    np.testing.assert_array_equal(accumulator.capped_total(level, factor, cap), accumulator.total(built))
+    assert (built < level[:, None, :] * factor[:, :, None]).any() and (built == level[:, None, :] * factor[:, :, None]).any()
+    with pytest.raises(InputError, match="factor has shape"):
+        accumulator.capped_total(level, factor[:, :5], cap)
