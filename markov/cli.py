@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
+from ._version import __version__
 from .api import Analysis
 from .inputs import load_analysis
 from .models import build_model
@@ -64,11 +65,12 @@ def _add_common(command: argparse.ArgumentParser, out: str) -> None:
                                                     "another analysis's results is refused")
 
 
-def _add_batch(command: argparse.ArgumentParser) -> None:
+def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
+    """The options of running a PSA; ``draws`` is the command's option for the number of draws."""
     batch = command.add_argument_group(
         "running the PSA", f"Draws are computed in chunks and each finished chunk is saved in OUT/{STORE_DIRECTORY} "
                            "(Parquet). Re-running the same command after an interruption resumes from the "
-                           "finished chunks; a larger -n extends the PSA. Results are identical whatever the "
+                           f"finished chunks; a larger {draws} extends the PSA. Results are identical whatever the "
                            "workers, scheduler or chunk size.")
     batch.add_argument("--workers", type=int, default=1,
                        help="local worker processes (default: %(default)s, in this process)")
@@ -84,6 +86,7 @@ def _add_batch(command: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="markov", description="Treatment-sequencing cost-effectiveness model of advanced "
                                                 "hepatocellular carcinoma. Each subcommand has its own --help.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="base case (and optional PSA): tables and figures",
                               description="Run an analysis file, or the embedded base case when none is given. "
@@ -94,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--psa", type=int, default=None, metavar="N",
                      help="probabilistic samples (default: the analysis file's psa_samples, 0 = none)")
     run.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
-    _add_batch(run)
+    _add_batch(run, "--psa")
     psa = commands.add_parser("psa", help="probabilistic sensitivity analysis: CE plane, CEAC/CEAF, EVPI, EVPPI",
                               description=f"Run N probabilistic samples into a resumable results store "
                                           f"(OUT/{STORE_DIRECTORY}: per-sample inputs and results in Parquet) and "
@@ -108,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="largest willingness to pay of the CEAC and EVPI curves (default: twice the highest "
                           "threshold or 1.25 times the highest frontier ICER, whichever is larger)")
     psa.add_argument("--no-evppi", action="store_true", help="skip the EVPPI (regression per input)")
-    _add_batch(psa)
+    _add_batch(psa, "--samples")
     psa.add_argument("--annual-patients", type=float, default=None, metavar="N",
                      help="patients facing the decision each year, for the population EVPI (give your source)")
     psa.add_argument("--decision-years", type=float, default=None, metavar="Y",
@@ -116,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
     dsa = commands.add_parser("dsa", help="one-way (tornado), two-way, scenarios and threshold prices",
                               description="Deterministic sensitivity analysis of each population's comparison: "
-                                          "each input at its low and high value (evidence range, else 2.5%%/97.5%% "
+                                          "each input at its low and high value (evidence range, else 2.5%/97.5% "
                                           "quantiles) with NMB and ICER tornados, a two-way analysis of the two "
                                           "inputs with the largest swing, the scenario table, and the price of "
                                           "each first-line drug of the intervention at which its ICER equals "
@@ -164,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
     report.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
-    _add_batch(report)
+    _add_batch(report, "--psa")
 
     sequences = commands.add_parser(
         "sequences", help="evaluate and rank every treatment sequence the analysis's rules allow",
