@@ -22,6 +22,7 @@ from ._version import __version__
 from .api import Analysis
 from .inputs import load_analysis
 from .models import build_model
+from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
@@ -63,6 +64,13 @@ def _add_common(command: argparse.ArgumentParser, out: str) -> None:
     command.add_argument("analysis", nargs="?", help="YAML analysis file (default: the embedded base case)")
     command.add_argument("--out", default=out, help="output directory (default: %(default)s); a directory holding "
                                                     "another analysis's results is refused")
+    _add_formats(command)
+
+
+def _add_formats(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--formats", default=",".join(DEFAULT_FIGURE_FORMATS), metavar="LIST",
+                         help=f"figure formats, separated by commas, of {', '.join(FIGURE_FORMATS)} (default: "
+                              "%(default)s)")
 
 
 def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
@@ -167,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
     report.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
+    _add_formats(report)
     _add_batch(report, "--psa")
 
     sequences = commands.add_parser(
@@ -212,14 +221,20 @@ class _ProgressBar:
         share = done / total if total else 1.0
         filled = int(round(share * self.width))
         line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {done:,}/{total:,} "
-                f"{self.unit}" + (f", {rate:,.0f}/s" if rate else "") + (f", {left}" if left else ""))
+                f"{self.unit}" + (f", {_rate(rate)}" if rate else "") + (f", {left}" if left else ""))
         if self.terminal:
-            print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+            # erase to the end of the line: a bar may follow a longer one of another phase
+            print(f"\r{line}\x1b[K", end="\n" if done >= total else "", file=sys.stderr, flush=True)
             return
         tenth = int(10 * share)
         if done >= total or tenth > self.last_line[1] or now - self.last_line[0] >= 60:
             print(line, file=sys.stderr, flush=True)
             self.last_line = (now, tenth)
+
+
+def _rate(per_second: float) -> str:
+    """``250/s``, or ``17 s each`` when slower than one a second."""
+    return f"{per_second:,.0f}/s" if per_second >= 1 else f"{_duration(1 / per_second)} each"
 
 
 def _duration(seconds: float) -> str:
@@ -264,6 +279,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite amount, {rule}")
     if (getattr(args, "annual_patients", None) is None) != (getattr(args, "decision_years", None) is None):
         raise InputError("--annual-patients and --decision-years: the population EVPI needs both")
+    if getattr(args, "formats", None) is not None:
+        figure_formats(args.formats)
     if getattr(args, "scheduler", None) is not None and args.workers != 1:
         raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
 
@@ -291,7 +308,7 @@ def _validate(inputs, draws: int) -> None:
     print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
-def _sequences(inputs, draws: int, seed: int, out: str) -> list[Path]:
+def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Path]:
     """``markov sequences``: the count before running, then the ranking."""
     analysis = Analysis(inputs)
     search = analysis.sequence_search()
@@ -300,7 +317,7 @@ def _sequences(inputs, draws: int, seed: int, out: str) -> list[Path]:
           file=sys.stderr)
     claim_output(out, inputs)  # beside the same analysis's other results, never another's
     results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
-    files = results.write(out)
+    files = results.write(out, formats)
     record_finished(out, "sequences", population=search.population, sequences=search.n_sequences,
                     psa_samples=draws or None, seed=seed if draws else None)
     columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
@@ -329,7 +346,13 @@ def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
         raise InputError(f"{', '.join(running)}: {directory} is a results directory, rendered as it is; these options "
                          "run an analysis (give an analysis file)")
     args.out = args.out or args.analysis
-    return write_reports(directory, args.out)
+    return _reports(directory, args.out)
+
+
+def _reports(directory: str | Path, out: str | Path) -> list[Path]:
+    """The reports of the results directory ``directory``, written to ``out``, said when they start."""
+    print(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
+    return write_reports(directory, out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,30 +374,28 @@ def main(argv: list[str] | None = None) -> int:
             _validate(inputs, args.draws)
             return 0
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
+        shown = {"formats": args.formats, "phases": _ProgressBar}
         if args.command in ("run", "report"):
-            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed,
-                                   progress=_ProgressBar("PSA"), **_batch_options(args))
+            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed, **shown, **_batch_options(args))
             files, summary = outputs.files, outputs.psa_summary
             if args.command == "report":
                 if not args.no_dsa:
-                    files += run_dsa(inputs, ResultsDirectory(args.out).dsa.path)
-                files += write_reports(args.out)
+                    files += run_dsa(inputs, ResultsDirectory(args.out).dsa.path, **shown)
+                files += _reports(args.out, args.out)
         elif args.command == "psa":
-            files, summary = run_probabilistic(inputs, args.out, args.samples, seed, progress=_ProgressBar("PSA"),
-                                               wtp_max=args.wtp_max, evppi=not args.no_evppi,
-                                               annual_patients=args.annual_patients,
-                                               decision_years=args.decision_years, **_batch_options(args))
+            files, summary = run_probabilistic(inputs, args.out, args.samples, seed, wtp_max=args.wtp_max,
+                                               evppi=not args.no_evppi, annual_patients=args.annual_patients,
+                                               decision_years=args.decision_years, **shown, **_batch_options(args))
         elif args.command == "sequences":
-            files = _sequences(inputs, args.psa, seed, args.out)
+            files = _sequences(inputs, args.psa, seed, args.out, args.formats)
         elif args.command == "dsa":
-            files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points)
+            files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points, **shown)
         else:
             if args.from_psa and args.method not in ("delta", "pawn"):
                 raise InputError(f"--from-psa: {args.method} needs its own design; only delta and pawn use a PSA")
             existing = read_psa(args.from_psa, inputs, measures=("cost", "qalys")) if args.from_psa else None
             files = run_gsa(inputs, args.out, method=args.method, n=args.samples, seed=seed, wtp=args.wtp,
-                            group_by_source=args.group_by_source, psa=existing,
-                            progress=_ProgressBar(args.method, unit="model runs"))
+                            group_by_source=args.group_by_source, psa=existing, **shown)
         plt.close("all")
     except InputError as error:
         print(f"markov: error: {error}", file=sys.stderr)

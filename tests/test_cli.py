@@ -1,5 +1,7 @@
 """The command line as a newcomer meets it: ``--version``, every subcommand's ``--help``,
 and the hint for a number written where a model file names evidence."""
+import contextlib
+import io
 import re
 
 import pytest
@@ -54,3 +56,43 @@ def test_a_number_in_overrides_says_how_to_give_a_number(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "discount_rate_costs = 0.03" in error
     assert "values:" in error and "markov.load().set(" in error
+
+
+SMALL = {"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """``markov run`` of a small analysis with a PSA of 20 draws and PDF asked for: its
+    directory and what it printed on stderr (progress) and stdout (tables)."""
+    root = tmp_path_factory.mktemp("cli")
+    analysis = root / "small.yaml"
+    analysis.write_text(yaml.safe_dump(SMALL))
+    out = root / "run"
+    err, std = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):
+        assert main(["run", str(analysis), "--psa", "20", "--seed", "2", "--out", str(out),
+                     "--formats", "png,svg,pdf"]) == 0
+    return out, err.getvalue(), std.getvalue()
+
+
+def test_figures_in_the_formats_asked_for(small_run, tmp_path, capsys):
+    out, _, _ = small_run
+    stems = {path.stem for path in out.glob("*.png")}
+    assert "ce_plane_imbrave150" in stems and "occupancy_mvi" in stems
+    for stem in stems:
+        assert all((out / f"{stem}{suffix}").stat().st_size > 0 for suffix in (".svg", ".pdf")), stem
+    assert main(["dsa", "--formats", "png,jpg", "--out", str(tmp_path / "x")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "'png,jpg'" in error and "png, svg, pdf" in error
+    assert not (tmp_path / "x").exists()
+
+
+def test_every_long_phase_says_when_it_starts(small_run):
+    _, err, _ = small_run
+    firsts = [line.split(" [")[0] for line in err.splitlines() if " 0% 0/" in line or "% 1/" in line]
+    for phase in ("Base case", "Writing figures", "PSA"):
+        assert any(first.startswith(phase) for first in firsts), (phase, err)
+    # the figures of the base case, then those of the PSA: each phase counts up to its own total
+    totals = [int(m) for m in re.findall(r"Writing figures \[[#.]+\] +100% \d+/(\d+)", err)]
+    assert len(totals) == 2 and all(total > 4 for total in totals)

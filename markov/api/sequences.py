@@ -1,6 +1,7 @@
 """The results of a search over treatment sequences (:meth:`markov.Analysis.sequences`)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ..decision import sequences as ranking
 from ..inputs import ModelInputs
 from ..models.sequence_search import SequenceRun
 from ..plots.sequences import plot_optimal_sequence, plot_sequence_frontier
-from ..plots.style import save_figure
+from ..plots.style import DEFAULT_FIGURE_FORMATS, save_figure
 from ..results import (
     SEQUENCE_CEAC,
     SEQUENCE_EVPI,
@@ -26,7 +27,7 @@ from ..results import (
 )
 from ..runs import thresholds_of
 
-#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png, .svg and .pdf).
+#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png and .svg by default).
 TABLES = ("sequences", "sequence_frontier", "sequence_optimal", "sequence_ceac", "sequence_evpi",
           "sequence_value_over_usual_care")
 FIGURES = ("sequence_frontier", "sequence_optimal")
@@ -145,8 +146,9 @@ class SequenceResults:
         return plot_optimal_sequence(probabilities, optimal, currency=self.currency, thresholds=self.thresholds,
                                      title=f"Optimal treatment sequence by willingness to pay ({self.population})")
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Every table (CSV) and figure (PNG, SVG, PDF) of the search in ``out``."""
+    def write(self, out: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
+        """Every table (CSV) and figure of the search in ``out``, figures in ``formats``
+        (PNG and SVG unless asked for others, e.g. ``"png,svg,pdf"``)."""
         directory = ResultsDirectory(out)
         directory.path.mkdir(parents=True, exist_ok=True)
         tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
@@ -159,6 +161,6 @@ class SequenceResults:
             figures[SEQUENCE_OPTIMAL] = self.plot_optimal
         for stem, draw in figures.items():
             figure = draw()
-            files += save_figure(figure, directory.figure(stem))
+            files += save_figure(figure, directory.figure(stem), formats)
             plt.close(figure)
         return files

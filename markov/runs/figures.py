@@ -7,7 +7,8 @@ population (its place among all the population's strategies).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,6 +23,8 @@ from ..inputs import ModelInputs
 from ..inputs.networks import FittedNetwork
 from ..models import Model, ModelVsData, StrategyResult
 from ..plots import (
+    DEFAULT_FIGURE_FORMATS,
+    figure_formats,
     plot_acceptability,
     plot_calibration,
     plot_ce_plane,
@@ -43,7 +46,7 @@ from ..plots import (
     strategy_colours,
 )
 from ..plots.style import footnote_text
-from ..probabilistic.psa import PSAResults
+from ..probabilistic.psa import Progress, PSAResults
 from ..results import FIT_FIGURES
 from ..survival import KaplanMeier, ModelComparison, model_label
 from .tables import thresholds_labels, thresholds_of
@@ -52,11 +55,43 @@ from .tables import thresholds_labels, thresholds_of
 CE_PLANE_MAX_POINTS = 20_000
 
 
-def save(figure: Figure, path: Path) -> list[Path]:
+#: Progress of the phases of a run: ``phases(label, unit)`` gives the ``progress(done, total)``
+#: of one phase (the command line draws a bar per phase; None shows nothing).
+Phases = Callable[[str, str], Progress]
+
+
+def save(figure: Figure, path: Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
     """Write ``figure`` in each format under ``path`` (its stem) and free its memory; returns the files."""
-    written = save_figure(figure, path)
-    plt.close(figure)
-    return written
+    try:
+        return save_figure(figure, path, formats)
+    finally:
+        plt.close(figure)
+
+
+class FigureWriter:
+    """The figures of one phase of a run, written when :meth:`write` is called: each built,
+    saved in ``formats`` and freed in turn (one figure in memory at a time), with a
+    progress bar ("Writing figures 12/24") when ``phases`` is given."""
+
+    def __init__(self, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: Phases | None = None) -> None:
+        self.formats, self.phases = figure_formats(formats), phases
+        self._jobs: list[tuple[Path, Callable[[], Figure | None]]] = []
+
+    def add(self, path: Path, build: Callable[..., Figure | None], *args, **kwargs) -> None:
+        """Write ``build(*args, **kwargs)`` (a figure, or None for none) under the stem ``path``."""
+        self._jobs.append((path, partial(build, *args, **kwargs)))
+
+    def write(self) -> list[Path]:
+        """Build and write every figure added since the last call; returns the files."""
+        jobs, self._jobs, files = self._jobs, [], []
+        progress = self.phases("Writing figures", "figures") if self.phases and jobs else None
+        for done, (path, build) in enumerate(jobs, 1):
+            figure = build()
+            if figure is not None:
+                files += save(figure, path, self.formats)
+            if progress:
+                progress(done, len(jobs))
+        return files
 
 
 def _title(inputs: ModelInputs, population: str, what: str) -> str:
@@ -279,19 +314,19 @@ def tornado_figure(inputs: ModelInputs, population: str, table: pd.DataFrame) ->
                         title=_title(inputs, population, f"One-way sensitivity, {_versus(inputs, population)}"))
 
 
-def two_way_figures(inputs: ModelInputs, population: str, grid: pd.DataFrame, xs, ys, incremental, best, labels,
-                    wtp: float) -> tuple[Figure, Figure]:
-    """Heat maps of a two-way analysis (:func:`markov.decision.dsa.two_way_grid`): the
-    intervention's incremental NMB, and the strategy with the highest NMB."""
+def two_way_figure(inputs: ModelInputs, population: str, grid: pd.DataFrame, xs, ys, incremental, best, labels,
+                   wtp: float, *, optimal: bool = False) -> Figure:
+    """A heat map of a two-way analysis (:func:`markov.decision.dsa.two_way_grid`): the
+    intervention's incremental NMB, or (``optimal``) the strategy with the highest NMB."""
     x, y, money = grid.attrs["x"], grid.attrs["y"], _money(inputs, wtp)
-    common = dict(x_label=inputs.label(x), y_label=inputs.label(y), base_point=(grid.attrs["x_base"],
-                                                                                   grid.attrs["y_base"]))
-    nmb = plot_two_way(xs, ys, incremental, **common,
-                       z_label=f"Incremental NMB, {_versus(inputs, population)} ({inputs.perspective.currency})",
-                       title=_title(inputs, population, f"Two-way sensitivity at {money}/QALY"))
-    optimal = plot_two_way(xs, ys, best, **common, z_label="Strategy with the highest NMB", categories=labels,
-                           title=_title(inputs, population, f"Optimal strategy at {money}/QALY"))
-    return nmb, optimal
+    common = {"x_label": inputs.label(x), "y_label": inputs.label(y),
+              "base_point": (grid.attrs["x_base"], grid.attrs["y_base"])}
+    if optimal:
+        return plot_two_way(xs, ys, best, **common, z_label="Strategy with the highest NMB", categories=labels,
+                            title=_title(inputs, population, f"Optimal strategy at {money}/QALY"))
+    return plot_two_way(xs, ys, incremental, **common,
+                        z_label=f"Incremental NMB, {_versus(inputs, population)} ({inputs.perspective.currency})",
+                        title=_title(inputs, population, f"Two-way sensitivity at {money}/QALY"))
 
 
 def global_sensitivity_figure(inputs: ModelInputs, population: str, method: str, table: pd.DataFrame, wtp: float,
