@@ -259,7 +259,7 @@ def evppi_figure(inputs: ModelInputs, population: str, evppi: pd.DataFrame, evpi
     """EVPPI per patient of the inputs (and groups) with the most, beside the EVPI."""
     wtp = float(evppi["wtp"].iloc[0])
     money = _money(inputs, wtp)
-    shown = evppi.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
+    shown = evppi.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{inputs.source_label(p)} (all its inputs)"
                                     for p in evppi["parameter"]])
     return plot_evppi(shown, evpi=evpi_at_wtp, currency=inputs.perspective.currency,
                       wtp_label=f"{money} per QALY", max_bars=15,
