@@ -25,7 +25,7 @@ from ..results import (
     ResultsDirectory,
     write_table,
 )
-from ..runs import thresholds_of
+from ..runs import thresholds_labels, thresholds_of
 
 #: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png and .svg by default).
 TABLES = ("sequences", "sequence_frontier", "sequence_optimal", "sequence_ceac", "sequence_evpi",
@@ -133,18 +133,23 @@ class SequenceResults:
         note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}). Numbered: the "
                 f"efficient frontier, ICER in {self.currency} per QALY against the previous frontier strategy.")
         return plot_sequence_frontier(self.table, currency=self.currency, note=note,
-                                      title=f"Treatment sequences: cost-effectiveness frontier ({self.population})")
+                                      title=f"Treatment sequences: cost-effectiveness frontier ({self._population_label})")
 
     @property
     def population(self) -> str:
         return self.run.search.population
 
+    @property
+    def _population_label(self) -> str:
+        return self.inputs.populations[self.population].label
+
     def plot_optimal(self, wtp=None, top: int = 6):
         names = dict(zip(self.keys, self.labels, strict=True)) | {ranking.OTHERS: "Other sequences"}
         probabilities = self.ceac(wtp, top).rename(columns=names)
         optimal = self.ceaf(wtp).assign(strategy=lambda t: t["strategy"].map(names))
-        return plot_optimal_sequence(probabilities, optimal, currency=self.currency, thresholds=self.thresholds,
-                                     title=f"Optimal treatment sequence by willingness to pay ({self.population})")
+        return plot_optimal_sequence(probabilities, optimal, currency=self.currency,
+                                     thresholds=thresholds_labels(self.thresholds),
+                                     title=f"Optimal treatment sequence by willingness to pay ({self._population_label})")
 
     def write(self, out: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
         """Every table (CSV) and figure of the search in ``out``, figures in ``formats``

@@ -132,15 +132,21 @@ def thousands(*axes) -> None:
         axis.set_major_formatter(_Grouped())
 
 
+def wrapped(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters, broken between words only (never
+    inside "Child-Pugh" or a long name)."""
+    return "\n".join(textwrap.wrap(str(text), width, break_on_hyphens=False, break_long_words=False))
+
+
 def set_title(axis, title: str) -> None:
     """The axes title, wrapped to the figure width; none if ``title`` is empty."""
     if title:
-        axis.set_title("\n".join(textwrap.wrap(str(title), 70)))
+        axis.set_title(wrapped(title, 70))
 
 
 def footnote_text(*parts: str) -> str:
     """Join non-empty footnote sentences, wrapped to the figure width."""
-    return "\n".join(textwrap.fill(p, 105) for p in parts if p)
+    return "\n".join(wrapped(p, 105) for p in parts if p)
 
 
 def arrange(figure: Figure, *, handles: Sequence | None = None, ncol: int = 3, footnote: str = "",
@@ -173,7 +179,7 @@ def arrange(figure: Figure, *, handles: Sequence | None = None, ncol: int = 3, f
             head, _, units = text.rpartition(" (")
             label.set_text(f"{head}\n({units}")  # units on a line of their own, if that is enough
             if not head or label.get_window_extent(renderer).width > room:
-                label.set_text(textwrap.fill(text, max(20, int(len(text) * room / width))))
+                label.set_text(wrapped(text, max(20, int(len(text) * room / width))))
             changed = True
         if isinstance(axis.xaxis.get_major_formatter(), _Grouped):
             for bins in range(8, 2, -1):  # fewer ticks until their labels no longer touch

@@ -51,6 +51,8 @@ from ..results import FIT_FIGURES
 from ..survival import KaplanMeier, ModelComparison, model_label
 from .tables import thresholds_labels, thresholds_of
 
+#: Inputs whose EVPPI per patient is below this (in the analysis's currency) are left out of its figure.
+EVPPI_SHOWN_FROM = 0.5
 #: The CE plane shows at most this many samples (more only hide each other).
 CE_PLANE_MAX_POINTS = 20_000
 
@@ -194,15 +196,20 @@ def fitted_curve_figure(kind: str, comparison: ModelComparison, *, chosen: str, 
 # probabilistic analysis
 # ---------------------------------------------------------------------------------
 
-def _colours(psa: PSAResults, population: str) -> dict[str, str]:
-    return strategy_colours(psa.strategy_labels(population))
+def analysis_colours(inputs: ModelInputs) -> dict[str, str]:
+    """One colour per strategy label, fixed by the analysis (its strategies in the order of
+    its populations), so that a strategy has the same colour in every figure of every
+    population, and in the reports that show them side by side."""
+    labels = [strategy.label for population in inputs.populations.values()
+              for strategy in population.strategies.values()]
+    return strategy_colours(list(dict.fromkeys(labels)))
 
 
-def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame, wtp: float,
-                    max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
+def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame,
+                    wtp: float | Sequence[float] | None = None, max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
     """Incremental costs and QALYs against the comparator (``plane`` from
     :func:`markov.decision.probabilistic.ce_plane`), the first ``max_points`` samples drawn
-    and the mean of all marked."""
+    and the mean of all marked, with a line at each ``wtp`` (default: the analysis's thresholds)."""
     comparator = plane["comparator"].iloc[0]
     labels = dict(zip(psa.strategies(population), psa.strategy_labels(population), strict=True))
     shown = min(psa.n_samples, max_points)
@@ -211,10 +218,12 @@ def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane
     by_label = {label: rows for label, rows in plane.groupby("label", sort=False)}
     return plot_ce_plane({label: rows["incremental_cost"].to_numpy()[:shown] for label, rows in by_label.items()},
                          {label: rows["incremental_qalys"].to_numpy()[:shown] for label, rows in by_label.items()},
-                         comparator=labels[comparator], wtp=wtp, currency=inputs.perspective.currency,
+                         comparator=labels[comparator],
+                         wtp=sorted(thresholds_of(inputs).values()) if wtp is None else wtp,
+                         currency=inputs.perspective.currency,
                          means={label: (rows["incremental_qalys"].mean(), rows["incremental_cost"].mean())
                                 for label, rows in by_label.items()},
-                         colours=_colours(psa, population),
+                         colours=analysis_colours(inputs),
                          title=_title(inputs, population, f"Cost-effectiveness plane ({samples})"))
 
 
@@ -235,7 +244,7 @@ def acceptability_figure(psa: PSAResults, inputs: ModelInputs, population: str, 
     """CEACs with the frontier (tables from :mod:`markov.decision.probabilistic`)."""
     return plot_acceptability(acceptability_wide(ceac), frontier_by_label(frontier),
                               currency=inputs.perspective.currency,
-                              thresholds=thresholds_labels(thresholds_of(inputs)), colours=_colours(psa, population),
+                              thresholds=thresholds_labels(thresholds_of(inputs)), colours=analysis_colours(inputs),
                               title=_title(inputs, population, "Cost-effectiveness acceptability"))
 
 
@@ -256,13 +265,27 @@ def evpi_figure(inputs: ModelInputs, population: str, evpi: pd.DataFrame, *, ann
 
 
 def evppi_figure(inputs: ModelInputs, population: str, evppi: pd.DataFrame, evpi_at_wtp: float) -> Figure:
-    """EVPPI per patient of the inputs (and groups) with the most, beside the EVPI."""
+    """EVPPI per patient of the single inputs with any (largest first, at most 15), beside
+    the EVPI. Groups of inputs (all of one source) are not ranked among them, since their
+    values overlap those of their members: the largest are named in a footnote."""
     wtp = float(evppi["wtp"].iloc[0])
     money = _money(inputs, wtp)
-    shown = evppi.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{inputs.source_label(p)} (all its inputs)"
-                                    for p in evppi["parameter"]])
-    return plot_evppi(shown, evpi=evpi_at_wtp, currency=inputs.perspective.currency,
-                      wtp_label=f"{money} per QALY", max_bars=15,
+    currency = inputs.perspective.currency
+    single = evppi["parameter"].isin(list(inputs.uses))
+    some = evppi["evppi"] >= EVPPI_SHOWN_FROM
+    shown = evppi[single & some].assign(parameter=lambda t: [inputs.label(p) for p in t["parameter"]])
+    groups = evppi[~single & some].sort_values("evppi", ascending=False)
+    zero = int((single & ~some).sum())
+    notes = [f"{zero} input{'s' if zero != 1 else ''} with no EVPPI (below {EVPPI_SHOWN_FROM:g} {currency}) not shown."
+             if zero else ""]
+    if len(groups):
+        notes.append("The inputs of one source together: " + "; ".join(
+            f"{inputs.source_label(row.parameter)}, {row.evppi:,.0f} {currency}" for row in groups.head(4).itertuples())
+            + ("." if len(groups) <= 4 else f", and {len(groups) - 4} more sources."))
+    if shown.empty:
+        shown = pd.DataFrame({"parameter": ["No single input"], "evppi": [0.0]})
+    return plot_evppi(shown, evpi=evpi_at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
+                      footnote=" ".join(n for n in notes if n),
                       title=_title(inputs, population, f"EVPPI per patient at {money} per QALY"))
 
 
@@ -279,7 +302,7 @@ def convergence_figure(psa: PSAResults, inputs: ModelInputs, population: str, co
         psa.comparisons[population][1]]
     return plot_convergence(convergence_by_label(convergence),
                             ylabel=f"Incremental NMB vs {comparator} ({inputs.perspective.currency})",
-                            colours=_colours(psa, population),
+                            colours=analysis_colours(inputs),
                             title=_title(inputs, population, f"PSA convergence, NMB at {_money(inputs, wtp)}/QALY"))
 
 

@@ -98,7 +98,7 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
         files.append(write_table(icer_summaries(psa, population, thresholds),
                                  directory.table(ICER_SUMMARY, population)))
         writer.add(directory.figure(CE_PLANE, population), figures.ce_plane_figure, psa, inputs, population,
-                   decide.ce_plane(psa, population), wtp)
+                   decide.ce_plane(psa, population))
 
         ceac, frontier = decide.acceptability(psa, population, grid), decide.frontier(psa, population, grid)
         files.append(write_table(figures.acceptability_wide(ceac).reset_index(), directory.table(CEAC, population)))
