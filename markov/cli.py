@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from .api import Analysis
 from .inputs import load_analysis
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
+from .inputs.labels import sentence, words
+from .plots.style import CURRENCY_SYMBOLS
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
@@ -35,7 +38,9 @@ from .results import (
     ResultsDirectory,
     claim_output,
     read_record,
+    read_table,
     record_finished,
+    tornado,
 )
 from .runs import (
     EVPPI_MAX_SAMPLES,
@@ -248,20 +253,104 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _print_base_case(outputs) -> None:
-    columns = ["strategy", "cost", "life_years", "qalys", "incremental_cost", "incremental_qalys",
-               "icer_per_qaly", "status"]
-    merged = outputs.incremental.merge(outputs.results[["population", "strategy", "life_years"]],
+#: What the console prints for a value that is not defined (an ICER of the reference).
+UNDEFINED = "—"
+#: Widest console table, in characters.
+CONSOLE_WIDTH = 100
+
+
+def _heading(text: str) -> None:
+    """A table's heading after a blank line, wrapped to :data:`CONSOLE_WIDTH`."""
+    print("\n" + textwrap.fill(text, CONSOLE_WIDTH, break_on_hyphens=False))
+
+
+def _amount(value: float) -> str:
+    """Money in whole units with thousands separators; "—" when undefined."""
+    return UNDEFINED if pd.isna(value) else f"{value:,.0f}"
+
+
+def _decimals(places: int):
+    return lambda value: UNDEFINED if pd.isna(value) else f"{value:,.{places}f}"
+
+
+def _status(row, labels: dict[str, str]) -> str:
+    """``dominated by Sorafenib``, ``extendedly dominated``, ``frontier`` or ``reference``."""
+    if row.status == "dominated" and isinstance(row.dominated_by, str) and row.dominated_by:
+        return f"dominated by {labels.get(row.dominated_by, row.dominated_by)}"
+    return row.status
+
+
+def _threshold(column: str, currency: str, prefix: str) -> str:
+    """``nmb_at_100000_USD`` → ``$100,000``: a threshold's column as a reader names it."""
+    amount = float(column.removeprefix(prefix).rpartition("_")[0])
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount:,.0f}" if symbol else f"{currency} {amount:,.0f}"
+
+
+def analysis_title(inputs) -> str:
+    """The analysis as a reader names it: its description, else its name in words."""
+    return inputs.analysis.description or sentence(words(inputs.analysis.name))
+
+
+def _print_base_case(outputs, inputs) -> None:
+    """Each population's results as a health economist reads them: labels, units in the
+    headers, money in whole units, "—" where a value is undefined, who dominates whom."""
+    currency = inputs.perspective.currency
+    merged = outputs.incremental.merge(outputs.results[["population", "strategy", "label", "life_years"]],
                                        on=["population", "strategy"])
-    # money to the penny, effects to 4 decimals: as published results print them
-    effects = {column: lambda v: "NaN" if pd.isna(v) else f"{v:,.4f}"
-               for column in ("life_years", "qalys", "incremental_qalys")}
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
-        for population, rows in merged.groupby("population", sort=False):
-            print(f"\n{outputs.name} — {population}")
-            print(rows[columns].to_string(index=False, formatters=effects))
-            nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
-            print(rows[["strategy", *nmb]].to_string(index=False))
+    for population, rows in merged.groupby("population", sort=False):
+        labels = dict(zip(rows["strategy"], rows["label"], strict=True))
+        table = pd.DataFrame({
+            "Strategy": rows["label"], f"Cost ({currency})": rows["cost"].map(_amount),
+            "LYs": rows["life_years"].map(_decimals(3)), "QALYs": rows["qalys"].map(_decimals(3)),
+            f"ΔCost ({currency})": rows["incremental_cost"].map(_amount),
+            "ΔQALYs": rows["incremental_qalys"].map(_decimals(3)),
+            f"ICER ({currency}/QALY)": rows["icer_per_qaly"].map(_amount),
+            "Status": [_status(row, labels) for row in rows.itertuples()]})
+        _heading(f"{analysis_title(inputs)} — {inputs.populations[population].label}")
+        print(table.to_string(index=False))
+        nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
+        benefit = pd.DataFrame({"Strategy": rows["label"]} | {
+            f"NMB at {_threshold(c, currency, 'nmb_at_')}/QALY ({currency})": rows[c].map(_amount) for c in nmb})
+        print(benefit.to_string(index=False))
+
+
+def _print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: dict, currency: str) -> None:
+    """The PSA summary, a table per population that fits :data:`CONSOLE_WIDTH`: means with
+    95% intervals, and the probability that each strategy is cost-effective."""
+    chances = [c for c in summary.columns if c.startswith("probability_cost_effective_at_")]
+    for population, rows in summary.groupby("population", sort=False):
+        table = pd.DataFrame({"Strategy": [labels.get((population, s), s) for s in rows["strategy"]]})
+        for measure, title, shown in (("cost", f"Cost ({currency})", _amount), ("qalys", "QALYs", _decimals(3))):
+            table[f"{title}, mean (95% interval)"] = [
+                f"{shown(m)} ({shown(lo)} to {shown(hi)})"
+                for m, lo, hi in zip(rows[f"{measure}_mean"], rows[f"{measure}_2.5%"], rows[f"{measure}_97.5%"],
+                                     strict=True)]
+        for column in chances:
+            table[f"P(CE) {_threshold(column, currency, 'probability_cost_effective_at_')}"] = \
+                [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in rows[column]]
+        _heading(f"PSA summary — {population_labels.get(population, population)}")
+        print(table.to_string(index=False))
+
+
+def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
+    """``markov dsa``: the inputs that move each population's incremental NMB the most."""
+    directory = ResultsDirectory(out)
+    currency = inputs.perspective.currency
+    for population, spec in inputs.populations.items():
+        path = directory.table(tornado("nmb"), population)
+        if not path.is_file():
+            continue
+        table = read_table(path).head(top)
+        versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
+                 f"{spec.strategies[spec.comparison.comparator].label}"
+        _heading(f"Top drivers of the incremental NMB, {versus} — {spec.label}")
+        print(pd.DataFrame({
+            "Input": [inputs.label(ref) if ref in inputs.uses else ref for ref in table["reference"]],
+            "Low → high": [f"{lo} → {hi}" for lo, hi in zip(table["low_input"], table["high_input"], strict=True)],
+            f"NMB ({currency})": [f"{_amount(lo)} to {_amount(hi)}"
+                                  for lo, hi in zip(table["outcome_low"], table["outcome_high"], strict=True)],
+        }).to_string(index=False, max_colwidth=58))
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -409,14 +498,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"markov: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     if outputs is not None:
-        _print_base_case(outputs)
+        _print_base_case(outputs, inputs)
         missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
         for row in missed.itertuples():
-            print(f"note: {row.population}.{row.strategy}: the OS median could not be reached in the base case")
+            print(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
     if summary is not None:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print("\nPSA summary")
-            print(summary.round(3).to_string(index=False))
+        labels = {(p, s): strategy.label for p, spec in inputs.populations.items()
+                  for s, strategy in spec.strategies.items()}
+        _print_psa_summary(summary, labels, {p: spec.label for p, spec in inputs.populations.items()},
+                           inputs.perspective.currency)
+    if args.command == "dsa":
+        _print_top_drivers(args.out, inputs)
     print(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 

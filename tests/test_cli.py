@@ -96,3 +96,17 @@ def test_every_long_phase_says_when_it_starts(small_run):
     # the figures of the base case, then those of the PSA: each phase counts up to its own total
     totals = [int(m) for m in re.findall(r"Writing figures \[[#.]+\] +100% \d+/(\d+)", err)]
     assert len(totals) == 2 and all(total > 4 for total in totals)
+
+
+def test_console_tables_as_a_health_economist_reads_them(small_run):
+    _, _, printed = small_run
+    tables = [line for line in printed.splitlines() if line and not line.startswith("Wrote ")]
+    assert max(len(line) for line in tables) <= 100
+    text = "\n".join(tables)
+    for heading in ("Cost (USD)", "QALYs", "ICER (USD/QALY)", "NMB at $100,000/QALY (USD)", "P(CE) $150,000",
+                    "PSA summary — "):
+        assert heading in text, heading
+    assert "_" not in text and "NaN" not in text and "—" in text  # labels, not keys; undefined shown as —
+    assert "dominated by TACE" in text  # sorafenib in the MVI population
+    money = [cell for line in tables for cell in line.split() if cell[:1].isdigit() and "," in cell]
+    assert money and all("." not in cell for cell in money)  # whole units
