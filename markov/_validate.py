@@ -127,5 +127,15 @@ def validation_error(where: str, error) -> InputError:
     lines = []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"{where}: {field} = {problem.get('input')!r}: {problem['msg']}")
+        value = problem.get("input")
+        rule = problem["msg"]
+        if problem["type"] == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            rule += _NUMBER_FOR_TEXT
+        lines.append(f"{where}: {field} = {value!r}: {rule}")
     return InputError("\n".join(lines))
+
+
+#: A number where a model file names evidence is the usual slip in an analysis's ``overrides``.
+_NUMBER_FOR_TEXT = ("; where a field names evidence (a reference, source.value), a number goes in an evidence file "
+                    "or in the analysis file's values: (values: {assumptions.discount_rate_us: 0.035}), "
+                    "or from Python markov.load().set({...})")

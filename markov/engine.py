@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 import scipy.fft
 
-from . import _engine
+try:
+    from . import _engine
+except ImportError as _missing:  # a checkout without a build, ahead of the installed package on the path
+    _tree = Path(__file__).resolve().parent.parent
+    _where = (f"from the source tree {_tree} (the current directory or PYTHONPATH), where the compiled engine "
+              "is not built" if (_tree / "ext" / "_engine.pyx").is_file() else "without its compiled engine")
+    raise ImportError(f"markov is imported {_where}: run from another directory to use the installed package, or "
+                      "build it here with `pip install -e .`") from _missing
 from ._validate import (
     InputError,
     as_float_array,

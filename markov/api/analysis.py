@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..decision import gsa as global_sensitivity
 from ..inputs import ModelInputs, load_analysis
 from ..models import Model, build_model
 from ..models.sequence_search import MEMORY_LIMIT_BYTES, SequenceSearch, build_search, run_search
+from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import run_batch
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, read_psa, run_psa
 from ..probabilistic.store import Plan
@@ -200,13 +202,16 @@ class Analysis:
                                                         memory_limit=memory_limit))
 
     def report(self, out: str | Path, *, psa: int = 1000, seed: int | None = None, dsa: bool = True,
-               workers: int = 1, progress: Progress | None = None) -> list[Path]:
+               workers: int = 1, progress: Progress | None = None,
+               formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
         """Run the base case, a PSA of ``psa`` draws and (unless ``dsa`` is false) the DSA
         into the results directory ``out``, then write ``report.xlsx`` and ``report.html``
-        there; returns every file written. The directory is resumable and refuses another
-        analysis's results, as with ``markov report``."""
-        outputs = run_analysis(self._inputs, out, psa_samples=psa, seed=seed, workers=workers, progress=progress)
+        there; returns every file written. Figures are written in ``formats`` (PNG and SVG
+        unless asked for others, e.g. ``"png,svg,pdf"``). The directory is resumable and
+        refuses another analysis's results, as with ``markov report``."""
+        outputs = run_analysis(self._inputs, out, psa_samples=psa, seed=seed, workers=workers, progress=progress,
+                               formats=formats)
         files = list(outputs.files)
         if dsa:
-            files += run_dsa(self._inputs, Path(out) / "dsa")
+            files += run_dsa(self._inputs, Path(out) / "dsa", formats=formats)
         return files + write_reports(out)

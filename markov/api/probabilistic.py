@@ -122,11 +122,11 @@ class ProbabilisticResults:
         return self._each(population, lambda p: decide.convergence(self.psa, p, wtp))
 
     # --- figures ------------------------------------------------------------------------
-    def plot_ce_plane(self, population: str | None = None, wtp: float | None = None) -> Figure:
-        """The cost-effectiveness plane against the comparator, with the ``wtp`` line."""
+    def plot_ce_plane(self, population: str | None = None, wtp=None) -> Figure:
+        """The cost-effectiveness plane against the comparator, with a line at each ``wtp``
+        (a number or several; default: every threshold of the analysis)."""
         population = _population(self.inputs, population)
-        return figures.ce_plane_figure(self.psa, self.inputs, population, decide.ce_plane(self.psa, population),
-                                       self._wtp(wtp))
+        return figures.ce_plane_figure(self.psa, self.inputs, population, decide.ce_plane(self.psa, population), wtp)
 
     def plot_ceac(self, population: str | None = None, wtp=None) -> Figure:
         """Acceptability curves and frontier, with the thresholds marked."""

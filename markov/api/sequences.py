@@ -1,6 +1,7 @@
 """The results of a search over treatment sequences (:meth:`markov.Analysis.sequences`)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ..decision import sequences as ranking
 from ..inputs import ModelInputs
 from ..models.sequence_search import SequenceRun
 from ..plots.sequences import plot_optimal_sequence, plot_sequence_frontier
-from ..plots.style import save_figure
+from ..plots.style import DEFAULT_FIGURE_FORMATS, save_figure
 from ..results import (
     SEQUENCE_CEAC,
     SEQUENCE_EVPI,
@@ -24,9 +25,9 @@ from ..results import (
     ResultsDirectory,
     write_table,
 )
-from ..runs import thresholds_of
+from ..runs import thresholds_labels, thresholds_of
 
-#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png, .svg and .pdf).
+#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png and .svg by default).
 TABLES = ("sequences", "sequence_frontier", "sequence_optimal", "sequence_ceac", "sequence_evpi",
           "sequence_value_over_usual_care")
 FIGURES = ("sequence_frontier", "sequence_optimal")
@@ -132,21 +133,27 @@ class SequenceResults:
         note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}). Numbered: the "
                 f"efficient frontier, ICER in {self.currency} per QALY against the previous frontier strategy.")
         return plot_sequence_frontier(self.table, currency=self.currency, note=note,
-                                      title=f"Treatment sequences: cost-effectiveness frontier ({self.population})")
+                                      title=f"Treatment sequences: cost-effectiveness frontier ({self._population_label})")
 
     @property
     def population(self) -> str:
         return self.run.search.population
 
+    @property
+    def _population_label(self) -> str:
+        return self.inputs.populations[self.population].label
+
     def plot_optimal(self, wtp=None, top: int = 6):
         names = dict(zip(self.keys, self.labels, strict=True)) | {ranking.OTHERS: "Other sequences"}
         probabilities = self.ceac(wtp, top).rename(columns=names)
         optimal = self.ceaf(wtp).assign(strategy=lambda t: t["strategy"].map(names))
-        return plot_optimal_sequence(probabilities, optimal, currency=self.currency, thresholds=self.thresholds,
-                                     title=f"Optimal treatment sequence by willingness to pay ({self.population})")
+        return plot_optimal_sequence(probabilities, optimal, currency=self.currency,
+                                     thresholds=thresholds_labels(self.thresholds),
+                                     title=f"Optimal treatment sequence by willingness to pay ({self._population_label})")
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Every table (CSV) and figure (PNG, SVG, PDF) of the search in ``out``."""
+    def write(self, out: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
+        """Every table (CSV) and figure of the search in ``out``, figures in ``formats``
+        (PNG and SVG unless asked for others, e.g. ``"png,svg,pdf"``)."""
         directory = ResultsDirectory(out)
         directory.path.mkdir(parents=True, exist_ok=True)
         tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
@@ -159,6 +166,6 @@ class SequenceResults:
             figures[SEQUENCE_OPTIMAL] = self.plot_optimal
         for stem, draw in figures.items():
             figure = draw()
-            files += save_figure(figure, directory.figure(stem))
+            files += save_figure(figure, directory.figure(stem), formats)
             plt.close(figure)
         return files

@@ -128,6 +128,8 @@ class EvidenceValue(_Strict):
     value: float
     unit: Unit
     status: Status
+    label: str | None = Field(None, pattern=r"^[^_]+$", description="the input as a reviewer names it, without unit or "
+                                                                  "source: 'PFS HR, Atezo–Bev vs sorafenib'")
     where: str | None = Field(None, description="table, figure, page or section of the source")
     ci95: tuple[float, float] | None = None
     se: float | None = Field(None, gt=0)

@@ -8,7 +8,6 @@ The functions take plain DataFrames and return a matplotlib Figure; write it wit
 """
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -31,6 +30,7 @@ from .style import (
     money,
     set_title,
     thousands,
+    wrapped,
 )
 
 EVPPI_METHODS = {
@@ -100,6 +100,7 @@ def plot_evppi(
     population: bool = False,
     title: str = "",
     max_bars: int = 20,
+    footnote: str = "",
 ) -> Figure:
     """Expected value of partial perfect information, one bar per parameter (group).
 
@@ -118,6 +119,8 @@ def plot_evppi(
         Whether the values are for the population rather than per patient.
     max_bars : int
         Most bars shown (largest first); the rest are counted in the footnote.
+    footnote : str
+        Added to the footnote (e.g. what was left out).
     """
     check_table(table, "table", ("parameter", "evppi"))
     max_bars = check_count("max_bars", max_bars, 1)
@@ -133,7 +136,7 @@ def plot_evppi(
     order = np.argsort(-values, kind="stable")
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
-    shown_labels = [textwrap.fill(labels[i], LABEL_WIDTH) for i in order]
+    shown_labels = [wrapped(labels[i], LABEL_WIDTH) for i in order]
     if len(methods) > 1:  # say which bar used which method
         shown_labels = [f"{text}\n[{table['method'].iloc[i]}]" for text, i in zip(shown_labels, order, strict=True)]
     shown = values[order]
@@ -145,6 +148,7 @@ def plot_evppi(
                                             for m in methods) + ".")
     if hidden:
         notes.append(f"{hidden} further parameter{'s' if hidden > 1 else ''} with smaller EVPPI not shown.")
+    notes.append(footnote)
     with plt.rc_context(STYLE):
         lines = max(text.count("\n") + 1 for text in shown_labels)
         height = 1.8 + max(0.32, 0.15 * lines + 0.06) * max(len(order), 3)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -14,7 +13,7 @@ from matplotlib.colors import to_hex
 from matplotlib.ticker import MaxNLocator
 
 from ..survival import KaplanMeier
-from .style import PALETTE, STYLE, WIDTH
+from .style import PALETTE, STYLE, WIDTH, arrange, wrapped
 from .survival import OBSERVED_COLOUR, _step
 
 #: States with a colour of their own; every other state takes its line's colour family.
@@ -54,7 +53,7 @@ def state_colours(names: Sequence[str]) -> dict[str, str]:
 
 
 def _title(figure: plt.Figure, text: str) -> None:
-    figure.suptitle("\n".join(textwrap.wrap(text, 70)))
+    figure.suptitle(wrapped(text, 70))
 
 
 def _state_label(name: str) -> str:
@@ -68,9 +67,13 @@ def _state_label(name: str) -> str:
     return text + (f": {line.group('rest').replace('_', ' ')}" if line.group("rest") else "") + suffix
 
 
+#: Figures over time stop once this share of every cohort has died (else at the horizon).
+DIED = 0.999
+
+
 def _horizon(times_months: np.ndarray, dead: Sequence[np.ndarray]) -> float:
-    """Months to show: until 99% of every cohort has died (rounded up to a year), or all."""
-    reached = [times_months[np.argmax(d >= 0.99)] if (d >= 0.99).any() else times_months[-1] for d in dead]
+    """Months to show: until 99.9% of every cohort has died (rounded up to a year), or all."""
+    reached = [times_months[np.argmax(d >= DIED)] if (d >= DIED).any() else times_months[-1] for d in dead]
     return float(min(times_months[-1], 12.0 * np.ceil(max(reached) / 12.0)))
 
 
@@ -156,7 +159,10 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
     state_labels : mapping
         Strategy label -> the state names of its columns (the last one dead).
     horizon_months : float, optional
-        Default: until 99% of every cohort has died.
+        Default: until 99.9% of every cohort has died, else the model's horizon.
+
+    States of one line share a colour family; off-treatment states are hatched, so that
+    on and off treatment can be told apart in any print.
     """
     if horizon_months is None:
         horizon_months = _horizon(times_months, [values[:, -1] for values in occupancy.values()])
@@ -170,7 +176,10 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
             colours = [palette[name] for name in names]
             texts = [_state_label(name) for name in names]
             polys = ax.stackplot(times_months[keep], values[keep].T, colors=colours, labels=texts, lw=0)
-            for poly, text in zip(polys, texts, strict=True):
+            for poly, name, text in zip(polys, names, texts, strict=True):
+                if name.endswith("off_treatment"):
+                    poly.set_hatch("////")
+                    poly.set_edgecolor("white")
                 legend.setdefault(text, poly)
             ax.set_title(label)
             ax.set_xlim(0, horizon_months)
@@ -178,10 +187,8 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
         _label_x(axes, len(occupancy), "Time since the start (months)")
         for ax in axes[:, 0]:
             ax.set_ylabel("Proportion of cohort")
-        figure.legend(list(legend.values()), list(legend), loc="lower center", ncol=3, frameon=False)
         _title(figure, title or "State occupancy (base case)")
-        rows = math.ceil(len(legend) / 3)
-        figure.tight_layout(rect=(0, 0.06 * rows / axes.shape[0] + 0.02, 1, 1))
+        arrange(figure, handles=list(legend.values()), ncol=2)
     return figure
 
 
@@ -265,7 +272,7 @@ def plot_model_vs_data(times_months: np.ndarray, model_os: Mapping[str, np.ndarr
                        label="End of follow-up compared")
             data = row["data_file"].rsplit("/", 1)[-1].removesuffix(".csv")
             ax.set_title(label, fontsize=9.5, pad=33)
-            ax.text(0.5, 1.02, "\n".join([*textwrap.wrap(f"{data} ({row['arm']})", 48), _agreement(row)]),
+            ax.text(0.5, 1.02, "\n".join([wrapped(f"{data} ({row['arm']})", 48), _agreement(row)]),
                     transform=ax.transAxes, fontsize=7.5, ha="center", va="bottom", color="0.25")
             ax.set(ylim=(0, 1.02), xlim=(0, ticks[-1]), xticks=ticks)
             ax.tick_params(labelbottom=False)

@@ -183,9 +183,9 @@ def find(compared: list[FittedCurveComparison], curve: str, population: str) -> 
                      f"in this analysis (fitted curves: {fitted})")
 
 
-def write_survival_fits(inputs: ModelInputs, out: Path) -> list[Path]:
-    """The tables and figures of every fitted curve under the results directory ``out``;
-    nothing when the analysis fits no curve."""
+def write_survival_fits(inputs: ModelInputs, out: Path, writer: figures.FigureWriter) -> list[Path]:
+    """The tables of every fitted curve under the results directory ``out``, its figures
+    given to ``writer``; nothing when the analysis fits no curve."""
     compared = compare_fitted_curves(inputs)
     if not compared:
         return []
@@ -196,6 +196,6 @@ def write_survival_fits(inputs: ModelInputs, out: Path) -> list[Path]:
         files.append(write_table(validation, directory.table(SURVIVAL_FITS_VALIDATION)))
     for item in compared:
         for kind in FIT_FIGURES:
-            files += figures.save(fitted_curve_figure(inputs, item, kind),
-                                  directory.figure(fit_figure(kind, item.curve), item.population))
+            writer.add(directory.figure(fit_figure(kind, item.curve), item.population), fitted_curve_figure, inputs,
+                       item, kind)
     return files

@@ -25,7 +25,7 @@ def test_survival_figures_are_labelled_and_saved(tmp_path):
     assert "Weibull" in labels and "Kaplan–Meier" in labels
     at_risk = [t.get_text() for t in table.texts if t.get_text().isdigit()]
     assert at_risk[0] == "300"  # everyone is at risk at time 0
-    written = save_figure(figure, tmp_path / "extrapolation")
+    written = save_figure(figure, tmp_path / "extrapolation", "png,svg,pdf")  # PDF on request
     assert [p.suffix for p in written] == [".png", ".svg", ".pdf"] and all(p.stat().st_size > 0 for p in written)
 
     hazard = plot_hazards(time, event, {"Weibull": weibull.curve}, time_unit="months", horizon=60)

@@ -455,7 +455,7 @@ def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_
     capsys.readouterr()
     assert main(["report", str(out)]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "" and f"Wrote 2 files to {out}" in captured.out
+    assert captured.err == f"Writing report.xlsx and report.html to {out}\n" and f"Wrote 2 files to {out}" in captured.out
     assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if not path.name.startswith("report.")} == before
     text = (out / "report.html").read_text(encoding="utf-8")
     assert text.count("The base case was not run") == 2
