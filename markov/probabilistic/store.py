@@ -47,7 +47,7 @@ _METADATA_KEY = b"markov"
 LOCK = ".lock"
 
 #: Modules whose source determines a draw's results (paths relative to the package).
-COMPUTING_MODULES = ("_validate.py", "engine.py", "grid.py", "uncertainty.py", "probabilistic/psa.py", "inputs",
+COMPUTING_MODULES = ("_validate.py", "engine", "grid.py", "uncertainty.py", "probabilistic/psa.py", "inputs",
                      "models", "outcomes", "survival")
 
 
