@@ -19,6 +19,7 @@ import pandas as pd
 
 from ._validate import InputError
 from .api import Analysis
+from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
 from .models import build_model
 from .probabilistic.batch import WorkerFailed
@@ -36,7 +37,6 @@ from .results import (
     record_finished,
 )
 from .runs import (
-    EVPPI_MAX_SAMPLES,
     GSA_METHODS,
     run_analysis,
     run_dsa,
@@ -77,8 +77,10 @@ def _add_batch(command: argparse.ArgumentParser) -> None:
                             "on the client and on every worker)")
     batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="DRAWS",
                        help="draws per chunk of a new PSA (default: %(default)s; a resumed PSA keeps its own)")
-    batch.add_argument("--evppi-samples", type=int, default=EVPPI_MAX_SAMPLES, metavar="N",
-                       help="the EVPPI regressions use the first N samples (default: %(default)s)")
+    batch.add_argument("--evppi-samples", type=int, default=None, metavar="N",
+                       help="the EVPPI regressions use the first N samples (default: every sample while the "
+                            f"regressions are estimated to take at most {EVPPI_TIME_BUDGET:.0f} s, else as many as "
+                            "fit)")
 
 
 def _parser() -> argparse.ArgumentParser:
