@@ -89,7 +89,7 @@ EVPPI_TIME_BUDGET = 20.0
 # CPU seconds to regress one strategy's incremental net benefit, (fixed, per 10,000
 # samples), by the number of parameters regressed together (a GAM up to 4, then the GP
 # with the default subsets); measured by benchmarks/bench_evppi.py on a 2-core machine
-_SECONDS = {1: (0.001, 0.003), 2: (0.002, 0.005), 3: (0.005, 0.01), 4: (0.06, 0.02), "gp": (0.12, 0.06)}
+_SECONDS = {1: (0.002, 0.003), 2: (0.002, 0.005), 3: (0.004, 0.007), 4: (0.02, 0.03), "gp": (0.1, 0.22)}
 
 Method = Literal["auto", "gam", "gp"]
 
