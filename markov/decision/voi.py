@@ -77,10 +77,10 @@ from .regression import GAM_MAX_PARAMETERS, GaussianProcess, TensorSpline
 MIN_EVPPI_SAMPLES = 50
 
 #: Default number of inducing points of the GP (time ``n·m²``, memory ``8·m²`` bytes).
-GP_INDUCING_POINTS = 300
+GP_INDUCING_POINTS = 200
 
 #: Default number of samples used to estimate the GP hyperparameters (time ``m³`` per step).
-GP_HYPER_SAMPLES = 300
+GP_HYPER_SAMPLES = 200
 
 #: Seconds the EVPPI regressions of a PSA may take by default, as estimated by
 #: :func:`evppi_seconds`: :func:`evppi_sample_size` uses every draw while they fit.
@@ -89,7 +89,7 @@ EVPPI_TIME_BUDGET = 20.0
 # CPU seconds to regress one strategy's incremental net benefit, (fixed, per 10,000
 # samples), by the number of parameters regressed together (a GAM up to 4, then the GP
 # with the default subsets); measured by benchmarks/bench_evppi.py on a 2-core machine
-_SECONDS = {1: (0.002, 0.003), 2: (0.002, 0.005), 3: (0.004, 0.007), 4: (0.02, 0.03), "gp": (0.1, 0.22)}
+_SECONDS = {1: (0.002, 0.003), 2: (0.002, 0.005), 3: (0.004, 0.007), 4: (0.02, 0.03), "gp": (0.04, 0.15)}
 
 Method = Literal["auto", "gam", "gp"]
 
