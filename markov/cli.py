@@ -21,6 +21,7 @@ import pandas as pd
 from ._validate import InputError
 from ._version import __version__
 from .api import Analysis
+from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
@@ -43,7 +44,6 @@ from .results import (
     tornado,
 )
 from .runs import (
-    EVPPI_MAX_SAMPLES,
     GSA_METHODS,
     run_analysis,
     run_dsa,
@@ -92,8 +92,10 @@ def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
                             "on the client and on every worker)")
     batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="DRAWS",
                        help="draws per chunk of a new PSA (default: %(default)s; a resumed PSA keeps its own)")
-    batch.add_argument("--evppi-samples", type=int, default=EVPPI_MAX_SAMPLES, metavar="N",
-                       help="the EVPPI regressions use the first N samples (default: %(default)s)")
+    batch.add_argument("--evppi-samples", type=int, default=None, metavar="N",
+                       help="the EVPPI regressions use the first N samples (default: every sample while the "
+                            f"regressions are estimated to take at most {EVPPI_TIME_BUDGET:.0f} s, else as many as "
+                            "fit)")
 
 
 def _parser() -> argparse.ArgumentParser:

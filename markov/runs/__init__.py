@@ -7,7 +7,7 @@ from .base_case import AnalysisOutputs, run_analysis
 from .deterministic import run_dsa
 from .figures import CE_PLANE_MAX_POINTS
 from .global_sensitivity import GSA_METHODS, run_gsa
-from .probabilistic import EVPPI_MAX_SAMPLES, run_probabilistic, run_stored_psa, write_psa
+from .probabilistic import run_probabilistic, run_stored_psa, write_psa
 from .tables import (
     default_wtp,
     icer_summaries,
@@ -22,7 +22,6 @@ from .tables import (
 
 __all__ = [
     "CE_PLANE_MAX_POINTS",
-    "EVPPI_MAX_SAMPLES",
     "GSA_METHODS",
     "AnalysisOutputs",
     "default_wtp",

@@ -38,7 +38,7 @@ from ..results import (
 )
 from . import figures
 from .networks import write_networks
-from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .probabilistic import run_stored_psa, write_psa
 from .reference_case import with_prices, write_reference_case
 from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
@@ -61,7 +61,7 @@ class AnalysisOutputs:
 def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
                  seed: int | None = None, progress: Progress | None = None, workers: int = 1,
                  scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 evppi_samples: int = EVPPI_MAX_SAMPLES, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
+                 evppi_samples: int | None = None, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
                  phases: figures.Phases | None = None) -> AnalysisOutputs:
     """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
 

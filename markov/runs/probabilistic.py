@@ -35,12 +35,9 @@ from ..results import (
 from . import figures
 from .tables import default_wtp, icer_summaries, psa_summary, thresholds_of, wtp_grid
 
-#: The EVPPI regressions use the first this many samples (Strong et al. 2014 used 1,000–10,000).
-EVPPI_MAX_SAMPLES = 10_000
-
 
 def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
-                      chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int = EVPPI_MAX_SAMPLES,
+                      chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
                       progress: Progress | None = None, phases: figures.Phases | None = None,
                       **write_options) -> tuple[list[Path], pd.DataFrame]:
     """``markov psa``: the PSA into the results store under ``out`` (resumable; its
@@ -56,11 +53,15 @@ def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *
 
 def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, progress: Progress | None = None,
                    workers: int = 1, scheduler=None, backend=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                   evppi_samples: int = EVPPI_MAX_SAMPLES) -> PSAResults:
+                   evppi_samples: int | None = None) -> PSAResults:
     """Run (or resume) the PSA into the results store under ``out`` (on ``workers``, a
     ``scheduler`` or a ``backend`` from :func:`markov.probabilistic.batch.backend_for`)
     and read back what its decision analysis needs: cost, life-years and QALYs of every
-    sample, and the inputs of the first ``evppi_samples`` samples."""
+    sample, and the inputs of the first ``evppi_samples`` samples (default: as many as
+    the EVPPI regressions use within their time budget,
+    :func:`markov.decision.probabilistic.evppi_sample_size`)."""
+    if evppi_samples is None:
+        evppi_samples = decide.evppi_sample_size(inputs, n)
     store = ResultsDirectory(out).store
     run_batch(inputs, n, seed, store, chunk_size=chunk_size, workers=workers, scheduler=scheduler, backend=backend,
               progress=progress)
