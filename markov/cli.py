@@ -10,6 +10,8 @@ finished chunks are kept: the same command resumes it).
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 import textwrap
 import time
@@ -56,6 +58,15 @@ EXIT_SYSTEM_ERROR = 1
 EXIT_INTERRUPTED = 130
 #: Where `markov report` runs and writes when given no --out.
 REPORT_OUT = "results/report"
+#: Characters a terminal acts on rather than shows: C0 and C1 controls but the newline and
+#: the tab, DEL, and the Unicode bidirectional marks and overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _say(text: str = "", file=None, flush: bool = False) -> None:
+    """Print ``text`` (which may hold names and labels from input files) without the
+    control characters a terminal would act on (:data:`_CONTROL`)."""
+    print(_CONTROL.sub("", text), file=file or sys.stdout, flush=flush)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -263,7 +274,7 @@ CONSOLE_WIDTH = 100
 
 def _heading(text: str) -> None:
     """A table's heading after a blank line, wrapped to :data:`CONSOLE_WIDTH`."""
-    print("\n" + textwrap.fill(text, CONSOLE_WIDTH, break_on_hyphens=False))
+    _say("\n" + textwrap.fill(text, CONSOLE_WIDTH, break_on_hyphens=False))
 
 
 def _amount(value: float) -> str:
@@ -310,11 +321,11 @@ def _print_base_case(outputs, inputs) -> None:
             f"ICER ({currency}/QALY)": rows["icer_per_qaly"].map(_amount),
             "Status": [_status(row, labels) for row in rows.itertuples()]})
         _heading(f"{analysis_title(inputs)} — {inputs.populations[population].label}")
-        print(table.to_string(index=False))
+        _say(table.to_string(index=False))
         nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
         benefit = pd.DataFrame({"Strategy": rows["label"]} | {
             f"NMB at {_threshold(c, currency, 'nmb_at_')}/QALY ({currency})": rows[c].map(_amount) for c in nmb})
-        print(benefit.to_string(index=False))
+        _say(benefit.to_string(index=False))
 
 
 def _print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: dict, currency: str) -> None:
@@ -332,7 +343,7 @@ def _print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: d
             table[f"P(CE) {_threshold(column, currency, 'probability_cost_effective_at_')}"] = \
                 [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in rows[column]]
         _heading(f"PSA summary — {population_labels.get(population, population)}")
-        print(table.to_string(index=False))
+        _say(table.to_string(index=False))
 
 
 def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
@@ -347,7 +358,7 @@ def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
         versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
                  f"{spec.strategies[spec.comparison.comparator].label}"
         _heading(f"Top drivers of the incremental NMB, {versus} — {spec.label}")
-        print(pd.DataFrame({
+        _say(pd.DataFrame({
             "Input": [inputs.label(ref) if ref in inputs.uses else ref for ref in table["reference"]],
             "Low → high": [f"{lo} → {hi}" for lo, hi in zip(table["low_input"], table["high_input"], strict=True)],
             f"NMB ({currency})": [f"{_amount(lo)} to {_amount(hi)}"
@@ -361,8 +372,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
                         ("decision_years", 0), ("workers", 1), ("chunk_size", 1), ("evppi_samples", 0),
                         ("draws", 0)):
         value = getattr(args, name, None)
-        if value is not None and value < least:
-            raise InputError(f"--{name.replace('_', '-')} is {value}: must be at least {least}")
+        if value is not None and not (math.isfinite(value) and value >= least):
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite number of at least {least}")
     for name, positive in (("wtp", False), ("wtp_max", True)):
         value = getattr(args, name, None)
         if value is not None and not (value != float("inf") and (value > 0 if positive else value >= 0)):
@@ -390,22 +401,22 @@ def _validate(inputs, draws: int) -> None:
     statuses = pd.Series([inputs.evidence[ref].value.status for ref in inputs.references]).value_counts()
     sources = {ref.partition(".")[0] for ref in inputs.references}
     strategies = sum(len(p.strategies) for p in inputs.populations.values())
-    print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
-          f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
-    print(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
-          f"{_count(len(inputs.references), 'input')} from "
-          f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
-          f"{len(inputs.uncertain)} vary in the PSA.")
-    print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
+    _say(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
+         f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
+    _say(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
+         f"{_count(len(inputs.references), 'input')} from "
+         f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
+         f"{len(inputs.uncertain)} vary in the PSA.")
+    _say(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
 def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Path]:
     """``markov sequences``: the count before running, then the ranking."""
     analysis = Analysis(inputs)
     search = analysis.sequence_search()
-    print(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
-          f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
-          file=sys.stderr)
+    _say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
+         f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
+         file=sys.stderr)
     claim_output(out, inputs)  # beside the same analysis's other results, never another's
     results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
     files = results.write(out, formats)
@@ -413,10 +424,10 @@ def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Pa
                     psa_samples=draws or None, seed=seed if draws else None)
     columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
-        print(results.table[columns].head(10).to_string(index=False))
+        _say(results.table[columns].head(10).to_string(index=False))
         optimal = results.optimal(list(results.thresholds.values()))
-        print("\nOptimal at each threshold")
-        print(optimal[["wtp", "label"]].to_string(index=False))
+        _say("\nOptimal at each threshold")
+        _say(optimal[["wtp", "label"]].to_string(index=False))
     return files
 
 
@@ -442,7 +453,7 @@ def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
 
 def _reports(directory: str | Path, out: str | Path) -> list[Path]:
     """The reports of the results directory ``directory``, written to ``out``, said when they start."""
-    print(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
+    _say(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
     return write_reports(directory, out)
 
 
@@ -456,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_arguments(args)
         if rendering:
             files = _render(args, vars(parser.parse_args(["report"])))
-            print(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+            _say(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
             return 0
         if args.command == "report":
             args.out = args.out or REPORT_OUT
@@ -489,21 +500,21 @@ def main(argv: list[str] | None = None) -> int:
                             group_by_source=args.group_by_source, psa=existing, **shown)
         plt.close("all")
     except InputError as error:
-        print(f"markov: error: {error}", file=sys.stderr)
+        _say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         kept = (f"; finished PSA chunks are kept in {Path(args.out) / STORE_DIRECTORY}: run the same command to "
                 f"resume") if args.command in ("run", "psa", "report") and not rendering else ""
-        print(f"\nmarkov: interrupted{kept}", file=sys.stderr)
+        _say(f"\nmarkov: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, WorkerFailed) as error:
-        print(f"markov: error: {error}", file=sys.stderr)
+        _say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     if outputs is not None:
         _print_base_case(outputs, inputs)
         missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
         for row in missed.itertuples():
-            print(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
+            _say(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
     if summary is not None:
         labels = {(p, s): strategy.label for p, spec in inputs.populations.items()
                   for s, strategy in spec.strategies.items()}
@@ -511,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                            inputs.perspective.currency)
     if args.command == "dsa":
         _print_top_drivers(args.out, inputs)
-    print(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+    _say(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -4,7 +4,10 @@
 ``markov report`` reads one (:mod:`markov.report`); both take every name from here, so
 that the layout is written down once. Tables are CSV files, written through a
 temporary name so that an interrupted run never leaves half a table, and read back
-to the last bit of every float. Figures are written in several formats under one
+to the last bit of every float. A text cell (or column name) that a spreadsheet would
+take for a formula — starting with ``=``, ``+``, ``-`` or ``@``, or a tab or carriage
+return, and not a plain number — is written with a single quote before it, as OWASP
+advises against CSV injection; :func:`read_table` removes it again. Figures are written in several formats under one
 stem (:func:`markov.plots.save_figure`). ``run.json`` records whose results a
 directory holds and the commands that finished there.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -206,18 +210,53 @@ def replace_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+#: How a cell that a spreadsheet would run as a formula starts (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def _formula_like(text: str) -> bool:
+    """Whether ``text``, without the quotes before it, would start a formula (a plain
+    number such as ``-0.5`` would not)."""
+    core = text.lstrip("'")
+    return core.startswith(_FORMULA_START) and _PLAIN_NUMBER.fullmatch(core) is None
+
+
+def _quoted(value):
+    return f"'{value}" if isinstance(value, str) and _formula_like(value) else value
+
+
+def _unquoted(value):
+    return value[1:] if isinstance(value, str) and value.startswith("'") and _formula_like(value[1:]) else value
+
+
+def _text_cells(frame: pd.DataFrame, change: Callable) -> pd.DataFrame:
+    """``frame`` with ``change`` applied to its column names and the cells of its text
+    columns (numbers, in numeric columns or not, are left as they are)."""
+    frame = frame.rename(columns=change)
+    for j, column in enumerate(frame.columns):
+        values = frame.iloc[:, j]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            frame.isetitem(j, values.map(change))
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` (without its index) as the CSV file ``path``; returns ``path``."""
-    return replace_atomically(path, lambda partial: frame.to_csv(partial, index=False))
+    """Write ``frame`` (without its index) as the CSV file ``path``, text that would start
+    a spreadsheet formula quoted (module docstring); returns ``path``."""
+    safe = _text_cells(frame, _quoted)
+    return replace_atomically(path, lambda partial: safe.to_csv(partial, index=False))
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
-    """The CSV file ``path`` with every float exactly as written, or None when it is
+    """The CSV file ``path`` with every float and every text exactly as written (the
+    quotes :func:`write_table` put before formula-like text removed), or None when it is
     absent or holds nothing (not even a header)."""
     try:
-        return pd.read_csv(path, **_EXACT_FLOATS)
+        frame = pd.read_csv(path, **_EXACT_FLOATS)
     except (FileNotFoundError, pd.errors.EmptyDataError):
         return None
+    return _text_cells(frame, _unquoted)
 
 
 def cost_category_columns(results: pd.DataFrame) -> list[str]:

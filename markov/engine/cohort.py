@@ -10,6 +10,7 @@ from .. import _engine
 from .._validate import (
     InputError,
     as_float_array,
+    as_indices,
     check_range,
     check_survival_curves,
     check_transition_matrices,
@@ -74,17 +75,9 @@ def run_markov(
         if n_matrices not in (1, n_cycles):
             raise InputError(f"n_cycles is {n_cycles} but transition has matrices for {n_matrices} cycles")
         cycle_matrix = np.arange(n_cycles) if n_matrices > 1 else np.zeros(n_cycles, dtype=np.intp)
-    cycle_matrix = np.ascontiguousarray(cycle_matrix, dtype=np.intp)
-    if cycle_matrix.ndim != 1 or cycle_matrix.size < 1:
-        raise InputError(f"cycle_matrix has shape {cycle_matrix.shape}: one matrix index per cycle is needed")
+    cycle_matrix = as_indices(cycle_matrix, "cycle_matrix", n_matrices)
     if n_cycles is not None and n_cycles != cycle_matrix.size:
         raise InputError(f"n_cycles is {n_cycles} but cycle_matrix names a matrix for {cycle_matrix.size} cycles")
-    out_of_range = (cycle_matrix < 0) | (cycle_matrix >= n_matrices)
-    if out_of_range.any():
-        c = int(np.argmax(out_of_range))
-        raise InputError(
-            f"cycle_matrix [cycle {c}] is {int(cycle_matrix[c])}: must index one of the {n_matrices} matrices"
-        )
 
     n_samples = sample_count({"transition": matrices.shape[0], "initial": start.shape[0]})
     occupancy, entries = _engine.markov_trace(matrices, cycle_matrix, _per_sample_rows(start, n_samples))

@@ -65,7 +65,8 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     step = float(times_years[1] - times_years[0])
     k = np.floor(median_years / step).astype(np.intp)
     if (k + 1 >= times_years.size).any():
-        raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the horizon")
+        raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the time horizon "
+                         f"({float(times_years[-1]):g} years); lengthen horizon_years")
     rows = np.arange(k.size)
     around = np.column_stack([outside[rows, point].sum(axis=1) for point in (k, k + 1)])
     weight = (times_years[k + 1] - median_years) / step

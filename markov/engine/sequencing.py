@@ -164,6 +164,10 @@ def run_sequencing(
         raise InputError(f"method is {method!r}: must be 'auto', 'direct' or 'fft'")
     if len(lines) < 1:
         raise InputError("lines: a sequence needs at least one line of treatment")
+    for k, line in enumerate(lines):
+        if not isinstance(line, TreatmentLine):
+            raise InputError(f"lines[{k}] is a {type(line).__name__}: each line must be a TreatmentLine(name, "
+                             f"progression_free, death_share, next_line_share)")
 
     survival = [_curve_rows(line.progression_free, f"{line.name}.progression_free") for line in lines]
     post = _curve_rows(post_progression_survival, "post_progression_survival")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..inputs.checks import check_follow_up
 from ..inputs.load import ModelInputs
 from ..models import build_model, calibration_table, model_vs_data, results_table
 from ..plots import DEFAULT_FIGURE_FORMATS
@@ -71,6 +72,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
     ``formats`` (:data:`markov.plots.FIGURE_FORMATS`)."""
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     seed = inputs.analysis.seed if seed is None else seed
+    check_follow_up(inputs)  # the comparison with patient-level data needs it: refused before anything is written
     out = claim_output(out, inputs, Plan(n, seed, chunk_size) if n else None)
     backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
     writer = figures.FigureWriter(formats, phases)
