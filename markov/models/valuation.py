@@ -361,18 +361,15 @@ class _OwnCourse:
 def _cost_own_courses(own: list[_OwnCourse], costs: dict[str, np.ndarray], rows, grid: TimeGrid, rate: float,
                       method: str) -> None:
     """Add the courses costed on their own occupancy to ``costs`` (samples ``rows``)."""
-    occupancy = np.stack([course.occupancy for course in own], axis=2)
-    entries = np.stack([course.entries for course in own], axis=2)
-    if not isinstance(rows, slice):
-        occupancy, entries = occupancy[rows], entries[rows]
+    occupancy = np.stack([course.occupancy for course in own], axis=2)[rows]
+    entries = np.stack([course.entries for course in own], axis=2)[rows]
     names = tuple(f"course_{i}" for i in range(len(own)))
     trace = CohortTrace(occupancy, entries, names)
     accumulator = Accumulator(trace, grid, discount_rate=rate, method=method)
     years = accumulator.years
     for i, course in enumerate(own):
         for category, amount in course.amounts:
-            costs[category][rows, course.column] += (amount if isinstance(rows, slice) else amount[rows]) * years[:, i]
+            costs[category][rows, course.column] += amount[rows] * years[:, i]
         category, waste = course.waste
         if waste is not None and waste.any():
-            costs[category][rows, course.column] += ((waste if isinstance(rows, slice) else waste[rows])
-                                                     * accumulator.exits[:, i])
+            costs[category][rows, course.column] += waste[rows] * accumulator.exits[:, i]

@@ -83,6 +83,21 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
 
 
+def _discounted_years(at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
+    """Discounted years in each state from the weights of :func:`cycle_weights`: time point t
+    closes cycle t - 1 and opens cycle t, so its weight is the sum of the two."""
+    return np.matmul(np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0), occupancy)
+
+
+def _discounted_exits(factors: np.ndarray, trace: CohortTrace) -> np.ndarray:
+    """Discounted exits from each state: in the cycle ending at time point t, those entering
+    at t plus those in the state at the cycle's start, less those in it at t; counted at t
+    (discount ``factors[t]``). By linearity, without a trace of exits."""
+    later, occupancy = factors[1:], trace.occupancy
+    return (np.matmul(later, trace.entries[:, 1:]) + np.matmul(later, occupancy[:, :-1])
+            - np.matmul(later, occupancy[:, 1:]))
+
+
 def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.ndarray:
     """Values as ``(1 or n_samples, 1 or per_time_points, n_states)``."""
     given = as_float_array(values, name, ndim=(1, 2, 3))
@@ -160,12 +175,12 @@ class Accumulator:
     def _discount_factors(self) -> np.ndarray:
         return discount_factors(self.grid.times_years, self.discount_rate)
 
+    # The arithmetic of the cached properties is in functions of the module, which mutation
+    # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
     @cached_property
     def years(self) -> np.ndarray:
-        """Discounted years in each state, ``(n_samples, n_states)``: time point t closes
-        cycle t - 1 and opens cycle t, so its weight is the sum of the two."""
-        at_start, at_end = self._cycle_weights
-        return np.matmul(np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0), self.trace.occupancy)
+        """Discounted years in each state, ``(n_samples, n_states)``."""
+        return _discounted_years(*self._cycle_weights, self.trace.occupancy)
 
     @cached_property
     def entered(self) -> np.ndarray:
@@ -174,13 +189,8 @@ class Accumulator:
 
     @cached_property
     def exits(self) -> np.ndarray:
-        """Discounted exits from each state, ``(n_samples, n_states)``: in the cycle ending
-        at time point t, those entering at t plus those in the state at the cycle's start,
-        less those in it at t; counted at t. By linearity, without a trace of exits."""
-        later = self._discount_factors[1:]
-        occupancy = self.trace.occupancy
-        return (np.matmul(later, self.trace.entries[:, 1:]) + np.matmul(later, occupancy[:, :-1])
-                - np.matmul(later, occupancy[:, 1:]))
+        """Discounted exits from each state, ``(n_samples, n_states)``."""
+        return _discounted_exits(self._discount_factors, self.trace)
 
     def capped_total(self, per_year, factor, cap) -> np.ndarray:
         """Discounted total per sample and state of a value per year by state, scaled and

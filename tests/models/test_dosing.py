@@ -258,6 +258,37 @@ def test_a_stop_wastes_half_a_supply_that_is_not_a_whole_number_of_cycles(workdi
     assert waste == pytest.approx(10_440.0, rel=1e-12)
 
 
+def test_an_oral_drug_of_a_combination_wastes_its_supply_when_it_stops_not_when_the_regimen_does(workdir):
+    # sorafenib with atezolizumab (a test regimen), each on its own time on treatment: sorafenib's
+    # (median 3 months) ends before atezolizumab's (capped at PFS, 6 months). Half of a 30-day supply
+    # of sorafenib is wasted at each of its stops, discounted when sorafenib stops: the closed form of
+    # the test above (stops at its 3-month median, not the regimen's 6), 3% a year on a weekly grid
+    regimen = {"sorafenib_atezolizumab": {"label": "Sorafenib + atezolizumab (test)", "regimen": [
+        {"drug": "sorafenib", "dose_mg": "sharp_llovet_2008.sorafenib_dose_mg",
+         "administrations": "sharp_llovet_2008.sorafenib_administrations_per_day",
+         "cycle_days": "sharp_llovet_2008.one_day"},
+        {"drug": "atezolizumab", "dose_mg": "imbrave150_finn_2020.atezolizumab_dose_mg",
+         "administrations": "imbrave150_finn_2020.one_administration",
+         "cycle_days": "imbrave150_finn_2020.cycle_days"}]}}
+    line = {"treatment": "sorafenib_atezolizumab", "progression_free": "pfs", "pre_progression_death_share": "t.d1",
+            "time_on_treatment": {"by_drug": {"sorafenib": {"curve": "tot_3"}, "atezolizumab": {"curve": "tot_9"}}}}
+    wastage = {"oral_wastage": {"method": "half_supply_on_stopping", "supply_days": {"sorafenib": "t.supply_30"}}}
+    options = {"days": 7.0, "discount": "t.three_percent", "treatments": regimen}
+    model, result = run(workdir, [line], perspective=wastage, **options)
+    _, without = run(workdir, [line], perspective=NO_WASTAGE, **options)
+    step, n = model.grid.cycle_length_years, model.grid.n_cycles
+    v = 1.03**-step
+
+    def stops(median_years):
+        q = math.exp(-math.log(2) / median_years * step)
+        return (1 - q) * v * (1 - (q * v) ** n) / (1 - q * v)
+
+    waste = result.costs["first_line_drugs"][0].sum() - without.costs["first_line_drugs"][0].sum()
+    assert waste == pytest.approx(10_440.0 * stops(0.25), rel=1e-12), \
+        "sorafenib's waste is not counted when sorafenib stops"
+    assert abs(stops(0.5) / stops(0.25) - 1) > 5e-3  # the regimen's stops would show
+
+
 def test_wastage_of_a_later_line_is_half_a_supply_per_patient_who_starts_it(workdir):
     # regorafenib second line (no time on treatment of its own: costed throughout its state), its
     # 28-day pack of the shipped files: half a pack, $4,675, per patient starting it, s(1 − d1) = 0.28

@@ -47,6 +47,10 @@ EVIDENCE = {
     "wtp": _money(50_000.0, per="QALY"), "shape": _value(WEIBULL_SHAPE, "coefficient"),
     "scale": _value(WEIBULL_SCALE, "coefficient"), "death_share": _value(DEATH_SHARE, "proportion"),
     "too_big": _value(0.95, "proportion"),
+    "pill_price": _value(300.0, "money", currency="USD", price_year=2020, per="pack of 30",
+                         pack={"strength_mg": 10, "units": 30}),
+    "pill_mg": _value(10.0, "mg"), "once": _value(1, "count"), "day": _value(1.0, "days"),
+    "supply": _value(30.0, "days"),
 }
 
 
@@ -153,6 +157,25 @@ def test_trace_costs_and_qalys_match_a_hand_loop(toy, strategy):
     # two of ten cycles of drug: the window is per cycle, nothing after year 2
     if strategy == "new":
         assert 0 < result.costs["drug_drugs"].sum() < 2 * DRUG
+
+
+def test_a_drug_given_in_states_counts_no_oral_wastage(tmp_path):
+    # a 10 mg pill a day ($300 for 30) in well and sick, with half a 30-day supply wasted per stop in
+    # the perspective: moving between states treated alike is no stop, so the drug costs $10 a day
+    # of the (discounted) years in those states, and nothing more
+    pill = {"pill": {"label": "Pill", "regimen": [{"drug": "pill", "dose_mg": "t.pill_mg", "administrations": "t.once",
+                                                   "cycle_days": "t.day"}]}}
+    strategies = {"usual": {"label": "Usual care", "periods": [{"transitions": "yearly"}]},
+                  "new": {"label": "Pill", "periods": [{"transitions": "yearly"}],
+                          "treatments": [{"treatment": "pill", "states": ["well", "sick"]}]}}
+    payer = {"drug_prices": {"pill": ["t.pill_price"]},
+             "oral_wastage": {"method": "half_supply_on_stopping", "supply_days": {"pill": "t.supply"}}}
+    path = write_toy(tmp_path, _population(strategies=strategies), pill, overrides={"perspectives": {"payer": payer}})
+    inputs = load_analysis(path)
+    result = {r.strategy: r for r in build_model(inputs).evaluate(inputs.base_case())}["new"]
+    years = dict(zip(result.state_names, result.life_years[0], strict=True))
+    drugs = result.costs["pill_drugs"][0]
+    assert drugs.sum() == pytest.approx(10.0 * 365.25 * (years["well"] + years["sick"]), rel=1e-12)
 
 
 def test_the_relative_risk_period_uses_two_matrices_not_one_per_cycle(toy):

@@ -58,6 +58,12 @@ def test_mixed_vials_choose_the_cheapest_covering_combination():
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
+def test_a_dose_of_one_unit_of_1_mg_is_that_unit():
+    # 1 mg tablets at $5 and 10 mg at $30: 1 mg and 0.5 mg are one small tablet, 10 mg one large
+    cost = cost_of_dose(np.array([[1.0, 0.5, 10.0]]), [vial(1, 5.0), vial(10, 30.0)], vial_sharing=False)
+    np.testing.assert_allclose(cost[0], [5.0, 5.0, 30.0], rtol=0, atol=1e-12)
+
+
 def test_vial_sharing_pays_for_milligrams_at_the_cheapest_price_per_mg():
     packs = [vial(100, 242.66), vial(400, 924.40)]
     # per mg: 2.4266 (100 mg) and 2.311 (400 mg) -> 450 mg x 2.311 = 1039.95
@@ -72,8 +78,26 @@ def test_cost_varies_by_sample_with_the_price():
     np.testing.assert_allclose(cost[:, 0], [2400.0, 2700.0], rtol=0, atol=1e-9)
 
 
+def test_vial_sharing_prices_each_sample_at_its_own_cheapest_price_per_mg():
+    # per mg: 100 mg vials at $2.00 and $3.00, 400 mg at $2.25 and $2.50 in samples 0 and 1: the
+    # cheapest is the small vial in sample 0 and the large one in sample 1
+    packs = [Pack(100, 1, np.array([200.0, 300.0])), Pack(400, 1, np.array([900.0, 1000.0]))]
+    doses = np.array([[100.0, 200.0, 50.0], [100.0, 200.0, 50.0]])
+    cost = cost_of_dose(doses, packs, vial_sharing=True)
+    np.testing.assert_allclose(cost, [[200.0, 400.0, 100.0], [250.0, 500.0, 125.0]], rtol=1e-12)
+
+
+def test_the_expected_cost_is_the_mean_over_the_last_axis_of_any_shape():
+    # doses (samples, 2, 3 patients) from 100 mg vials at $841 and $900: 1, 2, 3 vials (mean 2) and 1
+    # each (mean 1) in both samples
+    doses = np.array([[[50.0, 150.0, 250.0], [100.0, 100.0, 100.0]]] * 2)
+    pack = Pack(100, 1, np.array([841.0, 900.0]))
+    cost = expected_cost_per_administration(doses, [pack], vial_sharing=False)
+    np.testing.assert_allclose(cost, [[2 * 841.0, 841.0], [1800.0, 900.0]], rtol=1e-12)
+
+
 def test_no_pack_is_an_input_error():
-    with pytest.raises(InputError, match="at least one priced pack"):
+    with pytest.raises(InputError, match=r"^cost_of_dose: a drug needs at least one priced pack$"):
         cost_of_dose(np.array([[10.0]]), [], vial_sharing=False)
 
 
