@@ -22,6 +22,8 @@ from ..results import (
     SEQUENCE_VALUE,
     SEQUENCES,
     ResultsDirectory,
+    claim_output,
+    record_finished,
     write_table,
 )
 from ..runs import thresholds_of
@@ -146,9 +148,16 @@ class SequenceResults:
                                      title=f"Optimal treatment sequence by willingness to pay ({self.population})")
 
     def write(self, out: str | Path) -> list[Path]:
-        """Every table (CSV) and figure (PNG, SVG, PDF) of the search in ``out``."""
-        directory = ResultsDirectory(out)
-        directory.path.mkdir(parents=True, exist_ok=True)
+        """Every table (CSV) and figure (PNG, SVG, PDF) of the search in the results
+        directory ``out`` (refused if it holds another analysis's results or another
+        command is writing there), recorded in its ``run.json``."""
+        with claim_output(out, self.inputs) as path:
+            files = self._write(ResultsDirectory(path))
+            record_finished(path, "sequences", population=self.population, sequences=self.n_sequences,
+                            psa_samples=self.run.n_samples or None, seed=self.run.seed)
+        return files
+
+    def _write(self, directory: ResultsDirectory) -> list[Path]:
         tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
                   SEQUENCE_VALUE: self.value_over_usual_care()}
         if self.run.n_samples:

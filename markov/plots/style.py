@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 
+from .._files import write_atomically
 from .._validate import as_float_array
 
 #: Sizes readable at dossier width (a 16 cm figure).
@@ -38,14 +39,14 @@ CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CAD": "
 
 
 def save_figure(figure: Figure, path: str | Path, formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
-    """Write ``figure`` as ``path`` with each suffix in ``formats``; returns the paths."""
+    """Write ``figure`` as ``path`` with each suffix in ``formats``, each file whole or not
+    at all (:func:`markov._files.write_atomically`); returns the paths."""
     stem = Path(path).with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in formats:
         target = stem.with_suffix(f".{suffix}")
-        figure.savefig(target, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
-        written.append(target)
+        written.append(write_atomically(target, lambda partial, suffix=suffix: figure.savefig(
+            partial, format=suffix, bbox_inches="tight", dpi=STYLE["savefig.dpi"])))
     return written
 
 

@@ -31,7 +31,12 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     """One-way analysis with NMB and ICER tornados, a two-way analysis of the two inputs
     with the largest NMB swing, the scenario table and threshold prices of the
     intervention's first-line drugs, per population, under ``out``."""
-    directory = ResultsDirectory(claim_output(out, inputs))
+    with claim_output(out, inputs) as path:
+        return _write_dsa(inputs, ResultsDirectory(path), wtp, two_way_points, scenarios)
+
+
+def _write_dsa(inputs: ModelInputs, directory: ResultsDirectory, wtp: float | None, two_way_points: int,
+               scenarios: bool) -> list[Path]:
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     ranges = dsa.input_ranges(inputs)
