@@ -10,11 +10,13 @@ finished chunks are kept: the same command resumes it).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import re
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -25,9 +27,9 @@ from ._version import __version__
 from .api import Analysis
 from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
+from .inputs.labels import sentence, words
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
-from .inputs.labels import sentence, words
 from .plots.style import CURRENCY_SYMBOLS
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
@@ -42,7 +44,6 @@ from .results import (
     claim_output,
     read_record,
     read_table,
-    record_finished,
     tornado,
 )
 from .runs import (
@@ -51,6 +52,7 @@ from .runs import (
     run_dsa,
     run_gsa,
     run_probabilistic,
+    run_report,
 )
 
 EXIT_INPUT_ERROR = 2
@@ -368,17 +370,16 @@ def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Counts and amounts on the command line, before anything runs or is written."""
-    for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("annual_patients", 0),
-                        ("decision_years", 0), ("workers", 1), ("chunk_size", 1), ("evppi_samples", 0),
-                        ("draws", 0)):
+    for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("workers", 1), ("chunk_size", 1),
+                        ("evppi_samples", 0), ("draws", 0)):
         value = getattr(args, name, None)
         if value is not None and not (math.isfinite(value) and value >= least):
             raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite number of at least {least}")
-    for name, positive in (("wtp", False), ("wtp_max", True)):
+    for name, positive in (("wtp", False), ("wtp_max", True), ("annual_patients", False), ("decision_years", True)):
         value = getattr(args, name, None)
-        if value is not None and not (value != float("inf") and (value > 0 if positive else value >= 0)):
+        if value is not None and not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
             rule = "more than 0" if positive else "0 or more"
-            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite amount, {rule}")
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite number, {rule}")
     if (getattr(args, "annual_patients", None) is None) != (getattr(args, "decision_years", None) is None):
         raise InputError("--annual-patients and --decision-years: the population EVPI needs both")
     if getattr(args, "formats", None) is not None:
@@ -414,14 +415,12 @@ def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Pa
     """``markov sequences``: the count before running, then the ranking."""
     analysis = Analysis(inputs)
     search = analysis.sequence_search()
-    _say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
-         f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
-         file=sys.stderr)
-    claim_output(out, inputs)  # beside the same analysis's other results, never another's
-    results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
-    files = results.write(out, formats)
-    record_finished(out, "sequences", population=search.population, sequences=search.n_sequences,
-                    psa_samples=draws or None, seed=seed if draws else None)
+    with claim_output(out, inputs):  # beside the same analysis's other results, never another's
+        _say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
+             f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
+             file=sys.stderr)
+        results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
+        files = results.write(out, formats)
     columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
         _say(results.table[columns].head(10).to_string(index=False))
@@ -458,6 +457,22 @@ def _reports(directory: str | Path, out: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A warning is one line too (a chunk set aside, say); libraries' logs are not shown
+    # (Dask logs a lost scheduler in dozens of lines): what fails is reported in one line.
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        logging.disable(logging.ERROR)
+        try:
+            return _main(argv)
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"markov: warning: {message}", file=sys.stderr)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -477,13 +492,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
         shown = {"formats": args.formats, "phases": _ProgressBar}
-        if args.command in ("run", "report"):
+        if args.command == "run":
             outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed, **shown, **_batch_options(args))
             files, summary = outputs.files, outputs.psa_summary
-            if args.command == "report":
-                if not args.no_dsa:
-                    files += run_dsa(inputs, ResultsDirectory(args.out).dsa.path, **shown)
-                files += _reports(args.out, args.out)
+        elif args.command == "report":
+            outputs, files = run_report(inputs, args.out, psa_samples=args.psa, seed=seed, dsa=not args.no_dsa,
+                                        **shown, **_batch_options(args))
+            summary = outputs.psa_summary
         elif args.command == "psa":
             files, summary = run_probabilistic(inputs, args.out, args.samples, seed, wtp_max=args.wtp_max,
                                                evppi=not args.no_evppi, annual_patients=args.annual_patients,

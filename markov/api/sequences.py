@@ -23,6 +23,8 @@ from ..results import (
     SEQUENCE_VALUE,
     SEQUENCES,
     ResultsDirectory,
+    claim_output,
+    record_finished,
     write_table,
 )
 from ..runs import thresholds_labels, thresholds_of
@@ -152,10 +154,17 @@ class SequenceResults:
                                      title=f"Optimal treatment sequence by willingness to pay ({self._population_label})")
 
     def write(self, out: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
-        """Every table (CSV) and figure of the search in ``out``, figures in ``formats``
-        (PNG and SVG unless asked for others, e.g. ``"png,svg,pdf"``)."""
-        directory = ResultsDirectory(out)
-        directory.path.mkdir(parents=True, exist_ok=True)
+        """Every table (CSV) and figure of the search in the results directory ``out``
+        (refused if it holds another analysis's results or another command is writing
+        there), figures in ``formats`` (PNG and SVG unless asked for others, e.g.
+        ``"png,svg,pdf"``), recorded in its ``run.json``."""
+        with claim_output(out, self.inputs) as path:
+            files = self._write(ResultsDirectory(path), formats)
+            record_finished(path, "sequences", population=self.population, sequences=self.n_sequences,
+                            psa_samples=self.run.n_samples or None, seed=self.run.seed)
+        return files
+
+    def _write(self, directory: ResultsDirectory, formats: str | Sequence[str]) -> list[Path]:
         tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
                   SEQUENCE_VALUE: self.value_over_usual_care()}
         if self.run.n_samples:

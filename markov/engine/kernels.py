@@ -40,10 +40,10 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
 
 def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
                          bounds_per_year: tuple[float, float] = (1e-6, 1e4), bisections: int = 80
-                         ) -> tuple[np.ndarray, int]:
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """Per sample, the constant exit rate (per year) from a clock-reset state that puts the
-    cohort's survival median at ``median_years``, and the number of samples where no rate
-    in ``bounds_per_year`` can (there the rate is left at the nearer bound).
+    cohort's survival median at ``median_years``, and whether no rate in
+    ``bounds_per_year`` can (boolean; there the rate is left at the nearer bound).
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     low, high = np.log(bounds_per_year[0]), np.log(bounds_per_year[1])
     rate, unreachable = _engine.median_exit_rate(entries, np.ascontiguousarray(around), k, weight, step, low, high,
                                                  bisections)
-    return rate, int(np.count_nonzero(unreachable))
+    return rate, unreachable.astype(bool)
 
 
 def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray,

@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 
+from .._files import write_atomically
 from .._validate import InputError, as_float_array
 
 #: Sizes readable at dossier width (a 16 cm figure).
@@ -54,15 +55,15 @@ def figure_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def save_figure(figure: Figure, path: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
-    """Write ``figure`` as ``path`` with each suffix in ``formats`` (:func:`figure_formats`); returns the paths."""
+    """Write ``figure`` as ``path`` with each suffix in ``formats`` (:func:`figure_formats`),
+    each file whole or not at all (:func:`markov._files.write_atomically`); returns the paths."""
     formats = figure_formats(formats)
     stem = Path(path).with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in formats:
         target = stem.with_suffix(f".{suffix}")
-        figure.savefig(target, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
-        written.append(target)
+        written.append(write_atomically(target, lambda partial, suffix=suffix: figure.savefig(
+            partial, format=suffix, bbox_inches="tight", dpi=STYLE["savefig.dpi"])))
     return written
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._files import write_atomically
 from ..decision.voi import MIN_EVPPI_SAMPLES
 from ..inputs.evidence import STATUS_MEANING
 from ..results import (
@@ -31,7 +32,6 @@ from ..results import (
     TWO_WAY,
     TWO_WAY_OPTIMAL,
     cost_category_columns,
-    replace_atomically,
     tornado,
 )
 from . import reference_case, sequences
@@ -441,4 +441,4 @@ def render_html(results: Results, path: Path) -> Path:
                 + (", ".join(results.threshold_text(v) for v in results.thresholds.values()) or "none") + "."
                 + (f" {reference_case.prices_text(results)}" if reference_case.prices_text(results) else ""))
     text = page.render(title, subtitle, provenance_html(results))
-    return replace_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+    return write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))

@@ -35,8 +35,13 @@ def run_dsa(inputs: ModelInputs, out: str | Path, *, wtp: float | None = None, t
     with the largest NMB swing, the scenario table and threshold prices of the
     intervention's first-line drugs, per population, under ``out``; figures in
     ``formats``, the progress of each step shown by ``phases``."""
-    directory = ResultsDirectory(claim_output(out, inputs))
-    writer = figures.FigureWriter(formats, phases)
+    with claim_output(out, inputs) as path:
+        return _write_dsa(inputs, ResultsDirectory(path), wtp, two_way_points, scenarios,
+                          figures.FigureWriter(formats, phases), phases)
+
+
+def _write_dsa(inputs: ModelInputs, directory: ResultsDirectory, wtp: float | None, two_way_points: int,
+               scenarios: bool, writer: figures.FigureWriter, phases: figures.Phases | None) -> list[Path]:
     steps = _Steps(phases, 1 + 2 * len(inputs.populations) + bool(scenarios and inputs.analysis.scenarios))
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs) if wtp is None else float(wtp)

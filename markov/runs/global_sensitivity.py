@@ -31,7 +31,14 @@ def run_gsa(inputs: ModelInputs, out: str | Path, *, method: str = "sobol", n: i
         raise InputError(f"method is {method!r}: must be one of {', '.join(GSA_METHODS)}")
     if method in ("delta", "pawn") and psa is None and n < gsa.MIN_PSA_SAMPLES:
         raise InputError(f"--samples is {n}: {method} runs on a PSA of at least {gsa.MIN_PSA_SAMPLES} samples")
-    directory = ResultsDirectory(claim_output(out, inputs))
+    with claim_output(out, inputs) as path:
+        return _write_gsa(inputs, ResultsDirectory(path), method, n, seed, wtp, group_by_source, psa, progress,
+                          formats, phases)
+
+
+def _write_gsa(inputs: ModelInputs, directory: ResultsDirectory, method: str, n: int, seed: int, wtp: float | None,
+               group_by_source: bool, psa: PSAResults | None, progress: Progress | None,
+               formats: str | Sequence[str], phases: figures.Phases | None) -> list[Path]:
     details = {"n": n, "seed": seed, "wtp": wtp, "group_by_source": group_by_source}
     wtp = default_wtp(inputs) if wtp is None else float(wtp)
     groups = groups_by_source(inputs) if group_by_source else None

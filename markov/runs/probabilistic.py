@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._validate import InputError
+from .._validate import InputError, check_count
 from ..decision import probabilistic as decide
 from ..decision import voi
 from ..decision.gsa import groups_by_source
 from ..inputs.load import ModelInputs
 from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import backend_for, run_batch
-from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults, read_psa
+from ..probabilistic.psa import DECISION_MEASURES, DEFAULT_CHUNK_SIZE, Progress, PSAResults, check_memory, read_psa
 from ..probabilistic.store import Plan
 from ..results import (
     CE_PLANE,
@@ -42,13 +42,41 @@ def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *
                       **write_options) -> tuple[list[Path], pd.DataFrame]:
     """``markov psa``: the PSA into the results store under ``out`` (resumable; its
     progress shown by ``progress``, else by ``phases``), then every PSA table and figure
-    under ``out`` (:func:`write_psa`, which takes ``write_options``)."""
-    out = claim_output(out, inputs, Plan(n, seed, chunk_size))
-    psa = run_stored_psa(inputs, n, seed, out, progress=progress or (phases and phases("PSA", "draws")),
-                         backend=backend_for(workers, scheduler), chunk_size=chunk_size, evppi_samples=evppi_samples)
-    files, summary = write_psa(psa, inputs, out, phases=phases, **write_options)
-    record_finished(out, "psa", psa_samples=n, seed=seed)
+    under ``out`` (:func:`write_psa`, which takes ``write_options``). Every value is
+    checked before anything is written."""
+    plan = check_stored_psa(inputs, n, seed, chunk_size, evppi_samples)
+    check_population_evpi(inputs, write_options.get("annual_patients"), write_options.get("decision_years"))
+    with claim_output(out, inputs, plan) as path:
+        psa = run_stored_psa(inputs, n, seed, path, progress=progress or (phases and phases("PSA", "draws")),
+                             backend=backend_for(workers, scheduler), chunk_size=chunk_size,
+                             evppi_samples=evppi_samples)
+        files, summary = write_psa(psa, inputs, path, phases=phases, **write_options)
+        record_finished(path, "psa", psa_samples=n, seed=seed)
     return files, summary
+
+
+def check_stored_psa(inputs: ModelInputs, n: int, seed: int, chunk_size: int, evppi_samples: int | None) -> Plan:
+    """The plan of a PSA of ``n`` draws into a store, refused (:class:`InputError`) if its
+    counts are not counts, or if what its decision analysis reads back would not fit in
+    memory (:func:`markov.probabilistic.psa.check_memory`; ``evppi_samples`` None: as
+    many as the EVPPI regressions use within their time budget)."""
+    n = check_count("n", n, 1)
+    evppi_samples = decide.evppi_sample_size(inputs, n) if evppi_samples is None else evppi_samples
+    check_memory(inputs, n, parameter_samples=check_count("evppi_samples", evppi_samples, 0))
+    return Plan(n, seed, chunk_size)
+
+
+def check_population_evpi(inputs: ModelInputs, annual_patients: float | None, decision_years: float | None) -> None:
+    """Refuse the population EVPI's values (:class:`InputError`) unless both or neither are given and valid."""
+    if (annual_patients is None) != (decision_years is None):
+        raise InputError("population EVPI needs both the annual number of patients and the years the decision "
+                         "holds (--annual-patients and --decision-years)")
+    if annual_patients is not None:
+        voi.population_evpi(0.0, annual_patients, decision_years, _cost_discount_rate(inputs))
+
+
+def _cost_discount_rate(inputs: ModelInputs) -> float:
+    return inputs.evidence[inputs.perspective.discount_rate_costs].value.value
 
 
 def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, progress: Progress | None = None,
@@ -65,7 +93,7 @@ def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, p
     store = ResultsDirectory(out).store
     run_batch(inputs, n, seed, store, chunk_size=chunk_size, workers=workers, scheduler=scheduler, backend=backend,
               progress=progress)
-    return read_psa(store, inputs, measures=("cost", "life_years", "qalys"), parameter_samples=evppi_samples)
+    return read_psa(store, inputs, measures=DECISION_MEASURES, parameter_samples=evppi_samples)
 
 
 def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max: float | None = None,
@@ -79,10 +107,15 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
     decision holds), also the population EVPI, discounted at the perspective's rate for
     costs. Figures are written in ``formats``; ``phases`` shows the progress of the EVPPI
     and of writing figures. Returns the files and the summary table."""
-    if (annual_patients is None) != (decision_years is None):
-        raise InputError("population EVPI needs both the annual number of patients and the years the decision "
-                         "holds (--annual-patients and --decision-years)")
-    directory, writer = ResultsDirectory(out), figures.FigureWriter(formats, phases)
+    check_population_evpi(inputs, annual_patients, decision_years)
+    with claim_output(out, inputs) as path:
+        return _write_psa(psa, inputs, ResultsDirectory(path), wtp_max, evppi, annual_patients, decision_years,
+                          figures.FigureWriter(formats, phases), phases)
+
+
+def _write_psa(psa: PSAResults, inputs: ModelInputs, directory: ResultsDirectory, wtp_max: float | None, evppi: bool,
+               annual_patients: float | None, decision_years: float | None, writer: figures.FigureWriter,
+               phases: figures.Phases | None) -> tuple[list[Path], pd.DataFrame]:
     thresholds = thresholds_of(inputs)
     wtp = default_wtp(inputs)
     summary = psa_summary(psa, thresholds)
@@ -109,9 +142,8 @@ def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max:
 
         evpi = decide.evpi(psa, population, grid).drop(columns="population")
         if annual_patients is not None:
-            rate = inputs.evidence[inputs.perspective.discount_rate_costs].value.value
             evpi["population_evpi"] = voi.population_evpi(evpi["evpi"].to_numpy(), annual_patients, decision_years,
-                                                          rate)
+                                                          _cost_discount_rate(inputs))
             writer.add(directory.figure(EVPI_POPULATION, population), figures.evpi_figure, inputs, population, evpi,
                        annual_patients=annual_patients, decision_years=decision_years)
         files.append(write_table(evpi, directory.table(EVPI, population)))

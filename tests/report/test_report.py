@@ -439,13 +439,13 @@ def test_a_table_without_its_columns_is_an_input_error(results, tmp_path):
 
 def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_path, monkeypatch, capsys):
     """A directory of `markov psa` alone (EVPPI included); the command loads no analysis and
-    evaluates no model, and changes nothing but the two reports."""
+    evaluates no model, and changes nothing but the two reports (and the lock it held)."""
     analysis = tmp_path / "small.yaml"
     analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
                                         "populations": ["mvi"]}))
     out = tmp_path / "psa"
     assert main(["psa", str(analysis), "-n", str(voi.MIN_EVPPI_SAMPLES + 10), "--seed", "3", "--out", str(out)]) == 0
-    before = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.name != ".lock"}
 
     def refuse(*args, **kwargs):
         raise AssertionError("markov report DIR computed something")
@@ -456,7 +456,8 @@ def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_
     assert main(["report", str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.err == f"Writing report.xlsx and report.html to {out}\n" and f"Wrote 2 files to {out}" in captured.out
-    assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if not path.name.startswith("report.")} == before
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")
+            if not path.name.startswith("report.") and path.name != ".lock"} == before
     text = (out / "report.html").read_text(encoding="utf-8")
     assert text.count("The base case was not run") == 2
     assert "The deterministic sensitivity analysis was not run" in text
@@ -481,4 +482,4 @@ def test_markov_report_of_a_directory_refuses_the_options_that_run(results, tmp_
     error = capsys.readouterr().err
     assert error.startswith("markov: error: --psa, --no-dsa: ") and error.count("\n") == 1
     assert main(["report", str(results), "--out", str(tmp_path / "elsewhere")]) == 0
-    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["report.html", "report.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == [".lock", "report.html", "report.xlsx"]
