@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,9 +72,13 @@ def tree_digest(directory: Path) -> dict[str, str]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+#: What a command says of its progress on stderr: a bar ("PSA [###...") or a step starting.
+PROGRESS = re.compile(r"^[^\n]*\[[#.]+\]|^Writing ")
+
+
 def one_line_error(capsys, *contains: str) -> str:
-    """The error line, the only line on stderr but the progress bar's."""
-    err = "".join(line for line in capsys.readouterr().err.splitlines(keepends=True) if not line.startswith("PSA ["))
+    """The error line, the only line on stderr but those of progress."""
+    err = "".join(line for line in capsys.readouterr().err.splitlines(keepends=True) if not PROGRESS.match(line))
     assert err.count("\n") == 1 and err.startswith("markov: error: "), err
     assert all(text in err for text in contains), err
     return err
