@@ -1,12 +1,14 @@
 """The model part of the HCC PSA against another version of the code, in the same run.
 
-    python benchmarks/bench_model.py --baseline PATH [--draws 2000] [--chunk-size 500] [--repeats 3]
+    python benchmarks/bench_model.py --baseline PYTHON [--draws 2000] [--chunk-size 500] [--repeats 3]
 
-``PATH`` is a checkout of the version to compare with, its compiled core built in place
-(``git worktree add PATH <revision> && cd PATH && python setup.py build_ext --inplace``).
-Each repeat evaluates draws 0 to ``--draws`` of the shipped base case (seed 1), in chunks
-of ``--chunk-size`` in one process, once with this checkout and once with the baseline,
-alternately, each in a fresh process (so both see the same machine load); it prints the
+``PYTHON`` is the interpreter of an environment where the version to compare with is
+installed (``git worktree add /tmp/old <revision> && python -m venv /tmp/venv-old &&
+/tmp/venv-old/bin/pip install /tmp/old``); this version is the one installed for the
+interpreter running the script. Each repeat evaluates draws 0 to ``--draws`` of the
+shipped base case (seed 1), in chunks of ``--chunk-size`` in one process, once with each
+version, alternately, each in a fresh process run outside any source tree (so both see
+the same machine load and their installed packages); it prints the
 median draws per second of each, their ratio, and the largest relative difference of any
 result (cost, life-years, QALYs by category and state) between the two versions.
 
@@ -24,8 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-HERE = Path(__file__).resolve().parents[1]
 
 # run in a fresh interpreter with only the given checkout on the path
 _WORKER = r'''
@@ -46,9 +46,9 @@ print(draws / seconds)
 '''
 
 
-def draws_per_second(tree: Path, draws: int, chunk_size: int, out: Path) -> float:
-    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _WORKER, str(draws), str(chunk_size), str(out)], cwd=tree,
+def draws_per_second(python: str, draws: int, chunk_size: int, out: Path) -> float:
+    environment = {"PATH": os.environ.get("PATH", ""), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([python, "-c", _WORKER, str(draws), str(chunk_size), str(out)], cwd=out.parent,
                           env=environment, capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -62,7 +62,7 @@ def largest_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="checkout of the version to compare with")
+    parser.add_argument("--baseline", required=True, help="Python of an environment with the version to compare with")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
@@ -71,8 +71,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         outputs = {name: Path(scratch) / f"{name}.pkl" for name in rates}
         for _ in range(args.repeats):
-            for name, tree in (("this", HERE), ("baseline", args.baseline.resolve())):
-                rates[name].append(draws_per_second(tree, args.draws, args.chunk_size, outputs[name]))
+            for name, python in (("this", sys.executable), ("baseline", args.baseline)):
+                rates[name].append(draws_per_second(python, args.draws, args.chunk_size, outputs[name]))
         difference = largest_relative_difference(pd.read_pickle(outputs["this"]), pd.read_pickle(outputs["baseline"]))
     this, baseline = (statistics.median(rates[name]) for name in ("this", "baseline"))
     print(f"HCC base case, model part, {args.draws:,} draws in chunks of {args.chunk_size}, one process, "

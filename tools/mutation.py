@@ -17,7 +17,7 @@ Usage (from the repository root, with ``pip install -e ".[test,mutation]"``)::
 
 Every mutant of the chosen modules is tested again (``--survivors``: only mutants of functions
 changed since the last run, of every configured module, and the last run's survivors and
-timeouts). mutmut runs niced, with one worker process (the machine is shared). Prints, per
+timeouts not listed as equivalent). mutmut runs niced, with one worker process (the machine is shared). Prints, per
 module, the mutants, how many were killed, survived, timed out, had no test or are
 equivalent, and the score ``(killed + timeouts) / (mutants − equivalent)``; then each survivor
 not listed as equivalent, as a diff. Exits 1 when a module scores below ``--threshold``.
@@ -203,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             before = [name for name, status in statuses().items()
                       if module_of(name) in modules and status in ("survived", "timeout")]
             mutmut("run", "--max-children", "1", niced=True)  # mutants of changed functions, not yet checked
-            now = statuses()
-            again = [name for name in before if now.get(name) in ("survived", "timeout")]
+            now, listed = statuses(), equivalent_changes()
+            again = [name for name in before if now.get(name) in ("survived", "timeout")
+                     and change_of(name)[0] not in listed]  # equivalent mutants survive again
             if again:
                 mutmut("run", "--max-children", "1", *again, niced=True)
         else:

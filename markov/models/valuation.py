@@ -322,27 +322,24 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
     life_years, qalys = np.zeros((n, k)), np.zeros((n, k))
     for g, (cost_rate, effect_rate) in enumerate(distinct):
         rows = slice(None) if len(distinct) == 1 else group.ravel() == g
-
-        def pick(values, rows=rows):  # the samples ``rows`` of values given per sample
-            return values if values.ndim < 3 or values.shape[0] == 1 else values[rows]
-
         part = CohortTrace(trace.occupancy[rows], trace.entries[rows], trace.state_names)
         for_costs = Accumulator(part, grid, discount_rate=float(cost_rate), method=method)
         for_effects = for_costs if effect_rate == cost_rate else Accumulator(
             part, grid, discount_rate=float(effect_rate), method=method)
         for category in categories:
-            costs[category][rows] = for_costs.total(pick(per_year[category]), pick(on_entry[category]))
+            costs[category][rows] = for_costs.total(per_year[category][rows], on_entry[category][rows])
         for category in categories:
             if on_stop[category].any():  # drug wasted at each exit from a state
-                costs[category][rows] += pick(on_stop[category])[:, 0, :] * for_costs.exits
+                costs[category][rows] += on_stop[category][rows, 0, :] * for_costs.exits
         if own:
             _cost_own_courses(own, costs, rows, grid, float(cost_rate), method)
         life_years[rows] = for_effects.total(alive)
         if factor is None:
-            qalys[rows] = for_effects.total(pick(utility[:, None, :]), pick(qaly_on_entry))
-        else:
-            qalys[rows] = (for_effects.capped_total(*(a if a.shape[0] == 1 else a[rows] for a in (utility, factor, cap)))
-                           + for_effects.total(on_entry=pick(qaly_on_entry)))
+            qalys[rows] = for_effects.total(utility[rows][:, None, :], qaly_on_entry[rows])
+        else:  # factor and cap are per sample, or one row for every sample
+            by_cycle = (a if a.shape[0] == 1 else a[rows] for a in (factor, cap))
+            qalys[rows] = (for_effects.capped_total(utility[rows], *by_cycle)
+                           + for_effects.total(on_entry=qaly_on_entry[rows]))
     return costs, life_years, qalys
 
 

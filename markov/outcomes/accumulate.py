@@ -225,10 +225,7 @@ class Accumulator:
             amounts = _values(on_entry, "on_entry", trace, self.grid.n_cycles + 1)
             if amounts.shape[1] == 1:
                 total += amounts[:, 0, :] * self.entered
-            elif amounts.shape[0] == 1:  # by time point
-                total += np.einsum("tj,stj->sj", amounts[0] * self._discount_factors[:, None], trace.entries,
-                                   optimize=True)
-            else:
+            else:  # by time point (and by sample, or the same for every sample)
                 total += np.einsum("stj,stj->sj", amounts * self._discount_factors[None, :, None], trace.entries,
                                    optimize=True)
         return total

@@ -79,7 +79,8 @@ VALUES = {"pfs": (6.0, "months"), "bsc": (9.0, "months"), "regorafenib_pfs": (3.
           "female": (0.3, "proportion"), "u_high": (0.9, "utility"),
           "visit": (250.0, "money", {"currency": "USD", "price_year": 2020, "per": "visit"}),
           "kg_55": (55.0, "kg"), "kg_60": (60.0, "kg"), "mg_4": (4.0, "mg"),
-          "mg_8": (8.0, "mg"), "mg_12": (12.0, "mg"), "quarter": (0.25, "proportion")}
+          "mg_8": (8.0, "mg"), "mg_12": (12.0, "mg"), "quarter": (0.25, "proportion"),
+          "one_and_a_half_percent": (0.015, "rate_per_year")}
 CURVES = {name: {"family": "exp", "median": f"t.{name}"}
           for name in ("pfs", "bsc", "regorafenib_pfs", "os", "on_a", "on_b")}
 
@@ -540,3 +541,22 @@ def test_a_state_s_own_one_off_values_add_to_those_of_the_treatment_started_in_i
     assert costs["adverse_events"][0, 0] == pytest.approx(SORAFENIB_AE_RATE * SEVERE_AE + 1000.0, rel=1e-12)
     assert qalys[0, 0] == pytest.approx(UTILITY_PROGRESSION_FREE * life_years[0, 0]
                                         - AE_DISUTILITY / 12 * SORAFENIB_AE_RATE - 0.01, rel=1e-12)
+
+
+def test_costs_and_effects_are_discounted_at_their_own_rates(workdir):
+    # costs at 3% and effects at 1.5% a year (NICE's differential discounting): the trapezoid rule
+    # on the discounted first-line occupancy, by hand, for its years and its drug acquisition
+    rates = {"discount_rate_costs": "t.three_percent", "discount_rate_effects": "t.one_and_a_half_percent"}
+    model, result = run(workdir, [first("sorafenib")], perspective=rates, name="differential")
+    times, step = model.grid.times_years, model.grid.cycle_length_years
+    occupancy = result.trace.occupancy[0, :, column(result, "first_line")]
+
+    def discounted_years(rate):
+        weighted = occupancy * (1 + rate) ** -times
+        return step / 2 * (weighted[:-1] + weighted[1:]).sum()
+
+    j = column(result, "first_line")
+    assert result.life_years[0, j] == pytest.approx(discounted_years(0.015), rel=1e-9)
+    assert result.costs["first_line_drugs"][0, j] == pytest.approx(
+        SORAFENIB_PER_DAY * 365.25 * discounted_years(0.03), rel=1e-9)
+    assert discounted_years(0.015) / discounted_years(0.03) > 1.005  # the rates' difference shows

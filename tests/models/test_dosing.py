@@ -366,16 +366,18 @@ def test_the_shipped_scenarios_of_dosing_change_what_they_say(workdir):
     assert beyond[("imbrave150", "atezo_bev")] > 10_000 and abs(beyond[("imbrave150", "sorafenib")]) < 1e-6
 
 
-def test_wastage_and_drugs_on_their_own_curves_with_discount_rates_varying_by_sample():
+@pytest.mark.parametrize("rates", [[0.03, 0.0, 0.05], [0.03, 0.0, 0.0]])
+def test_wastage_and_drugs_on_their_own_curves_with_discount_rates_varying_by_sample(rates):
     """A one-way analysis of the discount rate evaluates samples in groups by rate: each
     sample's costs are those of evaluating it alone (wasted supplies and drugs on their own
-    time on treatment included)."""
+    time on treatment included), with three groups or two."""
     inputs = load_analysis()
     model = build_model(inputs)
-    rates = [0.03, 0.0, 0.05]
     mixed = model.evaluate(inputs.with_values({"assumptions.discount_rate_us": np.array(rates)}, 3))
     for k, rate in enumerate(rates):
         alone = model.evaluate(inputs.with_values({"assumptions.discount_rate_us": np.array([rate])}, 1))
         for together, single in zip(mixed, alone, strict=True):
             for category, values in together.costs.items():
                 np.testing.assert_allclose(values[k], single.costs[category][0], rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(together.life_years[k], single.life_years[0], rtol=1e-12)
+            np.testing.assert_allclose(together.qalys[k], single.qalys[0], rtol=1e-12, atol=1e-15)

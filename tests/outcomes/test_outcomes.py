@@ -1,8 +1,11 @@
 """Cycle correction and discounting against hand-worked sums and closed-form integrals."""
+import math
+
 import numpy as np
 import pytest
 
 from markov import InputError, TimeGrid, accumulate, run_markov, run_partitioned_survival
+from markov.outcomes import Accumulator
 
 
 @pytest.fixture
@@ -101,8 +104,6 @@ def test_grid_from_horizon():
             "and entries less those still there from the second",
     tolerance="rel 1e-13")
 def test_discounted_exits_by_hand():
-    from markov.outcomes import Accumulator
-
     grid, rate = TimeGrid(0.5, 8), 0.05
     # first -> second with probability 0.3, second -> dead with 0.4
     trace = run_markov([[0.7, 0.3, 0.0], [0.0, 0.6, 0.4], [0.0, 0.0, 1.0]], [1, 0, 0], n_cycles=grid.n_cycles)
@@ -120,8 +121,6 @@ def test_discounted_exits_by_hand():
     against="the same values built by cycle with numpy and accumulated",
     tolerance="bit for bit")
 def test_values_scaled_and_capped_by_cycle_without_building_them():
-    from markov.outcomes import Accumulator
-
     rng = np.random.default_rng(4)
     grid = TimeGrid(0.25, 30)
     trace = run_markov(np.tile([[0.8, 0.15, 0.05], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]], (3, 1, 1, 1)), [1, 0, 0],
@@ -135,3 +134,51 @@ def test_values_scaled_and_capped_by_cycle_without_building_them():
     assert (built < level[:, None, :] * factor[:, :, None]).any() and (built == level[:, None, :] * factor[:, :, None]).any()
     with pytest.raises(InputError, match="factor has shape"):
         accumulator.capped_total(level, factor[:, :5], cap)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"per_year": [1.0, 2.0, 3.0]},
+     ("per_year has shape (3,); expected (n_states,) = (2,), (n_cycles, n_states) with n_cycles = 6, "
+      "or (n_samples, n_cycles or 1, n_states) with n_samples = 1")),
+    ({"on_entry": np.ones((6, 2))},
+     ("on_entry has shape (6, 2); expected (n_states,) = (2,), (n_cycles, n_states) with n_cycles = 7, "
+      "or (n_samples, n_cycles or 1, n_states) with n_samples = 1")),
+    ({"per_year": np.ones((1, 1, 1, 2))}, "per_year: has 4 dimensions (shape (1, 1, 1, 2)), expected 1 or 2 or 3"),
+    ({"method": "midpoint", "per_year": [1.0, 0.0]}, "cycle correction is 'midpoint': must be one of trapezoid, life_table, start, end"),
+])
+def test_values_of_the_wrong_shape_and_unknown_corrections_are_one_error_naming_them(decay, values, message):
+    grid, trace, _ = decay
+    with pytest.raises(InputError) as error:
+        accumulate(trace, grid, **values)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("rate", [-1.0, -1.5, math.inf, math.nan])
+def test_a_discount_rate_of_minus_one_or_less_or_not_finite_is_an_error(decay, rate):
+    grid, trace, _ = decay
+    with pytest.raises(InputError) as error:
+        accumulate(trace, grid, per_year=[1.0, 0.0], discount_rate=rate)
+    assert str(error.value) == f"discount_rate is {rate!r}: must be a number above -1 (0.035 for 3.5% a year)"
+
+
+def test_values_per_year_and_on_entry_by_time_point_add_up(decay):
+    # one call with both is the sum of one call with each (each checked by hand above), for values on
+    # entry by time point and by sample and time point
+    grid, trace, _ = decay
+    per_year = [[10.0, 0.0]] * grid.n_cycles
+    by_time = 1.0 + np.arange(2.0 * (grid.n_cycles + 1)).reshape(-1, 2)
+    for on_entry in (by_time, np.stack([by_time])):
+        both = accumulate(trace, grid, per_year=per_year, on_entry=on_entry, discount_rate=0.035)
+        years = accumulate(trace, grid, per_year=per_year, discount_rate=0.035)
+        entries = accumulate(trace, grid, on_entry=on_entry, discount_rate=0.035)
+        assert years[0, 0] > 1 and entries[0, 0] > 0  # each part counts in the first state
+        np.testing.assert_allclose(both, years + entries, rtol=1e-14)
+
+
+def test_an_accumulator_corrects_by_the_trapezoid_unless_told_and_needs_the_trace_s_grid(decay):
+    grid, trace, _ = decay
+    np.testing.assert_array_equal(Accumulator(trace, grid).total(per_year=[1.0, 0.0]),
+                                  accumulate(trace, grid, per_year=[1.0, 0.0], method="trapezoid"))
+    with pytest.raises(InputError) as error:
+        Accumulator(trace, TimeGrid(0.5, 5))
+    assert str(error.value) == "the grid has 5 cycles but the trace has 6"
