@@ -27,10 +27,10 @@ from ._version import __version__
 from .api import Analysis
 from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
-from .inputs.labels import sentence, words
+from .inputs.labels import analysis_label
+from .inputs.money import CURRENCY_SYMBOLS
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
-from .plots.style import CURRENCY_SYMBOLS
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
@@ -304,7 +304,7 @@ def _threshold(column: str, currency: str, prefix: str) -> str:
 
 def analysis_title(inputs) -> str:
     """The analysis as a reader names it: its description, else its name in words."""
-    return inputs.analysis.description or sentence(words(inputs.analysis.name))
+    return analysis_label(inputs.analysis.name, inputs.analysis.description)
 
 
 def _print_base_case(outputs, inputs) -> None:

@@ -35,26 +35,32 @@ from ._files import DirectoryLock, is_bookkeeping, remove_temporary_files, write
 from ._validate import InputError
 from ._version import __version__
 from .decision.discounts import discounts_text, price_basis
+from .inputs.labels import analysis_label
 from .inputs.load import ModelInputs
 from .probabilistic.psa import STORE_DIRECTORY
 from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
-    "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY", "DSA_RANGES",
-    "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
+    "ANALYSIS_LABEL", "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY",
+    "DSA_RANGES", "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
     "INCREMENTAL", "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS",
-    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "SEQUENCES",
-    "SEQUENCE_CEAC", "SEQUENCE_EVPI", "SEQUENCE_FRONTIER", "SEQUENCE_OPTIMAL", "SEQUENCE_VALUE", "SEVERITY_MODIFIER",
-    "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
-    "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
-    "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
-    "tornado", "write_table", "writing",
+    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PERSPECTIVE_LABEL", "POPULATION_LABELS", "PSA_SUMMARY", "RESULTS",
+    "RUN_RECORD", "SCENARIOS", "SEQUENCES", "SEQUENCE_CEAC", "SEQUENCE_EVPI", "SEQUENCE_FRONTIER", "SEQUENCE_OPTIMAL",
+    "SEQUENCE_VALUE", "SEVERITY_MODIFIER", "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS",
+    "SURVIVAL_FITS_VALIDATION", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
+    "ResultsDirectory", "claim_output", "cost_category_columns", "fit_figure", "name", "read_record", "read_table",
+    "record_finished", "tornado", "write_table", "writing",
 ]
 
 RUN_RECORD = "run.json"
 #: The run record's label of each strategy, ``{population: {strategy: label}}``: a directory
 #: without the base-case tables (a PSA's) still names its strategies.
 STRATEGY_LABELS = "strategy_labels"
+#: The run record's names for readers of the analysis, its perspective and each population
+#: (``{population: label}``), which reports show instead of the keys.
+ANALYSIS_LABEL = "analysis_label"
+PERSPECTIVE_LABEL = "perspective_label"
+POPULATION_LABELS = "population_labels"
 #: Where ``markov report`` runs the deterministic sensitivity analysis, and where the reports look for it.
 DSA_DIRECTORY = "dsa"
 WORKBOOK = "report.xlsx"
@@ -314,6 +320,9 @@ def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = N
                 "fingerprint": model_fingerprint(inputs, code=False), "package_version": __version__,
                 "perspective": inputs.analysis.perspective, "currency": inputs.perspective.currency,
                 "price_year": inputs.perspective.price_year, **_reference_case(inputs), "commands": {},
+                ANALYSIS_LABEL: analysis_label(inputs.analysis.name, inputs.analysis.description),
+                PERSPECTIVE_LABEL: inputs.perspective.label,
+                POPULATION_LABELS: {p: population.label for p, population in inputs.populations.items()},
                 STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
                                   for p, population in inputs.populations.items()}})
         yield directory.path

@@ -132,9 +132,10 @@ class SequenceResults:
     def plot_frontier(self):
         kind = f"means of {self.run.n_samples:,} PSA draws" if self.run.n_samples else "base case"
         n_usual = len(self.keys) - self.n_sequences
-        note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}). Numbered: the "
-                f"efficient frontier, ICER in {self.currency} per QALY against the previous frontier strategy.")
+        note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}); each ICER is against "
+                f"the previous strategy on the frontier.")
         return plot_sequence_frontier(self.table, currency=self.currency, note=note,
+                                      wtp=sorted(self.thresholds.values()),
                                       title=f"Treatment sequences: cost-effectiveness frontier ({self._population_label})")
 
     @property

@@ -29,6 +29,8 @@ NAMES = {
     "fiercepharma": "FiercePharma", "nrb": "NRB", "pmc": "PMC", "nice": "NICE", "uk": "UK", "us": "US",
     "pmg36": "PMG36", "nhs": "NHS", "mvi": "MVI",
 }
+#: Authors whose hyphenated name a source key writes as two words.
+HYPHENATED = {("abou", "alfa"): "Abou-Alfa"}
 _UNIT_WORDS = {"kg", "mg", "days", "weeks", "months", "years"}
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _TA = re.compile(r"^ta(\d+)$")
@@ -60,6 +62,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text and text[:1].islower() else text
 
 
+def analysis_label(name: str, description: str | None = None) -> str:
+    """An analysis as a reader names it: its description, else its name in words
+    (``"hcc_base_case"`` → ``"HCC base case"``)."""
+    return description or sentence(words(name))
+
+
 def source_label(source: str) -> str:
     """A source key as a reader names it: ``"imbrave150_cheng_2022"`` → ``"IMbrave150, Cheng
     2022"``, ``"assumptions"`` → ``"assumption"``, ``"nice_ta474_sorafenib"`` → ``"NICE TA474"``,
@@ -77,6 +85,8 @@ def source_label(source: str) -> str:
     if years:
         year = years[0]
         before = parts[:year]
+        if tuple(before[-2:]) in HYPHENATED:  # "abou_alfa": one author
+            before = [*before[:-2], HYPHENATED[tuple(before[-2:])]]
         author = _name(before[-1]) if before else ""
         study = ", ".join(_name(p) for p in before[:-1])
         cited = f"{author} {parts[year]}".strip()
@@ -91,7 +101,7 @@ def _name(part: str) -> str:
         return f"TA{_TA.match(part).group(1)}"
     if _PMC.match(part):
         return f"PMC{_PMC.match(part).group(1)}"
-    return part if any(c.isdigit() for c in part) else part.capitalize()
+    return part if any(c.isdigit() for c in part) or not part.islower() else part.capitalize()
 
 
 def input_label(reference: str, unit_text: str | None, label: str | None = None) -> str:

@@ -232,7 +232,7 @@ def plot_acceptability(
         axis.set(xlim=(wtp[0], wtp[-1]) if len(wtp) > 1 else None, ylim=(-0.02, 1.02),
                  xlabel=f"Willingness to pay ({currency} per {effect_unit})", ylabel="Probability cost-effective")
         thousands(axis.xaxis)
-        mark_thresholds(axis, thresholds, currency)
+        mark_thresholds(axis, thresholds, currency, effect_unit)
         axis.grid(alpha=0.3)
         set_title(axis, title)
         arrange(figure, handles=handles, ncol=3)

@@ -26,6 +26,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 
 from .._files import write_atomically
 from .._validate import InputError, as_float_array
+from ..inputs.money import CURRENCY_SYMBOLS
 
 #: Sizes readable at dossier width (a 16 cm figure).
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -39,7 +40,6 @@ NOTE_STYLE = {"fontsize": 8, "color": "0.3"}
 #: (PNG for documents, SVG for the HTML report and editing; PDF on request).
 FIGURE_FORMATS = ("png", "svg", "pdf")
 DEFAULT_FIGURE_FORMATS = ("png", "svg")
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CAD": "C$", "AUD": "A$"}
 
 
 def figure_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
@@ -202,8 +202,9 @@ def _crowded(axis, renderer, gap: float = 6.0) -> bool:
     return any(b.x0 < a.x1 + gap for a, b in pairwise(extents))
 
 
-def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str) -> None:
-    """Dashed vertical lines at named WTP thresholds, named along the top of the axes.
+def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str, unit: str = "QALY") -> None:
+    """Dashed vertical lines at named WTP thresholds, named along the top of the axes with
+    their amount per ``unit`` (``Upper threshold``, ``$150,000/QALY``).
 
     Call once the x limits are set; labels that would overlap alternate between two rows.
     """
@@ -215,7 +216,7 @@ def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str)
     for _, value in ordered:
         axis.axvline(value, color="0.35", linestyle=(0, (4, 2)), linewidth=1, zorder=1)
     top = axis.secondary_xaxis("top")
-    labels = [f"{name}\n{money(value, currency)}" for name, value in ordered]
+    labels = [f"{name}\n{money(value, currency)}/{unit}" for name, value in ordered]
     top.set_xticks([value for _, value in ordered], labels=labels)
     top.tick_params(length=3, labelsize=8, colors="0.25")
     figure = axis.figure

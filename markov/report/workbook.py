@@ -174,8 +174,7 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
 
 def _write_contents(sheet: Worksheet, results: Results, sheets: Sequence[tuple[str, pd.DataFrame | None, str, str]]
                     ) -> None:
-    title = results.provenance.get("analysis", results.directory.name)
-    sheet.append([f"Cost-effectiveness results: {title}"])
+    sheet.append([f"Cost-effectiveness results: {results.title}"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])
 

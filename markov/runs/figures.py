@@ -45,7 +45,7 @@ from ..plots import (
     save_figure,
     strategy_colours,
 )
-from ..plots.style import footnote_text
+from ..plots.style import footnote_text, money
 from ..probabilistic.psa import Progress, PSAResults
 from ..results import FIT_FIGURES
 from ..survival import KaplanMeier, ModelComparison, model_label
@@ -101,7 +101,8 @@ def _title(inputs: ModelInputs, population: str, what: str) -> str:
 
 
 def _money(inputs: ModelInputs, wtp: float) -> str:
-    return f"{inputs.perspective.currency} {wtp:,.0f}"
+    """A willingness to pay as figures print it: ``$150,000``, ``£20,000``."""
+    return money(wtp, inputs.perspective.currency)
 
 
 # ---------------------------------------------------------------------------------
@@ -267,26 +268,27 @@ def evpi_figure(inputs: ModelInputs, population: str, evpi: pd.DataFrame, *, ann
 def evppi_figure(inputs: ModelInputs, population: str, evppi: pd.DataFrame, evpi_at_wtp: float) -> Figure:
     """EVPPI per patient of the single inputs with any (largest first, at most 15), beside
     the EVPI. Groups of inputs (all of one source) are not ranked among them, since their
-    values overlap those of their members: the largest are named in a footnote."""
+    values overlap those of their members: the largest are named in a footnote. When no
+    single input has any, the figure says so in place of the bars."""
     wtp = float(evppi["wtp"].iloc[0])
-    money = _money(inputs, wtp)
+    at = f"{_money(inputs, wtp)}/QALY"
     currency = inputs.perspective.currency
     single = evppi["parameter"].isin(list(inputs.uses))
     some = evppi["evppi"] >= EVPPI_SHOWN_FROM
     shown = evppi[single & some].assign(parameter=lambda t: [inputs.label(p) for p in t["parameter"]])
     groups = evppi[~single & some].sort_values("evppi", ascending=False)
     zero = int((single & ~some).sum())
-    notes = [f"{zero} input{'s' if zero != 1 else ''} with no EVPPI (below {EVPPI_SHOWN_FROM:g} {currency}) not shown."
-             if zero else ""]
+    below = f"below {money(EVPPI_SHOWN_FROM, currency)} per patient"
+    notes = [f"{zero} input{'s' if zero != 1 else ''} with no EVPPI ({below}) not shown."
+             if zero and not shown.empty else ""]
     if len(groups):
         notes.append("The inputs of one source together: " + "; ".join(
-            f"{inputs.source_label(row.parameter)}, {row.evppi:,.0f} {currency}" for row in groups.head(4).itertuples())
+            f"{inputs.source_label(row.parameter)}, {money(row.evppi, currency)}" for row in groups.head(4).itertuples())
             + ("." if len(groups) <= 4 else f", and {len(groups) - 4} more sources."))
-    if shown.empty:
-        shown = pd.DataFrame({"parameter": ["No single input"], "evppi": [0.0]})
-    return plot_evppi(shown, evpi=evpi_at_wtp, currency=currency, wtp_label=f"{money} per QALY", max_bars=15,
+    return plot_evppi(shown, evpi=evpi_at_wtp, currency=currency, wtp_label=at, max_bars=15,
                       footnote=" ".join(n for n in notes if n),
-                      title=_title(inputs, population, f"EVPPI per patient at {money} per QALY"))
+                      if_none=f"EVPPI is zero for every single input at {at}\n(each of the {zero} inputs {below})",
+                      title=_title(inputs, population, f"EVPPI per patient at {at}"))
 
 
 def convergence_by_label(convergence: pd.DataFrame) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def test_acceptability_curves_with_frontier_and_thresholds(tmp_path):
     assert legend[:4] == STRATEGIES
     assert any(text.startswith("Frontier (CEAF)") for text in legend) and "Change of optimal strategy" in legend
     texts = all_texts(figure)
-    assert "NICE upper\n$30,000" in texts and "US benchmark\n$150,000" in texts and "300,000" in texts
+    assert "NICE upper\n$30,000/QALY" in texts and "US benchmark\n$150,000/QALY" in texts and "300,000" in texts
     save_all(figure, tmp_path, "ceac")
     without = plot_acceptability(ceac, currency="GBP", effect_unit="LY")
     assert without.axes[0].get_xlabel() == "Willingness to pay (GBP per LY)" and legend_labels(without) == STRATEGIES

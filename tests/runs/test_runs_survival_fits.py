@@ -144,7 +144,7 @@ def test_each_figure_has_labelled_axes_and_names_the_models(base, kind, x_label,
         assert "Log-normal (chosen)" in labels and "Spline (hazard, 3 knots)" in labels
         assert "Weibull (AFT and PH)" in labels  # one curve, drawn once
     if kind == "extrapolation":
-        assert "Reported (t)" in labels
+        assert "Reported (T)" in labels  # the source by its label
     plt.close(figure)
 
 
