@@ -331,3 +331,36 @@ def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_sta
     return total_arr
 
 
+def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] factor, const double[:, :] cap,
+                                 const double[::1] at_start, const double[::1] at_end,
+                                 const double[:, :, :] occupancy):
+    """cycle_weighted_totals of values min(level[s, j] * factor[s, c], cap[s, c]), without
+    building them: a utility by state, adjusted for age and capped at the general
+    population's, say.
+
+    level : (1 or n, n_states); factor, cap : (1 or n, n_cycles), of any strides. Each
+    value is rounded as numpy rounds ``np.minimum(level * factor, cap)``, and summed in
+    the order of cycle_weighted_totals, so the two agree bit for bit.
+    """
+    cdef Py_ssize_t n = occupancy.shape[0], n_cycles = factor.shape[1], k = occupancy.shape[2]
+    cdef bint level_per_sample = level.shape[0] > 1, factor_per_sample = factor.shape[0] > 1
+    cdef bint cap_per_sample = cap.shape[0] > 1
+    total_arr = np.empty((n, k))
+    cdef double[:, ::1] total = total_arr
+    cdef Py_ssize_t s, c, j, sl, sf, sc
+    cdef double in_state, value, limit
+    with nogil:
+        for s in range(n):
+            sl = s if level_per_sample else 0
+            sf = s if factor_per_sample else 0
+            sc = s if cap_per_sample else 0
+            for j in range(k):
+                in_state = 0.0
+                for c in range(n_cycles):
+                    value = level[sl, j] * factor[sf, c]
+                    limit = cap[sc, c]
+                    if limit < value:
+                        value = limit
+                    in_state += value * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j])
+                total[s, j] = in_state
+    return total_arr

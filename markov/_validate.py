@@ -5,14 +5,29 @@ it broke, before any array reaches the compiled core.
 """
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
-
 PROBABILITY_TOLERANCE = 1e-9
+#: The longest excerpt of a value an error message quotes (:func:`excerpt`).
+EXCERPT_CHARS = 60
+#: The most problems of one file an error lists.
+MAX_PROBLEMS = 20
 
 
 class InputError(ValueError):
     """A model input broke a rule; the message names the input, the value and the rule."""
+
+
+def excerpt(value, limit: int = EXCERPT_CHARS) -> str:
+    """A short repr of ``value`` for an error message: at most ``limit`` characters, built
+    without walking more of a large or deeply nested value than it shows."""
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother = 3, limit, limit
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 4
+    text = shown.repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _number(value) -> str:
@@ -45,6 +60,29 @@ def as_float_array(value, name: str, *, ndim: tuple[int, ...] | None = None, fin
         index = _first(~np.isfinite(array))
         raise InputError(f"{name}{list(index) if index else ''} is {_number(array[index])}: every value must be a finite number")
     return array
+
+
+def as_indices(value, name: str, choices: int, axis: str = "cycle", item: str = "matrix",
+               items: str = "matrices") -> np.ndarray:
+    """``value`` as a non-empty 1-D array of whole numbers (``intp``), one per ``axis``, each
+    indexing one of ``choices`` ``items``; a fraction is refused, never truncated."""
+    try:
+        array = np.asarray(value)
+    except ValueError as error:
+        raise InputError(f"{name}: could not be read as numbers ({error})") from None
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{name}: holds {array.dtype} values; {item} indices must be whole numbers")
+    if array.ndim != 1 or array.size < 1:
+        raise InputError(f"{name} has shape {array.shape}: one {item} index per {axis} is needed")
+    fractional = ~np.isfinite(array) | (array != np.round(array))
+    if fractional.any():
+        c = int(np.argmax(fractional))
+        raise InputError(f"{name}[{c}] is {float(array[c])!r}: {item} indices must be whole numbers (never rounded)")
+    outside = (array < 0) | (array >= choices)
+    if outside.any():
+        c = int(np.argmax(outside))
+        raise InputError(f"{name} [{axis} {c}] is {int(array[c])}: must index one of the {choices} {items}")
+    return np.ascontiguousarray(array, dtype=np.intp)
 
 
 def check_range(array: np.ndarray, name: str, low: float, high: float, axes: tuple[str, ...] = ()) -> None:
@@ -124,8 +162,21 @@ def sample_count(name_to_length: dict[str, int]) -> int:
 
 def validation_error(where: str, error) -> InputError:
     """Turn a pydantic ``ValidationError`` into one line per problem: where, field, value, rule."""
+    problems = error.errors()
     lines = []
-    for problem in error.errors():
+    for problem in problems[:MAX_PROBLEMS]:
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"{where}: {field} = {problem.get('input')!r}: {problem['msg']}")
+        value = problem.get("input")
+        rule = problem["msg"]
+        if problem["type"] == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            rule += _NUMBER_FOR_TEXT
+        lines.append(f"{where}: {field} = {excerpt(value)}: {rule}")
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"{where}: and {len(problems) - MAX_PROBLEMS} more problems")
     return InputError("\n".join(lines))
+
+
+#: A number where a model file names evidence is the usual slip in an analysis's ``overrides``.
+_NUMBER_FOR_TEXT = ("; where a field names evidence (a reference, source.value), a number goes in an evidence file "
+                    "or in the analysis file's values: (values: {assumptions.discount_rate_us: 0.035}), "
+                    "or from Python markov.load().set({...})")

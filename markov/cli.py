@@ -10,17 +10,27 @@ finished chunks are kept: the same command resumes it).
 from __future__ import annotations
 
 import argparse
+import logging
+import math
+import re
 import sys
+import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from ._validate import InputError
+from ._version import __version__
 from .api import Analysis
+from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
+from .inputs.labels import analysis_label
+from .inputs.money import CURRENCY_SYMBOLS
 from .models import build_model
+from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
 from .probabilistic.batch import WorkerFailed
 from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
 from .report import write_reports
@@ -33,15 +43,16 @@ from .results import (
     ResultsDirectory,
     claim_output,
     read_record,
-    record_finished,
+    read_table,
+    tornado,
 )
 from .runs import (
-    EVPPI_MAX_SAMPLES,
     GSA_METHODS,
     run_analysis,
     run_dsa,
     run_gsa,
     run_probabilistic,
+    run_report,
 )
 
 EXIT_INPUT_ERROR = 2
@@ -49,6 +60,15 @@ EXIT_SYSTEM_ERROR = 1
 EXIT_INTERRUPTED = 130
 #: Where `markov report` runs and writes when given no --out.
 REPORT_OUT = "results/report"
+#: Characters a terminal acts on rather than shows: C0 and C1 controls but the newline and
+#: the tab, DEL, and the Unicode bidirectional marks and overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _say(text: str = "", file=None, flush: bool = False) -> None:
+    """Print ``text`` (which may hold names and labels from input files) without the
+    control characters a terminal would act on (:data:`_CONTROL`)."""
+    print(_CONTROL.sub("", text), file=file or sys.stdout, flush=flush)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,13 +82,21 @@ def _add_common(command: argparse.ArgumentParser, out: str) -> None:
     command.add_argument("analysis", nargs="?", help="YAML analysis file (default: the embedded base case)")
     command.add_argument("--out", default=out, help="output directory (default: %(default)s); a directory holding "
                                                     "another analysis's results is refused")
+    _add_formats(command)
 
 
-def _add_batch(command: argparse.ArgumentParser) -> None:
+def _add_formats(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--formats", default=",".join(DEFAULT_FIGURE_FORMATS), metavar="LIST",
+                         help=f"figure formats, separated by commas, of {', '.join(FIGURE_FORMATS)} (default: "
+                              "%(default)s)")
+
+
+def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
+    """The options of running a PSA; ``draws`` is the command's option for the number of draws."""
     batch = command.add_argument_group(
         "running the PSA", f"Draws are computed in chunks and each finished chunk is saved in OUT/{STORE_DIRECTORY} "
                            "(Parquet). Re-running the same command after an interruption resumes from the "
-                           "finished chunks; a larger -n extends the PSA. Results are identical whatever the "
+                           f"finished chunks; a larger {draws} extends the PSA. Results are identical whatever the "
                            "workers, scheduler or chunk size.")
     batch.add_argument("--workers", type=int, default=1,
                        help="local worker processes (default: %(default)s, in this process)")
@@ -77,13 +105,16 @@ def _add_batch(command: argparse.ArgumentParser) -> None:
                             "on the client and on every worker)")
     batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="DRAWS",
                        help="draws per chunk of a new PSA (default: %(default)s; a resumed PSA keeps its own)")
-    batch.add_argument("--evppi-samples", type=int, default=EVPPI_MAX_SAMPLES, metavar="N",
-                       help="the EVPPI regressions use the first N samples (default: %(default)s)")
+    batch.add_argument("--evppi-samples", type=int, default=None, metavar="N",
+                       help="the EVPPI regressions use the first N samples (default: every sample while the "
+                            f"regressions are estimated to take at most {EVPPI_TIME_BUDGET:.0f} s, else as many as "
+                            "fit)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="markov", description="Treatment-sequencing cost-effectiveness model of advanced "
                                                 "hepatocellular carcinoma. Each subcommand has its own --help.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="base case (and optional PSA): tables and figures",
                               description="Run an analysis file, or the embedded base case when none is given. "
@@ -94,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--psa", type=int, default=None, metavar="N",
                      help="probabilistic samples (default: the analysis file's psa_samples, 0 = none)")
     run.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
-    _add_batch(run)
+    _add_batch(run, "--psa")
     psa = commands.add_parser("psa", help="probabilistic sensitivity analysis: CE plane, CEAC/CEAF, EVPI, EVPPI",
                               description=f"Run N probabilistic samples into a resumable results store "
                                           f"(OUT/{STORE_DIRECTORY}: per-sample inputs and results in Parquet) and "
@@ -108,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="largest willingness to pay of the CEAC and EVPI curves (default: twice the highest "
                           "threshold or 1.25 times the highest frontier ICER, whichever is larger)")
     psa.add_argument("--no-evppi", action="store_true", help="skip the EVPPI (regression per input)")
-    _add_batch(psa)
+    _add_batch(psa, "--samples")
     psa.add_argument("--annual-patients", type=float, default=None, metavar="N",
                      help="patients facing the decision each year, for the population EVPI (give your source)")
     psa.add_argument("--decision-years", type=float, default=None, metavar="Y",
@@ -116,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
 
     dsa = commands.add_parser("dsa", help="one-way (tornado), two-way, scenarios and threshold prices",
                               description="Deterministic sensitivity analysis of each population's comparison: "
-                                          "each input at its low and high value (evidence range, else 2.5%%/97.5%% "
+                                          "each input at its low and high value (evidence range, else 2.5%/97.5% "
                                           "quantiles) with NMB and ICER tornados, a two-way analysis of the two "
                                           "inputs with the largest swing, the scenario table, and the price of "
                                           "each first-line drug of the intervention at which its ICER equals "
@@ -164,7 +195,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--psa", type=int, default=1000, metavar="N", help="PSA draws (default: %(default)s)")
     report.add_argument("--seed", type=int, default=None, help="PSA seed (default: the analysis file's seed)")
     report.add_argument("--no-dsa", action="store_true", help="skip the deterministic sensitivity analysis")
-    _add_batch(report)
+    _add_formats(report)
+    _add_batch(report, "--psa")
 
     sequences = commands.add_parser(
         "sequences", help="evaluate and rank every treatment sequence the analysis's rules allow",
@@ -209,14 +241,20 @@ class _ProgressBar:
         share = done / total if total else 1.0
         filled = int(round(share * self.width))
         line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {done:,}/{total:,} "
-                f"{self.unit}" + (f", {rate:,.0f}/s" if rate else "") + (f", {left}" if left else ""))
+                f"{self.unit}" + (f", {_rate(rate)}" if rate else "") + (f", {left}" if left else ""))
         if self.terminal:
-            print(f"\r{line}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+            # erase to the end of the line: a bar may follow a longer one of another phase
+            print(f"\r{line}\x1b[K", end="\n" if done >= total else "", file=sys.stderr, flush=True)
             return
         tenth = int(10 * share)
         if done >= total or tenth > self.last_line[1] or now - self.last_line[0] >= 60:
             print(line, file=sys.stderr, flush=True)
             self.last_line = (now, tenth)
+
+
+def _rate(per_second: float) -> str:
+    """``250/s``, or ``17 s each`` when slower than one a second."""
+    return f"{per_second:,.0f}/s" if per_second >= 1 else f"{_duration(1 / per_second)} each"
 
 
 def _duration(seconds: float) -> str:
@@ -230,37 +268,122 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _print_base_case(outputs) -> None:
-    columns = ["strategy", "cost", "life_years", "qalys", "incremental_cost", "incremental_qalys",
-               "icer_per_qaly", "status"]
-    merged = outputs.incremental.merge(outputs.results[["population", "strategy", "life_years"]],
+#: What the console prints for a value that is not defined (an ICER of the reference).
+UNDEFINED = "—"
+#: Widest console table, in characters.
+CONSOLE_WIDTH = 100
+
+
+def _heading(text: str) -> None:
+    """A table's heading after a blank line, wrapped to :data:`CONSOLE_WIDTH`."""
+    _say("\n" + textwrap.fill(text, CONSOLE_WIDTH, break_on_hyphens=False))
+
+
+def _amount(value: float) -> str:
+    """Money in whole units with thousands separators; "—" when undefined."""
+    return UNDEFINED if pd.isna(value) else f"{value:,.0f}"
+
+
+def _decimals(places: int):
+    return lambda value: UNDEFINED if pd.isna(value) else f"{value:,.{places}f}"
+
+
+def _status(row, labels: dict[str, str]) -> str:
+    """``dominated by Sorafenib``, ``extendedly dominated``, ``frontier`` or ``reference``."""
+    if row.status == "dominated" and isinstance(row.dominated_by, str) and row.dominated_by:
+        return f"dominated by {labels.get(row.dominated_by, row.dominated_by)}"
+    return row.status
+
+
+def _threshold(column: str, currency: str, prefix: str) -> str:
+    """``nmb_at_100000_USD`` → ``$100,000``: a threshold's column as a reader names it."""
+    amount = float(column.removeprefix(prefix).rpartition("_")[0])
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount:,.0f}" if symbol else f"{currency} {amount:,.0f}"
+
+
+def analysis_title(inputs) -> str:
+    """The analysis as a reader names it: its description, else its name in words."""
+    return analysis_label(inputs.analysis.name, inputs.analysis.description)
+
+
+def _print_base_case(outputs, inputs) -> None:
+    """Each population's results as a health economist reads them: labels, units in the
+    headers, money in whole units, "—" where a value is undefined, who dominates whom."""
+    currency = inputs.perspective.currency
+    merged = outputs.incremental.merge(outputs.results[["population", "strategy", "label", "life_years"]],
                                        on=["population", "strategy"])
-    # money to the penny, effects to 4 decimals: as published results print them
-    effects = {column: lambda v: "NaN" if pd.isna(v) else f"{v:,.4f}"
-               for column in ("life_years", "qalys", "incremental_qalys")}
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
-        for population, rows in merged.groupby("population", sort=False):
-            print(f"\n{outputs.name} — {population}")
-            print(rows[columns].to_string(index=False, formatters=effects))
-            nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
-            print(rows[["strategy", *nmb]].to_string(index=False))
+    for population, rows in merged.groupby("population", sort=False):
+        labels = dict(zip(rows["strategy"], rows["label"], strict=True))
+        table = pd.DataFrame({
+            "Strategy": rows["label"], f"Cost ({currency})": rows["cost"].map(_amount),
+            "LYs": rows["life_years"].map(_decimals(3)), "QALYs": rows["qalys"].map(_decimals(3)),
+            f"ΔCost ({currency})": rows["incremental_cost"].map(_amount),
+            "ΔQALYs": rows["incremental_qalys"].map(_decimals(3)),
+            f"ICER ({currency}/QALY)": rows["icer_per_qaly"].map(_amount),
+            "Status": [_status(row, labels) for row in rows.itertuples()]})
+        _heading(f"{analysis_title(inputs)} — {inputs.populations[population].label}")
+        _say(table.to_string(index=False))
+        nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
+        benefit = pd.DataFrame({"Strategy": rows["label"]} | {
+            f"NMB at {_threshold(c, currency, 'nmb_at_')}/QALY ({currency})": rows[c].map(_amount) for c in nmb})
+        _say(benefit.to_string(index=False))
+
+
+def _print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: dict, currency: str) -> None:
+    """The PSA summary, a table per population that fits :data:`CONSOLE_WIDTH`: means with
+    95% intervals, and the probability that each strategy is cost-effective."""
+    chances = [c for c in summary.columns if c.startswith("probability_cost_effective_at_")]
+    for population, rows in summary.groupby("population", sort=False):
+        table = pd.DataFrame({"Strategy": [labels.get((population, s), s) for s in rows["strategy"]]})
+        for measure, title, shown in (("cost", f"Cost ({currency})", _amount), ("qalys", "QALYs", _decimals(3))):
+            table[f"{title}, mean (95% interval)"] = [
+                f"{shown(m)} ({shown(lo)} to {shown(hi)})"
+                for m, lo, hi in zip(rows[f"{measure}_mean"], rows[f"{measure}_2.5%"], rows[f"{measure}_97.5%"],
+                                     strict=True)]
+        for column in chances:
+            table[f"P(CE) {_threshold(column, currency, 'probability_cost_effective_at_')}"] = \
+                [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in rows[column]]
+        _heading(f"PSA summary — {population_labels.get(population, population)}")
+        _say(table.to_string(index=False))
+
+
+def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
+    """``markov dsa``: the inputs that move each population's incremental NMB the most."""
+    directory = ResultsDirectory(out)
+    currency = inputs.perspective.currency
+    for population, spec in inputs.populations.items():
+        path = directory.table(tornado("nmb"), population)
+        if not path.is_file():
+            continue
+        table = read_table(path).head(top)
+        versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
+                 f"{spec.strategies[spec.comparison.comparator].label}"
+        _heading(f"Top drivers of the incremental NMB, {versus} — {spec.label}")
+        _say(pd.DataFrame({
+            "Input": [inputs.label(ref) if ref in inputs.uses else ref for ref in table["reference"]],
+            "Low → high": [f"{lo} → {hi}" for lo, hi in zip(table["low_input"], table["high_input"], strict=True)],
+            f"NMB ({currency})": [f"{_amount(lo)} to {_amount(hi)}"
+                                  for lo, hi in zip(table["outcome_low"], table["outcome_high"], strict=True)],
+        }).to_string(index=False, max_colwidth=58))
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Counts and amounts on the command line, before anything runs or is written."""
-    for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("annual_patients", 0),
-                        ("decision_years", 0), ("workers", 1), ("chunk_size", 1), ("evppi_samples", 0),
-                        ("draws", 0)):
+    for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("workers", 1), ("chunk_size", 1),
+                        ("evppi_samples", 0), ("draws", 0)):
         value = getattr(args, name, None)
-        if value is not None and value < least:
-            raise InputError(f"--{name.replace('_', '-')} is {value}: must be at least {least}")
-    for name, positive in (("wtp", False), ("wtp_max", True)):
+        if value is not None and not (math.isfinite(value) and value >= least):
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite number of at least {least}")
+    for name, positive in (("wtp", False), ("wtp_max", True), ("annual_patients", False), ("decision_years", True)):
         value = getattr(args, name, None)
-        if value is not None and not (value != float("inf") and (value > 0 if positive else value >= 0)):
+        if value is not None and not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
             rule = "more than 0" if positive else "0 or more"
-            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite amount, {rule}")
+            raise InputError(f"--{name.replace('_', '-')} is {value}: must be a finite number, {rule}")
     if (getattr(args, "annual_patients", None) is None) != (getattr(args, "decision_years", None) is None):
         raise InputError("--annual-patients and --decision-years: the population EVPI needs both")
+    if getattr(args, "formats", None) is not None:
+        figure_formats(args.formats)
     if getattr(args, "scheduler", None) is not None and args.workers != 1:
         raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
 
@@ -279,33 +402,31 @@ def _validate(inputs, draws: int) -> None:
     statuses = pd.Series([inputs.evidence[ref].value.status for ref in inputs.references]).value_counts()
     sources = {ref.partition(".")[0] for ref in inputs.references}
     strategies = sum(len(p.strategies) for p in inputs.populations.values())
-    print(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
-          f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
-    print(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
-          f"{_count(len(inputs.references), 'input')} from "
-          f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
-          f"{len(inputs.uncertain)} vary in the PSA.")
-    print(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
+    _say(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
+         f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
+    _say(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
+         f"{_count(len(inputs.references), 'input')} from "
+         f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
+         f"{len(inputs.uncertain)} vary in the PSA.")
+    _say(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
-def _sequences(inputs, draws: int, seed: int, out: str) -> list[Path]:
+def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Path]:
     """``markov sequences``: the count before running, then the ranking."""
     analysis = Analysis(inputs)
     search = analysis.sequence_search()
-    print(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
-          f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
-          file=sys.stderr)
-    claim_output(out, inputs)  # beside the same analysis's other results, never another's
-    results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
-    files = results.write(out)
-    record_finished(out, "sequences", population=search.population, sequences=search.n_sequences,
-                    psa_samples=draws or None, seed=seed if draws else None)
+    with claim_output(out, inputs):  # beside the same analysis's other results, never another's
+        _say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
+             f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
+             file=sys.stderr)
+        results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
+        files = results.write(out, formats)
     columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
-        print(results.table[columns].head(10).to_string(index=False))
+        _say(results.table[columns].head(10).to_string(index=False))
         optimal = results.optimal(list(results.thresholds.values()))
-        print("\nOptimal at each threshold")
-        print(optimal[["wtp", "label"]].to_string(index=False))
+        _say("\nOptimal at each threshold")
+        _say(optimal[["wtp", "label"]].to_string(index=False))
     return files
 
 
@@ -326,10 +447,32 @@ def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
         raise InputError(f"{', '.join(running)}: {directory} is a results directory, rendered as it is; these options "
                          "run an analysis (give an analysis file)")
     args.out = args.out or args.analysis
-    return write_reports(directory, args.out)
+    return _reports(directory, args.out)
+
+
+def _reports(directory: str | Path, out: str | Path) -> list[Path]:
+    """The reports of the results directory ``directory``, written to ``out``, said when they start."""
+    _say(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
+    return write_reports(directory, out)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A warning is one line too (a chunk set aside, say); libraries' logs are not shown
+    # (Dask logs a lost scheduler in dozens of lines): what fails is reported in one line.
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        logging.disable(logging.ERROR)
+        try:
+            return _main(argv)
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"markov: warning: {message}", file=sys.stderr)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -339,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_arguments(args)
         if rendering:
             files = _render(args, vars(parser.parse_args(["report"])))
-            print(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+            _say(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
             return 0
         if args.command == "report":
             args.out = args.out or REPORT_OUT
@@ -348,52 +491,53 @@ def main(argv: list[str] | None = None) -> int:
             _validate(inputs, args.draws)
             return 0
         seed = inputs.analysis.seed if getattr(args, "seed", None) is None else args.seed
-        if args.command in ("run", "report"):
-            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed,
-                                   progress=_ProgressBar("PSA"), **_batch_options(args))
+        shown = {"formats": args.formats, "phases": _ProgressBar}
+        if args.command == "run":
+            outputs = run_analysis(inputs, args.out, psa_samples=args.psa, seed=seed, **shown, **_batch_options(args))
             files, summary = outputs.files, outputs.psa_summary
-            if args.command == "report":
-                if not args.no_dsa:
-                    files += run_dsa(inputs, ResultsDirectory(args.out).dsa.path)
-                files += write_reports(args.out)
+        elif args.command == "report":
+            outputs, files = run_report(inputs, args.out, psa_samples=args.psa, seed=seed, dsa=not args.no_dsa,
+                                        **shown, **_batch_options(args))
+            summary = outputs.psa_summary
         elif args.command == "psa":
-            files, summary = run_probabilistic(inputs, args.out, args.samples, seed, progress=_ProgressBar("PSA"),
-                                               wtp_max=args.wtp_max, evppi=not args.no_evppi,
-                                               annual_patients=args.annual_patients,
-                                               decision_years=args.decision_years, **_batch_options(args))
+            files, summary = run_probabilistic(inputs, args.out, args.samples, seed, wtp_max=args.wtp_max,
+                                               evppi=not args.no_evppi, annual_patients=args.annual_patients,
+                                               decision_years=args.decision_years, **shown, **_batch_options(args))
         elif args.command == "sequences":
-            files = _sequences(inputs, args.psa, seed, args.out)
+            files = _sequences(inputs, args.psa, seed, args.out, args.formats)
         elif args.command == "dsa":
-            files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points)
+            files = run_dsa(inputs, args.out, wtp=args.wtp, two_way_points=args.points, **shown)
         else:
             if args.from_psa and args.method not in ("delta", "pawn"):
                 raise InputError(f"--from-psa: {args.method} needs its own design; only delta and pawn use a PSA")
             existing = read_psa(args.from_psa, inputs, measures=("cost", "qalys")) if args.from_psa else None
             files = run_gsa(inputs, args.out, method=args.method, n=args.samples, seed=seed, wtp=args.wtp,
-                            group_by_source=args.group_by_source, psa=existing,
-                            progress=_ProgressBar(args.method, unit="model runs"))
+                            group_by_source=args.group_by_source, psa=existing, **shown)
         plt.close("all")
     except InputError as error:
-        print(f"markov: error: {error}", file=sys.stderr)
+        _say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         kept = (f"; finished PSA chunks are kept in {Path(args.out) / STORE_DIRECTORY}: run the same command to "
                 f"resume") if args.command in ("run", "psa", "report") and not rendering else ""
-        print(f"\nmarkov: interrupted{kept}", file=sys.stderr)
+        _say(f"\nmarkov: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, WorkerFailed) as error:
-        print(f"markov: error: {error}", file=sys.stderr)
+        _say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     if outputs is not None:
-        _print_base_case(outputs)
+        _print_base_case(outputs, inputs)
         missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
         for row in missed.itertuples():
-            print(f"note: {row.population}.{row.strategy}: the OS median could not be reached in the base case")
+            _say(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
     if summary is not None:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print("\nPSA summary")
-            print(summary.round(3).to_string(index=False))
-    print(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+        labels = {(p, s): strategy.label for p, spec in inputs.populations.items()
+                  for s, strategy in spec.strategies.items()}
+        _print_psa_summary(summary, labels, {p: spec.label for p, spec in inputs.populations.items()},
+                           inputs.perspective.currency)
+    if args.command == "dsa":
+        _print_top_drivers(args.out, inputs)
+    _say(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -11,6 +11,17 @@ from ._validate import InputError
 DAYS_PER_YEAR = 365.25
 WEEK_YEARS = 7.0 / DAYS_PER_YEAR
 MONTH_YEARS = 1.0 / 12.0
+#: The most cycles a grid may have (daily cycles for 27 years, weekly for 190): every
+#: trace holds samples x time points x states, so more would exhaust memory, not refine results.
+MAX_CYCLES = 10_000
+
+
+def _positive(name: str, value) -> float:
+    """``value`` as a float if it is a positive finite number (not a boolean or text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} is {value!r}: must be a positive number")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -29,18 +40,25 @@ class TimeGrid:
     n_cycles: int
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.cycle_length_years) and self.cycle_length_years > 0):
-            raise InputError(f"cycle_length_years is {self.cycle_length_years!r}: must be a positive number")
-        if int(self.n_cycles) != self.n_cycles or self.n_cycles < 1:
-            raise InputError(f"n_cycles is {self.n_cycles!r}: must be a whole number of at least 1")
+        _positive("cycle_length_years", self.cycle_length_years)
+        n = self.n_cycles
+        if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not math.isfinite(n) \
+                or int(n) != n or n < 1:
+            raise InputError(f"n_cycles is {n!r}: must be a whole number of at least 1")
+        if n > MAX_CYCLES:
+            raise InputError(f"n_cycles is {int(n):,}: at most {MAX_CYCLES:,} cycles (lengthen the cycle or shorten "
+                             f"the horizon)")
 
     @classmethod
     def from_horizon(cls, horizon_years: float, cycle_length_years: float) -> TimeGrid:
         """The shortest grid whose last time point reaches ``horizon_years``."""
-        if not (math.isfinite(horizon_years) and horizon_years > 0):
-            raise InputError(f"horizon_years is {horizon_years!r}: must be a positive number")
-        n_cycles = math.ceil(horizon_years / cycle_length_years - 1e-9)
-        return cls(cycle_length_years, n_cycles)
+        horizon, cycle = _positive("horizon_years", horizon_years), _positive("cycle_length_years", cycle_length_years)
+        cycles = horizon / cycle
+        if cycles > MAX_CYCLES:
+            raise InputError(f"horizon_years {horizon_years!r} in cycles of {cycle_length_years!r} years: "
+                             f"{math.ceil(cycles - 1e-9):,} cycles, more than {MAX_CYCLES:,}; lengthen the cycle "
+                             f"(cycle_length_days) or shorten the horizon (horizon_years)")
+        return cls(cycle_length_years, math.ceil(cycles - 1e-9))
 
     @property
     def times_years(self) -> np.ndarray:

@@ -1,12 +1,20 @@
 """The results directory: the name of every file in it, its run record, and its tables on disk.
 
-``markov run | psa | dsa | gsa`` write a results directory (:mod:`markov.runs`) and
-``markov report`` reads one (:mod:`markov.report`); both take every name from here, so
-that the layout is written down once. Tables are CSV files, written through a
-temporary name so that an interrupted run never leaves half a table, and read back
-to the last bit of every float. Figures are written in several formats under one
-stem (:func:`markov.plots.save_figure`). ``run.json`` records whose results a
+``markov run | psa | dsa | gsa | sequences`` write a results directory (:mod:`markov.runs`)
+and ``markov report`` reads one (:mod:`markov.report`); both take every name from here,
+so that the layout is written down once. Tables are CSV files, written whole or not at
+all (:func:`markov._files.write_atomically`, as every file of a results directory is)
+and read back to the last bit of every float. A text cell (or column name) that a
+spreadsheet would take for a formula — starting with ``=``, ``+``, ``-`` or ``@``, or a
+tab or carriage return, and not a plain number — is written with a single quote before
+it, as OWASP advises against CSV injection; :func:`read_table` removes it again. Figures
+are written in several formats under one stem (:func:`markov.plots.save_figure`).
+``run.json`` records whose results a
 directory holds and the commands that finished there.
+
+One command at a time writes into a results directory: :func:`claim_output` holds the
+directory's lock from the first byte a command writes there to its entry in
+``run.json`` (:func:`writing`), and a second command, of any kind, is refused.
 
 Names take a stem and, for a file per population, the population: ``results`` and
 ``mvi`` name ``results_mvi.csv`` (:func:`name`). The deterministic sensitivity
@@ -15,36 +23,44 @@ analysis of a report lives in the subdirectory :data:`DSA_DIRECTORY`.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from ._files import DirectoryLock, is_bookkeeping, remove_temporary_files, write_atomically
 from ._validate import InputError
 from ._version import __version__
 from .decision.discounts import discounts_text, price_basis
+from .inputs.labels import analysis_label
 from .inputs.load import ModelInputs
 from .probabilistic.psa import STORE_DIRECTORY
 from .probabilistic.store import Plan, ResultsStore, model_fingerprint
 
 __all__ = [
-    "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY", "DSA_RANGES",
-    "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
+    "ANALYSIS_LABEL", "CALIBRATION", "CEAC", "CEAF", "CE_PLANE", "CONVERGENCE", "DISCOUNT_THRESHOLDS", "DSA_DIRECTORY",
+    "DSA_RANGES", "EVPI", "EVPI_POPULATION", "EVPPI", "FIGURE_SUFFIXES", "FIT_FIGURES", "HTML_REPORT", "ICER_SUMMARY",
     "INCREMENTAL", "INPUTS", "MODEL_VS_DATA", "MODEL_VS_DATA_SUMMARY", "NMA", "NMA_LEAGUE", "NMA_STATISTICS",
-    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PSA_SUMMARY", "RESULTS", "RUN_RECORD", "SCENARIOS", "SEQUENCES",
-    "SEQUENCE_CEAC", "SEQUENCE_EVPI", "SEQUENCE_FRONTIER", "SEQUENCE_OPTIMAL", "SEQUENCE_VALUE", "SEVERITY_MODIFIER",
-    "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS", "SURVIVAL_FITS_VALIDATION",
-    "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK", "ResultsDirectory", "claim_output",
-    "cost_category_columns", "fit_figure", "name", "read_record", "read_table", "record_finished",
-    "replace_atomically", "tornado", "write_table",
+    "NMA_TRIALS", "OCCUPANCY", "ONE_WAY", "PERSPECTIVE_LABEL", "POPULATION_LABELS", "PSA_SUMMARY", "RESULTS",
+    "RUN_RECORD", "SCENARIOS", "SEQUENCES", "SEQUENCE_CEAC", "SEQUENCE_EVPI", "SEQUENCE_FRONTIER", "SEQUENCE_OPTIMAL",
+    "SEQUENCE_VALUE", "SEVERITY_MODIFIER", "SEVERITY_WEIGHTED", "STORE_DIRECTORY", "STRATEGY_LABELS", "SURVIVAL_FITS",
+    "SURVIVAL_FITS_VALIDATION", "TABLE_SUFFIX", "THRESHOLD_PRICES", "TWO_WAY", "TWO_WAY_OPTIMAL", "WORKBOOK",
+    "ResultsDirectory", "claim_output", "cost_category_columns", "fit_figure", "name", "read_record", "read_table",
+    "record_finished", "tornado", "write_table", "writing",
 ]
 
 RUN_RECORD = "run.json"
 #: The run record's label of each strategy, ``{population: {strategy: label}}``: a directory
 #: without the base-case tables (a PSA's) still names its strategies.
 STRATEGY_LABELS = "strategy_labels"
+#: The run record's names for readers of the analysis, its perspective and each population
+#: (``{population: label}``), which reports show instead of the keys.
+ANALYSIS_LABEL = "analysis_label"
+PERSPECTIVE_LABEL = "perspective_label"
+POPULATION_LABELS = "population_labels"
 #: Where ``markov report`` runs the deterministic sensitivity analysis, and where the reports look for it.
 DSA_DIRECTORY = "dsa"
 WORKBOOK = "report.xlsx"
@@ -196,28 +212,53 @@ def _first_file(stem: Path, suffixes: Iterable[str]) -> Path | None:
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 
-def replace_atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write`` on a temporary name beside ``path``, then rename it to ``path``, so
-    that an interrupted run never leaves half a file; ``path``'s directory is created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    write(partial)
-    os.replace(partial, path)
-    return path
+#: How a cell that a spreadsheet would run as a formula starts (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def _formula_like(text: str) -> bool:
+    """Whether ``text``, without the quotes before it, would start a formula (a plain
+    number such as ``-0.5`` would not)."""
+    core = text.lstrip("'")
+    return core.startswith(_FORMULA_START) and _PLAIN_NUMBER.fullmatch(core) is None
+
+
+def _quoted(value):
+    return f"'{value}" if isinstance(value, str) and _formula_like(value) else value
+
+
+def _unquoted(value):
+    return value[1:] if isinstance(value, str) and value.startswith("'") and _formula_like(value[1:]) else value
+
+
+def _text_cells(frame: pd.DataFrame, change: Callable) -> pd.DataFrame:
+    """``frame`` with ``change`` applied to its column names and the cells of its text
+    columns (numbers, in numeric columns or not, are left as they are)."""
+    frame = frame.rename(columns=change)
+    for j, column in enumerate(frame.columns):
+        values = frame.iloc[:, j]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            frame.isetitem(j, values.map(change))
+    return frame
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` (without its index) as the CSV file ``path``; returns ``path``."""
-    return replace_atomically(path, lambda partial: frame.to_csv(partial, index=False))
+    """Write ``frame`` (without its index) as the CSV file ``path``, text that would start
+    a spreadsheet formula quoted (module docstring); returns ``path``."""
+    safe = _text_cells(frame, _quoted)
+    return write_atomically(path, lambda partial: safe.to_csv(partial, index=False))
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
-    """The CSV file ``path`` with every float exactly as written, or None when it is
+    """The CSV file ``path`` with every float and every text exactly as written (the
+    quotes :func:`write_table` put before formula-like text removed), or None when it is
     absent or holds nothing (not even a header)."""
     try:
-        return pd.read_csv(path, **_EXACT_FLOATS)
+        frame = pd.read_csv(path, **_EXACT_FLOATS)
     except (FileNotFoundError, pd.errors.EmptyDataError):
         return None
+    return _text_cells(frame, _unquoted)
 
 
 def cost_category_columns(results: pd.DataFrame) -> list[str]:
@@ -242,41 +283,70 @@ def cost_category_columns(results: pd.DataFrame) -> list[str]:
 # The run record
 # ---------------------------------------------------------------------------------
 
-def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = None) -> Path:
-    """Make ``out`` the results directory of ``inputs``, before anything is written.
+@contextmanager
+def writing(out: str | Path) -> Iterator[Path]:
+    """Hold the lock of the results directory ``out`` (created if missing) while writing
+    there: a command of another process that tries meanwhile is refused with
+    :class:`InputError` naming the holder. Within a thread the lock is re-entrant, so a
+    writer may call another. Temporary files a killed writer left are removed."""
+    with DirectoryLock(out, "results directory"):
+        remove_temporary_files(out)
+        yield Path(out)
+
+
+@contextmanager
+def claim_output(out: str | Path, inputs: ModelInputs, psa_plan: Plan | None = None) -> Iterator[Path]:
+    """Make ``out`` the results directory of ``inputs`` and hold it (:func:`writing`)
+    while the command writes there; use as ``with claim_output(...) as path:``, from
+    before the first file to :func:`record_finished`.
 
     ``out/run.json`` records whose results a directory holds (analysis, fingerprint of
     the model and inputs, package version, currency, strategy labels) and the commands
     that finished there (:func:`record_finished`). A directory holding another
     analysis's results, or files that markov did not write, is refused, so its results
     are never overwritten or mixed; the same analysis may write there again. With
-    ``psa_plan``, its PSA store is checked first too. A new directory gets its record;
-    an existing one is not changed here.
+    ``psa_plan``, its PSA store is checked first too. All this is checked before
+    anything is changed, even the lock, and again once the lock is held (another
+    command may have written meanwhile). A new directory gets its record; an existing
+    one is not changed here.
     """
     directory = ResultsDirectory(out)
-    fingerprint = model_fingerprint(inputs, code=False)
+    _check_claim(directory, inputs, psa_plan)
+    with writing(directory.path):
+        held = _check_claim(directory, inputs, psa_plan)
+        if held is None:
+            _write_record(directory.record, {
+                "analysis": inputs.analysis.name, "source": inputs.source,
+                "fingerprint": model_fingerprint(inputs, code=False), "package_version": __version__,
+                "perspective": inputs.analysis.perspective, "currency": inputs.perspective.currency,
+                "price_year": inputs.perspective.price_year, **_reference_case(inputs), "commands": {},
+                ANALYSIS_LABEL: analysis_label(inputs.analysis.name, inputs.analysis.description),
+                PERSPECTIVE_LABEL: inputs.perspective.label,
+                POPULATION_LABELS: {p: population.label for p, population in inputs.populations.items()},
+                STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
+                                  for p, population in inputs.populations.items()}})
+        yield directory.path
+
+
+def _check_claim(directory: ResultsDirectory, inputs: ModelInputs, psa_plan: Plan | None) -> dict | None:
+    """The run record of a directory ``inputs`` may write into (None if it is new or empty),
+    else :class:`InputError`."""
     try:
         held = read_record(directory.path)
     except InputError:
         raise InputError(f"{directory.record}: unreadable; choose another output directory") from None
     if held is not None:
-        if held.get("fingerprint") != fingerprint:
+        if held.get("fingerprint") != model_fingerprint(inputs, code=False):
             raise InputError(f"{directory.path}: holds the results of another model or inputs (analysis "
                              f"{held.get('analysis')!r}); choose another output directory or delete this one")
-    elif directory.path.is_file() or (directory.path.is_dir() and any(directory.path.iterdir())):
+    # a lock or a temporary file (a run stopped, or a full disk, before its record was written) is no result
+    elif directory.path.is_file() or (directory.path.is_dir()
+                                      and any(not is_bookkeeping(p.name) for p in directory.path.iterdir())):
         raise InputError(f"{directory.path}: exists and does not hold markov results; choose a new or empty output "
                          "directory")
     if psa_plan is not None:
         ResultsStore.check(directory.store, inputs, psa_plan)
-    if held is None:
-        _write_record(directory.record, {
-            "analysis": inputs.analysis.name, "source": inputs.source, "fingerprint": fingerprint,
-            "package_version": __version__, "perspective": inputs.analysis.perspective,
-            "currency": inputs.perspective.currency, "price_year": inputs.perspective.price_year,
-            **_reference_case(inputs), "commands": {},
-            STRATEGY_LABELS: {p: {s: strategy.label for s, strategy in population.strategies.items()}
-                              for p, population in inputs.populations.items()}})
-    return directory.path
+    return held
 
 
 def _reference_case(inputs: ModelInputs) -> dict:
@@ -290,11 +360,14 @@ def _reference_case(inputs: ModelInputs) -> dict:
 
 def record_finished(out: str | Path, command: str, **details) -> None:
     """Note in ``out/run.json`` that ``command`` finished, with its ``details`` (a
-    report shows them)."""
+    report shows them). Call it within :func:`claim_output`."""
     record = ResultsDirectory(out).record
-    held = json.loads(record.read_text())
-    held["commands"][command] = {"finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 **{key: value for key, value in details.items() if value is not None}}
+    held = read_record(out) or {}
+    commands = held.get("commands")
+    if not isinstance(commands, dict):  # a record edited by hand: keep what it says, add the commands
+        commands = held["commands"] = {}
+    commands[command] = {"finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         **{key: value for key, value in details.items() if value is not None}}
     _write_record(record, held)
 
 
@@ -319,4 +392,5 @@ def read_record(directory: str | Path) -> dict | None:
 
 
 def _write_record(path: Path, content: dict) -> None:
-    replace_atomically(path, lambda partial: partial.write_text(json.dumps(content, indent=2, default=str) + "\n"))
+    text = json.dumps(content, indent=2, default=str) + "\n"
+    write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))

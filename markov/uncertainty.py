@@ -5,7 +5,8 @@ them from its own design. Either way an input's values are ``distribution.ppf(u)
 (or ``transform(u)`` for a block of inputs drawn together), so one description serves
 both. ``n_uniforms`` says how many columns of the design a distribution consumes.
 
-Univariate: `Fixed`, `Beta`, `Gamma`, `LogNormal`, `Normal`, `Uniform`, `Triangular`.
+Univariate: `Fixed`, `Beta`, `Gamma`, `LogNormal`, `Normal`, `TruncatedNormal`, `Uniform`,
+`Triangular`.
 Blocks: `Dirichlet` (shares that sum to 1), `MultivariateNormal` (correlated coefficients).
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _generator(seed) -> np.random.Generator:
 def open_uniforms(seed, shape) -> np.ndarray:
     """Uniform draws strictly inside (0, 1), so every quantile function stays finite."""
     return (_generator(seed).integers(0, 2**53, size=shape) + 0.5) / 2.0**53
+
 
 
 #: Draws per block of the PSA's random stream. Block ``b`` has its own child seed
@@ -291,6 +293,68 @@ class Normal(_Univariate):
 
     def _quantile(self, u: np.ndarray) -> np.ndarray:
         return self.mean + self.sd * special.ndtri(u)
+
+
+@dataclass(frozen=True)
+class TruncatedNormal(_Univariate):
+    """Normal(``mu``, ``sigma``) restricted to [``low``, ``high``] (a bound may be infinite):
+    its quantile at u is the normal's at Φ(α) + u·(Φ(β) − Φ(α)), α and β the standardised
+    bounds, so each draw is still a transform of one uniform. ``mean`` and ``sd`` are the
+    truncated distribution's own (closed forms)."""
+
+    mu: float
+    sigma: float
+    low: float
+    high: float
+
+    #: The least share of the normal's probability the bounds must keep.
+    MIN_MASS = 1e-3
+
+    def __post_init__(self) -> None:
+        self._set("mu")
+        self._set("sigma", _POSITIVE, lambda x: x > 0)
+        for bound in ("low", "high"):  # a bound may be infinite
+            object.__setattr__(self, bound, float(as_float_array(getattr(self, bound), f"TruncatedNormal {bound}",
+                                                                 ndim=(0,), finite=False)))
+        if not self.low < self.high:
+            raise InputError(f"TruncatedNormal bounds [{self.low!r}, {self.high!r}]: need low < high")
+        if self._mass < self.MIN_MASS:
+            raise InputError(f"TruncatedNormal: [{self.low!r}, {self.high!r}] keeps {self._mass:.3g} of the "
+                             f"probability of Normal({self.mu!r}, {self.sigma!r}), less than {self.MIN_MASS:g}; its "
+                             f"mean lies far outside the bounds")
+
+    @property
+    def _standardised(self) -> tuple[float, float]:
+        return (self.low - self.mu) / self.sigma, (self.high - self.mu) / self.sigma
+
+    @property
+    def _mass(self) -> float:
+        a, b = self._standardised
+        # both bounds above the mean: the upper tail's difference loses no digits
+        return float(special.ndtr(-a) - special.ndtr(-b)) if a > 0 else float(special.ndtr(b) - special.ndtr(a))
+
+    @property
+    def mean(self) -> float:
+        a, b = self._standardised
+        return self.mu + self.sigma * (_phi(a)[0] - _phi(b)[0]) / self._mass
+
+    @property
+    def sd(self) -> float:
+        (pa, xpa), (pb, xpb) = (_phi(x) for x in self._standardised)
+        shift = (pa - pb) / self._mass
+        return self.sigma * float(np.sqrt(max(1.0 + (xpa - xpb) / self._mass - shift**2, 0.0)))
+
+    def _quantile(self, u: np.ndarray) -> np.ndarray:
+        a, _ = self._standardised
+        if a > 0:  # the upper tail, mirrored, keeps its precision
+            return self.mu - self.sigma * special.ndtri(special.ndtr(-a) - u * self._mass)
+        return self.mu + self.sigma * special.ndtri(special.ndtr(a) + u * self._mass)
+
+
+def _phi(x: float) -> tuple[float, float]:
+    """φ(x) and x·φ(x) of the standard normal (both 0 at ±∞)."""
+    density = float(np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi))
+    return density, (x * density if np.isfinite(x) else 0.0)
 
 
 @dataclass(frozen=True)

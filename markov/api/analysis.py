@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import cached_property
 from pathlib import Path
 
@@ -13,12 +15,12 @@ from ..decision import gsa as global_sensitivity
 from ..inputs import ModelInputs, load_analysis
 from ..models import Model, build_model
 from ..models.sequence_search import MEMORY_LIMIT_BYTES, SequenceSearch, build_search, run_search
+from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import run_batch
-from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, read_psa, run_psa
+from ..probabilistic.psa import DECISION_MEASURES, DEFAULT_CHUNK_SIZE, Progress, check_memory, read_psa, run_psa
 from ..probabilistic.store import Plan
-from ..report import write_reports
 from ..results import ResultsDirectory, claim_output
-from ..runs import inputs_table, run_analysis, run_dsa, thresholds_of
+from ..runs import inputs_table, run_report, thresholds_of
 from .base_case import BaseCase
 from .probabilistic import ProbabilisticResults
 from .sensitivity import DeterministicResults, GlobalSensitivityResults
@@ -142,11 +144,11 @@ class Analysis:
         if out is None and workers == 1:
             return ProbabilisticResults(self._inputs, run_psa(self._inputs, n, seed, chunk_size=chunk_size,
                                                               progress=progress))
-        with tempfile.TemporaryDirectory(prefix="markov-psa-") as scratch:
-            if out is None:
-                store = Path(scratch)
-            else:
-                store = ResultsDirectory(claim_output(out, self._inputs, Plan(n, seed, chunk_size))).store
+        check_memory(self._inputs, n, measures=len(self.model.categories) + len(DECISION_MEASURES))
+        plan = Plan(n, seed, chunk_size)
+        with tempfile.TemporaryDirectory(prefix="markov-psa-") as scratch, \
+                (nullcontext(scratch) if out is None else claim_output(out, self._inputs, plan)) as directory:
+            store = Path(scratch) if out is None else ResultsDirectory(directory).store
             run_batch(self._inputs, n, seed, store, chunk_size=chunk_size, workers=workers, progress=progress)
             return ProbabilisticResults(self._inputs, read_psa(store, self._inputs))
 
@@ -200,13 +202,12 @@ class Analysis:
                                                         memory_limit=memory_limit))
 
     def report(self, out: str | Path, *, psa: int = 1000, seed: int | None = None, dsa: bool = True,
-               workers: int = 1, progress: Progress | None = None) -> list[Path]:
+               workers: int = 1, progress: Progress | None = None,
+               formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
         """Run the base case, a PSA of ``psa`` draws and (unless ``dsa`` is false) the DSA
         into the results directory ``out``, then write ``report.xlsx`` and ``report.html``
-        there; returns every file written. The directory is resumable and refuses another
-        analysis's results, as with ``markov report``."""
-        outputs = run_analysis(self._inputs, out, psa_samples=psa, seed=seed, workers=workers, progress=progress)
-        files = list(outputs.files)
-        if dsa:
-            files += run_dsa(self._inputs, Path(out) / "dsa")
-        return files + write_reports(out)
+        there; returns every file written. Figures are written in ``formats`` (PNG and SVG
+        unless asked for others, e.g. ``"png,svg,pdf"``). The directory is resumable and
+        refuses another analysis's results, as with ``markov report``."""
+        return run_report(self._inputs, out, psa_samples=psa, seed=seed, dsa=dsa, workers=workers,
+                          progress=progress, formats=formats)[1]

@@ -104,16 +104,22 @@ class ProbabilisticResults:
         return self._each(population, lambda p: decide.evpi(self.psa, p, grid))
 
     def evppi(self, wtp: float | None = None, population: str | None = None,
-              groups: dict[str, list[str]] | None = None, *, by_source: bool = True) -> pd.DataFrame:
+              groups: dict[str, list[str]] | None = None, *, by_source: bool = True,
+              samples: int | None = None) -> pd.DataFrame:
         """Expected value of partial perfect information per patient of each uncertain
         input at ``wtp`` and, with ``by_source``, of each evidence source's inputs together
-        (and of any ``groups``), by regression (Strong, Oakley & Brennan 2014)."""
+        (and of any ``groups``), by regression (Strong, Oakley & Brennan 2014), with its
+        standard error, on the first ``samples`` draws (default: every draw while the
+        regressions are estimated to take at most
+        :data:`~markov.decision.voi.EVPPI_TIME_BUDGET` seconds, else as many as fit)."""
         groups = dict(groups or {})
         if by_source:
             groups.update({source: members for source, members in groups_by_source(self.inputs).items()
                            if len(members) > 1})
         wtp = self._wtp(wtp)
-        return self._each(population, lambda p: decide.evppi(self.psa, p, wtp, groups or None))
+        if samples is None:
+            samples = decide.evppi_sample_size(self.inputs, len(self.psa.parameters))
+        return self._each(population, lambda p: decide.evppi(self.psa, p, wtp, groups or None, samples=samples))
 
     def convergence(self, wtp: float | None = None, population: str | None = None) -> pd.DataFrame:
         """Running mean of each strategy's incremental net benefit against the comparator,
@@ -122,11 +128,11 @@ class ProbabilisticResults:
         return self._each(population, lambda p: decide.convergence(self.psa, p, wtp))
 
     # --- figures ------------------------------------------------------------------------
-    def plot_ce_plane(self, population: str | None = None, wtp: float | None = None) -> Figure:
-        """The cost-effectiveness plane against the comparator, with the ``wtp`` line."""
+    def plot_ce_plane(self, population: str | None = None, wtp=None) -> Figure:
+        """The cost-effectiveness plane against the comparator, with a line at each ``wtp``
+        (a number or several; default: every threshold of the analysis)."""
         population = _population(self.inputs, population)
-        return figures.ce_plane_figure(self.psa, self.inputs, population, decide.ce_plane(self.psa, population),
-                                       self._wtp(wtp))
+        return figures.ce_plane_figure(self.psa, self.inputs, population, decide.ce_plane(self.psa, population), wtp)
 
     def plot_ceac(self, population: str | None = None, wtp=None) -> Figure:
         """Acceptability curves and frontier, with the thresholds marked."""

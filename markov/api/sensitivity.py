@@ -65,9 +65,9 @@ class DeterministicResults:
         the highest net benefit over ``x`` and ``y``."""
         population = _population(self.inputs, population)
         grid = self.two_way(x, y, points)
-        return figures.two_way_figures(self.inputs, population, grid,
-                                       *dsa.two_way_grid(grid, population, *self._comparison(population), self.wtp),
-                                       self.wtp)
+        heat_maps = (self.inputs, population, grid,
+                     *dsa.two_way_grid(grid, population, *self._comparison(population), self.wtp), self.wtp)
+        return figures.two_way_figure(*heat_maps), figures.two_way_figure(*heat_maps, optimal=True)
 
     @cached_property
     def _scenarios(self) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The results of a search over treatment sequences (:meth:`markov.Analysis.sequences`)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ..decision import sequences as ranking
 from ..inputs import ModelInputs
 from ..models.sequence_search import SequenceRun
 from ..plots.sequences import plot_optimal_sequence, plot_sequence_frontier
-from ..plots.style import save_figure
+from ..plots.style import DEFAULT_FIGURE_FORMATS, save_figure
 from ..results import (
     SEQUENCE_CEAC,
     SEQUENCE_EVPI,
@@ -22,11 +23,13 @@ from ..results import (
     SEQUENCE_VALUE,
     SEQUENCES,
     ResultsDirectory,
+    claim_output,
+    record_finished,
     write_table,
 )
-from ..runs import thresholds_of
+from ..runs import thresholds_labels, thresholds_of
 
-#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png, .svg and .pdf).
+#: Files written by :meth:`SequenceResults.write` (tables .csv; figures .png and .svg by default).
 TABLES = ("sequences", "sequence_frontier", "sequence_optimal", "sequence_ceac", "sequence_evpi",
           "sequence_value_over_usual_care")
 FIGURES = ("sequence_frontier", "sequence_optimal")
@@ -129,26 +132,40 @@ class SequenceResults:
     def plot_frontier(self):
         kind = f"means of {self.run.n_samples:,} PSA draws" if self.run.n_samples else "base case"
         n_usual = len(self.keys) - self.n_sequences
-        note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}). Numbered: the "
-                f"efficient frontier, ICER in {self.currency} per QALY against the previous frontier strategy.")
+        note = (f"{self.n_sequences} sequences and {n_usual} usual-care strategies ({kind}); each ICER is against "
+                f"the previous strategy on the frontier.")
         return plot_sequence_frontier(self.table, currency=self.currency, note=note,
-                                      title=f"Treatment sequences: cost-effectiveness frontier ({self.population})")
+                                      wtp=sorted(self.thresholds.values()),
+                                      title=f"Treatment sequences: cost-effectiveness frontier ({self._population_label})")
 
     @property
     def population(self) -> str:
         return self.run.search.population
 
+    @property
+    def _population_label(self) -> str:
+        return self.inputs.populations[self.population].label
+
     def plot_optimal(self, wtp=None, top: int = 6):
         names = dict(zip(self.keys, self.labels, strict=True)) | {ranking.OTHERS: "Other sequences"}
         probabilities = self.ceac(wtp, top).rename(columns=names)
         optimal = self.ceaf(wtp).assign(strategy=lambda t: t["strategy"].map(names))
-        return plot_optimal_sequence(probabilities, optimal, currency=self.currency, thresholds=self.thresholds,
-                                     title=f"Optimal treatment sequence by willingness to pay ({self.population})")
+        return plot_optimal_sequence(probabilities, optimal, currency=self.currency,
+                                     thresholds=thresholds_labels(self.thresholds),
+                                     title=f"Optimal treatment sequence by willingness to pay ({self._population_label})")
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Every table (CSV) and figure (PNG, SVG, PDF) of the search in ``out``."""
-        directory = ResultsDirectory(out)
-        directory.path.mkdir(parents=True, exist_ok=True)
+    def write(self, out: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
+        """Every table (CSV) and figure of the search in the results directory ``out``
+        (refused if it holds another analysis's results or another command is writing
+        there), figures in ``formats`` (PNG and SVG unless asked for others, e.g.
+        ``"png,svg,pdf"``), recorded in its ``run.json``."""
+        with claim_output(out, self.inputs) as path:
+            files = self._write(ResultsDirectory(path), formats)
+            record_finished(path, "sequences", population=self.population, sequences=self.n_sequences,
+                            psa_samples=self.run.n_samples or None, seed=self.run.seed)
+        return files
+
+    def _write(self, directory: ResultsDirectory, formats: str | Sequence[str]) -> list[Path]:
         tables = {SEQUENCES: self.table, SEQUENCE_FRONTIER: self.frontier(), SEQUENCE_OPTIMAL: self.optimal(),
                   SEQUENCE_VALUE: self.value_over_usual_care()}
         if self.run.n_samples:
@@ -159,6 +176,6 @@ class SequenceResults:
             figures[SEQUENCE_OPTIMAL] = self.plot_optimal
         for stem, draw in figures.items():
             figure = draw()
-            files += save_figure(figure, directory.figure(stem))
+            files += save_figure(figure, directory.figure(stem), formats)
             plt.close(figure)
         return files

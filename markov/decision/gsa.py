@@ -39,10 +39,10 @@ from SALib.sample import morris as salib_morris_sample
 from SALib.sample import sobol as salib_sobol_sample
 
 from .._validate import InputError, check_count
-from .dsa import HIGH_QUANTILE, LOW_QUANTILE
-from ..models import build_model
 from ..inputs.load import ModelInputs
+from ..models import build_model
 from ..probabilistic.psa import PSAResults, outcomes_table
+from .dsa import HIGH_QUANTILE, LOW_QUANTILE
 
 Outcome = Literal["incremental_nmb", "incremental_cost", "incremental_qalys"]
 OUTCOMES = ("incremental_nmb", "incremental_cost", "incremental_qalys")
@@ -192,7 +192,8 @@ def _labelled(table: pd.DataFrame, inputs: ModelInputs, outcome: str, wtp: float
     table = table.rename(columns={"output": "population"})
     table.insert(1, "outcome", outcome)
     table.insert(2, "wtp", wtp)
-    table["label"] = [inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)" for p in table["parameter"]]
+    table["label"] = [inputs.label(p) if p in inputs.uses else f"{inputs.source_label(p)} (all its inputs)"
+                      for p in table["parameter"]]
     return table
 
 

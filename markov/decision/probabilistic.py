@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError
+from ..inputs import ModelInputs
 from ..probabilistic.psa import PSAResults
 from . import voi
 from .acceptability import acceptability_curve, acceptability_frontier
+from .gsa import groups_by_source
 
 
 def acceptability(psa: PSAResults, population: str, wtp) -> pd.DataFrame:
@@ -53,20 +55,32 @@ def evpi(psa: PSAResults, population: str, wtp) -> pd.DataFrame:
 
 
 def evppi(psa: PSAResults, population: str, wtp: float, groups: dict[str, list[str]] | None = None,
-          method: str = "auto") -> pd.DataFrame:
+          method: str = "auto", samples: int | None = None) -> pd.DataFrame:
     """Expected value of partial perfect information per patient of each uncertain input
     (and of each group of inputs) at ``wtp``, by regression (Strong, Oakley & Brennan 2014)
-    on the samples whose inputs are held (all, unless read with ``parameter_samples``).
+    on the first ``samples`` samples whose inputs are held (default: all of them, which
+    are all unless read with ``parameter_samples``).
 
     Returns the :func:`markov.decision.voi.evppi_table` columns after ``population``,
     ``wtp`` and ``samples``.
     """
-    used = len(psa.parameters)
-    table = voi.evppi_table(psa.net_benefit(population, wtp)[:used], psa.parameters, groups, method=method)
+    used = len(psa.parameters) if samples is None else min(samples, len(psa.parameters))
+    table = voi.evppi_table(psa.net_benefit(population, wtp)[:used], psa.parameters[:used], groups,
+                            method=method)
     table.insert(0, "population", population)
     table.insert(1, "wtp", wtp)
     table.insert(2, "samples", used)
     return table
+
+
+def evppi_sample_size(inputs: ModelInputs, n_draws: int, budget: float = voi.EVPPI_TIME_BUDGET) -> int:
+    """Draws the EVPPI of ``inputs``' PSA uses by default: all ``n_draws`` while the
+    estimated time of every population's EVPPI table (each uncertain input, and each
+    source's inputs together) is within ``budget`` seconds, else as many as fit
+    (:func:`markov.decision.voi.evppi_sample_size`)."""
+    sizes = [1] * len(inputs.uncertain) + [len(m) for m in groups_by_source(inputs).values() if len(m) > 1]
+    regressions = sum(len(population.strategies) - 1 for population in inputs.populations.values())
+    return voi.evppi_sample_size(n_draws, sizes, regressions, budget)
 
 
 def convergence(psa: PSAResults, population: str, wtp: float, points: int = 60) -> pd.DataFrame:

@@ -26,21 +26,37 @@ values ``g_d(θ_i)`` estimate ``E[INB_d | θ_i]`` and, with ``g_ref = 0``,
 ``"gam"`` (one to four parameters)
     A penalised regression spline, the analogue of mgcv's ``s()``/``te()`` used by
     Strong et al.: a cubic B-spline basis per parameter, tensor products for a group,
-    smoothing parameters by generalised cross-validation.
+    the smoothing parameter by generalised cross-validation, on every sample.
 ``"gp"`` (any number of parameters; the default above four)
     Gaussian-process regression as in Strong et al.: squared-exponential covariance
     with one length-scale per parameter and a linear mean, hyperparameters by maximum
-    marginal likelihood on at most :data:`GP_HYPER_SAMPLES` samples, the posterior
-    mean conditioned on at most :data:`GP_MAX_SAMPLES`.
+    marginal likelihood on :data:`GP_HYPER_SAMPLES` samples, the posterior mean on
+    every sample through :data:`GP_INDUCING_POINTS` inducing points.
 
-:mod:`markov.decision.regression` describes both in full.
+:mod:`markov.decision.regression` describes both in full. Each costs time linear in
+the number of samples, so every sample of a PSA of tens of thousands can be used.
+They do many small matrix products, which a multi-threaded BLAS on a busy machine makes
+many times slower (15 times, measured on a shared 2-core machine), so :func:`evppi` and
+:func:`evppi_table` run them on one BLAS thread.
 
 The estimate is never negative (the mean of a maximum is at least the maximum of
-the means). It carries Monte-Carlo error, of order ``sd(INB)/√n``, and a small upward
-bias from fitting noise, so an irrelevant parameter gets a small positive value and
-a group holding every uncertain input can come out a little above the EVPI (the
-regression's fitting error); compare EVPPIs with their EVPI, and use more samples
-when the values of interest are small.
+the means). Its **standard error** combines the two sources of error, as independent:
+
+* Monte-Carlo error of the mean over samples: ``sd_i(r_i) / √n`` for the regrets
+  ``r_i = max_d g_d(θ_i) - g_best(θ_i)``;
+* the regression's error: Strong et al. draw the fitted values from the regression's
+  posterior and take the spread of the EVPPIs they give. The EVPPI is, to first order
+  in the fitted values, ``Σ_d Σ_i a_id g_d(θ_i)`` with ``a_id = (1[d best at θ_i] -
+  1[d = best]) / n``, so its posterior variance is that of a linear combination of the
+  coefficients, computed exactly from their posterior covariance (a delta method: the
+  same variance, without the draws). Where no sample's choice differs from the
+  overall best, it is 0, as is the EVPPI.
+
+There is also a small upward bias from fitting noise, which the standard error does
+not cover, so an irrelevant parameter gets a small positive value and a group holding
+every uncertain input can come out a little above the EVPI (the regression's fitting
+error); compare EVPPIs with their EVPI, and use more samples when the values of
+interest are small.
 """
 from __future__ import annotations
 
@@ -51,6 +67,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from .._validate import InputError, _first, _number, as_float_array
 from . import cea
@@ -59,11 +76,20 @@ from .regression import GAM_MAX_PARAMETERS, GaussianProcess, TensorSpline
 #: Fewest PSA samples :func:`evppi` accepts: the regressions need data to smooth.
 MIN_EVPPI_SAMPLES = 50
 
-#: Default cap on the samples the GP posterior is conditioned on (memory ``8·m²`` bytes).
-GP_MAX_SAMPLES = 3000
+#: Default number of inducing points of the GP (time ``n·m²``, memory ``8·m²`` bytes).
+GP_INDUCING_POINTS = 200
 
-#: Default cap on the samples used to estimate the GP hyperparameters.
-GP_HYPER_SAMPLES = 500
+#: Default number of samples used to estimate the GP hyperparameters (time ``m³`` per step).
+GP_HYPER_SAMPLES = 200
+
+#: Seconds the EVPPI regressions of a PSA may take by default, as estimated by
+#: :func:`evppi_seconds`: :func:`evppi_sample_size` uses every draw while they fit.
+EVPPI_TIME_BUDGET = 20.0
+
+# CPU seconds to regress one strategy's incremental net benefit, (fixed, per 10,000
+# samples), by the number of parameters regressed together (a GAM up to 4, then the GP
+# with the default subsets); measured by benchmarks/bench_evppi.py on a 2-core machine
+_SECONDS = {1: (0.002, 0.003), 2: (0.002, 0.005), 3: (0.004, 0.007), 4: (0.02, 0.03), "gp": (0.04, 0.15)}
 
 Method = Literal["auto", "gam", "gp"]
 
@@ -76,6 +102,9 @@ class EVPPIResult:
     ----------
     evppi : float
         Per-patient EVPPI, in the units of the net benefit.
+    standard_error : float
+        Its standard error: Monte-Carlo error of the mean over samples and the
+        regression's error, combined (module docstring).
     method : str
         ``"gam"``, ``"gp"``, or ``"constant"`` when no parameter varies (EVPPI 0).
     description : str
@@ -95,16 +124,17 @@ class EVPPIResult:
         Per strategy, R² of its regression (NaN for the reference and for a strategy
         whose incremental net benefit does not vary).
     edf : tuple of float
-        Per strategy, effective degrees of freedom of the GAM fit (including the
-        intercept); NaN for the reference, a constant INB and the GP.
+        Per strategy, effective degrees of freedom of the regression (including the
+        intercept); NaN for the reference and a constant INB.
     diagnostics : pandas.DataFrame
         One row per non-reference strategy: ``strategy``, ``r_squared``, ``edf`` and,
-        for the GAM, ``log10_lambda`` (the smoothing parameters, one per regressed
-        parameter, penalties scaled to X'X) or, for the GP, ``length_scales`` (in the
-        parameters' own units) and ``noise_ratio`` (noise over signal variance).
+        for the GAM, ``log10_lambda`` (the smoothing parameter, penalties scaled to
+        X'X) or, for the GP, ``length_scales`` (in the parameters' own units) and
+        ``noise_ratio`` (noise over signal variance).
     """
 
     evppi: float
+    standard_error: float
     method: str
     description: str
     parameters: tuple[str, ...]
@@ -250,7 +280,43 @@ def _scalar(value, name: str) -> float:
 
 # --- EVPPI ----------------------------------------------------------------------------
 
-def evppi(net_benefit, parameters, *, method: Method = "auto", gp_max_samples: int = GP_MAX_SAMPLES,
+def evppi_seconds(n_samples: int, group_sizes: Sequence[int], regressions: int) -> float:
+    """Estimated seconds of EVPPI by the default regressions (``method="auto"``).
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples regressed on.
+    group_sizes : sequence of int
+        The number of parameters of each row of the table (1 for a single parameter).
+    regressions : int
+        Strategies regressed per row, summed over the tables (one fewer than the
+        strategies of each population: the reference is not regressed).
+    """
+    fixed = per_sample = 0.0
+    for size in group_sizes:
+        cost = _SECONDS[size if size <= GAM_MAX_PARAMETERS else "gp"]
+        fixed += cost[0]
+        per_sample += cost[1] / 10_000
+    return regressions * (fixed + per_sample * n_samples)
+
+
+def evppi_sample_size(n_draws: int, group_sizes: Sequence[int], regressions: int,
+                      budget: float = EVPPI_TIME_BUDGET) -> int:
+    """How many draws the EVPPI regressions use: all ``n_draws`` while their estimated
+    time (:func:`evppi_seconds`) is within ``budget`` seconds, else as many as fit in it,
+    but at least :data:`MIN_EVPPI_SAMPLES` (or all draws, if fewer).
+
+    The estimate, not a measurement, decides, so the same PSA gives the same EVPPI on
+    any machine.
+    """
+    fixed = evppi_seconds(0, group_sizes, regressions)
+    per_sample = evppi_seconds(1, group_sizes, regressions) - fixed
+    affordable = int((budget - fixed) / per_sample) if per_sample > 0 else n_draws
+    return int(min(n_draws, max(affordable, MIN_EVPPI_SAMPLES)))
+
+
+def evppi(net_benefit, parameters, *, method: Method = "auto", gp_inducing_points: int = GP_INDUCING_POINTS,
           gp_hyper_samples: int = GP_HYPER_SAMPLES, seed: int = 0) -> EVPPIResult:
     """Per-patient EVPPI of one parameter or one group, by non-parametric regression.
 
@@ -274,9 +340,9 @@ def evppi(net_benefit, parameters, *, method: Method = "auto", gp_max_samples: i
         ``"auto"``: the GAM for up to
         :data:`~markov.decision.regression.GAM_MAX_PARAMETERS` (4) varying parameters,
         the GP beyond.
-    gp_max_samples : int
-        GP only: at most this many samples (a seeded random subset) condition the
-        posterior mean, which is then evaluated at every sample.
+    gp_inducing_points : int
+        GP only: at most this many samples (a seeded random subset) are the inducing
+        points through which every sample informs the posterior mean.
     gp_hyper_samples : int
         GP only: at most this many of those samples estimate the hyperparameters.
     seed : int
@@ -297,10 +363,12 @@ def evppi(net_benefit, parameters, *, method: Method = "auto", gp_max_samples: i
     values, names = _parameter_matrix(parameters, nb.shape[0])
     if method not in ("auto", "gam", "gp"):
         raise InputError(f"method is {method!r}: must be 'auto', 'gam' or 'gp'")
-    for name, count in (("gp_max_samples", gp_max_samples), ("gp_hyper_samples", gp_hyper_samples)):
+    for name, count in (("gp_inducing_points", gp_inducing_points), ("gp_hyper_samples", gp_hyper_samples)):
         if int(count) != count or count < 10:
             raise InputError(f"{name} is {count!r}: must be a whole number, 10 or more")
-    return _evppi(nb, strategies, values, names, method, int(gp_max_samples), int(gp_hyper_samples), seed)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _evppi(nb, _Responses.of(nb), strategies, values, names, method, int(gp_inducing_points),
+                      int(gp_hyper_samples), seed)
 
 
 def evppi_table(net_benefit, parameters: pd.DataFrame, groups: Mapping[str, Sequence[str]] | None = None,
@@ -324,7 +392,8 @@ def evppi_table(net_benefit, parameters: pd.DataFrame, groups: Mapping[str, Sequ
     -------
     pandas.DataFrame
         Columns ``parameter`` (name, or group name), ``members`` (comma-joined
-        columns), ``evppi``, ``method``, ``description``, ``n_samples`` (and ``wtp``),
+        columns), ``evppi``, ``standard_error``, ``method``, ``description``,
+        ``n_samples`` (and ``wtp``),
         one row per parameter then per group, sorted by ``evppi`` descending (ties in
         that order). A parameter that never varies gets 0 and method ``"constant"``.
     """
@@ -354,13 +423,15 @@ def evppi_table(net_benefit, parameters: pd.DataFrame, groups: Mapping[str, Sequ
             raise InputError(f"groups[{group!r}] is {members}: a group needs at least one parameter, each once")
         rows.append((str(group), members))
     records = []
-    for label, members in rows:
-        result = _evppi(nb, strategies, values[:, [column[m] for m in members]], tuple(members), method,
-                        GP_MAX_SAMPLES, GP_HYPER_SAMPLES, 0)
-        records.append((label, ", ".join(members), result.evppi, result.method, result.description,
-                        result.n_samples))
+    responses = _Responses.of(nb)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for label, members in rows:
+            result = _evppi(nb, responses, strategies, values[:, [column[m] for m in members]], tuple(members),
+                            method, GP_INDUCING_POINTS, GP_HYPER_SAMPLES, 0)
+            records.append((label, ", ".join(members), result.evppi, result.standard_error, result.method,
+                            result.description, result.n_samples))
     table = pd.DataFrame.from_records(
-        records, columns=["parameter", "members", "evppi", "method", "description", "n_samples"])
+        records, columns=["parameter", "members", "evppi", "standard_error", "method", "description", "n_samples"])
     if wtp_label is not None:
         table["wtp"] = [wtp_label] * len(table)
     return table.sort_values("evppi", ascending=False, kind="stable").reset_index(drop=True)
@@ -415,8 +486,28 @@ def _parameter_matrix(parameters, n_samples: int) -> tuple[np.ndarray, tuple[str
     return values, names
 
 
-def _evppi(nb: np.ndarray, strategies: tuple, values: np.ndarray, names: tuple[str, ...], method: str,
-           gp_max_samples: int, gp_hyper_samples: int, seed: int) -> EVPPIResult:
+@dataclass(frozen=True, eq=False)
+class _Responses:
+    """What every row of a table regresses: each strategy's incremental net benefit
+    against the reference (the strategy best on average), standardised where it varies."""
+
+    reference: int
+    centre: np.ndarray
+    scale: np.ndarray
+    varying: list[int]
+    standard: np.ndarray
+
+    @classmethod
+    def of(cls, nb: np.ndarray) -> _Responses:
+        reference = int(nb.mean(axis=0).argmax())
+        incremental = nb - nb[:, [reference]]
+        centre, scale = incremental.mean(axis=0), incremental.std(axis=0)
+        varying = [d for d in range(nb.shape[1]) if d != reference and 0 < scale[d] < np.inf]
+        return cls(reference, centre, scale, varying, (incremental[:, varying] - centre[varying]) / scale[varying])
+
+
+def _evppi(nb: np.ndarray, responses: _Responses, strategies: tuple, values: np.ndarray, names: tuple[str, ...],
+           method: str, gp_inducing_points: int, gp_hyper_samples: int, seed: int) -> EVPPIResult:
     n, s = nb.shape
     varies = np.ptp(values, axis=0) > 0
     constant = tuple(name for name, v in zip(names, varies, strict=True) if not v)
@@ -433,50 +524,49 @@ def _evppi(nb: np.ndarray, strategies: tuple, values: np.ndarray, names: tuple[s
             f"method is 'gam' but {p} parameters vary ({', '.join(np.asarray(names)[varies])}): "
             f"the GAM fits at most {GAM_MAX_PARAMETERS} together; use method='gp' or 'auto'"
         )
-    reference = int(nb.mean(axis=0).argmax())
-    incremental = nb - nb[:, [reference]]
-    fitted = np.zeros_like(nb)
-    r_squared = np.full(s, np.nan)
-    edf = np.full(s, np.nan)
-    details: list[dict] = []
+    # nothing to regress for the reference, a constant INB or a constant group: the
+    # conditional expectation is the mean
+    regressed = responses.varying if chosen != "constant" else []
+    centre, scale = responses.centre, responses.scale
+    fitted = np.tile(centre, (n, 1))
+    r_squared, edf = np.full(s, np.nan), np.full(s, np.nan)
+    details = {d: {} for d in range(s)}
     if chosen == "gam":
-        smoother = TensorSpline(x)
-        description = smoother.description
+        regression = TensorSpline(x)
     elif chosen == "gp":
-        gp = GaussianProcess(x, gp_max_samples, gp_hyper_samples, seed)
-        description = gp.description
-    else:
-        description = "constant: no parameter of the group varies, so learning it is worth nothing"
-    for d in range(s):
-        if d == reference:
-            continue
-        y = incremental[:, d]
-        row = {"strategy": strategies[d]}
-        centre = y.mean()
-        scale = y.std()
-        if chosen == "constant" or scale == 0 or not np.isfinite(scale):
-            # nothing to regress: the conditional expectation is the mean
-            fitted[:, d] = centre
-        else:
-            standard = (y - centre) / scale
-            if chosen == "gam":
-                g, row["edf"], row["log10_lambda"] = smoother.fit(standard)
-                edf[d] = row["edf"]
-            else:
-                g, row["length_scales"], row["noise_ratio"] = gp.fit(standard)
-            fitted[:, d] = centre + scale * g
-            r_squared[d] = 1.0 - np.sum((standard - g) ** 2) / np.sum(standard ** 2)
-        row["r_squared"] = r_squared[d]
-        details.append(row)
+        regression = GaussianProcess(x, gp_inducing_points, gp_hyper_samples, seed)
+    description = (regression.description if chosen != "constant" else
+                   "constant: no parameter of the group varies, so learning it is worth nothing")
+    if regressed:
+        fit = regression.fit(responses.standard)
+        fitted[:, regressed] = centre[regressed] + scale[regressed] * fit.fitted
+        residual = responses.standard - fit.fitted
+        r_squared[regressed] = 1.0 - np.einsum("ij,ij->j", residual, residual) / n  # the responses have variance 1
+        edf[regressed] = fit.edf
+        details.update(zip(regressed, fit.details, strict=True))
     best = int(fitted.mean(axis=0).argmax())
-    value = float((fitted.max(axis=1) - fitted[:, best]).mean())
+    # the best strategy at each sample (the first, on ties), column by column: s is small
+    choice, top = np.zeros(n, dtype=np.intp), fitted[:, 0].copy()
+    for d in range(1, s):
+        better = fitted[:, d] > top
+        choice[better] = d
+        np.maximum(top, fitted[:, d], out=top)
+    regret = top - fitted[:, best]
+    variance = regret.var(ddof=1) / n
+    if regressed:
+        # d EVPPI / d g_d(θ_i) = (1[d best at θ_i] - 1[d best on average]) / n, in standardised units
+        columns = np.asarray(regressed)
+        weights = ((choice[:, None] == columns).astype(float) - (best == columns)) * (scale[regressed] / n)
+        variance += float(np.sum(fit.variance(weights)))
+    rows = [{"strategy": strategies[d], "r_squared": r_squared[d], "edf": edf[d], **details[d]}
+            for d in range(s) if d != responses.reference]
     columns = ["strategy", "r_squared", "edf"] + (
         ["log10_lambda"] if chosen == "gam" else ["length_scales", "noise_ratio"] if chosen == "gp" else [])
-    diagnostics = pd.DataFrame(details, columns=columns)
     return EVPPIResult(
-        evppi=value, method=chosen, description=description, parameters=tuple(names), constant=constant,
-        n_samples=n, strategies=tuple(strategies), reference=reference, fitted=fitted,
-        r_squared=tuple(float(r) for r in r_squared), edf=tuple(float(e) for e in edf), diagnostics=diagnostics,
+        evppi=float(regret.mean()), standard_error=float(np.sqrt(variance)), method=chosen, description=description,
+        parameters=tuple(names), constant=constant, n_samples=n, strategies=tuple(strategies),
+        reference=responses.reference, fitted=fitted, r_squared=tuple(float(r) for r in r_squared),
+        edf=tuple(float(e) for e in edf), diagnostics=pd.DataFrame(rows, columns=columns),
     )
 
 

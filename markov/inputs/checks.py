@@ -11,8 +11,10 @@ from itertools import pairwise
 import numpy as np
 
 from .._validate import InputError
+from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..uncertainty import Fixed
 from .curves import curve_references
+from .draws import JointDraw, draw_range
 from .schema import Perspective, TimeOnTreatment, Treatment, Utilities
 from .structures import (
     CurveProbability,
@@ -260,8 +262,9 @@ def _check_priced(t_name: str, treatment: Treatment, perspective: Perspective, w
 
 
 def check_shares(inputs) -> None:
-    """Shares of one group of patients (the options of a line …) may not sum above 1 at
-    their point estimates (:func:`markov.inputs.structures.share_groups`)."""
+    """Shares of one group of patients (the options of a line …) may not sum above 1, at
+    their point estimates or in any probabilistic draw
+    (:func:`markov.inputs.structures.share_groups`)."""
     for p_name, population in inputs.populations.items():
         for s_name, strategy in population.strategies.items():
             for group in share_groups(strategy):
@@ -271,6 +274,28 @@ def check_shares(inputs) -> None:
                     listed = ", ".join(f"{ref} = {value!r}" for ref, value in values)
                     raise InputError(f"populations.{p_name}.strategies.{s_name}: shares sum to {total!r} "
                                      f"({listed}); shares of one group of patients cannot exceed 1")
+                most = _largest_sum(inputs, group)
+                if most > 1 + 1e-9:
+                    listed = ", ".join(f"{ref} ({inputs.distributions[ref]})" for ref in group)
+                    raise InputError(f"populations.{p_name}.strategies.{s_name}: shares {listed} can sum to {most:g} "
+                                     f"in a probabilistic draw; shares of one group of patients cannot exceed 1: draw "
+                                     f"them together (joint: a dirichlet over shares) or fix all but one")
+
+
+def _largest_sum(inputs, group: list[str]) -> float:
+    """The largest sum the draws of the shares ``group`` can reach: shares of one joint
+    block sum to at most the block's total (the share it splits, at its largest)."""
+    total, blocks = 0.0, {}
+    for ref in group:
+        drawn = inputs.distributions[ref]
+        largest = draw_range(ref, inputs.evidence)[1]
+        if isinstance(drawn, JointDraw):
+            bound = draw_range(drawn.parent, inputs.evidence)[1] if drawn.parent else drawn.scale
+            used = blocks.get(drawn.name, (0.0, bound))[0]
+            blocks[drawn.name] = (used + largest, bound)
+        else:
+            total += largest
+    return total + sum(min(used, bound) for used, bound in blocks.values())
 
 
 def check_curves(inputs, where: str) -> None:
@@ -294,3 +319,41 @@ def check_curves(inputs, where: str) -> None:
                                      f"places the curve for every sample alike; give it no ci95, se or range, or "
                                      f"distribution: {{type: fixed}}")
             spec.check(base, here)
+
+
+def horizon_of(inputs) -> float:
+    """The time horizon of the model grid of ``inputs``, in years (at or after ``horizon_years``)."""
+    settings = inputs.analysis
+    return TimeGrid.from_horizon(settings.horizon_years, settings.cycle_length_days / DAYS_PER_YEAR).horizon_years
+
+
+def check_horizon(inputs, where: str) -> None:
+    """The time horizon (``horizon_years``) holds every OS median a post-progression
+    survival is calibrated to, at its estimate: the calibration cannot run otherwise."""
+    horizon, base = horizon_of(inputs), inputs.base_case()
+    for p_name, population in inputs.populations.items():
+        for s_name, strategy in population.strategies.items():
+            here = f"{where}: populations.{p_name}.strategies.{s_name}"
+            post = getattr(strategy, "post_progression", None)
+            anchor = population.strategies.get(post.calibrated_to) if post and post.calibrated_to else None
+            if anchor is not None:
+                median = float(base.years(anchor.targets.os_median)[0])
+                if median >= horizon:
+                    raise InputError(f"{here}.post_progression.calibrated_to = {post.calibrated_to!r}: its OS median "
+                                     f"{anchor.targets.os_median} ({median:g} years) is not within the time horizon "
+                                     f"({horizon:g} years); lengthen horizon_years (now "
+                                     f"{inputs.analysis.horizon_years:g})")
+
+
+def check_follow_up(inputs) -> None:
+    """Every follow-up compared with patient-level data (``targets.os_data``) lies within
+    the time horizon (``horizon_years``), as a comparison of the model with the data needs."""
+    horizon = horizon_of(inputs) * 12.0
+    for p_name, population in inputs.populations.items():
+        for s_name, strategy in population.strategies.items():
+            data = strategy.targets.os_data if strategy.targets is not None else None
+            if data is not None and data.observed.follow_up_months > horizon + 1e-9:
+                raise InputError(f"populations.{p_name}.strategies.{s_name}.targets.os_data: the follow-up compared "
+                                 f"with the data ({data.observed.follow_up_months:g} months) is beyond the time horizon "
+                                 f"({horizon:g} months); lengthen horizon_years (now "
+                                 f"{inputs.analysis.horizon_years:g}) to compare the model with the data")

@@ -11,6 +11,19 @@
 
 Every one is a transform of independent U(0, 1) draws, so that a PSA and a SALib design
 feed the same function (:meth:`markov.inputs.ModelInputs.transform`).
+
+Every draw must lie where its unit's values lie (:data:`markov.inputs.support.SUPPORT`),
+but for a chance of at most :data:`OUTSIDE_PROBABILITY` on each side. A distribution is
+checked by its quantiles, not by a sample (:func:`draw_range`): Normal(0.9, 0.5) on a
+utility is refused (39% of its draws lie above 1), and so is a normal on a price, unless
+its ``distribution:`` says ``truncate: true``: a normal restricted to the unit's interval
+(:class:`~markov.uncertainty.TruncatedNormal`). A normal of small spread (7 standard
+deviations inside the unit's bounds), a beta on a utility and a gamma decrement from one
+pass. A distribution must also agree with the value beside it, which the base case uses:
+its mean may lie at most :data:`CONSISTENCY_SDS` standard deviations from the value (so
+Beta(1, 99), mean 0.01, cannot stand beside 0.68). A value at the mode or the median of
+any distribution markov draws passes, a triangular or uniform with the value at one end
+included (:func:`draws_rule`).
 """
 from __future__ import annotations
 
@@ -21,11 +34,16 @@ import numpy as np
 
 from .. import uncertainty
 from .._validate import InputError
+from .support import FIELD_RANGES, POSITIVE, SUPPORT
 
 if TYPE_CHECKING:  # the schemas of evidence files, which use this module's functions
     from .evidence import DistributionSpec, EvidenceFile, EvidenceValue, JointDistribution
 
-_POSITIVE = {"months", "weeks", "days", "years", "hazard_ratio", "odds_ratio", "ratio", "mg", "mg_per_kg", "kg"}
+#: How many standard deviations a distribution's mean may lie from its value.
+CONSISTENCY_SDS = 2.0
+#: The largest chance that a draw falls below (or above) its unit's interval: one in a
+#: million million, so that no PSA draws one in practice (a normal reaches 7 SDs).
+OUTSIDE_PROBABILITY = 1e-12
 
 
 def distribution_of(item: EvidenceValue):
@@ -43,11 +61,11 @@ def distribution_of(item: EvidenceValue):
     """
     spec, unit = item.distribution, item.unit
     if spec is not None:
-        return named(spec, item.value)
+        return named(spec, item.value, SUPPORT[unit])
     bounded = unit in ("proportion", "utility", "utility_decrement")
     if item.ci95 is not None:
         low, high = item.ci95
-        if unit in _POSITIVE and low > 0:
+        if unit in POSITIVE and low > 0:
             return uncertainty.LogNormal.from_ci(item.value, low, high)
         se = (high - low) / (2 * uncertainty.Z_95)
     else:
@@ -55,7 +73,7 @@ def distribution_of(item: EvidenceValue):
     if se is not None:
         if bounded:
             return uncertainty.Beta.from_mean_se(item.value, se)
-        if unit == "money" or unit in _POSITIVE:
+        if unit == "money" or unit in POSITIVE:
             return uncertainty.Gamma.from_mean_se(item.value, se)
         return uncertainty.Normal(item.value, se)
     if bounded and item.n is not None and 0 < item.value < 1:
@@ -68,9 +86,10 @@ def distribution_of(item: EvidenceValue):
     return uncertainty.Fixed(item.value)
 
 
-def named(spec: DistributionSpec, value: float):
+def named(spec: DistributionSpec, value: float, support: tuple[float, float] = (-np.inf, np.inf)):
     """The distribution ``spec`` names (``value``: the estimate, for ``fixed``); a beta is
-    given by alpha and beta or by mean and se (method of moments)."""
+    given by alpha and beta or by mean and se (method of moments); a normal with
+    ``truncate`` is restricted to ``support`` (its value's unit's interval)."""
     if spec.type == "fixed":
         return uncertainty.Fixed(value)
     if spec.type == "beta":
@@ -82,7 +101,8 @@ def named(spec: DistributionSpec, value: float):
     if spec.type == "lognormal":
         return uncertainty.LogNormal.from_mean_se(spec.mean, spec.se)
     if spec.type == "normal":
-        return uncertainty.Normal(spec.mean, spec.se)
+        return uncertainty.TruncatedNormal(spec.mean, spec.se, *support) if spec.truncate else \
+            uncertainty.Normal(spec.mean, spec.se)
     if spec.type == "uniform":
         return uncertainty.Uniform(spec.low, spec.high)
     return uncertainty.Triangular(spec.low, spec.mode, spec.high)
@@ -118,7 +138,7 @@ def recentred(item: EvidenceValue, value) -> dict:
     update: dict = {"value": value}
     if item.ci95 is not None:
         low, high = item.ci95
-        if item.unit in _POSITIVE and low > 0 and old > 0 and value > 0:
+        if item.unit in POSITIVE and low > 0 and old > 0 and value > 0:
             update["ci95"] = (low * value / old, high * value / old)
         else:
             update["ci95"] = (low + value - old, high + value - old)
@@ -240,3 +260,87 @@ class Decrement:
 
     def __str__(self) -> str:
         return f"{self.source} - {self.decrement}"
+
+
+# ---------------------------------------------------------------------------------
+# Whether the draws stay where their unit's values lie
+# ---------------------------------------------------------------------------------
+
+def draw_range(reference: str, library, probability: float = OUTSIDE_PROBABILITY) -> tuple[float, float]:
+    """Bounds that the draws of ``reference`` fall below, or above, with a chance of at most
+    ``probability`` each, however it is drawn (:meth:`~markov.inputs.EvidenceLibrary.drawn`
+    of ``library``): the quantiles at ``probability`` and 1 - ``probability``; for a value
+    drawn as another minus a decrement, the extremes of the two at half that chance each;
+    a Dirichlet share lies between 0 and its block's total."""
+    drawn = library.drawn(reference)
+    if isinstance(drawn, Decrement):
+        source = draw_range(drawn.source, library, probability / 2)
+        decrement = drawn.decrement.ppf([probability / 2, 1 - probability / 2])
+        return source[0] - float(decrement[1]), source[1] - float(decrement[0])
+    if isinstance(drawn, JointDraw) and isinstance(drawn.distribution, uncertainty.Dirichlet):
+        return 0.0, (draw_range(drawn.parent, library)[1] if drawn.parent is not None else drawn.scale)
+    if isinstance(drawn, JointDraw):  # a multivariate normal: the value's marginal
+        j = drawn.references.index(reference)
+        drawn = uncertainty.Normal(float(drawn.distribution.mean[j]), float(drawn.distribution.sd[j]))
+    low, high = drawn.ppf([probability, 1 - probability])
+    return float(low), float(high)
+
+
+def draws_rule(reference: str, library) -> str | None:
+    """Why the draws of ``reference`` cannot stand beside its value, if they cannot: some
+    leave its unit's interval, or their distribution is centred elsewhere."""
+    item = library[reference].value
+    drawn, (low, high) = library.drawn(reference), SUPPORT[item.unit]
+    first, last = draw_range(reference, library)
+    if first < low or last > high:
+        if isinstance(drawn, Decrement):
+            fix = "give the decrement a distribution of shorter reach (a beta)"
+        else:
+            fix = ("give a distribution that stays there (beta for a proportion or utility, gamma or log-normal for a "
+                   "cost or another positive quantity)")
+            if isinstance(drawn, uncertainty.Normal):
+                fix += "; or give the normal truncate: true to keep its draws there"
+        return (f"drawn as {drawn}, whose draws reach [{first:g}, {last:g}] (all but {OUTSIDE_PROBABILITY:g} of them "
+                f"each side), beyond [{low:g}, {high:g}] where a {item.unit} value must lie; {fix}")
+    if isinstance(drawn, Decrement):
+        value, distribution = drawn.base, drawn.decrement
+        what = f"decrement {drawn.source} - {reference} = {value:g}"
+    elif isinstance(drawn, JointDraw):
+        return None  # a block's distribution is built from its values
+    else:
+        value, distribution, what = item.value, drawn, f"value {item.value!r}"
+    return consistency_rule(value, distribution, what)
+
+
+def consistency_rule(value: float, distribution, what: str) -> str | None:
+    """Why ``distribution`` cannot describe the estimate ``value`` (``what`` names it), if
+    its mean lies more than :data:`CONSISTENCY_SDS` standard deviations from it."""
+    mean, sd = float(distribution.mean), float(distribution.sd)
+    if abs(mean - value) <= CONSISTENCY_SDS * sd + 1e-9 * max(1.0, abs(value)):
+        return None
+    return (f"drawn as {distribution}, with mean {mean:.6g} and SD {sd:.6g}: the {what} lies more than "
+            f"{CONSISTENCY_SDS:g} SDs from that mean; the base case uses the value and the PSA the distribution, so "
+            f"they must describe the same estimate")
+
+
+def check_draws(library) -> None:
+    """Raise for the first value of ``library`` whose draws break a rule (:func:`draws_rule`)."""
+    for stem, file in library.files.items():
+        for name in file.values:
+            rule = draws_rule(f"{stem}.{name}", library)
+            if rule is not None:
+                raise InputError(f"evidence {library.locations.get(stem, stem)}: {name}: {rule}")
+
+
+def field_rule(field: str, reference: str, library) -> str | None:
+    """Why ``reference`` cannot fill ``field`` of a model file (:data:`FIELD_RANGES`), if
+    its value or some draw lies outside the field's range."""
+    if field not in FIELD_RANGES:
+        return None
+    what, low, high = FIELD_RANGES[field]
+    value = library[reference].value.value
+    first, last = draw_range(reference, library)
+    if not low <= min(value, first) <= max(value, last) <= high:
+        return (f"value {value!r}, drawn within [{first:g}, {last:g}]: {what} must lie in [{low:g}, {high:g}] in the "
+                f"base case and in every draw")
+    return None

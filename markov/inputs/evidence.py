@@ -34,13 +34,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
 from .. import uncertainty
-from .._validate import InputError, validation_error
-from .draws import Decrement, JointDraw, distribution_of, named, recentred, recentred_spec
+from .._reading import read_yaml
+from .._validate import InputError, excerpt, validation_error
+from .draws import Decrement, JointDraw, check_draws, distribution_of, named, recentred, recentred_spec
 from .money import Currency
+from .support import value_rule
 
 Unit = Literal[
     "months", "weeks", "days", "years",
@@ -64,8 +65,6 @@ STATUS_MEANING = {
     "assumption": "a modelling assumption, with a range for sensitivity analysis",
 }
 
-_POSITIVE = {"months", "weeks", "days", "years", "hazard_ratio", "odds_ratio", "ratio", "mg", "mg_per_kg", "kg"}
-_UNIT_INTERVAL = {"proportion", "utility_decrement", "rate_per_year"}
 DURATION_UNITS = ("days", "weeks", "months", "years")
 _REFERENCE = r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_]+$"
 #: The shares of a Dirichlet over shares sum to 1 (or to the share they split) within this.
@@ -73,20 +72,26 @@ SHARE_TOLERANCE = 1e-6
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers are numbers: not booleans or text (``price: true`` is not 1.0), and finite
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: A number of a file: an int or a float, never a boolean or text.
+Number = StrictFloat
 
 
 class DistributionSpec(_Strict):
     """A distribution named by the source or the modeller, overriding the default rule."""
 
     type: Literal["fixed", "beta", "gamma", "lognormal", "normal", "uniform", "triangular"]
-    alpha: float | None = Field(None, gt=0)
-    beta: float | None = Field(None, gt=0)
-    mean: float | None = None
-    se: float | None = Field(None, gt=0)
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
+    alpha: Number | None = Field(None, gt=0)
+    beta: Number | None = Field(None, gt=0)
+    mean: Number | None = None
+    se: Number | None = Field(None, gt=0)
+    low: Number | None = None
+    mode: Number | None = None
+    high: Number | None = None
+    truncate: bool = Field(False, description="a normal restricted to its value's unit's interval")
 
     @model_validator(mode="after")
     def _parameters_complete(self) -> DistributionSpec:
@@ -100,6 +105,8 @@ class DistributionSpec(_Strict):
         if missing:
             alternative = " (or mean and se)" if self.type == "beta" else ""
             raise ValueError(f"a {self.type} distribution needs {', '.join(missing)}{alternative}")
+        if self.truncate and self.type != "normal":
+            raise ValueError(f"truncate: a {self.type} distribution is not truncated; truncate applies to a normal")
         if by_moments:
             try:
                 uncertainty.Beta.from_mean_se(self.mean, self.se)
@@ -118,24 +125,27 @@ class DistributionSpec(_Strict):
 class Pack(_Strict):
     """What a drug price buys: ``units`` tablets, capsules or vials of ``strength_mg`` each."""
 
-    strength_mg: float = Field(gt=0)
-    units: int = Field(ge=1)
+    strength_mg: Number = Field(gt=0)
+    units: StrictInt = Field(ge=1)
 
 
 class EvidenceValue(_Strict):
     """One number from a source (or one assumption)."""
 
-    value: float
+    value: Number
     unit: Unit
     status: Status
+    label: str | None = Field(None, pattern=r"^[^_]+$", description="the input as a reviewer names it, without unit or "
+                                                                  "source: 'PFS HR, Atezo–Bev vs sorafenib'")
     where: str | None = Field(None, description="table, figure, page or section of the source")
-    ci95: tuple[float, float] | None = None
-    se: float | None = Field(None, gt=0)
-    n: int | None = Field(None, ge=1, description="patients or events behind a proportion")
-    range: tuple[float, float] | None = Field(None, description="low and high values for one-way sensitivity analysis")
+    ci95: tuple[Number, Number] | None = None
+    se: Number | None = Field(None, gt=0)
+    n: StrictInt | None = Field(None, ge=1, description="patients or events behind a proportion")
+    range: tuple[Number, Number] | None = Field(None, description="low and high values for one-way sensitivity "
+                                                                  "analysis")
     distribution: DistributionSpec | None = None
     currency: Currency | None = None
-    price_year: int | None = Field(None, ge=1990, le=2100)
+    price_year: StrictInt | None = Field(None, ge=1990, le=2100)
     per: str | None = Field(None, description="what a price is for: pack, vial, administration, session, month ...")
     pack: Pack | None = None
     calculation: str | None = None
@@ -148,14 +158,9 @@ class EvidenceValue(_Strict):
     @model_validator(mode="after")
     def _obeys_its_rules(self) -> EvidenceValue:
         value, unit = self.value, self.unit
-        if unit in _POSITIVE and not value > 0:
-            raise ValueError(f"value {value!r} in {unit}: must be positive")
-        if unit in _UNIT_INTERVAL and not 0 <= value <= 1:
-            raise ValueError(f"value {value!r} as a {unit}: must lie in [0, 1]")
-        if unit == "utility" and not value <= 1:
-            raise ValueError(f"utility {value!r}: cannot exceed 1 (full health)")
-        if unit in ("money", "count", "age_years") and value < 0:
-            raise ValueError(f"value {value!r} in {unit}: must not be negative")
+        rule = value_rule(value, unit)
+        if rule is not None:
+            raise ValueError(rule)
         if unit == "money" and (self.currency is None or self.price_year is None or self.per is None):
             raise ValueError("a money value needs currency, price_year and per (what the price is for)")
         for name in ("ci95", "range"):
@@ -210,7 +215,7 @@ class JointDistribution(_Strict):
 
     values: list[str] = Field(min_length=2)
     distribution: Literal["dirichlet", "multivariate_normal"]
-    covariance: list[list[float]] | None = None
+    covariance: list[list[Number]] | None = None
     concentration: str | None = Field(None, description="dirichlet over shares: a value of this file (unit count), "
                                                         "the effective sample size behind the shares")
     of: str | None = Field(None, pattern=_REFERENCE, description="dirichlet over shares: the share (a reference) "
@@ -402,7 +407,8 @@ class EvidenceLibrary:
     def check_links(self) -> None:
         """Rules across values: a value drawn as a decrement is taken from a value of its
         unit and not above it; the shares of a Dirichlet splitting a share sum to it; no
-        value depends on itself."""
+        value depends on itself; every value's draws stay within its unit's interval and
+        agree with its estimate (:func:`~markov.inputs.draws.check_draws`)."""
         for stem, file in self.files.items():
             where = f"evidence {self.locations.get(stem, stem)}"
             for name, item in file.values.items():
@@ -427,6 +433,7 @@ class EvidenceLibrary:
                     raise InputError(f"{where}: joint.{group}: the shares sum to {total!r}, but they split "
                                      f"{joint.of} = {parent.value!r}; they must sum to it")
         self._check_acyclic()
+        check_draws(self)
 
     def _linked(self, reference: str, where: str) -> EvidenceValue:
         if reference not in self:
@@ -468,11 +475,11 @@ class EvidenceLibrary:
                 library = library._changed(reference, change)
                 library.check_links()
             except (ValidationError, InputError) as error:
-                if isinstance(error, InputError):  # the value breaks a rule of its unit, or its spread cannot follow
-                    error = _rule_of_value(current, change) or error
+                if isinstance(error, InputError) and not isinstance(change, dict):  # a number: the value breaks a
+                    error = _rule_of_value(current, change) or error  # rule of its unit, or its spread cannot follow
                 rules = str(error) if isinstance(error, InputError) else "; ".join(
                     problem["msg"].removeprefix("Value error, ") for problem in error.errors())
-                raise InputError(f"{where}: {reference} = {change!r}: {rules}") from None
+                raise InputError(f"{where}: {reference} = {excerpt(change)}: {rules}") from None
         return library
 
     def _changed(self, reference: str, change) -> EvidenceLibrary:
@@ -579,10 +586,7 @@ def _rule_of_value(item: EvidenceValue, value) -> ValidationError | None:
 
 def read_validated(path: Path, schema: type[BaseModel]) -> BaseModel:
     """The YAML file ``path`` validated by ``schema``; errors name the file, the field and the rule."""
-    try:
-        content = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not valid YAML ({error})") from None
+    content = read_yaml(path, "file")
     try:
         return schema.model_validate(content)
     except ValidationError as error:

@@ -33,10 +33,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from .._validate import InputError, validation_error
+from .._reading import read_yaml
+from .._validate import validation_error
 from .schema import Ref, TimeUnit, _Strict
 
 #: What the tags of a reported median mean, and the evidence status each corresponds to.
@@ -115,10 +115,7 @@ def sidecar_path(data_file: Path) -> Path:
 
 def read_sidecar(path: Path) -> PatientDataSidecar:
     """The sidecar at ``path``, validated; errors name the file, the field, the value and the rule."""
-    try:
-        content = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{path}: not a readable YAML file ({error})") from None
+    content = read_yaml(path, "sidecar")
     try:
         return PatientDataSidecar.model_validate(content)
     except ValidationError as error:
@@ -128,4 +125,4 @@ def read_sidecar(path: Path) -> PatientDataSidecar:
 def arm_labels(data_file: Path) -> dict[str, str]:
     """Readable labels of the arms of ``data_file`` from its sidecar; empty without one."""
     sidecar = sidecar_path(data_file)
-    return {name: arm.label for name, arm in read_sidecar(sidecar).arms.items()} if sidecar.is_file() else {}
+    return {name: arm.label for name, arm in read_sidecar(sidecar).arms.items()} if sidecar.exists() else {}

@@ -15,12 +15,13 @@ import dataclasses
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from .._reading import read_yaml
 from .._validate import InputError, validation_error
 from ..grid import DAYS_PER_YEAR
-from .checks import check_curves, check_shares, check_structure, check_transitions
+from .checks import check_curves, check_horizon, check_shares, check_structure, check_transitions
+from .draws import field_rule
 from .evidence import DURATION_UNITS, Evidence, EvidenceLibrary
 from .merge import deep_merge
 from .networks import with_networks
@@ -80,22 +81,13 @@ def model_directory(model: str = "hcc", base: Path | None = None) -> Path:
     """The directory of model files ``model``: shipped in ``params/`` under that name, or
     a path (relative to ``base``, the analysis file's directory)."""
     shipped = shipped_models() / model
-    if "/" not in model and "\\" not in model and (shipped / "populations.yaml").is_file():
+    if "/" not in model and "\\" not in model and (shipped / "populations.yaml").exists():
         return shipped
     path = Path(model) if Path(model).is_absolute() or base is None else base / model
-    if not (path / "populations.yaml").is_file():
+    if not (path / "populations.yaml").exists():
         raise InputError(f"model {model!r}: neither a model shipped with markov nor a directory with populations.yaml "
                          f"(looked in {path})")
     return path
-
-
-def read_yaml(path: Path, what: str):
-    if not path.is_file():
-        raise InputError(f"{what} {str(path)!r} does not exist")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not valid YAML ({error})") from None
 
 
 def validate(schema: type[BaseModel], content, where: str):
@@ -133,7 +125,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     if analysis.scenarios is None:
         location = models / SCENARIOS_FILE[0]
         shipped = validate(SCENARIOS_FILE[1], read_yaml(location, "model file"), str(location)) \
-            if location.is_file() else None
+            if location.exists() else None
         analysis = analysis.model_copy(update={"scenarios": shipped.scenarios if shipped else {}})
     unknown = set(analysis.overrides) - set(MODEL_FILES)
     if unknown:
@@ -148,7 +140,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     contents, places = {}, {}
     for key, (filename, _) in MODEL_FILES.items():
         location = models / filename
-        content = read_yaml(location, "model file") if location.is_file() or key == "populations" else {key: {}}
+        content = read_yaml(location, "model file") if location.exists() or key == "populations" else {key: {}}
         places[key] = str(location)
         if key in analysis.overrides:
             content = deep_merge(content or {}, {key: analysis.overrides[key]})
@@ -192,6 +184,7 @@ def inputs_from_settings(settings: dict, source: str, directory: Path) -> ModelI
     check_curves(inputs, places["populations"])
     inputs = with_networks(with_fits(inputs, places["populations"], [models, shipped_models()]),
                            places["populations"], models)
+    check_horizon(inputs, places["populations"])
     return dataclasses.replace(inputs, unused=unused_references(inputs))
 
 
@@ -261,6 +254,9 @@ def _check_references(found, evidence: EvidenceLibrary, perspective: Perspective
             except InputError as error:
                 raise InputError(f"{where}: {error}") from None
             _check_use(ref, item, where, field, perspective)
+            rule = field_rule(field, ref, evidence)
+            if rule is not None:
+                raise InputError(f"{where} = {ref!r}: {rule}")
 
 
 def _check_use(ref: str, item: Evidence, path: str, field: str, perspective: Perspective) -> None:

@@ -45,3 +45,13 @@ def check_currency(code: str) -> str:
 
 #: A field holding a currency: validated by :func:`check_currency`.
 Currency = Annotated[str, AfterValidator(check_currency)]
+
+#: Symbols of the currencies a reader knows by them; others are written by their code.
+CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CAD": "C$", "AUD": "A$"}
+
+
+def amount(value: float, currency: str) -> str:
+    """An amount as a reader writes it, in whole units: ``$150,000``, ``£20,000``,
+    ``−$5,000``; ``CHF 50,000`` for a currency without a symbol, ``50,000`` without one."""
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} " if currency else "")
+    return f"{'−' if value < 0 else ''}{symbol}{abs(value):,.0f}"

@@ -168,7 +168,7 @@ def find_network(name: str, directories: list[Path], where: str) -> Path:
     """The file of network ``name``: ``networks/<name>.yaml`` in the first of ``directories`` that has it."""
     candidates = [directory / "networks" / f"{name}.yaml" for directory in directories]
     for path in candidates:
-        if path.is_file():
+        if path.exists():
             return path
     raise InputError(f"{where}.network = {name!r}: no such network (looked for {', '.join(map(str, candidates))})")
 

@@ -29,6 +29,7 @@ from .._validate import InputError
 from ..survival import TIME_UNIT_YEARS
 from ..uncertainty import Dirichlet, Fixed, uniform_rows
 from .evidence import Decrement, EvidenceLibrary, JointDraw
+from .labels import input_label, source_label
 from .merge import deep_merge
 from .schema import Analysis, Perspective, Treatment, Utilities, period_in_years
 
@@ -151,12 +152,16 @@ class ModelInputs:
         }
 
     def label(self, ref: str) -> str:
-        """A readable name for an input, with its unit and source:
-        ``"os median atezo bev, months (imbrave150_cheng_2022)"``."""
-        source, _, name = ref.partition(".")
+        """The reviewer-facing name of an input, with its unit and source: its evidence
+        file's ``label`` if it has one, else its key in words
+        (``"OS median, Atezo–Bev, months (IMbrave150, Cheng 2022)"``; :mod:`.labels`)."""
         item = self.evidence[ref].value
         unit = item.currency if item.unit == "money" else _UNIT_TEXT.get(item.unit)
-        return f"{name.replace('_', ' ')}{', ' + unit if unit else ''} ({source})"
+        return input_label(ref, unit, item.label)
+
+    def source_label(self, source: str) -> str:
+        """The reviewer-facing name of an evidence source (a group of inputs)."""
+        return source_label(source)
 
     def scenario(self, name: str) -> ModelInputs:
         """The analysis with scenario ``name``'s changes merged into its settings."""

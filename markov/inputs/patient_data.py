@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import re
 from pathlib import Path
 
@@ -29,7 +30,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .._validate import InputError, validation_error
+from .._reading import decode, read_bytes
+from .._validate import InputError, excerpt, validation_error
 from ..survival import (
     TIME_UNIT_YEARS,
     FitResult,
@@ -76,7 +78,7 @@ def find_data_file(name: str, directories: list[Path], where: str) -> Path:
     """
     candidates = [Path(name)] if Path(name).is_absolute() else [directory / name for directory in directories]
     for path in candidates:
-        if path.is_file():
+        if path.exists():
             return path
     raise InputError(f"{where}.file = {name!r}: no such file (looked for {', '.join(map(str, candidates))})")
 
@@ -85,10 +87,12 @@ def read_data_file(path: Path) -> _Data:
     """A patient-level data file, read and checked: it has the :data:`COLUMNS`, every
     time is a positive number, every event 0 or 1, every patient an arm. Errors name the
     file, the column and line, the value and the rule."""
+    data = read_bytes(path, "patient-level data file")
+    text = decode(data, path, "patient-level data file")
     try:
-        frame = pd.read_csv(path, dtype={"arm": str})
-    except (ValueError, OSError) as error:
-        raise InputError(f"{path}: not a readable CSV file ({error})") from None
+        frame = pd.read_csv(io.StringIO(text), dtype={"arm": str})
+    except ValueError as error:
+        raise InputError(f"{path}: not a readable CSV file ({excerpt(str(error), 200)})") from None
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise InputError(f"{path}: has no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))}); "
@@ -107,7 +111,7 @@ def read_data_file(path: Path) -> _Data:
     if frame["arm"].isna().any():
         raise InputError(f"{path}: column 'arm', line {int(np.argmax(frame['arm'].isna())) + 2}, is empty: every "
                          "patient needs an arm")
-    return _Data(path, frame, hashlib.sha256(path.read_bytes()).hexdigest())
+    return _Data(path, frame, hashlib.sha256(data).hexdigest())
 
 
 def _value_name(coefficient: str) -> str:
@@ -241,7 +245,7 @@ def _with_observed(fits: _Fits, strategy, where: str):
 def _file_source(spec: PatientDataCurve, path: Path) -> Source:
     """The source of data whose curve cites none: the citations of the file's sidecar (the
     shipped data have one), or else the file itself."""
-    if not sidecar_path(path).is_file():
+    if not sidecar_path(path).exists():
         return Source(citation=f"patient-level data {spec.file}", kind="patient_data", url=path.as_uri())
     sidecar = read_sidecar(sidecar_path(path))
     citations = sidecar.citations

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -51,7 +52,7 @@ TimeUnit = Literal["days", "weeks", "months", "years"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 T = TypeVar("T")
@@ -455,6 +456,14 @@ class ScenariosFile(_Strict):
     scenarios: dict[Name, Scenario]
 
 
+def _number_or_fields(value):
+    """A change of an evidence value: a number (not a boolean or text) or a mapping of fields."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+        raise ValueError(f"must be a valid number (the new estimate) or a mapping of the value's fields, "  # noqa: TRY004
+                         f"not a {type(value).__name__}")  # (pydantic reports a ValueError as the field's error)
+    return value
+
+
 class Analysis(_Strict):
     """One analysis: which model files, structure, perspective and populations, on which
     grid. Every field has a default (the embedded base case). ``overrides`` are merged
@@ -467,15 +476,16 @@ class Analysis(_Strict):
     model: str = Field("hcc", description="the model files: a directory shipped in params/ or a path")
     structure: Structure = "sequencing"
     perspective: Name = "us_payer"
-    populations: list[Name] | None = None
-    cycle_length_days: float = Field(7.0, gt=0, le=366)
-    horizon_years: float = Field(20.0, gt=0, le=100)
+    populations: list[Name] | None = Field(None, min_length=1,
+                                           description="the populations to run; left out: every population")
+    cycle_length_days: StrictFloat = Field(7.0, ge=1, le=366)
+    horizon_years: StrictFloat = Field(20.0, gt=0, le=100)
     cycle_correction: CycleCorrection = "trapezoid"
-    psa_samples: int = Field(0, ge=0)
-    seed: int = Field(1, ge=0)
+    psa_samples: StrictInt = Field(0, ge=0)
+    seed: StrictInt = Field(1, ge=0)
     evidence_directories: list[str] = Field(default_factory=list)
     overrides: dict = Field(default_factory=dict)
-    values: dict[Ref, StrictFloat | StrictInt | dict] = Field(
+    values: dict[Ref, Annotated[object, AfterValidator(_number_or_fields)]] = Field(
         default_factory=dict, description="evidence values changed for this analysis, validated like the evidence "
                                           "files: a number replaces the value, a mapping the fields it gives")
     strategies: dict[Name, dict] | None = Field(

@@ -16,9 +16,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
 
+from .._reading import read_yaml
 from .._validate import InputError, validation_error
 from ..engine import run_markov
 from ..grid import DAYS_PER_YEAR, TimeGrid
@@ -97,7 +97,7 @@ def load_inputs(path: str | Path | None = None) -> ChancellorInputs:
     if path is None:
         return shipped_inputs()
     try:
-        return ChancellorInputs.model_validate(yaml.safe_load(Path(path).read_text()))
+        return ChancellorInputs.model_validate(read_yaml(path, "inputs file"))
     except ValidationError as error:
         raise validation_error(str(path), error) from None
 

@@ -37,8 +37,9 @@ class StrategyResult:
         that has no such state).
     floored_cycles : int
         (Sample, cycle) pairs in which general-population mortality was binding.
-    os_calibration_unreachable : int
-        Samples whose OS median could not be reached by calibration (when calibrated).
+    calibration_unreachable : ndarray of bool, shape (n_samples,), or None
+        Per sample, whether the OS median could not be reached by calibration (None when
+        the strategy is not calibrated); :attr:`os_calibration_unreachable` counts them.
     crossing_time_points : int
         Time points at which an inner curve lay above an outer one and was clipped.
     """
@@ -53,8 +54,13 @@ class StrategyResult:
     state_names: tuple[str, ...]
     progression_free: tuple[str, ...] = ()
     floored_cycles: int = 0
-    os_calibration_unreachable: int = 0
+    calibration_unreachable: np.ndarray | None = None
     crossing_time_points: int = 0
+
+    @property
+    def os_calibration_unreachable(self) -> int:
+        """Samples whose OS median could not be reached by calibration."""
+        return 0 if self.calibration_unreachable is None else int(np.count_nonzero(self.calibration_unreachable))
 
     @property
     def total_cost(self) -> np.ndarray:
@@ -80,6 +86,8 @@ class Model(Protocol):
 
     inputs: ModelInputs
     grid: TimeGrid
+    #: The cost categories of every result (the keys of :attr:`StrategyResult.costs`).
+    categories: tuple[str, ...]
 
     def evaluate(self, params: ParameterSet, keep_traces: bool = True) -> list[StrategyResult]:
         ...

@@ -67,7 +67,7 @@ from .valuation import State, dead_state, value_trace
 @dataclass
 class _Prepared(Prepared):
     convolutions: Convolutions  # reuses the spectra of the population's curves across its strategies
-    calibrated: dict = field(default_factory=dict)  # anchor strategy -> (BSC curve, floored cycles, unreachable)
+    calibrated: dict = field(default_factory=dict)  # anchor -> (BSC curve, floored cycles, unreachable per sample)
     floored: dict = field(default_factory=dict)  # (curve, death share) -> floor_survival's result, read-only
 
 
@@ -255,15 +255,16 @@ class SequencingModel(CohortModel):
 
     # --- post-progression care ----------------------------------------------------------
     def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,
-                          lines: _Lines) -> tuple[np.ndarray, int, int]:
-        """BSC survival on the grid (floored), the cycles floored, and the samples in which
-        the OS median could not be reached. ``lines`` are the strategy's own."""
+                          lines: _Lines) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """BSC survival on the grid (floored), the cycles floored, and per sample whether
+        the OS median could not be reached (None when not calibrated). ``lines`` are the
+        strategy's own."""
         n, population = prepared.params.n_samples, prepared.spec
         anchor = strategy.post_progression.calibrated_to
         if anchor is None:
             name = strategy.post_progression.survival or population.post_progression_survival
             curve, _, floored = self._floored(prepared, name)
-            return curve, floored, 0
+            return curve, floored, None
         if anchor not in prepared.calibrated:
             # the rate depends on the anchor's lines only, not on its BSC survival
             target = population.strategies[anchor]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError
+from ..inputs.checks import check_follow_up
 from ..survival import KaplanMeier
 from .protocol import Model, StrategyResult, _time_at
 
@@ -153,6 +154,7 @@ def model_vs_data(model: Model, results: list[StrategyResult], step_months: floa
     """Each strategy's model OS (base case: sample 0 of ``results``) against the data its
     targets name (``targets.os_data``), at every ``step_months`` of follow-up; tables
     with no rows when no strategy names data."""
+    check_follow_up(model.inputs)
     months = model.grid.times_years * 12.0
     tables, rows, observed_by_strategy = [], [], {}
     for result in results:
@@ -161,10 +163,6 @@ def model_vs_data(model: Model, results: list[StrategyResult], step_months: floa
         if data is None:
             continue
         observed = data.observed
-        if observed.follow_up_months > months[-1]:
-            raise InputError(f"populations.{result.population}.strategies.{result.strategy}.targets.os_data: the "
-                             f"follow-up compared ({observed.follow_up_months:g} months) is beyond the model's "
-                             f"horizon ({months[-1]:g} months)")
         survival = result.survival()["OS"]
         key = {"population": result.population, "strategy": result.strategy, "label": result.label}
         points = compare_with_kaplan_meier(observed.kaplan_meier, months, survival, observed.follow_up_months,

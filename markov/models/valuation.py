@@ -239,26 +239,25 @@ def adverse_event_qalys(inputs: ModelInputs, treatment: Treatment, params: Param
 
 
 def utilities_by_state(inputs: ModelInputs, population: Population, states: Sequence[State], params: ParameterSet,
-                       grid: TimeGrid) -> np.ndarray:
-    """Utility per year by state: ``(n, 1, n_states)``, or by cycle when adjusted for age
-    or capped at the general population's."""
+                       grid: TimeGrid) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Utility per year by state, ``(n, n_states)``, and when adjusted for age or capped at
+    the general population's, the factor and the cap by cycle, ``(n, n_cycles)`` each
+    (None otherwise): in cycle c a state's utility is min(utility·factor[c], cap[c])."""
     u = inputs.utilities
-    values = np.zeros((params.n_samples, 1, len(states)))
+    values = np.zeros((params.n_samples, len(states)))
     for j, state in enumerate(states):
         if state.alive:
-            values[:, 0, j] = params[lookup(u.by_state, state.keys, "utilities.yaml by_state")]
+            values[:, j] = params[lookup(u.by_state, state.keys, "utilities.yaml by_state")]
     if not (u.age_adjusted or u.cap_at_general_population):
-        return values
+        return values, None, None
     norms = u.general_population
     age = params[population.start_age][:, None] + grid.times_years[None, :-1]
     male = 1.0 - params[population.share_female][:, None]
     general = (params[norms.intercept][:, None] + params[norms.male][:, None] * male
                + params[norms.age][:, None] * age + params[norms.age_squared][:, None] * age**2)
-    if u.age_adjusted:
-        values = values * (general / general[:, :1])[:, :, None]
-    if u.cap_at_general_population:
-        values = np.minimum(values, general[:, :, None])
-    return values
+    factor = general / general[:, :1] if u.age_adjusted else np.ones((1, grid.n_cycles))
+    cap = general if u.cap_at_general_population else np.full((1, grid.n_cycles), np.inf)
+    return values, factor, cap
 
 
 def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace, states: Sequence[State],
@@ -313,7 +312,7 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
             on_entry["terminal_care"][:, 0, j] = params[perspective.terminal_care]
 
     alive = np.array([1.0 if state.alive else 0.0 for state in states])
-    utility = utilities_by_state(inputs, population, states, params, grid)
+    utility, factor, cap = utilities_by_state(inputs, population, states, params, grid)
     rates = np.column_stack([params[perspective.discount_rate_costs], params[perspective.discount_rate_effects]])
     # one accumulator per distinct discount rate and pair of them (a one-way analysis
     # varies them), shared by every value it discounts
@@ -335,7 +334,12 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
         if own:
             _cost_own_courses(own, costs, rows, grid, float(cost_rate), method)
         life_years[rows] = for_effects.total(alive)
-        qalys[rows] = for_effects.total(utility[rows], qaly_on_entry[rows])
+        if factor is None:
+            qalys[rows] = for_effects.total(utility[rows][:, None, :], qaly_on_entry[rows])
+        else:  # factor and cap are per sample, or one row for every sample
+            by_cycle = (a if a.shape[0] == 1 else a[rows] for a in (factor, cap))
+            qalys[rows] = (for_effects.capped_total(utility[rows], *by_cycle)
+                           + for_effects.total(on_entry=qaly_on_entry[rows]))
     return costs, life_years, qalys
 
 

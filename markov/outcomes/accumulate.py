@@ -40,11 +40,24 @@ CycleCorrection = Literal["trapezoid", "life_table", "start", "end"]
 CYCLE_CORRECTIONS = ("trapezoid", "life_table", "start", "end")
 
 
-def discount_factors(times_years: np.ndarray, discount_rate: float) -> np.ndarray:
-    """``1 / (1 + discount_rate) ** t`` for times in years."""
+def check_discount_rate(discount_rate) -> float:
+    """``discount_rate`` as a float: a number per year above -1 and at most 1 (a rate
+    above 1 is a percentage typed as a rate)."""
+    if isinstance(discount_rate, bool) or not isinstance(discount_rate, (int, float, np.integer, np.floating)):
+        raise InputError(f"discount_rate is {discount_rate!r}: must be a number (0.035 for 3.5% a year), not "
+                         f"{type(discount_rate).__name__}")
     if not (math.isfinite(discount_rate) and discount_rate > -1.0):
         raise InputError(f"discount_rate is {discount_rate!r}: must be a number above -1 (0.035 for 3.5% a year)")
-    return (1.0 + discount_rate) ** -np.asarray(times_years, dtype=np.float64)
+    if discount_rate > 1.0:
+        raise InputError(f"discount_rate is {discount_rate!r}: a percentage? A rate is at most 1: give "
+                         f"{discount_rate / 100:g} for {discount_rate:g}% a year")
+    return float(discount_rate)
+
+
+def discount_factors(times_years: np.ndarray, discount_rate: float) -> np.ndarray:
+    """``1 / (1 + discount_rate) ** t`` for times in years."""
+    rate = check_discount_rate(discount_rate)
+    return (1.0 + rate) ** -np.asarray(times_years, dtype=np.float64)
 
 
 def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +162,10 @@ class Accumulator:
                  method: CycleCorrection = "trapezoid") -> None:
         if grid.n_cycles != trace.n_cycles:
             raise InputError(f"the grid has {grid.n_cycles} cycles but the trace has {trace.n_cycles}")
-        self.trace, self.grid, self.discount_rate, self.method = trace, grid, discount_rate, method
+        if method not in CYCLE_CORRECTIONS:
+            raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
+        self.trace, self.grid, self.method = trace, grid, method
+        self.discount_rate = check_discount_rate(discount_rate)
 
     @cached_property
     def _cycle_weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +191,25 @@ class Accumulator:
     def exits(self) -> np.ndarray:
         """Discounted exits from each state, ``(n_samples, n_states)``."""
         return _discounted_exits(self._discount_factors, self.trace)
+
+    def capped_total(self, per_year, factor, cap) -> np.ndarray:
+        """Discounted total per sample and state of a value per year by state, scaled and
+        capped by cycle: min(per_year[s, j]·factor[s, c], cap[s, c]) in cycle c (a utility
+        adjusted for age and capped at the general population's), in one compiled pass
+        without values of the trace's size.
+
+        ``per_year`` is ``(1 or n_samples, n_states)``; ``factor`` and ``cap`` are ``(1 or
+        n_samples, n_cycles)`` (a factor of 1 and an infinite cap leave a value unchanged).
+        """
+        trace, n_cycles = self.trace, self.grid.n_cycles
+        arrays = {"per_year": (per_year, trace.n_states), "factor": (factor, n_cycles), "cap": (cap, n_cycles)}
+        checked = []
+        for name, (values, columns) in arrays.items():
+            array = as_float_array(values, name, ndim=(2,))
+            if array.shape[0] not in (1, trace.n_samples) or array.shape[1] != columns:
+                raise InputError(f"{name} has shape {array.shape}; expected (1 or {trace.n_samples}, {columns})")
+            checked.append(array)
+        return cycle_weighted_totals(checked[0], *self._cycle_weights, trace.occupancy, checked[1], checked[2])
 
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""

@@ -11,6 +11,7 @@ vial sharing only the milligrams given are paid for, at the lowest price per mg.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,9 @@ from .._validate import InputError
 #: Quantile nodes of the body-weight distribution used to average over patients.
 WEIGHT_NODES = 200
 _MIN_WEIGHT_KG = 1.0
+#: The most combinations of units of a drug's packs searched for the cheapest cover of a
+#: dose (a few thousand for any real dose): more means an implausible dose or strength.
+MAX_UNIT_COMBINATIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,13 @@ def cost_of_dose(dose_mg: np.ndarray, packs: list[Pack], *, vial_sharing: bool) 
         per_mg = np.min([pack.unit_price / pack.strength_mg for pack in packs], axis=0)
         return dose_mg * per_mg.reshape(-1, *extra)
     largest = float(np.max(dose_mg))
+    counts = [largest / pack.strength_mg for pack in packs]
+    if not (np.isfinite(largest) and math.prod(c + 1 for c in counts) <= MAX_UNIT_COMBINATIONS):
+        raise InputError(f"a dose of {largest:g} mg from units of {', '.join(f'{p.strength_mg:g}' for p in packs)} mg: "
+                         f"over {MAX_UNIT_COMBINATIONS:,} combinations of units to cost; check the dose, the pack "
+                         f"strengths and the body weight")
     best = np.full(dose_mg.shape, np.inf)
-    ranges = [range(int(np.ceil(largest / pack.strength_mg - 1e-9)) + 1) for pack in packs]
+    ranges = [range(int(np.ceil(count - 1e-9)) + 1) for count in counts]
     for counts in itertools.product(*ranges):
         milligrams = sum(c * pack.strength_mg for c, pack in zip(counts, packs))
         if milligrams == 0:

@@ -9,11 +9,14 @@ from .sensitivity import (
     plot_tornado,
     plot_two_way,
 )
-from .style import save_figure, strategy_colours
+from .style import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats, save_figure, strategy_colours
 from .survival import plot_extrapolation, plot_hazards, plot_log_cumulative_hazard
 from .synthesis import plot_forest
 
 __all__ = [
+    "DEFAULT_FIGURE_FORMATS",
+    "FIGURE_FORMATS",
+    "figure_formats",
     "plot_acceptability",
     "plot_calibration",
     "plot_ce_plane",

@@ -13,7 +13,7 @@ DataFrames) and return a matplotlib Figure; write it with :func:`markov.plots.sa
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 import matplotlib.pyplot as plt
@@ -34,7 +34,7 @@ def plot_ce_plane(
     incremental_effects: Mapping[str, ArrayLike],
     *,
     comparator: str,
-    wtp: float | None = None,
+    wtp: float | Sequence[float] | None = None,
     currency: str = "USD",
     effect_unit: str = "QALYs",
     title: str = "",
@@ -51,8 +51,9 @@ def plot_ce_plane(
         ``comparator`` is skipped (it is the origin).
     comparator : str
         Label of the comparator, named in the x axis label.
-    wtp : float, optional
-        Willingness to pay per unit of effect; draws the line ΔC = wtp · ΔE.
+    wtp : float or sequence of float, optional
+        Willingness to pay per unit of effect (each of the analysis's thresholds); draws
+        the line ΔC = wtp · ΔE of each, in its own dash pattern.
     currency, effect_unit : str
         Used in axis labels, e.g. "Incremental cost (USD)", "Incremental QALYs vs BSC".
     colours : mapping of strategy label → colour, optional
@@ -84,8 +85,7 @@ def plot_ce_plane(
             raise InputError(f"incremental_costs[{label!r}] has {cost.size} samples and incremental_effects"
                              f"[{label!r}] {effect.size}: need the same number, at least one")
         data[label] = (effect, cost)
-    if wtp is not None:
-        wtp = float(as_float_array(wtp, "wtp", ndim=(0,)))
+    lines = [] if wtp is None else sorted(float(v) for v in as_float_array(wtp, "wtp", ndim=(0, 1)).ravel())
     palette = strategy_colours(list(incremental_costs), colours)  # a comparator key keeps its colour, as in the CEAC
     n = max(effect.size for effect, _ in data.values())
     alpha = float(np.clip(20 / np.sqrt(n), 0.1, 0.6))  # 0.2 at 10,000 samples
@@ -117,10 +117,11 @@ def plot_ce_plane(
         xlim, ylim = (_padded(effects), _padded(costs))
         axis.axhline(0, color="0.4", linewidth=0.8, zorder=1)
         axis.axvline(0, color="0.4", linewidth=0.8, zorder=1)
-        if wtp is not None:
-            axis.plot(xlim, [wtp * xlim[0], wtp * xlim[1]], color="0.15", linestyle="--", linewidth=1.3, zorder=3)
-            handles.append(Line2D([], [], color="0.15", linestyle="--", linewidth=1.3,
-                                  label=f"WTP {money(wtp, currency)} per {unit}"))
+        for value, dashes in zip(lines, _DASHES * len(lines)):
+            axis.plot(xlim, [value * xlim[0], value * xlim[1]], color="0.15", linestyle=dashes, linewidth=1.3,
+                      zorder=3)
+            handles.append(Line2D([], [], color="0.15", linestyle=dashes, linewidth=1.3,
+                                  label=f"WTP {money(value, currency)} per {unit}"))
         axis.set(xlim=xlim, ylim=ylim, xlabel=f"Incremental {effect_unit} vs {comparator}",
                  ylabel=f"Incremental cost ({currency})")
         thousands(axis.xaxis, axis.yaxis)
@@ -128,6 +129,10 @@ def plot_ce_plane(
         set_title(axis, title)
         arrange(figure, handles=handles, ncol=3)
     return figure
+
+
+#: Dash patterns of the WTP lines, lowest threshold first.
+_DASHES = ("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)))
 
 
 def _singular(unit: str) -> str:
@@ -227,7 +232,7 @@ def plot_acceptability(
         axis.set(xlim=(wtp[0], wtp[-1]) if len(wtp) > 1 else None, ylim=(-0.02, 1.02),
                  xlabel=f"Willingness to pay ({currency} per {effect_unit})", ylabel="Probability cost-effective")
         thousands(axis.xaxis)
-        mark_thresholds(axis, thresholds, currency)
+        mark_thresholds(axis, thresholds, currency, effect_unit)
         axis.grid(alpha=0.3)
         set_title(axis, title)
         arrange(figure, handles=handles, ncol=3)

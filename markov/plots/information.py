@@ -8,7 +8,6 @@ The functions take plain DataFrames and return a matplotlib Figure; write it wit
 """
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -31,6 +30,7 @@ from .style import (
     money,
     set_title,
     thousands,
+    wrapped,
 )
 
 EVPPI_METHODS = {
@@ -80,7 +80,7 @@ def plot_evpi(
         axis.set(xlim=(wtp[0], wtp[-1]) if len(wtp) > 1 else None, ylim=(0, top),
                  xlabel=f"Willingness to pay ({currency} per {effect_unit})", ylabel=ylabel)
         thousands(axis.xaxis, axis.yaxis)
-        mark_thresholds(axis, thresholds, currency)
+        mark_thresholds(axis, thresholds, currency, effect_unit)
         axis.grid(alpha=0.3)
         set_title(axis, title)
         arrange(figure, handles=handles, ncol=3)
@@ -100,6 +100,8 @@ def plot_evppi(
     population: bool = False,
     title: str = "",
     max_bars: int = 20,
+    footnote: str = "",
+    if_none: str = "",
 ) -> Figure:
     """Expected value of partial perfect information, one bar per parameter (group).
 
@@ -118,7 +120,14 @@ def plot_evppi(
         Whether the values are for the population rather than per patient.
     max_bars : int
         Most bars shown (largest first); the rest are counted in the footnote.
+    footnote : str
+        Added to the footnote (e.g. what was left out).
+    if_none : str
+        What the figure says in place of bars when ``table`` has no rows (e.g. that every
+        input's EVPPI is zero); without it, a table without rows is an error.
     """
+    if if_none and isinstance(table, pd.DataFrame) and table.empty:
+        return _no_bars(if_none, evpi, currency, wtp_label, population, title, footnote)
     check_table(table, "table", ("parameter", "evppi"))
     max_bars = check_count("max_bars", max_bars, 1)
     labels = text_labels(table, "table")
@@ -133,7 +142,7 @@ def plot_evppi(
     order = np.argsort(-values, kind="stable")
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
-    shown_labels = [textwrap.fill(labels[i], LABEL_WIDTH) for i in order]
+    shown_labels = [wrapped(labels[i], LABEL_WIDTH) for i in order]
     if len(methods) > 1:  # say which bar used which method
         shown_labels = [f"{text}\n[{table['method'].iloc[i]}]" for text, i in zip(shown_labels, order, strict=True)]
     shown = values[order]
@@ -145,6 +154,7 @@ def plot_evppi(
                                             for m in methods) + ".")
     if hidden:
         notes.append(f"{hidden} further parameter{'s' if hidden > 1 else ''} with smaller EVPPI not shown.")
+    notes.append(footnote)
     with plt.rc_context(STYLE):
         lines = max(text.count("\n") + 1 for text in shown_labels)
         height = 1.8 + max(0.32, 0.15 * lines + 0.06) * max(len(order), 3)
@@ -167,4 +177,27 @@ def plot_evppi(
         set_title(axis, title)
         arrange(figure, handles=handles, footnote=footnote_text(*notes))
         fit_texts(figure, axis, texts)
+    return figure
+
+
+def _no_bars(text: str, evpi: float | None, currency: str, wtp_label: str, population: bool, title: str,
+             footnote: str) -> Figure:
+    """The EVPPI figure without bars: ``text`` where they would be, beside the EVPI."""
+    what = "Population EVPPI" if population else "EVPPI per patient"
+    with plt.rc_context(STYLE):
+        figure, axis = plt.subplots(figsize=(WIDTH, 2.8))
+        handles = []
+        if evpi is not None:
+            evpi = float(as_float_array(evpi, "evpi", ndim=(0,)))
+            axis.axvline(evpi, color=PALETTE[1], linestyle="--", linewidth=1.5)
+            handles.append(Line2D([], [], color=PALETTE[1], linestyle="--", linewidth=1.5,
+                                  label=f"EVPI (all parameters): {money(evpi, currency)}"))
+        axis.text(0.5, 0.5, text, transform=axis.transAxes, ha="center", va="center", fontsize=10,
+                  bbox={"boxstyle": "round,pad=0.6", "facecolor": "white", "edgecolor": "0.6"})
+        axis.set(yticks=[], xlim=(0, 1.1 * evpi if evpi else 1.0),
+                 xlabel=f"{what} ({currency})" + (f", {wtp_label}" if wtp_label else ""))
+        thousands(axis.xaxis)
+        axis.grid(axis="x", alpha=0.3)
+        set_title(axis, title)
+        arrange(figure, handles=handles, footnote=footnote_text(footnote))
     return figure

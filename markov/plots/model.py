@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from ..survival import KaplanMeier
-from .style import PALETTE, STYLE, WIDTH
+from .style import PALETTE, STYLE, WIDTH, arrange, footnote_text, wrapped
 from .survival import OBSERVED_COLOUR, _step
 
 #: States with a colour of their own; every other state takes its line's colour family.
@@ -54,7 +53,7 @@ def state_colours(names: Sequence[str]) -> dict[str, str]:
 
 
 def _title(figure: plt.Figure, text: str) -> None:
-    figure.suptitle("\n".join(textwrap.wrap(text, 70)))
+    figure.suptitle(wrapped(text, 70))
 
 
 def _state_label(name: str) -> str:
@@ -68,9 +67,17 @@ def _state_label(name: str) -> str:
     return text + (f": {line.group('rest').replace('_', ' ')}" if line.group("rest") else "") + suffix
 
 
-def _horizon(times_months: np.ndarray, dead: Sequence[np.ndarray]) -> float:
-    """Months to show: until 99% of every cohort has died (rounded up to a year), or all."""
-    reached = [times_months[np.argmax(d >= 0.99)] if (d >= 0.99).any() else times_months[-1] for d in dead]
+#: Figures over time stop once this share of every cohort has died (else at the horizon).
+DIED = 0.999
+#: The occupancy figure's time axis is linear until this share of every cohort has died
+#: (rounded up to a year), then compressed into :data:`TAIL_WIDTH` of the axis.
+MOSTLY_DIED = 0.95
+TAIL_WIDTH = 0.25
+
+
+def _horizon(times_months: np.ndarray, dead: Sequence[np.ndarray], share: float = DIED) -> float:
+    """Months to show: until ``share`` of every cohort has died (rounded up to a year), or all."""
+    reached = [times_months[np.argmax(d >= share)] if (d >= share).any() else times_months[-1] for d in dead]
     return float(min(times_months[-1], 12.0 * np.ceil(max(reached) / 12.0)))
 
 
@@ -147,7 +154,7 @@ def plot_calibration(times_months: np.ndarray, curves: Mapping[str, Mapping[str,
 def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.ndarray],
                          state_labels: Mapping[str, Sequence[str]], *, title: str = "",
                          horizon_months: float | None = None) -> plt.Figure:
-    """Stacked state occupancy of each strategy over time.
+    """Stacked state occupancy of each strategy over time, in years.
 
     Parameters
     ----------
@@ -156,33 +163,102 @@ def plot_state_occupancy(times_months: np.ndarray, occupancy: Mapping[str, np.nd
     state_labels : mapping
         Strategy label -> the state names of its columns (the last one dead).
     horizon_months : float, optional
-        Default: until 99% of every cohort has died.
+        Default: until 99.9% of every cohort has died, else the model's horizon.
+
+    States of one line share a colour family; off-treatment states are hatched, so that
+    on and off treatment can be told apart in any print. The time axis is linear until
+    95% of every cohort has died and compressed after that, marked and said in a note, so
+    that the years in which the cohorts move between states fill most of the width while
+    the axis still reaches the end.
     """
+    dead = [values[:, -1] for values in occupancy.values()]
     if horizon_months is None:
-        horizon_months = _horizon(times_months, [values[:, -1] for values in occupancy.values()])
-    with plt.rc_context(STYLE):
+        horizon_months = _horizon(times_months, dead)
+    end = horizon_months / 12.0
+    shown_end = round(end, 1) if abs(end - round(end)) > 0.05 else round(end)  # a grid's last point: 20.008 years
+    mostly = _horizon(times_months, dead, MOSTLY_DIED) / 12.0
+    split = mostly if mostly <= 0.5 * end else None  # compress a long tail only
+    with plt.rc_context({**STYLE, "legend.fontsize": 8}):  # a state each: two columns fit at 8 pt
         figure, axes = _panels(len(occupancy))
         keep = times_months <= horizon_months
         legend = {}
         palette = state_colours([name for names in state_labels.values() for name in names])
+        # room for the legend (two columns) and the note below the panels, which keep their height
+        figure.set_figheight(figure.get_figheight() + 0.18 * math.ceil(len(palette) / 2) + 0.4)
+        shown = _drawn_times(times_months / 12.0, keep, split)
         for ax, (label, values) in zip(axes.flat, occupancy.items(), strict=False):  # spare panels hidden
             names = list(state_labels[label])
+            held = [j for j in range(len(names)) if values[:, j].any()]  # a state no one enters is not drawn
+            names = [names[j] for j in held]
             colours = [palette[name] for name in names]
             texts = [_state_label(name) for name in names]
-            polys = ax.stackplot(times_months[keep], values[keep].T, colors=colours, labels=texts, lw=0)
-            for poly, text in zip(polys, texts, strict=True):
-                legend.setdefault(text, poly)
+            polys = ax.stackplot(times_months[shown] / 12.0, values[np.ix_(shown, held)].T, colors=colours,
+                                 labels=texts, lw=0)
+            for poly, name, text in zip(polys, names, texts, strict=True):
+                if name.endswith("off_treatment"):
+                    poly.set_hatch("////")
+                    poly.set_edgecolor("white")
+                legend.setdefault(name, poly)
             ax.set_title(label)
-            ax.set_xlim(0, horizon_months)
             ax.set_ylim(0, 1)
-        _label_x(axes, len(occupancy), "Time since the start (months)")
+            if split is not None:
+                ax.axvline(split, color="0.2", linestyle=(0, (3, 2)), linewidth=0.9)
+        note = ""
+        if split is not None:
+            _compress_after(axes.flat[0], split, end, shown_end)
+            reached = "the time horizon" if end >= times_months[-1] / 12.0 - 1e-9 else \
+                f"when {DIED:.1%} of every cohort has died"
+            note = (f"The time axis is compressed after {split:g} years (dashed line), when {MOSTLY_DIED:.0%} of "
+                    f"every cohort has died; it runs on to {shown_end:g} years, {reached}.")
+        for ax in axes.flat:
+            ax.set_xlim(0, end)
+        _label_x(axes, len(occupancy), "Time since the start (years)")
         for ax in axes[:, 0]:
             ax.set_ylabel("Proportion of cohort")
-        figure.legend(list(legend.values()), list(legend), loc="lower center", ncol=3, frameon=False)
         _title(figure, title or "State occupancy (base case)")
-        rows = math.ceil(len(legend) / 3)
-        figure.tight_layout(rect=(0, 0.06 * rows / axes.shape[0] + 0.02, 1, 1))
+        order = [name for name in palette if name not in STATE_COLOURS] + list(STATE_COLOURS)  # BSC, dead last
+        arrange(figure, handles=[legend[name] for name in order if name in legend], ncol=2,
+                footnote=footnote_text(note))
     return figure
+
+
+def _drawn_times(years: np.ndarray, keep: np.ndarray, split: float | None) -> np.ndarray:
+    """Indices of the time points drawn: each one kept up to ``split``, and after it as
+    many as fill the compressed axis as densely (the last one always), so that a weekly
+    trace over decades does not make its vector files large for nothing."""
+    indices = np.flatnonzero(keep)
+    if split is None:
+        return indices
+    before, after = indices[years[indices] <= split], indices[years[indices] > split]
+    wanted = len(before) * TAIL_WIDTH / (1 - TAIL_WIDTH)  # the tail's width, as densely as before the split
+    step = max(1, math.ceil(len(after) / max(wanted, 1.0)))
+    return np.unique(np.concatenate([before, after[::step], after[-1:]]))
+
+
+def _compress_after(axis: plt.Axes, split: float, end: float, end_label: float) -> None:
+    """A time axis (shared by the panels) linear to ``split`` and compressed after it, so
+    that ``split`` to ``end`` takes :data:`TAIL_WIDTH` of the width; yearly ticks before
+    the split, and after it the end (labelled ``end_label``) and a round year between."""
+    factor = TAIL_WIDTH / (1 - TAIL_WIDTH) * split / (end - split)
+
+    def forward(x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x <= split, x, split + (x - split) * factor)
+
+    def inverse(x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x <= split, x, split + (x - split) / factor)
+
+    axis.set_xscale("function", functions=(forward, inverse))
+    ticks = [t for t in MaxNLocator(nbins=6, integer=True, steps=[1, 2, 5, 10]).tick_values(0, split) if t <= split]
+    if split - ticks[-1] > 1e-9:  # the split is a tick: the last one before it, if close, gives way
+        ticks = ticks[:-1] if split - ticks[-1] <= 0.5 * (ticks[1] - ticks[0]) else ticks
+        ticks.append(split)
+    middle = 5 * np.ceil((split + 0.2 * (end - split)) / 5)  # a round year a third or so into the tail
+    between = [middle] if split + 0.25 * (end - split) <= middle <= split + 0.6 * (end - split) else []
+    ticks = [*ticks, *between, end]
+    axis.set_xticks(ticks, labels=[f"{t:g}" for t in ticks[:-1]] + [f"{end_label:g}"])
+    axis.xaxis.set_minor_locator(FixedLocator([]))
 
 
 def _reported_points(ax: plt.Axes, rows: pd.DataFrame, colour: str) -> None:
@@ -265,7 +341,7 @@ def plot_model_vs_data(times_months: np.ndarray, model_os: Mapping[str, np.ndarr
                        label="End of follow-up compared")
             data = row["data_file"].rsplit("/", 1)[-1].removesuffix(".csv")
             ax.set_title(label, fontsize=9.5, pad=33)
-            ax.text(0.5, 1.02, "\n".join([*textwrap.wrap(f"{data} ({row['arm']})", 48), _agreement(row)]),
+            ax.text(0.5, 1.02, "\n".join([wrapped(f"{data} ({row['arm']})", 48), _agreement(row)]),
                     transform=ax.transAxes, fontsize=7.5, ha="center", va="bottom", color="0.25")
             ax.set(ylim=(0, 1.02), xlim=(0, ticks[-1]), xticks=ticks)
             ax.tick_params(labelbottom=False)

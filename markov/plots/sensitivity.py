@@ -11,9 +11,8 @@ write it with :func:`markov.plots.save_figure`.
 """
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
+from itertools import combinations, pairwise
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +38,7 @@ from .style import (
     set_title,
     strategy_colours,
     thousands,
+    wrapped,
 )
 
 LOW_COLOUR, HIGH_COLOUR = PALETTE[0], PALETTE[3]  # blue / orange: distinct in colour and in grey
@@ -59,10 +59,10 @@ def _text(value) -> str:
 
 def _row_labels(labels: Sequence[str], minimum: float) -> tuple[list[str], float]:
     """Wrapped bar labels and the height (inches) each row needs, at least ``minimum``."""
-    wrapped = [textwrap.fill(label, LABEL_WIDTH) for label in labels]
-    lines = [text.count("\n") + 1 for text in wrapped]
+    texts = [wrapped(label, LABEL_WIDTH) for label in labels]
+    lines = [text.count("\n") + 1 for text in texts]
     neighbours = max((a + b for a, b in pairwise(lines)), default=2 * max(lines, default=1))
-    return wrapped, max(minimum, 0.075 * neighbours + 0.06)  # neighbouring labels just clear each other
+    return texts, max(minimum, 0.075 * neighbours + 0.06)  # neighbouring labels just clear each other
 
 
 def _row_height(n: int, per_row: float, extra: float = 1.9) -> float:
@@ -163,7 +163,7 @@ def plot_tornado(
                 edges[direction] += direction * 0.2 * span  # room for the hatched bar beyond every finite one
 
     with plt.rc_context(STYLE):
-        wrapped, per_row = _row_labels([labels[i] for i in order], 0.36)
+        row_labels, per_row = _row_labels([labels[i] for i in order], 0.36)
         figure, axis = plt.subplots(figsize=(WIDTH, _row_height(len(order), per_row, 2.0)))
         axis.set_xlim(edges[-1], edges[1])
         colours = {"low": LOW_COLOUR, "high": HIGH_COLOUR}
@@ -196,7 +196,7 @@ def plot_tornado(
                                                textcoords="offset points", va="center",
                                                ha="left" if direction > 0 else "right", fontsize=7.5, zorder=4))
         axis.axvline(base, color="0.1", linewidth=1.2, zorder=3)
-        axis.set(yticks=range(len(order)), yticklabels=wrapped,
+        axis.set(yticks=range(len(order)), yticklabels=row_labels,
                  ylim=(len(order) - 0.5, -0.5), xlabel=outcome_label)
         axis.tick_params(axis="y", length=0)
         thousands(axis.xaxis)
@@ -215,10 +215,29 @@ def plot_tornado(
                  footnote=footnote_text("Bar-end labels: the input's low / high value.", note))
         fit_texts(figure, axis, texts)
         _fit_hatched(figure, axis, base, hatched)
+        _separate(figure, texts)
         left, right = axis.get_xlim()
         for bar, direction, _ in hatched:
             bar.set_width((right if direction > 0 else left) - base)
     return figure
+
+
+def _separate(figure: Figure, texts: Sequence, gap: float = 1.0) -> None:
+    """Move bar-end labels that overlap (two bars of one row ending close together) apart
+    vertically, so that "48" and "15,709" never print as "48,15,709"."""
+    renderer = figure.canvas.get_renderer()
+    for _ in range(4):
+        boxes = [text.get_window_extent(renderer) for text in texts]
+        moved = False
+        for (i, a), (j, b) in combinations(enumerate(boxes), 2):
+            if a.overlaps(b):
+                points = (min(a.y1, b.y1) - max(a.y0, b.y0) + gap) * 72 / figure.dpi / 2
+                upper, lower = (texts[i], texts[j]) if a.y0 >= b.y0 else (texts[j], texts[i])
+                upper.xyann = (upper.xyann[0], upper.xyann[1] + points)
+                lower.xyann = (lower.xyann[0], lower.xyann[1] - points)
+                moved = True
+        if not moved:
+            return
 
 
 def _fit_hatched(figure: Figure, axis, base: float, hatched: Sequence, gap: float = 18.0) -> None:
@@ -362,7 +381,7 @@ def plot_sensitivity_indices(table: pd.DataFrame, *, title: str = "", max_bars: 
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
     with plt.rc_context(STYLE):
-        wrapped, per_row = _row_labels([labels[i] for i in order], 0.34)
+        row_labels, per_row = _row_labels([labels[i] for i in order], 0.34)
         figure, axis = plt.subplots(figsize=(WIDTH, _row_height(len(order), per_row, 1.8)))
         y = np.arange(len(order))
         error = {"ecolor": "0.15", "elinewidth": 0.9, "capsize": 2.5}
@@ -371,7 +390,7 @@ def plot_sensitivity_indices(table: pd.DataFrame, *, title: str = "", max_bars: 
         axis.axvline(0, color="0.3", linewidth=0.8)
         left = min(0.0, float(np.min(s1[order] - s1_conf[order])), float(np.min(st[order] - st_conf[order])))
         right = float(np.max(np.concatenate([s1[order] + s1_conf[order], st[order] + st_conf[order]])))
-        axis.set(yticks=y, yticklabels=wrapped,
+        axis.set(yticks=y, yticklabels=row_labels,
                  ylim=(len(order) - 0.5, -0.5), xlim=(left - 0.02 * (right - left), right * 1.05 or 1.0),
                  xlabel="Sobol index (share of output variance)")
         axis.tick_params(axis="y", length=0)
@@ -479,7 +498,7 @@ def plot_morris(table: pd.DataFrame, *, outcome_label: str, title: str = "", n_l
                    Line2D([], [], color="0.5", linestyle=":", label="σ = μ*")]
         named = f"The {len(order)} parameters with the largest μ* are named." if len(mu) > len(order) else ""
         arrange(figure, handles=handles, ncol=3, footnote=footnote_text(named))
-        _place_labels(figure, axis, mu[order], sigma[order], [textwrap.fill(labels[i], 26) for i in order],
+        _place_labels(figure, axis, mu[order], sigma[order], [wrapped(labels[i], 26) for i in order],
                       np.column_stack([mu, sigma]))
     return figure
 
@@ -511,7 +530,7 @@ def plot_moment_independent(
     hidden = max(0, len(order) - max_bars)
     order = order[:max_bars]
     with plt.rc_context(STYLE):
-        wrapped, per_row = _row_labels([labels[i] for i in order], 0.32)
+        row_labels, per_row = _row_labels([labels[i] for i in order], 0.32)
         figure, axis = plt.subplots(figsize=(WIDTH, _row_height(len(order), per_row, 1.8)))
         y = np.arange(len(order))
         xerr = None if conf is None else np.nan_to_num(conf[order])
@@ -519,7 +538,7 @@ def plot_moment_independent(
                   error_kw={"ecolor": "0.15", "elinewidth": 0.9, "capsize": 2.5})
         axis.axvline(0, color="0.3", linewidth=0.8)
         reach = values[order] + (0 if xerr is None else xerr)
-        axis.set(yticks=y, yticklabels=wrapped,
+        axis.set(yticks=y, yticklabels=row_labels,
                  ylim=(len(order) - 0.5, -0.5), xlim=(min(0.0, float(values.min())), float(reach.max()) * 1.08 or 1.0),
                  xlabel=MI_MEASURES.get(measure.strip().lower(), measure))
         axis.tick_params(axis="y", length=0)

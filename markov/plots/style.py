@@ -8,7 +8,7 @@
 - layout: :func:`arrange` (legend and footnote under the axes, wrapped x labels,
   thinned ticks), :func:`footnote_text`, :func:`mark_thresholds` (named
   willingness-to-pay lines), :func:`fit_texts` and :func:`set_title`;
-- :func:`save_figure`: PNG (300 dpi) plus SVG and PDF.
+- :func:`save_figure`: PNG (300 dpi) and SVG by default, PDF on request (:data:`FIGURE_FORMATS`).
 """
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from .._validate import as_float_array
+from .._files import write_atomically
+from .._validate import InputError, as_float_array
+from ..inputs.money import CURRENCY_SYMBOLS
 
 #: Sizes readable at dossier width (a 16 cm figure).
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -34,18 +36,34 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#0
 WIDTH = 6.3  # inches: a 16 cm dossier column
 LABEL_WIDTH = 32  # characters per line of a parameter label
 NOTE_STYLE = {"fontsize": 8, "color": "0.3"}
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CAD": "C$", "AUD": "A$"}
+#: Formats a figure can be written in, and those written unless others are asked for
+#: (PNG for documents, SVG for the HTML report and editing; PDF on request).
+FIGURE_FORMATS = ("png", "svg", "pdf")
+DEFAULT_FIGURE_FORMATS = ("png", "svg")
 
 
-def save_figure(figure: Figure, path: str | Path, formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
-    """Write ``figure`` as ``path`` with each suffix in ``formats``; returns the paths."""
+def figure_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    """The figure formats asked for (``"png,svg,pdf"`` or a sequence), checked against
+    :data:`FIGURE_FORMATS`, in the order given and each once."""
+    asked = formats.split(",") if isinstance(formats, str) else list(formats)
+    chosen = tuple(dict.fromkeys(str(f).strip().lower().lstrip(".") for f in asked if str(f).strip()))
+    wrong = [f for f in chosen if f not in FIGURE_FORMATS]
+    if wrong or not chosen:
+        raise InputError(f"figure formats {formats!r}: give one or more of {', '.join(FIGURE_FORMATS)}, separated by "
+                         f"commas (e.g. png,svg,pdf)")
+    return chosen
+
+
+def save_figure(figure: Figure, path: str | Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
+    """Write ``figure`` as ``path`` with each suffix in ``formats`` (:func:`figure_formats`),
+    each file whole or not at all (:func:`markov._files.write_atomically`); returns the paths."""
+    formats = figure_formats(formats)
     stem = Path(path).with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in formats:
         target = stem.with_suffix(f".{suffix}")
-        figure.savefig(target, bbox_inches="tight", dpi=STYLE["savefig.dpi"])
-        written.append(target)
+        written.append(write_atomically(target, lambda partial, suffix=suffix: figure.savefig(
+            partial, format=suffix, bbox_inches="tight", dpi=STYLE["savefig.dpi"])))
     return written
 
 
@@ -115,15 +133,21 @@ def thousands(*axes) -> None:
         axis.set_major_formatter(_Grouped())
 
 
+def wrapped(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters, broken between words only (never
+    inside "Child-Pugh" or a long name)."""
+    return "\n".join(textwrap.wrap(str(text), width, break_on_hyphens=False, break_long_words=False))
+
+
 def set_title(axis, title: str) -> None:
     """The axes title, wrapped to the figure width; none if ``title`` is empty."""
     if title:
-        axis.set_title("\n".join(textwrap.wrap(str(title), 70)))
+        axis.set_title(wrapped(title, 70))
 
 
 def footnote_text(*parts: str) -> str:
     """Join non-empty footnote sentences, wrapped to the figure width."""
-    return "\n".join(textwrap.fill(p, 105) for p in parts if p)
+    return "\n".join(wrapped(p, 105) for p in parts if p)
 
 
 def arrange(figure: Figure, *, handles: Sequence | None = None, ncol: int = 3, footnote: str = "",
@@ -156,7 +180,7 @@ def arrange(figure: Figure, *, handles: Sequence | None = None, ncol: int = 3, f
             head, _, units = text.rpartition(" (")
             label.set_text(f"{head}\n({units}")  # units on a line of their own, if that is enough
             if not head or label.get_window_extent(renderer).width > room:
-                label.set_text(textwrap.fill(text, max(20, int(len(text) * room / width))))
+                label.set_text(wrapped(text, max(20, int(len(text) * room / width))))
             changed = True
         if isinstance(axis.xaxis.get_major_formatter(), _Grouped):
             for bins in range(8, 2, -1):  # fewer ticks until their labels no longer touch
@@ -178,8 +202,9 @@ def _crowded(axis, renderer, gap: float = 6.0) -> bool:
     return any(b.x0 < a.x1 + gap for a, b in pairwise(extents))
 
 
-def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str) -> None:
-    """Dashed vertical lines at named WTP thresholds, named along the top of the axes.
+def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str, unit: str = "QALY") -> None:
+    """Dashed vertical lines at named WTP thresholds, named along the top of the axes with
+    their amount per ``unit`` (``Upper threshold``, ``$150,000/QALY``).
 
     Call once the x limits are set; labels that would overlap alternate between two rows.
     """
@@ -191,7 +216,7 @@ def mark_thresholds(axis, thresholds: Mapping[str, float] | None, currency: str)
     for _, value in ordered:
         axis.axvline(value, color="0.35", linestyle=(0, (4, 2)), linewidth=1, zorder=1)
     top = axis.secondary_xaxis("top")
-    labels = [f"{name}\n{money(value, currency)}" for name, value in ordered]
+    labels = [f"{name}\n{money(value, currency)}/{unit}" for name, value in ordered]
     top.set_xticks([value for _, value in ordered], labels=labels)
     top.tick_params(length=3, labelsize=8, colors="0.25")
     figure = axis.figure

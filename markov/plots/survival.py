@@ -17,7 +17,7 @@ from itertools import cycle
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..survival import KaplanMeier, SurvivalCurve, smoothed_hazard
 from .style import STYLE
@@ -49,6 +49,19 @@ def _interval(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
 def _step(km: KaplanMeier, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Step-function coordinates starting at (0, 1)."""
     return np.concatenate([[0.0], km.times]), np.concatenate([[1.0], values])
+
+
+#: Steps between the ticks of a time axis in months: parts and multiples of a year.
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
+
+
+def _time_ticks(end: float, unit: str, most: int = 8) -> list[float]:
+    """Ticks of a time axis from 0 to ``end``, at most ``most`` steps apart: months by
+    parts or multiples of a year (3, 6, 12, 24, 60 …), other units by 1, 2, 5, 10 …"""
+    if unit == "months" and end <= MONTH_STEPS[-1] * most:
+        step = next(s for s in MONTH_STEPS if s * most >= end)
+        return [float(t) for t in np.arange(0.0, end * (1 + 1e-9), step)]
+    return [float(t) for t in MaxNLocator(nbins=most).tick_values(0, end) if 0 <= t <= end * (1 + 1e-9)]
 
 
 def plot_extrapolation(
@@ -89,8 +102,15 @@ def plot_extrapolation(
     """
     unit = kaplan_meier.time_unit
     with plt.rc_context(STYLE):
-        figure, (axis, table) = plt.subplots(2, 1, figsize=(6.3, 4.8), sharex=True,
-                                             gridspec_kw={"height_ratios": [5, 1], "hspace": 0.08})
+        ticks = _time_ticks(horizon, unit)
+        if risk_times is None:  # under the ticks, so that each number reads against its time
+            risk_times = [tick for tick in ticks if 0 <= tick <= kaplan_meier.times[-1]]
+        if len(risk_times) > 1:
+            figure, (axis, table) = plt.subplots(2, 1, figsize=(6.3, 4.8), sharex=True,
+                                                 gridspec_kw={"height_ratios": [5, 1], "hspace": 0.08})
+        else:  # a row of one number (follow-up short beside the axis) says nothing: no row
+            figure, axis = plt.subplots(figsize=(6.3, 4.2))
+            table = None
         lower, upper = kaplan_meier.confidence_band(level)
         x, y = _step(kaplan_meier, kaplan_meier.survival)
         axis.step(x, y, where="post", color=OBSERVED_COLOUR, linewidth=1.6, label=observed_label, zorder=3)
@@ -117,17 +137,17 @@ def plot_extrapolation(
         axis.set(ylim=(0, 1.02), xlim=(0, horizon), ylabel="Proportion surviving", title=title)
         _legend(figure, axis, "upper right")
         axis.grid(alpha=0.3)
-        if risk_times is None:
-            # spaced for the whole axis, so the numbers stay legible whatever the follow-up
-            risk_times = MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]).tick_values(0, horizon)
-            risk_times = [t for t in risk_times if 0 <= t <= kaplan_meier.times[-1]]
-        for t, n in zip(risk_times, kaplan_meier.n_at_risk_at(risk_times)):
-            table.text(t, 0.3, f"{int(n)}", ha="center", va="center", fontsize=9)
-        table.set(yticks=[], ylim=(0, 1), xlabel=f"Time ({unit})")
-        # above the numbers, so that it never runs into the first of them
-        table.text(0.0, 0.95, "Number at risk", transform=table.transAxes, ha="left", va="top", fontsize=9)
-        for side in ("top", "right", "left"):
-            table.spines[side].set_visible(False)
+        bottom = axis if table is None else table
+        bottom.set_xticks(ticks, labels=[f"{tick:g}" for tick in ticks])
+        bottom.set(xlim=(0, horizon), xlabel=f"Time ({unit})")
+        if table is not None:
+            for t, n in zip(risk_times, kaplan_meier.n_at_risk_at(risk_times)):
+                table.text(t, 0.3, f"{int(n)}", ha="center", va="center", fontsize=9)
+            # above the numbers, so that it never runs into the first of them
+            table.text(0.0, 0.95, "Number at risk", transform=table.transAxes, ha="left", va="top", fontsize=9)
+            table.set(yticks=[], ylim=(0, 1))
+            for side in ("top", "right", "left"):
+                table.spines[side].set_visible(False)
     return figure
 
 
@@ -176,7 +196,7 @@ def plot_log_cumulative_hazard(arms: Mapping[str, KaplanMeier], *, title: str = 
                       linewidth=1.4, label=label)
             units.add(km.time_unit)
         axis.set_xscale("log")
-        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 1 and 10, not 1.0 and 10.0
         axis.set(xlabel=f"Time ({', '.join(sorted(units))}, log scale)", ylabel="log(−log S(t))", title=title)
         axis.legend(frameon=False)
         axis.grid(alpha=0.3, which="both")

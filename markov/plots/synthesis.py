@@ -3,7 +3,6 @@ the reference, the trials that compare them directly and the network's fixed- an
 random-effects estimates, on a log scale with the estimates and intervals printed beside."""
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -12,7 +11,7 @@ from matplotlib.lines import Line2D
 
 from .._validate import InputError
 from .checks import check_table, numeric_column, text_labels
-from .style import PALETTE, STYLE, WIDTH, arrange, set_title
+from .style import PALETTE, STYLE, WIDTH, arrange, set_title, wrapped
 
 #: Marker and colour of each kind of row.
 _KINDS = {"trial": ("s", "0.35", "Trial (direct)"), "fixed": ("D", PALETTE[1], "Network, fixed effect"),
@@ -46,7 +45,7 @@ def plot_forest(table: pd.DataFrame, *, reference: str, labels: Mapping[str, str
     lines, y = [], 0.0
     positions = []
     for treatment, group in table.groupby("treatment", sort=False):
-        header = textwrap.fill(labels.get(treatment, treatment), 36)
+        header = wrapped(labels.get(treatment, treatment), 36)
         extra = 0.5 * header.count("\n")  # a header on two lines needs half a row more on each side
         lines.append((y - extra, header, True))
         y -= 1 + 2 * extra

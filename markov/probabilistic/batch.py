@@ -12,12 +12,14 @@ draws) before they are written.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from multiprocessing import get_context
@@ -106,10 +108,13 @@ class LocalProcesses:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_window(tasks: list[Task], submit, first_done, window: int) -> Iterator[tuple[int, Chunk]]:
+def _in_window(tasks: list[Task], submit, first_done, window: int,
+               backend_errors: tuple[type[BaseException], ...] = ()) -> Iterator[tuple[int, Chunk]]:
     """Results of ``tasks`` as they finish, with at most ``window`` submitted at a time
     (``submit(task)`` returns a future; ``first_done(futures)`` waits until at least one
-    is done and returns ``(done, not_done)``), so finished results never pile up."""
+    is done and returns ``(done, not_done)``), so finished results never pile up. A
+    chunk's failure ends the run as :func:`_failure` says, except ``backend_errors``
+    (the backend itself failed), raised as they are."""
     pending, queue = {}, iter(tasks)
     for task in _take(queue, window):
         pending[submit(task)] = task
@@ -119,6 +124,8 @@ def _in_window(tasks: list[Task], submit, first_done, window: int) -> Iterator[t
             task = pending.pop(future)
             try:
                 result = future.result()
+            except backend_errors:
+                raise
             except Exception as error:  # noqa: BLE001 - any failure of a chunk ends the run in one line
                 raise _failure(task, error) from error
             yield result
@@ -186,24 +193,36 @@ class DaskCluster:
             raise InputError('--scheduler needs Dask distributed: pip install "markov-hcc[dask]"') from None
         if isinstance(scheduler, Client):
             self.client, self._own = scheduler, False
+            self.address = self.client.scheduler.address
         else:
             self.client, self._own = _connect(Client, str(scheduler)), True
+            self.address = str(scheduler)
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
         from distributed import wait as dask_wait
+        from distributed.comm import CommClosedError
 
-        shared = self.client.scatter(inputs, broadcast=True)
-        code, model = code_fingerprint(), model_fingerprint(inputs)
+        try:
+            shared = self.client.scatter(inputs, broadcast=True)
+            code, model = code_fingerprint(), model_fingerprint(inputs)
 
-        def submit(task: Task):
-            return self.client.submit(_dask_chunk, shared, seed, task, code, model, pure=False)
+            def submit(task: Task):
+                return self.client.submit(_dask_chunk, shared, seed, task, code, model, pure=False)
 
-        yield from _in_window(tasks, submit, partial(dask_wait, return_when="FIRST_COMPLETED"), 2 * self.workers)
+            yield from _in_window(tasks, submit, partial(dask_wait, return_when="FIRST_COMPLETED"), 2 * self.workers,
+                                  backend_errors=(CommClosedError, CancelledError, asyncio.CancelledError))
+        except (InputError, WorkerFailed):
+            raise
+        except (Exception, asyncio.CancelledError) as error:  # the cluster, not a chunk, failed: one line
+            message = " ".join(str(error).split())[:200]
+            raise WorkerFailed(f"the Dask cluster at {self.address} stopped answering ({type(error).__name__}: "
+                               f"{message}); finished chunks are kept: run the same command to resume") from error
 
     def close(self) -> None:
         if self._own:
-            self.client.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # a scheduler gone has nothing to close
+                self.client.close()
 
 
 #: Seconds to reach a Dask scheduler, including its handshake.
@@ -264,7 +283,9 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
         0 or more.
     directory : path
         The store: created if new; if it holds this model's PSA with this seed, its
-        finished chunks are kept and only the missing ones computed.
+        finished chunks are kept and only the missing ones computed. A chunk that does
+        not match its checksum is set aside and computed again, with a
+        :class:`~markov.probabilistic.store.ChunkSetAside` warning naming it.
     chunk_size : int
         Draws per chunk for a new store (a resumed store keeps its own).
     workers : int
@@ -285,7 +306,7 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
     ResultsStore
         The complete store; read it with :func:`markov.psa.read_psa`.
     """
-    plan = Plan(check_count("n", n, 1), check_count("seed", seed, 0), check_count("chunk_size", chunk_size, 1))
+    plan = Plan(n, seed, chunk_size)
     try:
         ResultsStore.check(directory, inputs, plan)  # refuse before changing anything, even the lock
         backend = backend or backend_for(workers, scheduler)

@@ -11,6 +11,7 @@ decision analysis reads one population at a time (:mod:`markov.decision.probabil
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ DEFAULT_CHUNK_SIZE = 500
 STORE_DIRECTORY = "psa_store"
 
 Progress = Callable[[int, int], None]
+#: Measures per strategy and draw that the decision analysis reads back from a store.
+DECISION_MEASURES = ("cost", "life_years", "qalys")
 
 
 @dataclass
@@ -50,7 +53,8 @@ class PSAResults:
         measure)`` with measures ``cost``, ``cost_<category>``, ``life_years`` and
         ``qalys`` (discounted), or the subset read (:func:`read_psa`).
     calibration_unreachable : DataFrame
-        Per population and strategy, the samples whose OS median could not be reached.
+        Per population and strategy, the samples (of these) whose OS median could not be
+        reached by calibration.
     labels : dict
         ``(population, strategy)`` -> strategy label.
     comparisons : dict
@@ -150,13 +154,16 @@ def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.D
 
 def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: Model | None = None) -> Chunk:
     """Draws ``start`` to ``stop`` of the PSA seeded ``seed``: their input values,
-    per-sample results and unreachable-calibration counts."""
+    per-sample results and whether each sample's OS calibration could not be reached."""
     model = model or build_model(inputs)
     params = inputs.transform(uniform_rows(seed, start, stop, len(inputs.uncertain)))
-    drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain},
-                         index=pd.RangeIndex(start, stop, name="sample"))
+    index = pd.RangeIndex(start, stop, name="sample")
+    drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain}, index=index)
     results = model.evaluate(params, keep_traces=False)
-    unreachable = {(r.population, r.strategy): r.os_calibration_unreachable for r in results}
+    unreachable = pd.DataFrame({(r.population, r.strategy): np.zeros(stop - start, dtype=bool)
+                                if r.calibration_unreachable is None else r.calibration_unreachable for r in results},
+                               index=index)
+    unreachable.columns = unreachable.columns.set_names(["population", "strategy"])
     return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
 
 
@@ -182,12 +189,50 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     n, chunk_size = check_count("n", n, 1), check_count("chunk_size", chunk_size, 1)
     check_count("seed", seed, 0)
     model = build_model(inputs)
+    check_memory(inputs, n, measures=len(model.categories) + len(DECISION_MEASURES))
     chunks = []
     for start in range(0, n, chunk_size):
         chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))
         if progress is not None:
             progress(chunks[-1].stop, n)
     return assemble(inputs, seed, chunks)
+
+
+def check_memory(inputs: ModelInputs, n: int, *, measures: int = len(DECISION_MEASURES),
+                 parameter_samples: int | None = None) -> None:
+    """Refuse a PSA of ``n`` draws whose per-draw results would not fit in memory, before
+    any work: ``measures`` numbers per strategy and draw (and whether its calibration
+    was reached), and the inputs of the first ``parameter_samples`` draws (default: all),
+    against half of this machine's memory (not checked where the system does not say).
+
+    Raises
+    ------
+    InputError
+        Naming ``n``, the memory it would need and the most draws that fit.
+    """
+    memory = _physical_memory()
+    if memory is None:
+        return
+    strategies = sum(len(population.strategies) for population in inputs.populations.values())
+    per_draw = strategies * (8 * measures + 1) + (8 * len(inputs.uncertain) if parameter_samples is None else 0)
+    inputs_held = 0 if parameter_samples is None else 8 * len(inputs.uncertain) * min(n, parameter_samples)
+    if n * per_draw + inputs_held > memory / 2:
+        most = max(int((memory / 2 - inputs_held) // per_draw), 0)
+        raise InputError(f"n is {n:,}: its per-draw results would take about {_size(n * per_draw + inputs_held)}, "
+                         f"more than half of this machine's memory ({_size(memory)}); ask for at most {most:,} draws")
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    units = ("bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB")
+    power = min(int(np.log10(max(n_bytes, 1.0)) // 3), len(units) - 1)
+    return f"{n_bytes / 1000 ** power:,.1f} {units[power]}"
 
 
 def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None = None,
@@ -221,20 +266,19 @@ def read_psa(directory, inputs: ModelInputs, *, measures: tuple[str, ...] | None
 def assemble(inputs: ModelInputs, seed: int, chunks: list[Chunk]) -> PSAResults:
     """One :class:`PSAResults` from chunks (in any order)."""
     chunks = sorted(chunks, key=lambda chunk: chunk.start)
-    counts = {}
-    for chunk in chunks:
-        for key, value in chunk.unreachable.items():
-            counts[key] = counts.get(key, 0) + value
-    unreachable = pd.DataFrame([{"population": p, "strategy": s, "samples": n} for (p, s), n in counts.items()])
     return _results(inputs, seed, pd.concat([c.parameters for c in chunks]),
-                    pd.concat([c.outcomes for c in chunks]), unreachable)
+                    pd.concat([c.outcomes for c in chunks]), pd.concat([c.unreachable for c in chunks]))
 
 
 def _results(inputs: ModelInputs, seed: int, parameters: pd.DataFrame, outcomes: pd.DataFrame,
              unreachable: pd.DataFrame) -> PSAResults:
+    """``unreachable``: per sample (rows) and strategy (columns), whether the OS
+    calibration could not be reached; counted here over exactly these samples."""
+    counts = pd.DataFrame([{"population": p, "strategy": s, "samples": int(unreachable[(p, s)].sum())}
+                           for p, s in unreachable.columns])
     labels = {(p, s): strategy.label for p, population in inputs.populations.items()
               for s, strategy in population.strategies.items()}
     comparisons = {p: (population.comparison.intervention, population.comparison.comparator)
                    for p, population in inputs.populations.items()}
-    return PSAResults(inputs.analysis.name, seed, parameters, outcomes, unreachable, labels, comparisons,
+    return PSAResults(inputs.analysis.name, seed, parameters, outcomes, counts, labels, comparisons,
                       inputs.perspective.currency, {ref: inputs.label(ref) for ref in inputs.uncertain})

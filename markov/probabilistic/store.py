@@ -2,30 +2,38 @@
 
 A store is a directory::
 
-    manifest.json              what model and which draws: identity and plan
+    manifest.json              what model and which draws: identity, plan, chunk checksums
     chunks/chunk-000000.parquet
     chunks/chunk-000001.parquet  ...
+    set_aside/                 chunks that failed their checksum (kept, never read)
 
 Each chunk file holds draws ``start`` to ``stop``: a ``sample`` column, the drawn
-value of every uncertain input (``input:<reference>``) and every per-sample result
-(``<population>:<strategy>:<measure>``), with the chunk's identity and its count of
-samples whose OS calibration could not be reached in the file's metadata. A chunk is
-written under a temporary name and renamed, so a file under its final name is always
-complete: a run killed at any moment leaves finished chunks and, at worst, a temporary
-file that the next run deletes. Resuming recomputes only the chunks that are missing.
+value of every uncertain input (``input:<reference>``), every per-sample result
+(``<population>:<strategy>:<measure>``) and, per strategy, whether the sample's OS
+calibration could not be reached (``unreachable:<population>:<strategy>``), with the
+chunk's identity in the file's metadata. Counts are taken over exactly the draws read,
+so a chunk holding more draws than a PSA uses (the last chunk of a smaller run than an
+extension left) counts only those it uses.
+
+Files are written whole or not at all (:func:`markov._files.write_atomically`), so a
+run killed at any moment leaves finished chunks and, at worst, a temporary file that
+the next run deletes. Once a chunk is written the manifest records its SHA-256 (and
+the file has Parquet page checksums); every read checks each chunk against it, and a
+run that resumes sets aside every chunk that does not match (a flipped bit on disk, a
+file written by a run stopped before recording it), says so, and computes it again.
+Resuming computes only the chunks that are missing.
 
 The identity is a fingerprint of everything that determines a draw's results: the
 model files and evidence the analysis resolved to, its settings, the package version
-and the source of the modules that compute. A store refuses chunks of another
+and the source of the modules that compute. A store refuses a run of another
 fingerprint or seed, so results of two models are never mixed.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-import socket
+import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,20 +42,29 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .._validate import InputError
+from .._files import DirectoryLock, is_bookkeeping, remove_temporary_files, write_atomically, write_bytes_atomically
+from .._validate import InputError, check_count
 from .._version import __version__
 from ..engine import compiled_core_files
 from ..inputs.load import ModelInputs
 
-FORMAT = "markov-psa-store/1"
+FORMAT = "markov-psa-store/2"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks"
+SET_ASIDE = "set_aside"
 INPUT_PREFIX = "input:"
+UNREACHABLE_PREFIX = "unreachable:"
 _METADATA_KEY = b"markov"
-LOCK = ".lock"
+#: Chunks a store holds at most: the list of a plan's chunks stays small (a PSA of more
+#: draws takes larger chunks).
+MAX_CHUNKS = 1_000_000
+_CHUNK_NAME = re.compile(r"chunk-\d{6,}\.parquet")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MANIFEST_FIELDS = ("format", "analysis", "fingerprint", "inputs_fingerprint", "seed", "n_samples", "chunk_size",
+                    "chunks")
 
 #: Modules whose source determines a draw's results (paths relative to the package).
-COMPUTING_MODULES = ("_validate.py", "engine.py", "grid.py", "uncertainty.py", "probabilistic/psa.py", "inputs",
+COMPUTING_MODULES = ("_validate.py", "engine", "grid.py", "uncertainty.py", "probabilistic/psa.py", "inputs",
                      "models", "outcomes", "survival")
 
 
@@ -81,11 +98,30 @@ def outcome_column(population: str, strategy: str, measure: str) -> str:
 @dataclass(frozen=True)
 class Plan:
     """Which draws a store holds: ``n_samples`` draws of seed ``seed`` in chunks of
-    ``chunk_size`` (chunk ``i`` is draws ``i·chunk_size`` up to the next chunk)."""
+    ``chunk_size`` (chunk ``i`` is draws ``i·chunk_size`` up to the next chunk).
+
+    Raises
+    ------
+    InputError
+        For a count that is not a whole number of at least 1 (seed: 0), or more than
+        :data:`MAX_CHUNKS` chunks.
+    """
 
     n_samples: int
     seed: int
     chunk_size: int
+
+    def __post_init__(self) -> None:
+        check_count("n", self.n_samples, 1)
+        check_count("seed", self.seed, 0)
+        check_count("chunk_size", self.chunk_size, 1)
+        if self.n_chunks > MAX_CHUNKS:
+            raise InputError(f"n is {self.n_samples:,} in chunks of {self.chunk_size:,}: {self.n_chunks:,} chunks, "
+                             f"more than a store holds ({MAX_CHUNKS:,}); ask for fewer draws or larger chunks")
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_samples // self.chunk_size)
 
     def chunk(self, index: int) -> tuple[int, int]:
         """``(start, stop)`` of chunk ``index``."""
@@ -94,21 +130,25 @@ class Plan:
 
     def chunks(self) -> list[tuple[int, int, int]]:
         """``(index, start, stop)`` of every chunk."""
-        return [(i, *self.chunk(i)) for i in range(-(-self.n_samples // self.chunk_size))]
+        return [(i, *self.chunk(i)) for i in range(self.n_chunks)]
 
 
 @dataclass(frozen=True)
 class Chunk:
     """Draws ``start`` to ``stop``: input values (index ``sample``, one column per
     uncertain input), results (index ``sample``, columns ``(population, strategy,
-    measure)``) and, per ``(population, strategy)``, the samples whose OS calibration
-    could not be reached."""
+    measure)``) and whether each sample's OS calibration could not be reached (index
+    ``sample``, boolean columns ``(population, strategy)``)."""
 
     start: int
     stop: int
     parameters: pd.DataFrame
     outcomes: pd.DataFrame
-    unreachable: dict[tuple[str, str], int]
+    unreachable: pd.DataFrame
+
+
+class ChunkSetAside(UserWarning):
+    """A chunk of a store did not match its checksum: it was set aside and is computed again."""
 
 
 class ResultsStore:
@@ -124,25 +164,26 @@ class ResultsStore:
     # --- opening --------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path) -> ResultsStore:
-        """The store in ``path``; :class:`InputError` if there is none."""
+        """The store in ``path``; :class:`InputError` if there is none, or its manifest
+        cannot be read or was changed into something no run writes."""
         path = Path(path)
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             raise InputError(f"{path}: no PSA results store here (no {MANIFEST}); run `markov psa --out ...` first")
         try:
-            manifest = json.loads(manifest_path.read_text())
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise InputError(f"{manifest_path}: unreadable ({error})") from None
-        if manifest.get("format") != FORMAT:
-            raise InputError(f"{manifest_path}: format {manifest.get('format')!r}; this version reads {FORMAT!r}")
-        return cls(path, manifest)
+            raise InputError(f"{manifest_path}: unreadable ({_excerpt(error)})") from None
+        return cls(path, _checked_manifest(manifest_path, manifest))
 
     @classmethod
     def create_or_resume(cls, path: str | Path, inputs: ModelInputs, plan: Plan) -> ResultsStore:
         """The store for ``plan`` of ``inputs`` in ``path``: a new one, or the one there
-        if it holds the same model and seed (to resume it, or extend it to more draws).
-        The manifest keeps the draws it held until :meth:`finish` records an extension,
-        so an extension that is interrupted leaves the finished PSA readable.
+        if it holds the same model and seed (to resume it, or extend it to more draws),
+        its chunks checked against their checksums (:meth:`set_aside_bad_chunks`). The
+        manifest keeps the draws it held until :meth:`finish` records an extension, so
+        an extension that is interrupted leaves the finished PSA readable. Call it
+        holding the store's :class:`StoreLock`.
 
         Raises
         ------
@@ -151,19 +192,20 @@ class ResultsStore:
             asked for, or files that are not a store. Nothing is changed then.
         """
         store = cls.check(path, inputs, plan)
+        path = Path(path)
+        remove_temporary_files(path)
         if store is not None:
-            store._remove_temporary_files()
+            remove_temporary_files(path / CHUNKS)
+            store.set_aside_bad_chunks()
             store.target = plan.n_samples
             return store
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
         store = cls(path, {})
         store._write_manifest({
             "format": FORMAT, "analysis": inputs.analysis.name, "fingerprint": model_fingerprint(inputs),
             "inputs_fingerprint": model_fingerprint(inputs, code=False), "package_version": __version__,
             "seed": plan.seed, "n_samples": plan.n_samples,
             "chunk_size": plan.chunk_size, "uncertain_inputs": inputs.uncertain,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "chunks": {},
         })
         (path / CHUNKS).mkdir(exist_ok=True)  # after the manifest: a store is never left without one
         store.target = plan.n_samples
@@ -183,7 +225,7 @@ class ResultsStore:
         if (path / MANIFEST).is_file():
             store = cls.open(path)
             held = store.manifest
-            if held["fingerprint"] != fingerprint and held.get("inputs_fingerprint") == model_fingerprint(
+            if held["fingerprint"] != fingerprint and held["inputs_fingerprint"] == model_fingerprint(
                     inputs, code=False):
                 raise InputError(f"{path}: holds a PSA of these inputs computed by another version of markov (its "
                                  f"code or compiled core differ); it can be read but not resumed or extended: choose "
@@ -200,7 +242,8 @@ class ResultsStore:
                 raise InputError(f"{path}: holds {held['n_samples']:,} draws; asked for {plan.n_samples:,} "
                                  f"(ask for at least {held['n_samples']:,} to resume or extend it)")
             return store
-        if path.is_file() or (path.exists() and any(p.name != LOCK for p in path.iterdir())):
+        # a lock or a temporary file (a run stopped, or a full disk, before its manifest was written) is no store
+        if path.is_file() or (path.exists() and any(not is_bookkeeping(p.name) for p in path.iterdir())):
             raise InputError(f"{path}: exists and is not a PSA results store; choose a new or empty directory")
         return None
 
@@ -214,16 +257,17 @@ class ResultsStore:
         return self.path / CHUNKS / f"chunk-{index:06d}.parquet"
 
     def finished(self) -> set[int]:
-        """Indices of the chunks of the plan whose file is there and holds exactly their
-        draws (a chunk written before the plan was extended may hold fewer)."""
+        """Indices of the chunks of the plan whose file is there and that the manifest
+        records as written with at least their draws (a chunk written before the plan was
+        extended may hold fewer)."""
+        recorded = self.manifest["chunks"]
         done = set()
         for index, start, stop in self.plan.chunks():
             path = self.chunk_path(index)
-            if path.is_file():
-                meta = self._chunk_metadata(path)
-                # a chunk written for an extension that was then interrupted holds more draws
-                if meta["start"] == start and meta["stop"] >= stop:
-                    done.add(index)
+            entry = recorded.get(path.name)
+            # a chunk written for an extension that was then interrupted holds more draws
+            if entry is not None and entry["start"] == start and entry["stop"] >= stop and path.is_file():
+                done.add(index)
         return done
 
     def missing(self) -> list[tuple[int, int, int]]:
@@ -231,33 +275,55 @@ class ResultsStore:
         done = self.finished()
         return [chunk for chunk in self.plan.chunks() if chunk[0] not in done]
 
+    def set_aside_bad_chunks(self) -> list[Path]:
+        """Check every chunk file against the checksum the manifest records for it. A
+        file that does not match, or that the manifest does not record (its run stopped
+        between writing and recording it), is moved to ``set_aside/`` with a
+        :class:`ChunkSetAside` warning naming it, and computed again; so is a recorded
+        chunk whose file is gone. Returns where the files went."""
+        chunks = dict(self.manifest["chunks"])
+        moved = []
+        for path in sorted((self.path / CHUNKS).glob("chunk-*.parquet")):
+            fault = self._fault(path, path.read_bytes())
+            if fault is None:
+                continue
+            chunks.pop(path.name, None)
+            moved.append(self._set_aside(path))
+            warnings.warn(ChunkSetAside(f"{path}: {fault}; set aside as {moved[-1]} and computed again"), stacklevel=2)
+        chunks = {name: entry for name, entry in chunks.items() if (self.path / CHUNKS / name).is_file()}
+        if chunks != self.manifest["chunks"]:
+            self._write_manifest({**self.manifest, "chunks": chunks})
+        return moved
+
     # --- writing --------------------------------------------------------------------
     def write_chunk(self, index: int, chunk: Chunk) -> Path:
-        """Write one chunk atomically (temporary file, fsync, rename)."""
+        """Write one chunk atomically, then record its checksum in the manifest."""
         start, stop = self.plan.chunk(index)
         if (chunk.start, chunk.stop) != (start, stop):
             raise ValueError(f"chunk {index} holds draws {chunk.start}-{chunk.stop}, the plan {start}-{stop}")
+        flags = chunk.unreachable.set_axis([UNREACHABLE_PREFIX + f"{p}:{s}" for p, s in chunk.unreachable.columns],
+                                           axis=1)
         frame = pd.concat([chunk.parameters.add_prefix(INPUT_PREFIX),
-                           chunk.outcomes.set_axis([outcome_column(*c) for c in chunk.outcomes.columns], axis=1)],
-                          axis=1)
+                           chunk.outcomes.set_axis([outcome_column(*c) for c in chunk.outcomes.columns], axis=1),
+                           flags], axis=1)
         table = pa.Table.from_pandas(frame.rename_axis("sample").reset_index(), preserve_index=False)
         meta = {"fingerprint": self.manifest["fingerprint"], "seed": self.manifest["seed"], "start": start,
-                "stop": stop, "unreachable": [[p, s, n] for (p, s), n in chunk.unreachable.items()]}
+                "stop": stop}
         table = table.replace_schema_metadata({_METADATA_KEY: json.dumps(meta).encode()})
-        final = self.chunk_path(index)
-        temporary = final.with_name(f".{final.name}.{socket.gethostname()}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-        _fsync_directory(final.parent)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd", write_page_checksum=True)
+        data = sink.getvalue().to_pybytes()
+        final = write_bytes_atomically(self.chunk_path(index), data)
+        entry = {"sha256": _sha256(data), "start": start, "stop": stop}
+        self._write_manifest({**self.manifest, "chunks": {**self.manifest["chunks"], final.name: entry}})
         return final
 
     # --- reading --------------------------------------------------------------------
     def read(self, *, measures: tuple[str, ...] | None = None, parameter_samples: int | None = None,
              columns_of: list[tuple[str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """The finished PSA: input values, results and unreachable-calibration counts.
+        """The finished PSA: input values, results, and per sample whether the OS
+        calibration of each strategy could not be reached; every chunk checked against
+        its checksum.
 
         Parameters
         ----------
@@ -273,111 +339,151 @@ class ResultsStore:
         Raises
         ------
         InputError
-            If chunks are missing (the run did not finish: run the same command again).
+            If chunks are missing (the run did not finish: run the same command again)
+            or one does not match its checksum.
         """
         missing = self.missing()
         if missing:
-            raise InputError(f"{self.path}: {len(missing)} of {len(self.plan.chunks())} chunks not finished; run the "
+            raise InputError(f"{self.path}: {len(missing)} of {self.plan.n_chunks} chunks not finished; run the "
                              f"same command again to resume")
-        schema = pq.read_schema(self.chunk_path(0))
-        outcome_names = [name for name in schema.names if name != "sample" and not name.startswith(INPUT_PREFIX)]
-        split = [tuple(name.split(":")) for name in outcome_names]
-        keep = [name for name, (_, _, m) in zip(outcome_names, split, strict=True) if measures is None or m in measures]
-        inputs = [name for name in schema.names if name.startswith(INPUT_PREFIX)]
         wanted = self.plan.n_samples if parameter_samples is None else parameter_samples
-        results, drawn, unreachable = [], [], {}
+        results, drawn, flags, names = [], [], [], None
         for index, start, stop in self.plan.chunks():
-            path = self.chunk_path(index)
-            results.append(self._read_table(path, ["sample", *keep]).slice(0, stop - start))
+            data = self._chunk_bytes(index)
+            if names is None:  # the columns, from the first chunk
+                schema = pq.read_schema(pa.BufferReader(data))
+                outcome_names = [name for name in schema.names if name != "sample"
+                                 and not name.startswith((INPUT_PREFIX, UNREACHABLE_PREFIX))]
+                names = {"keep": [name for name in outcome_names if measures is None
+                                  or name.split(":")[2] in measures],
+                         "inputs": [name for name in schema.names if name.startswith(INPUT_PREFIX)],
+                         "flags": [name for name in schema.names if name.startswith(UNREACHABLE_PREFIX)]}
+            used = stop - start  # a chunk may hold more draws than this PSA uses
+            results.append(self._read_table(index, data, ["sample", *names["keep"]]).slice(0, used))
+            flags.append(self._read_table(index, data, names["flags"]).slice(0, used))
             if start < wanted:
-                drawn.append(self._read_table(path, ["sample", *inputs]).slice(0, min(stop, wanted) - start))
-            for p, s, n in self._chunk_metadata(path)["unreachable"]:
-                unreachable[(p, s)] = unreachable.get((p, s), 0) + n
+                drawn.append(self._read_table(index, data, ["sample", *names["inputs"]])
+                             .slice(0, min(stop, wanted) - start))
         outcomes = pa.concat_tables(results).to_pandas().set_index("sample")
         if drawn:
             parameters = pa.concat_tables(drawn).to_pandas().set_index("sample")
         else:  # no inputs asked for
-            parameters = pd.DataFrame(columns=inputs, index=pd.Index([], dtype="int64", name="sample"), dtype=float)
+            parameters = pd.DataFrame(columns=names["inputs"], index=pd.Index([], dtype="int64", name="sample"),
+                                      dtype=float)
         parameters = parameters.rename(columns=lambda name: name[len(INPUT_PREFIX):])
-        outcomes.columns = pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in keep],
+        outcomes.columns = pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in names["keep"]],
                                                      names=["population", "strategy", "measure"])
         if columns_of is not None:
             order = {key: i for i, key in enumerate(columns_of)}
             outcomes = outcomes[sorted(outcomes.columns, key=lambda c: order[(c[0], c[1])])]
-        counts = pd.DataFrame([{"population": p, "strategy": s, "samples": n} for (p, s), n in unreachable.items()])
-        return parameters, outcomes, counts
+        unreachable = pa.concat_tables(flags).to_pandas().set_index(outcomes.index)
+        unreachable.columns = pd.MultiIndex.from_tuples(
+            [tuple(name[len(UNREACHABLE_PREFIX):].split(":")) for name in names["flags"]],
+            names=["population", "strategy"])
+        return parameters, outcomes, unreachable
 
     # --- internals ------------------------------------------------------------------
-    @staticmethod
-    def _read_table(path: Path, columns: list[str]) -> pa.Table:
+    def _chunk_bytes(self, index: int) -> bytes:
+        """The file of chunk ``index``, checked against its checksum."""
+        path = self.chunk_path(index)
         try:
-            return pq.read_table(path, columns=columns)
-        except (OSError, pa.ArrowException) as error:
-            message = " ".join(str(error).split())
-            raise InputError(f"{path}: unreadable ({message}); delete it and run the same command to recompute "
-                             f"it") from None
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{path}: missing; run the same command again to compute it") from None
+        fault = self._fault(path, data)
+        if fault is not None:
+            raise InputError(f"{path}: {fault}; run the same PSA command again to set it aside and compute it again")
+        return data
 
-    def _chunk_metadata(self, path: Path) -> dict:
+    def _fault(self, path: Path, data: bytes) -> str | None:
+        """Why the chunk file ``path``, holding ``data``, cannot be used; None if it can."""
+        entry = self.manifest["chunks"].get(path.name)
+        if entry is None:
+            return "is not recorded in the manifest (its run stopped before recording it)"
+        if _sha256(data) != entry["sha256"]:
+            return "does not match the checksum recorded in the manifest (it changed on disk)"
         try:
-            meta = json.loads(pq.read_schema(path).metadata[_METADATA_KEY])
-        except (OSError, KeyError, TypeError, ValueError, pa.ArrowException) as error:
-            raise InputError(f"{path}: not a chunk of this store ({error}); delete it to recompute it") from None
-        if meta["fingerprint"] != self.manifest["fingerprint"] or meta["seed"] != self.manifest["seed"]:
-            raise InputError(f"{path}: a chunk of another model or seed; delete it to recompute it")
-        return meta
+            meta = json.loads(pq.read_schema(pa.BufferReader(data)).metadata[_METADATA_KEY])
+            identity = tuple(meta[key] for key in ("fingerprint", "seed", "start", "stop"))
+        except (KeyError, TypeError, ValueError, pa.ArrowException):
+            identity = None
+        if identity != (self.manifest["fingerprint"], self.manifest["seed"], entry["start"], entry["stop"]):
+            return "holds draws of another model, seed or range than the manifest records (was it edited?)"
+        return None
+
+    def _read_table(self, index: int, data: bytes, columns: list[str]) -> pa.Table:
+        try:
+            return pq.read_table(pa.BufferReader(data), columns=columns)
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(f"{self.chunk_path(index)}: unreadable ({_excerpt(error)}); run the same PSA command "
+                             f"again to compute it again") from None
+
+    def _set_aside(self, path: Path) -> Path:
+        """Move a chunk file to ``set_aside/`` under a name not taken yet."""
+        directory = self.path / SET_ASIDE
+        directory.mkdir(exist_ok=True)
+        target, copy = directory / path.name, 0
+        while target.exists():
+            copy += 1
+            target = directory / f"{path.stem}.{copy}{path.suffix}"
+        path.rename(target)
+        return target
 
     def _write_manifest(self, manifest: dict) -> None:
-        final = self.path / MANIFEST
-        temporary = final.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-        with open(temporary, "w") as handle:
-            handle.write(json.dumps(manifest, indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-        _fsync_directory(self.path)
+        text = json.dumps(manifest, indent=1) + "\n"
+        write_atomically(self.path / MANIFEST, lambda partial: partial.write_text(text, encoding="utf-8"))
         self.manifest = manifest
 
-    def _remove_temporary_files(self) -> None:
-        """Delete what a killed run was writing (never a finished chunk)."""
-        for path in (self.path / CHUNKS).glob(".chunk-*.tmp"):
-            path.unlink(missing_ok=True)
 
-
-class StoreLock:
-    """Refuses a second run on the store at ``directory`` while one is running. The lock
-    is the kernel's (``flock`` on ``.lock``), so it ends with its process however the
-    process ends, ``kill -9`` included; the file names the holder for the message.
-    Take it before changing the store."""
+class StoreLock(DirectoryLock):
+    """Refuses a second run on the store at ``directory`` while one is running
+    (:class:`markov._files.DirectoryLock`). Take it before changing the store."""
 
     def __init__(self, directory: str | Path) -> None:
-        self.path = Path(directory) / LOCK
-        self.handle = None
-
-    def __enter__(self) -> StoreLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise InputError(f"{self.path.parent}: another run is writing to this store ({holder}); wait for it "
-                             f"or stop it") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{socket.gethostname()} {os.getpid()}")
-        handle.flush()
-        self.handle = handle
-        return self
-
-    def __exit__(self, *_) -> None:
-        self.handle.close()  # releases the lock; the file stays (deleting it would race a new holder)
+        super().__init__(directory, "store")
 
 
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _excerpt(value, limit: int = 80) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _checked_manifest(path: Path, manifest) -> dict:
+    """``manifest`` if it is one a run writes; else :class:`InputError` naming the field
+    (a manifest edited by hand, or damaged)."""
+    def refuse(problem: str):
+        raise InputError(f"{path}: {problem} (was it edited?); restore it, or delete {path.parent} to compute the "
+                         f"PSA again")
+
+    if not isinstance(manifest, dict):
+        refuse(f"holds {_excerpt(repr(manifest), 60)}, not a JSON object")
+    absent = [field for field in _MANIFEST_FIELDS if field not in manifest]
+    if absent:
+        refuse(f"lacks {', '.join(absent)}")
+    if manifest["format"] != FORMAT:
+        refuse(f"format is {_excerpt(repr(manifest['format']), 60)}; this version reads {FORMAT!r} (a store of an "
+               f"earlier version cannot be read)")
+    for field in ("analysis", "fingerprint", "inputs_fingerprint"):
+        if not isinstance(manifest[field], str):
+            refuse(f"{field} is {_excerpt(repr(manifest[field]), 60)}: must be text")
+    for field, least in (("seed", 0), ("n_samples", 1), ("chunk_size", 1)):
+        if type(manifest[field]) is not int or manifest[field] < least:
+            refuse(f"{field} is {_excerpt(repr(manifest[field]), 60)}: must be a whole number of at least {least}")
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        Plan(manifest["n_samples"], manifest["seed"], manifest["chunk_size"])
+    except InputError as error:
+        refuse(str(error))
+    chunks = manifest["chunks"]
+    if not isinstance(chunks, dict):
+        refuse(f"chunks is {_excerpt(repr(chunks), 60)}: must map each chunk file to its checksum and draws")
+    for name, entry in chunks.items():
+        if not (_CHUNK_NAME.fullmatch(name) and isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                and _SHA256.fullmatch(entry["sha256"]) and all(type(entry.get(key)) is int for key in ("start", "stop"))
+                and 0 <= entry["start"] < entry["stop"]):
+            refuse(f"chunks[{_excerpt(repr(name), 40)}] is {_excerpt(repr(entry), 60)}: must give the file's sha256, "
+                   f"start and stop")
+    return manifest

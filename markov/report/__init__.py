@@ -14,9 +14,11 @@ show, :mod:`.formats` gives each column its heading and number format,
 """
 from __future__ import annotations
 
+import os
+from contextlib import ExitStack
 from pathlib import Path
 
-from ..results import ResultsDirectory
+from ..results import ResultsDirectory, writing
 from .html import render_html, write_html
 from .reading import Results
 from .workbook import render_workbook, write_workbook
@@ -42,8 +44,15 @@ def write_reports(results_dir: Path | str, out_dir: Path | str | None = None) ->
     Raises
     ------
     InputError
-        When ``results_dir`` has neither base-case results nor a PSA, or a table lacks a column.
+        When ``results_dir`` has neither base-case results nor a PSA, or a table lacks a
+        column, or another command is writing into ``results_dir`` or ``out_dir``.
     """
-    results = Results(results_dir)
+    source = ResultsDirectory(results_dir)
     out = ResultsDirectory(results_dir if out_dir is None else out_dir)
-    return [render_workbook(results, out.workbook), render_html(results, out.html_report)]
+    with ExitStack() as held:  # no other command writes where these read or write meanwhile
+        for directory in (source.path, source.dsa.path):
+            if directory.is_dir() and os.access(directory, os.W_OK):  # else no command of ours writes there
+                held.enter_context(writing(directory))
+        results = Results(results_dir)
+        held.enter_context(writing(out.path))
+        return [render_workbook(results, out.workbook), render_html(results, out.html_report)]

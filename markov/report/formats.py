@@ -78,6 +78,7 @@ _HEADINGS: dict[str, tuple[str, str]] = {
     "evpi": ("EVPI per patient ({cur})", "money"),
     "population_evpi": ("Population EVPI ({cur})", "money"),
     "evppi": ("EVPPI per patient ({cur})", "money"),
+    "standard_error": ("EVPPI standard error ({cur})", "money"),
     "parameter": ("Input", "text"),
     "members": ("Inputs in the group", "text"),
     "method": ("Method", "text"),

@@ -1,6 +1,10 @@
 """The HTML page as it is built: numbered tables and figures, headings that make the
 contents, notes of what was not run, and the page itself, which embeds its figures as
-data URIs and its style sheet, so that it can be mailed or archived as one file."""
+data URIs and its style sheet, so that it can be mailed or archived as one file.
+
+A figure is embedded as compact SVG (:func:`compact_svg`: drawn the same, a third
+smaller), or as its PNG where that is smaller still (a figure of many points); in an
+``<img>``, neither can run a script nor load anything."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -96,9 +101,58 @@ def anchor_id(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
 
 
-def _data_uri(path: Path) -> str:
-    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+_NUMBER = re.compile(r"-?\d*\.\d+(?:[eE][-+]?\d+)?")
+# attributes holding coordinates in points (and glyph outlines in integer font units)
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|width|height|viewBox|points)=")([^"]*)"')
+_TRANSLATE = re.compile(r"translate\(([^)]*)\)")
+_ID = re.compile(r'\sid="([^"]+)"')
+_REFERENCE = re.compile(r'(href="#|url\(#)([^")]+)')
+_DROPPED = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>|<!--.*?-->", re.DOTALL)
+# printable ASCII that a data URI in a double-quoted attribute carries as it is
+_URI_SAFE = "".join(chr(c) for c in range(32, 127) if chr(c) not in '"#%&<>\\^`{|}')
+
+
+def _hundredths(match: re.Match) -> str:
+    text = f"{float(match.group(0)):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def compact_svg(text: str) -> str:
+    """An SVG written by matplotlib, drawn the same in fewer bytes: without its metadata,
+    comments (matplotlib's copy of each text, drawn as glyphs) and indentation, with
+    coordinates rounded to 0.01 pt (1/7200 inch), path data without the spaces around its
+    commands, ids only where something refers to them and those short, and attributes in
+    single quotes (which a data URI carries as they are). Scales and other transforms are
+    left as they are."""
+    def geometry(match: re.Match) -> str:
+        value = " ".join(_NUMBER.sub(_hundredths, match.group(2)).split())
+        if match.group(1).strip() == 'd="':
+            value = re.sub(r" ?([A-Za-z]) ?", r"\1", value)
+        return f'{match.group(1)}{value}"'
+
+    text = _GEOMETRY.sub(geometry, _DROPPED.sub("", text))
+    text = _TRANSLATE.sub(lambda m: f"translate({_NUMBER.sub(_hundredths, m.group(1))})", text)
+    text = re.sub(r'style="([^"]*)"', lambda m: 'style="' + re.sub(r"([:;]) ", r"\1", m.group(1)) + '"', text)
+    text = re.sub(r">\s+<", "><", text).strip()
+    # ids: glyphs ("DejaVuSans-6f"), markers and clip paths are used by reference; groups ("axes_1") are not
+    used = {name for _, name in _REFERENCE.findall(text)}
+    short = {name: f"i{k:x}" for k, name in enumerate(dict.fromkeys(n for n in _ID.findall(text) if n in used))}
+    text = _ID.sub(lambda m: f' id="{short[m.group(1)]}"' if m.group(1) in short else "", text)
+    text = _REFERENCE.sub(lambda m: m.group(1) + short.get(m.group(2), m.group(2)), text)
+    return text if "'" in text else text.replace('"', "'")
+
+
+def embedded(path: Path) -> tuple[str, Path]:
+    """The data URI of figure ``path`` and the file it holds: the compact SVG, or the PNG
+    of the same name where that is smaller."""
+    candidates = []
+    if path.suffix == ".svg":
+        candidates.append(("data:image/svg+xml;charset=utf-8," + quote(compact_svg(path.read_text("utf-8")),
+                                                                       safe=_URI_SAFE), path))
+        path = path.with_suffix(".png")
+    if path.suffix == ".png" and path.is_file():
+        candidates.append((f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode('ascii')}", path))
+    return min(candidates, key=lambda candidate: len(candidate[0]))
 
 
 class Page:
@@ -111,6 +165,10 @@ class Page:
         self.tables = 0
         self.figures = 0
         self.shown: set[Path] = set()  # figures embedded so far
+
+    def population(self, key: str) -> str:
+        """A population as the page names it: its label."""
+        return self.results.population_label(key)
 
     def heading(self, level: int, text: str, anchor: str) -> None:
         self.contents.append((level, anchor, text))
@@ -161,9 +219,10 @@ class Page:
         self.figures += 1
         self.shown.add(path)
         name = path.relative_to(self.results.directory).with_suffix("").as_posix()
+        uri, file = embedded(path)
         self.parts.append(
-            f'<figure id="{_esc(anchor_id("figure", name))}"><img src="{_data_uri(path)}" alt="{_esc(caption)}">'
-            f"<figcaption><b>Figure {self.figures}.</b> {_esc(caption)} <span>({_esc(path.name)})</span>"
+            f'<figure id="{_esc(anchor_id("figure", name))}"><img src="{uri}" alt="{_esc(caption)}">'
+            f"<figcaption><b>Figure {self.figures}.</b> {_esc(caption)} <span>({_esc(file.name)})</span>"
             f"</figcaption></figure>")
 
     def render(self, title: str, subtitle: str, provenance: str) -> str:

@@ -1,5 +1,6 @@
 """Reading a results directory for its reports: its tables (checked for the columns the
-reports use), figures, run records, populations, strategy labels, thresholds and currency."""
+reports use), figures, run records, populations, thresholds and currency, and the names
+readers know the analysis, its populations, strategies and inputs by."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from .._validate import InputError
+from ..inputs.labels import analysis_label, input_label, sentence, source_label
+from ..inputs.money import amount
 from ..results import (
+    ANALYSIS_LABEL,
     CALIBRATION,
     CEAC,
     CEAF,
@@ -19,6 +23,7 @@ from ..results import (
     INCREMENTAL,
     INPUTS,
     MODEL_VS_DATA_SUMMARY,
+    POPULATION_LABELS,
     PSA_SUMMARY,
     RESULTS,
     RUN_RECORD,
@@ -98,6 +103,12 @@ class Results:
                              f"{self.directory}` or `markov psa --out {self.directory}`")
         self.thresholds = self._find_thresholds()
         self.currency = self._find_currency()
+        self.title = _title(self.provenance, self.directory.name)
+        labels = self.provenance.get(POPULATION_LABELS)
+        self.population_labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        inputs = self.table(INPUTS)
+        self.input_labels = ({} if inputs is None or "label" not in inputs else
+                             dict(zip(inputs["reference"].astype(str), inputs["label"].astype(str), strict=True)))
 
     @property
     def has_psa(self) -> bool:
@@ -147,9 +158,20 @@ class Results:
             return ""
         return " and ".join(self.labels.get(part, part) for part in strategy.split(" and "))
 
+    def population_label(self, population: str) -> str:
+        """A population as readers know it (its label in the run record), else its key."""
+        return self.population_labels.get(population, population)
+
+    def input_label(self, key: str) -> str:
+        """An input (``source.value``) or a source's inputs together (``source``) as readers
+        know them: the input's label in the inputs table, else its key in words."""
+        if "." not in key:
+            return sentence(source_label(key))
+        return self.input_labels.get(key) or input_label(key, None)
+
     def threshold_text(self, value: float) -> str:
-        """A willingness to pay as headings show it: ``USD 150,000/QALY``."""
-        return f"{self.currency} {value:,.0f}/QALY".strip()
+        """A willingness to pay as text shows it: ``$150,000/QALY``, ``CHF 50,000/QALY``."""
+        return f"{amount(value, self.currency)}/QALY"
 
     def _files(self, dsa: bool) -> ResultsDirectory:
         return self.files.dsa if dsa else self.files
@@ -175,6 +197,15 @@ class Results:
         if inputs is not None and "currency" in inputs and inputs["currency"].notna().any():
             return str(inputs["currency"].mode().iloc[0])
         return ""
+
+
+def _title(record: dict[str, object], directory: str) -> str:
+    """The analysis as readers know it: its label in the run record, else its name in words,
+    else the directory's name (a record of an older version, or none)."""
+    for key in (ANALYSIS_LABEL, "analysis"):
+        if isinstance(record.get(key), str) and record[key]:
+            return record[key] if key == ANALYSIS_LABEL else analysis_label(record[key])
+    return directory
 
 
 def _recorded_labels(record: dict[str, object]) -> dict[str, str]:

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..inputs.labels import sentence, words
 from ..results import (
+    ANALYSIS_LABEL,
     CEAC,
     CEAF,
     DSA_DIRECTORY,
     DSA_RANGES,
     EVPI,
     MODEL_VS_DATA_SUMMARY,
+    PERSPECTIVE_LABEL,
+    POPULATION_LABELS,
     PSA_SUMMARY,
     RESULTS,
     RUN_RECORD,
     STRATEGY_LABELS,
     tornado,
 )
+from .formats import readable_number
 from .reading import Results
 
 
@@ -107,52 +113,74 @@ def pick(frame: pd.DataFrame, *names: str) -> pd.Series:
 
 
 def not_run_reasons(results: Results) -> dict[str, str]:
-    """Why each optional part is missing, by part."""
-    where = results.directory
+    """Why each optional part is missing, by part (the commands that write it name the
+    results directory DIR: a report never shows where on the machine it lies)."""
     reasons = {}
     if not results.has_base_case:
-        reasons["base"] = (f"The base case was not run: {where} has no {results.file_name(RESULTS, '<population>')} "
-                           f"(`markov run --out {where}` writes it).")
+        reasons["base"] = (f"The base case was not run: the results directory has no "
+                           f"{results.file_name(RESULTS, '<population>')} (`markov run --out DIR` writes it).")
     if not results.has_psa:
-        reasons["psa"] = (f"The probabilistic sensitivity analysis was not run: {where} has no "
-                          f"{results.file_name(PSA_SUMMARY)} (`markov run --psa N --out {where}` writes it).")
+        reasons["psa"] = ("The probabilistic sensitivity analysis was not run: the results directory has no "
+                          f"{results.file_name(PSA_SUMMARY)} (`markov run --psa N --out DIR` writes it).")
     if not results.has_dsa:
-        reasons["dsa"] = (f"The deterministic sensitivity analysis was not run: {where} has no {DSA_DIRECTORY}/ "
-                          f"subdirectory (`markov dsa --out {results.files.dsa.path}` writes it).")
+        reasons["dsa"] = ("The deterministic sensitivity analysis was not run: the results directory has no "
+                          f"{DSA_DIRECTORY}/ subdirectory (`markov dsa --out DIR/{DSA_DIRECTORY}` writes it).")
     if results.has_base_case and results.table(MODEL_VS_DATA_SUMMARY) is None:
         reasons["model_vs_data"] = ("No strategy's targets name patient-level data (targets.os_data), so the "
                                     "model's overall survival was not compared with a Kaplan–Meier curve.")
     return reasons
 
 
-_PROVENANCE_KEYS = {"psa_samples": "PSA samples", "created_utc": "created (UTC)", "finished_utc": "finished (UTC)"}
+_PROVENANCE_KEYS = {"psa_samples": "PSA samples", "created_utc": "created (UTC)", "finished_utc": "finished (UTC)",
+                    "wtp": "willingness to pay"}
+#: Items of a run record that the reports show elsewhere (labels) or in place of others.
+_NOT_SHOWN = {STRATEGY_LABELS, ANALYSIS_LABEL, PERSPECTIVE_LABEL, POPULATION_LABELS}
 
 
-def _flatten(record: dict, prefix: str = "") -> list[tuple[str, str]]:
+def _value_text(key: str, value: object, results: Results) -> str:
+    """An item of a run record as a reader reads it: amounts with their currency, counts
+    with separators, populations and perspectives by their labels, times without their
+    time zone (the heading gives it), files by their names."""
+    if key == "wtp" and isinstance(value, (int, float)):
+        return results.threshold_text(value)
+    if key == "population" and isinstance(value, str):
+        return results.population_label(value)
+    if key == "perspective" and isinstance(value, str):
+        label = results.provenance.get(PERSPECTIVE_LABEL)
+        return label if isinstance(label, str) and label else sentence(words(value))
+    if key == "analysis" and isinstance(value, str):
+        return results.title
+    if key == "source" and isinstance(value, str) and Path(value).is_absolute():
+        return Path(value).name  # the analysis file; where it lies on the machine that ran it says nothing here
+    if key.endswith("_utc") and isinstance(value, str):
+        return value.replace("T", " ").removesuffix("+00:00")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value if isinstance(value, str) else json.dumps(value)
+    return f"{value:,}" if isinstance(value, int) else readable_number(value)
+
+
+def _flatten(record: dict, results: Results, prefix: str = "") -> list[tuple[str, str]]:
     """Items of a run record as (name, text); nested ones (such as the commands run) as ``outer › inner``."""
     rows = []
     for key, value in record.items():
+        if str(key) in _NOT_SHOWN:
+            continue
         name = _PROVENANCE_KEYS.get(str(key), str(key).replace("_", " "))
         name = f"{prefix} › {name}" if prefix else name[:1].upper() + name[1:]
         if isinstance(value, dict) and value:
-            rows += _flatten(value, name)
+            rows += _flatten(value, results, name)
         else:
-            rows.append((name, value if isinstance(value, str) else json.dumps(value)))
+            rows.append((name, _value_text(str(key), value, results)))
     return rows
-
-
-def _shown(record: dict) -> dict:
-    """A run record without the strategy labels (the tables show them)."""
-    return {key: value for key, value in record.items() if key != STRATEGY_LABELS}
 
 
 def provenance_rows(results: Results) -> list[tuple[str, str]]:
     """Each item of the run record (whatever it holds) and those of the DSA's record it
-    lacks, the directory and the time of writing."""
-    rows = _flatten(_shown(results.provenance))
-    rows += [(f"DSA › {name}", text) for name, text in _flatten(_shown(results.dsa_provenance))
+    lacks, the results directory (by its name) and the time of writing."""
+    rows = _flatten(results.provenance, results)
+    rows += [(f"DSA › {name}", text) for name, text in _flatten(results.dsa_provenance, results)
              if (name, text) not in rows]
     if not rows:
         rows = [(RUN_RECORD, "absent: no provenance recorded with these results")]
-    return rows + [("Results directory", str(results.directory.resolve())),
+    return rows + [("Results directory", results.directory.resolve().name),
                    ("Report written (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))]

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .._files import write_atomically
 from ..decision.voi import MIN_EVPPI_SAMPLES
 from ..inputs.evidence import STATUS_MEANING
 from ..results import (
@@ -34,7 +35,6 @@ from ..results import (
     RESULTS,
     SCENARIOS,
     THRESHOLD_PRICES,
-    replace_atomically,
     tornado,
 )
 from . import reference_case, sequences
@@ -174,8 +174,7 @@ def _sheets(results: Results) -> list[tuple[str, pd.DataFrame | None, str, str]]
 
 def _write_contents(sheet: Worksheet, results: Results, sheets: Sequence[tuple[str, pd.DataFrame | None, str, str]]
                     ) -> None:
-    title = results.provenance.get("analysis", results.directory.name)
-    sheet.append([f"Cost-effectiveness results: {title}"])
+    sheet.append([f"Cost-effectiveness results: {results.title}"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])
 
@@ -246,4 +245,4 @@ def render_workbook(results: Results, path: Path) -> Path:
     for name, frame, _, missing in sheets:
         _write_sheet(book, name, frame, results, f"Not run. {missing}")
     _write_contents(contents, results, sheets)
-    return replace_atomically(path, book.save)
+    return write_atomically(path, book.save)

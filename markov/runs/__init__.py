@@ -3,11 +3,11 @@ directory (:mod:`markov.results` names every file): the base case (:mod:`.base_c
 the PSA (:mod:`.probabilistic`), the deterministic (:mod:`.deterministic`) and global
 (:mod:`.global_sensitivity`) sensitivity analyses, and the tables they share
 (:mod:`.tables`). ``docs/uncertainty.md`` describes the methods."""
-from .base_case import AnalysisOutputs, run_analysis
+from .base_case import AnalysisOutputs, run_analysis, run_report
 from .deterministic import run_dsa
 from .figures import CE_PLANE_MAX_POINTS
 from .global_sensitivity import GSA_METHODS, run_gsa
-from .probabilistic import EVPPI_MAX_SAMPLES, run_probabilistic, run_stored_psa, write_psa
+from .probabilistic import run_probabilistic, run_stored_psa, write_psa
 from .tables import (
     default_wtp,
     icer_summaries,
@@ -22,7 +22,6 @@ from .tables import (
 
 __all__ = [
     "CE_PLANE_MAX_POINTS",
-    "EVPPI_MAX_SAMPLES",
     "GSA_METHODS",
     "AnalysisOutputs",
     "default_wtp",
@@ -35,6 +34,7 @@ __all__ = [
     "run_dsa",
     "run_gsa",
     "run_probabilistic",
+    "run_report",
     "run_stored_psa",
     "thresholds_labels",
     "thresholds_of",

@@ -11,16 +11,20 @@ meta-analysis the analysis's curves use (:mod:`.networks`).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..inputs.checks import check_follow_up
 from ..inputs.load import ModelInputs
 from ..models import build_model, calibration_table, model_vs_data, results_table
+from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import backend_for
 from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults
-from ..probabilistic.store import Plan
+from ..report import write_reports
 from ..results import (
     CALIBRATION,
     INCREMENTAL,
@@ -35,8 +39,9 @@ from ..results import (
     write_table,
 )
 from . import figures
+from .deterministic import run_dsa
 from .networks import write_networks
-from .probabilistic import EVPPI_MAX_SAMPLES, run_stored_psa, write_psa
+from .probabilistic import check_stored_psa, run_stored_psa, write_psa
 from .reference_case import with_prices, write_reference_case
 from .survival_fits import write_survival_fits
 from .tables import incremental_table, inputs_table, thresholds_of
@@ -59,34 +64,68 @@ class AnalysisOutputs:
 def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
                  seed: int | None = None, progress: Progress | None = None, workers: int = 1,
                  scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 evppi_samples: int = EVPPI_MAX_SAMPLES) -> AnalysisOutputs:
+                 evppi_samples: int | None = None, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
+                 phases: figures.Phases | None = None) -> AnalysisOutputs:
     """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
 
     The PSA runs into the directory's results store (:func:`markov.probabilistic.batch.run_batch`:
-    resumable, on ``workers`` local processes or a Dask ``scheduler``)."""
+    resumable, on ``workers`` local processes or a Dask ``scheduler``), its progress shown
+    by ``progress`` (else by ``phases``, as every other phase's). Figures are written in
+    ``formats`` (:data:`markov.plots.FIGURE_FORMATS`)."""
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     seed = inputs.analysis.seed if seed is None else seed
-    out = claim_output(out, inputs, Plan(n, seed, chunk_size) if n else None)
-    backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
-    try:
-        files, results, incremental, calibration, table_of_inputs = _base_case(inputs, out)
-    except BaseException:
-        if backend is not None:
-            backend.close()
-        raise
-    psa = summary = None
-    if n:
-        psa = run_stored_psa(inputs, n, seed, out, progress=progress, backend=backend, chunk_size=chunk_size,
-                             evppi_samples=evppi_samples)
-        psa_files, summary = write_psa(psa, inputs, out)
-        files += psa_files
-    record_finished(out, "run", psa_samples=n or None, seed=seed if n else None)
+    check_follow_up(inputs)  # the comparison with patient-level data needs it: refused before anything is written
+    plan = check_stored_psa(inputs, n, seed, chunk_size, evppi_samples) if n else None
+    with claim_output(out, inputs, plan) as path:
+        backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
+        writer = figures.FigureWriter(formats, phases)
+        started = phases("Base case", "populations") if phases else None
+        if started:
+            started(0, len(inputs.populations))
+        try:
+            files, results, incremental, calibration, table_of_inputs = _base_case(inputs, path, writer, started)
+        except BaseException:
+            if backend is not None:
+                backend.close()
+            raise
+        psa = summary = None
+        if n:
+            psa = run_stored_psa(inputs, n, seed, path, progress=progress or (phases and phases("PSA", "draws")),
+                                 backend=backend, chunk_size=chunk_size, evppi_samples=evppi_samples)
+            psa_files, summary = write_psa(psa, inputs, path, formats=formats, phases=phases)
+            files += psa_files
+        record_finished(path, "run", psa_samples=n or None, seed=seed if n else None)
     return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
                            files)
 
 
-def _base_case(inputs: ModelInputs, out: Path):
-    """The base case's tables and figures under ``out``."""
+def run_report(inputs: ModelInputs, out: str | Path, *, psa_samples: int = 1000, seed: int | None = None,
+               dsa: bool = True, progress: Progress | None = None, workers: int = 1, scheduler=None,
+               chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
+               formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: figures.Phases | None = None
+               ) -> tuple[AnalysisOutputs, list[Path]]:
+    """``markov report``: the base case and a PSA of ``psa_samples`` draws (:func:`run_analysis`),
+    the deterministic sensitivity analysis (unless ``dsa`` is false) into ``out/dsa``, then
+    ``report.xlsx`` and ``report.html``; figures in ``formats``. ``out`` and ``out/dsa``
+    are claimed before anything is written and held throughout, so no other command
+    writes there between the parts. Returns the run's outputs and every file written."""
+    seed = inputs.analysis.seed if seed is None else seed
+    plan = check_stored_psa(inputs, psa_samples, seed, chunk_size, evppi_samples) if psa_samples else None
+    directory = ResultsDirectory(out)
+    with claim_output(directory.path, inputs, plan), (claim_output(directory.dsa.path, inputs) if dsa
+                                                       else nullcontext()):
+        outputs = run_analysis(inputs, directory.path, psa_samples=psa_samples, seed=seed, progress=progress,
+                               workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+                               evppi_samples=evppi_samples, formats=formats, phases=phases)
+        files = list(outputs.files)
+        if dsa:
+            files += run_dsa(inputs, directory.dsa.path, formats=formats, phases=phases)
+        files += write_reports(directory.path)
+    return outputs, files
+
+
+def _base_case(inputs: ModelInputs, out: Path, writer: figures.FigureWriter, progress: Progress | None):
+    """The base case's tables and figures under ``out``; ``progress`` when its evaluation is done."""
     directory = ResultsDirectory(out)
     model = build_model(inputs)
     base = model.evaluate(inputs.base_case())
@@ -95,24 +134,26 @@ def _base_case(inputs: ModelInputs, out: Path):
     incremental = with_prices(inputs, incremental_table(results, thresholds))
     calibration = calibration_table(model, base)
     table_of_inputs = inputs_table(inputs)
+    if progress:
+        progress(len(inputs.populations), len(inputs.populations))
 
     files = [write_table(table_of_inputs, directory.table(INPUTS)),
-             write_table(calibration, directory.table(CALIBRATION)), *write_networks(inputs, out)]
+             write_table(calibration, directory.table(CALIBRATION)), *write_networks(inputs, out, writer)]
     for population, rows in results.groupby("population", sort=False):
         files.append(write_table(rows, directory.table(RESULTS, population)))
         files.append(write_table(incremental[incremental["population"] == population],
                                  directory.table(INCREMENTAL, population)))
-        files += figures.save(figures.calibration_figure(model, base, calibration, population),
-                              directory.figure(CALIBRATION, population))
-        files += figures.save(figures.occupancy_figure(model, base, population),
-                              directory.figure(OCCUPANCY, population))
+        writer.add(directory.figure(CALIBRATION, population), figures.calibration_figure, model, base, calibration,
+                   population)
+        writer.add(directory.figure(OCCUPANCY, population), figures.occupancy_figure, model, base, population)
     comparison = model_vs_data(model, base)
     if len(comparison.summary):
         files += [write_table(comparison.table, directory.table(MODEL_VS_DATA)),
                   write_table(comparison.summary, directory.table(MODEL_VS_DATA_SUMMARY))]
         for population in comparison.summary["population"].unique():
-            files += figures.save(figures.model_vs_data_figure(model, base, comparison, calibration, population),
-                                  directory.figure(MODEL_VS_DATA, population))
-    files += write_survival_fits(inputs, out)
+            writer.add(directory.figure(MODEL_VS_DATA, population), figures.model_vs_data_figure, model, base,
+                       comparison, calibration, population)
+    files += write_survival_fits(inputs, out, writer)
     files += write_reference_case(inputs, out, base, results)
+    files += writer.write()
     return files, results, incremental, calibration, table_of_inputs

@@ -7,7 +7,8 @@ population (its place among all the population's strategies).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,6 +23,8 @@ from ..inputs import ModelInputs
 from ..inputs.networks import FittedNetwork
 from ..models import Model, ModelVsData, StrategyResult
 from ..plots import (
+    DEFAULT_FIGURE_FORMATS,
+    figure_formats,
     plot_acceptability,
     plot_calibration,
     plot_ce_plane,
@@ -42,21 +45,55 @@ from ..plots import (
     save_figure,
     strategy_colours,
 )
-from ..plots.style import footnote_text
-from ..probabilistic.psa import PSAResults
+from ..plots.style import footnote_text, money
+from ..probabilistic.psa import Progress, PSAResults
 from ..results import FIT_FIGURES
 from ..survival import KaplanMeier, ModelComparison, model_label
 from .tables import thresholds_labels, thresholds_of
 
+#: Inputs whose EVPPI per patient is below this (in the analysis's currency) are left out of its figure.
+EVPPI_SHOWN_FROM = 0.5
 #: The CE plane shows at most this many samples (more only hide each other).
 CE_PLANE_MAX_POINTS = 20_000
 
 
-def save(figure: Figure, path: Path) -> list[Path]:
+#: Progress of the phases of a run: ``phases(label, unit)`` gives the ``progress(done, total)``
+#: of one phase (the command line draws a bar per phase; None shows nothing).
+Phases = Callable[[str, str], Progress]
+
+
+def save(figure: Figure, path: Path, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS) -> list[Path]:
     """Write ``figure`` in each format under ``path`` (its stem) and free its memory; returns the files."""
-    written = save_figure(figure, path)
-    plt.close(figure)
-    return written
+    try:
+        return save_figure(figure, path, formats)
+    finally:
+        plt.close(figure)
+
+
+class FigureWriter:
+    """The figures of one phase of a run, written when :meth:`write` is called: each built,
+    saved in ``formats`` and freed in turn (one figure in memory at a time), with a
+    progress bar ("Writing figures 12/24") when ``phases`` is given."""
+
+    def __init__(self, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: Phases | None = None) -> None:
+        self.formats, self.phases = figure_formats(formats), phases
+        self._jobs: list[tuple[Path, Callable[[], Figure | None]]] = []
+
+    def add(self, path: Path, build: Callable[..., Figure | None], *args, **kwargs) -> None:
+        """Write ``build(*args, **kwargs)`` (a figure, or None for none) under the stem ``path``."""
+        self._jobs.append((path, partial(build, *args, **kwargs)))
+
+    def write(self) -> list[Path]:
+        """Build and write every figure added since the last call; returns the files."""
+        jobs, self._jobs, files = self._jobs, [], []
+        progress = self.phases("Writing figures", "figures") if self.phases and jobs else None
+        for done, (path, build) in enumerate(jobs, 1):
+            figure = build()
+            if figure is not None:
+                files += save(figure, path, self.formats)
+            if progress:
+                progress(done, len(jobs))
+        return files
 
 
 def _title(inputs: ModelInputs, population: str, what: str) -> str:
@@ -64,7 +101,8 @@ def _title(inputs: ModelInputs, population: str, what: str) -> str:
 
 
 def _money(inputs: ModelInputs, wtp: float) -> str:
-    return f"{inputs.perspective.currency} {wtp:,.0f}"
+    """A willingness to pay as figures print it: ``$150,000``, ``£20,000``."""
+    return money(wtp, inputs.perspective.currency)
 
 
 # ---------------------------------------------------------------------------------
@@ -159,15 +197,20 @@ def fitted_curve_figure(kind: str, comparison: ModelComparison, *, chosen: str, 
 # probabilistic analysis
 # ---------------------------------------------------------------------------------
 
-def _colours(psa: PSAResults, population: str) -> dict[str, str]:
-    return strategy_colours(psa.strategy_labels(population))
+def analysis_colours(inputs: ModelInputs) -> dict[str, str]:
+    """One colour per strategy label, fixed by the analysis (its strategies in the order of
+    its populations), so that a strategy has the same colour in every figure of every
+    population, and in the reports that show them side by side."""
+    labels = [strategy.label for population in inputs.populations.values()
+              for strategy in population.strategies.values()]
+    return strategy_colours(list(dict.fromkeys(labels)))
 
 
-def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame, wtp: float,
-                    max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
+def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame,
+                    wtp: float | Sequence[float] | None = None, max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
     """Incremental costs and QALYs against the comparator (``plane`` from
     :func:`markov.decision.probabilistic.ce_plane`), the first ``max_points`` samples drawn
-    and the mean of all marked."""
+    and the mean of all marked, with a line at each ``wtp`` (default: the analysis's thresholds)."""
     comparator = plane["comparator"].iloc[0]
     labels = dict(zip(psa.strategies(population), psa.strategy_labels(population), strict=True))
     shown = min(psa.n_samples, max_points)
@@ -176,10 +219,12 @@ def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane
     by_label = {label: rows for label, rows in plane.groupby("label", sort=False)}
     return plot_ce_plane({label: rows["incremental_cost"].to_numpy()[:shown] for label, rows in by_label.items()},
                          {label: rows["incremental_qalys"].to_numpy()[:shown] for label, rows in by_label.items()},
-                         comparator=labels[comparator], wtp=wtp, currency=inputs.perspective.currency,
+                         comparator=labels[comparator],
+                         wtp=sorted(thresholds_of(inputs).values()) if wtp is None else wtp,
+                         currency=inputs.perspective.currency,
                          means={label: (rows["incremental_qalys"].mean(), rows["incremental_cost"].mean())
                                 for label, rows in by_label.items()},
-                         colours=_colours(psa, population),
+                         colours=analysis_colours(inputs),
                          title=_title(inputs, population, f"Cost-effectiveness plane ({samples})"))
 
 
@@ -200,7 +245,7 @@ def acceptability_figure(psa: PSAResults, inputs: ModelInputs, population: str, 
     """CEACs with the frontier (tables from :mod:`markov.decision.probabilistic`)."""
     return plot_acceptability(acceptability_wide(ceac), frontier_by_label(frontier),
                               currency=inputs.perspective.currency,
-                              thresholds=thresholds_labels(thresholds_of(inputs)), colours=_colours(psa, population),
+                              thresholds=thresholds_labels(thresholds_of(inputs)), colours=analysis_colours(inputs),
                               title=_title(inputs, population, "Cost-effectiveness acceptability"))
 
 
@@ -221,14 +266,29 @@ def evpi_figure(inputs: ModelInputs, population: str, evpi: pd.DataFrame, *, ann
 
 
 def evppi_figure(inputs: ModelInputs, population: str, evppi: pd.DataFrame, evpi_at_wtp: float) -> Figure:
-    """EVPPI per patient of the inputs (and groups) with the most, beside the EVPI."""
+    """EVPPI per patient of the single inputs with any (largest first, at most 15), beside
+    the EVPI. Groups of inputs (all of one source) are not ranked among them, since their
+    values overlap those of their members: the largest are named in a footnote. When no
+    single input has any, the figure says so in place of the bars."""
     wtp = float(evppi["wtp"].iloc[0])
-    money = _money(inputs, wtp)
-    shown = evppi.assign(parameter=[inputs.label(p) if p in inputs.uses else f"{p} (all its inputs)"
-                                    for p in evppi["parameter"]])
-    return plot_evppi(shown, evpi=evpi_at_wtp, currency=inputs.perspective.currency,
-                      wtp_label=f"{money} per QALY", max_bars=15,
-                      title=_title(inputs, population, f"EVPPI per patient at {money} per QALY"))
+    at = f"{_money(inputs, wtp)}/QALY"
+    currency = inputs.perspective.currency
+    single = evppi["parameter"].isin(list(inputs.uses))
+    some = evppi["evppi"] >= EVPPI_SHOWN_FROM
+    shown = evppi[single & some].assign(parameter=lambda t: [inputs.label(p) for p in t["parameter"]])
+    groups = evppi[~single & some].sort_values("evppi", ascending=False)
+    zero = int((single & ~some).sum())
+    below = f"below {money(EVPPI_SHOWN_FROM, currency)} per patient"
+    notes = [f"{zero} input{'s' if zero != 1 else ''} with no EVPPI ({below}) not shown."
+             if zero and not shown.empty else ""]
+    if len(groups):
+        notes.append("The inputs of one source together: " + "; ".join(
+            f"{inputs.source_label(row.parameter)}, {money(row.evppi, currency)}" for row in groups.head(4).itertuples())
+            + ("." if len(groups) <= 4 else f", and {len(groups) - 4} more sources."))
+    return plot_evppi(shown, evpi=evpi_at_wtp, currency=currency, wtp_label=at, max_bars=15,
+                      footnote=" ".join(n for n in notes if n),
+                      if_none=f"EVPPI is zero for every single input at {at}\n(each of the {zero} inputs {below})",
+                      title=_title(inputs, population, f"EVPPI per patient at {at}"))
 
 
 def convergence_by_label(convergence: pd.DataFrame) -> pd.DataFrame:
@@ -244,7 +304,7 @@ def convergence_figure(psa: PSAResults, inputs: ModelInputs, population: str, co
         psa.comparisons[population][1]]
     return plot_convergence(convergence_by_label(convergence),
                             ylabel=f"Incremental NMB vs {comparator} ({inputs.perspective.currency})",
-                            colours=_colours(psa, population),
+                            colours=analysis_colours(inputs),
                             title=_title(inputs, population, f"PSA convergence, NMB at {_money(inputs, wtp)}/QALY"))
 
 
@@ -279,19 +339,19 @@ def tornado_figure(inputs: ModelInputs, population: str, table: pd.DataFrame) ->
                         title=_title(inputs, population, f"One-way sensitivity, {_versus(inputs, population)}"))
 
 
-def two_way_figures(inputs: ModelInputs, population: str, grid: pd.DataFrame, xs, ys, incremental, best, labels,
-                    wtp: float) -> tuple[Figure, Figure]:
-    """Heat maps of a two-way analysis (:func:`markov.decision.dsa.two_way_grid`): the
-    intervention's incremental NMB, and the strategy with the highest NMB."""
+def two_way_figure(inputs: ModelInputs, population: str, grid: pd.DataFrame, xs, ys, incremental, best, labels,
+                   wtp: float, *, optimal: bool = False) -> Figure:
+    """A heat map of a two-way analysis (:func:`markov.decision.dsa.two_way_grid`): the
+    intervention's incremental NMB, or (``optimal``) the strategy with the highest NMB."""
     x, y, money = grid.attrs["x"], grid.attrs["y"], _money(inputs, wtp)
-    common = dict(x_label=inputs.label(x), y_label=inputs.label(y), base_point=(grid.attrs["x_base"],
-                                                                                   grid.attrs["y_base"]))
-    nmb = plot_two_way(xs, ys, incremental, **common,
-                       z_label=f"Incremental NMB, {_versus(inputs, population)} ({inputs.perspective.currency})",
-                       title=_title(inputs, population, f"Two-way sensitivity at {money}/QALY"))
-    optimal = plot_two_way(xs, ys, best, **common, z_label="Strategy with the highest NMB", categories=labels,
-                           title=_title(inputs, population, f"Optimal strategy at {money}/QALY"))
-    return nmb, optimal
+    common = {"x_label": inputs.label(x), "y_label": inputs.label(y),
+              "base_point": (grid.attrs["x_base"], grid.attrs["y_base"])}
+    if optimal:
+        return plot_two_way(xs, ys, best, **common, z_label="Strategy with the highest NMB", categories=labels,
+                            title=_title(inputs, population, f"Optimal strategy at {money}/QALY"))
+    return plot_two_way(xs, ys, incremental, **common,
+                        z_label=f"Incremental NMB, {_versus(inputs, population)} ({inputs.perspective.currency})",
+                        title=_title(inputs, population, f"Two-way sensitivity at {money}/QALY"))
 
 
 def global_sensitivity_figure(inputs: ModelInputs, population: str, method: str, table: pd.DataFrame, wtp: float,

@@ -62,8 +62,8 @@ def league_table(network: FittedNetwork) -> pd.DataFrame:
     return table
 
 
-def write_networks(inputs: ModelInputs, out: str | Path) -> list[Path]:
-    """Every network's tables and forest plot under ``out``; returns the files written."""
+def write_networks(inputs: ModelInputs, out: str | Path, writer: figures.FigureWriter) -> list[Path]:
+    """Every network's tables under ``out`` (returns the files written), its forest plot given to ``writer``."""
     directory, files = ResultsDirectory(out), []
     for name, network in networks_of(inputs).items():
         statistics = network.analysis.statistics()
@@ -72,5 +72,5 @@ def write_networks(inputs: ModelInputs, out: str | Path) -> list[Path]:
                   write_table(statistics, directory.table(NMA_STATISTICS, name)),
                   write_table(trials_table(network, inputs), directory.table(NMA_TRIALS, name)),
                   write_table(league_table(network), directory.table(NMA_LEAGUE, name))]
-        files += figures.save(figures.forest_figure(network), directory.figure(NMA, name))
+        writer.add(directory.figure(NMA, name), figures.forest_figure, network)
     return files

@@ -29,7 +29,8 @@ from matplotlib.figure import Figure
 from .._validate import InputError
 from ..inputs import ModelInputs
 from ..inputs.curves import FittedCurve
-from ..inputs.ipd import arm_labels
+from ..inputs.ipd import arm_labels, read_sidecar, sidecar_path
+from ..inputs.labels import sentence, source_label, words
 from ..inputs.patient_data import read_data_file
 from ..results import FIT_FIGURES, SURVIVAL_FITS, SURVIVAL_FITS_VALIDATION, ResultsDirectory, fit_figure, write_table
 from ..survival import TIME_UNIT_YEARS, KaplanMeier, ModelComparison, candidate_models, compare_models, model_label
@@ -57,8 +58,14 @@ class FittedCurveComparison:
 
     @property
     def title(self) -> str:
-        """The curve and its data, for the first line of its figures' titles."""
-        return f"{self.curve}: {Path(self.spec.file).name}, arm {self.spec.arm}"
+        """The curve and its data as a reader names them, for the first line of its figures'
+        titles: ``BSC OS fitted to RESORCE (Placebo arm)``; a data file without a sidecar
+        by its name."""
+        path = self.spec.estimates.data_file
+        sidecar = sidecar_path(path)
+        trial = read_sidecar(sidecar).trial if sidecar.is_file() else Path(self.spec.file).name
+        arm = arm_labels(path).get(self.spec.arm, self.spec.arm)
+        return f"{sentence(words(self.curve))} fitted to {trial} ({arm} arm)"
 
 
 def compare_fitted_curves(inputs: ModelInputs) -> list[FittedCurveComparison]:
@@ -116,7 +123,7 @@ def external_targets(inputs: ModelInputs, item: FittedCurveComparison) -> pd.Dat
             point = {"measure": f"survival at {at.value:g} {at.unit}",
                      "time": at.value * TIME_UNIT_YEARS[at.unit] / TIME_UNIT_YEARS[unit], "survival": value.value,
                      "time_low": np.nan, "time_high": np.nan, "survival_low": low, "survival_high": high}
-        rows.append({"reference": ref, "label": f"Reported ({ref.partition('.')[0]})", **point,
+        rows.append({"reference": ref, "label": f"Reported ({source_label(ref.partition('.')[0])})", **point,
                      "reported": value.value, "ci95_low": low, "ci95_high": high, "status": value.status,
                      "source": " ".join(reported.source.citation.split())})
     return pd.DataFrame(rows, columns=_TARGET_COLUMNS)
@@ -183,9 +190,9 @@ def find(compared: list[FittedCurveComparison], curve: str, population: str) -> 
                      f"in this analysis (fitted curves: {fitted})")
 
 
-def write_survival_fits(inputs: ModelInputs, out: Path) -> list[Path]:
-    """The tables and figures of every fitted curve under the results directory ``out``;
-    nothing when the analysis fits no curve."""
+def write_survival_fits(inputs: ModelInputs, out: Path, writer: figures.FigureWriter) -> list[Path]:
+    """The tables of every fitted curve under the results directory ``out``, its figures
+    given to ``writer``; nothing when the analysis fits no curve."""
     compared = compare_fitted_curves(inputs)
     if not compared:
         return []
@@ -196,6 +203,6 @@ def write_survival_fits(inputs: ModelInputs, out: Path) -> list[Path]:
         files.append(write_table(validation, directory.table(SURVIVAL_FITS_VALIDATION)))
     for item in compared:
         for kind in FIT_FIGURES:
-            files += figures.save(fitted_curve_figure(inputs, item, kind),
-                                  directory.figure(fit_figure(kind, item.curve), item.population))
+            writer.add(directory.figure(fit_figure(kind, item.curve), item.population), fitted_curve_figure, inputs,
+                       item, kind)
     return files

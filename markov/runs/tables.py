@@ -17,16 +17,17 @@ from ..probabilistic.psa import PSAResults
 
 
 def inputs_table(inputs: ModelInputs) -> pd.DataFrame:
-    """Every input the analysis uses: value, unit, status, source, distribution, where used,
-    and whether a strategy uses it (``used``: False for an input that no strategy reaches,
-    held at its value and not drawn, :attr:`~markov.inputs.ModelInputs.unused`)."""
+    """Every input the analysis uses: its key and reviewer-facing label, value, unit, status,
+    source, distribution, where used, and whether a strategy uses it (``used``: False for an
+    input that no strategy reaches, held at its value and not drawn,
+    :attr:`~markov.inputs.ModelInputs.unused`)."""
     rows = []
     for ref in inputs.references:
         item = inputs.evidence[ref]
         value = item.value
         low, high = value.range if value.range else (np.nan, np.nan)
         rows.append({
-            "reference": ref, "value": value.value, "unit": value.unit,
+            "reference": ref, "label": inputs.label(ref), "value": value.value, "unit": value.unit,
             "currency": value.currency, "price_year": value.price_year, "per": value.per,
             "status": value.status, "source": item.source.citation.strip(), "where": value.where,
             "ci95_low": value.ci95[0] if value.ci95 else np.nan, "ci95_high": value.ci95[1] if value.ci95 else np.nan,

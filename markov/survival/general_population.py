@@ -15,13 +15,15 @@ mean remaining lifetime).
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from .._reading import read_text, read_yaml
 from .._validate import InputError, as_float_array
 from ._base import TIME_UNIT_YEARS, SurvivalCurve, check_time_unit
 
@@ -67,11 +69,9 @@ class LifeTable:
         names = available_life_tables()
         if name not in names:
             raise InputError(f"life table {name!r}: not shipped; available tables are {', '.join(names)}")
-        folder = resources.files(_TABLE_PACKAGE) / _TABLE_FOLDER
-        with (folder / f"{name}.csv").open() as handle:
-            frame = pd.read_csv(handle)
-        with (folder / f"{name}.yaml").open() as handle:
-            source = yaml.safe_load(handle)
+        folder = Path(str(resources.files(_TABLE_PACKAGE) / _TABLE_FOLDER))
+        frame = pd.read_csv(io.StringIO(read_text(folder / f"{name}.csv", "life table")))
+        source = read_yaml(folder / f"{name}.yaml", "life table source")
         if list(frame["age"]) != list(range(len(frame))):
             raise InputError(f"life table {name!r}: ages must run 0, 1, 2, … without gaps")
         return cls(name, frame["qx_male"].to_numpy(float), frame["qx_female"].to_numpy(float), source)

@@ -41,11 +41,18 @@ def test_the_three_line_analysis_has_a_third_line_in_every_strategy(tmp_path, ca
     assert (third_line > 0).all() and (results["cost_third_line_drugs"] > 0).all()
 
 
-def test_chancellor_from_data_prints_the_textbook_numbers(tmp_path, capsys):
+def test_chancellor_from_data_gives_the_textbook_numbers(tmp_path, capsys):
     assert main(["run", str(ANALYSES / "chancellor.yaml"), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    for figure in ("44,663.45", "7.9912", "50,601.65", "8.9374", "6,275.96"):  # Briggs et al. 2006, ex. 2.5
+    for figure in ("44,663", "7.991", "50,602", "8.937", "6,276"):  # money printed in whole pounds
         assert figure in printed, figure
+    # Briggs et al. 2006, exercise 2.5, to the published 2 decimals (costs, ICER) and 4 (life-years)
+    incremental = pd.read_csv(tmp_path / "incremental_hiv.csv").set_index("strategy")
+    assert incremental.loc["monotherapy", "cost"] == pytest.approx(44_663.45, abs=0.005)
+    assert incremental.loc["combination", "cost"] == pytest.approx(50_601.65, abs=0.005)
+    assert incremental.loc["monotherapy", "qalys"] == pytest.approx(7.9912, abs=5e-5)
+    assert incremental.loc["combination", "qalys"] == pytest.approx(8.9374, abs=5e-5)
+    assert incremental.loc["combination", "icer_per_qaly"] == pytest.approx(6_275.96, abs=0.005)
 
 
 @pytest.mark.parametrize("name", ["hcc_base_case", "hcc_three_lines", "hcc_partitioned_survival"])

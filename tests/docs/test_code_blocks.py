@@ -6,7 +6,15 @@ holding the repository's ``analyses/`` (a link), so that examples write nowhere 
 block that cannot run in a test (one that installs the package) is preceded by
 ``<!-- not run: <reason> -->``; the reason is required. Blocks of other languages (text,
 yaml, diagrams) are not code.
+
+In the guides a newcomer follows (:data:`OUTPUT_CHECKED`), a ``text`` block right after a
+code block is what that block prints: each of its lines is a line of the output (stdout
+and stderr as a terminal shows them, trailing spaces aside), in that order, and ``...``
+stands for any lines. A printed output that cannot be shown as it is (a rate, a time) is
+preceded by ``<!-- output not checked: <reason> -->``.
 """
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -19,8 +27,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUN = ("python", "bash")
+#: Documents whose printed outputs are checked against what the code prints.
+OUTPUT_CHECKED = ("README.md", "user-guide.md")
 _FENCE = re.compile(r"^```(\w*)\s*$")
-_NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->\s*$")
+_NOT_RUN = re.compile(r"^<!--\s*(?:output )?not (?:run|checked):\s*(?P<reason>\S.*?)\s*-->\s*$")
 
 
 def code_blocks(path: Path) -> list[tuple[int, str, str, str | None]]:
@@ -45,27 +55,57 @@ def _environment(directory: Path) -> dict:
     return environment
 
 
+def shows(text: str, output: str) -> bool:
+    """Whether ``output`` holds the lines of ``text`` in order (``...`` for any lines,
+    trailing spaces aside)."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    at = 0
+    for expected in (line.rstrip() for line in text.splitlines()):
+        if expected == "...":
+            continue
+        try:
+            at = lines.index(expected, at) + 1
+        except ValueError:
+            return False
+    return True
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_every_code_block_runs_in_order(document, tmp_path, monkeypatch):
-    runnable = [block for block in code_blocks(document) if block[1] in RUN]
-    if not runnable:
+    blocks = code_blocks(document)
+    if not [block for block in blocks if block[1] in RUN]:
         pytest.skip(f"{document.name} has no code blocks")
     (tmp_path / "analyses").symlink_to(ROOT / "analyses")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__docs__"}
-    for line, language, code, reason in runnable:
+    printed = None  # the output of the code block just before, in a document whose outputs are checked
+    for line, language, code, reason in blocks:
         where = f"{document.name}:{line}"
-        if reason is not None:
+        if language == "text" and printed is not None and reason is None:
+            assert shows(code, printed), f"{where}: not what the code above prints; it prints:\n{printed[-3000:]}"
+        printed = None
+        if language not in RUN or reason is not None:
             continue
         if language == "python":
-            exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the project's own documentation
+            captured = io.StringIO()
+            with contextlib.redirect_stdout(captured):
+                exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the project's own documentation
             plt.close("all")
+            output = captured.getvalue()
         else:
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=tmp_path, env=_environment(tmp_path),
-                                  capture_output=True, text=True, timeout=900)
-            output = f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-            assert done.returncode == 0, f"{where}: exit {done.returncode}\n{output}"
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+            output = done.stdout
+            assert done.returncode == 0, f"{where}: exit {done.returncode}\n{output[-4000:]}"
+        if document.name in OUTPUT_CHECKED:
+            printed = output
+
+
+def test_output_check_takes_lines_in_order_with_gaps():
+    output = "heading\n  a  1  \nnoise\n  b  2\nend\n"
+    assert shows("heading\n  a  1\n...\n  b  2", output) and shows("  b  2", output)
+    assert not shows("  b  2\n  a  1", output) and not shows("  a  2", output)
 
 
 def test_blocks_not_run_say_why():

@@ -124,7 +124,7 @@ def test_the_shipped_search(shipped, tmp_path):
     assert (shipped.evpi()["evpi"] >= 0).all()
     value = shipped.value_over_usual_care([100_000, 150_000])
     assert (value["net_benefit_gain"] >= 0).all()  # every usual-care strategy's mix is a mix of sequences
-    files = shipped.write(tmp_path)
+    files = shipped.write(tmp_path, "png,svg,pdf")
     assert {f.name for f in files} >= {"sequences.csv", "sequence_frontier.png", "sequence_frontier.pdf",
                                         "sequence_optimal.svg"}
 

@@ -338,7 +338,7 @@ def test_incremental_table_from_run_analysis(monthly, tmp_path):
 
 @pytest.mark.slow
 def test_cli_run_writes_every_table_and_figure(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path), "--psa", "10"]) == 0
+    assert main(["run", "--out", str(tmp_path), "--psa", "10", "--formats", "png,svg,pdf"]) == 0
     captured = capsys.readouterr()
     assert "markov: error" not in captured.err
     for name in ("results_imbrave150.csv", "incremental_imbrave150.csv", "results_mvi.csv", "incremental_mvi.csv",
@@ -352,7 +352,7 @@ def test_cli_run_writes_every_table_and_figure(tmp_path, capsys):
     samples = read_psa(tmp_path, load_analysis()).long_outcomes()
     assert sorted(samples["sample"].unique()) == list(range(10))
     assert len(samples) == 10 * 6  # 3 + 3 strategies
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.tmp"))
 
 
 def test_cli_bad_analysis_file_is_one_line_and_status_2(tmp_path, capsys):

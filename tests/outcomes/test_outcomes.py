@@ -104,8 +104,6 @@ def test_grid_from_horizon():
             "and entries less those still there from the second",
     tolerance="rel 1e-13")
 def test_discounted_exits_by_hand():
-    from markov.outcomes import Accumulator
-
     grid, rate = TimeGrid(0.5, 8), 0.05
     # first -> second with probability 0.3, second -> dead with 0.4
     trace = run_markov([[0.7, 0.3, 0.0], [0.0, 0.6, 0.4], [0.0, 0.0, 1.0]], [1, 0, 0], n_cycles=grid.n_cycles)
@@ -116,6 +114,26 @@ def test_discounted_exits_by_hand():
     second = trace.occupancy[0, :, 1]
     assert exits[1] == pytest.approx(np.sum(d[1:] * 0.4 * second[:-1]), rel=1e-13)
     assert exits[2] == pytest.approx(0.0, abs=1e-15)  # nobody leaves death
+
+
+@pytest.mark.verification(
+    kind="another engine",
+    against="the same values built by cycle with numpy and accumulated",
+    tolerance="bit for bit")
+def test_values_scaled_and_capped_by_cycle_without_building_them():
+    rng = np.random.default_rng(4)
+    grid = TimeGrid(0.25, 30)
+    trace = run_markov(np.tile([[0.8, 0.15, 0.05], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]], (3, 1, 1, 1)), [1, 0, 0],
+                       n_cycles=grid.n_cycles)
+    level = rng.uniform(0.5, 0.9, size=(3, 3))
+    factor = np.linspace(1.0, 0.9, grid.n_cycles)[None, :] * rng.uniform(0.95, 1.05, size=(3, 1))
+    cap = rng.uniform(0.6, 0.8, size=(1, grid.n_cycles))  # binds for some states and cycles, not others
+    built = np.minimum(level[:, None, :] * factor[:, :, None], cap[:, :, None])
+    accumulator = Accumulator(trace, grid, discount_rate=0.035)
+    np.testing.assert_array_equal(accumulator.capped_total(level, factor, cap), accumulator.total(built))
+    assert (built < level[:, None, :] * factor[:, :, None]).any() and (built == level[:, None, :] * factor[:, :, None]).any()
+    with pytest.raises(InputError, match="factor has shape"):
+        accumulator.capped_total(level, factor[:, :5], cap)
 
 
 @pytest.mark.parametrize(("values", "message"), [

@@ -5,7 +5,7 @@ import pytest
 from figure_helpers import STRATEGIES, all_texts, decision_tables, legend_labels, psa_samples, save_all
 
 from markov._validate import InputError
-from markov.plots import plot_acceptability, plot_ce_plane, plot_convergence
+from markov.plots import plot_acceptability, plot_ce_plane, plot_convergence, save_figure
 
 # --- CE plane ---------------------------------------------------------------------------------
 
@@ -32,7 +32,7 @@ def test_ce_plane_with_10000_samples_keeps_vector_files_small(tmp_path):
     figure = plot_ce_plane(d_cost, d_effect, comparator="BSC", wtp=100_000, effect_unit="life-years")
     assert figure.axes[0].get_xlabel() == "Incremental life-years vs BSC"
     assert "WTP $100,000 per life-year" in legend_labels(figure)
-    png, svg, pdf = save_all(figure, tmp_path, "ce_plane_10000")
+    png, svg, pdf = save_figure(figure, tmp_path / "ce_plane_10000", "png,svg,pdf")
     assert svg.stat().st_size < 1_500_000 and pdf.stat().st_size < 1_000_000  # 30,000 vector markers: ~10 MB
 
 
@@ -73,7 +73,7 @@ def test_acceptability_curves_with_frontier_and_thresholds(tmp_path):
     assert legend[:4] == STRATEGIES
     assert any(text.startswith("Frontier (CEAF)") for text in legend) and "Change of optimal strategy" in legend
     texts = all_texts(figure)
-    assert "NICE upper\n$30,000" in texts and "US benchmark\n$150,000" in texts and "300,000" in texts
+    assert "NICE upper\n$30,000/QALY" in texts and "US benchmark\n$150,000/QALY" in texts and "300,000" in texts
     save_all(figure, tmp_path, "ceac")
     without = plot_acceptability(ceac, currency="GBP", effect_unit="LY")
     assert without.axes[0].get_xlabel() == "Willingness to pay (GBP per LY)" and legend_labels(without) == STRATEGIES

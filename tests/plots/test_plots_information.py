@@ -42,3 +42,15 @@ def test_evppi_bars_sorted_with_evpi_line_and_method(tmp_path):
         plot_evppi(table.drop(columns="evppi"))
     with pytest.raises(InputError, match=r"table\['parameter'\] is empty in row 1"):
         plot_evppi(table.assign(parameter=["a", None, "c", "d"]))
+
+
+def test_evppi_of_no_input_says_so_in_place_of_the_bars():
+    empty = pd.DataFrame({"parameter": [], "evppi": []})
+    figure = plot_evppi(empty, evpi=64.0, wtp_label="$150,000/QALY",
+                        if_none="EVPPI is zero for every single input at $150,000/QALY")
+    texts = all_texts(figure)
+    assert "EVPPI is zero for every single input at $150,000/QALY" in texts and "No single input" not in texts
+    assert not figure.axes[0].patches and list(figure.axes[0].get_yticks()) == []  # no bar, no bar label
+    assert "EVPI (all parameters): $64" in legend_labels(figure)
+    with pytest.raises(InputError, match="table: has no rows"):
+        plot_evppi(empty, evpi=64.0)

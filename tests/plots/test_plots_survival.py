@@ -25,7 +25,7 @@ def test_survival_figures_are_labelled_and_saved(tmp_path):
     assert "Weibull" in labels and "Kaplan–Meier" in labels
     at_risk = [t.get_text() for t in table.texts if t.get_text().isdigit()]
     assert at_risk[0] == "300"  # everyone is at risk at time 0
-    written = save_figure(figure, tmp_path / "extrapolation")
+    written = save_figure(figure, tmp_path / "extrapolation", "png,svg,pdf")  # PDF on request
     assert [p.suffix for p in written] == [".png", ".svg", ".pdf"] and all(p.stat().st_size > 0 for p in written)
 
     hazard = plot_hazards(time, event, {"Weibull": weibull.curve}, time_unit="months", horizon=60)
@@ -63,3 +63,27 @@ def test_many_candidates_get_their_styles_a_legend_beside_the_axes_and_the_exter
     hazards = plot_hazards(time, event, curves, time_unit="months", horizon=60, styles=styles)
     assert next(line for line in hazards.axes[0].get_lines() if line.get_label() == "lnorm").get_color() == "#123456"
     save_all(figure, tmp_path, "many")
+
+
+def test_numbers_at_risk_stand_under_the_time_ticks_and_a_row_of_one_is_left_out():
+    time, event = _data(4)
+    km = KaplanMeier.fit(time, event, time_unit="months")
+    curve = fit("weibull", PatientData(time, event, "months")).curve
+    figure = plot_extrapolation(km, {"Weibull": curve}, horizon=36)
+    _, table = figure.axes
+    ticks = list(table.get_xticks())
+    assert ticks == [0, 6, 12, 18, 24, 30, 36]  # months by half-years
+    numbers = {t.get_position()[0]: int(t.get_text()) for t in table.texts if t.get_text().isdigit()}
+    shown = [tick for tick in ticks if tick <= km.times[-1]]
+    assert list(numbers) == shown  # one number under each tick within follow-up
+    assert list(numbers.values()) == [int(n) for n in km.n_at_risk_at(shown)]
+    number_row = min(t.get_window_extent().y1 for t in table.texts if t.get_text().isdigit())
+    label = next(t for t in table.texts if t.get_text() == "Number at risk").get_window_extent()
+    assert label.y0 > number_row  # the label above its row, never in it
+    # to 20 years, only time 0 falls within follow-up: no row of one number, the time axis on the plot
+    long = plot_extrapolation(km, {"Weibull": curve}, horizon=240)
+    assert len(long.axes) == 1 and long.axes[0].get_xlabel() == "Time (months)"
+    assert list(long.axes[0].get_xticks()) == [0, 60, 120, 180, 240]
+    loglog = plot_log_cumulative_hazard({"A": km})
+    loglog.canvas.draw()
+    assert {t.get_text() for t in loglog.axes[0].get_xticklabels()} >= {"1", "10"}

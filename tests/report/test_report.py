@@ -1,13 +1,16 @@
 """Reports of a results directory (markov/report/): the workbook against the CSV tables,
 the HTML page parsed and opened in a real browser, and the sections of what was not run."""
+import base64
 import csv
 import html
 import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import matplotlib
 import pytest
@@ -21,6 +24,8 @@ from markov.decision import voi
 from markov.inputs import load_analysis
 from markov.models.base import CohortModel
 from markov.report import write_html, write_reports, write_workbook
+from markov.report.page import compact_svg
+from markov.results import ANALYSIS_LABEL, POPULATION_LABELS
 from markov.runs import run_analysis, run_dsa
 
 SHEETS = ["Contents", "Inputs", "Base case", "Incremental analysis", "Calibration", "Model vs data",
@@ -47,7 +52,8 @@ def results(tmp_path_factory) -> Path:
     record = out / "run.json"
     held = json.loads(record.read_text()) if record.is_file() else {}
     held.setdefault("commands", {"run": {"psa_samples": voi.MIN_EVPPI_SAMPLES, "seed": 3}})
-    record.write_text(json.dumps({**held, "analysis": f"small {HOSTILE}", "seed": 3}))
+    record.write_text(json.dumps({**held, "analysis": f"small {HOSTILE}", ANALYSIS_LABEL: f"small {HOSTILE}",
+                                  "seed": 3}))
     return out
 
 
@@ -214,19 +220,136 @@ def test_psa_sheets_hold_the_summaries_and_evpi_at_the_thresholds(results, repor
 
 def test_html_loads_nothing_from_outside(page, reports):
     for source in page.attributes("src"):
-        assert source.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,")), source[:60]
+        assert source.startswith(("data:image/svg+xml;charset=utf-8,", "data:image/png;base64,")), source[:60]
     ids = set(page.attributes("id"))
     links = page.attributes("href")
     assert links and all(link.startswith("#") and link[1:] in ids for link in links)
     assert not [tag for tag, _ in page.tags if tag in ("script", "link", "iframe", "object", "embed")]
     text = reports[".html"].read_text(encoding="utf-8")
-    assert "url(" not in text and "@import" not in text
+    outside_figures = re.sub(r'src="data:[^"]*"', "", text)  # an SVG's own url(#clip) refers to itself
+    assert "url(" not in outside_figures and "@import" not in outside_figures
 
 
 def test_html_escapes_text_from_the_results(page, reports):
     text = reports[".html"].read_text(encoding="utf-8")
     assert HOSTILE not in text
     assert html.escape(f"small {HOSTILE}") in text
+
+
+def _visible_text(text: str) -> str:
+    """The HTML page without its embedded figures, style sheet and markup: what a reader reads."""
+    text = re.sub(r'src="data:[^"]*"', "", text)
+    text = re.sub(r"<style>.*?</style>", "", text, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def _workbook_text(path: Path) -> str:
+    return "\n".join(str(value) for sheet in load_workbook(path).worksheets
+                     for row in sheet.iter_rows(values_only=True) for value in row if value is not None)
+
+
+def _rewrite_record(directory: Path, **changes) -> None:
+    record = directory / "run.json"
+    held = json.loads(record.read_text())
+    record.write_text(json.dumps({key: value for key, value in {**held, **changes}.items() if value is not None}))
+
+
+def test_reports_take_their_title_from_the_analysis_label_not_its_key(results, tmp_path):
+    directory = _copy(results, tmp_path)
+    _rewrite_record(directory, analysis="hcc_base_case", **{ANALYSIS_LABEL: "Atezo-Bev in first line, HCC"})
+    workbook, page = write_reports(directory, tmp_path / "labelled")
+    parsed = _Page(page.read_text(encoding="utf-8"))
+    title = "Cost-effectiveness report: Atezo-Bev in first line, HCC"
+    assert f"<title>{title}</title>" in page.read_text(encoding="utf-8")
+    assert load_workbook(workbook)["Contents"]["A1"].value == "Cost-effectiveness results: Atezo-Bev in first line, HCC"
+    # a record of an earlier version, without the label: the key in words
+    _rewrite_record(directory, **{ANALYSIS_LABEL: None})
+    workbook, page = write_reports(directory, tmp_path / "from-key")
+    text = page.read_text(encoding="utf-8")
+    assert "<title>Cost-effectiveness report: HCC base case</title>" in text and "hcc_base_case" not in text
+    assert load_workbook(workbook)["Contents"]["A1"].value == "Cost-effectiveness results: HCC base case"
+    # populations by their labels, in the headings and the contents
+    labels = json.loads((directory / "run.json").read_text())[POPULATION_LABELS]
+    headings = [attrs.get("id") for tag, attrs in parsed.tags if tag == "h3"]
+    assert {"base-imbrave150", "base-mvi"} <= set(headings)
+    for label in labels.values():
+        assert html.escape(label) in page.read_text(encoding="utf-8")
+
+
+def test_reports_name_no_path_of_the_machine(results, tmp_path):
+    """Neither report says where the results lie on the machine that wrote them: the
+    directory by its name, the analysis file by its name, commands with DIR."""
+    directory = _copy(results, tmp_path)
+    _rewrite_record(directory, source=str(tmp_path / "somewhere" / "analysis.yaml"))
+    shutil.rmtree(directory / "dsa")  # its section then names the command that writes it
+    workbook, page = write_reports(directory)
+    for text in (_visible_text(page.read_text(encoding="utf-8")), _workbook_text(workbook)):
+        assert str(tmp_path) not in text and str(tmp_path.resolve()) not in text
+        assert "analysis.yaml" in text and "`markov dsa --out DIR/dsa` writes it" in text
+    provenance = {row[0]: row[1] for row in load_workbook(workbook)["Contents"].iter_rows(values_only=True)}
+    assert provenance["Results directory"] == directory.name == "results"
+
+
+def test_reports_show_amounts_with_their_currency_and_keys_by_their_labels(results, reports, tmp_path):
+    text = _visible_text(reports[".html"].read_text(encoding="utf-8"))
+    contents = {row[0]: row[1] for row in load_workbook(reports[".xlsx"])["Contents"].iter_rows(values_only=True)}
+    for shown in (text, "\n".join(f"{k}: {v}" for k, v in contents.items() if k)):
+        assert "US payer" in shown and "us_payer" not in shown
+        assert "150000.0" not in shown and "150000" not in shown.replace("Fixed(150000)", "")
+    # the DSA's threshold, written 150000.0 in its record
+    assert json.loads((results / "dsa" / "run.json").read_text())["commands"]["dsa"]["wtp"] == 150_000.0
+    assert contents["DSA › Commands › dsa › willingness to pay"] == "$150,000/QALY"
+    assert "Thresholds: $100,000/QALY, $150,000/QALY." in text and "NMB at $150,000/QALY (USD)" in text
+    assert "EVPPI per patient at $150,000/QALY" in text
+    # inputs in the EVPPI table by their labels, never their keys
+    inputs = {row["reference"]: row["label"] for row in _rows(results / "inputs.csv")}
+    for population in ("imbrave150", "mvi"):
+        cells = _Page(reports[".html"].read_text(encoding="utf-8")).tables[f"table-evppi-{population}"]
+        assert not [cell for cell in cells if cell in inputs or "_" in cell]
+        assert any(cell in inputs.values() for cell in cells) or any("inputs of this source" in c for c in cells)
+    # in pounds, the pound sign
+    directory = _copy(results, tmp_path)
+    _rewrite_record(directory, currency="GBP")
+    assert "Thresholds: £100,000/QALY, £150,000/QALY." in _visible_text(
+        write_html(directory, tmp_path / "gbp.html").read_text(encoding="utf-8"))
+
+
+def test_figures_are_embedded_compact_and_drawn_the_same(results, page):
+    """Each figure is embedded as the smaller of its compact SVG and its PNG, well under
+    the SVG files as they are; a compact SVG has the elements of its file, each geometry
+    attribute within 0.005 pt, and every reference it holds resolves."""
+    embedded, raw = 0, 0
+    for image, caption in zip(page.images(), page.captions, strict=True):
+        name = re.search(r"\(([^()]+)\)$", caption).group(1)
+        file = next(results.rglob(name))
+        source = image["src"]
+        embedded += len(source)
+        raw += len(base64.b64encode(file.with_suffix(".svg").read_bytes()))  # as the page embedded it before
+        alternative = file.with_suffix(".png" if file.suffix == ".svg" else ".svg")
+        if source.startswith("data:image/svg+xml"):
+            assert len(source) < len(base64.b64encode(alternative.read_bytes())), name  # no PNG is smaller
+            ET.fromstring(unquote(source.split(",", 1)[1]))  # well-formed
+    assert embedded < 0.65 * raw
+    for path in sorted(results.rglob("*.svg"))[:6]:
+        original = ET.parse(path).getroot()
+        for metadata in original.findall("{http://www.w3.org/2000/svg}metadata"):  # dropped: the date, the writer
+            original.remove(metadata)
+        compact = ET.fromstring(compact_svg(path.read_text(encoding="utf-8")))
+        pairs = list(zip(original.iter(), compact.iter(), strict=True))
+        assert all(a.tag == b.tag and set(b.attrib) <= set(a.attrib) for a, b in pairs)
+        number = re.compile(r"-?\d*\.?\d+(?:e[-+]?\d+)?")
+        for a, b in pairs:
+            for name in ("d", "x", "y", "width", "height", "viewBox", "transform"):
+                if name in a.attrib:
+                    before = [float(v) for v in number.findall(a.attrib[name])]
+                    after = [float(v) for v in number.findall(b.attrib[name])]
+                    assert len(before) == len(after), (path.name, name)
+                    assert all(abs(u - v) <= 0.005 + 1e-12 for u, v in zip(before, after, strict=True)), name
+        ids = {element.get("id") for element in compact.iter()} - {None}
+        link = "{http://www.w3.org/1999/xlink}href"
+        references = {element.get(link)[1:] for element in compact.iter() if element.get(link, "").startswith("#")}
+        references |= set(re.findall(r"url\(#([^)]+)\)", compact_svg(path.read_text(encoding="utf-8"))))
+        assert references <= ids, path.name
 
 
 def test_html_shows_every_figure_numbered_and_captioned(results, page):
@@ -238,7 +361,7 @@ def test_html_shows_every_figure_numbered_and_captioned(results, page):
     assert [re.match(r"Figure (\d+)\.", caption).group(1) for caption in page.captions] == [
         str(i) for i in range(1, len(figures) + 1)]
     assert all(image["alt"] for image in images)
-    assert all(image["src"].startswith("data:image/svg+xml") for image in images)  # SVG when there is one
+    assert any(image["src"].startswith("data:image/svg+xml") for image in images)
 
 
 def test_html_tables_hold_the_values_of_the_csvs(results, page):
@@ -370,7 +493,9 @@ def test_a_psa_alone_renders_with_the_base_case_and_dsa_not_run(results, tmp_pat
     assert text.count("The base case was not run") == 2  # base case and calibration
     assert "The deterministic sensitivity analysis was not run" in text
     assert "The probabilistic sensitivity analysis was not run" not in text
-    assert "Populations: imbrave150, mvi. Currency: USD. Thresholds: USD 100,000/QALY, USD 150,000/QALY." in text
+    labels = json.loads((directory / "run.json").read_text())[POPULATION_LABELS]
+    assert (f"Populations: {labels['imbrave150']}; {labels['mvi']}. Currency: USD. Thresholds: $100,000/QALY, "
+            "$150,000/QALY.") in html.unescape(text)
     parsed = _Page(text)
     labels = {row["strategy"]: row["label"] for path in results.glob("results_*.csv") for row in _rows(path)}
     for population in ("imbrave150", "mvi"):
@@ -393,7 +518,8 @@ def test_missing_evppi_and_svg_are_said_and_replaced(results, tmp_path):
     (directory / "ce_plane_mvi.svg").unlink()
     text = write_html(directory, tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert text.count("EVPPI was not computed") == 2
-    planes = [image for image in _Page(text).images() if image["alt"].startswith("Cost-effectiveness plane, mvi")]
+    mvi = json.loads((directory / "run.json").read_text())[POPULATION_LABELS]["mvi"]
+    planes = [image for image in _Page(text).images() if image["alt"].startswith(f"Cost-effectiveness plane, {mvi}")]
     assert len(planes) == 1 and planes[0]["src"].startswith("data:image/png;base64,")
     book = load_workbook(write_workbook(directory, tmp_path / "out" / "report.xlsx"))
     assert book["EVPPI"]["A1"].value.startswith("Not run. EVPPI was not computed")
@@ -412,7 +538,8 @@ def test_text_of_a_table_is_never_markup_nor_a_formula(results, tmp_path):
     text = page.read_text(encoding="utf-8")
     assert HOSTILE not in text and html.escape(HOSTILE) in text
     sheet = load_workbook(workbook)["Inputs"]
-    sources = {cell.value: cell.data_type for cell in sheet["H"]}
+    column = next(cell.column_letter for cell in sheet[1] if cell.value == "Source")
+    sources = {cell.value: cell.data_type for cell in sheet[column]}
     assert sources[HOSTILE] == "s" and sources[formula] == "s"
 
 
@@ -439,13 +566,13 @@ def test_a_table_without_its_columns_is_an_input_error(results, tmp_path):
 
 def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_path, monkeypatch, capsys):
     """A directory of `markov psa` alone (EVPPI included); the command loads no analysis and
-    evaluates no model, and changes nothing but the two reports."""
+    evaluates no model, and changes nothing but the two reports (and the lock it held)."""
     analysis = tmp_path / "small.yaml"
     analysis.write_text(yaml.safe_dump({"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10,
                                         "populations": ["mvi"]}))
     out = tmp_path / "psa"
     assert main(["psa", str(analysis), "-n", str(voi.MIN_EVPPI_SAMPLES + 10), "--seed", "3", "--out", str(out)]) == 0
-    before = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.name != ".lock"}
 
     def refuse(*args, **kwargs):
         raise AssertionError("markov report DIR computed something")
@@ -455,8 +582,9 @@ def test_markov_report_renders_a_psa_directory_without_evaluating_the_model(tmp_
     capsys.readouterr()
     assert main(["report", str(out)]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "" and f"Wrote 2 files to {out}" in captured.out
-    assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if not path.name.startswith("report.")} == before
+    assert captured.err == f"Writing report.xlsx and report.html to {out}\n" and f"Wrote 2 files to {out}" in captured.out
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")
+            if not path.name.startswith("report.") and path.name != ".lock"} == before
     text = (out / "report.html").read_text(encoding="utf-8")
     assert text.count("The base case was not run") == 2
     assert "The deterministic sensitivity analysis was not run" in text
@@ -481,4 +609,4 @@ def test_markov_report_of_a_directory_refuses_the_options_that_run(results, tmp_
     error = capsys.readouterr().err
     assert error.startswith("markov: error: --psa, --no-dsa: ") and error.count("\n") == 1
     assert main(["report", str(results), "--out", str(tmp_path / "elsewhere")]) == 0
-    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == ["report.html", "report.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == [".lock", "report.html", "report.xlsx"]

@@ -16,7 +16,7 @@ def small(tmp_path_factory):
     return load_analysis(path)
 
 
-def test_ce_plane_ceac_and_convergence_of_a_population_get_one_colour_per_strategy(small, tmp_path, monkeypatch):
+def test_ce_plane_ceac_and_convergence_get_one_colour_per_strategy_in_every_population(small, tmp_path, monkeypatch):
     # the figures draw a strategy in the colour the mapping gives it (tests/plots/test_plots_style.py),
     # so it is enough that every figure of a population gets the same mapping, covering all its strategies
     given: dict[str, list] = {}
@@ -36,4 +36,6 @@ def test_ce_plane_ceac_and_convergence_of_a_population_get_one_colour_per_strate
         plane, ceac, convergence = (given[name][k] for name in ("plot_ce_plane", "plot_acceptability",
                                                                  "plot_convergence"))
         assert plane == ceac == convergence
-        assert list(plane) == labels and len(set(plane.values())) == len(labels)
+        # one mapping for the whole analysis: every strategy of every population, each its own colour
+        assert set(labels) <= set(plane) and len(set(plane.values())) == len(plane)
+        assert plane == given["plot_ce_plane"][0]

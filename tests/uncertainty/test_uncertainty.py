@@ -14,6 +14,7 @@ from markov.uncertainty import (
     MultivariateNormal,
     Normal,
     Triangular,
+    TruncatedNormal,
     Uniform,
 )
 
@@ -51,6 +52,36 @@ def test_ppf_and_moments_match_scipy(name):
     # vectorised: any shape in, the same shape out
     assert dist.ppf(GRID.reshape(3, 4)).shape == (3, 4)
     assert dist.n_uniforms == 1
+
+
+# a utility's normal truncated to [-1, 1]; a price's to [0, inf); bounds both above the mean
+TRUNCATED = {
+    "both bounds": (TruncatedNormal(0.9, 0.5, -1.0, 1.0), stats.truncnorm(-3.8, 0.2, loc=0.9, scale=0.5)),
+    "one bound": (TruncatedNormal(100.0, 80.0, 0.0, np.inf), stats.truncnorm(-1.25, np.inf, loc=100.0, scale=80.0)),
+    "upper tail": (TruncatedNormal(-2.0, 1.0, 0.0, 1.0), stats.truncnorm(2.0, 3.0, loc=-2.0)),
+}
+
+
+@pytest.mark.verification(
+    kind="other software",
+    against="scipy.stats.truncnorm quantiles, means and standard deviations",
+    tolerance="quantiles to 1e-10 of sigma, absolute; moments rtol 1e-12")
+@pytest.mark.parametrize("name", TRUNCATED)
+def test_truncated_normal_matches_scipy(name):
+    dist, reference = TRUNCATED[name]
+    # Φ⁻¹(Φ(a) + u·Z) loses the digits of u·Z below Φ(a)'s last bit: absolute, not relative, accuracy near a bound
+    np.testing.assert_allclose(dist.ppf(GRID), reference.ppf(GRID), rtol=0, atol=1e-10 * dist.sigma)
+    assert dist.mean == pytest.approx(reference.mean(), rel=1e-12)
+    assert dist.sd == pytest.approx(reference.std(), rel=1e-12)
+    low, high = dist.ppf([GRID[0], GRID[-1]])
+    assert dist.low <= low and high <= dist.high
+
+
+def test_a_truncated_normal_keeps_enough_of_its_normal():
+    with pytest.raises(InputError, match=r"keeps 0 of the probability of Normal\(5\.0, 0\.1\), less than 0\.001"):
+        TruncatedNormal(5.0, 0.1, -1.0, 1.0)
+    with pytest.raises(InputError, match=r"bounds \[1\.0, 1\.0\]: need low < high"):
+        TruncatedNormal(0.5, 0.1, 1.0, 1.0)
 
 
 def test_fixed_returns_its_value_for_every_uniform():

@@ -1,0 +1,97 @@
+"""Compiled steps for model builders, on inputs they built valid (not checked here)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import _engine
+from .._validate import InputError
+
+
+def floor_survival(survival: np.ndarray, death_share, population_survival: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """A state's survival since entry and the share of its events that are deaths, with
+    general-population mortality as a floor on each cycle's probability of death.
+
+    Parameters
+    ----------
+    survival : ndarray, shape (1 or n_samples, n_times)
+        Survival since entry, ending in death or another event (progression).
+    death_share : float or ndarray, shape (1 or n_samples,)
+    population_survival : ndarray, shape (1 or n_samples, n_times)
+        The general population's survival on the same grid.
+
+    Returns
+    -------
+    curve : ndarray, shape (n_samples, n_times)
+        In each cycle the event probability 1 − S(t+1)/S(t) raised to the general
+        population's probability of death q where lower.
+    death_share : ndarray, shape (n_samples, n_cycles)
+        Raised to q / events where lower, so that deaths alone reach q.
+    floored : int
+        (Sample, cycle) pairs in which the floor binds: the event probability or the
+        death share was raised (a death share of 1 cannot be raised, so a curve that
+        ends only in death counts its raised event probabilities).
+    """
+    return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
+                                  population_survival)
+
+
+def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
+                         bounds_per_year: tuple[float, float] = (1e-6, 1e4), bisections: int = 80
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample, the constant exit rate (per year) from a clock-reset state that puts the
+    cohort's survival median at ``median_years``, and whether no rate in
+    ``bounds_per_year`` can (boolean; there the rate is left at the nearer bound).
+
+    Parameters
+    ----------
+    entries : ndarray, shape (n_samples, n_times)
+        Entries into the state (which do not depend on its survival).
+    outside : ndarray, shape (n_samples, n_times, n_other_states)
+        Occupancy of the states alive outside this one.
+    times_years : ndarray, shape (n_times,)
+        The (uniform) grid.
+    median_years : ndarray, shape (n_samples,)
+
+    Notes
+    -----
+    Survival is OS(t) = outside(t) + Σ_u e(u)·exp(−λ(t − u)); its median is read by
+    linear interpolation between grid points, which is monotone in λ: bisection on
+    log λ, compiled, one sample at a time (so a sample's result does not depend on the
+    other samples computed with it).
+    """
+    step = float(times_years[1] - times_years[0])
+    k = np.floor(median_years / step).astype(np.intp)
+    if (k + 1 >= times_years.size).any():
+        raise InputError(f"an OS median target of {float(median_years.max())!r} years lies beyond the time horizon "
+                         f"({float(times_years[-1]):g} years); lengthen horizon_years")
+    rows = np.arange(k.size)
+    around = np.column_stack([outside[rows, point].sum(axis=1) for point in (k, k + 1)])
+    weight = (times_years[k + 1] - median_years) / step
+    low, high = np.log(bounds_per_year[0]), np.log(bounds_per_year[1])
+    rate, unreachable = _engine.median_exit_rate(entries, np.ascontiguousarray(around), k, weight, step, low, high,
+                                                 bisections)
+    return rate, unreachable.astype(bool)
+
+
+def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray,
+                          factor: np.ndarray | None = None, cap: np.ndarray | None = None) -> np.ndarray:
+    """Σ_c v[s, c, j]·(at_start[c]·m[s, c, j] + at_end[c]·m[s, c + 1, j]), per sample and
+    state, in one compiled pass without temporaries of the trace's size.
+
+    v is ``values``, ``(1 or n_samples, n_cycles, n_states)``; or, given ``factor`` and
+    ``cap`` ``(1 or n_samples, n_cycles)``, min(values[s, j]·factor[s, c], cap[s, c]) with
+    ``values`` ``(1 or n_samples, n_states)`` (bit for bit as if v were built).
+    ``occupancy`` is ``(n_samples, n_cycles + 1, n_states)``. Any strides; not checked.
+    """
+    if factor is None:
+        return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
+    return _engine.capped_cycle_weighted_totals(values, factor, cap, at_start, at_end, occupancy)
+
+
+def compiled_core_files() -> list[Path]:
+    """The files of the compiled core, whose bytes decide results as much as the source."""
+    return sorted(file for file in Path(_engine.__file__).parent.glob(f"{_engine.__name__.rsplit('.', 1)[-1]}.*")
+                  if file.suffix in (".so", ".pyd"))

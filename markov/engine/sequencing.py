@@ -1,0 +1,267 @@
+"""Treatment sequencing (semi-Markov): lines whose clock resets at entry, by convolution."""
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from .. import _engine
+from .._validate import InputError, as_float_array, check_range, sample_count
+from .cohort import _curve_rows
+from .traces import CohortTrace, _state_names
+
+# From this many time points on, convolution is cheaper by FFT than by direct summation
+# (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py prints it).
+FFT_MIN_TIME_POINTS = 240
+# Samples per block of run_sequencing: bounds its FFT work arrays without costing speed.
+SEQUENCING_CHUNK_SAMPLES = 1024
+# Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread).
+_fft_threads = -1
+
+
+@dataclass(frozen=True)
+class TreatmentLine:
+    """One line of treatment in a sequence.
+
+    Attributes
+    ----------
+    name : str
+        State name, e.g. ``"first_line"`` or ``"lenvatinib_2L"``.
+    progression_free : array_like
+        Survival since entry to this line (time to progression or death), on the
+        model grid: ``(n_time_points,)`` or ``(n_samples, n_time_points)``.
+    death_share : float or array_like
+        Share of the events (exits) from this line that are deaths. Scalar,
+        ``(n_samples,)``, or ``(n_samples or 1, n_cycles)`` by model cycle.
+    next_line_share : float or array_like
+        Share of those who progress that start the next line; the rest go to
+        post-progression care. Same shapes as ``death_share``; must be 0 on the
+        last line.
+    """
+
+    name: str
+    progression_free: object
+    death_share: object = 0.0
+    next_line_share: object = 0.0
+
+
+# a step's death share and next-line share (1, 1): every exit dies; nobody or everyone moves on
+_EVERYONE_DIES, _NOBODY_MOVES_ON, _EVERYONE_MOVES_ON = np.ones((1, 1)), np.zeros((1, 1)), np.ones((1, 1))
+
+
+def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
+    """A share as ``(1 or n_samples, 1 or n_cycles)``, validated to lie in [0, 1]."""
+    array = as_float_array(value, name, ndim=(0, 1, 2))
+    check_range(array, name, 0.0, 1.0, ("sample", "cycle")[: array.ndim])
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.shape[1] not in (1, n_cycles):
+        raise InputError(f"{name} has {array.shape[1]} values per sample; expected 1 or one per cycle ({n_cycles})")
+    return array
+
+
+class Convolutions:
+    """Clock-reset occupancies on one grid (:func:`clock_reset_occupancy`; ``method`` as
+    in :func:`run_sequencing`) that compute each read-only array's spectrum once.
+
+    A read-only array cannot change, so its spectrum serves every convolution with it
+    while it lives: a population's curves, shared by its strategies, and a line's
+    entries, convolved with its progression-free curve and its time on treatment. Mark
+    only arrays that own their data (a view of a writable array could still change).
+    """
+
+    def __init__(self, n_times: int, method: str = "auto") -> None:
+        if method == "auto":
+            method = "fft" if n_times >= FFT_MIN_TIME_POINTS else "direct"
+        self.n_times, self.method = n_times, method
+        self.size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
+        self._spectra: dict[int, np.ndarray] = {}
+
+    def spectrum(self, array: np.ndarray) -> np.ndarray:
+        """The real FFT of ``array``'s rows, zero-padded to :attr:`size` (shared, when
+        ``array`` is read-only: not to be changed)."""
+        if array.flags.writeable:
+            return scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
+        key = id(array)
+        found = self._spectra.get(key)
+        if found is None:
+            found = self._spectra[key] = scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
+            # an id is reused only after its array is freed, and then this entry is gone
+            weakref.finalize(array, self._spectra.pop, key, None)
+        return found
+
+    def occupancy(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
+        """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
+        ``survival`` ``(1 or n_samples, n_times)``. Inputs are not checked."""
+        if self.method == "direct":
+            return _engine.convolve_truncated(entries, survival)
+        product = self.spectrum(entries)
+        if not entries.flags.writeable:
+            product = product.copy()
+        # in place, always: numpy may round a product into a new array otherwise, and only
+        # above a size, so that a sample's result would depend on the samples beside it
+        product *= self.spectrum(survival)
+        return np.ascontiguousarray(scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times])
+
+
+def use_one_fft_thread() -> None:
+    """Compute every FFT of this process in one thread: for the worker processes of a
+    parallel run, one per core."""
+    global _fft_threads
+    _fft_threads = 1
+
+
+def clock_reset_occupancy(entries: np.ndarray, survival: np.ndarray, method: str = "auto") -> np.ndarray:
+    """Occupancy of a state whose clock resets at entry: the truncated convolution of
+    entries ``(n_samples, n_times)`` with survival since entry ``(1 or n_samples,
+    n_times)``, by FFT on long grids (:class:`Convolutions`, for many convolutions on
+    one grid). Inputs are not checked."""
+    return Convolutions(entries.shape[1], method).occupancy(entries, survival)
+
+
+def run_sequencing(
+    lines: Sequence[TreatmentLine],
+    post_progression_survival,
+    *,
+    post_progression_name: str = "best_supportive_care",
+    method: str = "auto",
+) -> CohortTrace:
+    """Treatment-sequencing cohort: lines 1..K with the clock reset at each entry.
+
+    Everyone starts line 1 at t = 0. Each line's ``progression_free`` curve runs from
+    a patient's entry to that line. Of those leaving line k in a cycle, a share
+    ``death_share`` dies; of the rest (who progressed), ``next_line_share`` starts
+    line k + 1 at the end of that cycle and the others enter post-progression care,
+    where ``post_progression_survival`` (again from entry) leads to death.
+
+    Occupancy of a line at t is ``sum_u entries(u) · S(t - u)``, exact for the
+    discrete grid. With exponential curves this equals the Markov model whose
+    matrices hold the same per-cycle probabilities.
+
+    Parameters
+    ----------
+    lines : sequence of TreatmentLine
+    post_progression_survival : array_like
+        Survival from entry into post-progression care, ``(n_time_points,)`` or
+        ``(n_samples, n_time_points)``.
+    post_progression_name : str
+    method : {"auto", "direct", "fft"}
+        How to sum the convolution: "direct" is exact summation, O(T²) per sample;
+        "fft" is O(T log T) and agrees with it to about 1e-15; "auto" takes FFT from
+        ``FFT_MIN_TIME_POINTS`` time points on.
+
+    Returns
+    -------
+    CohortTrace
+        States: the line names, ``post_progression_name``, ``"dead"``.
+    """
+    if method not in ("auto", "direct", "fft"):
+        raise InputError(f"method is {method!r}: must be 'auto', 'direct' or 'fft'")
+    if len(lines) < 1:
+        raise InputError("lines: a sequence needs at least one line of treatment")
+    for k, line in enumerate(lines):
+        if not isinstance(line, TreatmentLine):
+            raise InputError(f"lines[{k}] is a {type(line).__name__}: each line must be a TreatmentLine(name, "
+                             f"progression_free, death_share, next_line_share)")
+
+    survival = [_curve_rows(line.progression_free, f"{line.name}.progression_free") for line in lines]
+    post = _curve_rows(post_progression_survival, "post_progression_survival")
+    lengths = [row.shape[1] for row in survival] + [post.shape[1]]
+    if len(set(lengths)) > 1:
+        raise InputError(f"survival curves have different numbers of time points: {lengths}")
+    n_times = lengths[0]
+    n_cycles = n_times - 1
+    if n_cycles < 1:
+        raise InputError("survival curves need at least two time points")
+
+    death = [_share_rows(line.death_share, f"{line.name}.death_share", n_cycles) for line in lines]
+    onward = [_share_rows(line.next_line_share, f"{line.name}.next_line_share", n_cycles) for line in lines]
+    if np.any(onward[-1] != 0.0):
+        raise InputError(f"{lines[-1].name}.next_line_share must be 0: it is the last line, there is no next one")
+
+    inputs = {f"{line.name}.progression_free": row.shape[0] for line, row in zip(lines, survival, strict=True)}
+    inputs.update({f"{line.name}.death_share": row.shape[0] for line, row in zip(lines, death, strict=True)})
+    inputs.update({f"{line.name}.next_line_share": row.shape[0] for line, row in zip(lines, onward, strict=True)})
+    inputs["post_progression_survival"] = post.shape[0]
+    n_samples = sample_count(inputs)
+
+    names = _state_names(
+        [line.name for line in lines] + [post_progression_name, "dead"], len(lines) + 2, ()
+    )
+    n_lines = len(lines)
+    occupancy = np.empty((n_samples, n_times, n_lines + 2))
+    entries = np.empty((n_samples, n_times, n_lines + 2))  # every column is written below
+
+    def rows(array: np.ndarray, block: slice) -> np.ndarray:
+        return array if array.shape[0] == 1 else array[block]
+
+    for begin in range(0, n_samples, SEQUENCING_CHUNK_SAMPLES):
+        block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
+        m = block.stop - block.start
+        occupancy_block, entries_block = occupancy[block], entries[block]
+        line_entries = np.zeros((m, n_times))
+        line_entries[:, 0] = 1.0
+        next_entries = np.empty((m, n_times))
+        post_entries = np.zeros((m, n_times))
+        deaths = np.zeros((m, n_times))
+        for k in range(n_lines):
+            if k == 0:  # everyone enters at t = 0, so occupancy is the curve itself
+                line_occupancy = rows(survival[0], block)
+            else:
+                line_occupancy = clock_reset_occupancy(line_entries, rows(survival[k], block), method)
+            _engine.sequencing_step(
+                line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
+                deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k],
+            )
+            line_entries, next_entries = next_entries, line_entries
+        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), method)
+    return CohortTrace(occupancy, entries, names)
+
+
+def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
+             survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
+             next_entries: np.ndarray | None = None, method: str | Convolutions = "auto") -> None:
+    """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
+    at entry, and add its deaths to ``deaths``.
+
+    ``occupancy`` and ``entries`` are ``(n_samples, n_times, n_states)``, of any strides;
+    ``line_entries`` ``(n_samples, n_times)`` are the entries into the line (``survival``
+    ``(1 or n_samples, n_times)`` since entry); a share ``death_share`` ``(1 or n_samples,
+    1 or n_cycles)`` of its exits are deaths. The others progress: into ``next_entries``
+    (overwritten) when given, every one of them to be split between the next line's
+    options and post-progression care; otherwise all into ``post_entries``. ``method`` is
+    as in :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
+    Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
+    checks its own).
+    """
+    convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
+    line_occupancy = convolutions.occupancy(line_entries, survival)
+    onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
+    out = np.empty_like(line_entries) if next_entries is None else next_entries
+    _engine.sequencing_step(line_occupancy, line_entries, death_share, onward, deaths, post_entries, out,
+                            occupancy[:, :, column], entries[:, :, column])
+
+
+def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
+                         survival: np.ndarray, method: str | Convolutions = "auto") -> None:
+    """Fill the last two states of a sequencing trace, post-progression care then dead,
+    in place: :func:`add_terminal_state` for post-progression care, then death, which
+    nobody leaves. ``deaths`` are those from the lines (and any other terminal states)
+    before.
+    """
+    add_terminal_state(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, deaths, method)
+    entries[:, :, -1] = deaths
+    np.cumsum(deaths, axis=1, out=occupancy[:, :, -1])
+
+
+def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,
+                       survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto") -> None:
+    """Fill state ``column`` in place with a state left only by death (post-progression
+    care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
+    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths,
+             np.zeros_like(state_entries), method=method)
