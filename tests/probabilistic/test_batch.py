@@ -250,7 +250,7 @@ def test_cli_report_runs_base_case_psa_and_dsa_then_writes_both_reports(analysis
                  "psa_store/manifest.json"):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text()
-    assert "Probabilistic sensitivity analysis" in page and "data:image/svg+xml;base64," in page
+    assert "Probabilistic sensitivity analysis" in page and "data:image/svg+xml;charset=utf-8," in page
     for analysis_name in ("probabilistic", "deterministic"):
         assert f"The {analysis_name} sensitivity analysis was not run" not in page
 
