@@ -220,3 +220,5 @@ def test_an_infinite_cap_leaves_values_as_they_are_and_a_nan_one_is_refused(deca
     np.testing.assert_array_equal(uncapped, accumulator.total(level[:, None, :] * factor[:, :, None]))
     with pytest.raises(InputError, match=r"^cap has a NaN or -inf: every value must be a number \(a cap may be \+inf\)$"):
         accumulator.capped_total(level, factor, np.full((1, 6), np.nan))
+    with pytest.raises(InputError, match=r"^factor\[0, 0\] is inf: every value must be a finite number$"):
+        accumulator.capped_total(level, np.full((1, 6), np.inf), np.ones((1, 6)))
