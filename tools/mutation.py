@@ -19,7 +19,7 @@ Every mutant of the chosen modules is tested again (``--survivors``: only mutant
 changed since the last run, of every configured module, and the last run's survivors and
 timeouts not listed as equivalent). mutmut runs niced, with one worker process (the machine is shared). Prints, per
 module, the mutants, how many were killed, survived, timed out, had no test or are
-equivalent, and the score ``(killed + timeouts) / (mutants − equivalent)``; then each survivor
+equivalent, and the score ``(killed + timed out or crashed) / (mutants − equivalent)``; then each survivor
 not listed as equivalent, as a diff. Exits 1 when a module scores below ``--threshold``.
 """
 from __future__ import annotations
@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.yaml")
 MUTMUT = [sys.executable, "-m", "mutmut"]
-#: mutmut's statuses that count as the tests noticing the mutant.
-DETECTED = ("killed", "timeout")
+#: mutmut's statuses that count as the tests noticing the mutant (a crash of the compiled core
+#: fails the suite as surely as a failed test).
+DETECTED = ("killed", "timeout", "segfault")
 
 
 def configured_modules() -> list[str]:
@@ -143,7 +144,7 @@ def report(modules: list[str], threshold: float) -> bool:
     matched: set[Change] = set()
     passed = True
     survivors: list[tuple[str, str]] = []
-    print(f"{'module':<32} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'no tests':>8} "
+    print(f"{'module':<32} {'mutants':>7} {'killed':>6} {'survived':>8} {'crashed':>7} {'no tests':>8} "
           f"{'equivalent':>10} {'score':>7}")
     for module in modules:
         mine = {name: status for name, status in found.items() if module_of(name) == module}
@@ -165,7 +166,7 @@ def report(modules: list[str], threshold: float) -> bool:
         score = 100.0 * detected / considered if considered else 100.0
         passed &= score >= threshold and "not checked" not in counts
         print(f"{module:<32} {len(mine):>7} {counts['killed']:>6} {counts['survived'] - equivalent:>8} "
-              f"{counts['timeout']:>7} {counts['no tests']:>8} {equivalent:>10} {score:>6.1f}%"
+              f"{counts['timeout'] + counts['segfault']:>7} {counts['no tests']:>8} {equivalent:>10} {score:>6.1f}%"
               + ("  (some not checked)" if "not checked" in counts else ""))
     print(f"equivalent mutants and the reason for each: {EQUIVALENT.relative_to(ROOT)}")
     for title, diff in survivors:
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.survivors:
             before = [name for name, status in statuses().items()
                       if module_of(name) in modules and status in ("survived", "timeout")]
+            # which tests reach which function, anew: mutmut keeps it from the last run, where a
+            # function added since would be reached by none of the tests that existed then
+            (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
             mutmut("run", "--max-children", "1", niced=True)  # mutants of changed functions, not yet checked
             now, listed = statuses(), equivalent_changes()
             again = [name for name in before if now.get(name) in ("survived", "timeout")

@@ -205,7 +205,10 @@ class Accumulator:
         arrays = {"per_year": (per_year, trace.n_states), "factor": (factor, n_cycles), "cap": (cap, n_cycles)}
         checked = []
         for name, (values, columns) in arrays.items():
-            array = as_float_array(values, name, ndim=(2,))
+            # a cap may be +inf (none: utilities adjusted for age, not capped); nothing may be NaN
+            array = as_float_array(values, name, ndim=(2,), finite=name != "cap")
+            if np.isnan(array).any() or np.isneginf(array).any():
+                raise InputError(f"{name} has a NaN or -inf: every value must be a number (a cap may be +inf)")
             if array.shape[0] not in (1, trace.n_samples) or array.shape[1] != columns:
                 raise InputError(f"{name} has shape {array.shape}; expected (1 or {trace.n_samples}, {columns})")
             checked.append(array)

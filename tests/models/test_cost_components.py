@@ -178,11 +178,13 @@ def test_adverse_event_costs_are_charged_once_per_patient_starting_a_line(workdi
 # 3. adverse-event QALY loss: disutility × duration × events
 # ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("duration", "years"), [("t.two_weeks", 14 / 365.25), ("t.three_months", 0.25)])
-def test_adverse_event_qaly_loss_lasts_its_duration(workdir, duration, years):
+@pytest.mark.parametrize(("duration", "years", "capped"), [("t.two_weeks", 14 / 365.25, True),
+                                                           ("t.three_months", 0.25, False)])
+def test_adverse_event_qaly_loss_lasts_its_duration(workdir, duration, years, capped):
     # first line: utility 0.76 a year in it, less 0.16 × duration × 0.32 events per patient
-    # starting sorafenib (two weeks is two cycles here; three months neither a cycle nor a year)
-    utilities = {"utilities": {"adverse_events": {"duration": duration}}}
+    # starting sorafenib (two weeks is two cycles here; three months neither a cycle nor a year);
+    # capped at the general population's or not (at 20 the cap does not bind)
+    utilities = {"utilities": {"adverse_events": {"duration": duration}, "cap_at_general_population": capped}}
     _, result = run(workdir, [first("sorafenib")], overrides=utilities, name=f"ae_qaly_{duration[2:]}")
     j = column(result, "first_line")
     loss = UTILITY_PROGRESSION_FREE * result.life_years[0, j] - result.qalys[0, j]
@@ -466,16 +468,16 @@ def test_subsequent_treatments_cost_every_component_once_per_patient_entering_al
 # 11. utilities capped at the general population's, by age and sex, cycle by cycle
 # ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("age_adjusted", [False, True])
-def test_utilities_are_capped_at_the_general_population_s_by_age_and_sex(workdir, age_adjusted):
+@pytest.mark.parametrize(("age_adjusted", "capped"), [(False, True), (True, True), (True, False)])
+def test_utilities_are_capped_at_the_general_population_s_by_age_and_sex(workdir, age_adjusted, capped):
     # from age 70, 70% men: Ara & Brazier's 0.9508566 + 0.0212126 male − 0.0002587 age − 0.0000332 age²,
     # 0.7849 at 70 and falling, caps a first-line utility of 0.9 from the start (and best supportive
     # care's 0.68 from about 89, when few are alive); age-adjusted, each utility is first scaled by the norm at its age over
     # the norm at 70. Each cycle's utility is at the age at its start.
     utilities = {"utilities": {"by_state": {"first_line": "t.u_high"}, "age_adjusted": age_adjusted,
-                               "cap_at_general_population": True}}
+                               "cap_at_general_population": capped}}
     model, result = run(workdir, [first("sorafenib")], overrides=utilities, age="t.age_70",
-                        name=f"cap_{age_adjusted}")
+                        name=f"cap_{age_adjusted}_{capped}")
     age = 70 + model.grid.times_years[:-1]
     norm = 0.9508566 + 0.0212126 * 0.7 - 0.0002587 * age - 0.0000332 * age**2
     assert norm[0] == pytest.approx(0.7849, abs=1e-4)
@@ -486,10 +488,10 @@ def test_utilities_are_capped_at_the_general_population_s_by_age_and_sex(workdir
         per_cycle = utility * norm / norm[0] if age_adjusted else np.full_like(norm, utility)
         years = step / 2 * (occupancy[:-1, j] + occupancy[1:, j])  # trapezoid, undiscounted
         loss = AE_DISUTILITY / 12 * SORAFENIB_AE_RATE if state == "first_line" else 0.0
-        expected = years @ np.minimum(per_cycle, norm) - loss
+        expected = years @ (np.minimum(per_cycle, norm) if capped else per_cycle) - loss
         assert result.qalys[0, j] == pytest.approx(expected, rel=1e-9), \
             f"{state}'s QALYs are not its utility capped at the age- and sex-matched norm cycle by cycle"
-        if state == "first_line":  # the cap shows: 13% here
+        if state == "first_line" and capped:  # the cap shows: 13% here
             assert years @ per_cycle - loss > 1.1 * expected
 
 

@@ -96,6 +96,18 @@ def test_the_expected_cost_is_the_mean_over_the_last_axis_of_any_shape():
     np.testing.assert_allclose(cost, [[2 * 841.0, 841.0], [1800.0, 900.0]], rtol=1e-12)
 
 
+def test_a_dose_needing_more_than_100_000_combinations_of_units_is_refused():
+    # 99,999 mg from 1 mg units: 100,000 counts to try, the most searched; 100,000 mg is one more
+    cost = cost_of_dose(np.array([[99_999.0]]), [vial(1, 0.5)], vial_sharing=False)
+    assert cost[0, 0] == pytest.approx(49_999.5, abs=1e-6)
+    with pytest.raises(InputError) as error:
+        cost_of_dose(np.array([[100_000.0]]), [vial(1, 0.5)], vial_sharing=False)
+    assert str(error.value) == ("a dose of 100000 mg from units of 1 mg: over 100,000 combinations of units to cost; "
+                                "check the dose, the pack strengths and the body weight")
+    with pytest.raises(InputError, match=r"^a dose of 500 mg from units of 1, 2 mg: over 100,000"):
+        cost_of_dose(np.array([[500.0]]), [vial(1, 0.5), vial(2, 0.9)], vial_sharing=False)
+
+
 def test_no_pack_is_an_input_error():
     with pytest.raises(InputError, match=r"^cost_of_dose: a drug needs at least one priced pack$"):
         cost_of_dose(np.array([[10.0]]), [], vial_sharing=False)

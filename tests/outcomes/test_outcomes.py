@@ -6,6 +6,7 @@ import pytest
 
 from markov import InputError, TimeGrid, accumulate, run_markov, run_partitioned_survival
 from markov.outcomes import Accumulator
+from markov.outcomes.accumulate import discount_factors
 
 
 @pytest.fixture
@@ -182,3 +183,42 @@ def test_an_accumulator_corrects_by_the_trapezoid_unless_told_and_needs_the_trac
     with pytest.raises(InputError) as error:
         Accumulator(trace, TimeGrid(0.5, 5))
     assert str(error.value) == "the grid has 5 cycles but the trace has 6"
+
+
+@pytest.mark.parametrize(("rate", "message"), [
+    (True, "discount_rate is True: must be a number (0.035 for 3.5% a year), not bool"),
+    ("0.035", "discount_rate is '0.035': must be a number (0.035 for 3.5% a year), not str"),
+    (1.5, "discount_rate is 1.5: a percentage? A rate is at most 1: give 0.015 for 1.5% a year")])
+def test_a_discount_rate_not_a_number_or_above_one_is_an_error(rate, message):
+    with pytest.raises(InputError) as error:
+        discount_factors(np.array([0.0, 1.0]), rate)
+    assert str(error.value) == message
+
+
+def test_a_discount_rate_of_one_halves_each_year():
+    np.testing.assert_array_equal(discount_factors(np.array([0.0, 1.0, 2.0]), 1.0), [1.0, 0.5, 0.25])
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("per_year", "per_year: has 1 dimensions (shape (3,)), expected 2"),
+    ("factor", "factor: has 1 dimensions (shape (6,)), expected 2"),
+    ("cap", "cap: has 1 dimensions (shape (6,)), expected 2")])
+def test_capped_totals_name_a_value_of_the_wrong_shape(decay, name, message):
+    grid, trace, _ = decay
+    arguments = {"per_year": np.ones((1, 2)), "factor": np.ones((1, 6)), "cap": np.ones((1, 6))}
+    arguments[name] = arguments[name][0] if name != "per_year" else np.ones(3)
+    with pytest.raises(InputError) as error:
+        Accumulator(trace, grid).capped_total(**arguments)
+    assert str(error.value) == message
+
+
+def test_an_infinite_cap_leaves_values_as_they_are_and_a_nan_one_is_refused(decay):
+    grid, trace, _ = decay
+    accumulator = Accumulator(trace, grid, discount_rate=0.035)
+    level, factor = np.array([[0.8, 0.0]]), np.linspace(1.0, 0.9, 6)[None, :]
+    uncapped = accumulator.capped_total(level, factor, np.full((1, 6), np.inf))
+    np.testing.assert_array_equal(uncapped, accumulator.total(level[:, None, :] * factor[:, :, None]))
+    with pytest.raises(InputError, match=r"^cap has a NaN or -inf: every value must be a number \(a cap may be \+inf\)$"):
+        accumulator.capped_total(level, factor, np.full((1, 6), np.nan))
+    with pytest.raises(InputError, match=r"^factor\[0, 0\] is inf: every value must be a finite number$"):
+        accumulator.capped_total(level, np.full((1, 6), np.inf), np.ones((1, 6)))
