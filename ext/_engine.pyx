@@ -153,7 +153,7 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
     return out_arr
 
 
-def sequencing_step(const double[:, ::1] occupancy,
+def sequencing_step(const double[:, :] occupancy,
                     const double[:, ::1] entries,
                     const double[:, ::1] death_share,
                     const double[:, ::1] next_share,
@@ -164,7 +164,8 @@ def sequencing_step(const double[:, ::1] occupancy,
                     double[:, :] state_entries):
     """Book-keeping of one line of a sequence, fused into one pass.
 
-    occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it.
+    occupancy : (1 or m, T) occupancy of the line, of any strides; entries : (m, T)
+    entries into it.
     death_share, next_share : (1 or m, 1 or T - 1) by cycle.
     Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
@@ -364,3 +365,57 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     in_state += value * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j])
                 total[s, j] = in_state
     return total_arr
+
+
+def geometric_kernels(const double[:, ::1] survival, double tolerance):
+    """Each row as a geometric series, survival[s, t] = first[s] * ratio[s]**t, or None.
+
+    The series is the running product that :func:`geometric_occupancy` uses, so the
+    check is on the very kernel it convolves with: every point must lie within
+    ``tolerance * first[s]`` of it. Returns (first, ratio), each (n_rows,), when every
+    row passes, else None (at the first row that fails).
+    """
+    cdef Py_ssize_t n = survival.shape[0], n_times = survival.shape[1]
+    first_arr, ratio_arr = np.empty(n), np.empty(n)
+    cdef double[::1] first = first_arr, ratio = ratio_arr
+    cdef Py_ssize_t s, t
+    cdef double kernel, limit, q
+    cdef bint geometric = True
+    with nogil:
+        for s in range(n):
+            first[s] = survival[s, 0]
+            q = survival[s, 1] / first[s] if first[s] > 0.0 else 0.0
+            ratio[s] = q
+            kernel, limit = first[s], tolerance * first[s]
+            for t in range(1, n_times):
+                kernel = kernel * q
+                if not (kernel - survival[s, t] <= limit and survival[s, t] - kernel <= limit):
+                    geometric = False
+                    break
+            if not geometric:
+                break
+    return (first_arr, ratio_arr) if geometric else None
+
+
+def geometric_occupancy(const double[:, ::1] entries, const double[::1] first, const double[::1] ratio):
+    """convolve_truncated with a geometric kernel first[s] * ratio[s]**t, by the recursion
+    out[s, t] = ratio[s] * out[s, t - 1] + first[s] * entries[s, t]: O(n_times) per sample.
+
+    entries : (n_samples, n_times); first, ratio : (1 or n_samples,).
+    """
+    cdef Py_ssize_t n = entries.shape[0], n_times = entries.shape[1]
+    cdef bint per_sample = first.shape[0] > 1
+    out_arr = np.empty((n, n_times))
+    cdef double[:, ::1] out = out_arr
+    cdef Py_ssize_t s, t, k
+    cdef double q, a, in_state
+    with nogil:
+        for s in range(n):
+            k = s if per_sample else 0
+            q, a = ratio[k], first[k]
+            in_state = a * entries[s, 0]
+            out[s, 0] = in_state
+            for t in range(1, n_times):
+                in_state = q * in_state + a * entries[s, t]
+                out[s, t] = in_state
+    return out_arr
