@@ -367,55 +367,66 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
     return total_arr
 
 
-def geometric_kernels(const double[:, ::1] survival, double tolerance):
-    """Each row as a geometric series, survival[s, t] = first[s] * ratio[s]**t, or None.
+def geometric_series(const double[:, ::1] rows, double tolerance):
+    """Each row as a geometric series after its first point, where it is one.
 
-    The series is the running product that :func:`geometric_occupancy` uses, so the
-    check is on the very kernel it convolves with: every point must lie within
-    ``tolerance * first[s]`` of it. Returns (first, ratio), each (n_rows,), when every
-    row passes, else None (at the first row that fails).
+    rows[s, 0] = head[s] and rows[s, t] = first[s] * ratio[s]**(t - 1) for t >= 1: a
+    survival curve of constant hazard (head 1), or entries from such a curve (head 0).
+    The series is the running product that :func:`geometric_convolution` uses, so the
+    check is on the very values it convolves with: every point must lie within
+    ``tolerance * max(head, first)`` of it. Returns (head, first, ratio, geometric),
+    each (n_rows,); ``geometric[s]`` says whether row s passed (each row on its own).
     """
-    cdef Py_ssize_t n = survival.shape[0], n_times = survival.shape[1]
-    first_arr, ratio_arr = np.empty(n), np.empty(n)
-    cdef double[::1] first = first_arr, ratio = ratio_arr
+    cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1]
+    head_arr, first_arr, ratio_arr = np.empty(n), np.empty(n), np.empty(n)
+    geometric_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] head = head_arr, first = first_arr, ratio = ratio_arr
+    cdef unsigned char[::1] geometric = geometric_arr
     cdef Py_ssize_t s, t
-    cdef double kernel, limit, q
-    cdef bint geometric = True
+    cdef double value, limit, q
+    if n_times < 3:
+        return head_arr, first_arr, ratio_arr, geometric_arr
     with nogil:
         for s in range(n):
-            first[s] = survival[s, 0]
-            q = survival[s, 1] / first[s] if first[s] > 0.0 else 0.0
+            head[s], first[s] = rows[s, 0], rows[s, 1]
+            q = rows[s, 2] / first[s] if first[s] != 0.0 else 0.0
             ratio[s] = q
-            kernel, limit = first[s], tolerance * first[s]
-            for t in range(1, n_times):
-                kernel = kernel * q
-                if not (kernel - survival[s, t] <= limit and survival[s, t] - kernel <= limit):
-                    geometric = False
+            value = first[s]
+            limit = tolerance * (head[s] if head[s] > first[s] else first[s])
+            geometric[s] = 1
+            for t in range(2, n_times):
+                value = value * q
+                if not (value - rows[s, t] <= limit and rows[s, t] - value <= limit):
+                    geometric[s] = 0
                     break
-            if not geometric:
-                break
-    return (first_arr, ratio_arr) if geometric else None
+    return head_arr, first_arr, ratio_arr, geometric_arr
 
 
-def geometric_occupancy(const double[:, ::1] entries, const double[::1] first, const double[::1] ratio):
-    """convolve_truncated with a geometric kernel first[s] * ratio[s]**t, by the recursion
-    out[s, t] = ratio[s] * out[s, t - 1] + first[s] * entries[s, t]: O(n_times) per sample.
+def geometric_convolution(const double[::1] head, const double[::1] first, const double[::1] ratio,
+                          const unsigned char[::1] geometric, const double[:, ::1] other,
+                          double[:, ::1] out, unsigned char[::1] done):
+    """convolve_truncated of the series head, first * ratio**(t - 1) (t >= 1) with
+    ``other``, by the recursion out[t] = head * other[t] + first * g[t - 1], g[t] = ratio
+    * g[t - 1] + other[t]: O(n_times) per sample, for each sample not ``done`` whose
+    series is ``geometric``; those are then marked done.
 
-    entries : (n_samples, n_times); first, ratio : (1 or n_samples,).
+    head, first, ratio, geometric : (1 or n_samples,); other : (1 or n_samples, n_times);
+    out : (n_samples, n_times); done : (n_samples,).
     """
-    cdef Py_ssize_t n = entries.shape[0], n_times = entries.shape[1]
-    cdef bint per_sample = first.shape[0] > 1
-    out_arr = np.empty((n, n_times))
-    cdef double[:, ::1] out = out_arr
-    cdef Py_ssize_t s, t, k
-    cdef double q, a, in_state
+    cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
+    cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1
+    cdef Py_ssize_t s, t, k, o
+    cdef double h, a, q, running
     with nogil:
         for s in range(n):
-            k = s if per_sample else 0
-            q, a = ratio[k], first[k]
-            in_state = a * entries[s, 0]
-            out[s, 0] = in_state
+            k = s if series_per_sample else 0
+            if done[s] or not geometric[k]:
+                continue
+            o = s if other_per_sample else 0
+            h, a, q = head[k], first[k], ratio[k]
+            running = other[o, 0]
+            out[s, 0] = h * running
             for t in range(1, n_times):
-                in_state = q * in_state + a * entries[s, t]
-                out[s, t] = in_state
-    return out_arr
+                out[s, t] = h * other[o, t] + a * running
+                running = q * running + other[o, t]
+            done[s] = 1

@@ -16,9 +16,11 @@ from .traces import CohortTrace, _state_names
 # From this many time points on, convolution is cheaper by FFT than by direct summation
 # (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py prints it).
 FFT_MIN_TIME_POINTS = 240
-# A survival curve whose every point lies within this much (times its value at entry) of
-# a geometric series is convolved by recursion, O(T), instead of by FFT: exponential
-# curves, whose series depart from exp(-rate * t) by about 1e-13 over 1,000 cycles.
+# A convolution one of whose sides lies within this much (times its scale) of a geometric
+# series after its first point is computed by recursion, O(T), instead of by FFT: an
+# exponential curve (its running product departs from exp(-rate * t) by about 1e-13 over
+# 1,000 cycles) or the entries it sends on (about 1e-14 to 1e-12: rounding of differences).
+# What the series leaves out is at most this much of the result.
 GEOMETRIC_TOLERANCE = 1e-12
 # Samples per block of run_sequencing: bounds its FFT work arrays without costing speed.
 SEQUENCING_CHUNK_SAMPLES = 1024
@@ -73,10 +75,11 @@ class Convolutions:
     """Clock-reset occupancies on one grid (:func:`clock_reset_occupancy`; ``method`` as
     in :func:`run_sequencing`) that compute what depends on one array only once.
 
-    With ``method="auto"``, a survival curve that is a geometric series (exponential:
-    each row within ``GEOMETRIC_TOLERANCE`` of one) is convolved by recursion in O(T);
-    other curves by FFT from ``FFT_MIN_TIME_POINTS`` time points on, else by direct
-    summation.
+    With ``method="auto"``, a convolution one of whose sides is a geometric series
+    after its first point (each row within ``GEOMETRIC_TOLERANCE`` of one) is computed
+    by recursion in O(T): an exponential survival curve, or the entries from a line of
+    constant hazard and death share before. Others are computed by FFT from
+    ``FFT_MIN_TIME_POINTS`` time points on, else by direct summation.
 
     An array that cannot change (read-only, and so is the array that owns its data)
     has its spectrum, or its geometric series, computed once and kept while it lives:
@@ -110,6 +113,10 @@ class Convolutions:
             weakref.finalize(owner, self._found.pop, key, None)
         return self._found[key]
 
+    @staticmethod
+    def _geometric(rows: np.ndarray):
+        return _engine.geometric_series(rows, GEOMETRIC_TOLERANCE)
+
     def spectrum(self, array: np.ndarray) -> np.ndarray:
         """The real FFT of ``array``'s rows, zero-padded to :attr:`size` (shared, when
         ``array`` is read-only: not to be changed)."""
@@ -125,11 +132,27 @@ class Convolutions:
     def occupancy(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
         """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
         ``survival`` ``(1 or n_samples, n_times)`` (rows possibly apart in memory: a view
-        of the transform's). Inputs are not checked."""
-        if self.geometric:
-            series = self._once(survival, "series", lambda rows: _engine.geometric_kernels(rows, GEOMETRIC_TOLERANCE))
-            if series is not None:
-                return _engine.geometric_occupancy(entries, *series)
+        of the transform's). Inputs are not checked.
+
+        How a sample is convolved depends on its own rows only, so that its result does
+        not depend on the samples convolved with it.
+        """
+        if not self.geometric:
+            return self._transformed(entries, survival)
+        out = np.empty(entries.shape)
+        done = np.zeros(entries.shape[0], dtype=bool)
+        for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
+            found = self._once(series, "series", self._geometric)
+            if found[3].any():
+                _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
+        if not done.any():
+            return self._transformed(entries, survival)
+        rest = np.flatnonzero(~done)
+        if rest.size:
+            out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
+        return out
+
+    def _transformed(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
         if self.method == "direct":
             return _engine.convolve_truncated(entries, survival)
         product = self.spectrum(entries)
@@ -185,8 +208,9 @@ def run_sequencing(
     method : {"auto", "direct", "fft"}
         How to sum the convolution: "direct" is exact summation, O(T²) per sample;
         "fft" is O(T log T) and agrees with it to about 1e-15; "auto" convolves a
-        geometric curve (exponential) by recursion, O(T), to about 1e-12 of the others,
-        and any other by FFT from ``FFT_MIN_TIME_POINTS`` time points on. Or a
+        geometric series (an exponential curve, or entries from one) by recursion, O(T),
+        to about 1e-12 of the others, and any other by FFT from
+        ``FFT_MIN_TIME_POINTS`` time points on. Or a
         :class:`Convolutions` of the grid, shared by the strategies of a model: it
         transforms each read-only curve once for all of them (with at most
         ``SEQUENCING_CHUNK_SAMPLES`` samples; larger runs are convolved in blocks).

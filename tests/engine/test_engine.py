@@ -144,7 +144,8 @@ def test_fft_and_direct_convolution_agree():
 
 @pytest.mark.verification(
     kind="another engine",
-    against="direct summation, on exponential curves of the weekly 20-year grid (1,045 time points)",
+    against="direct summation, on exponential curves and on entries from them, on the weekly 20-year grid "
+            "(1,045 time points)",
     tolerance="atol 1e-13")
 def test_geometric_recursion_equals_direct_summation():
     from markov.engine import Convolutions
@@ -161,24 +162,37 @@ def test_geometric_recursion_equals_direct_summation():
     np.testing.assert_allclose(recursion, direct, atol=1e-13, rtol=0)
     shared = Convolutions(1045).occupancy(entries, curves[:1])  # one curve for every sample
     np.testing.assert_allclose(shared, Convolutions(1045, "direct").occupancy(entries, curves[:1]), atol=1e-13, rtol=0)
+    # entries from an exponential line (none at t = 0, then geometric), into a Weibull curve
+    leaving = np.zeros((6, 1045))
+    leaving[:, 1:] = 0.3 * (curves[:, :-1] - curves[:, 1:])
+    weibull = np.exp(-((times / rng.uniform(0.3, 2.0, size=(6, 1))) ** 1.3))
+    convolutions = Convolutions(1045)
+    recursion = convolutions.occupancy(leaving, weibull)
+    assert not convolutions._found
+    np.testing.assert_allclose(recursion, Convolutions(1045, "direct").occupancy(leaving, weibull), atol=1e-13, rtol=0)
 
 
 @pytest.mark.parametrize("bend", ["one point", "one sample", "weibull"])
-def test_a_curve_that_is_not_geometric_is_convolved_by_fft(bend):
+def test_each_sample_is_convolved_by_recursion_only_where_its_curve_is_geometric(bend):
     from markov.engine import Convolutions
 
     rng = np.random.default_rng(22)
     times = np.arange(1045) / 52.18
     curves = np.exp(-rng.uniform(0.1, 2.0, size=(4, 1)) * times)
+    bent = [2]
     if bend == "one point":
         curves[2, 700] *= 1 + 1e-9  # off its series by far less than any tolerance of a result
     elif bend == "one sample":
-        curves[3] = np.exp(-((times / 0.8) ** 1.2))
+        curves[2] = np.exp(-((times / 0.8) ** 1.2))
     else:
-        curves = np.exp(-((times / rng.uniform(0.5, 2.0, size=(4, 1))) ** 0.9))
+        curves, bent = np.exp(-((times / rng.uniform(0.5, 2.0, size=(4, 1))) ** 0.9)), [0, 1, 2, 3]
     entries = rng.uniform(size=(4, 1045))
-    np.testing.assert_array_equal(Convolutions(1045).occupancy(entries, curves),
-                                  Convolutions(1045, "fft").occupancy(entries, curves))
+    mixed = Convolutions(1045).occupancy(entries, curves)
+    np.testing.assert_array_equal(mixed[bent], Convolutions(1045, "fft").occupancy(entries[bent], curves[bent]))
+    for sample in set(range(4)) - set(bent):  # by recursion, whatever the samples beside it
+        alone = Convolutions(1045).occupancy(entries[[sample]], curves[[sample]])
+        np.testing.assert_array_equal(mixed[sample], alone[0])
+        assert np.abs(alone - Convolutions(1045, "fft").occupancy(entries[[sample]], curves[[sample]])).max() > 0
 
 
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
@@ -230,11 +244,12 @@ def test_a_freed_array_leaves_nothing_stored():
     convolutions = Convolutions(300)
     curve = np.tile(np.linspace(1.0, 0.5, 300), (2, 1)).copy()  # owns its data; not geometric: by FFT
     for scale in (1.0, 2.0, 3.0):  # each new array may take the id of the one freed before it
-        entries, geometric = np.full((2, 300), scale), np.full((2, 300), 1.0)
+        entries, geometric = np.tile(np.linspace(scale, 2 * scale, 300), (2, 1)).copy(), np.full((2, 300), 1.0)
         for array in (entries, geometric, curve):
             array.flags.writeable = False
-        np.testing.assert_allclose(convolutions.occupancy(entries, curve)[:, -1], scale * curve.sum(axis=1))
-        np.testing.assert_allclose(convolutions.occupancy(entries, geometric)[:, -1], 300 * scale)
+        np.testing.assert_allclose(convolutions.occupancy(entries, curve)[:, -1],
+                                   (entries[:, ::-1] * curve).sum(axis=1))
+        np.testing.assert_allclose(convolutions.occupancy(entries, geometric)[:, -1], entries.sum(axis=1))
         del entries, geometric
     assert sorted(key[:2] for key in convolutions._found) == [("series", id(curve)), ("spectrum", id(curve))]
 
