@@ -311,6 +311,20 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
                             occupancy[:, :, column], entries[:, :, column])
 
 
+def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
+                      survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray,
+                      post_entries: np.ndarray) -> None:
+    """Fill state ``column`` in place with a line that ``share`` ``(n_samples,)`` of the
+    cohort starts at t = 0, so that its occupancy is ``share`` times its ``survival``
+    ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
+    added to ``deaths`` (a share ``death_share`` of them) and to ``post_entries`` (the
+    others)."""
+    line_entries = np.zeros((share.shape[0], survival.shape[1]))
+    line_entries[:, 0] = share
+    _engine.sequencing_step(share[:, None] * survival, line_entries, death_share, _NOBODY_MOVES_ON, deaths,
+                            post_entries, np.empty_like(line_entries), occupancy[:, :, column], entries[:, :, column])
+
+
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
                          survival: np.ndarray, method: str | Convolutions = "auto") -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
