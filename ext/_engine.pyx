@@ -11,7 +11,7 @@ Every sample is computed on its own, in the same order whatever the other sample
 """
 import numpy as np
 
-from libc.math cimport exp
+from libc.math cimport exp, fabs
 from libc.stdlib cimport free, malloc
 
 
@@ -255,9 +255,10 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
 
 def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
                      const Py_ssize_t[::1] point, const double[::1] weight, double step,
-                     double log_low, double log_high, int bisections):
+                     double log_low, double log_high, int iterations):
     """Per sample, the constant exit rate (per year) from a clock-reset state after which
-    half the cohort is alive at its target time: bisection on the log rate.
+    half the cohort is alive at its target time: Newton's method on the log rate, kept
+    inside a bracket that each step narrows (a step that would leave it bisects).
 
     entries : (n, >= max(point) + 2) entries into the state by time point.
     outside : (n, 2) the cohort alive outside the state at time points ``point`` and
@@ -266,43 +267,65 @@ def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
     step : cycle length in years (the grid is uniform).
 
     Alive in the state at time point k is sum_{u <= k} e(u) q^(k - u) with
-    q = exp(-rate * step), summed by Horner's rule: one exponential per rate tried.
+    q = exp(-rate * step), summed with its derivative in q by Horner's rule: one
+    exponential per rate tried. Stops when the bracket or the step is within a few
+    rounding errors of the log rate, after at most ``iterations`` steps.
     Returns the rates (n,) and whether the target was out of reach (1) for each sample:
     the first and second lines alone put the median on the wrong side of it, and the
     rate is left at its bound.
     """
-    cdef Py_ssize_t n = entries.shape[0], s, u, k, i
+    cdef Py_ssize_t n = entries.shape[0], s, k, i
     rates_arr = np.empty(n)
     unreachable_arr = np.zeros(n, dtype=np.int8)
     cdef double[::1] rates = rates_arr
     cdef signed char[::1] unreachable = unreachable_arr
-    cdef double low, high, middle
+    cdef double low, high, x, excess, slope, proposal, resolution
     with nogil:
         for s in range(n):
             k = point[s]
             low, high = log_low, log_high
-            if (_alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, exp(high)) > 0.5
-                    or _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
-                                        exp(low)) < 0.5):
-                unreachable[s] = 1
-            for i in range(bisections):
-                middle = 0.5 * (low + high)
-                if _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
-                                    exp(middle)) > 0.5:
-                    low = middle
+            if _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, high, &slope) > 0.0:
+                unreachable[s], rates[s] = 1, exp(high)
+                continue
+            if _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, low, &slope) < 0.0:
+                unreachable[s], rates[s] = 1, exp(low)
+                continue
+            x = 0.5 * (low + high)
+            for i in range(iterations):
+                excess = _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, x, &slope)
+                if excess == 0.0:
+                    break
+                if excess > 0.0:  # too many alive: the rate is higher
+                    low = x
                 else:
-                    high = middle
-            rates[s] = exp(0.5 * (low + high))
+                    high = x
+                resolution = 4e-16 * (fabs(x) + 1.0)
+                if high - low <= resolution:
+                    break
+                proposal = x - excess / slope if slope < 0.0 else 0.5 * (low + high)
+                if not (low < proposal < high):
+                    proposal = 0.5 * (low + high)
+                if fabs(proposal - x) <= resolution:
+                    x = proposal
+                    break
+                x = proposal
+            rates[s] = exp(x)
     return rates_arr, unreachable_arr
 
 
-cdef double _alive_at_target(const double* entries, double outside_k, double outside_next, Py_ssize_t k,
-                             double weight, double step, double rate) noexcept nogil:
-    cdef double q = exp(-rate * step), in_state = 0.0
+cdef double _excess_alive(const double* entries, double outside_k, double outside_next, Py_ssize_t k,
+                          double weight, double step, double log_rate, double* slope) noexcept nogil:
+    """Alive at the target time minus one half at exit rate exp(log_rate), and its
+    derivative in log_rate (into ``slope``)."""
+    cdef double rate = exp(log_rate)
+    cdef double q = exp(-rate * step), in_state = 0.0, d_in_state = 0.0
     cdef Py_ssize_t u
     for u in range(k + 1):
+        d_in_state = d_in_state * q + in_state
         in_state = in_state * q + entries[u]
-    return weight * (outside_k + in_state) + (1.0 - weight) * (outside_next + in_state * q + entries[k + 1])
+    # d/dq of alive, times dq/dlog_rate = -step * rate * q
+    slope[0] = (weight * d_in_state + (1.0 - weight) * (d_in_state * q + in_state)) * (-step * rate * q)
+    return weight * (outside_k + in_state) + (1.0 - weight) * (outside_next + in_state * q + entries[k + 1]) - 0.5
 
 
 def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_start, const double[::1] at_end,

@@ -339,3 +339,25 @@ def test_markov_cycle_matrix_equals_materialised_matrices():
     compact = run_markov(distinct, [1, 0, 0], cycle_matrix=which)
     full = run_markov(distinct[:, which], [1, 0, 0])
     np.testing.assert_array_equal(compact.occupancy, full.occupancy)
+
+
+@pytest.mark.verification(
+    kind="closed form",
+    against="ln 2 / median for a cohort that all enters one state at t = 0 (median on a grid point), and "
+            "linear interpolation between two grid points",
+    tolerance="rtol 1e-13")
+def test_exit_rate_for_median_closed_form():
+    from markov.engine import exit_rate_for_median
+
+    step = 1 / 52
+    times = np.arange(600) * step
+    entries = np.zeros((3, 600))
+    entries[:, 0] = 1.0
+    outside = np.zeros((3, 600, 1))
+    outside[2] = 0.6  # more than half alive outside the state whatever its rate: out of reach
+    median = np.array([30 * step, 30.5 * step, 0.5])
+    rate, unreachable = exit_rate_for_median(entries, outside, times, median)
+    np.testing.assert_allclose(rate[0], np.log(2) / median[0], rtol=1e-13)
+    q = np.exp(-rate[1] * step)  # halfway between points 30 and 31: the mean of q^30 and q^31 is 1/2
+    np.testing.assert_allclose(0.5 * q ** 30 + 0.5 * q ** 31, 0.5, rtol=1e-13)
+    assert unreachable.tolist() == [False, False, True] and rate[2] == pytest.approx(1e4)
