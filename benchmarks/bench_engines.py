@@ -160,18 +160,33 @@ def sequencing_curves(times, draws):
 
 
 def run_sequences(grid, curves, death, onward, sequences, costs, utilities, method):
-    first, second, third, bsc = curves
-    out = []
-    for i, j, k in sequences:
-        lines = [
-            markov.TreatmentLine("first", first[i], death[0], onward[0]),
-            markov.TreatmentLine("second", second[j], death[1], onward[1]),
-            markov.TreatmentLine("third", third[k], death[2]),
-        ]
-        trace = markov.run_sequencing(lines, bsc, method=method)
-        out.append([markov.accumulate(trace, grid, per_year=v, discount_rate=DISCOUNT).sum(axis=1)
-                    for v in (costs, utilities)])
-    return np.array(out)
+    """The strategies of each block of samples share one Convolutions, so that each curve
+    is transformed once for all of them: how a model of several strategies uses the engine."""
+    n, n_times = curves[-1].shape
+    blocks = []
+    for begin in range(0, n, markov.engine.SEQUENCING_CHUNK_SAMPLES):
+        block = slice(begin, min(begin + markov.engine.SEQUENCING_CHUNK_SAMPLES, n))
+        first, second, third = ([read_only(curve[block]) for curve in group] for group in curves[:3])
+        bsc, convolutions = read_only(curves[3][block]), markov.engine.Convolutions(n_times, method)
+        out = []
+        for i, j, k in sequences:
+            lines = [
+                markov.TreatmentLine("first", first[i], death[0][block], onward[0][block]),
+                markov.TreatmentLine("second", second[j], death[1][block], onward[1][block]),
+                markov.TreatmentLine("third", third[k], death[2][block]),
+            ]
+            trace = markov.run_sequencing(lines, bsc, method=convolutions)
+            out.append([markov.accumulate(trace, grid, per_year=v, discount_rate=DISCOUNT).sum(axis=1)
+                        for v in (costs, utilities)])
+        blocks.append(np.array(out))
+    return np.concatenate(blocks, axis=-1)
+
+
+def read_only(rows: np.ndarray) -> np.ndarray:
+    """A copy of ``rows`` that cannot change, so that its spectrum can be kept."""
+    copy = rows.copy()
+    copy.flags.writeable = False
+    return copy
 
 
 def sequences_numpy(grid, curves, death, onward, sequences, costs, utilities):

@@ -153,7 +153,7 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
     return out_arr
 
 
-def sequencing_step(const double[:, ::1] occupancy,
+def sequencing_step(const double[:, :] occupancy,
                     const double[:, ::1] entries,
                     const double[:, ::1] death_share,
                     const double[:, ::1] next_share,
@@ -164,7 +164,8 @@ def sequencing_step(const double[:, ::1] occupancy,
                     double[:, :] state_entries):
     """Book-keeping of one line of a sequence, fused into one pass.
 
-    occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it.
+    occupancy : (1 or m, T) occupancy of the line, of any strides; entries : (m, T)
+    entries into it.
     death_share, next_share : (1 or m, 1 or T - 1) by cycle.
     Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
@@ -364,3 +365,68 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     in_state += value * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j])
                 total[s, j] = in_state
     return total_arr
+
+
+def geometric_series(const double[:, ::1] rows, double tolerance):
+    """Each row as a geometric series after its first point, where it is one.
+
+    rows[s, 0] = head[s] and rows[s, t] = first[s] * ratio[s]**(t - 1) for t >= 1: a
+    survival curve of constant hazard (head 1), or entries from such a curve (head 0).
+    The series is the running product that :func:`geometric_convolution` uses, so the
+    check is on the very values it convolves with: every point must lie within
+    ``tolerance * max(head, first)`` of it. Returns (head, first, ratio, geometric),
+    each (n_rows,); ``geometric[s]`` says whether row s passed (each row on its own).
+    """
+    cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1]
+    head_arr, first_arr, ratio_arr = np.empty(n), np.empty(n), np.empty(n)
+    geometric_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] head = head_arr, first = first_arr, ratio = ratio_arr
+    cdef unsigned char[::1] geometric = geometric_arr
+    cdef Py_ssize_t s, t
+    cdef double value, limit, q
+    if n_times < 3:
+        return head_arr, first_arr, ratio_arr, geometric_arr
+    with nogil:
+        for s in range(n):
+            head[s], first[s] = rows[s, 0], rows[s, 1]
+            q = rows[s, 2] / first[s] if first[s] != 0.0 else 0.0
+            ratio[s] = q
+            value = first[s]
+            limit = tolerance * (head[s] if head[s] > first[s] else first[s])
+            geometric[s] = 1
+            for t in range(2, n_times):
+                value = value * q
+                if not (value - rows[s, t] <= limit and rows[s, t] - value <= limit):
+                    geometric[s] = 0
+                    break
+    return head_arr, first_arr, ratio_arr, geometric_arr
+
+
+def geometric_convolution(const double[::1] head, const double[::1] first, const double[::1] ratio,
+                          const unsigned char[::1] geometric, const double[:, ::1] other,
+                          double[:, ::1] out, unsigned char[::1] done):
+    """convolve_truncated of the series head, first * ratio**(t - 1) (t >= 1) with
+    ``other``, by the recursion out[t] = head * other[t] + first * g[t - 1], g[t] = ratio
+    * g[t - 1] + other[t]: O(n_times) per sample, for each sample not ``done`` whose
+    series is ``geometric``; those are then marked done.
+
+    head, first, ratio, geometric : (1 or n_samples,); other : (1 or n_samples, n_times);
+    out : (n_samples, n_times); done : (n_samples,).
+    """
+    cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
+    cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1
+    cdef Py_ssize_t s, t, k, o
+    cdef double h, a, q, running
+    with nogil:
+        for s in range(n):
+            k = s if series_per_sample else 0
+            if done[s] or not geometric[k]:
+                continue
+            o = s if other_per_sample else 0
+            h, a, q = head[k], first[k], ratio[k]
+            running = other[o, 0]
+            out[s, 0] = h * running
+            for t in range(1, n_times):
+                out[s, t] = h * other[o, t] + a * running
+                running = q * running + other[o, t]
+            done[s] = 1
