@@ -106,15 +106,19 @@ class CohortModel:
         given: the caller caps it at survival), stopped at the maximum durations.
         ``on_grid`` maps curve names to curves on the grid (:class:`CurvesOnGrid`)."""
         course = tot.for_drug(None) if isinstance(tot, TimeOnTreatment) else tot
+        own = False  # whether ``curve`` is a new array of this call's, to be stopped in place
         if course.curve is None:
             curve = progression_free
         elif course.beyond_progression:
             curve = on_grid[course.curve]
         else:
-            curve = np.minimum(on_grid[course.curve], progression_free)
+            curve, own = np.minimum(on_grid[course.curve], progression_free), True
         for max_duration in course.max_durations:
             stopped = self.grid.times_years[None, :] >= params.years(max_duration)[:, None]
-            curve = np.where(stopped, 0.0, curve)
+            if own and curve.shape == stopped.shape:
+                curve[stopped] = 0.0
+            else:
+                curve, own = np.where(stopped, 0.0, curve), True
         return np.ascontiguousarray(curve)
 
     def drug_courses(self, treatment: str, tot: TimeOnTreatment, progression_free: np.ndarray,
@@ -126,8 +130,13 @@ class CohortModel:
         drugs = dict.fromkeys(component.drug for component in self.inputs.treatments[treatment].regimen)
         courses = {drug: tot.for_drug(drug) for drug in drugs}
         on = {drug: self.time_on_treatment(course, progression_free, on_grid, params) for drug, course in courses.items()}
-        treated = (np.maximum.reduce(list(on.values())) if on
-                   else self.time_on_treatment(tot, progression_free, on_grid, params))
+        if on:
+            first, *others = on.values()
+            treated = first.copy()
+            for curve in others:
+                np.maximum(treated, curve, out=treated)
+        else:
+            treated = self.time_on_treatment(tot, progression_free, on_grid, params)
         beyond = {drug: course.beyond_progression for drug, course in courses.items()}
         return DrugCourses(np.ascontiguousarray(np.minimum(treated, progression_free)), on, treated, beyond,
                            tot.beyond_progression or any(beyond.values()))

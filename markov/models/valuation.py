@@ -17,6 +17,7 @@ counted from the exits of the state or of the course's own occupancy (:attr:`~ma
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -127,6 +128,13 @@ class CostModel:
                    for ref in refs]
             for drug, refs in self.perspective.drug_prices.items()
         }
+        self._drug_per_year: dict[int, tuple[object, np.ndarray]] = {}  # id of a component -> it, its cost
+
+    @classmethod
+    def shared(cls, inputs: ModelInputs, params: ParameterSet, population: Population) -> CostModel:
+        """The cost model of ``population`` for ``params``, made once while ``params`` lives
+        and shared by every strategy valued with them (costs do not depend on the strategy)."""
+        return _shared(params, ("costs", inputs, population), lambda: cls(inputs, params, population))
 
     def _per_year(self, administrations: str, cycle_days: str) -> np.ndarray:
         return self.params[administrations] / (self.params.years(cycle_days))
@@ -163,7 +171,16 @@ class CostModel:
 
     def drug_per_year(self, component) -> np.ndarray:
         """Acquisition per year of one drug of a regimen (a
-        :class:`~markov.inputs.schema.DrugComponent`), at the full planned dose."""
+        :class:`~markov.inputs.schema.DrugComponent`), at the full planned dose; computed
+        once per component (read-only)."""
+        known = self._drug_per_year.get(id(component))
+        if known is None or known[0] is not component:
+            cost = self._acquisition_per_year(component)
+            cost.flags.writeable = False
+            known = self._drug_per_year[id(component)] = (component, cost)
+        return known[1]
+
+    def _acquisition_per_year(self, component) -> np.ndarray:
         p = self.params
         if component.dose_mg is not None:
             dose = np.broadcast_to(p[component.dose_mg][:, None], self.weights.shape)
@@ -250,6 +267,14 @@ def utilities_by_state(inputs: ModelInputs, population: Population, states: Sequ
             values[:, j] = params[lookup(u.by_state, state.keys, "utilities.yaml by_state")]
     if not (u.age_adjusted or u.cap_at_general_population):
         return values, None, None
+    return (values, *_shared(params, ("utilities", inputs, population, grid),
+                             lambda: _general_population_utility(inputs, population, params, grid)))
+
+
+def _general_population_utility(inputs: ModelInputs, population: Population, params: ParameterSet, grid: TimeGrid
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """The factor and cap of :func:`utilities_by_state` by cycle (read-only)."""
+    u = inputs.utilities
     norms = u.general_population
     age = params[population.start_age][:, None] + grid.times_years[None, :-1]
     male = 1.0 - params[population.share_female][:, None]
@@ -257,7 +282,27 @@ def utilities_by_state(inputs: ModelInputs, population: Population, states: Sequ
                + params[norms.age][:, None] * age + params[norms.age_squared][:, None] * age**2)
     factor = general / general[:, :1] if u.age_adjusted else np.ones((1, grid.n_cycles))
     cap = general if u.cap_at_general_population else np.full((1, grid.n_cycles), np.inf)
-    return values, factor, cap
+    for array in (factor, cap):
+        array.flags.writeable = False
+    return factor, cap
+
+
+#: What does not depend on the strategy, made once per parameter set (and inputs, population
+#: and grid, matched by identity) and dropped with it: a model values every strategy of a
+#: population with the same parameter set.
+_BY_PARAMETERS: weakref.WeakKeyDictionary[ParameterSet, list[tuple[tuple, object]]] = weakref.WeakKeyDictionary()
+
+
+def _shared(params: ParameterSet, key: tuple, make):
+    """``make()`` the first time ``key`` (compared item by item by identity) is asked for with
+    ``params``, what it made then every other time."""
+    made = _BY_PARAMETERS.setdefault(params, [])
+    for known, value in made:
+        if len(known) == len(key) and all(a is b for a, b in zip(known, key)):
+            return value
+    value = make()
+    made.append((key, value))
+    return value
 
 
 def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace, states: Sequence[State],
@@ -269,7 +314,7 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
     ``(n_samples, n_states)``.
     """
     perspective = inputs.perspective
-    model = CostModel(inputs, params, population)
+    model = CostModel.shared(inputs, params, population)
     n, k = params.n_samples, len(states)
     per_year = {category: np.zeros((n, 1, k)) for category in categories}
     on_entry = {category: np.zeros((n, 1, k)) for category in categories}
@@ -358,15 +403,12 @@ class _OwnCourse:
 def _cost_own_courses(own: list[_OwnCourse], costs: dict[str, np.ndarray], rows, grid: TimeGrid, rate: float,
                       method: str) -> None:
     """Add the courses costed on their own occupancy to ``costs`` (samples ``rows``)."""
-    occupancy = np.stack([course.occupancy for course in own], axis=2)[rows]
-    entries = np.stack([course.entries for course in own], axis=2)[rows]
-    names = tuple(f"course_{i}" for i in range(len(own)))
-    trace = CohortTrace(occupancy, entries, names)
-    accumulator = Accumulator(trace, grid, discount_rate=rate, method=method)
-    years = accumulator.years
-    for i, course in enumerate(own):
+    for course in own:
+        # each course a trace of one state, seen in place (no copy of its occupancy)
+        trace = CohortTrace(course.occupancy[rows][:, :, None], course.entries[rows][:, :, None], ("course",))
+        accumulator = Accumulator(trace, grid, discount_rate=rate, method=method)
         for category, amount in course.amounts:
-            costs[category][rows, course.column] += amount[rows] * years[:, i]
+            costs[category][rows, course.column] += amount[rows] * accumulator.years[:, 0]
         category, waste = course.waste
         if waste is not None and waste.any():
-            costs[category][rows, course.column] += waste[rows] * accumulator.exits[:, i]
+            costs[category][rows, course.column] += waste[rows] * accumulator.exits[:, 0]

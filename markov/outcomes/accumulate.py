@@ -83,19 +83,24 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
 
 
-def _discounted_years(at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray) -> np.ndarray:
-    """Discounted years in each state from the weights of :func:`cycle_weights`: time point t
-    closes cycle t - 1 and opens cycle t, so its weight is the sum of the two."""
-    return np.matmul(np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0), occupancy)
+def _discounted_years_and_exits(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace,
+                                entered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Discounted years and exits in each state, from the weights of :func:`cycle_weights`,
+    the discount ``factors`` by time point and the discounted entries, in one pass over
+    the occupancy.
 
-
-def _discounted_exits(factors: np.ndarray, trace: CohortTrace) -> np.ndarray:
-    """Discounted exits from each state: in the cycle ending at time point t, those entering
-    at t plus those in the state at the cycle's start, less those in it at t; counted at t
-    (discount ``factors[t]``). By linearity, without a trace of exits."""
-    later, occupancy = factors[1:], trace.occupancy
-    return (np.matmul(later, trace.entries[:, 1:]) + np.matmul(later, occupancy[:, :-1])
-            - np.matmul(later, occupancy[:, 1:]))
+    Time point t closes cycle t - 1 and opens cycle t, so its weight in years is the sum of
+    the two. The exits of the cycle ending at t are those entering at t plus those in the
+    state at the cycle's start, less those in it at t, counted at t (discount ``factors[t]``):
+    by linearity, the entries after t = 0 and the occupancy at t weighted by
+    factors[t + 1] - factors[t] (the first and last time points by one term only), without
+    a trace of exits.
+    """
+    years = np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0)
+    later = factors[1:]
+    leaving = np.append(later, 0.0) - np.insert(later, 0, 0.0)
+    sums = np.matmul(np.stack([years, leaving]), trace.occupancy)
+    return sums[:, 0], entered - factors[0] * trace.entries[:, 0] + sums[:, 1]
 
 
 def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.ndarray:
@@ -178,19 +183,23 @@ class Accumulator:
     # The arithmetic of the cached properties is in functions of the module, which mutation
     # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
     @cached_property
+    def _years_and_exits(self) -> tuple[np.ndarray, np.ndarray]:
+        return _discounted_years_and_exits(*self._cycle_weights, self._discount_factors, self.trace, self.entered)
+
+    @property
     def years(self) -> np.ndarray:
         """Discounted years in each state, ``(n_samples, n_states)``."""
-        return _discounted_years(*self._cycle_weights, self.trace.occupancy)
+        return self._years_and_exits[0]
 
     @cached_property
     def entered(self) -> np.ndarray:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
         return np.matmul(self._discount_factors, self.trace.entries)
 
-    @cached_property
+    @property
     def exits(self) -> np.ndarray:
         """Discounted exits from each state, ``(n_samples, n_states)``."""
-        return _discounted_exits(self._discount_factors, self.trace)
+        return self._years_and_exits[1]
 
     def capped_total(self, per_year, factor, cap) -> np.ndarray:
         """Discounted total per sample and state of a value per year by state, scaled and

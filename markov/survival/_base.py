@@ -53,6 +53,13 @@ def as_times(t, name: str = "t") -> np.ndarray:
     return times
 
 
+def survival_in_place(cumulative_hazard: np.ndarray) -> np.ndarray:
+    """exp(−H) written over ``cumulative_hazard``, a new array of the caller's: the values of
+    ``np.exp(-H)`` without two more arrays of its size (on the model's grid, allocating them
+    costs more than the arithmetic)."""
+    return np.exp(np.negative(cumulative_hazard, out=cumulative_hazard), out=cumulative_hazard)
+
+
 def as_probabilities(p, name: str = "p") -> np.ndarray:
     probabilities = np.atleast_1d(as_float_array(p, name, ndim=(0, 1)))
     bad = (probabilities < 0) | (probabilities > 1)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_survival_curves
-from ._base import TIME_UNIT_YEARS, SurvivalCurve
+from ._base import TIME_UNIT_YEARS, SurvivalCurve, survival_in_place
 from .piecewise import check_cut_points
 
 _WANING_NODES, _WANING_WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -62,6 +62,9 @@ class ProportionalHazards(SurvivalCurve):
 
     def _cumulative_hazard(self, t):
         return self.hazard_ratio[:, None] * self.reference._cumulative_hazard(t)
+
+    def _survival(self, t):
+        return self._broadcast(survival_in_place(self._cumulative_hazard(t)))
 
     def _log_hazard(self, t):
         return np.log(self.hazard_ratio)[:, None] + self.reference._log_hazard(t)

@@ -135,37 +135,41 @@ class GeneralPopulationSurvival(SurvivalCurve):
     def _ages(self, t):
         return self.start_age[:, None] + t * TIME_UNIT_YEARS[self.time_unit]
 
-    def _from_birth(self, age: np.ndarray, sex: str) -> tuple[np.ndarray, np.ndarray]:
-        """Cumulative hazard from birth to ``age`` and the force of mortality at ``age``."""
+    def _from_birth(self, age: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per sex, the cumulative hazard from birth to ``age`` and the force of mortality at
+        ``age`` (the year of age looked up once for both sexes)."""
         whole = np.minimum(np.floor(age), self.table.ages[-1]).astype(np.intp)
-        mu = self._mu[sex]
-        return self._cumulative_at_age[sex][whole] + mu[whole] * (age - whole), mu[whole]
+        within = age - whole
+        out = {}
+        for sex, mu in self._mu.items():
+            rate = mu[whole]
+            out[sex] = (self._cumulative_at_age[sex][whole] + rate * within, rate)
+        return out
 
     def _by_sex(self, t):
         """(cumulative hazard since the start age, force of mortality) per sex, per year."""
-        age = self._ages(t)
-        out = {}
-        for sex in self._mu:
-            to_age, rate = self._from_birth(age, sex)
-            out[sex] = (to_age - self._from_birth(self.start_age[:, None], sex)[0], rate)
-        return out
+        to_age, at_start = self._from_birth(self._ages(t)), self._from_birth(self.start_age[:, None])
+        return {sex: (hazard - at_start[sex][0], rate) for sex, (hazard, rate) in to_age.items()}
 
-    def _mixture(self, t):
+    def _mixture(self, t, with_rate: bool = True):
+        """Survival and (with ``with_rate``, else None) the hazard of the cohort."""
         parts = self._by_sex(t)
         f = self.share_female[:, None]
         s_female, s_male = np.exp(-parts["female"][0]), np.exp(-parts["male"][0])
         survival = f * s_female + (1.0 - f) * s_male
+        if not with_rate:
+            return survival, None
         rate = (f * s_female * parts["female"][1] + (1.0 - f) * s_male * parts["male"][1]) / survival
         return survival, rate * TIME_UNIT_YEARS[self.time_unit]
 
     def _cumulative_hazard(self, t):
-        return -np.log(self._mixture(t)[0])
+        return -np.log(self._mixture(t, with_rate=False)[0])
 
     def _log_hazard(self, t):
         return np.log(self._mixture(t)[1])
 
     def _survival(self, t):
-        return self._broadcast(self._mixture(t)[0])
+        return self._broadcast(self._mixture(t, with_rate=False)[0])
 
     def _breakpoints(self):
         """Birthdays, where the force of mortality steps (for a common start age)."""

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special
 
 from .._validate import InputError, as_float_array
-from ._base import SurvivalCurve, check_time_unit
+from ._base import SurvivalCurve, check_time_unit, survival_in_place
 
 POSITIVE = "positive"
 REAL = "real"
@@ -121,6 +121,9 @@ class Exponential(ParametricSurvival):
 
     def _cumulative_hazard(self, t):
         return self._column("rate") * t
+
+    def _survival(self, t):
+        return self._broadcast(survival_in_place(self._cumulative_hazard(t)))
 
     def _log_hazard(self, t):
         return np.log(self._column("rate")) + 0.0 * t
@@ -253,17 +256,29 @@ class LogNormal(ParametricSurvival):
     parameters = {"meanlog": REAL, "sdlog": POSITIVE}
 
     def _z(self, t):
-        return (_log(t) - self._column("meanlog")) / self._column("sdlog")
+        z = _log(t) - self._column("meanlog")  # a new array: divided in place
+        z /= self._column("sdlog")
+        return z
+
+    def _minus_z(self, t):
+        z = self._z(t)
+        return np.negative(z, out=z)
 
     def _cumulative_hazard(self, t):
-        return -special.log_ndtr(-self._z(t))
+        log_survival = special.log_ndtr(self._minus_z(t))
+        return np.negative(log_survival, out=log_survival)
+
+    def _survival(self, t):
+        # Φ(−z) itself, not exp(−H): the same to about 1e-14 relative far in the tail
+        minus_z = self._minus_z(t)
+        return self._broadcast(special.ndtr(minus_z, out=minus_z))
 
     def _log_density(self, t):
         z = self._z(t)
         return -0.5 * z * z - 0.5 * np.log(2.0 * np.pi) - np.log(self._column("sdlog")) - _log(t)
 
     def _log_hazard(self, t):
-        return self._log_density(t) - special.log_ndtr(-self._z(t))
+        return self._log_density(t) - special.log_ndtr(self._minus_z(t))
 
     def _density(self, t):
         return np.exp(self._log_density(t))

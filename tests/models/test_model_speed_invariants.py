@@ -160,3 +160,25 @@ def test_values_by_cycle_over_a_trace_stored_state_by_state(method):
     same = accumulate(CohortTrace(np.ascontiguousarray(occupancy), np.ascontiguousarray(entries), ("a", "b", "c")),
                       grid, per_year=[1.0, 2.0, 3.0], on_entry=[4.0, 5.0, 6.0], discount_rate=0.035, method=method)
     np.testing.assert_allclose(shared.total([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), same, rtol=1e-14)
+
+
+def test_costs_and_utilities_of_a_population_are_made_once_per_parameter_set(inputs):
+    """Strategies valued with one parameter set share its cost model and general-population
+    utilities (read-only); another parameter set gets its own, of its own values."""
+    from markov.models.valuation import CostModel, State, utilities_by_state
+
+    population = next(iter(inputs.populations.values()))
+    grid = build_model(inputs).grid
+    params, other = inputs.sample(3, seed=2), inputs.sample(3, seed=3)
+    costs = CostModel.shared(inputs, params, population)
+    assert CostModel.shared(inputs, params, population) is costs
+    assert CostModel.shared(inputs, other, population) is not costs
+    component = inputs.treatments["sorafenib"].regimen[0]
+    per_year = costs.drug_per_year(component)
+    assert costs.drug_per_year(component) is per_year and not per_year.flags.writeable
+    np.testing.assert_array_equal(per_year, CostModel(inputs, params, population).drug_per_year(component))
+    states = [State("first_line", ("first_line",))]
+    _, _, cap = utilities_by_state(inputs, population, states, params, grid)
+    assert utilities_by_state(inputs, population, states, params, grid)[2] is cap and not cap.flags.writeable
+    _, _, other_cap = utilities_by_state(inputs, population, states, other, grid)
+    assert not np.array_equal(other_cap, cap)
