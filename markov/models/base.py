@@ -16,7 +16,7 @@ from ..inputs.structures import Population
 from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
 from .curves import Cohort, build_curves
 from .protocol import StrategyResult
-from .valuation import COMMON_CATEGORIES, Course
+from .valuation import COMMON_CATEGORIES, Course, PopulationValues
 
 
 @dataclass
@@ -62,6 +62,7 @@ class Prepared:
     curves: dict[str, SurvivalCurve]
     general_population: np.ndarray
     on_grid: CurvesOnGrid  # the curves on the grid
+    values: PopulationValues  # what valuing its strategies shares
 
 
 class CohortModel:

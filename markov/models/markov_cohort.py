@@ -32,7 +32,7 @@ from ..inputs import ParameterSet
 from ..inputs.structures import ROW_TOLERANCE, CurveProbability, MarkovStrategy, Population, initial_occupancy
 from .base import CohortModel
 from .protocol import StrategyResult
-from .valuation import Course, State, value_trace
+from .valuation import Course, PopulationValues, State, value_trace
 
 
 @dataclass
@@ -44,6 +44,7 @@ class _Prepared:
     spec: Population
     params: ParameterSet
     matrices: dict[str, np.ndarray]
+    values: PopulationValues  # what valuing its strategies shares
 
 
 class MarkovModel(CohortModel):
@@ -65,7 +66,8 @@ class MarkovModel(CohortModel):
             except InputError as error:
                 raise InputError(f"populations.{name}.transitions.{m_name}.{error}") from None
             matrices[m_name] = self._matrix(population.states, rows, params.n_samples)
-        return _Prepared(name, population, params, matrices)
+        values = PopulationValues(self.inputs, population, params, self.grid)
+        return _Prepared(name, population, params, matrices, values)
 
     @staticmethod
     def _events(survival: np.ndarray) -> np.ndarray:
@@ -101,8 +103,7 @@ class MarkovModel(CohortModel):
             initial[:, states.index(state)] = share[:, 0]
         trace = run_markov(transition, initial, state_names=states, cycle_matrix=cycle_matrix)
         valued = self._states(prepared, strategy)
-        costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, valued, self.categories,
-                                               prepared.params, self.grid)
+        costs, life_years, qalys = value_trace(prepared.values, trace, valued, self.categories)
         return StrategyResult(prepared.name, name, strategy.label, trace, costs, life_years, qalys, tuple(states))
 
     def transitions(self, prepared: _Prepared, strategy: MarkovStrategy, where: str = "strategy"

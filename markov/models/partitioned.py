@@ -54,7 +54,7 @@ from ..inputs.structures import Partition, PartitionedSurvivalStrategy, Populati
 from ..survival import TIME_UNIT_YEARS
 from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
-from .valuation import CostModel, State, adverse_event_qalys, dead_state, value_trace
+from .valuation import PopulationValues, State, adverse_event_qalys, dead_state, value_trace
 
 #: The cost category of every treatment started on entry to a state.
 SUBSEQUENT_TREATMENT = "subsequent_treatment"
@@ -62,7 +62,6 @@ SUBSEQUENT_TREATMENT = "subsequent_treatment"
 
 @dataclass
 class _Prepared(Prepared):
-    costs: CostModel
     mean_years: dict[str, np.ndarray] = field(default_factory=dict)  # duration curve -> years, as first needed
 
 
@@ -78,7 +77,7 @@ class PartitionedSurvivalModel(CohortModel):
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
         curves = self.curves(population, params)
         return _Prepared(name, population, params, curves, self.general_population(population, params),
-                         CurvesOnGrid(curves, self.grid), CostModel(self.inputs, params, population))
+                         CurvesOnGrid(curves, self.grid), PopulationValues(self.inputs, population, params, self.grid))
 
     def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:
         params, partitions = prepared.params, strategy.partitions
@@ -111,8 +110,7 @@ class PartitionedSurvivalModel(CohortModel):
             states[0] = dataclasses.replace(states[0], treatment=None, courses=courses)
         names = tuple(state.name for state in states)
         trace = CohortTrace(occupancy, entries, names)
-        costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, states, self.categories, params,
-                                               self.grid)
+        costs, life_years, qalys = value_trace(prepared.values, trace, states, self.categories)
         progression_free = tuple(state for state, _ in first.states())
         return StrategyResult(prepared.name, name, strategy.label, trace, costs, life_years, qalys, names,
                               progression_free, floored, 0, int(partitioned.crossing_time_points.sum()))
@@ -132,7 +130,7 @@ class PartitionedSurvivalModel(CohortModel):
     def _subsequent(self, prepared: _Prepared, where: str, partition: Partition) -> tuple[np.ndarray, np.ndarray]:
         """Cost and QALYs per patient entering ``partition``'s state alive, from the
         treatments started there."""
-        params, costs = prepared.params, prepared.costs
+        params, costs = prepared.params, prepared.values.costs
         cost, qalys, shares = (np.zeros(params.n_samples) for _ in range(3))
         for item in partition.subsequent_treatments:
             treatment, share = self.inputs.treatments[item.treatment], params[item.share]

@@ -62,7 +62,7 @@ from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
 from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
-from .valuation import State, dead_state, value_trace
+from .valuation import PopulationValues, State, dead_state, value_trace
 
 
 @dataclass
@@ -125,7 +125,8 @@ class SequencingModel(CohortModel):
     def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
         curves = self.curves(population, params)
         return _Prepared(name, population, params, curves, self.general_population(population, params),
-                         CurvesOnGrid(curves, self.grid), Convolutions(self.grid.n_cycles + 1))
+                         CurvesOnGrid(curves, self.grid), PopulationValues(self.inputs, population, params, self.grid),
+                         Convolutions(self.grid.n_cycles + 1))
 
     @staticmethod
     def _floored(prepared: _Prepared, curve: str, death_share: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -163,8 +164,7 @@ class SequencingModel(CohortModel):
                   State(care, (care,)), dead_state()]
         names = tuple(state.name for state in states)
         trace = CohortTrace(lines.occupancy, lines.entries, names)
-        costs, life_years, qalys = value_trace(self.inputs, prepared.spec, trace, states, self.categories,
-                                               prepared.params, self.grid)
+        costs, life_years, qalys = value_trace(prepared.values, trace, states, self.categories)
         first = strategy.line_names()[0]
         progression_free = tuple(s.name for s in lines.states if s.keys[-1] == first)
         return StrategyResult(prepared.name, name, strategy.label, trace, costs, life_years, qalys, names,

@@ -17,9 +17,9 @@ counted from the exits of the state or of the course's own occupancy (:attr:`~ma
 """
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -129,12 +129,6 @@ class CostModel:
             for drug, refs in self.perspective.drug_prices.items()
         }
         self._drug_per_year: dict[int, tuple[object, np.ndarray]] = {}  # id of a component -> it, its cost
-
-    @classmethod
-    def shared(cls, inputs: ModelInputs, params: ParameterSet, population: Population) -> CostModel:
-        """The cost model of ``population`` for ``params``, made once while ``params`` lives
-        and shared by every strategy valued with them (costs do not depend on the strategy)."""
-        return _shared(params, ("costs", inputs, population), lambda: cls(inputs, params, population))
 
     def _per_year(self, administrations: str, cycle_days: str) -> np.ndarray:
         return self.params[administrations] / (self.params.years(cycle_days))
@@ -255,20 +249,19 @@ def adverse_event_qalys(inputs: ModelInputs, treatment: Treatment, params: Param
     return -(params[ae.disutility] * params.years(ae.duration)) * adverse_event_rate(treatment, params)
 
 
-def utilities_by_state(inputs: ModelInputs, population: Population, states: Sequence[State], params: ParameterSet,
-                       grid: TimeGrid) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def utilities_by_state(values: PopulationValues, states: Sequence[State]
+                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Utility per year by state, ``(n, n_states)``, and when adjusted for age or capped at
     the general population's, the factor and the cap by cycle, ``(n, n_cycles)`` each
     (None otherwise): in cycle c a state's utility is min(utility·factor[c], cap[c])."""
-    u = inputs.utilities
-    values = np.zeros((params.n_samples, len(states)))
+    u, params = values.inputs.utilities, values.params
+    by_state = np.zeros((params.n_samples, len(states)))
     for j, state in enumerate(states):
         if state.alive:
-            values[:, j] = params[lookup(u.by_state, state.keys, "utilities.yaml by_state")]
+            by_state[:, j] = params[lookup(u.by_state, state.keys, "utilities.yaml by_state")]
     if not (u.age_adjusted or u.cap_at_general_population):
-        return values, None, None
-    return (values, *_shared(params, ("utilities", inputs, population, grid),
-                             lambda: _general_population_utility(inputs, population, params, grid)))
+        return by_state, None, None
+    return (by_state, *values.general_population_utility)
 
 
 def _general_population_utility(inputs: ModelInputs, population: Population, params: ParameterSet, grid: TimeGrid
@@ -287,34 +280,39 @@ def _general_population_utility(inputs: ModelInputs, population: Population, par
     return factor, cap
 
 
-#: What does not depend on the strategy, made once per parameter set (and inputs, population
-#: and grid, matched by identity) and dropped with it: a model values every strategy of a
-#: population with the same parameter set.
-_BY_PARAMETERS: weakref.WeakKeyDictionary[ParameterSet, list[tuple[tuple, object]]] = weakref.WeakKeyDictionary()
+class PopulationValues:
+    """What valuing does not depend on the strategy, for one population and parameter set:
+    its cost model and the general population's utility by cycle. A model structure makes
+    one per population and values each of its strategies with it.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+    population : Population
+    params : ParameterSet
+    grid : TimeGrid
+    """
+
+    def __init__(self, inputs: ModelInputs, population: Population, params: ParameterSet, grid: TimeGrid) -> None:
+        self.inputs, self.population, self.params, self.grid = inputs, population, params, grid
+        self.costs = CostModel(inputs, params, population)
+
+    @cached_property
+    def general_population_utility(self) -> tuple[np.ndarray, np.ndarray]:
+        """The factor and cap of :func:`utilities_by_state` by cycle (read-only)."""
+        return _general_population_utility(self.inputs, self.population, self.params, self.grid)
 
 
-def _shared(params: ParameterSet, key: tuple, make):
-    """``make()`` the first time ``key`` (compared item by item by identity) is asked for with
-    ``params``, what it made then every other time."""
-    made = _BY_PARAMETERS.setdefault(params, [])
-    for known, value in made:
-        if len(known) == len(key) and all(a is b for a, b in zip(known, key)):
-            return value
-    value = make()
-    made.append((key, value))
-    return value
-
-
-def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace, states: Sequence[State],
-                categories: Sequence[str], params: ParameterSet, grid: TimeGrid
+def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[State], categories: Sequence[str]
                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Discounted costs by category, life-years and QALYs, each per sample and state.
+    """Discounted costs by category, life-years and QALYs of a strategy of ``values``'
+    population, each per sample and state.
 
     Returns ``(costs, life_years, qalys)``: ``costs[category]`` and the other two are
     ``(n_samples, n_states)``.
     """
+    inputs, params, grid, model = values.inputs, values.params, values.grid, values.costs
     perspective = inputs.perspective
-    model = CostModel.shared(inputs, params, population)
     n, k = params.n_samples, len(states)
     per_year = {category: np.zeros((n, 1, k)) for category in categories}
     on_entry = {category: np.zeros((n, 1, k)) for category in categories}
@@ -357,7 +355,7 @@ def value_trace(inputs: ModelInputs, population: Population, trace: CohortTrace,
             on_entry["terminal_care"][:, 0, j] = params[perspective.terminal_care]
 
     alive = np.array([1.0 if state.alive else 0.0 for state in states])
-    utility, factor, cap = utilities_by_state(inputs, population, states, params, grid)
+    utility, factor, cap = utilities_by_state(values, states)
     rates = np.column_stack([params[perspective.discount_rate_costs], params[perspective.discount_rate_effects]])
     # one accumulator per distinct discount rate and pair of them (a one-way analysis
     # varies them), shared by every value it discounts

@@ -55,7 +55,7 @@ from markov import InputError, TimeGrid, accumulate
 from markov.engine import CohortTrace
 from markov.inputs import load_analysis
 from markov.models import build_model
-from markov.models.valuation import Course, State, dead_state, value_trace
+from markov.models.valuation import Course, PopulationValues, State, dead_state, value_trace
 
 SORAFENIB_PER_DAY = 4 * 174.0  # 400 mg twice a day from 200 mg tablets at $174
 ATEZOLIZUMAB_PER_ADMINISTRATION = 9419.16  # one 1,200 mg vial every 21 days
@@ -516,8 +516,8 @@ def test_treatments_costed_in_one_state_add_up(workdir, windows):
     states = [State("first_line", ("first_line",), courses=courses),
               State("best_supportive_care", ("best_supportive_care",)), dead_state()]
     assert result.state_names == tuple(state.name for state in states)
-    costs, _, _ = value_trace(inputs, inputs.populations["imbrave150"], result.trace, states, model.categories,
-                              inputs.base_case(), grid)
+    values = PopulationValues(inputs, inputs.populations["imbrave150"], inputs.base_case(), grid)
+    costs, _, _ = value_trace(values, result.trace, states, model.categories)
     occupancy = result.trace.occupancy[0, :, 0]
     years = grid.cycle_length_years / 2 * (occupancy[:-1] + occupancy[1:])  # by cycle, trapezoid
     starts = grid.times_years[:-1]
@@ -538,8 +538,8 @@ def test_a_state_s_own_one_off_values_add_to_those_of_the_treatment_started_in_i
     states = [State("first_line", ("first_line",), entered_treatment="sorafenib",
                     on_entry={"adverse_events": np.array([1000.0])}, qalys_on_entry=np.array([-0.01])),
               State("best_supportive_care", ("best_supportive_care",)), dead_state()]
-    costs, life_years, qalys = value_trace(inputs, inputs.populations["imbrave150"], result.trace, states,
-                                           model.categories, inputs.base_case(), model.grid)
+    values = PopulationValues(inputs, inputs.populations["imbrave150"], inputs.base_case(), model.grid)
+    costs, life_years, qalys = value_trace(values, result.trace, states, model.categories)
     assert costs["adverse_events"][0, 0] == pytest.approx(SORAFENIB_AE_RATE * SEVERE_AE + 1000.0, rel=1e-12)
     assert qalys[0, 0] == pytest.approx(UTILITY_PROGRESSION_FREE * life_years[0, 0]
                                         - AE_DISUTILITY / 12 * SORAFENIB_AE_RATE - 0.01, rel=1e-12)

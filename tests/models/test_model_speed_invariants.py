@@ -163,22 +163,21 @@ def test_values_by_cycle_over_a_trace_stored_state_by_state(method):
 
 
 def test_costs_and_utilities_of_a_population_are_made_once_per_parameter_set(inputs):
-    """Strategies valued with one parameter set share its cost model and general-population
-    utilities (read-only); another parameter set gets its own, of its own values."""
-    from markov.models.valuation import CostModel, State, utilities_by_state
+    """Strategies of a population share its cost model and general-population utilities
+    (read-only); another parameter set gets its own, of its own values."""
+    from markov.models.valuation import CostModel, PopulationValues, State, utilities_by_state
 
-    population = next(iter(inputs.populations.values()))
-    grid = build_model(inputs).grid
+    model = build_model(inputs)
+    name, population = next(iter(inputs.populations.items()))
     params, other = inputs.sample(3, seed=2), inputs.sample(3, seed=3)
-    costs = CostModel.shared(inputs, params, population)
-    assert CostModel.shared(inputs, params, population) is costs
-    assert CostModel.shared(inputs, other, population) is not costs
+    values = model.population(name, population, params).values
+    assert values.params is params and values.population is population
     component = inputs.treatments["sorafenib"].regimen[0]
-    per_year = costs.drug_per_year(component)
-    assert costs.drug_per_year(component) is per_year and not per_year.flags.writeable
+    per_year = values.costs.drug_per_year(component)
+    assert values.costs.drug_per_year(component) is per_year and not per_year.flags.writeable
     np.testing.assert_array_equal(per_year, CostModel(inputs, params, population).drug_per_year(component))
     states = [State("first_line", ("first_line",))]
-    _, _, cap = utilities_by_state(inputs, population, states, params, grid)
-    assert utilities_by_state(inputs, population, states, params, grid)[2] is cap and not cap.flags.writeable
-    _, _, other_cap = utilities_by_state(inputs, population, states, other, grid)
+    _, _, cap = utilities_by_state(values, states)
+    assert utilities_by_state(values, states)[2] is cap and not cap.flags.writeable
+    _, _, other_cap = utilities_by_state(PopulationValues(inputs, population, other, model.grid), states)
     assert not np.array_equal(other_cap, cap)
