@@ -8,6 +8,7 @@ same with half the draws, to show that the time grows linearly with draws.
 """
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,9 +44,10 @@ def main() -> None:
         seconds = median_seconds(search, draws, args.repeats)
         print(f"{draws:>6,} draws: median {seconds:.1f} s over {args.repeats} runs "
               f"({seconds / len(search.keys) / max(draws, 1) * 1e3:.2f} ms per strategy and draw)")
-    started = time.perf_counter()
-    analysis.sequences(args.draws, seed=1, search=search).write(Path("/tmp") / "bench_sequences")
-    print(f"end to end (run, rank, tables and figures): {time.perf_counter() - started:.1f} s")
+    with tempfile.TemporaryDirectory() as scratch:
+        started = time.perf_counter()
+        analysis.sequences(args.draws, seed=1, search=search).write(Path(scratch) / "sequences")
+        print(f"end to end (run, rank, tables and figures): {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Every sample is computed on its own, in the same order whatever the other sample
 """
 import numpy as np
 
-from libc.math cimport exp
+from libc.math cimport exp, fabs
 from libc.stdlib cimport free, malloc
 
 
@@ -153,7 +153,7 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
     return out_arr
 
 
-def sequencing_step(const double[:, ::1] occupancy,
+def sequencing_step(const double[:, :] occupancy,
                     const double[:, ::1] entries,
                     const double[:, ::1] death_share,
                     const double[:, ::1] next_share,
@@ -164,7 +164,8 @@ def sequencing_step(const double[:, ::1] occupancy,
                     double[:, :] state_entries):
     """Book-keeping of one line of a sequence, fused into one pass.
 
-    occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it.
+    occupancy : (1 or m, T) occupancy of the line, of any strides; entries : (m, T)
+    entries into it.
     death_share, next_share : (1 or m, 1 or T - 1) by cycle.
     Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
@@ -254,9 +255,10 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
 
 def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
                      const Py_ssize_t[::1] point, const double[::1] weight, double step,
-                     double log_low, double log_high, int bisections):
+                     double log_low, double log_high, int iterations):
     """Per sample, the constant exit rate (per year) from a clock-reset state after which
-    half the cohort is alive at its target time: bisection on the log rate.
+    half the cohort is alive at its target time: Newton's method on the log rate, kept
+    inside a bracket that each step narrows (a step that would leave it bisects).
 
     entries : (n, >= max(point) + 2) entries into the state by time point.
     outside : (n, 2) the cohort alive outside the state at time points ``point`` and
@@ -265,43 +267,65 @@ def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
     step : cycle length in years (the grid is uniform).
 
     Alive in the state at time point k is sum_{u <= k} e(u) q^(k - u) with
-    q = exp(-rate * step), summed by Horner's rule: one exponential per rate tried.
+    q = exp(-rate * step), summed with its derivative in q by Horner's rule: one
+    exponential per rate tried. Stops when the bracket or the step is within a few
+    rounding errors of the log rate, after at most ``iterations`` steps.
     Returns the rates (n,) and whether the target was out of reach (1) for each sample:
     the first and second lines alone put the median on the wrong side of it, and the
     rate is left at its bound.
     """
-    cdef Py_ssize_t n = entries.shape[0], s, u, k, i
+    cdef Py_ssize_t n = entries.shape[0], s, k, i
     rates_arr = np.empty(n)
     unreachable_arr = np.zeros(n, dtype=np.int8)
     cdef double[::1] rates = rates_arr
     cdef signed char[::1] unreachable = unreachable_arr
-    cdef double low, high, middle
+    cdef double low, high, x, excess, slope, proposal, resolution
     with nogil:
         for s in range(n):
             k = point[s]
             low, high = log_low, log_high
-            if (_alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, exp(high)) > 0.5
-                    or _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
-                                        exp(low)) < 0.5):
-                unreachable[s] = 1
-            for i in range(bisections):
-                middle = 0.5 * (low + high)
-                if _alive_at_target(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step,
-                                    exp(middle)) > 0.5:
-                    low = middle
+            if _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, high, &slope) > 0.0:
+                unreachable[s], rates[s] = 1, exp(high)
+                continue
+            if _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, low, &slope) < 0.0:
+                unreachable[s], rates[s] = 1, exp(low)
+                continue
+            x = 0.5 * (low + high)
+            for i in range(iterations):
+                excess = _excess_alive(&entries[s, 0], outside[s, 0], outside[s, 1], k, weight[s], step, x, &slope)
+                if excess == 0.0:
+                    break
+                if excess > 0.0:  # too many alive: the rate is higher
+                    low = x
                 else:
-                    high = middle
-            rates[s] = exp(0.5 * (low + high))
+                    high = x
+                resolution = 4e-16 * (fabs(x) + 1.0)
+                if high - low <= resolution:
+                    break
+                proposal = x - excess / slope if slope < 0.0 else 0.5 * (low + high)
+                if not (low < proposal < high):
+                    proposal = 0.5 * (low + high)
+                if fabs(proposal - x) <= resolution:
+                    x = proposal
+                    break
+                x = proposal
+            rates[s] = exp(x)
     return rates_arr, unreachable_arr
 
 
-cdef double _alive_at_target(const double* entries, double outside_k, double outside_next, Py_ssize_t k,
-                             double weight, double step, double rate) noexcept nogil:
-    cdef double q = exp(-rate * step), in_state = 0.0
+cdef double _excess_alive(const double* entries, double outside_k, double outside_next, Py_ssize_t k,
+                          double weight, double step, double log_rate, double* slope) noexcept nogil:
+    """Alive at the target time minus one half at exit rate exp(log_rate), and its
+    derivative in log_rate (into ``slope``)."""
+    cdef double rate = exp(log_rate)
+    cdef double q = exp(-rate * step), in_state = 0.0, d_in_state = 0.0
     cdef Py_ssize_t u
     for u in range(k + 1):
+        d_in_state = d_in_state * q + in_state
         in_state = in_state * q + entries[u]
-    return weight * (outside_k + in_state) + (1.0 - weight) * (outside_next + in_state * q + entries[k + 1])
+    # d/dq of alive, times dq/dlog_rate = -step * rate * q
+    slope[0] = (weight * d_in_state + (1.0 - weight) * (d_in_state * q + in_state)) * (-step * rate * q)
+    return weight * (outside_k + in_state) + (1.0 - weight) * (outside_next + in_state * q + entries[k + 1]) - 0.5
 
 
 def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_start, const double[::1] at_end,
@@ -364,3 +388,68 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     in_state += value * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j])
                 total[s, j] = in_state
     return total_arr
+
+
+def geometric_series(const double[:, ::1] rows, double tolerance):
+    """Each row as a geometric series after its first point, where it is one.
+
+    rows[s, 0] = head[s] and rows[s, t] = first[s] * ratio[s]**(t - 1) for t >= 1: a
+    survival curve of constant hazard (head 1), or entries from such a curve (head 0).
+    The series is the running product that :func:`geometric_convolution` uses, so the
+    check is on the very values it convolves with: every point must lie within
+    ``tolerance * max(head, first)`` of it. Returns (head, first, ratio, geometric),
+    each (n_rows,); ``geometric[s]`` says whether row s passed (each row on its own).
+    """
+    cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1]
+    head_arr, first_arr, ratio_arr = np.empty(n), np.empty(n), np.empty(n)
+    geometric_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] head = head_arr, first = first_arr, ratio = ratio_arr
+    cdef unsigned char[::1] geometric = geometric_arr
+    cdef Py_ssize_t s, t
+    cdef double value, limit, q
+    if n_times < 3:
+        return head_arr, first_arr, ratio_arr, geometric_arr
+    with nogil:
+        for s in range(n):
+            head[s], first[s] = rows[s, 0], rows[s, 1]
+            q = rows[s, 2] / first[s] if first[s] != 0.0 else 0.0
+            ratio[s] = q
+            value = first[s]
+            limit = tolerance * (head[s] if head[s] > first[s] else first[s])
+            geometric[s] = 1
+            for t in range(2, n_times):
+                value = value * q
+                if not (value - rows[s, t] <= limit and rows[s, t] - value <= limit):
+                    geometric[s] = 0
+                    break
+    return head_arr, first_arr, ratio_arr, geometric_arr
+
+
+def geometric_convolution(const double[::1] head, const double[::1] first, const double[::1] ratio,
+                          const unsigned char[::1] geometric, const double[:, ::1] other,
+                          double[:, ::1] out, unsigned char[::1] done):
+    """convolve_truncated of the series head, first * ratio**(t - 1) (t >= 1) with
+    ``other``, by the recursion out[t] = head * other[t] + first * g[t - 1], g[t] = ratio
+    * g[t - 1] + other[t]: O(n_times) per sample, for each sample not ``done`` whose
+    series is ``geometric``; those are then marked done.
+
+    head, first, ratio, geometric : (1 or n_samples,); other : (1 or n_samples, n_times);
+    out : (n_samples, n_times); done : (n_samples,).
+    """
+    cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
+    cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1
+    cdef Py_ssize_t s, t, k, o
+    cdef double h, a, q, running
+    with nogil:
+        for s in range(n):
+            k = s if series_per_sample else 0
+            if done[s] or not geometric[k]:
+                continue
+            o = s if other_per_sample else 0
+            h, a, q = head[k], first[k], ratio[k]
+            running = other[o, 0]
+            out[s, 0] = h * running
+            for t in range(1, n_times):
+                out[s, t] = h * other[o, t] + a * running
+                running = q * running + other[o, t]
+            done[s] = 1

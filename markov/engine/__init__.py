@@ -42,6 +42,7 @@ from .sequencing import (
     TreatmentLine,
     add_line,
     add_post_progression,
+    add_starting_line,
     add_terminal_state,
     clock_reset_occupancy,
     run_sequencing,
@@ -51,7 +52,8 @@ from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
 
 __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
-    "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_terminal_state",
-    "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals", "exit_rate_for_median", "floor_survival",
-    "run_markov", "run_partitioned_survival", "run_sequencing", "use_one_fft_thread",
+    "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
+    "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals",
+    "exit_rate_for_median", "floor_survival", "run_markov", "run_partitioned_survival", "run_sequencing",
+    "use_one_fft_thread",
 ]

@@ -39,7 +39,7 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
 
 
 def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
-                         bounds_per_year: tuple[float, float] = (1e-6, 1e4), bisections: int = 80
+                         bounds_per_year: tuple[float, float] = (1e-6, 1e4), iterations: int = 80
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Per sample, the constant exit rate (per year) from a clock-reset state that puts the
     cohort's survival median at ``median_years``, and whether no rate in
@@ -58,9 +58,10 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     Notes
     -----
     Survival is OS(t) = outside(t) + Σ_u e(u)·exp(−λ(t − u)); its median is read by
-    linear interpolation between grid points, which is monotone in λ: bisection on
-    log λ, compiled, one sample at a time (so a sample's result does not depend on the
-    other samples computed with it).
+    linear interpolation between grid points, which is monotone in λ: Newton's method
+    on log λ inside a shrinking bracket (bisection where a step would leave it, at most
+    ``iterations`` steps), compiled, one sample at a time (so a sample's result does not
+    depend on the other samples computed with it).
     """
     step = float(times_years[1] - times_years[0])
     k = np.floor(median_years / step).astype(np.intp)
@@ -72,7 +73,7 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
     weight = (times_years[k + 1] - median_years) / step
     low, high = np.log(bounds_per_year[0]), np.log(bounds_per_year[1])
     rate, unreachable = _engine.median_exit_rate(entries, np.ascontiguousarray(around), k, weight, step, low, high,
-                                                 bisections)
+                                                 iterations)
     return rate, unreachable.astype(bool)
 
 

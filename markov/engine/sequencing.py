@@ -16,6 +16,12 @@ from .traces import CohortTrace, _state_names
 # From this many time points on, convolution is cheaper by FFT than by direct summation
 # (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py prints it).
 FFT_MIN_TIME_POINTS = 240
+# A convolution one of whose sides lies within this much (times its scale) of a geometric
+# series after its first point is computed by recursion, O(T), instead of by FFT: an
+# exponential curve (its running product departs from exp(-rate * t) by about 1e-13 over
+# 1,000 cycles) or the entries it sends on (about 1e-14 to 1e-12: rounding of differences).
+# What the series leaves out is at most this much of the result.
+GEOMETRIC_TOLERANCE = 1e-12
 # Samples per block of run_sequencing: bounds its FFT work arrays without costing speed.
 SEQUENCING_CHUNK_SAMPLES = 1024
 # Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread).
@@ -67,37 +73,86 @@ def _share_rows(value, name: str, n_cycles: int) -> np.ndarray:
 
 class Convolutions:
     """Clock-reset occupancies on one grid (:func:`clock_reset_occupancy`; ``method`` as
-    in :func:`run_sequencing`) that compute each read-only array's spectrum once.
+    in :func:`run_sequencing`) that compute what depends on one array only once.
 
-    A read-only array cannot change, so its spectrum serves every convolution with it
-    while it lives: a population's curves, shared by its strategies, and a line's
-    entries, convolved with its progression-free curve and its time on treatment. Mark
-    only arrays that own their data (a view of a writable array could still change).
+    With ``method="auto"``, a convolution one of whose sides is a geometric series
+    after its first point (each row within ``GEOMETRIC_TOLERANCE`` of one) is computed
+    by recursion in O(T): an exponential survival curve, or the entries from a line of
+    constant hazard and death share before. Others are computed by FFT from
+    ``FFT_MIN_TIME_POINTS`` time points on, else by direct summation.
+
+    An array that cannot change (read-only, and so is the array that owns its data)
+    has its spectrum, or its geometric series, computed once and kept while it lives:
+    a population's curves, shared by its strategies, and a line's entries, convolved
+    with its progression-free curve and its time on treatment. Views of it share what
+    is kept for the same rows.
     """
 
     def __init__(self, n_times: int, method: str = "auto") -> None:
+        self.geometric = method == "auto"
         if method == "auto":
             method = "fft" if n_times >= FFT_MIN_TIME_POINTS else "direct"
         self.n_times, self.method = n_times, method
         self.size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
-        self._spectra: dict[int, np.ndarray] = {}
+        self._found: dict[tuple[str, int], object] = {}
+        # rows zero-padded to the FFT size, the padding written once: padding a copy per
+        # transform (what rfft(rows, size) does) costs more than the transform
+        self._padded = np.zeros((0, self.size))
+
+    def _once(self, array: np.ndarray, kind: str, compute):
+        """``compute(array)``, kept while the data of an ``array`` that cannot change lives."""
+        owner = array
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        if array.flags.writeable or owner.flags.writeable:
+            return compute(array)
+        key = (kind, id(owner), array.__array_interface__["data"][0], array.shape, array.strides)
+        if key not in self._found:
+            self._found[key] = compute(array)
+            # an id is reused only after its array is freed, and then this entry is gone
+            weakref.finalize(owner, self._found.pop, key, None)
+        return self._found[key]
+
+    @staticmethod
+    def _geometric(rows: np.ndarray):
+        return _engine.geometric_series(rows, GEOMETRIC_TOLERANCE)
 
     def spectrum(self, array: np.ndarray) -> np.ndarray:
         """The real FFT of ``array``'s rows, zero-padded to :attr:`size` (shared, when
         ``array`` is read-only: not to be changed)."""
-        if array.flags.writeable:
-            return scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
-        key = id(array)
-        found = self._spectra.get(key)
-        if found is None:
-            found = self._spectra[key] = scipy.fft.rfft(array, self.size, axis=1, workers=_fft_threads)
-            # an id is reused only after its array is freed, and then this entry is gone
-            weakref.finalize(array, self._spectra.pop, key, None)
-        return found
+        return self._once(array, "spectrum", self._transform)
+
+    def _transform(self, rows: np.ndarray) -> np.ndarray:
+        if self._padded.shape[0] < rows.shape[0]:
+            self._padded = np.zeros((rows.shape[0], self.size))
+        padded = self._padded[:rows.shape[0]]
+        padded[:, :self.n_times] = rows
+        return scipy.fft.rfft(padded, axis=1, workers=_fft_threads)
 
     def occupancy(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
         """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
-        ``survival`` ``(1 or n_samples, n_times)``. Inputs are not checked."""
+        ``survival`` ``(1 or n_samples, n_times)`` (rows possibly apart in memory: a view
+        of the transform's). Inputs are not checked.
+
+        How a sample is convolved depends on its own rows only, so that its result does
+        not depend on the samples convolved with it.
+        """
+        if not self.geometric:
+            return self._transformed(entries, survival)
+        out = np.empty(entries.shape)
+        done = np.zeros(entries.shape[0], dtype=bool)
+        for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
+            found = self._once(series, "series", self._geometric)
+            if found[3].any():
+                _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
+        if not done.any():
+            return self._transformed(entries, survival)
+        rest = np.flatnonzero(~done)
+        if rest.size:
+            out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
+        return out
+
+    def _transformed(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
         if self.method == "direct":
             return _engine.convolve_truncated(entries, survival)
         product = self.spectrum(entries)
@@ -106,7 +161,7 @@ class Convolutions:
         # in place, always: numpy may round a product into a new array otherwise, and only
         # above a size, so that a sample's result would depend on the samples beside it
         product *= self.spectrum(survival)
-        return np.ascontiguousarray(scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times])
+        return scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times]
 
 
 def use_one_fft_thread() -> None:
@@ -129,7 +184,7 @@ def run_sequencing(
     post_progression_survival,
     *,
     post_progression_name: str = "best_supportive_care",
-    method: str = "auto",
+    method: str | Convolutions = "auto",
 ) -> CohortTrace:
     """Treatment-sequencing cohort: lines 1..K with the clock reset at each entry.
 
@@ -152,16 +207,21 @@ def run_sequencing(
     post_progression_name : str
     method : {"auto", "direct", "fft"}
         How to sum the convolution: "direct" is exact summation, O(T²) per sample;
-        "fft" is O(T log T) and agrees with it to about 1e-15; "auto" takes FFT from
-        ``FFT_MIN_TIME_POINTS`` time points on.
+        "fft" is O(T log T) and agrees with it to about 1e-15; "auto" convolves a
+        geometric series (an exponential curve, or entries from one) by recursion, O(T),
+        to about 1e-12 of the others, and any other by FFT from
+        ``FFT_MIN_TIME_POINTS`` time points on. Or a
+        :class:`Convolutions` of the grid, shared by the strategies of a model: it
+        transforms each read-only curve once for all of them (with at most
+        ``SEQUENCING_CHUNK_SAMPLES`` samples; larger runs are convolved in blocks).
 
     Returns
     -------
     CohortTrace
         States: the line names, ``post_progression_name``, ``"dead"``.
     """
-    if method not in ("auto", "direct", "fft"):
-        raise InputError(f"method is {method!r}: must be 'auto', 'direct' or 'fft'")
+    if not isinstance(method, Convolutions) and method not in ("auto", "direct", "fft"):
+        raise InputError(f"method is {method!r}: must be 'auto', 'direct', 'fft' or a Convolutions")
     if len(lines) < 1:
         raise InputError("lines: a sequence needs at least one line of treatment")
     for k, line in enumerate(lines):
@@ -194,11 +254,15 @@ def run_sequencing(
         [line.name for line in lines] + [post_progression_name, "dead"], len(lines) + 2, ()
     )
     n_lines = len(lines)
-    occupancy = np.empty((n_samples, n_times, n_lines + 2))
-    entries = np.empty((n_samples, n_times, n_lines + 2))  # every column is written below
+    if isinstance(method, Convolutions) and method.n_times != n_times:
+        raise InputError(f"method is a Convolutions of {method.n_times} time points; the curves have {n_times}")
+    convolutions = method if isinstance(method, Convolutions) else Convolutions(n_times, method)
+    # stored state by state, so that each state's series is written as one block
+    occupancy = np.empty((n_samples, n_lines + 2, n_times)).transpose(0, 2, 1)
+    entries = np.empty((n_samples, n_lines + 2, n_times)).transpose(0, 2, 1)  # every state is written below
 
-    def rows(array: np.ndarray, block: slice) -> np.ndarray:
-        return array if array.shape[0] == 1 else array[block]
+    def rows(array: np.ndarray, block: slice) -> np.ndarray:  # the array itself if whole: its spectrum is kept
+        return array if array.shape[0] == 1 or array.shape[0] == block.stop - block.start else array[block]
 
     for begin in range(0, n_samples, SEQUENCING_CHUNK_SAMPLES):
         block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
@@ -213,13 +277,13 @@ def run_sequencing(
             if k == 0:  # everyone enters at t = 0, so occupancy is the curve itself
                 line_occupancy = rows(survival[0], block)
             else:
-                line_occupancy = clock_reset_occupancy(line_entries, rows(survival[k], block), method)
+                line_occupancy = convolutions.occupancy(line_entries, rows(survival[k], block))
             _engine.sequencing_step(
                 line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
                 deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k],
             )
             line_entries, next_entries = next_entries, line_entries
-        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), method)
+        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), convolutions)
     return CohortTrace(occupancy, entries, names)
 
 
@@ -245,6 +309,20 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     out = np.empty_like(line_entries) if next_entries is None else next_entries
     _engine.sequencing_step(line_occupancy, line_entries, death_share, onward, deaths, post_entries, out,
                             occupancy[:, :, column], entries[:, :, column])
+
+
+def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
+                      survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray,
+                      post_entries: np.ndarray) -> None:
+    """Fill state ``column`` in place with a line that ``share`` ``(n_samples,)`` of the
+    cohort starts at t = 0, so that its occupancy is ``share`` times its ``survival``
+    ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
+    added to ``deaths`` (a share ``death_share`` of them) and to ``post_entries`` (the
+    others)."""
+    line_entries = np.zeros((share.shape[0], survival.shape[1]))
+    line_entries[:, 0] = share
+    _engine.sequencing_step(share[:, None] * survival, line_entries, death_share, _NOBODY_MOVES_ON, deaths,
+                            post_entries, np.empty_like(line_entries), occupancy[:, :, column], entries[:, :, column])
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,

@@ -53,6 +53,7 @@ from ..engine import (
     Convolutions,
     add_line,
     add_post_progression,
+    add_starting_line,
     add_terminal_state,
     exit_rate_for_median,
     floor_survival,
@@ -222,13 +223,7 @@ class SequencingModel(CohortModel):
                 group = option.post_progression_survival
                 leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
-                    line_occupancy = share[:, None] * curve
-                    occupancy[:, :, column] = line_occupancy
-                    entries[:, 0, column] = share
-                    leaving = line_occupancy[:, :-1] - line_occupancy[:, 1:]
-                    dying = leaving * death_share
-                    deaths[:, 1:] += dying
-                    leaving_alive[:, 1:] += leaving - dying
+                    add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive)
                     line_entries = None
                 else:
                     line_entries = share[:, None] * starting

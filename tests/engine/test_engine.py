@@ -5,6 +5,7 @@ import scipy.linalg
 
 from markov import (
     CurveCrossingWarning,
+    InputError,
     TreatmentLine,
     run_markov,
     run_partitioned_survival,
@@ -102,9 +103,9 @@ def _sequencing_as_markov(q, death, onward, q_post, n_cycles):
 @pytest.mark.verification(
     kind="another engine",
     against="the Markov engine on the chain equivalent to three exponential lines (shares and death shares by "
-            "sample and cycle), direct and FFT convolution",
+            "sample and cycle), direct and FFT convolution and the geometric recursion",
     tolerance="atol 1e-10")
-@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
 def test_sequencing_equals_markov_with_exponential_curves(method):
     rng = np.random.default_rng(11)
     n, n_lines, n_cycles = 7, 3, 200
@@ -143,6 +144,78 @@ def test_fft_and_direct_convolution_agree():
 
 @pytest.mark.verification(
     kind="another engine",
+    against="direct summation, on exponential curves and on entries from them, on the weekly 20-year grid "
+            "(1,045 time points)",
+    tolerance="atol 1e-13")
+def test_geometric_recursion_equals_direct_summation():
+    from markov.engine import Convolutions
+
+    rng = np.random.default_rng(21)
+    times = np.arange(1045) / 52.18
+    rates = rng.uniform(0.05, 3.0, size=(6, 1))
+    curves = np.exp(-rates * times)  # as a fitted exponential is evaluated: not a running product
+    entries = rng.uniform(size=(6, 1045)) / 1045
+    convolutions = Convolutions(1045)
+    recursion = convolutions.occupancy(entries, curves)
+    assert not convolutions._found and recursion.flags.c_contiguous  # by recursion: no spectrum, a fresh array
+    direct = Convolutions(1045, "direct").occupancy(entries, curves)
+    np.testing.assert_allclose(recursion, direct, atol=1e-13, rtol=0)
+    shared = Convolutions(1045).occupancy(entries, curves[:1])  # one curve for every sample
+    np.testing.assert_allclose(shared, Convolutions(1045, "direct").occupancy(entries, curves[:1]), atol=1e-13, rtol=0)
+    # entries from an exponential line (none at t = 0, then geometric), into a Weibull curve
+    leaving = np.zeros((6, 1045))
+    leaving[:, 1:] = 0.3 * (curves[:, :-1] - curves[:, 1:])
+    weibull = np.exp(-((times / rng.uniform(0.3, 2.0, size=(6, 1))) ** 1.3))
+    convolutions = Convolutions(1045)
+    recursion = convolutions.occupancy(leaving, weibull)
+    assert not convolutions._found
+    np.testing.assert_allclose(recursion, Convolutions(1045, "direct").occupancy(leaving, weibull), atol=1e-13, rtol=0)
+
+
+@pytest.mark.parametrize("bend", ["one point", "one sample", "weibull"])
+def test_each_sample_is_convolved_by_recursion_only_where_its_curve_is_geometric(bend):
+    from markov.engine import Convolutions
+
+    rng = np.random.default_rng(22)
+    times = np.arange(1045) / 52.18
+    curves = np.exp(-rng.uniform(0.1, 2.0, size=(4, 1)) * times)
+    bent = [2]
+    if bend == "one point":
+        curves[2, 700] *= 1 + 1e-9  # off its series by far less than any tolerance of a result
+    elif bend == "one sample":
+        curves[2] = np.exp(-((times / 0.8) ** 1.2))
+    else:
+        curves, bent = np.exp(-((times / rng.uniform(0.5, 2.0, size=(4, 1))) ** 0.9)), [0, 1, 2, 3]
+    entries = rng.uniform(size=(4, 1045))
+    mixed = Convolutions(1045).occupancy(entries, curves)
+    np.testing.assert_array_equal(mixed[bent], Convolutions(1045, "fft").occupancy(entries[bent], curves[bent]))
+    for sample in set(range(4)) - set(bent):  # by recursion, whatever the samples beside it
+        alone = Convolutions(1045).occupancy(entries[[sample]], curves[[sample]])
+        np.testing.assert_array_equal(mixed[sample], alone[0])
+        assert np.abs(alone - Convolutions(1045, "fft").occupancy(entries[[sample]], curves[[sample]])).max() > 0
+
+
+def test_strategies_sharing_convolutions_get_the_results_of_their_own():
+    from markov.engine import Convolutions
+
+    rng = np.random.default_rng(23)
+    u = np.arange(300) / 52
+    weibull = lambda scale: np.exp(-((u / scale) ** 1.2))
+    first, second, post = (np.tile(weibull(scale), (3, 1)).copy() for scale in (0.8, 0.5, 0.4))
+    for curve in (second, post):
+        curve.flags.writeable = False
+    shared = Convolutions(300)
+    for share in rng.uniform(size=(3, 3)):
+        lines = [TreatmentLine("first", first, 0.2, share), TreatmentLine("second", second, 0.3)]
+        np.testing.assert_array_equal(run_sequencing(lines, post, method=shared).occupancy,
+                                      run_sequencing(lines, post).occupancy)
+    assert len(shared._found) == 4  # each read-only curve transformed once (and found not geometric once)
+    with pytest.raises(InputError, match="Convolutions of 200 time points; the curves have 300"):
+        run_sequencing(lines, post, method=Convolutions(200))
+
+
+@pytest.mark.verification(
+    kind="another engine",
     against="one convolution per call, without reused spectra",
     tolerance="bit for bit")
 def test_reused_spectra_change_no_bit_of_a_convolution():
@@ -165,16 +238,20 @@ def test_reused_spectra_change_no_bit_of_a_convolution():
         np.testing.assert_array_equal(convolutions.occupancy(few, survival[rows]), expected[rows])
 
 
-def test_a_freed_array_leaves_no_stored_spectrum():
+def test_a_freed_array_leaves_nothing_stored():
     from markov.engine import Convolutions
 
-    convolutions, survival = Convolutions(300), np.ones((2, 300))
+    convolutions = Convolutions(300)
+    curve = np.tile(np.linspace(1.0, 0.5, 300), (2, 1)).copy()  # owns its data; not geometric: by FFT
     for scale in (1.0, 2.0, 3.0):  # each new array may take the id of the one freed before it
-        entries = np.full((2, 300), scale)
-        entries.flags.writeable = False
-        np.testing.assert_allclose(convolutions.occupancy(entries, survival)[:, -1], 300 * scale)
-        del entries
-    assert not convolutions._spectra
+        entries, geometric = np.tile(np.linspace(scale, 2 * scale, 300), (2, 1)).copy(), np.full((2, 300), 1.0)
+        for array in (entries, geometric, curve):
+            array.flags.writeable = False
+        np.testing.assert_allclose(convolutions.occupancy(entries, curve)[:, -1],
+                                   (entries[:, ::-1] * curve).sum(axis=1))
+        np.testing.assert_allclose(convolutions.occupancy(entries, geometric)[:, -1], entries.sum(axis=1))
+        del entries, geometric
+    assert sorted(key[:2] for key in convolutions._found) == [("series", id(curve)), ("spectrum", id(curve))]
 
 
 def _simulate_patients(n_patients, curves, death, onward, post, rng):
@@ -262,3 +339,25 @@ def test_markov_cycle_matrix_equals_materialised_matrices():
     compact = run_markov(distinct, [1, 0, 0], cycle_matrix=which)
     full = run_markov(distinct[:, which], [1, 0, 0])
     np.testing.assert_array_equal(compact.occupancy, full.occupancy)
+
+
+@pytest.mark.verification(
+    kind="closed form",
+    against="ln 2 / median for a cohort that all enters one state at t = 0 (median on a grid point), and "
+            "linear interpolation between two grid points",
+    tolerance="rtol 1e-13")
+def test_exit_rate_for_median_closed_form():
+    from markov.engine import exit_rate_for_median
+
+    step = 1 / 52
+    times = np.arange(600) * step
+    entries = np.zeros((3, 600))
+    entries[:, 0] = 1.0
+    outside = np.zeros((3, 600, 1))
+    outside[2] = 0.6  # more than half alive outside the state whatever its rate: out of reach
+    median = np.array([30 * step, 30.5 * step, 0.5])
+    rate, unreachable = exit_rate_for_median(entries, outside, times, median)
+    np.testing.assert_allclose(rate[0], np.log(2) / median[0], rtol=1e-13)
+    q = np.exp(-rate[1] * step)  # halfway between points 30 and 31: the mean of q^30 and q^31 is 1/2
+    np.testing.assert_allclose(0.5 * q ** 30 + 0.5 * q ** 31, 0.5, rtol=1e-13)
+    assert unreachable.tolist() == [False, False, True] and rate[2] == pytest.approx(1e4)
