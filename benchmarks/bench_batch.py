@@ -44,6 +44,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from datetime import datetime, timezone
@@ -200,9 +201,10 @@ def readme_table(results: dict) -> str:
                       f"{two['main_peak_memory_mb'] / 1024:.2f} GB).")]
     if "two" in results:
         two = results["two"]
-        lines += ["", (f"With `--workers 2` the main process used {two['main_cpu_seconds']:.0f} s of CPU while its "
-                      f"workers used {two['workers_cpu_seconds']:.0f} s.")]
-    return "\n".join(lines)
+        lines += ["", (f"With `--workers 2` the main process used {two['main_cpu_seconds']:.0f} s of CPU (its "
+                       f"start-up and the work after the model included) while its workers used "
+                       f"{two['workers_cpu_seconds']:.0f} s.")]
+    return "\n".join(line if line.startswith("|") else textwrap.fill(line, 90) for line in lines)
 
 
 def _cpus(results: dict) -> str:

@@ -423,10 +423,15 @@ class ResultsStore:
     def _read_table(self, index: int, data: bytes, columns: list[str]) -> pa.Table:
         try:
             # one file's columns, in this thread: read_table's dataset machinery takes longer than the reading
-            return pq.ParquetFile(pa.BufferReader(data)).read(columns=columns, use_threads=False)
+            table = pq.ParquetFile(pa.BufferReader(data)).read(columns=columns, use_threads=False)
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.chunk_path(index)}: unreadable ({_excerpt(error)}); run the same PSA command "
                              f"again to compute it again") from None
+        absent = [name for name in columns if name not in table.column_names]  # not an error of ParquetFile's
+        if absent:
+            raise InputError(f"{self.chunk_path(index)}: lacks {_excerpt(', '.join(absent))} (was it edited?); run "
+                             f"the same PSA command again to compute it again")
+        return table
 
     def _set_aside(self, path: Path) -> Path:
         """Move a chunk file to ``set_aside/`` under a name not taken yet."""
