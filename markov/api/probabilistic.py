@@ -132,7 +132,7 @@ class ProbabilisticResults:
         """The cost-effectiveness plane against the comparator, with a line at each ``wtp``
         (a number or several; default: every threshold of the analysis)."""
         population = _population(self.inputs, population)
-        return figures.ce_plane_figure(self.psa, self.inputs, population, decide.ce_plane(self.psa, population), wtp)
+        return figures.ce_plane_figure(self.psa, self.inputs, population, wtp)
 
     def plot_ceac(self, population: str | None = None, wtp=None) -> Figure:
         """Acceptability curves and frontier, with the thresholds marked."""

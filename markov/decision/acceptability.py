@@ -29,8 +29,12 @@ from .cea import check_outcomes, check_wtp, optimal_strategy
 QUADRANTS = ("NE", "SE", "NW", "SW", "N axis", "S axis", "E axis", "W axis", "origin")
 
 #: Largest block of net benefits (wtp values x samples x strategies, float64) built at
-#: once; longer wtp grids are handled in chunks of wtp values.
+#: once by :func:`expected_loss_curve`; longer wtp grids are handled in chunks of wtp values.
 CHUNK_BYTES = 32 * 2**20
+#: Net benefits (wtp values x samples, float64) compared at once by the acceptability
+#: curves: a block of samples over the whole wtp grid, small enough to stay in the
+#: processor's cache.
+BLOCK_BYTES = 2**18
 
 
 def acceptability_curve(costs, effects, wtp, strategies: Sequence[Hashable] | None = None) -> pd.DataFrame:
@@ -70,7 +74,8 @@ def acceptability_curve(costs, effects, wtp, strategies: Sequence[Hashable] | No
     return pd.DataFrame(counts / cost.shape[0], index=pd.Index(lam, name="wtp"), columns=_columns(names))
 
 
-def acceptability_frontier(costs, effects, wtp, strategies: Sequence[Hashable] | None = None) -> pd.DataFrame:
+def acceptability_frontier(costs, effects, wtp, strategies: Sequence[Hashable] | None = None, *,
+                           curve: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cost-effectiveness acceptability frontier (Fenwick, Claxton & Sculpher 2001).
 
     The decision at each willingness to pay is the strategy with the largest *expected*
@@ -87,6 +92,9 @@ def acceptability_frontier(costs, effects, wtp, strategies: Sequence[Hashable] |
         Willingness to pay per unit of effect, 0 or more.
     strategies : sequence of hashable, optional
         Unique strategy names; by default the positions ``0, 1, …``.
+    curve : pandas.DataFrame, optional
+        The :func:`acceptability_curve` of these samples at these ``wtp``, when already
+        computed: its probabilities are used instead of being counted again.
 
     Returns
     -------
@@ -110,7 +118,13 @@ def acceptability_frontier(costs, effects, wtp, strategies: Sequence[Hashable] |
     """
     cost, effect, names = check_outcomes(costs, effects, strategies, ndim=(2,))
     lam = np.atleast_1d(check_wtp(wtp))
-    probability = _best_counts(cost, effect, lam) / cost.shape[0]
+    if curve is None:
+        probability = _best_counts(cost, effect, lam) / cost.shape[0]
+    elif curve.shape != (lam.size, cost.shape[1]) or not np.array_equal(curve.index.to_numpy(), lam):
+        raise InputError(f"curve has shape {curve.shape}: must be the acceptability curve of these "
+                         f"{cost.shape[1]} strategies at these {lam.size} wtp values")
+    else:
+        probability = curve.to_numpy()
     best = optimal_strategy(cost, effect, lam)  # positions, by expected net benefit
     rows = np.arange(lam.size)
     return pd.DataFrame({
@@ -366,19 +380,28 @@ def _wtp_chunks(n_wtp: int, shape: tuple[int, int]):
 def _best_counts(cost: np.ndarray, effect: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Number of samples in which each strategy has the largest net benefit, shape (n_wtp, n_strategies)."""
     n_samples, n = cost.shape
-    # Each sample's strategies in tie-break order (cheaper, more effective, input order),
-    # so that argmax, which takes the first of equal maxima, applies optimal_strategy's rule.
+    # Each sample's strategies in tie-break order (cheaper, more effective, input order):
+    # keeping the first of equal maxima in that order applies optimal_strategy's rule.
     order = np.lexsort((np.broadcast_to(np.arange(n), cost.shape), -effect, cost), axis=-1)
-    cost_sorted = np.take_along_axis(cost, order, axis=-1)
-    effect_sorted = np.take_along_axis(effect, order, axis=-1)
-    samples = np.arange(n_samples)
-    counts = np.empty((lam.size, n), dtype=np.int64)
-    for chunk in _wtp_chunks(lam.size, cost.shape):
-        benefit = lam[chunk, None, None] * effect_sorted - cost_sorted
-        winners = order[samples, np.argmax(benefit, axis=-1)]  # (n_chunk, n_samples), input positions
-        rows = winners.shape[0]
-        flat = winners + n * np.arange(rows)[:, None]  # one bincount for the whole chunk
-        counts[chunk] = np.bincount(flat.ravel(), minlength=rows * n).reshape(rows, n)
+    cost_sorted = np.take_along_axis(cost, order, axis=-1).T.copy()  # (n, n_samples): a row per rank
+    effect_sorted = np.take_along_axis(effect, order, axis=-1).T.copy()
+    order = order.T.copy()
+    counts = np.zeros((lam.size, n), dtype=np.int64)
+    wtp = lam[:, None]
+    step = max(1, BLOCK_BYTES // (8 * lam.size))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        best = wtp * effect_sorted[0, part] - cost_sorted[0, part]  # (n_wtp, samples of the block)
+        winner = np.broadcast_to(order[0, part], best.shape).copy()  # input position of the best so far
+        benefit, larger = np.empty_like(best), np.empty(best.shape, dtype=bool)
+        for j in range(1, n):  # strictly larger only: the first of equal maxima stays
+            np.multiply(wtp, effect_sorted[j, part], out=benefit)
+            benefit -= cost_sorted[j, part]
+            np.greater(benefit, best, out=larger)
+            np.copyto(best, benefit, where=larger)
+            np.copyto(winner, order[j, part], where=larger)
+        for j in range(n):
+            counts[:, j] += np.count_nonzero(winner == j, axis=1)
     return counts
 
 

@@ -34,15 +34,19 @@ def acceptability(psa: PSAResults, population: str, wtp) -> pd.DataFrame:
     return _with_labels(long, psa, population)
 
 
-def frontier(psa: PSAResults, population: str, wtp) -> pd.DataFrame:
+def frontier(psa: PSAResults, population: str, wtp, ceac: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cost-effectiveness acceptability frontier: at each ``wtp`` the strategy with the
     highest expected net benefit, the probability that it is the best, and that benefit.
+    ``ceac``: the :func:`acceptability` table at the same ``wtp``, if already computed
+    (its probabilities are used instead of being counted again).
 
     Returns columns ``population``, ``wtp``, ``strategy``, ``label``,
     ``probability_cost_effective``, ``expected_net_benefit``.
     """
     costs, effects, strategies = psa.costs_and_effects(population)
-    return _with_labels(acceptability_frontier(costs, effects, wtp, strategies), psa, population)
+    curve = None if ceac is None else ceac.pivot(index="wtp", columns="strategy", values="probability_cost_effective"
+                                                 ).reindex(index=np.atleast_1d(wtp), columns=strategies)
+    return _with_labels(acceptability_frontier(costs, effects, wtp, strategies, curve=curve), psa, population)
 
 
 def evpi(psa: PSAResults, population: str, wtp) -> pd.DataFrame:

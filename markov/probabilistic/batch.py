@@ -25,6 +25,8 @@ from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from .._validate import InputError, check_count
 from ..engine import use_one_fft_thread
 from ..models import build_model
@@ -66,8 +68,14 @@ class InProcess:
 _worker_state: dict = {}
 
 
-def _start_worker(inputs: ModelInputs, seed: int) -> None:
+def _one_thread_each() -> None:
+    """FFTs and BLAS in one thread in this worker process: workers are one per core."""
     use_one_fft_thread()
+    threadpool_limits(limits=1)
+
+
+def _start_worker(inputs: ModelInputs, seed: int) -> None:
+    _one_thread_each()
     _worker_state.update(inputs=inputs, seed=seed, model=build_model(inputs))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
@@ -156,7 +164,7 @@ def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: st
             raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
                                "version on every worker")
         _worker_state.clear()
-        use_one_fft_thread()
+        _one_thread_each()
         _worker_state.update(model_fingerprint=model, model=build_model(inputs))
         _reuse_freed_memory()
     index, start, stop = task

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -346,41 +347,49 @@ class ResultsStore:
         if missing:
             raise InputError(f"{self.path}: {len(missing)} of {self.plan.n_chunks} chunks not finished; run the "
                              f"same command again to resume")
-        wanted = self.plan.n_samples if parameter_samples is None else parameter_samples
-        results, drawn, flags, names = [], [], [], None
+        n = self.plan.n_samples
+        held = n if parameter_samples is None else min(parameter_samples, n)
+        names = self._columns(measures, columns_of)
+        # one array per kind, filled chunk by chunk: memory is what is read, plus one chunk
+        outcomes = np.empty((len(names["outcomes"]), n))
+        drawn = np.empty((len(names["inputs"]), held))
+        flags = np.empty((len(names["flags"]), n), dtype=bool)
         for index, start, stop in self.plan.chunks():
             data = self._chunk_bytes(index)
-            if names is None:  # the columns, from the first chunk
-                schema = pq.read_schema(pa.BufferReader(data))
-                outcome_names = [name for name in schema.names if name != "sample"
-                                 and not name.startswith((INPUT_PREFIX, UNREACHABLE_PREFIX))]
-                names = {"keep": [name for name in outcome_names if measures is None
-                                  or name.split(":")[2] in measures],
-                         "inputs": [name for name in schema.names if name.startswith(INPUT_PREFIX)],
-                         "flags": [name for name in schema.names if name.startswith(UNREACHABLE_PREFIX)]}
-            used = stop - start  # a chunk may hold more draws than this PSA uses
-            results.append(self._read_table(index, data, ["sample", *names["keep"]]).slice(0, used))
-            flags.append(self._read_table(index, data, names["flags"]).slice(0, used))
-            if start < wanted:
-                drawn.append(self._read_table(index, data, ["sample", *names["inputs"]])
-                             .slice(0, min(stop, wanted) - start))
-        outcomes = pa.concat_tables(results).to_pandas().set_index("sample")
-        if drawn:
-            parameters = pa.concat_tables(drawn).to_pandas().set_index("sample")
-        else:  # no inputs asked for
-            parameters = pd.DataFrame(columns=names["inputs"], index=pd.Index([], dtype="int64", name="sample"),
-                                      dtype=float)
-        parameters = parameters.rename(columns=lambda name: name[len(INPUT_PREFIX):])
-        outcomes.columns = pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in names["keep"]],
-                                                     names=["population", "strategy", "measure"])
+            inputs = names["inputs"] if start < held else []
+            table = self._read_table(index, data, ["sample", *names["outcomes"], *names["flags"], *inputs])
+            table = table.slice(0, stop - start)  # a chunk may hold more draws than this PSA uses
+            if not np.array_equal(table.column("sample").to_numpy(), np.arange(start, stop)):
+                raise InputError(f"{self.chunk_path(index)}: does not hold draws {start}-{stop} in order (was it "
+                                 f"edited?); run the same PSA command again to compute it again")
+            for target, columns, rows in ((outcomes, names["outcomes"], stop - start),
+                                          (flags, names["flags"], stop - start),
+                                          (drawn, inputs, min(stop, held) - start)):
+                for i, name in enumerate(columns):
+                    target[i, start:start + rows] = table.column(name).slice(0, rows).to_numpy()
+        # frames on these arrays as they are (one block each, samples along the rows)
+        outcomes = pd.DataFrame(outcomes.T, index=pd.RangeIndex(n, name="sample"), copy=False,
+                                columns=pd.MultiIndex.from_tuples([tuple(name.split(":")) for name in names["outcomes"]],
+                                                                  names=["population", "strategy", "measure"]))
+        parameters = pd.DataFrame(drawn.T, index=pd.RangeIndex(held, name="sample"), copy=False,
+                                  columns=[name[len(INPUT_PREFIX):] for name in names["inputs"]])
+        unreachable = pd.DataFrame(flags.T, index=outcomes.index, copy=False, columns=pd.MultiIndex.from_tuples(
+            [tuple(name[len(UNREACHABLE_PREFIX):].split(":")) for name in names["flags"]],
+            names=["population", "strategy"]))
+        return parameters, outcomes, unreachable
+
+    def _columns(self, measures: tuple[str, ...] | None, columns_of: list[tuple[str, str]] | None) -> dict:
+        """The columns :meth:`read` reads, from the first chunk's schema: ``outcomes``
+        (of ``measures``, strategies in the order of ``columns_of``), ``inputs`` and ``flags``."""
+        schema = pq.read_schema(pa.BufferReader(self._chunk_bytes(0)))
+        outcomes = [name for name in schema.names if name != "sample"
+                    and not name.startswith((INPUT_PREFIX, UNREACHABLE_PREFIX))
+                    and (measures is None or name.split(":")[2] in measures)]
         if columns_of is not None:
             order = {key: i for i, key in enumerate(columns_of)}
-            outcomes = outcomes[sorted(outcomes.columns, key=lambda c: order[(c[0], c[1])])]
-        unreachable = pa.concat_tables(flags).to_pandas().set_index(outcomes.index)
-        unreachable.columns = pd.MultiIndex.from_tuples(
-            [tuple(name[len(UNREACHABLE_PREFIX):].split(":")) for name in names["flags"]],
-            names=["population", "strategy"])
-        return parameters, outcomes, unreachable
+            outcomes.sort(key=lambda name: order[tuple(name.split(":")[:2])])
+        return {"outcomes": outcomes, "inputs": [name for name in schema.names if name.startswith(INPUT_PREFIX)],
+                "flags": [name for name in schema.names if name.startswith(UNREACHABLE_PREFIX)]}
 
     # --- internals ------------------------------------------------------------------
     def _chunk_bytes(self, index: int) -> bytes:
@@ -413,10 +422,16 @@ class ResultsStore:
 
     def _read_table(self, index: int, data: bytes, columns: list[str]) -> pa.Table:
         try:
-            return pq.read_table(pa.BufferReader(data), columns=columns)
+            # one file's columns, in this thread: read_table's dataset machinery takes longer than the reading
+            table = pq.ParquetFile(pa.BufferReader(data)).read(columns=columns, use_threads=False)
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.chunk_path(index)}: unreadable ({_excerpt(error)}); run the same PSA command "
                              f"again to compute it again") from None
+        absent = [name for name in columns if name not in table.column_names]  # not an error of ParquetFile's
+        if absent:
+            raise InputError(f"{self.chunk_path(index)}: lacks {_excerpt(', '.join(absent))} (was it edited?); run "
+                             f"the same PSA command again to compute it again")
+        return table
 
     def _set_aside(self, path: Path) -> Path:
         """Move a chunk file to ``set_aside/`` under a name not taken yet."""

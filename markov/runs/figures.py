@@ -206,24 +206,27 @@ def analysis_colours(inputs: ModelInputs) -> dict[str, str]:
     return strategy_colours(list(dict.fromkeys(labels)))
 
 
-def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str, plane: pd.DataFrame,
+def ce_plane_figure(psa: PSAResults, inputs: ModelInputs, population: str,
                     wtp: float | Sequence[float] | None = None, max_points: int = CE_PLANE_MAX_POINTS) -> Figure:
-    """Incremental costs and QALYs against the comparator (``plane`` from
-    :func:`markov.decision.probabilistic.ce_plane`), the first ``max_points`` samples drawn
-    and the mean of all marked, with a line at each ``wtp`` (default: the analysis's thresholds)."""
-    comparator = plane["comparator"].iloc[0]
-    labels = dict(zip(psa.strategies(population), psa.strategy_labels(population), strict=True))
+    """Incremental costs and QALYs of each strategy against the population's comparator
+    (as :func:`markov.decision.probabilistic.ce_plane` tabulates them), the first
+    ``max_points`` samples drawn and the mean of all marked, with a line at each ``wtp``
+    (default: the analysis's thresholds)."""
+    costs, effects, strategies = psa.costs_and_effects(population)
+    labels = dict(zip(strategies, psa.strategy_labels(population), strict=True))
+    c = strategies.index(psa.comparisons[population][1])
     shown = min(psa.n_samples, max_points)
     samples = f"{psa.n_samples:,} PSA samples" if shown == psa.n_samples else \
         f"first {shown:,} of {psa.n_samples:,} PSA samples"
-    by_label = {label: rows for label, rows in plane.groupby("label", sort=False)}
-    return plot_ce_plane({label: rows["incremental_cost"].to_numpy()[:shown] for label, rows in by_label.items()},
-                         {label: rows["incremental_qalys"].to_numpy()[:shown] for label, rows in by_label.items()},
-                         comparator=labels[comparator],
+    # every sample's increments for the means, without a table of them all (a large PSA's would be large)
+    increments = {labels[s]: (costs[:, j] - costs[:, c], effects[:, j] - effects[:, c])
+                  for j, s in enumerate(strategies) if j != c}
+    return plot_ce_plane({label: cost[:shown] for label, (cost, _) in increments.items()},
+                         {label: effect[:shown] for label, (_, effect) in increments.items()},
+                         comparator=labels[strategies[c]],
                          wtp=sorted(thresholds_of(inputs).values()) if wtp is None else wtp,
                          currency=inputs.perspective.currency,
-                         means={label: (rows["incremental_qalys"].mean(), rows["incremental_cost"].mean())
-                                for label, rows in by_label.items()},
+                         means={label: (effect.mean(), cost.mean()) for label, (cost, effect) in increments.items()},
                          colours=analysis_colours(inputs),
                          title=_title(inputs, population, f"Cost-effectiveness plane ({samples})"))
 

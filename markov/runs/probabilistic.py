@@ -131,10 +131,10 @@ def _write_psa(psa: PSAResults, inputs: ModelInputs, directory: ResultsDirectory
     for done, population in enumerate(psa.populations):
         files.append(write_table(icer_summaries(psa, population, thresholds),
                                  directory.table(ICER_SUMMARY, population)))
-        writer.add(directory.figure(CE_PLANE, population), figures.ce_plane_figure, psa, inputs, population,
-                   decide.ce_plane(psa, population))
+        writer.add(directory.figure(CE_PLANE, population), figures.ce_plane_figure, psa, inputs, population)
 
-        ceac, frontier = decide.acceptability(psa, population, grid), decide.frontier(psa, population, grid)
+        ceac = decide.acceptability(psa, population, grid)
+        frontier = decide.frontier(psa, population, grid, ceac)
         files.append(write_table(figures.acceptability_wide(ceac).reset_index(), directory.table(CEAC, population)))
         files.append(write_table(figures.frontier_by_label(frontier), directory.table(CEAF, population)))
         writer.add(directory.figure(CEAC, population), figures.acceptability_figure, psa, inputs, population, ceac,

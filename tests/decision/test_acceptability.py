@@ -59,8 +59,9 @@ def test_acceptability_curve_scalar_wtp_default_names_and_chunks(monkeypatch):
     one = acceptability_curve(costs, effects, 2500.0)
     assert one.shape == (1, 4) and list(one.index) == [2500.0]
     np.testing.assert_array_equal(one.to_numpy(), whole.loc[[2500.0]].to_numpy())
-    # one wtp value per block gives the same numbers, bit for bit
+    # one wtp value (or sample) per block gives the same numbers, bit for bit
     monkeypatch.setattr(acceptability, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(acceptability, "BLOCK_BYTES", 1)
     np.testing.assert_array_equal(acceptability_curve(costs, effects, wtp).to_numpy(), whole.to_numpy())
     np.testing.assert_array_equal(expected_loss_curve(costs, effects, wtp).to_numpy(), loss.to_numpy())
 
@@ -124,6 +125,31 @@ def test_acceptability_frontier_agrees_with_expected_loss():
     ceac = acceptability_curve(costs, effects, wtp, ["x", "y", "z"])
     chosen = [ceac.iloc[j][name] for j, name in enumerate(frontier["strategy"])]
     np.testing.assert_array_equal(frontier["probability_cost_effective"], chosen)
+
+
+def test_acceptability_in_blocks_of_samples_counts_ties_as_optimal_strategy(monkeypatch):
+    # costs in thousands and effects in quarters: ties in net benefit are common and exact
+    rng = np.random.default_rng(5)
+    costs, effects = 1000.0 * rng.integers(0, 5, (300, 4)), rng.integers(0, 5, (300, 4)) / 4
+    wtp = [0.0, 1000.0, 2000.0, 4000.0]
+    monkeypatch.setattr(acceptability, "BLOCK_BYTES", 8 * len(wtp) * 7)  # blocks of 7 samples, the last short
+    ceac = acceptability_curve(costs, effects, wtp).to_numpy()
+    votes = np.zeros((len(wtp), 4))
+    for s in range(300):
+        for j, lam in enumerate(wtp):
+            votes[j, optimal_strategy(costs[s], effects[s], lam)] += 1
+    np.testing.assert_array_equal(np.round(ceac * 300), votes)
+
+
+def test_acceptability_frontier_takes_the_curve_already_computed():
+    rng = np.random.default_rng(3)
+    costs, effects = rng.gamma(4.0, 500.0, (200, 3)), rng.normal(1.0, 0.3, (200, 3))
+    wtp = np.linspace(0, 10000, 11)
+    curve = acceptability_curve(costs, effects, wtp, ["x", "y", "z"])
+    frontier = acceptability_frontier(costs, effects, wtp, ["x", "y", "z"])
+    assert acceptability_frontier(costs, effects, wtp, ["x", "y", "z"], curve=curve).equals(frontier)
+    with pytest.raises(InputError, match="curve has shape"):
+        acceptability_frontier(costs, effects, wtp[:5], ["x", "y", "z"], curve=curve)
 
 
 def test_expected_loss_by_hand():

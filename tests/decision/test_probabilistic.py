@@ -34,3 +34,11 @@ def test_evppi_uses_the_first_samples_asked_for(inputs):
     first = voi.evppi_table(psa.net_benefit(population, 100_000.0)[:60], psa.parameters[:60])
     assert table.set_index("parameter")["evppi"].to_dict() == first.set_index("parameter")["evppi"].to_dict()
     assert (decide.evppi(psa, population, 100_000.0)["n_samples"] == 80).all()  # default: every sample held
+
+
+def test_frontier_from_the_acceptability_table_already_computed(inputs):
+    psa = run_psa(inputs, 40, seed=2)
+    population = psa.populations[1]
+    grid = [0.0, 50_000.0, 100_000.0, 150_000.0]
+    ceac = decide.acceptability(psa, population, grid)
+    assert decide.frontier(psa, population, grid, ceac).equals(decide.frontier(psa, population, grid))

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -321,6 +323,32 @@ def test_chunks_of_another_seed_than_an_edited_manifest_says_are_never_used(inpu
         run_batch(inputs, 24, 4, store, chunk_size=6)
     assert len(list((store / "set_aside").iterdir())) == 4
     assert_same_psa(read_psa(store, inputs), run_psa(inputs, 24, seed=4))
+
+
+def test_a_chunk_rewritten_with_its_draws_out_of_order_is_refused_on_read(inputs, pristine, tmp_path):
+    # rows swapped and the manifest's checksum made to match: identity and checksum pass, the draws do not
+    store = tmp_path / "store"
+    shutil.copytree(pristine, store)
+    path = store / "chunks" / "chunk-000002.parquet"
+    table = pq.read_table(path)
+    path.write_bytes(data := _parquet(table.take([1, 0, *range(2, table.num_rows)])))
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["chunks"][path.name]["sha256"] = hashlib.sha256(data).hexdigest()
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"chunk-000002\.parquet: does not hold draws 12-18 in order"):
+        read_psa(store, inputs)
+    # a column dropped, the checksum made to match again
+    path.write_bytes(data := _parquet(table.drop_columns([table.column_names[-1]])))
+    manifest["chunks"][path.name]["sha256"] = hashlib.sha256(data).hexdigest()
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"chunk-000002\.parquet: lacks unreachable:"):
+        read_psa(store, inputs)
+
+
+def _parquet(table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
 
 
 def test_a_hand_edited_run_record_is_kept_or_refused_in_one_line(analysis, clean_run, tmp_path, capsys):
