@@ -22,6 +22,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ._memory import reuse_freed_memory
 from ._validate import InputError
 from ._version import __version__
 from .api import Analysis
@@ -457,6 +458,7 @@ def _reports(directory: str | Path, out: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    reuse_freed_memory()  # a command runs the model in bulk, chunk after chunk
     # A warning is one line too (a chunk set aside, say); libraries' logs are not shown
     # (Dask logs a lost scheduler in dozens of lines): what fails is reported in one line.
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "markov"
 
 #: Layers, earliest first; a module may import only from its own layer or earlier ones.
 LAYERS = [
-    ("foundation", ("_files", "_reading", "_validate", "_version", "grid")),
+    ("foundation", ("_files", "_memory", "_reading", "_validate", "_version", "grid")),
     ("uncertainty", ("uncertainty",)),
     ("survival", ("survival",)),
     ("inputs", ("inputs",)),

@@ -28,6 +28,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from .._validate import InputError, check_count
+from .._memory import reuse_freed_memory
 from ..engine import use_one_fft_thread
 from ..models import build_model
 from ..inputs.load import ModelInputs
@@ -69,9 +70,11 @@ _worker_state: dict = {}
 
 
 def _one_thread_each() -> None:
-    """FFTs and BLAS in one thread in this worker process: workers are one per core."""
+    """FFTs and BLAS in one thread in this worker process (workers are one per core), and
+    memory freed by a chunk kept for the next."""
     use_one_fft_thread()
     threadpool_limits(limits=1)
+    reuse_freed_memory()
 
 
 def _start_worker(inputs: ModelInputs, seed: int) -> None:

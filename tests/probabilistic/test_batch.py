@@ -298,3 +298,11 @@ def test_a_store_of_another_package_version_is_read_but_not_resumed(inputs, refe
     with pytest.raises(InputError, match="computed by another version of markov"):
         run_batch(inputs, 90, 3, store, chunk_size=30)
     assert tree_digest(store) == before
+
+
+def test_a_bulk_process_keeps_freed_memory_where_the_c_library_allows():
+    import platform
+
+    from markov._memory import reuse_freed_memory
+
+    assert reuse_freed_memory() is (platform.libc_ver()[0] == "glibc")

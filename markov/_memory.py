@@ -1,0 +1,29 @@
+"""How a process that runs the model in bulk (the command line, a batch worker) manages
+the memory it frees."""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES = 32 * 1024**2  # glibc's largest
+_TRIM_THRESHOLD_BYTES = 1024**3
+
+
+def reuse_freed_memory() -> bool:
+    """Keep memory freed by one chunk of draws for the next, instead of handing it back
+    to the system and having it zeroed again page by page (about 10% of the model's time
+    on the HCC base case). Arrays of up to 32 MiB come from the heap, which keeps up to
+    1 GiB free at its top: a run's memory stays at its high-water mark, which repeats
+    from chunk to chunk. For processes of the package's own (not a user's session).
+
+    Returns whether the C library took the settings (glibc only; elsewhere nothing
+    changes).
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
