@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import re
 import sys
 import textwrap
@@ -92,6 +93,13 @@ def _add_formats(command: argparse.ArgumentParser) -> None:
                               "%(default)s)")
 
 
+# A PSA of this many draws or more uses every core by default: below, starting worker
+# processes (a few seconds each, in parallel) costs about what they save.
+AUTO_WORKERS_FROM_DRAWS = 5_000
+# Each worker holds the model's working memory (about 0.6 GB for the HCC model's chunks).
+MAX_AUTO_WORKERS = 8
+
+
 def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
     """The options of running a PSA; ``draws`` is the command's option for the number of draws."""
     batch = command.add_argument_group(
@@ -99,8 +107,9 @@ def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
                            "(Parquet). Re-running the same command after an interruption resumes from the "
                            f"finished chunks; a larger {draws} extends the PSA. Results are identical whatever the "
                            "workers, scheduler or chunk size.")
-    batch.add_argument("--workers", type=int, default=1,
-                       help="local worker processes (default: %(default)s, in this process)")
+    batch.add_argument("--workers", type=int, default=None,
+                       help=f"local worker processes (default: from {AUTO_WORKERS_FROM_DRAWS:,} draws on, one per core "
+                            f"up to {MAX_AUTO_WORKERS}; below, this process alone)")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="compute on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (needs markov-hcc[dask] "
                             "on the client and on every worker)")
@@ -385,13 +394,25 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise InputError("--annual-patients and --decision-years: the population EVPI needs both")
     if getattr(args, "formats", None) is not None:
         figure_formats(args.formats)
-    if getattr(args, "scheduler", None) is not None and args.workers != 1:
+    if getattr(args, "scheduler", None) is not None and getattr(args, "workers", None) not in (None, 1):
         raise InputError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
 
 
 def _batch_options(args: argparse.Namespace) -> dict:
-    return {"workers": args.workers, "scheduler": args.scheduler, "chunk_size": args.chunk_size,
+    return {"workers": _workers(args), "scheduler": args.scheduler, "chunk_size": args.chunk_size,
             "evppi_samples": args.evppi_samples}
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """``--workers``, else one per core available to this process (at most
+    ``MAX_AUTO_WORKERS``) for a PSA of ``AUTO_WORKERS_FROM_DRAWS`` draws or more, else 1."""
+    if args.workers is not None:
+        return args.workers
+    draws = getattr(args, "samples", None) or getattr(args, "psa", None) or 0
+    if args.scheduler is not None or draws < AUTO_WORKERS_FROM_DRAWS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_AUTO_WORKERS))
 
 
 def _validate(inputs, draws: int) -> None:

@@ -110,3 +110,16 @@ def test_console_tables_as_a_health_economist_reads_them(small_run):
     assert "dominated by TACE" in text  # sorafenib in the MVI population
     money = [cell for line in tables for cell in line.split() if cell[:1].isdigit() and "," in cell]
     assert money and all("." not in cell for cell in money)  # whole units
+
+
+def test_a_large_psa_uses_every_core_by_default_and_a_small_one_this_process():
+    import os
+
+    from markov.cli import AUTO_WORKERS_FROM_DRAWS, MAX_AUTO_WORKERS, _workers
+
+    cores = min(len(os.sched_getaffinity(0)), MAX_AUTO_WORKERS)
+    large = str(AUTO_WORKERS_FROM_DRAWS)
+    for argv, workers in ((["psa", "-n", str(AUTO_WORKERS_FROM_DRAWS - 1)], 1), (["psa", "-n", large], cores),
+                          (["run", "--psa", large], cores), (["psa", "-n", large, "--workers", "1"], 1),
+                          (["psa", "-n", large, "--scheduler", "tcp://127.0.0.1:8786"], 1), (["run"], 1)):
+        assert _workers(_parser().parse_args(argv)) == workers, argv
