@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import threading
 import time
@@ -169,26 +168,8 @@ def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: st
         _worker_state.clear()
         _one_thread_each()
         _worker_state.update(model_fingerprint=model, model=build_model(inputs))
-        _reuse_freed_memory()
     index, start, stop = task
     return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])
-
-
-def _reuse_freed_memory() -> None:
-    """Let glibc reuse freed memory for large arrays again in this process.
-
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns
-    off glibc's adaptive mmap threshold: every temporary array over 128 kB is then mapped
-    and unmapped, page by page, and the model, which makes many, ran 1.7 times slower in
-    a Dask worker than in a process (measured). Elsewhere (not glibc) this does nothing.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameters
-    libc.mallopt(m_mmap_threshold, 64 * 2**20)
-    libc.mallopt(m_trim_threshold, 256 * 2**20)
 
 
 class DaskCluster:
