@@ -20,8 +20,10 @@ main process's own.
 Steps (each appends its figures to ``OUT/bench.json`` as it finishes, so a long
 benchmark that is stopped keeps what it measured):
 
-* ``e2e``: ``markov psa -n E2E --seed 1``, everything included (EVPPI, tables, figures);
-* ``one``: ``--draws`` draws in one process, no EVPPI (the baseline of the ratios);
+* ``e2e``: ``markov psa -n E2E --seed 1`` as a user runs it (from 5,000 draws on, one
+  worker per core by default), everything included (EVPPI, tables, figures);
+* ``one``: ``--draws`` draws in one process (``--workers 1``), no EVPPI (the baseline of
+  the ratios);
 * ``one_core``: the same with FFTs in one thread (the command line in a Python that
   pins them first), as each worker computes: the baseline of parallel efficiency
   (``one`` computes its FFTs on every core);
@@ -261,9 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     if "e2e" in steps:
         record(args.out, "e2e", run_cli(args.out / "e2e", args.e2e_draws, evppi=True))
     if "one" in steps:
-        record(args.out, "one", run_cli(args.out / "one", args.draws))
+        record(args.out, "one", run_cli(args.out / "one", args.draws, "--workers", "1"))
     if "one_core" in steps:
-        figures = run_cli(args.out / "one_core", args.draws, markov=MARKOV_ONE_CORE)
+        figures = run_cli(args.out / "one_core", args.draws, "--workers", "1", markov=MARKOV_ONE_CORE)
         figures["identical_to_one"] = same_draws(read_psa(args.out / "one_core", inputs), baseline())
         record(args.out, "one_core", figures)
     if "two" in steps:
