@@ -173,7 +173,7 @@ def readme_table(results: dict) -> str:
              ("| run | draws | draws/s | ratio to 1 process | parallel efficiency | after the model | wall | "
              "peak memory (process and its workers) | same bits as 1 process | load average at start |"),
              "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = [("e2e", "`markov psa -n {draws:,} --seed 1`, everything (1 process)"),
+    rows = [("e2e", "`markov psa -n {draws:,} --seed 1`, everything (default workers: one per core)"),
             ("one", "in-process (1 worker)"), ("one_core", "in-process, FFTs in one thread (1 core)"),
             ("two", "`--workers 2`"), ("api", "Python API `run_psa`"),
             ("dask", "Dask `LocalCluster`, 2 workers"), ("million", "`--workers 2`")]
