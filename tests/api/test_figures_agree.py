@@ -20,6 +20,7 @@ def figures(tmp_path_factory):
     analysis = markov.load(path)
     base, psa, dsa = analysis.base_case(), analysis.psa(MIN_EVPPI_SAMPLES, seed=3), analysis.dsa()
     drawn = {}
+    plt.rcParams["figure.max_open_warning"] = 0  # every figure is held open on purpose, to be compared
     for population in analysis.populations:
         drawn |= {(population, "occupancy"): base.plot_occupancy(population),
                   (population, "survival"): base.plot_survival(population),
@@ -31,6 +32,7 @@ def figures(tmp_path_factory):
                   (population, "tornado"): dsa.plot_tornado(population)}
     yield analysis, drawn
     plt.close("all")
+    plt.rcParams["figure.max_open_warning"] = plt.rcParamsDefault["figure.max_open_warning"]
 
 
 def _legend_colours(figure) -> dict[str, str]:
