@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from psa_checks import SMALL, assert_same_psa, tree_digest
 
 import markov
 from markov._validate import InputError
@@ -30,7 +31,6 @@ from markov.probabilistic.batch import run_batch
 from markov.probabilistic.psa import read_psa, run_psa
 from markov.probabilistic.store import ChunkSetAside, ResultsStore
 
-SMALL = {"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10}
 #: Best supportive care calibrated to each strategy's OS median (the shipped `os_calibration`
 #: scenario, in one population): sorafenib's median cannot be reached in a few draws.
 CALIBRATED = {**SMALL, "name": "calibrated", "overrides": {"populations": {"imbrave150": {"strategies": {
@@ -61,17 +61,6 @@ def pristine(inputs, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("pristine") / "store"
     run_batch(inputs, 24, 3, store, chunk_size=6)
     return store
-
-
-def assert_same_psa(a, b) -> None:
-    pd.testing.assert_frame_equal(a.outcomes, b.outcomes, check_exact=True)
-    pd.testing.assert_frame_equal(a.parameters, b.parameters, check_exact=True)
-    pd.testing.assert_frame_equal(a.calibration_unreachable, b.calibration_unreachable, check_exact=True)
-
-
-def tree_digest(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 #: What a command says of its progress on stderr: a bar ("PSA [###...") or a step starting.

@@ -2,7 +2,6 @@
 workers or chunks; resuming after an interruption (including kill -9); refusing a
 store or results directory of another model; the command line's errors and help."""
 import fcntl
-import hashlib
 import json
 import os
 import signal
@@ -14,19 +13,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from psa_checks import SMALL, assert_same_psa, tree_digest
 
 from markov._validate import InputError
-from markov.probabilistic.batch import run_batch
 from markov.cli import main
 from markov.inputs import load_analysis
+from markov.probabilistic.batch import run_batch
 from markov.probabilistic.psa import read_psa, run_psa
-
-SMALL = {"name": "small", "cycle_length_days": 30.4375, "horizon_years": 10}
 
 
 @pytest.fixture(scope="module")
 def analysis(tmp_path_factory) -> Path:
-    """The shipped model on a coarse grid (monthly cycles, 10 years) to keep runs short."""
     path = tmp_path_factory.mktemp("analysis") / "small.yaml"
     path.write_text(yaml.safe_dump(SMALL))
     return path
@@ -41,18 +38,6 @@ def inputs(analysis):
 def reference(inputs):
     """The API's in-memory PSA: what every batch run must reproduce bit for bit."""
     return run_psa(inputs, 60, seed=3, chunk_size=60)
-
-
-def assert_same_psa(a, b) -> None:
-    pd.testing.assert_frame_equal(a.outcomes, b.outcomes, check_exact=True)
-    pd.testing.assert_frame_equal(a.parameters, b.parameters, check_exact=True)
-    pd.testing.assert_frame_equal(a.calibration_unreachable.reset_index(drop=True),
-                                  b.calibration_unreachable.reset_index(drop=True), check_exact=True)
-
-
-def tree_digest(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.slow
