@@ -89,12 +89,12 @@ class Convolutions:
     """
 
     def __init__(self, n_times: int, method: str = "auto") -> None:
-        self.geometric = method == "auto"
+        self.by_recursion = method == "auto"  # where one side is geometric
         if method == "auto":
             method = "fft" if n_times >= FFT_MIN_TIME_POINTS else "direct"
         self.n_times, self.method = n_times, method
         self.size = scipy.fft.next_fast_len(2 * n_times - 1, real=True)
-        self._found: dict[tuple[str, int], object] = {}
+        self._found: dict[tuple, object] = {}  # (kind, owner, data, shape, strides) -> what was computed
         # rows zero-padded to the FFT size, the padding written once: padding a copy per
         # transform (what rfft(rows, size) does) costs more than the transform
         self._padded = np.zeros((0, self.size))
@@ -137,7 +137,7 @@ class Convolutions:
         How a sample is convolved depends on its own rows only, so that its result does
         not depend on the samples convolved with it.
         """
-        if not self.geometric:
+        if not self.by_recursion:
             return self._transformed(entries, survival)
         out = np.empty(entries.shape)
         done = np.zeros(entries.shape[0], dtype=bool)
@@ -205,7 +205,7 @@ def run_sequencing(
         Survival from entry into post-progression care, ``(n_time_points,)`` or
         ``(n_samples, n_time_points)``.
     post_progression_name : str
-    method : {"auto", "direct", "fft"}
+    method : {"auto", "direct", "fft"} or Convolutions
         How to sum the convolution: "direct" is exact summation, O(T²) per sample;
         "fft" is O(T log T) and agrees with it to about 1e-15; "auto" convolves a
         geometric series (an exponential curve, or entries from one) by recursion, O(T),
