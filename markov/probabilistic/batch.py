@@ -69,7 +69,7 @@ class InProcess:
 _worker_state: dict = {}
 
 
-def _one_thread_each() -> None:
+def _set_up_worker() -> None:
     """FFTs and BLAS in one thread in this worker process (workers are one per core), and
     memory freed by a chunk kept for the next."""
     use_one_fft_thread()
@@ -78,7 +78,7 @@ def _one_thread_each() -> None:
 
 
 def _start_worker() -> None:
-    _one_thread_each()
+    _set_up_worker()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -173,7 +173,7 @@ def _dask_chunk(inputs: ModelInputs, seed: int, task: Task, code: str, model: st
             raise WorkerFailed("a Dask worker runs another version of markov than the client; install the same "
                                "version on every worker")
         _worker_state.clear()
-        _one_thread_each()
+        _set_up_worker()
         _worker_state.update(model_fingerprint=model, model=build_model(inputs))
     index, start, stop = task
     return index, evaluate_chunk(inputs, seed, start, stop, _worker_state["model"])
