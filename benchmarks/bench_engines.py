@@ -23,6 +23,7 @@ from timing import median_seconds
 
 import markov
 from markov.models import chancellor
+from markov.outcomes import Accumulator
 
 DISCOUNT = 0.035
 # hesim (R) on the same models and this machine, 10,000 draws, range of its runs: stored,

@@ -89,10 +89,10 @@ def run_markov(
 # Partitioned survival
 # ---------------------------------------------------------------------------------
 
-def _curve_rows(curve, name: str) -> np.ndarray:
-    """A survival curve as ``(1 or n_samples, n_time_points)``, validated."""
+def _curve_rows(curve, name: str, check=check_survival_curves) -> np.ndarray:
+    """A survival curve as ``(1 or n_samples, n_time_points)``, validated by ``check(array, name)``."""
     array = as_float_array(curve, name, ndim=(1, 2), finite=False)
-    check_survival_curves(array, name)
+    check(array, name)
     return array.reshape((1,) * (2 - array.ndim) + array.shape)
 
 

@@ -83,11 +83,11 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
 
 
-def _discounted_years_and_exits(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace,
-                                entered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted years and exits in each state, from the weights of :func:`cycle_weights`,
-    the discount ``factors`` by time point and the discounted entries, in one pass over
-    the occupancy.
+def _discounted_years_and_leaving(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Discounted years in each state, from the weights of :func:`cycle_weights`, and the
+    part of the discounted exits the occupancy makes (:func:`_discounted_exits`), in one
+    pass over the occupancy.
 
     Time point t closes cycle t - 1 and opens cycle t, so its weight in years is the sum of
     the two. The exits of the cycle ending at t are those entering at t plus those in the
@@ -100,7 +100,13 @@ def _discounted_years_and_exits(at_start: np.ndarray, at_end: np.ndarray, factor
     later = factors[1:]
     leaving = np.append(later, 0.0) - np.insert(later, 0, 0.0)
     sums = np.matmul(np.stack([years, leaving]), trace.occupancy)
-    return sums[:, 0], entered - factors[0] * trace.entries[:, 0] + sums[:, 1]
+    return sums[:, 0], sums[:, 1]
+
+
+def _discounted_exits(factors: np.ndarray, trace: CohortTrace, entered: np.ndarray, leaving: np.ndarray) -> np.ndarray:
+    """Discounted exits from each state: the discounted ``entered`` after t = 0 and the
+    occupancy's part, ``leaving`` (:func:`_discounted_years_and_leaving`)."""
+    return entered - factors[0] * trace.entries[:, 0] + leaving
 
 
 def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.ndarray:
@@ -183,23 +189,23 @@ class Accumulator:
     # The arithmetic of the cached properties is in functions of the module, which mutation
     # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
     @cached_property
-    def _years_and_exits(self) -> tuple[np.ndarray, np.ndarray]:
-        return _discounted_years_and_exits(*self._cycle_weights, self._discount_factors, self.trace, self.entered)
+    def _years_and_leaving(self) -> tuple[np.ndarray, np.ndarray]:
+        return _discounted_years_and_leaving(*self._cycle_weights, self._discount_factors, self.trace)
 
     @property
     def years(self) -> np.ndarray:
         """Discounted years in each state, ``(n_samples, n_states)``."""
-        return self._years_and_exits[0]
+        return self._years_and_leaving[0]
 
     @cached_property
     def entered(self) -> np.ndarray:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
         return np.matmul(self._discount_factors, self.trace.entries)
 
-    @property
+    @cached_property
     def exits(self) -> np.ndarray:
         """Discounted exits from each state, ``(n_samples, n_states)``."""
-        return self._years_and_exits[1]
+        return _discounted_exits(self._discount_factors, self.trace, self.entered, self._years_and_leaving[1])
 
     def capped_total(self, per_year, factor, cap) -> np.ndarray:
         """Discounted total per sample and state of a value per year by state, scaled and

@@ -209,9 +209,27 @@ def test_strategies_sharing_convolutions_get_the_results_of_their_own():
         lines = [TreatmentLine("first", first, 0.2, share), TreatmentLine("second", second, 0.3)]
         np.testing.assert_array_equal(run_sequencing(lines, post, method=shared).occupancy,
                                       run_sequencing(lines, post).occupancy)
-    assert len(shared._found) == 4  # each read-only curve transformed once (and found not geometric once)
+    # each read-only curve checked once, transformed once and found not geometric once
+    assert sorted(key[0] for key in shared._found) == ["checked", "checked", "series", "series", "spectrum",
+                                                       "spectrum"]
     with pytest.raises(InputError, match="Convolutions of 200 time points; the curves have 300"):
         run_sequencing(lines, post, method=Convolutions(200))
+
+
+def test_a_shared_convolutions_checks_a_curve_until_it_passes():
+    from markov.engine import Convolutions
+
+    u = np.arange(300) / 52
+    rising = np.exp(-u / 0.8)
+    rising[100] = rising[99] + 0.01
+    rising.flags.writeable = False
+    good = np.exp(-u / 0.5)
+    good.flags.writeable = False
+    shared = Convolutions(300)
+    for _ in range(2):  # a failed check is not kept as passed
+        with pytest.raises(InputError, match=r"second.progression_free \[time point 100\]: survival rises"):
+            run_sequencing([TreatmentLine("first", good, 0.2, 0.5), TreatmentLine("second", rising, 0.3)], good,
+                           method=shared)
 
 
 @pytest.mark.verification(
