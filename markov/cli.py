@@ -400,7 +400,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 def _batch_options(args: argparse.Namespace) -> dict:
     return {"workers": _workers(args), "scheduler": args.scheduler, "chunk_size": args.chunk_size,
-            "evppi_samples": args.evppi_samples}
+            "evppi_samples": args.evppi_samples,
+            "figure_workers": args.workers if args.workers is not None else _cores()}
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -411,6 +412,13 @@ def _workers(args: argparse.Namespace) -> int:
     draws = getattr(args, "samples", None) or getattr(args, "psa", None) or 0
     if args.scheduler is not None or draws < AUTO_WORKERS_FROM_DRAWS:
         return 1
+    return _cores()
+
+
+def _cores() -> int:
+    """Cores available to this process, at most ``MAX_AUTO_WORKERS``: the default number
+    of worker processes (figures are drawn by as many whatever the PSA's size: a forked
+    process costs them little)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(cores, MAX_AUTO_WORKERS))
 

@@ -65,20 +65,22 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
                  seed: int | None = None, progress: Progress | None = None, workers: int = 1,
                  scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  evppi_samples: int | None = None, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
-                 phases: figures.Phases | None = None) -> AnalysisOutputs:
+                 phases: figures.Phases | None = None, figure_workers: int | None = None) -> AnalysisOutputs:
     """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
 
     The PSA runs into the directory's results store (:func:`markov.probabilistic.batch.run_batch`:
     resumable, on ``workers`` local processes or a Dask ``scheduler``), its progress shown
     by ``progress`` (else by ``phases``, as every other phase's). Figures are written in
-    ``formats`` (:data:`markov.plots.FIGURE_FORMATS`)."""
+    ``formats`` (:data:`markov.plots.FIGURE_FORMATS`) by ``figure_workers`` processes
+    (None: ``workers``; :class:`~markov.runs.figures.FigureWriter`)."""
     n = inputs.analysis.psa_samples if psa_samples is None else psa_samples
     seed = inputs.analysis.seed if seed is None else seed
     check_follow_up(inputs)  # the comparison with patient-level data needs it: refused before anything is written
     plan = check_stored_psa(inputs, n, seed, chunk_size, evppi_samples) if n else None
     with claim_output(out, inputs, plan) as path:
         backend = backend_for(workers, scheduler) if n else None  # connect before the base case: fail early
-        writer = figures.FigureWriter(formats, phases)
+        figure_workers = figure_workers or workers
+        writer = figures.FigureWriter(formats, phases, figure_workers)
         started = phases("Base case", "populations") if phases else None
         if started:
             started(0, len(inputs.populations))
@@ -92,7 +94,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
         if n:
             psa = run_stored_psa(inputs, n, seed, path, progress=progress or (phases and phases("PSA", "draws")),
                                  backend=backend, chunk_size=chunk_size, evppi_samples=evppi_samples)
-            psa_files, summary = write_psa(psa, inputs, path, formats=formats, phases=phases)
+            psa_files, summary = write_psa(psa, inputs, path, formats=formats, phases=phases, workers=figure_workers)
             files += psa_files
         record_finished(path, "run", psa_samples=n or None, seed=seed if n else None)
     return AnalysisOutputs(inputs.analysis.name, results, incremental, calibration, table_of_inputs, psa, summary,
@@ -102,11 +104,12 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
 def run_report(inputs: ModelInputs, out: str | Path, *, psa_samples: int = 1000, seed: int | None = None,
                dsa: bool = True, progress: Progress | None = None, workers: int = 1, scheduler=None,
                chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
-               formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: figures.Phases | None = None
-               ) -> tuple[AnalysisOutputs, list[Path]]:
+               formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: figures.Phases | None = None,
+               figure_workers: int | None = None) -> tuple[AnalysisOutputs, list[Path]]:
     """``markov report``: the base case and a PSA of ``psa_samples`` draws (:func:`run_analysis`),
     the deterministic sensitivity analysis (unless ``dsa`` is false) into ``out/dsa``, then
-    ``report.xlsx`` and ``report.html``; figures in ``formats``. ``out`` and ``out/dsa``
+    ``report.xlsx`` and ``report.html``; figures in ``formats`` (by ``figure_workers``
+    processes where :func:`run_analysis` draws them). ``out`` and ``out/dsa``
     are claimed before anything is written and held throughout, so no other command
     writes there between the parts. Returns the run's outputs and every file written."""
     seed = inputs.analysis.seed if seed is None else seed
@@ -116,7 +119,8 @@ def run_report(inputs: ModelInputs, out: str | Path, *, psa_samples: int = 1000,
                                                        else nullcontext()):
         outputs = run_analysis(inputs, directory.path, psa_samples=psa_samples, seed=seed, progress=progress,
                                workers=workers, scheduler=scheduler, chunk_size=chunk_size,
-                               evppi_samples=evppi_samples, formats=formats, phases=phases)
+                               evppi_samples=evppi_samples, formats=formats, phases=phases,
+                               figure_workers=figure_workers)
         files = list(outputs.files)
         if dsa:
             files += run_dsa(inputs, directory.dsa.path, formats=formats, phases=phases)

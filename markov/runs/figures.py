@@ -7,6 +7,8 @@ population (its place among all the population's strategies).
 """
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -73,27 +75,109 @@ def save(figure: Figure, path: Path, formats: str | Sequence[str] = DEFAULT_FIGU
 class FigureWriter:
     """The figures of one phase of a run, written when :meth:`write` is called: each built,
     saved in ``formats`` and freed in turn (one figure in memory at a time), with a
-    progress bar ("Writing figures 12/24") when ``phases`` is given."""
+    progress bar ("Writing figures 12/24") when ``phases`` is given.
 
-    def __init__(self, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: Phases | None = None) -> None:
+    With ``workers`` above 1 (where processes can be forked: not on Windows or macOS),
+    up to ``workers - 1`` figures are drawn in forked copies of this process while it
+    goes on, from the moment they are added: drawing overlaps the analysis that follows
+    (the EVPPI) and the other figures. A figure is the same whichever process draws it.
+    """
+
+    def __init__(self, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: Phases | None = None,
+                 workers: int = 1) -> None:
         self.formats, self.phases = figure_formats(formats), phases
-        self._jobs: list[tuple[Path, Callable[[], Figure | None]]] = []
+        self._jobs: list[tuple[int, Path, Callable[[], Figure | None]]] = []  # (order added, stem, build)
+        forking = workers > 1 and sys.platform.startswith("linux")
+        self._helpers = workers - 1 if forking else 0
+        self._drawing: dict[int, _Drawing] = {}  # figures being drawn by forked processes
+        self._written: dict[int, list[Path]] = {}  # each figure's files, by the order it was added in
+        self._added = 0
 
     def add(self, path: Path, build: Callable[..., Figure | None], *args, **kwargs) -> None:
         """Write ``build(*args, **kwargs)`` (a figure, or None for none) under the stem ``path``."""
-        self._jobs.append((path, partial(build, *args, **kwargs)))
+        self._jobs.append((self._added, path, partial(build, *args, **kwargs)))
+        self._added += 1
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Start waiting figures in forked processes, as many as are free."""
+        self._collect(wait=False)
+        while self._jobs and len(self._drawing) < self._helpers:
+            order, path, build = self._jobs.pop(0)
+            self._drawing[order] = _Drawing(path, build, self.formats)
+
+    def _collect(self, wait: bool) -> None:
+        """Take the files of the forked processes that have finished (all of them, with
+        ``wait``)."""
+        finished = [order for order, drawing in self._drawing.items() if wait or drawing.done()]
+        try:
+            for order in finished:
+                self._written[order] = self._drawing[order].files()
+        finally:  # after an error, the others are still waited for
+            for order in finished:
+                self._drawing.pop(order).join()
 
     def write(self) -> list[Path]:
         """Build and write every figure added since the last call; returns the files."""
-        jobs, self._jobs, files = self._jobs, [], []
-        progress = self.phases("Writing figures", "figures") if self.phases and jobs else None
-        for done, (path, build) in enumerate(jobs, 1):
-            figure = build()
-            if figure is not None:
-                files += save(figure, path, self.formats)
-            if progress:
-                progress(done, len(jobs))
+        total = len(self._jobs) + len(self._drawing)
+        progress = self.phases("Writing figures", "figures") if self.phases and total else None
+        try:
+            while self._jobs:
+                order, path, build = self._jobs.pop(0)
+                figure = build()
+                self._written[order] = [] if figure is None else save(figure, path, self.formats)
+                self._hand_out()
+                if progress and self._jobs:
+                    progress(total - len(self._jobs) - len(self._drawing), total)
+            self._collect(wait=True)
+        finally:  # after an error too, every process is waited for and nothing is left for the next call
+            try:
+                self._collect(wait=True)
+            finally:
+                written, self._written, self._jobs = self._written, {}, []
+        if progress:
+            progress(total, total)
+        return [file for order in sorted(written) for file in written[order]]
+
+
+class _Drawing:
+    """One figure drawn and saved by a forked copy of this process."""
+
+    def __init__(self, path: Path, build: Callable[[], Figure | None], formats: tuple[str, ...]) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_draw, args=(send, path, build, formats), daemon=True)
+        self._process.start()
+        send.close()
+
+    def done(self) -> bool:
+        return self._receive.poll()
+
+    def files(self) -> list[Path]:
+        """The files written (waiting for them), or the error raised in drawing them."""
+        try:
+            files, error = self._receive.recv()
+        except EOFError:  # the process died without a word
+            self._process.join()
+            files, error = None, OSError(f"a figure's process ended with exit code {self._process.exitcode}")
+        if error is not None:
+            raise error
         return files
+
+    def join(self) -> None:
+        self._process.join()
+        self._receive.close()
+
+
+def _draw(send, path: Path, build: Callable[[], Figure | None], formats: tuple[str, ...]) -> None:
+    try:
+        figure = build()
+        send.send(([] if figure is None else save(figure, path, formats), None))
+    except BaseException as error:  # noqa: BLE001 - whatever it is, the parent raises it
+        try:
+            send.send((None, error))
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled is sent as text
+            send.send((None, RuntimeError(f"{type(error).__name__}: {error}")))
 
 
 def _title(inputs: ModelInputs, population: str, what: str) -> str:

@@ -39,18 +39,20 @@ from .tables import default_wtp, icer_summaries, psa_summary, thresholds_of, wtp
 def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
                       chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
                       progress: Progress | None = None, phases: figures.Phases | None = None,
-                      **write_options) -> tuple[list[Path], pd.DataFrame]:
+                      figure_workers: int | None = None, **write_options) -> tuple[list[Path], pd.DataFrame]:
     """``markov psa``: the PSA into the results store under ``out`` (resumable; its
-    progress shown by ``progress``, else by ``phases``), then every PSA table and figure
-    under ``out`` (:func:`write_psa`, which takes ``write_options``). Every value is
-    checked before anything is written."""
+    progress shown by ``progress``, else by ``phases``; on ``workers`` local processes or
+    a Dask ``scheduler``), then every PSA table and figure under ``out`` (:func:`write_psa`,
+    which takes ``write_options``), the figures drawn by ``figure_workers`` processes
+    (None: ``workers``). Every value is checked before anything is written."""
     plan = check_stored_psa(inputs, n, seed, chunk_size, evppi_samples)
     check_population_evpi(inputs, write_options.get("annual_patients"), write_options.get("decision_years"))
     with claim_output(out, inputs, plan) as path:
         psa = run_stored_psa(inputs, n, seed, path, progress=progress or (phases and phases("PSA", "draws")),
                              backend=backend_for(workers, scheduler), chunk_size=chunk_size,
                              evppi_samples=evppi_samples)
-        files, summary = write_psa(psa, inputs, path, phases=phases, **write_options)
+        files, summary = write_psa(psa, inputs, path, phases=phases, workers=figure_workers or workers,
+                                   **write_options)
         record_finished(path, "psa", psa_samples=n, seed=seed)
     return files, summary
 
@@ -98,19 +100,21 @@ def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, p
 
 def write_psa(psa: PSAResults, inputs: ModelInputs, out: str | Path, *, wtp_max: float | None = None,
               evppi: bool = True, annual_patients: float | None = None, decision_years: float | None = None,
-              formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
-              phases: figures.Phases | None = None) -> tuple[list[Path], pd.DataFrame]:
+              formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: figures.Phases | None = None,
+              workers: int = 1) -> tuple[list[Path], pd.DataFrame]:
     """Tables and figures of a PSA (its per-sample results and inputs are in its store,
     :func:`run_stored_psa`): summary, ICER distributions, CE planes, CEAC + CEAF, EVPI,
     EVPPI (each input, and the inputs of each source together) and convergence, per population. With ``annual_patients``
     (patients facing the decision each year) and ``decision_years`` (how long the
     decision holds), also the population EVPI, discounted at the perspective's rate for
-    costs. Figures are written in ``formats``; ``phases`` shows the progress of the EVPPI
-    and of writing figures. Returns the files and the summary table."""
+    costs. Figures are written in ``formats``, by up to ``workers`` processes
+    (:class:`~markov.runs.figures.FigureWriter`), while the analysis goes on; ``phases``
+    shows the progress of the EVPPI and of writing figures. Returns the files and the
+    summary table."""
     check_population_evpi(inputs, annual_patients, decision_years)
     with claim_output(out, inputs) as path:
         return _write_psa(psa, inputs, ResultsDirectory(path), wtp_max, evppi, annual_patients, decision_years,
-                          figures.FigureWriter(formats, phases), phases)
+                          figures.FigureWriter(formats, phases, workers), phases)
 
 
 def _write_psa(psa: PSAResults, inputs: ModelInputs, directory: ResultsDirectory, wtp_max: float | None, evppi: bool,
