@@ -253,6 +253,44 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     return curve_arr, share_arr, floored
 
 
+def general_population_log_survival(const double[::1] start_age, const double[::1] times,
+                                    const double[:, ::1] force, const double[:, ::1] cumulative):
+    """log S = -H of general-population cohorts, by sex, from a life table.
+
+    start_age : (n,) in years, within the table's ages; times : (T,) years since the
+    start, finite and non-negative. force : (n_sexes, n_ages), the force of mortality
+    by single year of age, constant within each year, the last age's going on beyond
+    the table; cumulative : (n_sexes, n_ages + 1), its running sum from birth (0 first).
+
+    Returns (n_sexes, n, T): -(H(age) - H(start age)), H(a) = cumulative[⌊a⌋] +
+    force[⌊a⌋]·(a − ⌊a⌋) with ⌊a⌋ capped at the last age, rounded as numpy rounds the
+    same formula (markov.survival.GeneralPopulationSurvival), so that exp and the
+    mixture of sexes, left to numpy, give its survival bit for bit.
+    """
+    cdef Py_ssize_t n = start_age.shape[0], n_times = times.shape[0]
+    cdef Py_ssize_t n_sexes = force.shape[0], last = force.shape[1] - 1
+    out_arr = np.empty((n_sexes, n, n_times))
+    cdef double[:, :, ::1] out = out_arr
+    cdef Py_ssize_t sex, s, t, whole
+    cdef double age, at_start
+    with nogil:
+        for sex in range(n_sexes):
+            for s in range(n):
+                age = start_age[s]
+                whole = _year_of_age(age, last)
+                at_start = cumulative[sex, whole] + force[sex, whole] * (age - whole)
+                for t in range(n_times):
+                    age = start_age[s] + times[t]
+                    whole = _year_of_age(age, last)
+                    out[sex, s, t] = -((cumulative[sex, whole] + force[sex, whole] * (age - whole)) - at_start)
+    return out_arr
+
+
+cdef inline Py_ssize_t _year_of_age(double age, Py_ssize_t last) noexcept nogil:
+    """⌊age⌋ (truncation: age is non-negative), capped at the table's last age."""
+    cdef Py_ssize_t whole = <Py_ssize_t> age
+    return last if whole > last else whole
+
 def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
                      const Py_ssize_t[::1] point, const double[::1] weight, double step,
                      double log_low, double log_high, int iterations):

@@ -34,7 +34,13 @@ except ImportError as _missing:  # a checkout without a build, ahead of the inst
                       "build it here with `pip install -e .`") from _missing
 
 from .cohort import run_markov, run_partitioned_survival
-from .kernels import compiled_core_files, cycle_weighted_totals, exit_rate_for_median, floor_survival
+from .kernels import (
+    compiled_core_files,
+    cycle_weighted_totals,
+    exit_rate_for_median,
+    floor_survival,
+    general_population_survival,
+)
 from .sequencing import (
     FFT_MIN_TIME_POINTS,
     SEQUENCING_CHUNK_SAMPLES,
@@ -54,6 +60,6 @@ __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
     "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
     "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals",
-    "exit_rate_for_median", "floor_survival", "run_markov", "run_partitioned_survival", "run_sequencing",
-    "use_one_fft_thread",
+    "exit_rate_for_median", "floor_survival", "general_population_survival", "run_markov", "run_partitioned_survival",
+    "run_sequencing", "use_one_fft_thread",
 ]

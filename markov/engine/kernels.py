@@ -38,6 +38,39 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
                                   population_survival)
 
 
+def general_population_survival(start_age: np.ndarray, share_female: np.ndarray, times_years: np.ndarray,
+                                force_female: np.ndarray, force_male: np.ndarray) -> np.ndarray:
+    """Survival of general-population cohorts at many times, from a life table: the
+    survival of :class:`~markov.survival.GeneralPopulationSurvival` in years, bit for bit,
+    in a compiled pass per sex instead of numpy's passes over every (sample, time).
+
+    Parameters
+    ----------
+    start_age, share_female : ndarray, shape (n_samples,)
+        Age at the start, within the table's ages, and share of women, in [0, 1].
+    times_years : ndarray, shape (n_times,)
+        Finite, non-negative.
+    force_female, force_male : ndarray, shape (n_ages,)
+        Force of mortality per year by single year of age
+        (:meth:`~markov.survival.LifeTable.force_of_mortality`).
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_times)
+        f·S_F(t) + (1 − f)·S_M(t), each sex's log-survival from the compiled pass, its
+        exp and the mixture by numpy, as the curve computes them (a new array).
+    """
+    force = np.stack([force_female, force_male])
+    cumulative = np.concatenate([np.zeros((2, 1)), np.cumsum(force, axis=1)], axis=1)
+    log_survival = _engine.general_population_log_survival(start_age, times_years, force, cumulative)
+    female, male = np.exp(log_survival, out=log_survival)
+    share = share_female[:, None]
+    male *= 1.0 - share
+    survival = female * share  # its own array, so that the buffer of both sexes is freed
+    survival += male
+    return survival
+
+
 def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
                          bounds_per_year: tuple[float, float] = (1e-6, 1e4), iterations: int = 80
                          ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """What every structure's model shares: the grid, the life table, general-population
-survival, the cost categories, and evaluation population by population."""
+survival, the cost categories, and evaluation population by population, populations
+sharing what depends only on references they name alike (:class:`~markov.models.shared.SharedWork`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,6 +10,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..engine import general_population_survival
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..inputs import ModelInputs, ParameterSet
 from ..inputs.schema import DrugCourse, TimeOnTreatment
@@ -16,6 +18,7 @@ from ..inputs.structures import Population
 from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
 from .curves import Cohort, build_curves
 from .protocol import StrategyResult
+from .shared import SharedWork
 from .valuation import COMMON_CATEGORIES, Course, PopulationValues
 
 
@@ -80,23 +83,42 @@ class CohortModel:
         """The perspective's life table, read from its files once, not at every evaluation."""
         return LifeTable.load(self.inputs.perspective.life_table)
 
-    def general_population_curve(self, population: Population, params: ParameterSet) -> GeneralPopulationSurvival:
-        """General-population survival of the cohort (years since the start)."""
-        return GeneralPopulationSurvival(self.life_table, params[population.start_age], params[population.share_female])
+    def general_population_curve(self, population: Population, params: ParameterSet,
+                                 shared: SharedWork | None = None) -> GeneralPopulationSurvival:
+        """General-population survival of the cohort (years since the start): one per
+        start age and share female of ``shared``."""
+        shared = SharedWork() if shared is None else shared
+        return shared.get(("general_population", population.start_age, population.share_female),
+                          lambda: GeneralPopulationSurvival(self.life_table, params[population.start_age],
+                                                            params[population.share_female]))
 
-    def general_population(self, population: Population, params: ParameterSet) -> np.ndarray:
-        """General-population survival of the cohort on the grid, ``(n_samples, n_times)``."""
-        return self.general_population_curve(population, params).survival_on_grid(self.grid)
+    def general_population(self, population: Population, params: ParameterSet,
+                           shared: SharedWork | None = None) -> np.ndarray:
+        """General-population survival of the cohort on the grid, ``(n_samples, n_times)``,
+        read-only: the curve's (:meth:`general_population_curve`), bit for bit, by the
+        compiled :func:`~markov.engine.general_population_survival`; one per start age
+        and share female of ``shared``."""
+        shared = SharedWork() if shared is None else shared
 
-    def curves(self, population: Population, params: ParameterSet) -> dict[str, SurvivalCurve]:
+        def on_grid() -> np.ndarray:
+            curve = self.general_population_curve(population, params, shared)
+            survival = general_population_survival(curve.start_age, curve.share_female, self.grid.times_years,
+                                                   *(curve.table.force_of_mortality(sex) for sex in ("female", "male")))
+            survival.flags.writeable = False
+            return survival
+
+        return shared.get(("general_population_on_grid", population.start_age, population.share_female), on_grid)
+
+    def curves(self, population: Population, params: ParameterSet, shared: SharedWork | None = None
+               ) -> dict[str, SurvivalCurve]:
         """The population's curves for ``params`` (:func:`~markov.models.curves.build_curves`).
 
         Curves that use general-population mortality get the cohort's (the perspective's
-        life table, the population's start age and share female) and the model's cycle;
-        every structure builds its curves here so that every kind works in it.
+        life table, the population's start age and share female; of ``shared``) and the
+        model's cycle; every structure builds its curves here so that every kind works in it.
         """
         demography = population.start_age is not None and population.share_female is not None
-        cohort = Cohort(self.general_population_curve(population, params), self.grid.cycle_length_years) \
+        cohort = Cohort(self.general_population_curve(population, params, shared), self.grid.cycle_length_years) \
             if self.inputs.perspective.life_table and demography else None
         return build_curves(population.curves, params, cohort)
 
@@ -172,7 +194,9 @@ class CohortModel:
     def drug_categories(self, strategy) -> list[str]:
         raise NotImplementedError
 
-    def population(self, name: str, population: Population, params: ParameterSet):
+    def population(self, name: str, population: Population, params: ParameterSet, shared: SharedWork | None = None):
+        """What the strategies of a population share for ``params``; what depends only on
+        references other populations name too comes from ``shared`` (None: its own)."""
         raise NotImplementedError
 
     def strategy(self, prepared, name: str, strategy) -> StrategyResult:
@@ -181,10 +205,12 @@ class CohortModel:
     def evaluate(self, params: ParameterSet, keep_traces: bool = True) -> list[StrategyResult]:
         """Every population and strategy for the parameter sets ``params``. Without
         ``keep_traces`` each strategy's trace is dropped once its totals are known, so a
-        PSA chunk holds one strategy's trace at a time, not all of them."""
-        results = []
+        PSA chunk holds one strategy's trace at a time, not all of them. Populations that
+        name the same references share what depends only on them (:class:`SharedWork`:
+        general-population survival, utility by cycle, drug costs per year)."""
+        results, shared = [], SharedWork()
         for p_name, population in self.inputs.populations.items():
-            prepared = self.population(p_name, population, params)
+            prepared = self.population(p_name, population, params, shared)
             for s_name, strategy in population.strategies.items():
                 result = self.strategy(prepared, s_name, strategy)
                 results.append(result if keep_traces else dataclasses.replace(result, trace=None))

@@ -32,6 +32,7 @@ from ..inputs import ParameterSet
 from ..inputs.structures import ROW_TOLERANCE, CurveProbability, MarkovStrategy, Population, initial_occupancy
 from .base import CohortModel
 from .protocol import StrategyResult
+from .shared import SharedWork
 from .valuation import Course, PopulationValues, State, value_trace
 
 
@@ -53,11 +54,13 @@ class MarkovModel(CohortModel):
     def drug_categories(self, strategy: MarkovStrategy) -> list[str]:
         return [f"{item.treatment}_drugs" for item in strategy.treatments]
 
-    def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
+    def population(self, name: str, population: Population, params: ParameterSet,
+                   shared: SharedWork | None = None) -> _Prepared:
+        shared = SharedWork() if shared is None else shared
         used = {entry.curve for matrix in population.transitions.values() if matrix.probabilities
                 for row in matrix.probabilities.values() for entry in row.values()
                 if isinstance(entry, CurveProbability)}
-        curves = self.curves(population, params) if used else {}
+        curves = self.curves(population, params, shared) if used else {}
         events = {curve: self._events(curves[curve].survival_on_grid(self.grid)) for curve in used}
         matrices = {}
         for m_name, matrix in population.transitions.items():
@@ -66,7 +69,7 @@ class MarkovModel(CohortModel):
             except InputError as error:
                 raise InputError(f"populations.{name}.transitions.{m_name}.{error}") from None
             matrices[m_name] = self._matrix(population.states, rows, params.n_samples)
-        values = PopulationValues(self.inputs, population, params, self.grid)
+        values = PopulationValues(self.inputs, population, params, self.grid, shared)
         return _Prepared(name, population, params, matrices, values)
 
     @staticmethod

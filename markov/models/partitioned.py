@@ -54,6 +54,7 @@ from ..inputs.structures import Partition, PartitionedSurvivalStrategy, Populati
 from ..survival import TIME_UNIT_YEARS
 from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
+from .shared import SharedWork
 from .valuation import PopulationValues, State, adverse_event_qalys, dead_state, value_trace
 
 #: The cost category of every treatment started on entry to a state.
@@ -74,10 +75,13 @@ class PartitionedSurvivalModel(CohortModel):
             categories.append(SUBSEQUENT_TREATMENT)
         return categories
 
-    def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        curves = self.curves(population, params)
-        return _Prepared(name, population, params, curves, self.general_population(population, params),
-                         CurvesOnGrid(curves, self.grid), PopulationValues(self.inputs, population, params, self.grid))
+    def population(self, name: str, population: Population, params: ParameterSet,
+                   shared: SharedWork | None = None) -> _Prepared:
+        shared = SharedWork() if shared is None else shared
+        curves = self.curves(population, params, shared)
+        return _Prepared(name, population, params, curves, self.general_population(population, params, shared),
+                         CurvesOnGrid(curves, self.grid),
+                         PopulationValues(self.inputs, population, params, self.grid, shared))
 
     def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:
         params, partitions = prepared.params, strategy.partitions

@@ -62,6 +62,7 @@ from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
 from .base import CohortModel, CurvesOnGrid, Prepared
 from .protocol import StrategyResult
+from .shared import SharedWork
 from .valuation import PopulationValues, State, dead_state, value_trace
 
 
@@ -122,10 +123,13 @@ class SequencingModel(CohortModel):
     def drug_categories(self, strategy: SequencingStrategy) -> list[str]:
         return [f"{name}_drugs" for name in strategy.line_names()]
 
-    def population(self, name: str, population: Population, params: ParameterSet) -> _Prepared:
-        curves = self.curves(population, params)
-        return _Prepared(name, population, params, curves, self.general_population(population, params),
-                         CurvesOnGrid(curves, self.grid), PopulationValues(self.inputs, population, params, self.grid),
+    def population(self, name: str, population: Population, params: ParameterSet,
+                   shared: SharedWork | None = None) -> _Prepared:
+        shared = SharedWork() if shared is None else shared
+        curves = self.curves(population, params, shared)
+        return _Prepared(name, population, params, curves, self.general_population(population, params, shared),
+                         CurvesOnGrid(curves, self.grid),
+                         PopulationValues(self.inputs, population, params, self.grid, shared),
                          Convolutions(self.grid.n_cycles + 1))
 
     @staticmethod

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from ..inputs.schema import Treatment, lookup
 from ..inputs.structures import Population
 from ..outcomes import Accumulator
 from ..outcomes.costing import Pack, expected_cost_per_administration, weight_nodes
+from .shared import SharedWork
 
 #: Cost categories every model reports (drug acquisition categories come before them).
 COMMON_CATEGORIES = ("administration", "procedures", "monitoring_and_care", "adverse_events", "terminal_care")
@@ -291,16 +291,26 @@ class PopulationValues:
     population : Population
     params : ParameterSet
     grid : TimeGrid
+    shared : SharedWork, optional
+        Work shared with the other populations of an evaluation: the cost model of each
+        body weight (a cost model depends on its population through that alone) and the
+        utility by cycle of each start age and share female. None: its own.
     """
 
-    def __init__(self, inputs: ModelInputs, population: Population, params: ParameterSet, grid: TimeGrid) -> None:
+    def __init__(self, inputs: ModelInputs, population: Population, params: ParameterSet, grid: TimeGrid,
+                 shared: SharedWork | None = None) -> None:
         self.inputs, self.population, self.params, self.grid = inputs, population, params, grid
-        self.costs = CostModel(inputs, params, population)
+        self._shared = SharedWork() if shared is None else shared
+        body = population.body_weight_kg
+        self.costs = self._shared.get(("costs", None if body is None else (body.mean, body.sd)),
+                                      lambda: CostModel(inputs, params, population))
 
-    @cached_property
+    @property
     def general_population_utility(self) -> tuple[np.ndarray, np.ndarray]:
         """The factor and cap of :func:`utilities_by_state` by cycle (read-only)."""
-        return _general_population_utility(self.inputs, self.population, self.params, self.grid)
+        p = self.population
+        return self._shared.get(("general_population_utility", p.start_age, p.share_female),
+                                lambda: _general_population_utility(self.inputs, p, self.params, self.grid))
 
 
 def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[State], categories: Sequence[str]

@@ -52,7 +52,11 @@ def cost_of_dose(dose_mg: np.ndarray, packs: list[Pack], *, vial_sharing: bool) 
     """Cost of giving ``dose_mg`` (any shape with samples first) from ``packs``.
 
     Without sharing: the cheapest combination of whole units covering the dose, found by
-    enumerating combinations (there are at most a few strengths per drug).
+    enumerating combinations (there are at most a few strengths per drug). Sorted by the
+    milligrams they give, the combinations that cover a dose are those from the first
+    that does on, so the cheapest of them is a running minimum of the prices from the
+    last combination back, read at each dose's place found by a binary search: one pass
+    over the doses, not one per combination.
     """
     if not packs:
         raise InputError("cost_of_dose: a drug needs at least one priced pack")
@@ -66,15 +70,17 @@ def cost_of_dose(dose_mg: np.ndarray, packs: list[Pack], *, vial_sharing: bool) 
         raise InputError(f"a dose of {largest:g} mg from units of {', '.join(f'{p.strength_mg:g}' for p in packs)} mg: "
                          f"over {MAX_UNIT_COMBINATIONS:,} combinations of units to cost; check the dose, the pack "
                          f"strengths and the body weight")
-    best = np.full(dose_mg.shape, np.inf)
     ranges = [range(int(np.ceil(count - 1e-9)) + 1) for count in counts]
-    for counts in itertools.product(*ranges):
-        milligrams = sum(c * pack.strength_mg for c, pack in zip(counts, packs))
-        if milligrams == 0:
-            continue
-        price = sum(c * pack.unit_price for c, pack in zip(counts, packs)).reshape(-1, *extra)
-        best = np.where(dose_mg <= milligrams + 1e-9, np.minimum(best, price), best)
-    return best
+    combinations = sorted((sum(c * pack.strength_mg for c, pack in zip(counts, packs)), counts)
+                          for counts in itertools.product(*ranges))
+    combinations = [(milligrams, counts) for milligrams, counts in combinations if milligrams != 0]
+    units = np.array([counts for _, counts in combinations], dtype=np.float64).reshape(-1, len(packs))
+    # each combination's price (a row) per sample, summed pack by pack; past the last, no cover: inf
+    prices = sum(units[:, [i]] * pack.unit_price.reshape(1, -1) for i, pack in enumerate(packs))
+    prices = np.concatenate([prices, np.full((1, prices.shape[1]), np.inf)])
+    cheapest_from = np.minimum.accumulate(prices[::-1], axis=0)[::-1]
+    first = np.searchsorted(np.array([milligrams + 1e-9 for milligrams, _ in combinations]), dose_mg)
+    return cheapest_from[first, np.arange(prices.shape[1]).reshape(-1, *extra)]
 
 
 def expected_cost_per_administration(dose_mg: np.ndarray, packs: list[Pack], *, vial_sharing: bool) -> np.ndarray:

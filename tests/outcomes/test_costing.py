@@ -64,6 +64,33 @@ def test_a_dose_of_one_unit_of_1_mg_is_that_unit():
     np.testing.assert_allclose(cost[0], [5.0, 5.0, 30.0], rtol=0, atol=1e-12)
 
 
+def test_the_cheapest_cover_is_found_exactly_for_every_sample_and_dose():
+    """Per sample and dose, the minimum over every covering combination of its price summed
+    pack by pack in floats: the same numbers to the last bit, whatever the search."""
+    rng = np.random.default_rng(16)
+    packs = [Pack(40.0, 1, rng.uniform(90, 110, 4)), Pack(100.0, 2, rng.uniform(380, 520, 4)),
+             Pack(250.0, 1, rng.uniform(700, 1300, 4))]
+    doses = np.concatenate([rng.uniform(0.5, 900, (4, 60)), np.tile([40.0, 100.0, 500.0 + 5e-10, 500.0 + 2e-9,
+                                                                     140.0, 900.0], (4, 1))], axis=1)
+    units = [range(math.ceil(900.0 / pack.strength_mg) + 1) for pack in packs]
+
+    def cheapest(s, dose):
+        best = math.inf
+        for counts in itertools.product(*units):
+            mg = sum(c * pack.strength_mg for c, pack in zip(counts, packs))
+            if mg != 0 and dose <= mg + 1e-9:
+                best = min(best, sum(c * float(pack.unit_price[s]) for c, pack in zip(counts, packs)))
+        return best
+
+    expected = np.array([[cheapest(s, dose) for dose in row] for s, row in enumerate(doses)])
+    np.testing.assert_array_equal(cost_of_dose(doses, packs, vial_sharing=False), expected)
+    # one row of doses for every sample's prices, and every row of doses at one sample's prices
+    np.testing.assert_array_equal(cost_of_dose(doses[:1], packs, vial_sharing=False),
+                                  [[cheapest(s, dose) for dose in doses[0]] for s in range(4)])
+    first = [Pack(pack.strength_mg, pack.units, pack.price[:1]) for pack in packs]
+    np.testing.assert_array_equal(cost_of_dose(doses, first, vial_sharing=False), np.broadcast_to(
+        [[cheapest(0, dose) for dose in row] for row in doses], doses.shape))
+
 def test_vial_sharing_pays_for_milligrams_at_the_cheapest_price_per_mg():
     packs = [vial(100, 242.66), vial(400, 924.40)]
     # per mg: 2.4266 (100 mg) and 2.311 (400 mg) -> 450 mg x 2.311 = 1039.95

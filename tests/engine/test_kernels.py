@@ -1,0 +1,73 @@
+"""The compiled general-population survival against a direct integration of the life
+table's force of mortality, and against the curve's numpy formula, bit for bit."""
+import math
+
+import numpy as np
+import pytest
+
+from markov.engine import general_population_survival
+from markov.survival import GeneralPopulationSurvival, LifeTable
+
+#: Years since the start: a weekly grid past the oldest table age, and times between its points.
+TIMES = np.concatenate([np.arange(0, 1600) * 7 / 365.25, [0.001, 0.5, 1.0, 2.75, 13.3]])
+
+
+def _cohorts(table: LifeTable, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random fractional ages over the table, whole ages, and ages at and just before its
+    last age; shares of women over [0, 1], 0 and 1 included."""
+    rng = np.random.default_rng(seed)
+    last = float(table.ages[-1])
+    ages = np.concatenate([rng.uniform(0, last, n), [0.0, 40.0, 64.5, last - 1.0, last - 0.3, last - 1e-9, last]])
+    shares = np.concatenate([rng.uniform(0, 1, n), [0.0, 1.0, 0.18, 0.5, 1.0, 0.0, 0.4]])
+    return ages, shares
+
+
+def _forces(table: LifeTable, sex: str) -> list[float]:
+    """−log(1 − qₓ) by age from the table's rows; an open last age group (qₓ = 1) at the
+    rate of its published life expectancy."""
+    qx = table.qx_female if sex == "female" else table.qx_male
+    forces = [-math.log1p(-q) for q in qx[:-1]]
+    last = 1.0 / table.source["open_age_life_expectancy"][sex] if qx[-1] == 1.0 else -math.log1p(-qx[-1])
+    return [*forces, last]
+
+
+def _survival(forces: list[float], age: float, years: float) -> float:
+    """exp(−∫ μ) over [age, age + years], year of age by year of age, the last age's force
+    going on beyond the table."""
+    last, pieces, at = len(forces) - 1, [], age
+    end = age + years
+    while at < end:
+        whole = min(math.floor(at), last)
+        until = end if whole == last else min(end, whole + 1.0)
+        pieces.append(forces[whole] * (until - at))
+        at = until
+    return math.exp(-math.fsum(pieces))
+
+
+@pytest.mark.verification(
+    kind="closed form",
+    against="exp(−∫ μ) of the life table's piecewise-constant force of mortality, integrated year by year, "
+            "mixed by sex; random fractional ages, ages at the table's end",
+    tolerance="rtol 1e-13")
+@pytest.mark.parametrize("name", ["us_2023", "england_2021_2023"])
+def test_general_population_survival_integrates_the_life_table(name):
+    table = LifeTable.load(name)
+    ages, shares = _cohorts(table, 40, seed=16)
+    forces = {sex: _forces(table, sex) for sex in ("female", "male")}
+    expected = np.array([[f * _survival(forces["female"], a, t) + (1 - f) * _survival(forces["male"], a, t)
+                          for t in TIMES] for a, f in zip(ages, shares)])
+    assert (expected[:, -6] < 1e-3).any() and (expected > 0.99).any()  # the range is covered, both ends
+    got = general_population_survival(ages, shares, TIMES, table.force_of_mortality("female"),
+                                      table.force_of_mortality("male"))
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+    curve = GeneralPopulationSurvival(table, ages, shares)
+    np.testing.assert_allclose(curve.survival_at_years(TIMES), expected, rtol=1e-13, atol=0)
+
+
+def test_general_population_survival_is_the_curves_bit_for_bit():
+    table = LifeTable.load("us_2023")
+    ages, shares = _cohorts(table, 300, seed=3)
+    got = general_population_survival(ages, shares, TIMES, table.force_of_mortality("female"),
+                                      table.force_of_mortality("male"))
+    np.testing.assert_array_equal(got, GeneralPopulationSurvival(table, ages, shares).survival_at_years(TIMES))
+    assert got.shape == (ages.size, TIMES.size) and got.flags.c_contiguous and got.flags.writeable

@@ -1,0 +1,127 @@
+"""Populations of one evaluation share what depends only on references they name alike
+(:class:`markov.models.shared.SharedWork`): general-population survival on the grid and
+the curve that curves of the cohort use, the general population's utility by cycle, and
+the cost model with its drug acquisition per year. A population's results are those it
+gets evaluated alone, whether it shares them or not."""
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from curve_analyses import write_evidence
+
+from markov.inputs import load_analysis
+from markov.models import build_model
+from markov.models.shared import SharedWork
+from markov.survival import GeneralPopulationSurvival
+
+ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
+#: Test evidence for a population of its own start age, share of women and body weight.
+OWN = {"age": (58.0, "age_years"), "female": (0.4, "proportion"), "kg": (61.0, "kg")}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_analysis(None)
+
+
+def _analysis(directory, mvi: dict):
+    """The shipped base case with ``mvi``'s references overridden (test evidence ``t.``)."""
+    write_evidence(directory / "ev", OWN)
+    path = directory / "own.yaml"
+    path.write_text(yaml.safe_dump({"name": "own", "populations": ["imbrave150", "mvi"],
+                                    "evidence_directories": ["ev"], "overrides": {"populations": {"mvi": mvi}}}))
+    return load_analysis(path)
+
+
+@pytest.fixture(scope="module")
+def own_demography(tmp_path_factory):
+    """mvi with a start age, share of women and body weight of its own."""
+    return _analysis(tmp_path_factory.mktemp("own"), {
+        "start_age": "t.age", "share_female": "t.female",
+        "body_weight_kg": {"mean": "t.kg", "sd": "assumptions.body_weight_sd_kg"}})
+
+
+@pytest.fixture(scope="module")
+def own_weight(tmp_path_factory):
+    """mvi with the same demography as imbrave150 and a body weight of its own."""
+    return _analysis(tmp_path_factory.mktemp("weight"), {
+        "body_weight_kg": {"mean": "t.kg", "sd": "assumptions.body_weight_sd_kg"}})
+
+
+def _assert_same_results(got, expected):
+    assert (got.population, got.strategy, got.state_names) == (expected.population, expected.strategy,
+                                                               expected.state_names)
+    assert got.costs.keys() == expected.costs.keys()
+    for category in expected.costs:
+        np.testing.assert_array_equal(got.costs[category], expected.costs[category], err_msg=category)
+    np.testing.assert_array_equal(got.life_years, expected.life_years)
+    np.testing.assert_array_equal(got.qalys, expected.qalys)
+    assert got.floored_cycles == expected.floored_cycles
+    assert got.os_calibration_unreachable == expected.os_calibration_unreachable
+
+
+@pytest.mark.parametrize("which", ["shipped", "own_demography"])
+def test_each_population_gets_the_results_it_gets_alone(which, request):
+    inputs = request.getfixturevalue(which)
+    params = inputs.sample(24, seed=7)
+    together = build_model(inputs).evaluate(params, keep_traces=False)
+    for name, population in inputs.populations.items():
+        alone = build_model(dataclasses.replace(inputs, populations={name: population}))
+        expected = alone.evaluate(params, keep_traces=False)
+        got = [result for result in together if result.population == name]
+        assert len(got) == len(expected) == len(population.strategies)
+        for a, b in zip(got, expected, strict=True):
+            _assert_same_results(a, b)
+
+
+@pytest.mark.parametrize("analysis", ["hcc_partitioned_survival", "chancellor"])
+def test_a_population_twice_under_two_names_gets_the_same_results_twice(analysis):
+    """The partitioned-survival and Markov structures share as the sequencing one does."""
+    inputs = load_analysis(ANALYSES / f"{analysis}.yaml")
+    (name, population), = inputs.populations.items()
+    twice = dataclasses.replace(inputs, populations={name: population, "copy": population})
+    params = inputs.sample(5, seed=2)
+    once = build_model(inputs).evaluate(params, keep_traces=False)
+    results = build_model(twice).evaluate(params, keep_traces=False)
+    assert len(results) == 2 * len(once)
+    for got, expected in zip(results, once + once, strict=True):
+        _assert_same_results(dataclasses.replace(got, population=expected.population), expected)
+
+
+def test_populations_of_the_same_references_share_their_work(shipped):
+    model, params, shared = build_model(shipped), shipped.sample(4, seed=1), SharedWork()
+    imbrave, mvi = (model.population(name, shipped.populations[name], params, shared) for name in ("imbrave150", "mvi"))
+    assert mvi.general_population is imbrave.general_population and not imbrave.general_population.flags.writeable
+    assert mvi.values.costs is imbrave.values.costs
+    assert mvi.values.general_population_utility is imbrave.values.general_population_utility
+    curve = model.general_population_curve(shipped.populations["mvi"], params, shared)
+    assert curve is model.general_population_curve(shipped.populations["imbrave150"], params, shared)
+    # what they share is each population's own: its start age and share of women, drawn
+    population = shipped.populations["mvi"]
+    expected = GeneralPopulationSurvival(shipped.perspective.life_table, params[population.start_age],
+                                         params[population.share_female]).survival_on_grid(model.grid)
+    np.testing.assert_array_equal(mvi.general_population, expected)
+    # another evaluation shares nothing with this one
+    again = model.population("mvi", population, params, SharedWork())
+    assert again.general_population is not mvi.general_population and again.values.costs is not mvi.values.costs
+
+
+def test_populations_of_other_references_make_their_own(own_demography, own_weight):
+    for inputs, demography_shared in ((own_demography, False), (own_weight, True)):
+        model, params, shared = build_model(inputs), inputs.sample(4, seed=1), SharedWork()
+        imbrave, mvi = (model.population(name, inputs.populations[name], params, shared)
+                        for name in ("imbrave150", "mvi"))
+        assert (mvi.general_population is imbrave.general_population) == demography_shared
+        assert (mvi.values.general_population_utility is imbrave.values.general_population_utility) \
+            == demography_shared
+        assert mvi.values.costs is not imbrave.values.costs
+        component = next(c for c in inputs.treatments["atezolizumab_bevacizumab"].regimen if c.drug == "bevacizumab")
+        assert not np.array_equal(mvi.values.costs.drug_per_year(component),  # dosed by weight: another weight's
+                                  imbrave.values.costs.drug_per_year(component))
+        if not demography_shared:
+            # mvi's own start age (58) and share of women (0.4)
+            expected = GeneralPopulationSurvival(inputs.perspective.life_table, 58.0, 0.4).survival_on_grid(model.grid)
+            np.testing.assert_array_equal(mvi.general_population, np.broadcast_to(expected, (4, model.grid.n_cycles + 1)))
+            assert not np.array_equal(mvi.general_population, imbrave.general_population)
