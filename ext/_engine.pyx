@@ -402,29 +402,44 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
 
     level : (1 or n, n_states); factor, cap : (1 or n, n_cycles), of any strides. Each
     value is rounded as numpy rounds ``np.minimum(level * factor, cap)``, and summed in
-    the order of cycle_weighted_totals, so the two agree bit for bit.
+    the order of cycle_weighted_totals, so the two agree bit for bit. States are summed
+    four at a time, each in cycle order: four running sums that do not wait on each
+    other, as one sum waits on itself.
     """
     cdef Py_ssize_t n = occupancy.shape[0], n_cycles = factor.shape[1], k = occupancy.shape[2]
     cdef bint level_per_sample = level.shape[0] > 1, factor_per_sample = factor.shape[0] > 1
     cdef bint cap_per_sample = cap.shape[0] > 1
+    cdef Py_ssize_t step = occupancy.strides[1] // sizeof(double)  # between time points
     total_arr = np.empty((n, k))
     cdef double[:, ::1] total = total_arr
-    cdef Py_ssize_t s, c, j, sl, sf, sc
-    cdef double in_state, value, limit
+    cdef Py_ssize_t s, c, j, j1, j2, j3, sl, sf, sc
+    cdef const double* m0
+    cdef const double* m1
+    cdef const double* m2
+    cdef const double* m3
+    cdef double l0, l1, l2, l3, t0, t1, t2, t3, scale, limit, a, b, value
     with nogil:
         for s in range(n):
             sl = s if level_per_sample else 0
             sf = s if factor_per_sample else 0
             sc = s if cap_per_sample else 0
-            for j in range(k):
-                in_state = 0.0
+            for j in range(0, k, 4):
+                # a last group of fewer than four repeats its last state: summed twice, kept once
+                j1, j2, j3 = min(j + 1, k - 1), min(j + 2, k - 1), min(j + 3, k - 1)
+                m0, m1, m2, m3 = &occupancy[s, 0, j], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
+                l0, l1, l2, l3 = level[sl, j], level[sl, j1], level[sl, j2], level[sl, j3]
+                t0 = t1 = t2 = t3 = 0.0
                 for c in range(n_cycles):
-                    value = level[sl, j] * factor[sf, c]
-                    limit = cap[sc, c]
-                    if limit < value:
-                        value = limit
-                    in_state += value * (at_start[c] * occupancy[s, c, j] + at_end[c] * occupancy[s, c + 1, j])
-                total[s, j] = in_state
+                    scale, limit, a, b = factor[sf, c], cap[sc, c], at_start[c], at_end[c]
+                    value = l0 * scale
+                    t0 += (limit if limit < value else value) * (a * m0[c * step] + b * m0[(c + 1) * step])
+                    value = l1 * scale
+                    t1 += (limit if limit < value else value) * (a * m1[c * step] + b * m1[(c + 1) * step])
+                    value = l2 * scale
+                    t2 += (limit if limit < value else value) * (a * m2[c * step] + b * m2[(c + 1) * step])
+                    value = l3 * scale
+                    t3 += (limit if limit < value else value) * (a * m3[c * step] + b * m3[(c + 1) * step])
+                total[s, j], total[s, j1], total[s, j2], total[s, j3] = t0, t1, t2, t3
     return total_arr
 
 
