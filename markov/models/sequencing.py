@@ -207,7 +207,7 @@ class SequencingModel(CohortModel):
         # contiguous block, and seen with a trace's axes (sample, time point, state)
         shape = (n, len(states) + len(groups) + 1, n_times)
         occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
-        entries = np.zeros(shape).transpose(0, 2, 1)
+        entries = np.empty(shape).transpose(0, 2, 1)  # so is every state entered; off treatment is not (below)
         deaths = np.zeros((n, n_times))
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
         progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
@@ -247,6 +247,7 @@ class SequencingModel(CohortModel):
                         on = self.time_on_treatment(tot, curve, prepared.on_grid, prepared.params)
                     on = share[:, None] * on if k == 0 else prepared.convolutions.occupancy(line_entries, on)
                     occupancy[:, :, column + 1] = occupancy[:, :, column] - on
+                    entries[:, :, column + 1] = 0.0  # its patients come from on treatment, within the option
                     occupancy[:, :, column] = on
                 column += len(option_states)
             progressed = onward
