@@ -98,6 +98,18 @@ class SurvivalCurve(ABC):
         breaks = self._breakpoints()
         return breaks[(breaks > 0) & (breaks < tau)]
 
+    def _reference_cumulative_hazard(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`_cumulative_hazard` for the curves derived from this one (a hazard ratio
+        applied to it), read-only and kept for the last times asked: curves that share a
+        reference (the treatments of a network) compute its H once between them."""
+        kept = self.__dict__.get("_kept_cumulative_hazard")
+        if kept is not None and kept[0].shape == t.shape and np.array_equal(kept[0], t):
+            return kept[1]
+        found = self._cumulative_hazard(t)
+        found.flags.writeable = False
+        self._kept_cumulative_hazard = (np.array(t), found)
+        return found
+
     # --- public evaluation ---------------------------------------------------------
     def survival(self, t) -> np.ndarray:
         """S(t), shape ``(n_samples, n_times)``."""

@@ -61,7 +61,7 @@ class ProportionalHazards(SurvivalCurve):
         self.time_unit = reference.time_unit
 
     def _cumulative_hazard(self, t):
-        return self.hazard_ratio[:, None] * self.reference._cumulative_hazard(t)
+        return self.hazard_ratio[:, None] * self.reference._reference_cumulative_hazard(t)
 
     def _survival(self, t):
         return self._broadcast(survival_in_place(self._cumulative_hazard(t)))

@@ -14,6 +14,7 @@ from markov.survival import (
     KaplanMeierWithTail,
     LifeTable,
     LogLogistic,
+    LogNormal,
     MixtureCure,
     PiecewiseExponential,
     PiecewiseHazardRatio,
@@ -280,3 +281,22 @@ def test_curves_from_the_survival_layer_drive_the_engine():
     trace = run_partitioned_survival([pfs, os_])
     np.testing.assert_allclose(trace.occupancy.sum(axis=2), 1.0, atol=1e-12)
     np.testing.assert_allclose(trace.state("dead")[:, -1], 1 - os_[:, -1], atol=1e-12)
+
+
+def test_hazard_ratios_on_one_reference_compute_its_cumulative_hazard_once():
+    """Curves of a network share their reference: its H is computed once for the times
+    asked and reused read-only, the same numbers as computing it for each."""
+    rng = np.random.default_rng(5)
+    reference = LogNormal(rng.normal(2.0, 0.1, size=4), np.full(4, 0.9), time_unit="months")
+    calls = []
+    compute = reference._cumulative_hazard
+    reference._cumulative_hazard = lambda t: calls.append(t.shape) or compute(t)
+    ratios = [rng.uniform(0.5, 1.2, size=4) for _ in range(3)]
+    times = np.linspace(0.0, 60.0, 261)
+    got = [ProportionalHazards(reference, hr).survival(times) for hr in ratios]
+    assert calls == [(1, 261)]
+    for hr, survival in zip(ratios, got, strict=True):
+        np.testing.assert_array_equal(survival, np.exp(-hr[:, None] * compute(times[None, :])))
+        assert survival.flags.writeable  # the derived curve's own array
+    ProportionalHazards(reference, ratios[0]).survival(times[:100])  # other times: computed afresh
+    assert calls == [(1, 261), (1, 100)]
