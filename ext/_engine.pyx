@@ -199,12 +199,14 @@ def sequencing_step(const double[:, :] occupancy,
 
 
 def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
-                   const double[:, ::1] population_survival):
+                   const double[:, ::1] population_death):
     """General-population mortality as a floor on each cycle's probability of death.
 
     survival : (1 or n, T) a curve since entry to a state, which ends in death or another event.
     death_share : (1 or n,) share of its events that are deaths.
-    population_survival : (1 or n, T) the general population's survival.
+    population_death : (1 or n, T - 1) the general population's probability of death in
+        each cycle, 1 - S(t + 1) / S(t) (``death_probabilities``: shared by the curves
+        floored against one population).
 
     In each cycle the event probability 1 - S(t + 1) / S(t) is raised to the general
     population's probability of death q if lower, and the share of events that are
@@ -217,10 +219,10 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     probability or the death share was raised (with a death share of 1 only the first
     can be, so both are counted).
     """
-    cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_survival.shape[0])
+    cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_death.shape[0])
     cdef Py_ssize_t n_times = survival.shape[1]
     cdef bint own_per_sample = survival.shape[0] > 1, share_per_sample = death_share.shape[0] > 1
-    cdef bint population_per_sample = population_survival.shape[0] > 1
+    cdef bint population_per_sample = population_death.shape[0] > 1
     curve_arr = np.empty((n, n_times))
     share_arr = np.empty((n, n_times - 1))
     cdef double[:, ::1] curve = curve_arr
@@ -233,13 +235,13 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     with nogil:
         for s in range(n):
             own = &survival[s if own_per_sample else 0, 0]
-            population = &population_survival[s if population_per_sample else 0, 0]
+            population = &population_death[s if population_per_sample else 0, 0]
             given = death_share[s if share_per_sample else 0]
             curve[s, 0] = own[0]
             product = 1.0
             for c in range(n_times - 1):
                 events = 1.0 - (own[c + 1] / own[c] if own[c] > 0 else 1.0)
-                dying = 1.0 - population[c + 1] / population[c]
+                dying = population[c]
                 binding = dying > events
                 if binding:
                     events = dying
@@ -290,6 +292,18 @@ cdef inline Py_ssize_t _year_of_age(double age, Py_ssize_t last) noexcept nogil:
     """⌊age⌋ (truncation: age is non-negative), capped at the table's last age."""
     cdef Py_ssize_t whole = <Py_ssize_t> age
     return last if whole > last else whole
+
+def death_probabilities(const double[:, ::1] survival):
+    """1 - S(t + 1) / S(t) for each cycle of each row: (n, T) -> (n, T - 1)."""
+    cdef Py_ssize_t n = survival.shape[0], n_cycles = survival.shape[1] - 1, s, c
+    out_arr = np.empty((n, n_cycles))
+    cdef double[:, ::1] out = out_arr
+    with nogil:
+        for s in range(n):
+            for c in range(n_cycles):
+                out[s, c] = 1.0 - survival[s, c + 1] / survival[s, c]
+    return out_arr
+
 
 def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
                      const Py_ssize_t[::1] point, const double[::1] weight, double step,

@@ -37,6 +37,7 @@ from .cohort import run_markov, run_partitioned_survival
 from .kernels import (
     compiled_core_files,
     cycle_weighted_totals,
+    death_probabilities,
     exit_rate_for_median,
     floor_survival,
     general_population_survival,
@@ -59,7 +60,7 @@ from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
 __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
     "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
-    "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals",
+    "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals", "death_probabilities",
     "exit_rate_for_median", "floor_survival", "general_population_survival", "run_markov", "run_partitioned_survival",
     "run_sequencing", "use_one_fft_thread",
 ]

@@ -9,8 +9,8 @@ from .. import _engine
 from .._validate import InputError
 
 
-def floor_survival(survival: np.ndarray, death_share, population_survival: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, int]:
+def floor_survival(survival: np.ndarray, death_share, population_survival: np.ndarray,
+                   population_death: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """A state's survival since entry and the share of its events that are deaths, with
     general-population mortality as a floor on each cycle's probability of death.
 
@@ -21,6 +21,10 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
     death_share : float or ndarray, shape (1 or n_samples,)
     population_survival : ndarray, shape (1 or n_samples, n_times)
         The general population's survival on the same grid.
+    population_death : ndarray, shape (1 or n_samples, n_cycles), optional
+        Its probability of death in each cycle (:func:`death_probabilities` of
+        ``population_survival``), when already computed: shared by every curve floored
+        against one population.
 
     Returns
     -------
@@ -34,8 +38,16 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
         death share was raised (a death share of 1 cannot be raised, so a curve that
         ends only in death counts its raised event probabilities).
     """
+    if population_death is None:
+        population_death = death_probabilities(population_survival)
     return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
-                                  population_survival)
+                                  population_death)
+
+
+def death_probabilities(survival: np.ndarray) -> np.ndarray:
+    """1 − S(t+1)/S(t) in each cycle: ``(n, n_times)`` → ``(n, n_cycles)``, C-contiguous
+    input."""
+    return _engine.death_probabilities(survival)
 
 
 def general_population_survival(start_age: np.ndarray, share_female: np.ndarray, times_years: np.ndarray,

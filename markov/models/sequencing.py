@@ -55,6 +55,7 @@ from ..engine import (
     add_post_progression,
     add_starting_line,
     add_terminal_state,
+    death_probabilities,
     exit_rate_for_median,
     floor_survival,
 )
@@ -71,6 +72,7 @@ class _Prepared(Prepared):
     convolutions: Convolutions  # reuses the spectra of the population's curves across its strategies
     calibrated: dict = field(default_factory=dict)  # anchor -> (BSC curve, floored cycles, unreachable per sample)
     floored: dict = field(default_factory=dict)  # (curve, death share) -> floor_survival's result, read-only
+    population_death: np.ndarray | None = None  # the general population's by cycle, for every floor
 
 
 @dataclass
@@ -84,6 +86,14 @@ class _Lines:
     deaths: np.ndarray  # (n_samples, n_time_points), so far
     floored: int  # cycles floored by general-population mortality
     own: dict = field(default_factory=dict)  # state index -> (drug courses, occupancy of a curve, entries)
+
+
+def _floor(prepared: _Prepared, curve: np.ndarray, death_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`~markov.engine.floor_survival` against the population's general population,
+    whose probabilities of death by cycle are computed once for every curve floored."""
+    if prepared.population_death is None:
+        prepared.population_death = death_probabilities(prepared.general_population)
+    return floor_survival(curve, death_share, prepared.general_population, prepared.population_death)
 
 
 def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
@@ -141,7 +151,7 @@ class SequencingModel(CohortModel):
         key = (curve, death_share)
         if key not in prepared.floored:
             share = np.ones(prepared.params.n_samples) if death_share is None else prepared.params[death_share]
-            found = floor_survival(prepared.on_grid[curve], share, prepared.general_population)
+            found = _floor(prepared, prepared.on_grid[curve], share)
             for array in found[:2]:
                 array.flags.writeable = False
             prepared.floored[key] = found
@@ -273,6 +283,6 @@ class SequencingModel(CohortModel):
             rate, unreachable = exit_rate_for_median(anchor_lines.post[None], anchor_lines.occupancy[:, :, :-2], times,
                                                      prepared.params.years(target.targets.os_median))
             curve = np.exp(-rate[:, None] * times[None, :])
-            floored_curve, _, floored = floor_survival(curve, np.ones(n), prepared.general_population)
+            floored_curve, _, floored = _floor(prepared, curve, np.ones(n))
             prepared.calibrated[anchor] = (floored_curve, floored, unreachable)
         return prepared.calibrated[anchor]

@@ -71,3 +71,19 @@ def test_general_population_survival_is_the_curves_bit_for_bit():
                                       table.force_of_mortality("male"))
     np.testing.assert_array_equal(got, GeneralPopulationSurvival(table, ages, shares).survival_at_years(TIMES))
     assert got.shape == (ages.size, TIMES.size) and got.flags.c_contiguous and got.flags.writeable
+
+
+def test_floor_survival_takes_the_population_death_computed_once():
+    from markov.engine import death_probabilities, floor_survival
+
+    rng = np.random.default_rng(12)
+    times = np.arange(300) / 52
+    survival = np.exp(-(times[None, :] / rng.uniform(0.5, 3.0, size=(5, 1))) ** 1.3)
+    population = np.exp(-0.3 * times[None, :] - 0.004 * rng.uniform(size=(5, 1)) * times[None, :] ** 2)
+    death = death_probabilities(population)
+    np.testing.assert_array_equal(death, 1.0 - population[:, 1:] / population[:, :-1])
+    share = rng.uniform(0.1, 0.9, size=5)
+    alone, given = floor_survival(survival, share, population), floor_survival(survival, share, population, death)
+    for a, b in zip(alone[:2], given[:2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert alone[2] == given[2] > 0
