@@ -154,7 +154,7 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
 
 
 def sequencing_step(const double[:, :] occupancy,
-                    const double[:, ::1] entries,
+                    const double[:, :] entries,
                     const double[:, ::1] death_share,
                     const double[:, ::1] next_share,
                     double[:, ::1] deaths,
@@ -164,31 +164,36 @@ def sequencing_step(const double[:, :] occupancy,
                     double[:, :] state_entries):
     """Book-keeping of one line of a sequence, fused into one pass.
 
-    occupancy : (1 or m, T) occupancy of the line, of any strides; entries : (m, T)
-    entries into it.
+    occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it;
+    both of any strides.
     death_share, next_share : (1 or m, 1 or T - 1) by cycle.
     Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
     start the next line (written to ``next_entries``) and the others enter
     post-progression care (added to ``post_entries``). The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
-    in a trace, views of any strides.
+    in a trace, views of any strides; an array that is already its state's (the same
+    memory) is not copied onto itself.
     """
     cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
     cdef bint death_per_sample = death_share.shape[0] > 1, death_per_cycle = death_share.shape[1] > 1
     cdef bint next_per_sample = next_share.shape[0] > 1, next_per_cycle = next_share.shape[1] > 1
+    cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
+    cdef bint copy_entries = not _same_memory(entries, state_entries)
     cdef Py_ssize_t s, t, po
     cdef double leaving, dying, progressing, starting
     with nogil:
         for s in range(m):
             po = s if occupancy_per_sample else 0
-            state_occupancy[s, 0] = occupancy[po, 0]
-            state_entries[s, 0] = entries[s, 0]
+            if copy_occupancy:
+                for t in range(n_times):
+                    state_occupancy[s, t] = occupancy[po, t]
+            if copy_entries:
+                for t in range(n_times):
+                    state_entries[s, t] = entries[s, t]
             next_entries[s, 0] = 0.0
             for t in range(1, n_times):
-                state_occupancy[s, t] = occupancy[po, t]
-                state_entries[s, t] = entries[s, t]
                 leaving = occupancy[po, t - 1] + entries[s, t] - occupancy[po, t]
                 dying = leaving * death_share[s if death_per_sample else 0, t - 1 if death_per_cycle else 0]
                 progressing = leaving - dying
@@ -196,6 +201,13 @@ def sequencing_step(const double[:, :] occupancy,
                 deaths[s, t] += dying
                 post_entries[s, t] += progressing - starting
                 next_entries[s, t] = starting
+
+
+cdef bint _same_memory(const double[:, :] given, double[:, :] state):
+    """Whether ``given`` is ``state`` itself: the same first element, shape and strides."""
+    return (given.shape[0] == state.shape[0] and given.shape[1] == state.shape[1]
+            and given.strides[0] == state.strides[0] and given.strides[1] == state.strides[1]
+            and given.shape[0] > 0 and given.shape[1] > 0 and &given[0, 0] == &state[0, 0])
 
 
 def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
@@ -494,14 +506,14 @@ def geometric_series(const double[:, ::1] rows, double tolerance):
 
 def geometric_convolution(const double[::1] head, const double[::1] first, const double[::1] ratio,
                           const unsigned char[::1] geometric, const double[:, ::1] other,
-                          double[:, ::1] out, unsigned char[::1] done):
+                          double[:, :] out, unsigned char[::1] done):
     """convolve_truncated of the series head, first * ratio**(t - 1) (t >= 1) with
     ``other``, by the recursion out[t] = head * other[t] + first * g[t - 1], g[t] = ratio
     * g[t - 1] + other[t]: O(n_times) per sample, for each sample not ``done`` whose
     series is ``geometric``; those are then marked done.
 
     head, first, ratio, geometric : (1 or n_samples,); other : (1 or n_samples, n_times);
-    out : (n_samples, n_times); done : (n_samples,).
+    out : (n_samples, n_times), of any strides; done : (n_samples,).
     """
     cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
     cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1

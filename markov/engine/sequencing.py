@@ -134,27 +134,36 @@ class Convolutions:
         padded[:, :self.n_times] = rows
         return scipy.fft.rfft(padded, axis=1, workers=_fft_threads)
 
-    def occupancy(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
+    def occupancy(self, entries: np.ndarray, survival: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
         ``survival`` ``(1 or n_samples, n_times)`` (rows possibly apart in memory: a view
-        of the transform's). Inputs are not checked.
+        of the transform's, unless ``out`` is given: then written there, any strides,
+        and returned). Inputs are not checked.
 
         How a sample is convolved depends on its own rows only, so that its result does
         not depend on the samples convolved with it.
         """
         if not self.by_recursion:
-            return self._transformed(entries, survival)
-        out = np.empty(entries.shape)
+            return self._into(out, self._transformed(entries, survival))
+        out = np.empty(entries.shape) if out is None else out
         done = np.zeros(entries.shape[0], dtype=bool)
         for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
             found = self._once(series, "series", self._geometric)
             if found[3].any():
                 _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
         if not done.any():
-            return self._transformed(entries, survival)
+            out[...] = self._transformed(entries, survival)
+            return out
         rest = np.flatnonzero(~done)
         if rest.size:
             out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
+        return out
+
+    @staticmethod
+    def _into(out: np.ndarray | None, found: np.ndarray) -> np.ndarray:
+        if out is None:
+            return found
+        out[...] = found
         return out
 
     def _transformed(self, entries: np.ndarray, survival: np.ndarray) -> np.ndarray:
@@ -311,11 +320,12 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     checks its own).
     """
     convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
-    line_occupancy = convolutions.occupancy(line_entries, survival)
+    state = occupancy[:, :, column]
+    convolutions.occupancy(line_entries, survival, out=state)  # straight into the trace
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
     out = np.empty_like(line_entries) if next_entries is None else next_entries
-    _engine.sequencing_step(line_occupancy, line_entries, death_share, onward, deaths, post_entries, out,
-                            occupancy[:, :, column], entries[:, :, column])
+    _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post_entries, out, state,
+                            entries[:, :, column])
 
 
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
@@ -326,10 +336,12 @@ def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, s
     ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
     added to ``deaths`` (a share ``death_share`` of them) and to ``post_entries`` (the
     others)."""
-    line_entries = np.zeros((share.shape[0], survival.shape[1]))
-    line_entries[:, 0] = share
-    _engine.sequencing_step(share[:, None] * survival, line_entries, death_share, _NOBODY_MOVES_ON, deaths,
-                            post_entries, np.empty_like(line_entries), occupancy[:, :, column], entries[:, :, column])
+    state, state_entries = occupancy[:, :, column], entries[:, :, column]  # filled in place
+    np.multiply(share[:, None], survival, out=state)
+    state_entries[:, 1:] = 0.0
+    state_entries[:, 0] = share
+    _engine.sequencing_step(state, state_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries,
+                            np.empty((share.shape[0], survival.shape[1])), state, state_entries)
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
