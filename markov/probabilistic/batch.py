@@ -90,6 +90,11 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _ready() -> None:
+    """Nothing: what a worker is given first, so that it starts (and imports the package)
+    before the first chunk."""
+
+
 def _worker_chunk(inputs: ModelInputs, seed: int, task: Task) -> tuple[int, Chunk]:
     """One chunk in a local worker, which builds the model at its first (a pool serves one run).
 
@@ -112,10 +117,16 @@ class LocalProcesses:
 
     def __init__(self, workers: int) -> None:
         self.workers = check_count("workers", workers, 1)
-        self.pool: ProcessPoolExecutor | None = None
+        # the workers start now and import the package (over a second each) while this
+        # process goes on: loading, the base case, the checks before the PSA
+        self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_start_worker)
+        for _ in range(self.workers):
+            self.pool.submit(_ready)
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker)
+        if self.pool is None:
+            raise RuntimeError("these local processes were closed")
         first_done = partial(wait, return_when=FIRST_COMPLETED)
         yield from _in_window(tasks, partial(self.pool.submit, _worker_chunk, inputs, seed), first_done,
                               2 * self.workers)
@@ -123,6 +134,7 @@ class LocalProcesses:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def _in_window(tasks: list[Task], submit, first_done, window: int,
