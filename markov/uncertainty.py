@@ -34,9 +34,14 @@ def _generator(seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+#: The largest float below 1: above 2**52, k + 0.5 rounds to a whole number, and for the
+#: last k (odd) up to 2**53, which would make a draw of exactly 1.
+_BELOW_ONE = np.nextafter(1.0, 0.0)
+
+
 def open_uniforms(seed, shape) -> np.ndarray:
     """Uniform draws strictly inside (0, 1), so every quantile function stays finite."""
-    return (_generator(seed).integers(0, 2**53, size=shape) + 0.5) / 2.0**53
+    return np.minimum((_generator(seed).integers(0, 2**53, size=shape) + 0.5) / 2.0**53, _BELOW_ONE)
 
 
 

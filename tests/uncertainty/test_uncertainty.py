@@ -234,3 +234,16 @@ def test_names_and_block_sizes():
 def test_bad_input_names_the_field(make, message):
     with pytest.raises(InputError, match=message):
         make()
+
+
+def test_open_uniforms_never_reach_one_even_at_the_largest_integer_drawn():
+    from markov.uncertainty import open_uniforms
+
+    class Extremes(np.random.Generator):  # draws the smallest and the largest integers
+        def integers(self, low, high, size=None, **options):
+            return np.array([low, high - 1, high - 2, 2**52, 2**52 + 1])
+
+    u = open_uniforms(Extremes(np.random.PCG64(0)), 5)
+    assert ((u > 0) & (u < 1)).all()
+    assert u[1] == np.nextafter(1.0, 0.0) and u[0] == 0.5 / 2.0**53
+    np.testing.assert_array_equal(u[2:], (np.array([2**53 - 2, 2**52, 2**52 + 1]) + 0.5) / 2.0**53)
