@@ -270,9 +270,12 @@ def _value_of_information(page: Page, population: str) -> None:
     shown = top.assign(parameter=[results.input_label(p) + (f" (all {c} inputs of this source)" if c > 1 else "")
                                   for p, c in zip(top["parameter"], count, strict=True)])
     wtp = f" at {results.threshold_text(float(evppi['wtp'].iloc[0]))}" if "wtp" in evppi else ""
-    page.table(shown, ["parameter", "evppi", *(["method"] if "method" in evppi else [])],
+    optional = [column for column in ("standard_error", "method") if column in evppi]
+    page.table(shown, ["parameter", "evppi", *optional],
                f"EVPPI per patient{wtp}, {named}: the {len(top)} largest of {len(evppi)} inputs and "
-               "groups of inputs.", anchor_id("table-evppi", population))
+               "groups of inputs" + (", with the standard error of the regression's estimate"
+                                     if "standard_error" in evppi else "") + ".",
+               anchor_id("table-evppi", population))
     page.figure(results.figure(EVPPI, population), f"Expected value of partial perfect information per patient{wtp}, "
                 f"{named}: the single inputs worth most to learn, beside the EVPI of all inputs together.")
 

@@ -301,6 +301,7 @@ def test_reports_show_amounts_with_their_currency_and_keys_by_their_labels(resul
     assert contents["DSA › Commands › dsa › willingness to pay"] == "$150,000/QALY"
     assert "Thresholds: $100,000/QALY, $150,000/QALY." in text and "NMB at $150,000/QALY (USD)" in text
     assert "EVPPI per patient at $150,000/QALY" in text
+    assert "EVPPI standard error (USD)" in text and "with the standard error of the regression's estimate" in text
     # inputs in the EVPPI table by their labels, never their keys
     inputs = {row["reference"]: row["label"] for row in _rows(results / "inputs.csv")}
     for population in ("imbrave150", "mvi"):
