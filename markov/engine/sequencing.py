@@ -145,15 +145,14 @@ class Convolutions:
         """
         if not self.by_recursion:
             return self._into(out, self._transformed(entries, survival))
-        out = np.empty(entries.shape) if out is None else out
+        given, out = out, np.empty(entries.shape) if out is None else out
         done = np.zeros(entries.shape[0], dtype=bool)
         for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
             found = self._once(series, "series", self._geometric)
             if found[3].any():
                 _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
         if not done.any():
-            out[...] = self._transformed(entries, survival)
-            return out
+            return self._into(given, self._transformed(entries, survival))
         rest = np.flatnonzero(~done)
         if rest.size:
             out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])

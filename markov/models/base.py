@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 
@@ -66,6 +67,9 @@ class Prepared:
     general_population: np.ndarray
     on_grid: CurvesOnGrid  # the curves on the grid
     values: PopulationValues  # what valuing its strategies shares
+
+
+PreparedT = TypeVar("PreparedT", bound=Prepared)
 
 
 class CohortModel:
@@ -193,6 +197,17 @@ class CohortModel:
 
     def drug_categories(self, strategy) -> list[str]:
         raise NotImplementedError
+
+    def _prepared(self, kind: type[PreparedT], name: str, population: Population, params: ParameterSet,
+                  shared: SharedWork | None, **more) -> PreparedT:
+        """A ``kind`` of :class:`Prepared` with what every structure prepares (the curves,
+        general-population survival, the curves on the grid, the values of its strategies)
+        and the structure's own fields ``more``."""
+        shared = SharedWork() if shared is None else shared
+        curves = self.curves(population, params, shared)
+        return kind(name, population, params, curves, self.general_population(population, params, shared),
+                    CurvesOnGrid(curves, self.grid),
+                    PopulationValues(self.inputs, population, params, self.grid, shared), **more)
 
     def population(self, name: str, population: Population, params: ParameterSet, shared: SharedWork | None = None):
         """What the strategies of a population share for ``params``; what depends only on

@@ -52,10 +52,10 @@ from ..engine import CohortTrace, floor_survival, run_partitioned_survival
 from ..inputs import ParameterSet
 from ..inputs.structures import Partition, PartitionedSurvivalStrategy, Population
 from ..survival import TIME_UNIT_YEARS
-from .base import CohortModel, CurvesOnGrid, Prepared
+from .base import CohortModel, Prepared
 from .protocol import StrategyResult
 from .shared import SharedWork
-from .valuation import PopulationValues, State, adverse_event_qalys, dead_state, value_trace
+from .valuation import State, adverse_event_qalys, dead_state, value_trace
 
 #: The cost category of every treatment started on entry to a state.
 SUBSEQUENT_TREATMENT = "subsequent_treatment"
@@ -77,11 +77,7 @@ class PartitionedSurvivalModel(CohortModel):
 
     def population(self, name: str, population: Population, params: ParameterSet,
                    shared: SharedWork | None = None) -> _Prepared:
-        shared = SharedWork() if shared is None else shared
-        curves = self.curves(population, params, shared)
-        return _Prepared(name, population, params, curves, self.general_population(population, params, shared),
-                         CurvesOnGrid(curves, self.grid),
-                         PopulationValues(self.inputs, population, params, self.grid, shared))
+        return self._prepared(_Prepared, name, population, params, shared)
 
     def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:
         params, partitions = prepared.params, strategy.partitions

@@ -61,10 +61,10 @@ from ..engine import (
 )
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
-from .base import CohortModel, CurvesOnGrid, Prepared
+from .base import CohortModel, Prepared
 from .protocol import StrategyResult
 from .shared import SharedWork
-from .valuation import PopulationValues, State, dead_state, value_trace
+from .valuation import State, dead_state, value_trace
 
 
 @dataclass
@@ -135,12 +135,8 @@ class SequencingModel(CohortModel):
 
     def population(self, name: str, population: Population, params: ParameterSet,
                    shared: SharedWork | None = None) -> _Prepared:
-        shared = SharedWork() if shared is None else shared
-        curves = self.curves(population, params, shared)
-        return _Prepared(name, population, params, curves, self.general_population(population, params, shared),
-                         CurvesOnGrid(curves, self.grid),
-                         PopulationValues(self.inputs, population, params, self.grid, shared),
-                         Convolutions(self.grid.n_cycles + 1))
+        return self._prepared(_Prepared, name, population, params, shared,
+                              convolutions=Convolutions(self.grid.n_cycles + 1))
 
     @staticmethod
     def _floored(prepared: _Prepared, curve: str, death_share: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
