@@ -305,18 +305,6 @@ cdef inline Py_ssize_t _year_of_age(double age, Py_ssize_t last) noexcept nogil:
     cdef Py_ssize_t whole = <Py_ssize_t> age
     return last if whole > last else whole
 
-def death_probabilities(const double[:, ::1] survival):
-    """1 - S(t + 1) / S(t) for each cycle of each row: (n, T) -> (n, T - 1)."""
-    cdef Py_ssize_t n = survival.shape[0], n_cycles = survival.shape[1] - 1, s, c
-    out_arr = np.empty((n, n_cycles))
-    cdef double[:, ::1] out = out_arr
-    with nogil:
-        for s in range(n):
-            for c in range(n_cycles):
-                out[s, c] = 1.0 - survival[s, c + 1] / survival[s, c]
-    return out_arr
-
-
 def median_exit_rate(const double[:, ::1] entries, const double[:, ::1] outside,
                      const Py_ssize_t[::1] point, const double[::1] weight, double step,
                      double log_low, double log_high, int iterations):

@@ -45,9 +45,8 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
 
 
 def death_probabilities(survival: np.ndarray) -> np.ndarray:
-    """1 − S(t+1)/S(t) in each cycle: ``(n, n_times)`` → ``(n, n_cycles)``, C-contiguous
-    input."""
-    return _engine.death_probabilities(survival)
+    """1 − S(t+1)/S(t) in each cycle: ``(n, n_times)`` → ``(n, n_cycles)``."""
+    return 1.0 - survival[:, 1:] / survival[:, :-1]
 
 
 def general_population_survival(start_age: np.ndarray, share_female: np.ndarray, times_years: np.ndarray,

@@ -79,9 +79,12 @@ def test_floor_survival_takes_the_population_death_computed_once():
     rng = np.random.default_rng(12)
     times = np.arange(300) / 52
     survival = np.exp(-(times[None, :] / rng.uniform(0.5, 3.0, size=(5, 1))) ** 1.3)
-    population = np.exp(-0.3 * times[None, :] - 0.004 * rng.uniform(size=(5, 1)) * times[None, :] ** 2)
+    quadratic = 0.004 * rng.uniform(size=(5, 1))
+    population = np.exp(-0.3 * times[None, :] - quadratic * times[None, :] ** 2)
     death = death_probabilities(population)
-    np.testing.assert_array_equal(death, 1.0 - population[:, 1:] / population[:, :-1])
+    # closed form: 1 - exp(-(H(t + 1) - H(t))) with H(t) = 0.3 t + b t²
+    hazard = 0.3 * np.diff(times)[None, :] + quadratic * np.diff(times**2)[None, :]
+    np.testing.assert_allclose(death, -np.expm1(-hazard), rtol=1e-9)
     share = rng.uniform(0.1, 0.9, size=5)
     alone, given = floor_survival(survival, share, population), floor_survival(survival, share, population, death)
     for a, b in zip(alone[:2], given[:2], strict=True):
