@@ -170,7 +170,9 @@ def sequencing_step(const double[:, :] occupancy,
     Exits in the cycle ending at t are occupancy[t-1] + entries[t] - occupancy[t];
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
     start the next line (written to ``next_entries``) and the others enter
-    post-progression care (added to ``post_entries``). The line's occupancy and
+    post-progression care (added to ``post_entries``). ``next_entries`` or
+    ``post_entries`` may be None where the caller knows them to be nobody (a share of
+    0 moving on; every exit a death): then they are not written. The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
     in a trace, views of any strides; an array that is already its state's (the same
     memory) is not copied onto itself.
@@ -181,6 +183,7 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint next_per_sample = next_share.shape[0] > 1, next_per_cycle = next_share.shape[1] > 1
     cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
     cdef bint copy_entries = not _same_memory(entries, state_entries)
+    cdef bint to_post = post_entries is not None, to_next = next_entries is not None
     cdef Py_ssize_t s, t, po
     cdef double leaving, dying, progressing, starting
     with nogil:
@@ -192,15 +195,36 @@ def sequencing_step(const double[:, :] occupancy,
             if copy_entries:
                 for t in range(n_times):
                     state_entries[s, t] = entries[s, t]
-            next_entries[s, 0] = 0.0
+            if to_next:
+                next_entries[s, 0] = 0.0
             for t in range(1, n_times):
                 leaving = occupancy[po, t - 1] + entries[s, t] - occupancy[po, t]
                 dying = leaving * death_share[s if death_per_sample else 0, t - 1 if death_per_cycle else 0]
-                progressing = leaving - dying
-                starting = progressing * next_share[s if next_per_sample else 0, t - 1 if next_per_cycle else 0]
                 deaths[s, t] += dying
-                post_entries[s, t] += progressing - starting
-                next_entries[s, t] = starting
+                if to_post or to_next:
+                    progressing = leaving - dying
+                    starting = progressing * next_share[s if next_per_sample else 0, t - 1 if next_per_cycle else 0]
+                    if to_post:
+                        post_entries[s, t] += progressing - starting
+                    if to_next:
+                        next_entries[s, t] = starting
+
+
+def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
+    """An option's occupancy split by its time on treatment, in place and in one pass.
+
+    option : (m, T) the option's occupancy; on_then_off : (m, T) its occupancy on
+    treatment; both of any strides. Afterwards ``option`` holds the occupancy on
+    treatment and ``on_then_off`` the rest, off treatment (option − on, rounded once).
+    """
+    cdef Py_ssize_t m = option.shape[0], n_times = option.shape[1], s, t
+    cdef double on
+    with nogil:
+        for s in range(m):
+            for t in range(n_times):
+                on = on_then_off[s, t]
+                on_then_off[s, t] = option[s, t] - on
+                option[s, t] = on
 
 
 cdef bint _same_memory(const double[:, :] given, double[:, :] state):

@@ -53,6 +53,7 @@ from .sequencing import (
     add_terminal_state,
     clock_reset_occupancy,
     run_sequencing,
+    split_on_treatment,
     use_one_fft_thread,
 )
 from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
@@ -62,5 +63,5 @@ __all__ = [
     "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
     "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals", "death_probabilities",
     "exit_rate_for_median", "floor_survival", "general_population_survival", "run_markov", "run_partitioned_survival",
-    "run_sequencing", "use_one_fft_thread",
+    "run_sequencing", "split_on_treatment", "use_one_fft_thread",
 ]

@@ -151,6 +151,8 @@ class Convolutions:
             found = self._once(series, "series", self._geometric)
             if found[3].any():
                 _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
+            if done.all():  # the other side need not be checked
+                return out
         if not done.any():
             return self._into(given, self._transformed(entries, survival))
         rest = np.flatnonzero(~done)
@@ -303,7 +305,7 @@ def run_sequencing(
 
 
 def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
-             survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray,
+             survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray | None,
              next_entries: np.ndarray | None = None, method: str | Convolutions = "auto") -> None:
     """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
     at entry, and add its deaths to ``deaths``.
@@ -313,8 +315,9 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     ``(1 or n_samples, n_times)`` since entry); a share ``death_share`` ``(1 or n_samples,
     1 or n_cycles)`` of its exits are deaths. The others progress: into ``next_entries``
     (overwritten) when given, every one of them to be split between the next line's
-    options and post-progression care; otherwise all into ``post_entries``. ``method`` is
-    as in :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
+    options and post-progression care; otherwise all into ``post_entries`` (None where
+    every exit is a death: a death share of 1). ``method`` is as in
+    :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
     Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
     checks its own).
     """
@@ -322,8 +325,8 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     state = occupancy[:, :, column]
     convolutions.occupancy(line_entries, survival, out=state)  # straight into the trace
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
-    out = np.empty_like(line_entries) if next_entries is None else next_entries
-    _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post_entries, out, state,
+    post = post_entries if next_entries is None else None  # every progression moves on
+    _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post, next_entries, state,
                             entries[:, :, column])
 
 
@@ -339,8 +342,16 @@ def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, s
     np.multiply(share[:, None], survival, out=state)
     state_entries[:, 1:] = 0.0
     state_entries[:, 0] = share
-    _engine.sequencing_step(state, state_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries,
-                            np.empty((share.shape[0], survival.shape[1])), state, state_entries)
+    _engine.sequencing_step(state, state_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries, None, state,
+                            state_entries)
+
+
+def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:
+    """Split an option's occupancy ``(n_samples, n_times)`` by its occupancy on treatment
+    ``on_then_off`` (same shape), in place, in one pass: ``option`` becomes the occupancy
+    on treatment and ``on_then_off`` the rest, off treatment. Both are states of a trace
+    (any strides); inputs are not checked."""
+    _engine.split_on_treatment(option, on_then_off)
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
@@ -359,5 +370,4 @@ def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, 
                        survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto") -> None:
     """Fill state ``column`` in place with a state left only by death (post-progression
     care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
-    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths,
-             np.zeros_like(state_entries), method=method)
+    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths, None, method=method)

@@ -58,6 +58,7 @@ from ..engine import (
     death_probabilities,
     exit_rate_for_median,
     floor_survival,
+    split_on_treatment,
 )
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
@@ -251,10 +252,13 @@ class SequencingModel(CohortModel):
                         on = found.on_state
                     else:
                         on = self.time_on_treatment(tot, curve, prepared.on_grid, prepared.params)
-                    on = share[:, None] * on if k == 0 else prepared.convolutions.occupancy(line_entries, on)
-                    occupancy[:, :, column + 1] = occupancy[:, :, column] - on
+                    off = occupancy[:, :, column + 1]  # on treatment first, then split
+                    if k == 0:
+                        np.multiply(share[:, None], on, out=off)
+                    else:
+                        prepared.convolutions.occupancy(line_entries, on, out=off)
+                    split_on_treatment(occupancy[:, :, column], off)
                     entries[:, :, column + 1] = 0.0  # its patients come from on treatment, within the option
-                    occupancy[:, :, column] = on
                 column += len(option_states)
             progressed = onward
         return _Lines(states, occupancy, entries, post, deaths, floored, own)

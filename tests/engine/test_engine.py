@@ -195,6 +195,62 @@ def test_each_sample_is_convolved_by_recursion_only_where_its_curve_is_geometric
         assert np.abs(alone - Convolutions(1045, "fft").occupancy(entries[[sample]], curves[[sample]])).max() > 0
 
 
+def test_entries_are_not_checked_where_every_curve_is_geometric():
+    from markov.engine import Convolutions
+
+    rng = np.random.default_rng(24)
+    times = np.arange(1045) / 52.18
+    curves = np.exp(-rng.uniform(0.1, 2.0, size=(5, 1)) * times)
+    entries = np.zeros((5, 1045))
+    entries[:, 1:] = 0.3 * (curves[:, :-1] - curves[:, 1:])  # geometric too, so checking them would pass
+    for array in (curves, entries):
+        array.flags.writeable = False
+    convolutions = Convolutions(1045)
+    found = convolutions.occupancy(entries, curves)
+    assert [key[0] for key in convolutions._found] == ["series"]  # the curves' only
+    np.testing.assert_allclose(found, Convolutions(1045, "direct").occupancy(entries, curves), atol=1e-13, rtol=0)
+    # one sample whose curve is not geometric: the entries are checked, and convolve it
+    bent = curves.copy()
+    bent[3] = np.exp(-((times / 0.8) ** 1.2))
+    bent.flags.writeable = False
+    found = convolutions.occupancy(entries, bent)
+    assert [key[0] for key in convolutions._found] == ["series", "series", "series"]
+    np.testing.assert_allclose(found, Convolutions(1045, "direct").occupancy(entries, bent), atol=1e-13, rtol=0)
+
+
+def test_split_on_treatment_leaves_on_and_the_rest_off_in_place():
+    from markov.engine import split_on_treatment
+
+    rng = np.random.default_rng(25)
+    trace = rng.uniform(size=(4, 3, 50)).transpose(0, 2, 1)  # states apart in memory, as a model's trace
+    option, on = trace[:, :, 0].copy(), trace[:, :, 0] * rng.uniform(size=(4, 50))
+    trace[:, :, 1] = on
+    split_on_treatment(trace[:, :, 0], trace[:, :, 1])
+    np.testing.assert_array_equal(trace[:, :, 0], on)
+    np.testing.assert_array_equal(trace[:, :, 1], option - on)  # rounded once, as numpy rounds it
+
+
+@pytest.mark.parametrize("moving_on", [0.0, 1.0])
+def test_a_sequencing_step_leaves_unwritten_what_nobody_enters(moving_on):
+    from markov import _engine
+
+    rng = np.random.default_rng(26)
+    n_times = 40
+    occupancy = np.cumsum(rng.uniform(size=(3, n_times)), axis=1)[:, ::-1].copy()
+    entries = rng.uniform(size=(3, n_times))
+    death_share = rng.uniform(size=(3, n_times - 1))
+    full = [np.zeros((3, n_times)) for _ in range(3)]  # deaths, post-progression, next line
+    _engine.sequencing_step(occupancy, entries, death_share, np.full((1, 1), moving_on), *full,
+                            occupancy.copy(), entries.copy())
+    deaths, untouched = np.zeros((3, n_times)), np.full((3, n_times), 7.0)
+    given = (None, untouched) if moving_on else (untouched, None)  # post-progression or next line
+    _engine.sequencing_step(occupancy, entries, death_share, np.full((1, 1), moving_on), deaths, *given,
+                            occupancy.copy(), entries.copy())
+    np.testing.assert_array_equal(deaths, full[0])
+    np.testing.assert_array_equal(untouched, full[2] if moving_on else 7.0 + full[1])
+    assert not full[1 if moving_on else 2].any()  # what was left unwritten is nobody
+
+
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
     from markov.engine import Convolutions
 
