@@ -305,11 +305,15 @@ def _status(row, labels: dict[str, str]) -> str:
     return row.status
 
 
-def _threshold(column: str, currency: str, prefix: str) -> str:
-    """``nmb_at_100000_USD`` → ``$100,000``: a threshold's column as a reader names it."""
-    amount = float(column.removeprefix(prefix).rpartition("_")[0])
+def _money(amount: float, currency: str) -> str:
+    """``$100,000``; ``CHF 100,000`` for a currency without a symbol."""
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{amount:,.0f}" if symbol else f"{currency} {amount:,.0f}"
+
+
+def _threshold(column: str, currency: str, prefix: str) -> str:
+    """``nmb_at_100000_USD`` → ``$100,000``: a threshold's column as a reader names it."""
+    return _money(float(column.removeprefix(prefix).rpartition("_")[0]), currency)
 
 
 def analysis_title(inputs) -> str:
@@ -451,13 +455,34 @@ def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Pa
              file=sys.stderr)
         results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
         files = results.write(out, formats)
-    columns = ["rank", "label", "role", "cost", "qalys", "status", "icer"]
-    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:,.3f}".format):
-        _say(results.table[columns].head(10).to_string(index=False))
-        optimal = results.optimal(list(results.thresholds.values()))
-        _say("\nOptimal at each threshold")
-        _say(optimal[["wtp", "label"]].to_string(index=False))
+    _print_sequences(results, inputs.perspective.currency)
     return files
+
+
+def _print_sequences(results, currency: str, top: int = 10) -> None:
+    """``markov sequences``: the best ``top`` strategies by expected NMB at the highest
+    threshold, as a health economist reads them, and the best at each threshold."""
+    table = results.table.head(top)
+    highest = [c for c in table.columns if c.startswith("nmb_at_")][-1]
+    at = _threshold(highest, currency, "nmb_at_")
+    best = f"probability_best_at_{highest.removeprefix('nmb_at_')}"
+    labels = [f"{label} ({role})" if role != "sequence" else label
+              for label, role in zip(table["label"], table["role"], strict=True)]
+    shown = pd.DataFrame({
+        "#": table["rank"], "Strategy": labels, f"Cost ({currency})": table["cost"].map(_amount), "QALYs": table["qalys"].map(_decimals(3)),
+        f"NMB at {at}": table[highest].map(_amount)}
+        | ({"P(best)": [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in table[best]]} if best in table else {})
+        | {"Status": table["status"], f"ICER ({currency}/QALY)": table["icer"].map(_amount)})
+    _heading(f"The {_count(len(table), 'best strategy', 'best strategies')} of {len(results.table)}, by expected "
+             f"net monetary benefit (NMB) at {at}/QALY")
+    _say(shown.to_string(index=False))
+    optimal = results.optimal(list(results.thresholds.values()))
+    chance = "probability_cost_effective" in optimal and optimal["probability_cost_effective"].notna().any()
+    _heading("The best strategy at each threshold")
+    _say(pd.DataFrame({"Threshold": [f"{_money(wtp, currency)}/QALY" for wtp in optimal["wtp"]],
+                       "Strategy": optimal["label"]}
+                      | ({"P(best)": [f"{v:.0%}" for v in optimal["probability_cost_effective"]]} if chance else {})
+                      ).to_string(index=False))
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

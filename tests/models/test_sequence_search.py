@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 import yaml
 from curve_analyses import write_evidence
@@ -134,7 +135,17 @@ def test_the_command_line(tmp_path, capsys):
                  str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert "14 sequences + 3 usual-care strategies of imbrave150, 8 PSA draws" in captured.err
-    assert "Optimal at each threshold" in captured.out
+    assert "by expected net monetary benefit (NMB) at $150,000/QALY" in captured.out
+    table = pd.read_csv(tmp_path / "sequences.csv").head(10)
+    rows = captured.out.splitlines()
+    header = next(i for i, row in enumerate(rows) if row.lstrip().startswith("#"))
+    assert "Cost (USD)" in rows[header] and "ICER (USD/QALY)" in rows[header]
+    for row, strategy in zip(rows[header + 1:header + 11], table.itertuples(), strict=True):
+        # money in whole dollars, "—" for an undefined ICER, usual care named as such
+        assert f"{strategy.cost:,.0f}" in row and f"{strategy.qalys:.3f}" in row
+        assert (f"{strategy.icer:,.0f}" if strategy.status == "frontier" else "—") in row
+        assert strategy.label in row and ("(usual care)" in row) == (strategy.role == "usual care")
+    assert "The best strategy at each threshold" in captured.out and "$100,000/QALY" in captured.out
     assert main(["sequences", "--out", str(tmp_path / "none")]) == 2  # the base case has no rules
 
 
