@@ -188,8 +188,8 @@ def run_sequences(grid, curves, death, onward, sequences, costs, utilities, meth
                 markov.TreatmentLine("third", third[k], death[2][block]),
             ]
             trace = markov.run_sequencing(lines, bsc, method=convolutions)
-            out.append([markov.accumulate(trace, grid, per_year=v, discount_rate=DISCOUNT).sum(axis=1)
-                        for v in (costs, utilities)])
+            accumulator = Accumulator(trace, grid, discount_rate=DISCOUNT)  # years summed once for both values
+            out.append([accumulator.total(per_year=v).sum(axis=1) for v in (costs, utilities)])
         blocks.append(np.array(out))
     return np.concatenate(blocks, axis=-1)
 

@@ -312,6 +312,28 @@ def test_reused_spectra_change_no_bit_of_a_convolution():
         np.testing.assert_array_equal(convolutions.occupancy(few, survival[rows]), expected[rows])
 
 
+def test_run_sequencing_in_blocks_gives_each_sample_its_result_alone():
+    from markov.engine import SEQUENCING_CHUNK_SAMPLES
+
+    rng = np.random.default_rng(27)
+    n, times = SEQUENCING_CHUNK_SAMPLES + 7, np.arange(300) / 52  # a whole block and part of one
+
+    def weibull(scale, shape):
+        return np.exp(-((times / scale) ** shape))
+
+    first = weibull(rng.uniform(0.5, 1.5, (n, 1)), 1.2)
+    second = np.exp(-rng.uniform(0.5, 2.0, (n, 1)) * times)  # by recursion
+    post = weibull(rng.uniform(0.2, 0.6, (n, 1)), 0.9)
+    death, onward = rng.uniform(0.1, 0.4, n), rng.uniform(0.3, 0.8, n)
+    whole = run_sequencing([TreatmentLine("first", first, death, onward), TreatmentLine("second", second, 0.3)],
+                           post)
+    for s in (0, SEQUENCING_CHUNK_SAMPLES - 1, SEQUENCING_CHUNK_SAMPLES, n - 1):
+        alone = run_sequencing([TreatmentLine("first", first[s], death[s], onward[s]),
+                                TreatmentLine("second", second[s], 0.3)], post[s])
+        np.testing.assert_array_equal(whole.occupancy[s], alone.occupancy[0])
+        np.testing.assert_array_equal(whole.entries[s], alone.entries[0])
+
+
 def test_a_freed_array_leaves_nothing_stored():
     from markov.engine import Convolutions
 
