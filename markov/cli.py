@@ -13,9 +13,7 @@ import argparse
 import logging
 import math
 import os
-import re
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -27,10 +25,16 @@ from ._memory import reuse_freed_memory
 from ._validate import InputError
 from ._version import __version__
 from .api import Analysis
+from .console import (
+    count,
+    print_base_case,
+    print_psa_summary,
+    print_sequences,
+    print_top_drivers,
+    say,
+)
 from .decision.voi import EVPPI_TIME_BUDGET
 from .inputs import load_analysis
-from .inputs.labels import analysis_label
-from .inputs.money import CURRENCY_SYMBOLS
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
 from .probabilistic.batch import WorkerFailed
@@ -42,11 +46,8 @@ from .results import (
     RUN_RECORD,
     STORE_DIRECTORY,
     WORKBOOK,
-    ResultsDirectory,
     claim_output,
     read_record,
-    read_table,
-    tornado,
 )
 from .runs import (
     GSA_METHODS,
@@ -62,16 +63,6 @@ EXIT_SYSTEM_ERROR = 1
 EXIT_INTERRUPTED = 130
 #: Where `markov report` runs and writes when given no --out.
 REPORT_OUT = "results/report"
-#: Characters a terminal acts on rather than shows: C0 and C1 controls but the newline and
-#: the tab, DEL, and the Unicode bidirectional marks and overrides.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _say(text: str = "", file=None, flush: bool = False) -> None:
-    """Print ``text`` (which may hold names and labels from input files) without the
-    control characters a terminal would act on (:data:`_CONTROL`)."""
-    print(_CONTROL.sub("", text), file=file or sys.stdout, flush=flush)
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (its default prints the usage first)."""
@@ -278,110 +269,6 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-#: What the console prints for a value that is not defined (an ICER of the reference).
-UNDEFINED = "—"
-#: Widest console table, in characters.
-CONSOLE_WIDTH = 100
-
-
-def _heading(text: str) -> None:
-    """A table's heading after a blank line, wrapped to :data:`CONSOLE_WIDTH`."""
-    _say("\n" + textwrap.fill(text, CONSOLE_WIDTH, break_on_hyphens=False))
-
-
-def _amount(value: float) -> str:
-    """Money in whole units with thousands separators; "—" when undefined."""
-    return UNDEFINED if pd.isna(value) else f"{value:,.0f}"
-
-
-def _decimals(places: int):
-    return lambda value: UNDEFINED if pd.isna(value) else f"{value:,.{places}f}"
-
-
-def _status(row, labels: dict[str, str]) -> str:
-    """``dominated by Sorafenib``, ``extendedly dominated``, ``frontier`` or ``reference``."""
-    if row.status == "dominated" and isinstance(row.dominated_by, str) and row.dominated_by:
-        return f"dominated by {labels.get(row.dominated_by, row.dominated_by)}"
-    return row.status
-
-
-def _money(amount: float, currency: str) -> str:
-    """``$100,000``; ``CHF 100,000`` for a currency without a symbol."""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount:,.0f}" if symbol else f"{currency} {amount:,.0f}"
-
-
-def _threshold(column: str, currency: str, prefix: str) -> str:
-    """``nmb_at_100000_USD`` → ``$100,000``: a threshold's column as a reader names it."""
-    return _money(float(column.removeprefix(prefix).rpartition("_")[0]), currency)
-
-
-def analysis_title(inputs) -> str:
-    """The analysis as a reader names it: its description, else its name in words."""
-    return analysis_label(inputs.analysis.name, inputs.analysis.description)
-
-
-def _print_base_case(outputs, inputs) -> None:
-    """Each population's results as a health economist reads them: labels, units in the
-    headers, money in whole units, "—" where a value is undefined, who dominates whom."""
-    currency = inputs.perspective.currency
-    merged = outputs.incremental.merge(outputs.results[["population", "strategy", "label", "life_years"]],
-                                       on=["population", "strategy"])
-    for population, rows in merged.groupby("population", sort=False):
-        labels = dict(zip(rows["strategy"], rows["label"], strict=True))
-        table = pd.DataFrame({
-            "Strategy": rows["label"], f"Cost ({currency})": rows["cost"].map(_amount),
-            "LYs": rows["life_years"].map(_decimals(3)), "QALYs": rows["qalys"].map(_decimals(3)),
-            f"ΔCost ({currency})": rows["incremental_cost"].map(_amount),
-            "ΔQALYs": rows["incremental_qalys"].map(_decimals(3)),
-            f"ICER ({currency}/QALY)": rows["icer_per_qaly"].map(_amount),
-            "Status": [_status(row, labels) for row in rows.itertuples()]})
-        _heading(f"{analysis_title(inputs)} — {inputs.populations[population].label}")
-        _say(table.to_string(index=False))
-        nmb = [c for c in rows.columns if c.startswith("nmb_at_")]
-        benefit = pd.DataFrame({"Strategy": rows["label"]} | {
-            f"NMB at {_threshold(c, currency, 'nmb_at_')}/QALY ({currency})": rows[c].map(_amount) for c in nmb})
-        _say(benefit.to_string(index=False))
-
-
-def _print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: dict, currency: str) -> None:
-    """The PSA summary, a table per population that fits :data:`CONSOLE_WIDTH`: means with
-    95% intervals, and the probability that each strategy is cost-effective."""
-    chances = [c for c in summary.columns if c.startswith("probability_cost_effective_at_")]
-    for population, rows in summary.groupby("population", sort=False):
-        table = pd.DataFrame({"Strategy": [labels.get((population, s), s) for s in rows["strategy"]]})
-        for measure, title, shown in (("cost", f"Cost ({currency})", _amount), ("qalys", "QALYs", _decimals(3))):
-            table[f"{title}, mean (95% interval)"] = [
-                f"{shown(m)} ({shown(lo)} to {shown(hi)})"
-                for m, lo, hi in zip(rows[f"{measure}_mean"], rows[f"{measure}_2.5%"], rows[f"{measure}_97.5%"],
-                                     strict=True)]
-        for column in chances:
-            table[f"P(CE) {_threshold(column, currency, 'probability_cost_effective_at_')}"] = \
-                [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in rows[column]]
-        _heading(f"PSA summary — {population_labels.get(population, population)}")
-        _say(table.to_string(index=False))
-
-
-def _print_top_drivers(out: str, inputs, top: int = 5) -> None:
-    """``markov dsa``: the inputs that move each population's incremental NMB the most."""
-    directory = ResultsDirectory(out)
-    currency = inputs.perspective.currency
-    for population, spec in inputs.populations.items():
-        path = directory.table(tornado("nmb"), population)
-        if not path.is_file():
-            continue
-        table = read_table(path).head(top)
-        versus = f"{spec.strategies[spec.comparison.intervention].label} vs " \
-                 f"{spec.strategies[spec.comparison.comparator].label}"
-        _heading(f"Top drivers of the incremental NMB, {versus} — {spec.label}")
-        _say(pd.DataFrame({
-            "Input": [inputs.label(ref) if ref in inputs.uses else ref for ref in table["reference"]],
-            "Low → high": [f"{lo} → {hi}" for lo, hi in zip(table["low_input"], table["high_input"], strict=True)],
-            f"NMB ({currency})": [f"{_amount(lo)} to {_amount(hi)}"
-                                  for lo, hi in zip(table["outcome_low"], table["outcome_high"], strict=True)],
-        }).to_string(index=False, max_colwidth=58))
-
-
 def _check_arguments(args: argparse.Namespace) -> None:
     """Counts and amounts on the command line, before anything runs or is written."""
     for name, least in (("psa", 0), ("samples", 1), ("seed", 0), ("points", 2), ("workers", 1), ("chunk_size", 1),
@@ -436,13 +323,13 @@ def _validate(inputs, draws: int) -> None:
     statuses = pd.Series([inputs.evidence[ref].value.status for ref in inputs.references]).value_counts()
     sources = {ref.partition(".")[0] for ref in inputs.references}
     strategies = sum(len(p.strategies) for p in inputs.populations.values())
-    _say(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
+    say(f"{inputs.source}: valid. Analysis {inputs.analysis.name!r}, structure {inputs.structure!r}, perspective "
          f"{inputs.analysis.perspective!r} ({inputs.perspective.currency}).")
-    _say(f"  {_count(len(inputs.populations), 'population')}, {_count(strategies, 'strategy', 'strategies')}; "
-         f"{_count(len(inputs.references), 'input')} from "
-         f"{_count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
+    say(f"  {count(len(inputs.populations), 'population')}, {count(strategies, 'strategy', 'strategies')}; "
+         f"{count(len(inputs.references), 'input')} from "
+         f"{count(len(sources), 'source')} ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
          f"{len(inputs.uncertain)} vary in the PSA.")
-    _say(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
+    say(f"  The base case{f' and {draws} probabilistic draws' if draws else ''} ran without error.")
 
 
 def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Path]:
@@ -450,43 +337,13 @@ def _sequences(inputs, draws: int, seed: int, out: str, formats: str) -> list[Pa
     analysis = Analysis(inputs)
     search = analysis.sequence_search()
     with claim_output(out, inputs):  # beside the same analysis's other results, never another's
-        _say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
+        say(f"{search.n_sequences:,} sequences + {len(search.keys) - search.n_sequences} usual-care strategies of "
              f"{search.population}, {draws:,} PSA draws (about {search.memory_bytes(draws) / 1024**2:,.0f} MiB)",
              file=sys.stderr)
         results = analysis.sequences(draws, seed, search=search, progress=_ProgressBar("sequences"))
         files = results.write(out, formats)
-    _print_sequences(results, inputs.perspective.currency)
+    print_sequences(results, inputs.perspective.currency)
     return files
-
-
-def _print_sequences(results, currency: str, top: int = 10) -> None:
-    """``markov sequences``: the best ``top`` strategies by expected NMB at the highest
-    threshold, as a health economist reads them, and the best at each threshold."""
-    table = results.table.head(top)
-    highest = [c for c in table.columns if c.startswith("nmb_at_")][-1]
-    at = _threshold(highest, currency, "nmb_at_")
-    best = f"probability_best_at_{highest.removeprefix('nmb_at_')}"
-    labels = [f"{label} ({role})" if role != "sequence" else label
-              for label, role in zip(table["label"], table["role"], strict=True)]
-    shown = pd.DataFrame({
-        "#": table["rank"], "Strategy": labels, f"Cost ({currency})": table["cost"].map(_amount), "QALYs": table["qalys"].map(_decimals(3)),
-        f"NMB at {at}": table[highest].map(_amount)}
-        | ({"P(best)": [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in table[best]]} if best in table else {})
-        | {"Status": table["status"], f"ICER ({currency}/QALY)": table["icer"].map(_amount)})
-    _heading(f"The {_count(len(table), 'best strategy', 'best strategies')} of {len(results.table)}, by expected "
-             f"net monetary benefit (NMB) at {at}/QALY")
-    _say(shown.to_string(index=False))
-    optimal = results.optimal(list(results.thresholds.values()))
-    chance = "probability_cost_effective" in optimal and optimal["probability_cost_effective"].notna().any()
-    _heading("The best strategy at each threshold")
-    _say(pd.DataFrame({"Threshold": [f"{_money(wtp, currency)}/QALY" for wtp in optimal["wtp"]],
-                       "Strategy": optimal["label"]}
-                      | ({"P(best)": [f"{v:.0%}" for v in optimal["probability_cost_effective"]]} if chance else {})
-                      ).to_string(index=False))
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
@@ -507,7 +364,7 @@ def _render(args: argparse.Namespace, defaults: dict) -> list[Path]:
 
 def _reports(directory: str | Path, out: str | Path) -> list[Path]:
     """The reports of the results directory ``directory``, written to ``out``, said when they start."""
-    _say(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
+    say(f"Writing {WORKBOOK} and {HTML_REPORT} to {out}", file=sys.stderr, flush=True)
     return write_reports(directory, out)
 
 
@@ -538,7 +395,7 @@ def _main(argv: list[str] | None) -> int:
         _check_arguments(args)
         if rendering:
             files = _render(args, vars(parser.parse_args(["report"])))
-            _say(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+            say(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
             return 0
         if args.command == "report":
             args.out = args.out or REPORT_OUT
@@ -571,29 +428,29 @@ def _main(argv: list[str] | None) -> int:
                             group_by_source=args.group_by_source, psa=existing, **shown)
         plt.close("all")
     except InputError as error:
-        _say(f"markov: error: {error}", file=sys.stderr)
+        say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         kept = (f"; finished PSA chunks are kept in {Path(args.out) / STORE_DIRECTORY}: run the same command to "
                 f"resume") if args.command in ("run", "psa", "report") and not rendering else ""
-        _say(f"\nmarkov: interrupted{kept}", file=sys.stderr)
+        say(f"\nmarkov: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, WorkerFailed) as error:
-        _say(f"markov: error: {error}", file=sys.stderr)
+        say(f"markov: error: {error}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     if outputs is not None:
-        _print_base_case(outputs, inputs)
+        print_base_case(outputs, inputs)
         missed = outputs.results[outputs.results["os_calibration_unreachable_samples"] > 0]
         for row in missed.itertuples():
-            _say(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
+            say(f"note: {row.label} ({row.population}): the OS median could not be reached in the base case")
     if summary is not None:
         labels = {(p, s): strategy.label for p, spec in inputs.populations.items()
                   for s, strategy in spec.strategies.items()}
-        _print_psa_summary(summary, labels, {p: spec.label for p, spec in inputs.populations.items()},
+        print_psa_summary(summary, labels, {p: spec.label for p, spec in inputs.populations.items()},
                            inputs.perspective.currency)
     if args.command == "dsa":
-        _print_top_drivers(args.out, inputs)
-    _say(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
+        print_top_drivers(args.out, inputs)
+    say(f"\nWrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -23,7 +23,7 @@ LAYERS = [
     ("report", ("report",)),
     ("runs", ("runs",)),
     ("api", ("api",)),
-    ("cli", ("cli",)),
+    ("cli", ("console", "cli")),
 ]
 #: Modules that only gather names from every layer for users (the package itself, and the
 #: re-export kept for code written against earlier versions).

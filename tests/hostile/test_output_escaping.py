@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import markov
-from markov.cli import _say, main
+from markov.cli import main
+from markov.console import say
 from markov.results import read_table, write_table
 
 PACKAGE = Path(markov.__file__).parent
@@ -50,7 +51,7 @@ def test_every_csv_the_package_writes_goes_through_write_table():
 
 
 def test_control_characters_never_reach_the_terminal(capsys):
-    _say(f"analysis {ESCAPES}\nsecond line\twith a tab")
+    say(f"analysis {ESCAPES}\nsecond line\twith a tab")
     assert capsys.readouterr().out == "analysis ]0;owned[31mred2Jevil\nsecond line\twith a tab\n"
 
 
