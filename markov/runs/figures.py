@@ -121,6 +121,8 @@ class FigureWriter:
         """Build and write every figure added since the last call; returns the files."""
         total = len(self._jobs) + len(self._drawing)
         progress = self.phases("Writing figures", "figures") if self.phases and total else None
+        if progress:  # the phase says when it starts, before forked processes report any figure done
+            progress(0, total)
         try:
             while self._jobs:
                 order, path, build = self._jobs.pop(0)
