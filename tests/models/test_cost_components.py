@@ -27,9 +27,11 @@ the dose intensity (7); procedures, at the start of a line once per patient star
 recurring ones per year on it (8); costs of care by state and a later line's drugs (9); a
 partitioned survival model's subsequent treatments, every component once per patient entering
 alive (10); and utilities capped at the general population's by age and sex, with and without
-age adjustment (11); with, beside the tests above, doses by weight band, a confidential
-discount and a utility set without adverse-event disutility. Several of these kill mutants
-that survived the rest of the suite (tools/mutation.py).
+age adjustment (11); with, beside the tests above, doses by weight band (a patient at a band's
+threshold is not below it), a confidential discount and a utility set without adverse-event
+disutility; and what valuing makes once and shares, read-only: a cost model per body weight, a
+drug's cost per year and the general population's utility by cycle (13). Several of these kill
+mutants that survived the rest of the suite (tools/mutation.py).
 
 A small analysis is built from the shipped HCC model files by overrides pointing at a test
 evidence file, as in ``test_dosing.py``: one strategy (the IMbrave150-like population's
@@ -55,7 +57,9 @@ from markov import InputError, TimeGrid, accumulate
 from markov.engine import CohortTrace
 from markov.inputs import load_analysis
 from markov.models import build_model
+from markov.models.shared import SharedWork
 from markov.models.valuation import Course, PopulationValues, State, dead_state, value_trace
+from markov.outcomes.costing import weight_nodes
 
 SORAFENIB_PER_DAY = 4 * 174.0  # 400 mg twice a day from 200 mg tablets at $174
 ATEZOLIZUMAB_PER_ADMINISTRATION = 9419.16  # one 1,200 mg vial every 21 days
@@ -80,7 +84,9 @@ VALUES = {"pfs": (6.0, "months"), "bsc": (9.0, "months"), "regorafenib_pfs": (3.
           "visit": (250.0, "money", {"currency": "USD", "price_year": 2020, "per": "visit"}),
           "kg_55": (55.0, "kg"), "kg_60": (60.0, "kg"), "mg_4": (4.0, "mg"),
           "mg_8": (8.0, "mg"), "mg_12": (12.0, "mg"), "quarter": (0.25, "proportion"),
-          "one_and_a_half_percent": (0.015, "rate_per_year")}
+          "one_and_a_half_percent": (0.015, "rate_per_year"),
+          # the 101st of the 200 equally likely weights of N(60 kg, 10 kg), exactly (a band's threshold)
+          "kg_101st_of_60": (float(weight_nodes(np.array([60.0]), np.array([10.0]))[0, 100]), "kg")}
 CURVES = {name: {"family": "exp", "median": f"t.{name}"}
           for name in ("pfs", "bsc", "regorafenib_pfs", "os", "on_a", "on_b")}
 
@@ -273,6 +279,15 @@ def test_doses_by_weight_band_follow_each_patient_s_band(workdir):
              {"dose_mg": "t.mg_12"}]
     three = {"treatments": {"lenvatinib": {"regimen": {0: {"dose_by_weight": bands}}}}}
     assert lenvatinib_mg_a_day(workdir, ("t.kg_60", "t.sd_10"), "three_bands", three) == pytest.approx(7.4, rel=1e-9)
+
+
+def test_a_patient_weighing_a_band_s_threshold_is_not_below_it(workdir):
+    # 8 mg below the 101st of the 200 weights of N(60 kg, 10 kg) (60.06 kg), 12 mg from it: the 100
+    # lighter get 8 mg and the patient at the threshold and the 99 heavier 12 mg, (100 × 8 + 100 × 12) / 200
+    # = 10 mg a day (9.98 if the patient at the threshold counted as below it)
+    bands = [{"below_kg": "t.kg_101st_of_60", "dose_mg": "t.mg_8"}, {"dose_mg": "t.mg_12"}]
+    at = {"treatments": {"lenvatinib": {"regimen": {0: {"dose_by_weight": bands}}}}}
+    assert lenvatinib_mg_a_day(workdir, ("t.kg_60", "t.sd_10"), "band_at_a_weight", at) == pytest.approx(10.0, rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------
@@ -562,3 +577,47 @@ def test_costs_and_effects_are_discounted_at_their_own_rates(workdir):
     assert result.costs["first_line_drugs"][0, j] == pytest.approx(
         SORAFENIB_PER_DAY * 365.25 * discounted_years(0.03), rel=1e-9)
     assert discounted_years(0.015) / discounted_years(0.03) > 1.005  # the rates' difference shows
+
+
+# ---------------------------------------------------------------------------------
+# 13. what valuing makes once: a cost model per body weight, a drug's cost per year, utility norms
+# ---------------------------------------------------------------------------------
+
+BEVACIZUMAB_PER_YEAR_A_VIAL = BEVACIZUMAB_VIAL * 365.25 / 21  # a 100 mg vial every 21 days
+
+
+def two_weights(workdir: Path):
+    """imbrave150 at 70 kg and mvi at 50 kg (sd 0.001 kg each), the same in all else."""
+    path = workdir / "two_weights.yaml"
+    weights = {name: {"body_weight_kg": {"mean": mean, "sd": "t.sd_tiny"}}
+               for name, mean in (("imbrave150", "t.kg_70"), ("mvi", "t.kg_50"))}
+    path.write_text(yaml.safe_dump({"name": "two_weights", "populations": ["imbrave150", "mvi"],
+                                    "evidence_directories": ["ev"], "overrides": {"populations": weights}}))
+    inputs = load_analysis(path)
+    return inputs, inputs.populations["imbrave150"], inputs.populations["mvi"]
+
+
+def test_populations_share_a_cost_model_only_with_those_of_the_same_body_weight(workdir):
+    # bevacizumab 15 mg/kg every 21 days: 1,050 mg, 11 vials of 100 mg, at 70 kg; 750 mg, 8 vials, at 50 kg
+    inputs, heavy, light = two_weights(workdir)
+    params, grid, shared = inputs.base_case(), TimeGrid(7 / 365.25, 10), SharedWork()
+    values, again, lighter = (PopulationValues(inputs, population, params, grid, shared)
+                              for population in (heavy, heavy, light))
+    assert again.costs is values.costs and lighter.costs is not values.costs
+    bevacizumab = next(c for c in inputs.treatments["atezolizumab_bevacizumab"].regimen if c.drug == "bevacizumab")
+    np.testing.assert_allclose(values.costs.drug_per_year(bevacizumab), [11 * BEVACIZUMAB_PER_YEAR_A_VIAL], rtol=1e-12)
+    np.testing.assert_allclose(lighter.costs.drug_per_year(bevacizumab), [8 * BEVACIZUMAB_PER_YEAR_A_VIAL], rtol=1e-12)
+
+
+def test_a_drug_s_cost_per_year_and_the_utility_norms_are_made_once_and_read_only(workdir):
+    # every strategy of a population (and every population of its body weight or demography) reads
+    # the same arrays: one written into would change the others' results
+    inputs, heavy, _ = two_weights(workdir)
+    values = PopulationValues(inputs, heavy, inputs.base_case(), TimeGrid(7 / 365.25, 10))
+    bevacizumab = next(c for c in inputs.treatments["atezolizumab_bevacizumab"].regimen if c.drug == "bevacizumab")
+    per_year = values.costs.drug_per_year(bevacizumab)
+    np.testing.assert_allclose(per_year, [11 * BEVACIZUMAB_PER_YEAR_A_VIAL], rtol=1e-12)
+    assert values.costs.drug_per_year(bevacizumab) is per_year and not per_year.flags.writeable
+    factor, cap = values.general_population_utility
+    assert values.general_population_utility[1] is cap
+    assert not factor.flags.writeable and not cap.flags.writeable

@@ -6,7 +6,7 @@ import pytest
 
 from markov import InputError, TimeGrid, accumulate, run_markov, run_partitioned_survival
 from markov.outcomes import Accumulator
-from markov.outcomes.accumulate import discount_factors
+from markov.outcomes.accumulate import cycle_weights, discount_factors
 
 
 @pytest.fixture
@@ -152,6 +152,13 @@ def test_values_of_the_wrong_shape_and_unknown_corrections_are_one_error_naming_
     with pytest.raises(InputError) as error:
         accumulate(trace, grid, **values)
     assert str(error.value) == message
+
+
+def test_cycle_weights_called_alone_name_an_unknown_correction_and_the_known_ones():
+    # markov.cycle_weights is public: called without an Accumulator, which checks the method first
+    with pytest.raises(InputError) as error:
+        cycle_weights(TimeGrid(0.5, 6), 0.035, "midpoint")
+    assert str(error.value) == "cycle correction is 'midpoint': must be one of trapezoid, life_table, start, end"
 
 
 @pytest.mark.parametrize("rate", [-1.0, -1.5, math.inf, math.nan])
