@@ -171,8 +171,9 @@ def sequencing_step(const double[:, :] occupancy,
     of these ``death_share`` die (added to ``deaths``), of the rest ``next_share``
     start the next line (written to ``next_entries``) and the others enter
     post-progression care (added to ``post_entries``). ``next_entries`` or
-    ``post_entries`` may be None where the caller knows them to be nobody (a share of
-    0 moving on; every exit a death): then they are not written. The line's occupancy and
+    ``post_entries`` may be None where the caller knows they get nobody (next: a share
+    of 0 moving on; post-progression: every exit a death, or a share of 1 moving on):
+    then they are not written. The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
     in a trace, views of any strides; an array that is already its state's (the same
     memory) is not copied onto itself.

@@ -44,6 +44,11 @@ def decimals(places: int):
     return lambda value: UNDEFINED if pd.isna(value) else f"{value:,.{places}f}"
 
 
+def percent(value: float) -> str:
+    """A probability in whole percent; "—" when undefined."""
+    return UNDEFINED if pd.isna(value) else f"{value:.0%}"
+
+
 def status(row, labels: dict[str, str]) -> str:
     """``dominated by Sorafenib``, ``extendedly dominated``, ``frontier`` or ``reference``."""
     if row.status == "dominated" and isinstance(row.dominated_by, str) and row.dominated_by:
@@ -102,8 +107,7 @@ def print_psa_summary(summary: pd.DataFrame, labels: dict, population_labels: di
                 for m, lo, hi in zip(rows[f"{measure}_mean"], rows[f"{measure}_2.5%"], rows[f"{measure}_97.5%"],
                                      strict=True)]
         for column in chances:
-            table[f"P(CE) {threshold(column, currency, 'probability_cost_effective_at_')}"] = \
-                [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in rows[column]]
+            table[f"P(CE) {threshold(column, currency, 'probability_cost_effective_at_')}"] = [percent(v) for v in rows[column]]
         heading(f"PSA summary — {population_labels.get(population, population)}")
         say(table.to_string(index=False))
 
@@ -140,18 +144,18 @@ def print_sequences(results, currency: str, top: int = 10) -> None:
     shown = pd.DataFrame({
         "#": table["rank"], "Strategy": labels, f"Cost ({currency})": table["cost"].map(amount),
         "QALYs": table["qalys"].map(decimals(3)), f"NMB at {at}": table[highest].map(amount)}
-        | ({"P(best)": [UNDEFINED if pd.isna(v) else f"{v:.0%}" for v in table[best]]} if best in table else {})
+        | ({"P(best)": table[best].map(percent)} if best in table else {})
         | {"Status": table["status"], f"ICER ({currency}/QALY)": table["icer"].map(amount)})
     heading(f"The {count(len(table), 'best strategy', 'best strategies')} of {len(results.table)}, by expected "
-             f"net monetary benefit (NMB) at {at}/QALY")
+            f"net monetary benefit (NMB) at {at}/QALY")
     say(shown.to_string(index=False))
     optimal = results.optimal(list(results.thresholds.values()))
     chance = "probability_cost_effective" in optimal and optimal["probability_cost_effective"].notna().any()
     heading("The best strategy at each threshold")
     say(pd.DataFrame({"Threshold": [f"{money(wtp, currency)}/QALY" for wtp in optimal["wtp"]],
-                       "Strategy": optimal["label"]}
-                      | ({"P(best)": [f"{v:.0%}" for v in optimal["probability_cost_effective"]]} if chance else {})
-                      ).to_string(index=False))
+                      "Strategy": optimal["label"]}
+                     | ({"P(best)": optimal["probability_cost_effective"].map(percent)} if chance else {})
+                     ).to_string(index=False))
 
 
 def count(n: int, one: str, many: str | None = None) -> str:

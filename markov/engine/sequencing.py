@@ -157,9 +157,8 @@ class Convolutions:
                 return out
         if not done.any():
             return self._into(given, self._transformed(entries, survival))
-        rest = np.flatnonzero(~done)
-        if rest.size:
-            out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
+        rest = np.flatnonzero(~done)  # some, not all: every other case has returned
+        out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
         return out
 
     @staticmethod
