@@ -235,6 +235,10 @@ cdef bint _same_memory(const double[:, :] given, double[:, :] state):
             and given.shape[0] > 0 and given.shape[1] > 0 and &given[0, 0] == &state[0, 0])
 
 
+# a floor's share of deaths needed is computed (a division) only from this fraction of the share given
+cdef double _NEARLY_ONE = 1.0 - 1e-9
+
+
 def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                    const double[:, ::1] population_death):
     """General-population mortality as a floor on each cycle's probability of death.
@@ -282,7 +286,13 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                 binding = dying > events
                 if binding:
                     events = dying
-                needed = dying / events if events > 0 else 0.0
+                    needed = 1.0 if dying > 0 else 0.0  # dying / dying
+                elif events > 0 and dying >= given * events * _NEARLY_ONE:
+                    needed = dying / events
+                elif events > 0:  # dying / events is below the share given by far more than its rounding
+                    needed = given
+                else:
+                    needed = 0.0
                 if binding or needed > given:
                     floored += 1
                 raised = needed if needed > given else given
@@ -491,29 +501,44 @@ def geometric_series(const double[:, ::1] rows, double tolerance):
     check is on the very values it convolves with: every point must lie within
     ``tolerance * max(head, first)`` of it. Returns (head, first, ratio, geometric),
     each (n_rows,); ``geometric[s]`` says whether row s passed (each row on its own).
+    Rows are checked four at a time, in step: four running products that do not wait on
+    each other, as one waits on itself; a group stops at the point where its last row
+    fails.
     """
     cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1]
     head_arr, first_arr, ratio_arr = np.empty(n), np.empty(n), np.empty(n)
     geometric_arr = np.zeros(n, dtype=np.uint8)
     cdef double[::1] head = head_arr, first = first_arr, ratio = ratio_arr
     cdef unsigned char[::1] geometric = geometric_arr
-    cdef Py_ssize_t s, t
-    cdef double value, limit, q
+    cdef Py_ssize_t s, j, t, lane
+    cdef Py_ssize_t lanes[4]
+    cdef const double* row[4]
+    cdef double value[4]
+    cdef double q[4]
+    cdef double limit[4]
+    cdef bint passing[4]
     if n_times < 3:
         return head_arr, first_arr, ratio_arr, geometric_arr
     with nogil:
         for s in range(n):
             head[s], first[s] = rows[s, 0], rows[s, 1]
-            q = rows[s, 2] / first[s] if first[s] != 0.0 else 0.0
-            ratio[s] = q
-            value = first[s]
-            limit = tolerance * (head[s] if head[s] > first[s] else first[s])
-            geometric[s] = 1
+            ratio[s] = rows[s, 2] / first[s] if first[s] != 0.0 else 0.0
+        for s in range(0, n, 4):
+            for lane in range(4):  # a last group of fewer than four repeats its last row
+                j = s + lane if s + lane < n else n - 1
+                lanes[lane], row[lane] = j, &rows[j, 0]
+                value[lane], q[lane] = first[j], ratio[j]
+                limit[lane] = tolerance * (head[j] if head[j] > first[j] else first[j])
+                passing[lane] = True
             for t in range(2, n_times):
-                value = value * q
-                if not (value - rows[s, t] <= limit and rows[s, t] - value <= limit):
-                    geometric[s] = 0
+                for lane in range(4):
+                    value[lane] = value[lane] * q[lane]
+                    passing[lane] = passing[lane] & (value[lane] - row[lane][t] <= limit[lane]) \
+                        & (row[lane][t] - value[lane] <= limit[lane])
+                if not (passing[0] | passing[1] | passing[2] | passing[3]):
                     break
+            for lane in range(4):
+                geometric[lanes[lane]] = passing[lane]
     return head_arr, first_arr, ratio_arr, geometric_arr
 
 
@@ -523,25 +548,45 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
     """convolve_truncated of the series head, first * ratio**(t - 1) (t >= 1) with
     ``other``, by the recursion out[t] = head * other[t] + first * g[t - 1], g[t] = ratio
     * g[t - 1] + other[t]: O(n_times) per sample, for each sample not ``done`` whose
-    series is ``geometric``; those are then marked done.
+    series is ``geometric``; those are then marked done. Samples are convolved four at a
+    time, in step: four recursions that do not wait on each other, each in its own order.
 
     head, first, ratio, geometric : (1 or n_samples,); other : (1 or n_samples, n_times);
     out : (n_samples, n_times), of any strides; done : (n_samples,).
     """
     cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
     cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1
-    cdef Py_ssize_t s, t, k, o
-    cdef double h, a, q, running
+    cdef Py_ssize_t step = out.strides[1] // sizeof(double)  # between time points
+    cdef Py_ssize_t s, t, k, i, j, lane, m = 0
+    cdef Py_ssize_t* chosen
+    cdef const double* given[4]
+    cdef double* into[4]
+    cdef double h[4]
+    cdef double a[4]
+    cdef double q[4]
+    cdef double running[4]
+    if n == 0 or n_times == 0:
+        return
+    chosen = <Py_ssize_t*> malloc(n * sizeof(Py_ssize_t))
+    if chosen == NULL:
+        raise MemoryError()
     with nogil:
         for s in range(n):
-            k = s if series_per_sample else 0
-            if done[s] or not geometric[k]:
-                continue
-            o = s if other_per_sample else 0
-            h, a, q = head[k], first[k], ratio[k]
-            running = other[o, 0]
-            out[s, 0] = h * running
+            if not done[s] and geometric[s if series_per_sample else 0]:
+                chosen[m] = s
+                m += 1
+        for i in range(0, m, 4):
+            for lane in range(4):  # a last group of fewer than four repeats its last sample
+                s = chosen[i + lane if i + lane < m else m - 1]
+                k = s if series_per_sample else 0
+                given[lane], into[lane] = &other[s if other_per_sample else 0, 0], &out[s, 0]
+                h[lane], a[lane], q[lane] = head[k], first[k], ratio[k]
+                running[lane] = given[lane][0]
+                into[lane][0] = h[lane] * running[lane]
             for t in range(1, n_times):
-                out[s, t] = h * other[o, t] + a * running
-                running = q * running + other[o, t]
-            done[s] = 1
+                for lane in range(4):
+                    into[lane][t * step] = h[lane] * given[lane][t] + a[lane] * running[lane]
+                    running[lane] = q[lane] * running[lane] + given[lane][t]
+        for i in range(m):
+            done[chosen[i]] = 1
+    free(chosen)

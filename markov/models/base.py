@@ -36,16 +36,22 @@ class DrugCourses:
 
 class CurvesOnGrid(Mapping[str, np.ndarray]):
     """A population's curves on the model grid, each evaluated once, on first use, and
-    shared read-only by every strategy that uses it."""
+    shared read-only by every strategy that uses it, and with the populations of
+    ``shared`` that have the same curve object (:func:`~markov.models.curves.build_curves`)."""
 
-    def __init__(self, curves: Mapping[str, SurvivalCurve], grid: TimeGrid) -> None:
+    def __init__(self, curves: Mapping[str, SurvivalCurve], grid: TimeGrid, shared: SharedWork | None = None) -> None:
         self._curves, self._grid, self._values = curves, grid, {}
+        self._shared = SharedWork() if shared is None else shared
 
     def __getitem__(self, name: str) -> np.ndarray:
         found = self._values.get(name)
         if found is None:
-            found = self._values[name] = self._curves[name].survival_on_grid(self._grid)
-            found.flags.writeable = False
+            found = self._values[name] = self._shared.for_objects("on_grid", (self._curves[name],), self._evaluate)
+        return found
+
+    def _evaluate(self, curve: SurvivalCurve) -> np.ndarray:
+        found = curve.survival_on_grid(self._grid)
+        found.flags.writeable = False
         return found
 
     def __iter__(self) -> Iterator[str]:
@@ -124,7 +130,8 @@ class CohortModel:
         demography = population.start_age is not None and population.share_female is not None
         cohort = Cohort(self.general_population_curve(population, params, shared), self.grid.cycle_length_years) \
             if self.inputs.perspective.life_table and demography else None
-        return build_curves(population.curves, params, cohort)
+        return build_curves(population.curves, params, cohort, shared=shared,
+                            cohort_key=(population.start_age, population.share_female) if cohort else None)
 
     def time_on_treatment(self, tot: TimeOnTreatment | DrugCourse, progression_free: np.ndarray,
                           on_grid: Mapping[str, np.ndarray], params: ParameterSet) -> np.ndarray:
@@ -206,7 +213,7 @@ class CohortModel:
         shared = SharedWork() if shared is None else shared
         curves = self.curves(population, params, shared)
         return kind(name, population, params, curves, self.general_population(population, params, shared),
-                    CurvesOnGrid(curves, self.grid),
+                    CurvesOnGrid(curves, self.grid, shared),
                     PopulationValues(self.inputs, population, params, self.grid, shared), **more)
 
     def population(self, name: str, population: Population, params: ParameterSet, shared: SharedWork | None = None):

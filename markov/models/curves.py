@@ -9,7 +9,7 @@ dependency order, and refuses cycles.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,7 @@ from ..survival import (
     WaningHazardRatio,
     calibrate,
 )
+from .shared import SharedWork
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def builds(spec_type: type) -> Callable[[Builder], Builder]:
     return register
 
 
-def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Cohort | None = None
-                 ) -> dict[str, SurvivalCurve]:
+def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Cohort | None = None, *,
+                 shared: SharedWork | None = None, cohort_key: Hashable = None) -> dict[str, SurvivalCurve]:
     """Every curve of a population for the parameter sets ``params``.
 
     Parameters
@@ -108,6 +109,15 @@ def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Coho
         The cohort's general-population survival and the model's cycle, for the curves
         that use general-population mortality (a cure model, a floor); without it such a
         curve is an error.
+    shared : SharedWork, optional
+        Curves of the other populations of an evaluation (same ``params``). A curve whose
+        specification, and those of the curves it refers to, are another population's,
+        with the same cohort (``cohort_key``: what its general-population survival is
+        made from), is that population's very curve object: its values on the grid,
+        floors and transforms are then computed once for both.
+    cohort_key : hashable, optional
+        What ``cohort`` is made from (its start age and share female): populations of
+        the same key have the same cohort.
 
     Returns
     -------
@@ -130,18 +140,48 @@ def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Coho
         if builder is None:
             raise InputError(f"curves.{name}: no builder for curves of kind {type(spec).__name__}")
         building.append(name)
+        used: list[str] = []  # the curves it refers to
+
+        def refer(other: str) -> SurvivalCurve:
+            used.append(other)
+            return curve(other)
+
         try:
-            curves[name] = builder(spec, CurveContext(params, curve, cohort))
+            made = builder(spec, CurveContext(params, refer, cohort))
         except InputError as error:
             if str(error).startswith("curves"):  # placed already, by the curve that failed or the cycle
                 raise
             raise InputError(f"curves.{name}: {error}") from None
         building.pop()
-        return curves[name]
+        if shared is not None:
+            made = _same_as_made(shared, spec, made, tuple(curves[u] for u in used), cohort_key)
+        curves[name] = made
+        return made
 
     for name in specs:
         curve(name)
     return curves
+
+
+def _same_as_made(shared: SharedWork, spec, made: SurvivalCurve, used: tuple[SurvivalCurve, ...],
+                  cohort_key: Hashable) -> SurvivalCurve:
+    """The curve another population of ``shared`` made from what ``made`` was made from,
+    whatever its name: an equal specification (estimates read at load included), the very
+    curves it refers to (``used``) and the same cohort; else ``made``, kept for the others."""
+    key = ("curves", type(spec).__name__, spec.model_dump_json(), tuple(map(id, used)), cohort_key)
+    candidates = shared.get(key, list)
+    for other, curve, _ in candidates:
+        if _equal(other, spec):
+            return curve
+    candidates.append((spec, made, used))  # the curves used kept too: no other object takes their identities
+    return made
+
+
+def _equal(one, other) -> bool:
+    try:
+        return bool(one == other)
+    except ValueError:  # arrays among the estimates: not known to be equal
+        return False
 
 
 @builds(CalibratedCurve)

@@ -43,6 +43,7 @@ in the calibration table.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,7 +63,7 @@ from ..engine import (
 )
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
-from .base import CohortModel, Prepared
+from .base import CohortModel, DrugCourses, Prepared
 from .protocol import StrategyResult
 from .shared import SharedWork
 from .valuation import State, dead_state, value_trace
@@ -70,10 +71,11 @@ from .valuation import State, dead_state, value_trace
 
 @dataclass
 class _Prepared(Prepared):
-    convolutions: Convolutions  # reuses the spectra of the population's curves across its strategies
+    # what the populations of an evaluation share: floored curves, times on treatment and
+    # the convolutions, which reuse what they compute from a shared curve across strategies
+    shared_work: SharedWork
+    convolutions: Convolutions
     calibrated: dict = field(default_factory=dict)  # anchor -> (BSC curve, floored cycles, unreachable per sample)
-    floored: dict = field(default_factory=dict)  # (curve, death share) -> floor_survival's result, read-only
-    population_death: np.ndarray | None = None  # the general population's by cycle, for every floor
 
 
 @dataclass
@@ -92,9 +94,9 @@ class _Lines:
 def _floor(prepared: _Prepared, curve: np.ndarray, death_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """:func:`~markov.engine.floor_survival` against the population's general population,
     whose probabilities of death by cycle are computed once for every curve floored."""
-    if prepared.population_death is None:
-        prepared.population_death = death_probabilities(prepared.general_population)
-    return floor_survival(curve, death_share, prepared.general_population, prepared.population_death)
+    population = prepared.general_population
+    dying = prepared.shared_work.for_objects("death_probabilities", (population,), death_probabilities)
+    return floor_survival(curve, death_share, population, dying)
 
 
 def _post_progression_groups(strategy: SequencingStrategy) -> list[str | None]:
@@ -136,23 +138,27 @@ class SequencingModel(CohortModel):
 
     def population(self, name: str, population: Population, params: ParameterSet,
                    shared: SharedWork | None = None) -> _Prepared:
-        return self._prepared(_Prepared, name, population, params, shared,
-                              convolutions=Convolutions(self.grid.n_cycles + 1))
+        shared = SharedWork() if shared is None else shared
+        n_times = self.grid.n_cycles + 1
+        return self._prepared(_Prepared, name, population, params, shared, shared_work=shared,
+                              convolutions=shared.get(("convolutions", n_times), lambda: Convolutions(n_times)))
 
     @staticmethod
     def _floored(prepared: _Prepared, curve: str, death_share: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """Curve ``curve`` on the grid and the share of its events that are deaths (the
         parameter ``death_share``; None: all), floored by general-population mortality
         (:func:`~markov.engine.floor_survival`): computed once per population, shared
-        read-only by its strategies."""
-        key = (curve, death_share)
-        if key not in prepared.floored:
+        read-only by its strategies and by populations with the same curve and general
+        population."""
+        def floored(on_grid: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             share = np.ones(prepared.params.n_samples) if death_share is None else prepared.params[death_share]
-            found = _floor(prepared, prepared.on_grid[curve], share)
+            found = _floor(prepared, on_grid, share)
             for array in found[:2]:
                 array.flags.writeable = False
-            prepared.floored[key] = found
-        return prepared.floored[key]
+            return found
+
+        objects = (prepared.on_grid[curve], prepared.general_population)
+        return prepared.shared_work.for_objects("floored", objects, floored, death_share)
 
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
         lines = self._lines(prepared, name, strategy)
@@ -189,6 +195,31 @@ class SequencingModel(CohortModel):
             return self._floored(prepared, option.overall_survival)
         return self._floored(prepared, option.progression_free, option.pre_progression_death_share)
 
+    def _treated(self, prepared: _Prepared, option: Option, curve: np.ndarray) -> DrugCourses | np.ndarray:
+        """An option's time on treatment since entry: its drug courses where its drugs are
+        costed on their own (:meth:`drug_courses`), else the on-treatment curve
+        (:meth:`time_on_treatment`). ``curve`` is its floored curve (:meth:`_option_curve`).
+        Computed once per population and shared read-only by its strategies and by other
+        populations with the same curves (as a read-only array, its convolutions reuse
+        what they compute from it)."""
+        tot = option.time_on_treatment
+
+        def treated(curve: np.ndarray, *_) -> DrugCourses | np.ndarray:
+            if tot.own_courses:
+                found = self.drug_courses(option.treatment, tot, curve, prepared.on_grid, prepared.params)
+                arrays = [found.on_state, found.treated, *found.drugs.values()]
+            else:
+                found = self.time_on_treatment(tot, curve, prepared.on_grid, prepared.params)
+                arrays = [found]
+            for array in arrays:
+                array.flags.writeable = False
+            return found
+
+        # the same for another population with the same curves (these very arrays)
+        own = dict.fromkeys(course.curve for course in (tot, *tot.by_drug.values()) if course.curve)
+        objects = (curve, *(prepared.on_grid[name] for name in own))
+        return prepared.shared_work.for_objects("treated", objects, treated, option.treatment, tot.model_dump_json())
+
     def _shares(self, prepared: _Prepared, strategy_name: str, k: int, options: list[Option]
                 ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each option's share and the share that starts none of them, per sample."""
@@ -222,11 +253,12 @@ class SequencingModel(CohortModel):
         for k, line in enumerate(strategy.lines):
             shares, rest = self._shares(prepared, strategy_name, k, line.options)
             last = k == len(strategy.lines) - 1
-            starting = sum(progressed.values(), np.zeros((n, n_times))) if k else None
+            starting = functools.reduce(np.add, progressed.values()) if k else None  # one group: itself
             if k == 0:
                 post[None][:, 0] += np.clip(rest, 0.0, 1.0)
-            for group, progressions in progressed.items():  # those who start none of this line's options
-                post[group] += np.clip(rest, 0.0, 1.0)[:, None] * progressions
+            elif (rest > 0.0).any():  # some start none of this line's options
+                for group, progressions in progressed.items():
+                    post[group] += np.clip(rest, 0.0, 1.0)[:, None] * progressions
             onward: dict[str | None, np.ndarray] = {}
             for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
                 curve, death_share, more = self._option_curve(prepared, option)
@@ -245,13 +277,10 @@ class SequencingModel(CohortModel):
                     if not last:
                         leaving_alive += progressions
                 if len(option_states) == 2:
-                    tot = option.time_on_treatment
-                    if tot.own_courses:
-                        found = self.drug_courses(option.treatment, tot, curve, prepared.on_grid, prepared.params)
+                    on = found = self._treated(prepared, option, curve)
+                    if isinstance(found, DrugCourses):
                         own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                         on = found.on_state
-                    else:
-                        on = self.time_on_treatment(tot, curve, prepared.on_grid, prepared.params)
                     off = occupancy[:, :, column + 1]  # on treatment first, then split
                     if k == 0:
                         np.multiply(share[:, None], on, out=off)

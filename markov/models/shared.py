@@ -4,7 +4,10 @@ Populations of an analysis often name the same parameters: the shipped HCC popul
 both take their start age, share of women and body weight from the same references. What
 depends only on such references (general-population survival, the general population's
 utility by cycle, a drug's acquisition cost per year) is then the same for each of them,
-and :class:`SharedWork` makes it once. :meth:`~markov.models.base.CohortModel.evaluate`
+and :class:`SharedWork` makes it once. So is a survival curve that two populations make
+from the same things (:func:`~markov.models.curves.build_curves`: the shipped
+populations' second-line curves and times on treatment), with what is computed from it:
+its values on the grid, its floor and its transforms. :meth:`~markov.models.base.CohortModel.evaluate`
 makes one per call and drops it at the end, so nothing outlives an evaluation, and
 values are only ever shared between populations of the same parameter set.
 """
@@ -32,3 +35,12 @@ class SharedWork:
         if key not in self._made:
             self._made[key] = make()
         return self._made[key]
+
+    def for_objects(self, kind: str, objects: tuple, make: Callable[..., T], *refs: Hashable) -> T:
+        """``make(*objects)`` for these very objects (by identity: a curve, an array made
+        once) and references ``refs``, made once. The objects are kept with the value, so
+        that no other object can take the identity of one of them while it is kept."""
+        key = (kind, *map(id, objects), *refs)
+        if key not in self._made:
+            self._made[key] = (objects, make(*objects))
+        return self._made[key][1]

@@ -369,7 +369,10 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
     rates = np.column_stack([params[perspective.discount_rate_costs], params[perspective.discount_rate_effects]])
     # one accumulator per distinct discount rate and pair of them (a one-way analysis
     # varies them), shared by every value it discounts
-    distinct, group = np.unique(rates, axis=0, return_inverse=True)
+    if (rates == rates[0]).all():  # as np.unique finds, without its sort
+        distinct, group = rates[:1], np.zeros(n, dtype=int)
+    else:
+        distinct, group = np.unique(rates, axis=0, return_inverse=True)
     method = inputs.analysis.cycle_correction
     costs = {category: np.zeros((n, k)) for category in categories}
     life_years, qalys = np.zeros((n, k)), np.zeros((n, k))

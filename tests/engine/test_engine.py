@@ -195,6 +195,43 @@ def test_each_sample_is_convolved_by_recursion_only_where_its_curve_is_geometric
         assert np.abs(alone - Convolutions(1045, "fft").occupancy(entries[[sample]], curves[[sample]])).max() > 0
 
 
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 9])
+def test_samples_checked_and_convolved_four_at_a_time_get_what_they_get_alone(n):
+    """The recursion checks and convolves four samples in step; whatever the group a sample
+    falls in (a last group of fewer than four, bent samples beside it), its check and its
+    result are those it gets alone, bit for bit."""
+    from markov import _engine
+    from markov.engine import Convolutions
+    from markov.engine.sequencing import GEOMETRIC_TOLERANCE
+
+    rng = np.random.default_rng(26 + n)
+    times = np.arange(1045) / 52.18
+    curves = np.exp(-rng.uniform(0.1, 2.0, size=(n, 1)) * times)
+    bent = rng.permutation(n)[: n // 3]  # Weibull, or off its series at one point only
+    for k, sample in enumerate(bent):
+        if k % 2:
+            curves[sample, 300] += 1e-9  # 1,000 times the tolerance
+        else:
+            curves[sample] = np.exp(-((times / 0.8) ** 1.2))
+    entries = rng.uniform(size=(n, 1045))
+    checked = _engine.geometric_series(curves, GEOMETRIC_TOLERANCE)
+    assert checked[3].sum() == n - len(bent) and not checked[3][bent].any()
+    together = Convolutions(1045).occupancy(entries, curves)
+    for sample in range(n):
+        alone = _engine.geometric_series(curves[[sample]], GEOMETRIC_TOLERANCE)
+        for got, expected in zip(checked, alone, strict=True):
+            assert got[sample] == expected[0]
+        expected = Convolutions(1045).occupancy(entries[[sample]], curves[[sample]])[0]
+        np.testing.assert_array_equal(together[sample], expected)
+    # one curve for every sample, into a trace's state (rows apart in memory)
+    trace = np.zeros((n, 3, 1045)).transpose(0, 2, 1)
+    Convolutions(1045).occupancy(entries, curves[:1], out=trace[:, :, 1])
+    for sample in range(n):
+        np.testing.assert_array_equal(trace[sample, :, 1], Convolutions(1045).occupancy(entries[[sample]],
+                                                                                      curves[:1])[0])
+    assert not trace[:, :, [0, 2]].any()
+
+
 def test_entries_are_not_checked_where_every_curve_is_geometric():
     from markov.engine import Convolutions
 

@@ -142,6 +142,31 @@ def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
     assert dying_only == _floor_vectorised(survival, np.ones(n), population)[2] >= n_times - 1
 
 
+def test_compiled_floor_decides_a_share_needed_next_to_the_share_given_as_the_formula_does():
+    """The compiled floor divides deaths by events only where the quotient may exceed the
+    share given (from 1 - 1e-9 of it): at and around that bound, and where the quotient is
+    within rounding of the share, it raises and counts exactly as the formula."""
+    n_times = 40
+    events = np.full(n_times - 1, 0.02)
+    survival = np.concatenate([[1.0], np.cumprod(1.0 - events)])
+    # the general population's deaths in cycle 10 are 0.005 / 0.02 = 0.25 of the events there
+    dying = np.full(n_times - 1, 1e-4)
+    dying[10] = 0.005
+    population = np.concatenate([[1.0], np.cumprod(1.0 - dying)])
+    needed = (1.0 - population[11] / population[10]) / (1.0 - survival[11] / survival[10])
+    factors = [1 - 3e-9, 1 - 1e-9, 1 - 9.9e-10, 1 - 1e-12, 1 - 2.3e-16, 1.0, 1 + 2.3e-16, 1 + 1e-12, 1 + 1e-9]
+    shares = np.array([needed * f for f in factors] + [np.nextafter(needed, 0), np.nextafter(needed, 1), 0.0, 1.0])
+    curves = np.repeat(survival[None, :], shares.size, axis=0)
+    populations = np.repeat(population[None, :], shares.size, axis=0)
+    got = floor_survival(curves, shares, populations)
+    expected = _floor_vectorised(curves, shares, populations)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    assert got[2] == expected[2]
+    raised = got[1][:, 10] > shares
+    assert raised[:5].all() and not raised[6:9].any()  # raised below the share needed, never above it
+
+
 @pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
 def test_values_by_cycle_over_a_trace_stored_state_by_state(method):
     rng = np.random.default_rng(3)

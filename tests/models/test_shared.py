@@ -125,3 +125,32 @@ def test_populations_of_other_references_make_their_own(own_demography, own_weig
             expected = GeneralPopulationSurvival(inputs.perspective.life_table, 58.0, 0.4).survival_on_grid(model.grid)
             np.testing.assert_array_equal(mvi.general_population, np.broadcast_to(expected, (4, model.grid.n_cycles + 1)))
             assert not np.array_equal(mvi.general_population, imbrave.general_population)
+
+
+def test_populations_share_a_curve_made_from_the_same_things(shipped, own_demography):
+    """A curve is another population's very curve, with its values on the grid, floors and
+    time on treatment, when it is made from the same things: an equal specification
+    (estimates read at load included), the very curves it refers to, and the same cohort."""
+    model, params, shared = build_model(shipped), shipped.sample(4, seed=3), SharedWork()
+    imbrave, mvi = (model.population(name, shipped.populations[name], params, shared) for name in ("imbrave150", "mvi"))
+    specs = {name: (imbrave.spec.curves[name], mvi.spec.curves[name]) for name in imbrave.curves if name in mvi.curves}
+    same = {name for name in specs if mvi.curves[name] is imbrave.curves[name]}
+    assert {"lenvatinib_after_atezo_bev_os", "sorafenib_tot", "atezolizumab_tot"} <= same
+    # two fits of the same data, each population's own estimates: written alike, not the same
+    one, other = specs["best_supportive_care_os"]
+    assert one.model_dump_json() == other.model_dump_json() and "best_supportive_care_os" not in same
+    # the same specification on another curve (the BSC just named) is not the same curve
+    one, other = specs["regorafenib_after_sorafenib_os"]
+    assert one == other and "regorafenib_after_sorafenib_os" not in same
+    assert {name for name in specs if specs[name][0] != specs[name][1]}.isdisjoint(same)
+    for name in same:  # on the grid and floored once, for both
+        assert mvi.on_grid[name] is imbrave.on_grid[name]
+    floored = [model._floored(prepared, "lenvatinib_after_atezo_bev_os") for prepared in (imbrave, mvi)]
+    assert floored[0] is floored[1] and not floored[0][0].flags.writeable
+    assert mvi.convolutions is imbrave.convolutions
+    # another cohort (start age, share of women): nothing is the other population's
+    model, params, shared = build_model(own_demography), own_demography.sample(4, seed=3), SharedWork()
+    imbrave, mvi = (model.population(name, own_demography.populations[name], params, shared)
+                    for name in ("imbrave150", "mvi"))
+    assert not any(mvi.curves[name] is imbrave.curves[name] for name in imbrave.curves if name in mvi.curves)
+    assert model._floored(mvi, "sorafenib_tot") is not model._floored(imbrave, "sorafenib_tot")
