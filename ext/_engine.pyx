@@ -185,8 +185,17 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
     cdef bint copy_entries = not _same_memory(entries, state_entries)
     cdef bint to_post = post_entries is not None, to_next = next_entries is not None
+    cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
+    cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t s, t, po
-    cdef double leaving, dying, progressing, starting
+    cdef double* by_cycle  # a share the same in every cycle, written out for each: two rows
+    cdef const double* dying_share
+    cdef const double* onward_share
+    if m == 0 or n_times < 2:
+        return
+    by_cycle = <double*> malloc(2 * (n_times - 1) * sizeof(double))
+    if by_cycle == NULL:
+        raise MemoryError()
     with nogil:
         for s in range(m):
             po = s if occupancy_per_sample else 0
@@ -196,19 +205,75 @@ def sequencing_step(const double[:, :] occupancy,
             if copy_entries:
                 for t in range(n_times):
                     state_entries[s, t] = entries[s, t]
+            dying_share = _by_cycle(&death_share[s if death_per_sample else 0, 0], death_per_cycle,
+                                    by_cycle, n_times - 1, s == 0 or death_per_sample)
+            onward_share = _by_cycle(&next_share[s if next_per_sample else 0, 0], next_per_cycle,
+                                     by_cycle + n_times - 1, n_times - 1, s == 0 or next_per_sample)
             if to_next:
                 next_entries[s, 0] = 0.0
+            _step_row(&occupancy[po, 0], occupancy_step, &entries[s, 0], entries_step, dying_share, onward_share,
+                      &deaths[s, 0], &post_entries[s, 0] if to_post else NULL,
+                      &next_entries[s, 0] if to_next else NULL, n_times)
+    free(by_cycle)
+
+
+cdef inline const double* _by_cycle(const double* share, bint per_cycle, double* row, Py_ssize_t n_cycles,
+                                    bint fill) noexcept nogil:
+    """A share by cycle: its own row, or ``row`` filled with its one value (when ``fill``)."""
+    cdef Py_ssize_t c
+    if per_cycle:
+        return share
+    if fill:
+        for c in range(n_cycles):
+            row[c] = share[0]
+    return row
+
+
+cdef void _step_row(const double* occupancy, Py_ssize_t occupancy_step, const double* entries,
+                    Py_ssize_t entries_step, const double* death_share, const double* next_share,
+                    double* deaths, double* post_entries, double* next_entries, Py_ssize_t n_times) noexcept nogil:
+    """One sample of :func:`sequencing_step`, shares by cycle; ``post_entries`` or
+    ``next_entries`` NULL when not written. A loop per case, with unit steps where the
+    line's series are contiguous (a trace's states are), so that it runs branch-free."""
+    cdef Py_ssize_t t
+    cdef double leaving, dying, progressing, starting
+    if occupancy_step == 1 and entries_step == 1:
+        if post_entries == NULL and next_entries == NULL:
             for t in range(1, n_times):
-                leaving = occupancy[po, t - 1] + entries[s, t] - occupancy[po, t]
-                dying = leaving * death_share[s if death_per_sample else 0, t - 1 if death_per_cycle else 0]
-                deaths[s, t] += dying
-                if to_post or to_next:
-                    progressing = leaving - dying
-                    starting = progressing * next_share[s if next_per_sample else 0, t - 1 if next_per_cycle else 0]
-                    if to_post:
-                        post_entries[s, t] += progressing - starting
-                    if to_next:
-                        next_entries[s, t] = starting
+                deaths[t] += (occupancy[t - 1] + entries[t] - occupancy[t]) * death_share[t - 1]
+        elif next_entries == NULL:
+            for t in range(1, n_times):
+                leaving = occupancy[t - 1] + entries[t] - occupancy[t]
+                dying = leaving * death_share[t - 1]
+                deaths[t] += dying
+                progressing = leaving - dying
+                post_entries[t] += progressing - progressing * next_share[t - 1]
+        elif post_entries == NULL:
+            for t in range(1, n_times):
+                leaving = occupancy[t - 1] + entries[t] - occupancy[t]
+                dying = leaving * death_share[t - 1]
+                deaths[t] += dying
+                next_entries[t] = (leaving - dying) * next_share[t - 1]
+        else:
+            for t in range(1, n_times):
+                leaving = occupancy[t - 1] + entries[t] - occupancy[t]
+                dying = leaving * death_share[t - 1]
+                deaths[t] += dying
+                progressing = leaving - dying
+                starting = progressing * next_share[t - 1]
+                post_entries[t] += progressing - starting
+                next_entries[t] = starting
+        return
+    for t in range(1, n_times):
+        leaving = occupancy[(t - 1) * occupancy_step] + entries[t * entries_step] - occupancy[t * occupancy_step]
+        dying = leaving * death_share[t - 1]
+        deaths[t] += dying
+        progressing = leaving - dying
+        starting = progressing * next_share[t - 1]
+        if post_entries != NULL:
+            post_entries[t] += progressing - starting
+        if next_entries != NULL:
+            next_entries[t] = starting
 
 
 def split_on_treatment(double[:, :] option, double[:, :] on_then_off):

@@ -288,6 +288,49 @@ def test_a_sequencing_step_leaves_unwritten_what_nobody_enters(moving_on):
     assert not full[1 if moving_on else 2].any()  # what was left unwritten is nobody
 
 
+@pytest.mark.parametrize("layout", ["rows", "trace states", "every other point"])
+@pytest.mark.parametrize("shares", ["one", "by sample", "by cycle", "by sample and cycle"])
+def test_a_sequencing_step_is_its_formula_bit_for_bit(layout, shares):
+    """Every case of the compiled step (deaths only, post-progression, next line, both), on
+    a line stored as rows, as a trace's states, or with a step between its time points,
+    against the formula in numpy: exits, deaths, progressions and who moves on, each
+    rounded as numpy rounds it."""
+    from markov import _engine
+
+    rng = np.random.default_rng(27)
+    m, n_times = 5, 41
+    series = {name: rng.uniform(size=(m, 2 * n_times)) for name in ("occupancy", "entries")}
+    if layout == "rows":
+        occupancy, entries = (series[name][:, :n_times].copy() for name in series)
+    elif layout == "trace states":
+        trace = rng.uniform(size=(m, 3, n_times)).transpose(0, 2, 1)
+        occupancy, entries = trace[:, :, 0], trace[:, :, 2]
+    else:
+        occupancy, entries = (series[name][:, ::2] for name in series)
+    shape = {"one": (1, 1), "by sample": (m, 1), "by cycle": (1, n_times - 1), "by sample and cycle": (m, n_times - 1)}
+    death_share, next_share = (rng.uniform(size=shape[shares]) for _ in range(2))
+    leaving = occupancy[:, :-1] + entries[:, 1:] - occupancy[:, 1:]
+    dying = leaving * death_share
+    progressing = leaving - dying
+    starting = progressing * next_share
+    for to_post, to_next in ((False, False), (True, False), (False, True), (True, True)):
+        deaths, post, onward = (rng.uniform(size=(m, n_times)) for _ in range(3))
+        expected = {"deaths": deaths.copy(), "post": post.copy(), "onward": onward.copy()}
+        expected["deaths"][:, 1:] += dying
+        if to_post:
+            expected["post"][:, 1:] += progressing - starting
+        if to_next:
+            expected["onward"][:, 0], expected["onward"][:, 1:] = 0.0, starting
+        state = np.zeros((m, 2, n_times)).transpose(0, 2, 1)  # copied into a trace's states
+        _engine.sequencing_step(occupancy, entries, death_share, next_share, deaths, post if to_post else None,
+                                onward if to_next else None, state[:, :, 0], state[:, :, 1])
+        np.testing.assert_array_equal(deaths, expected["deaths"])
+        np.testing.assert_array_equal(post, expected["post"])
+        np.testing.assert_array_equal(onward, expected["onward"])
+        np.testing.assert_array_equal(state[:, :, 0], occupancy)
+        np.testing.assert_array_equal(state[:, :, 1], entries)
+
+
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
     from markov.engine import Convolutions
 
