@@ -53,11 +53,15 @@ def as_times(t, name: str = "t") -> np.ndarray:
     return times
 
 
-def survival_in_place(cumulative_hazard: np.ndarray) -> np.ndarray:
-    """exp(−H) written over ``cumulative_hazard``, a new array of the caller's: the values of
-    ``np.exp(-H)`` without two more arrays of its size (on the model's grid, allocating them
-    costs more than the arithmetic)."""
-    return np.exp(np.negative(cumulative_hazard, out=cumulative_hazard), out=cumulative_hazard)
+def survival_of_scaled(scale: np.ndarray, cumulative_hazard: np.ndarray) -> np.ndarray:
+    """exp(−scale·H) as a new array, for a cumulative hazard ``scale · H`` (a rate times
+    time, a hazard ratio times a reference's H): the values of ``np.exp(-(scale * H))``,
+    the sign taken on ``scale`` (exactly: rounding is symmetric), the smaller array, and
+    the exponential written over the product, so that no array of the result's size is
+    made but the result (on the model's grid, making and filling them costs more than the
+    arithmetic)."""
+    product = np.multiply(np.negative(scale), cumulative_hazard)
+    return np.exp(product, out=product)
 
 
 def as_probabilities(p, name: str = "p") -> np.ndarray:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_survival_curves
-from ._base import TIME_UNIT_YEARS, SurvivalCurve, survival_in_place
+from ._base import TIME_UNIT_YEARS, SurvivalCurve, survival_of_scaled
 from .piecewise import check_cut_points
 
 _WANING_NODES, _WANING_WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -64,7 +64,7 @@ class ProportionalHazards(SurvivalCurve):
         return self.hazard_ratio[:, None] * self.reference._reference_cumulative_hazard(t)
 
     def _survival(self, t):
-        return self._broadcast(survival_in_place(self._cumulative_hazard(t)))
+        return self._broadcast(survival_of_scaled(self.hazard_ratio[:, None], self.reference._reference_cumulative_hazard(t)))
 
     def _log_hazard(self, t):
         return np.log(self.hazard_ratio)[:, None] + self.reference._log_hazard(t)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special
 
 from .._validate import InputError, as_float_array
-from ._base import SurvivalCurve, check_time_unit, survival_in_place
+from ._base import SurvivalCurve, check_time_unit, survival_of_scaled
 
 POSITIVE = "positive"
 REAL = "real"
@@ -123,7 +123,7 @@ class Exponential(ParametricSurvival):
         return self._column("rate") * t
 
     def _survival(self, t):
-        return self._broadcast(survival_in_place(self._cumulative_hazard(t)))
+        return self._broadcast(survival_of_scaled(self._column("rate"), t))
 
     def _log_hazard(self, t):
         return np.log(self._column("rate")) + 0.0 * t
