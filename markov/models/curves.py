@@ -9,6 +9,8 @@ dependency order, and refuses cycles.
 """
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
@@ -124,12 +126,27 @@ def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Coho
     dict of str to SurvivalCurve
         Each curve built once, after the curves it refers to; an error names the curve.
     """
-    curves: dict[str, SurvivalCurve] = {}
-    building: list[str] = []
+    builder = _Builder(specs, params, cohort, shared, cohort_key)
+    for name in specs:
+        builder.curve(name)
+    return builder.curves
 
-    def curve(name: str) -> SurvivalCurve:
-        if name in curves:
-            return curves[name]
+
+class _Builder:
+    """What :func:`build_curves` builds with: an object, not closures that refer to
+    themselves, so that nothing it builds waits for the cyclic garbage collector to be
+    freed (what is shared by curve, its values on the grid say, goes with the curve)."""
+
+    def __init__(self, specs: Mapping[str, object], params: ParameterSet, cohort: Cohort | None,
+                 shared: SharedWork | None, cohort_key: Hashable) -> None:
+        self.specs, self.params, self.cohort, self.shared, self.cohort_key = specs, params, cohort, shared, cohort_key
+        self.curves: dict[str, SurvivalCurve] = {}
+        self.building: list[str] = []
+
+    def curve(self, name: str) -> SurvivalCurve:
+        if name in self.curves:
+            return self.curves[name]
+        building, specs = self.building, self.specs
         if name in building:
             raise InputError(f"curves: {' -> '.join(building[building.index(name):] + [name])}: a curve cannot "
                              f"refer to itself")
@@ -141,39 +158,35 @@ def build_curves(specs: Mapping[str, object], params: ParameterSet, cohort: Coho
             raise InputError(f"curves.{name}: no builder for curves of kind {type(spec).__name__}")
         building.append(name)
         used: list[str] = []  # the curves it refers to
-
-        def refer(other: str) -> SurvivalCurve:
-            used.append(other)
-            return curve(other)
-
         try:
-            made = builder(spec, CurveContext(params, refer, cohort))
+            made = builder(spec, CurveContext(self.params, functools.partial(self._refer, used), self.cohort))
         except InputError as error:
             if str(error).startswith("curves"):  # placed already, by the curve that failed or the cycle
                 raise
             raise InputError(f"curves.{name}: {error}") from None
         building.pop()
-        if shared is not None:
-            made = _same_as_made(shared, spec, made, tuple(curves[u] for u in used), cohort_key)
-        curves[name] = made
+        if self.shared is not None:
+            made = _same_as_made(self.shared, spec, made, tuple(self.curves[u] for u in used), self.cohort_key)
+        self.curves[name] = made
         return made
 
-    for name in specs:
-        curve(name)
-    return curves
+    def _refer(self, used: list[str], other: str) -> SurvivalCurve:
+        used.append(other)
+        return self.curve(other)
 
 
 def _same_as_made(shared: SharedWork, spec, made: SurvivalCurve, used: tuple[SurvivalCurve, ...],
                   cohort_key: Hashable) -> SurvivalCurve:
     """The curve another population of ``shared`` made from what ``made`` was made from,
-    whatever its name: an equal specification (estimates read at load included), the very
-    curves it refers to (``used``) and the same cohort; else ``made``, kept for the others."""
-    key = ("curves", type(spec).__name__, spec.model_dump_json(), tuple(map(id, used)), cohort_key)
-    candidates = shared.get(key, list)
-    for other, curve, _ in candidates:
-        if _equal(other, spec):
-            return curve
-    candidates.append((spec, made, used))  # the curves used kept too: no other object takes their identities
+    whatever its name, while it lives: an equal specification (estimates read at load
+    included), the very curves it refers to (``used``) and the same cohort; else
+    ``made``, offered to the others."""
+    candidates = shared.for_objects("curves", used, lambda *_: [], type(spec).__name__, spec.model_dump_json(),
+                                    cohort_key)
+    for other, curve in candidates:
+        if curve() is not None and _equal(other, spec):
+            return curve()
+    candidates.append((spec, weakref.ref(made)))  # not kept for the others beyond its population
     return made
 
 

@@ -13,6 +13,7 @@ values are only ever shared between populations of the same parameter set.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -38,9 +39,22 @@ class SharedWork:
 
     def for_objects(self, kind: str, objects: tuple, make: Callable[..., T], *refs: Hashable) -> T:
         """``make(*objects)`` for these very objects (by identity: a curve, an array made
-        once) and references ``refs``, made once. The objects are kept with the value, so
-        that no other object can take the identity of one of them while it is kept."""
+        once) and references ``refs``, made once and kept while every one of the objects
+        lives: when one is freed (its population done, say), the value goes with it, so
+        that no other object takes its identity here and memory is not held for
+        populations evaluated already."""
         key = (kind, *map(id, objects), *refs)
         if key not in self._made:
-            self._made[key] = (objects, make(*objects))
-        return self._made[key][1]
+            self._made[key] = make(*objects)
+            for thing in objects:
+                # by weak reference to this work: a value that holds one of its own objects
+                # (time on treatment that is the curve itself) must not keep every value alive
+                weakref.finalize(thing, _forget, weakref.ref(self), key)
+        return self._made[key]
+
+
+def _forget(work: weakref.ref, key: Hashable) -> None:
+    """Drop ``key``'s value from ``work``, if it is still there."""
+    found = work()
+    if found is not None:
+        found._made.pop(key, None)

@@ -154,3 +154,36 @@ def test_populations_share_a_curve_made_from_the_same_things(shipped, own_demogr
                     for name in ("imbrave150", "mvi"))
     assert not any(mvi.curves[name] is imbrave.curves[name] for name in imbrave.curves if name in mvi.curves)
     assert model._floored(mvi, "sorafenib_tot") is not model._floored(imbrave, "sorafenib_tot")
+
+
+def test_what_is_shared_by_object_goes_with_the_object_and_an_evaluation_leaves_no_cycles(shipped):
+    """Values kept for a curve or an array are dropped when it is freed (by reference
+    counting: an evaluation builds no reference cycles), so that a PSA does not hold the
+    arrays of populations evaluated already, nor wait for the cyclic collector to free a
+    chunk's."""
+    import gc
+    import weakref
+
+    shared = SharedWork()
+    array = np.ones(3)
+    value = shared.for_objects("test", (array,), lambda a: a * 2.0, "ref")
+    assert shared.for_objects("test", (array,), lambda a: a * 3.0, "ref") is value  # made once
+    kept = weakref.ref(value)
+    del array, value
+    assert kept() is None and not shared._made
+    # a value that holds its own object (time on treatment that is the curve itself)
+    array = np.ones(3)
+    shared.for_objects("itself", (array,), lambda a: a)
+    gone = weakref.ref(array)
+    del array, shared
+    assert gone() is None
+
+    model, params = build_model(shipped), shipped.sample(6, seed=4)
+    model.evaluate(params, keep_traces=False)
+    gc.collect()
+    gc.disable()
+    try:
+        model.evaluate(params, keep_traces=False)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
