@@ -276,6 +276,81 @@ cdef void _step_row(const double* occupancy, Py_ssize_t occupancy_step, const do
             next_entries[t] = starting
 
 
+def starting_line(const double[::1] share, const double[:, ::1] survival, const double[:, ::1] death_share,
+                  const double[:, ::1] on_treatment, double[:, ::1] deaths, double[:, ::1] post_entries,
+                  double[:, :] state_occupancy, double[:, :] state_entries,
+                  double[:, :] off_occupancy, double[:, :] off_entries):
+    """A first-line option that ``share`` of the cohort starts at t = 0, in one pass per
+    sample: its occupancy ``share * survival``, entries (``share`` at t = 0), and its exits
+    (occupancy[t-1] - occupancy[t]) split into deaths (``death_share``, added to
+    ``deaths``) and the others (added to ``post_entries``), as :func:`sequencing_step`
+    computes them from that occupancy and those entries; with ``on_treatment`` (None:
+    one state), the occupancy on treatment ``share * on_treatment`` in the state and the
+    rest in ``off_occupancy``, whose entries are 0 (:func:`split_on_treatment`), each
+    value rounded as those compute it.
+
+    share : (m,); survival, on_treatment : (1 or m, T); death_share : (1 or m, 1 or
+    T - 1); deaths, post_entries : (m, T); the states' occupancy and entries : (m, T),
+    of any strides (a trace's states).
+    """
+    cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
+    cdef bint survival_per_sample = survival.shape[0] > 1, treated = on_treatment is not None
+    cdef bint on_per_sample = treated and on_treatment.shape[0] > 1
+    cdef bint death_per_sample = death_share.shape[0] > 1, death_per_cycle = death_share.shape[1] > 1
+    cdef Py_ssize_t occupancy_step = state_occupancy.strides[1] // sizeof(double)
+    cdef Py_ssize_t entries_step = state_entries.strides[1] // sizeof(double)
+    cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
+    cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
+    cdef Py_ssize_t s, t
+    cdef double started, before, now, on, leaving, dying
+    cdef const double* curve
+    cdef const double* on_curve = NULL
+    cdef const double* dying_share
+    cdef double* occupancy
+    cdef double* entered
+    cdef double* off = NULL
+    cdef double* off_entered = NULL
+    cdef double* by_cycle
+    if m == 0 or n_times < 2:
+        return
+    by_cycle = <double*> malloc((n_times - 1) * sizeof(double))
+    if by_cycle == NULL:
+        raise MemoryError()
+    with nogil:
+        for s in range(m):
+            started = share[s]
+            curve = &survival[s if survival_per_sample else 0, 0]
+            dying_share = _by_cycle(&death_share[s if death_per_sample else 0, 0], death_per_cycle, by_cycle,
+                                    n_times - 1, s == 0 or death_per_sample)
+            occupancy, entered = &state_occupancy[s, 0], &state_entries[s, 0]
+            if treated:
+                on_curve = &on_treatment[s if on_per_sample else 0, 0]
+                off, off_entered = &off_occupancy[s, 0], &off_entries[s, 0]
+            before = started * curve[0]
+            entered[0] = started
+            if treated:
+                on = started * on_curve[0]
+                occupancy[0], off[0], off_entered[0] = on, before - on, 0.0
+            else:
+                occupancy[0] = before
+            for t in range(1, n_times):
+                now = started * curve[t]
+                leaving = before - now  # + entries, 0 after t = 0
+                dying = leaving * dying_share[t - 1]
+                deaths[s, t] += dying
+                post_entries[s, t] += leaving - dying
+                entered[t * entries_step] = 0.0
+                if treated:
+                    on = started * on_curve[t]
+                    occupancy[t * occupancy_step] = on
+                    off[t * off_step] = now - on
+                    off_entered[t * off_entries_step] = 0.0
+                else:
+                    occupancy[t * occupancy_step] = now
+                before = now
+    free(by_cycle)
+
+
 def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
     """An option's occupancy split by its time on treatment, in place and in one pass.
 

@@ -333,18 +333,19 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
 
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
                       survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray,
-                      post_entries: np.ndarray) -> None:
+                      post_entries: np.ndarray, on_treatment: np.ndarray | None = None) -> None:
     """Fill state ``column`` in place with a line that ``share`` ``(n_samples,)`` of the
     cohort starts at t = 0, so that its occupancy is ``share`` times its ``survival``
     ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
     added to ``deaths`` (a share ``death_share`` of them) and to ``post_entries`` (the
-    others)."""
-    state, state_entries = occupancy[:, :, column], entries[:, :, column]  # filled in place
-    np.multiply(share[:, None], survival, out=state)
-    state_entries[:, 1:] = 0.0
-    state_entries[:, 0] = share
-    _engine.sequencing_step(state, state_entries, death_share, _NOBODY_MOVES_ON, deaths, post_entries, None, state,
-                            state_entries)
+    others). With ``on_treatment`` (its time on treatment since entry, as ``survival``)
+    the line is two states: ``column`` holds those on treatment, ``column + 1`` the rest
+    (:func:`split_on_treatment`), who enter it from ``column`` (entries 0). One compiled
+    pass, each value rounded as the steps it fuses round it."""
+    off = (None, None) if on_treatment is None else (occupancy[:, :, column + 1], entries[:, :, column + 1])
+    rows = (np.ascontiguousarray(a, dtype=np.float64) for a in (share, survival, death_share))
+    on = None if on_treatment is None else np.ascontiguousarray(on_treatment, dtype=np.float64)
+    _engine.starting_line(*rows, on, deaths, post_entries, occupancy[:, :, column], entries[:, :, column], *off)
 
 
 def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:

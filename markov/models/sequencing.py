@@ -265,8 +265,10 @@ class SequencingModel(CohortModel):
                 floored += more
                 group = option.post_progression_survival
                 leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
+                found = self._treated(prepared, option, curve) if len(option_states) == 2 else None
+                on = found.on_state if isinstance(found, DrugCourses) else found  # None: one state
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
-                    add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive)
+                    add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive, on)
                     line_entries = None
                 else:
                     line_entries = share[:, None] * starting
@@ -276,18 +278,13 @@ class SequencingModel(CohortModel):
                              post[group] if last else post[None], progressions, prepared.convolutions)
                     if not last:
                         leaving_alive += progressions
-                if len(option_states) == 2:
-                    on = found = self._treated(prepared, option, curve)
-                    if isinstance(found, DrugCourses):
-                        own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
-                        on = found.on_state
-                    off = occupancy[:, :, column + 1]  # on treatment first, then split
-                    if k == 0:
-                        np.multiply(share[:, None], on, out=off)
-                    else:
+                    if on is not None:  # on treatment, then split (a first line's is split above)
+                        off = occupancy[:, :, column + 1]
                         prepared.convolutions.occupancy(line_entries, on, out=off)
-                    split_on_treatment(occupancy[:, :, column], off)
-                    entries[:, :, column + 1] = 0.0  # its patients come from on treatment, within the option
+                        split_on_treatment(occupancy[:, :, column], off)
+                        entries[:, :, column + 1] = 0.0  # its patients come from on treatment, within the option
+                if isinstance(found, DrugCourses):
+                    own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)
             progressed = onward
         return _Lines(states, occupancy, entries, post, deaths, floored, own)

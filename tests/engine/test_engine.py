@@ -331,6 +331,47 @@ def test_a_sequencing_step_is_its_formula_bit_for_bit(layout, shares):
         np.testing.assert_array_equal(state[:, :, 1], entries)
 
 
+@pytest.mark.parametrize("treated", [False, True])
+@pytest.mark.parametrize("shares", ["one", "by sample", "by sample and cycle"])
+def test_a_starting_line_in_one_pass_is_its_steps_bit_for_bit(treated, shares):
+    """add_starting_line fuses the occupancy share · S, its entries, the step's deaths and
+    progressions, and (with a time on treatment) the split into on and off treatment:
+    each value as the separate steps round it, in a trace's states."""
+    from markov import _engine
+    from markov.engine import add_starting_line, split_on_treatment
+
+    rng = np.random.default_rng(28)
+    m, n_times = 5, 60
+    survival = np.concatenate([np.ones((m, 1)), np.cumprod(rng.uniform(0.9, 1.0, (m, n_times - 1)), axis=1)], axis=1)
+    on = survival * np.concatenate([np.ones((m, 1)), np.cumprod(rng.uniform(0.8, 1.0, (m, n_times - 1)), axis=1)],
+                                   axis=1)
+    share = rng.uniform(0.2, 1.0, (m, 2))[:, 1]  # a column: not contiguous
+    shape = {"one": (1, 1), "by sample": (m, 1), "by sample and cycle": (m, n_times - 1)}[shares]
+    death_share = rng.uniform(size=shape)
+    deaths, post = rng.uniform(size=(m, n_times)), rng.uniform(size=(m, n_times))
+    expected = {"deaths": deaths.copy(), "post": post.copy(),
+                "occupancy": np.zeros((m, 4, n_times)).transpose(0, 2, 1),
+                "entries": np.zeros((m, 4, n_times)).transpose(0, 2, 1)}
+    state, state_entries = expected["occupancy"][:, :, 1], expected["entries"][:, :, 1]
+    state[...] = share[:, None] * survival
+    state_entries[:, 0] = share
+    _engine.sequencing_step(state, state_entries, death_share, np.zeros((1, 1)), expected["deaths"], expected["post"],
+                            None, state, state_entries)
+    if treated:
+        expected["occupancy"][:, :, 2] = share[:, None] * on
+        split_on_treatment(state, expected["occupancy"][:, :, 2])
+    occupancy = np.full((m, 4, n_times), 7.0).transpose(0, 2, 1)  # every value written is checked
+    entries = np.full((m, 4, n_times), 7.0).transpose(0, 2, 1)
+    add_starting_line(occupancy, entries, 1, share, survival, death_share, deaths, post, on if treated else None)
+    np.testing.assert_array_equal(deaths, expected["deaths"])
+    np.testing.assert_array_equal(post, expected["post"])
+    written = [1, 2] if treated else [1]
+    np.testing.assert_array_equal(occupancy[:, :, written], expected["occupancy"][:, :, written])
+    np.testing.assert_array_equal(entries[:, :, written], expected["entries"][:, :, written])
+    untouched = [j for j in range(4) if j not in written]
+    assert (occupancy[:, :, untouched] == 7.0).all() and (entries[:, :, untouched] == 7.0).all()
+
+
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
     from markov.engine import Convolutions
 
