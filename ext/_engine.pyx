@@ -161,7 +161,9 @@ def sequencing_step(const double[:, :] occupancy,
                     double[:, ::1] post_entries,
                     double[:, ::1] next_entries,
                     double[:, :] state_occupancy,
-                    double[:, :] state_entries):
+                    double[:, :] state_entries,
+                    double[:, :] off_occupancy=None,
+                    double[:, :] off_entries=None):
     """Book-keeping of one line of a sequence, fused into one pass.
 
     occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it;
@@ -176,7 +178,10 @@ def sequencing_step(const double[:, :] occupancy,
     then they are not written. The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
     in a trace, views of any strides; an array that is already its state's (the same
-    memory) is not copied onto itself.
+    memory) is not copied onto itself. With ``off_occupancy`` (the occupancy on
+    treatment, of any strides) the state is then split as :func:`split_on_treatment`
+    splits it, sample by sample while its rows are at hand: on treatment in the state,
+    the rest in ``off_occupancy``, whose ``off_entries`` are 0.
     """
     cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
@@ -185,9 +190,11 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
     cdef bint copy_entries = not _same_memory(entries, state_entries)
     cdef bint to_post = post_entries is not None, to_next = next_entries is not None
+    cdef bint split = off_occupancy is not None
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t s, t, po
+    cdef double on
     cdef double* by_cycle  # a share the same in every cycle, written out for each: two rows
     cdef const double* dying_share
     cdef const double* onward_share
@@ -214,6 +221,12 @@ def sequencing_step(const double[:, :] occupancy,
             _step_row(&occupancy[po, 0], occupancy_step, &entries[s, 0], entries_step, dying_share, onward_share,
                       &deaths[s, 0], &post_entries[s, 0] if to_post else NULL,
                       &next_entries[s, 0] if to_next else NULL, n_times)
+            if split:
+                for t in range(n_times):
+                    on = off_occupancy[s, t]
+                    off_occupancy[s, t] = state_occupancy[s, t] - on
+                    state_occupancy[s, t] = on
+                    off_entries[s, t] = 0.0
     free(by_cycle)
 
 

@@ -307,7 +307,8 @@ def run_sequencing(
 
 def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
              survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray | None,
-             next_entries: np.ndarray | None = None, method: str | Convolutions = "auto") -> None:
+             next_entries: np.ndarray | None = None, method: str | Convolutions = "auto",
+             on_treatment: np.ndarray | None = None) -> None:
     """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
     at entry, and add its deaths to ``deaths``.
 
@@ -319,16 +320,22 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     options and post-progression care; otherwise all into ``post_entries`` (None where
     every exit is a death: a death share of 1). ``method`` is as in
     :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
-    Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
-    checks its own).
+    With ``on_treatment`` (time on treatment since entry, as ``survival``) the line is two
+    states, as in :func:`add_starting_line`: ``column`` on treatment, ``column + 1`` the
+    rest, split in the step's pass. Inputs are not checked: for callers that built them
+    valid (:func:`run_sequencing` checks its own).
     """
     convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
     state = occupancy[:, :, column]
     convolutions.occupancy(line_entries, survival, out=state)  # straight into the trace
+    off = ()
+    if on_treatment is not None:  # its occupancy on treatment, to be split from the state's
+        off = (occupancy[:, :, column + 1], entries[:, :, column + 1])
+        convolutions.occupancy(line_entries, on_treatment, out=off[0])
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
     post = post_entries if next_entries is None else None  # every progression moves on
     _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post, next_entries, state,
-                            entries[:, :, column])
+                            entries[:, :, column], *off)
 
 
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,

@@ -59,7 +59,6 @@ from ..engine import (
     death_probabilities,
     exit_rate_for_median,
     floor_survival,
-    split_on_treatment,
 )
 from ..inputs import ParameterSet
 from ..inputs.structures import Option, Population, SequencingStrategy
@@ -275,14 +274,9 @@ class SequencingModel(CohortModel):
                     line_entries.flags.writeable = False  # its spectrum serves its time on treatment too
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
-                             post[group] if last else post[None], progressions, prepared.convolutions)
+                             post[group] if last else post[None], progressions, prepared.convolutions, on)
                     if not last:
                         leaving_alive += progressions
-                    if on is not None:  # on treatment, then split (a first line's is split above)
-                        off = occupancy[:, :, column + 1]
-                        prepared.convolutions.occupancy(line_entries, on, out=off)
-                        split_on_treatment(occupancy[:, :, column], off)
-                        entries[:, :, column + 1] = 0.0  # its patients come from on treatment, within the option
                 if isinstance(found, DrugCourses):
                     own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)

@@ -331,6 +331,38 @@ def test_a_sequencing_step_is_its_formula_bit_for_bit(layout, shares):
         np.testing.assert_array_equal(state[:, :, 1], entries)
 
 
+@pytest.mark.parametrize("moving_on", [False, True])
+def test_a_later_line_split_in_its_steps_pass_is_the_split_after_it_bit_for_bit(moving_on):
+    """add_line with a time on treatment splits the option's occupancy, sample by sample,
+    in the pass of its book-keeping: the same bits as the step then split_on_treatment,
+    with the exits counted from the whole option's occupancy."""
+    from markov.engine import Convolutions, add_line, split_on_treatment
+
+    rng = np.random.default_rng(29)
+    m, n_times = 6, 300
+    times = np.arange(n_times) / 52
+    survival = np.exp(-rng.uniform(0.2, 1.5, (m, 1)) * times)  # by recursion
+    survival[4] = np.exp(-((times / 0.9) ** 1.3))  # and one by FFT
+    on = survival * np.exp(-rng.uniform(0.1, 1.0, (m, 1)) * times)
+    line_entries = rng.uniform(size=(m, n_times)) / n_times
+    death_share = rng.uniform(size=(m, n_times - 1))
+    outputs = {}
+    for fused in (False, True):
+        occupancy, entries = (np.full((m, 4, n_times), 7.0).transpose(0, 2, 1) for _ in range(2))
+        deaths, post = np.ones((m, n_times)), np.ones((m, n_times))
+        onward = np.empty((m, n_times)) if moving_on else None
+        add_line(occupancy, entries, 1, line_entries, survival, death_share, deaths, post, onward,
+                 Convolutions(n_times), on if fused else None)
+        if not fused:
+            Convolutions(n_times).occupancy(line_entries, on, out=occupancy[:, :, 2])
+            split_on_treatment(occupancy[:, :, 1], occupancy[:, :, 2])
+            entries[:, :, 2] = 0.0
+        outputs[fused] = (occupancy, entries, deaths, post, onward)
+    for got, expected in zip(outputs[True], outputs[False], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert (outputs[True][0][:, :, [0, 3]] == 7.0).all() and (outputs[True][1][:, :, [0, 3]] == 7.0).all()
+
+
 @pytest.mark.parametrize("treated", [False, True])
 @pytest.mark.parametrize("shares", ["one", "by sample", "by sample and cycle"])
 def test_a_starting_line_in_one_pass_is_its_steps_bit_for_bit(treated, shares):
