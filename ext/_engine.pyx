@@ -194,7 +194,6 @@ def sequencing_step(const double[:, :] occupancy,
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t s, t, po
-    cdef double on
     cdef double* by_cycle  # a share the same in every cycle, written out for each: two rows
     cdef const double* dying_share
     cdef const double* onward_share
@@ -222,10 +221,8 @@ def sequencing_step(const double[:, :] occupancy,
                       &deaths[s, 0], &post_entries[s, 0] if to_post else NULL,
                       &next_entries[s, 0] if to_next else NULL, n_times)
             if split:
+                _split_sample(state_occupancy, off_occupancy, s)
                 for t in range(n_times):
-                    on = off_occupancy[s, t]
-                    off_occupancy[s, t] = state_occupancy[s, t] - on
-                    state_occupancy[s, t] = on
                     off_entries[s, t] = 0.0
     free(by_cycle)
 
@@ -371,14 +368,20 @@ def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
     treatment; both of any strides. Afterwards ``option`` holds the occupancy on
     treatment and ``on_then_off`` the rest, off treatment (option − on, rounded once).
     """
-    cdef Py_ssize_t m = option.shape[0], n_times = option.shape[1], s, t
-    cdef double on
+    cdef Py_ssize_t s
     with nogil:
-        for s in range(m):
-            for t in range(n_times):
-                on = on_then_off[s, t]
-                on_then_off[s, t] = option[s, t] - on
-                option[s, t] = on
+        for s in range(option.shape[0]):
+            _split_sample(option, on_then_off, s)
+
+
+cdef inline void _split_sample(double[:, :] option, double[:, :] on_then_off, Py_ssize_t s) noexcept nogil:
+    """Sample ``s`` of :func:`split_on_treatment`."""
+    cdef Py_ssize_t t
+    cdef double on
+    for t in range(option.shape[1]):
+        on = on_then_off[s, t]
+        on_then_off[s, t] = option[s, t] - on
+        option[s, t] = on
 
 
 cdef bint _same_memory(const double[:, :] given, double[:, :] state):
@@ -710,7 +713,7 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
     cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1]
     cdef bint series_per_sample = head.shape[0] > 1, other_per_sample = other.shape[0] > 1
     cdef Py_ssize_t step = out.strides[1] // sizeof(double)  # between time points
-    cdef Py_ssize_t s, t, k, i, j, lane, m = 0
+    cdef Py_ssize_t s, t, k, i, lane, m = 0
     cdef Py_ssize_t* chosen
     cdef const double* given[4]
     cdef double* into[4]

@@ -64,7 +64,8 @@ class ProportionalHazards(SurvivalCurve):
         return self.hazard_ratio[:, None] * self.reference._reference_cumulative_hazard(t)
 
     def _survival(self, t):
-        return self._broadcast(survival_of_scaled(self.hazard_ratio[:, None], self.reference._reference_cumulative_hazard(t)))
+        reference = self.reference._reference_cumulative_hazard(t)
+        return self._broadcast(survival_of_scaled(self.hazard_ratio[:, None], reference))
 
     def _log_hazard(self, t):
         return np.log(self.hazard_ratio)[:, None] + self.reference._log_hazard(t)
