@@ -109,10 +109,15 @@ class SurvivalCurve(ABC):
         kept = self.__dict__.get("_kept_cumulative_hazard")
         if kept is not None and kept[0].shape == t.shape and np.array_equal(kept[0], t):
             return kept[1]
-        found = self._cumulative_hazard(t)
+        found = self._cumulative_hazard_to_keep(t)
         found.flags.writeable = False
         self._kept_cumulative_hazard = (np.array(t), found)
         return found
+
+    def _cumulative_hazard_to_keep(self, t: np.ndarray) -> np.ndarray:
+        """H(t) for :meth:`_reference_cumulative_hazard` (a new array): a family whose
+        survival is cheaper than its H may derive it from the survival it keeps."""
+        return self._cumulative_hazard(t)
 
     # --- public evaluation ---------------------------------------------------------
     def survival(self, t) -> np.ndarray:

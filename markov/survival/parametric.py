@@ -105,6 +105,9 @@ def _log_regularised_gamma(a, x, upper) -> np.ndarray:
         return np.where(complement < 0.5, np.log1p(-complement), np.log(value))
 
 
+_SMALLEST_EXACT_LOG = 1e-300  # above the subnormals, where a double keeps its 53 bits
+
+
 def _log(t: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(t)
@@ -269,9 +272,34 @@ class LogNormal(ParametricSurvival):
         return np.negative(log_survival, out=log_survival)
 
     def _survival(self, t):
-        # Φ(−z) itself, not exp(−H): the same to about 1e-14 relative far in the tail
+        return self._kept_survival(t).copy()
+
+    def _kept_survival(self, t):
+        """Φ(−z) itself, not exp(−H) (the same to about 1e-14 relative far in the tail),
+        read-only, kept for the last times asked: the curve's own survival and the H of
+        curves relative to it (:meth:`_cumulative_hazard_to_keep`) come from one
+        evaluation of Φ."""
+        kept = self.__dict__.get("_kept_survival_values")
+        if kept is not None and kept[0].shape == t.shape and np.array_equal(kept[0], t):
+            return kept[1]
         minus_z = self._minus_z(t)
-        return self._broadcast(special.ndtr(minus_z, out=minus_z))
+        found = self._broadcast(special.ndtr(minus_z, out=minus_z))
+        found.flags.writeable = False
+        self._kept_survival_values = (np.array(t), found)
+        return found
+
+    def _cumulative_hazard_to_keep(self, t):
+        # −log S from the kept survival where that is as exact as log Φ(−z) (S within
+        # [1e-300, 1/2]: |log S| ≥ log 2, so an ulp of S is at most 1.6e-16 of H); the
+        # rest, near the start (S near 1) and deep in the tail, by log Φ(−z) itself
+        survival = self._kept_survival(t)
+        with np.errstate(divide="ignore"):
+            hazard = np.log(survival)
+        np.negative(hazard, out=hazard)
+        elsewhere = (survival > 0.5) | (survival < _SMALLEST_EXACT_LOG)
+        if elsewhere.any():
+            hazard[elsewhere] = -special.log_ndtr(np.broadcast_to(self._minus_z(t), hazard.shape)[elsewhere])
+        return hazard
 
     def _log_density(self, t):
         z = self._z(t)

@@ -285,18 +285,61 @@ def test_curves_from_the_survival_layer_drive_the_engine():
 
 def test_hazard_ratios_on_one_reference_compute_its_cumulative_hazard_once():
     """Curves of a network share their reference: its H is computed once for the times
-    asked and reused read-only, the same numbers as computing it for each."""
+    asked and reused read-only, the same numbers as computing it for each (to an ulp or
+    two of H: a log-normal takes it from its survival, see the next test)."""
     rng = np.random.default_rng(5)
     reference = LogNormal(rng.normal(2.0, 0.1, size=4), np.full(4, 0.9), time_unit="months")
     calls = []
-    compute = reference._cumulative_hazard
-    reference._cumulative_hazard = lambda t: calls.append(t.shape) or compute(t)
+    compute = reference._cumulative_hazard_to_keep
+    reference._cumulative_hazard_to_keep = lambda t: calls.append(t.shape) or compute(t)
     ratios = [rng.uniform(0.5, 1.2, size=4) for _ in range(3)]
     times = np.linspace(0.0, 60.0, 261)
     got = [ProportionalHazards(reference, hr).survival(times) for hr in ratios]
     assert calls == [(1, 261)]
     for hr, survival in zip(ratios, got, strict=True):
-        np.testing.assert_array_equal(survival, np.exp(-hr[:, None] * compute(times[None, :])))
+        # H within 1e-15 of itself (H < 4 here) moves S^HR by at most HR·H·1e-15
+        np.testing.assert_allclose(survival, np.exp(-hr[:, None] * reference._cumulative_hazard(times[None, :])),
+                                   rtol=5e-15, atol=0)
         assert survival.flags.writeable  # the derived curve's own array
     ProportionalHazards(reference, ratios[0]).survival(times[:100])  # other times: computed afresh
     assert calls == [(1, 261), (1, 100)]
+
+
+@pytest.mark.verification(
+    kind="another engine",
+    against="scipy.special.ndtr and log_ndtr: S = Φ(−z) and H = −log Φ(−z) from 1e-6 to 1e9 months",
+    tolerance="S bit for bit; H rel 1e-15 (log of S), bit for bit where S > 1/2 or S < 1e-300")
+def test_log_normal_survival_and_the_hazard_of_curves_relative_to_it_share_one_evaluation(monkeypatch):
+    """A log-normal evaluates Φ once for the times asked: its survival and the H of the
+    curves relative to it (a hazard ratio applied to it: the model's BSC and second-line
+    OS) come from it, in either order, with its survival still the caller's own array."""
+    from scipy import special
+
+    rng = np.random.default_rng(3)
+    meanlog, sdlog = rng.normal(2.0, 0.3, size=6), rng.uniform(0.4, 1.5, size=6)
+    times = np.concatenate([[0.0], np.geomspace(1e-6, 1e9, 4000)])
+    with np.errstate(divide="ignore"):
+        minus_z = -(np.log(times)[None, :] - meanlog[:, None]) / sdlog[:, None]
+    survival, hazard = special.ndtr(minus_z), -special.log_ndtr(minus_z)
+    exact = (survival > 0.5) | (survival < 1e-300)
+    assert exact.any() and (~exact).any()
+    calls, log_points = [], []
+    ndtr, log_ndtr = special.ndtr, special.log_ndtr
+    monkeypatch.setattr(special, "ndtr", lambda *a, **k: calls.append(1) or ndtr(*a, **k))
+    monkeypatch.setattr(special, "log_ndtr", lambda x, **k: log_points.append(np.size(x)) or log_ndtr(x, **k))
+    for survival_first in (True, False):
+        calls.clear()
+        log_points.clear()
+        curve = LogNormal(meanlog, sdlog, time_unit="months")
+        first = curve.survival(times) if survival_first else None
+        found = curve._reference_cumulative_hazard(times[None, :])
+        first = curve.survival(times) if first is None else first
+        again = curve.survival(times)
+        assert len(calls) == 1 and log_points == [exact.sum()]  # log Φ only where log S would lose digits
+        np.testing.assert_array_equal(first, survival)
+        assert first.flags.writeable and again is not first
+        first[:] = -1.0  # the caller's own: what is kept for the reference is not touched
+        np.testing.assert_array_equal(again, survival)
+        np.testing.assert_allclose(found, hazard, rtol=1e-15, atol=0)
+        np.testing.assert_array_equal(found[exact], hazard[exact])
+        assert not found.flags.writeable
