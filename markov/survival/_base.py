@@ -106,12 +106,17 @@ class SurvivalCurve(ABC):
         """:meth:`_cumulative_hazard` for the curves derived from this one (a hazard ratio
         applied to it), read-only and kept for the last times asked: curves that share a
         reference (the treatments of a network) compute its H once between them."""
-        kept = self.__dict__.get("_kept_cumulative_hazard")
+        return self._kept("_kept_cumulative_hazard", t, self._cumulative_hazard_to_keep)
+
+    def _kept(self, name: str, t: np.ndarray, compute) -> np.ndarray:
+        """``compute(t)`` (a new array), read-only, kept in attribute ``name`` for the
+        last times asked."""
+        kept = self.__dict__.get(name)
         if kept is not None and kept[0].shape == t.shape and np.array_equal(kept[0], t):
             return kept[1]
-        found = self._cumulative_hazard_to_keep(t)
+        found = compute(t)
         found.flags.writeable = False
-        self._kept_cumulative_hazard = (np.array(t), found)
+        self.__dict__[name] = (np.array(t), found)
         return found
 
     def _cumulative_hazard_to_keep(self, t: np.ndarray) -> np.ndarray:

@@ -279,14 +279,11 @@ class LogNormal(ParametricSurvival):
         read-only, kept for the last times asked: the curve's own survival and the H of
         curves relative to it (:meth:`_cumulative_hazard_to_keep`) come from one
         evaluation of Φ."""
-        kept = self.__dict__.get("_kept_survival_values")
-        if kept is not None and kept[0].shape == t.shape and np.array_equal(kept[0], t):
-            return kept[1]
+        return self._kept("_kept_survival_values", t, self._lower_tail)
+
+    def _lower_tail(self, t):
         minus_z = self._minus_z(t)
-        found = self._broadcast(special.ndtr(minus_z, out=minus_z))
-        found.flags.writeable = False
-        self._kept_survival_values = (np.array(t), found)
-        return found
+        return self._broadcast(special.ndtr(minus_z, out=minus_z))
 
     def _cumulative_hazard_to_keep(self, t):
         # −log S from the kept survival where that is as exact as log Φ(−z) (S within
