@@ -31,6 +31,11 @@ import pandas as pd
 _WORKER = r'''
 import sys, time
 import markov
+try:  # memory as the command line's processes manage it (a version before it has no such module)
+    from markov._memory import reuse_freed_memory
+    reuse_freed_memory()
+except ImportError:
+    pass
 from markov.probabilistic.psa import build_model, evaluate_chunk
 draws, size, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 inputs = markov.load()._inputs

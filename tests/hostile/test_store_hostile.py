@@ -122,6 +122,69 @@ def test_a_chunk_not_recorded_or_gone_is_computed_again(inputs, reference, prist
     assert_same_psa(read_psa(store, inputs), reference)
 
 
+def test_chunks_are_recorded_in_a_journal_not_by_rewriting_the_manifest(inputs, reference, tmp_path):
+    # Rewriting a manifest of every chunk so far after each chunk made a run's book-keeping
+    # grow with the square of its chunks (a million chunks: terabytes of JSON); each chunk
+    # is now one line of a journal, taken into the manifest when the run finishes.
+    store = tmp_path / "store"
+    manifests, lines = [], []
+
+    def note(index):
+        manifests.append((store / "manifest.json").read_text())
+        lines.append((store / "journal.jsonl").read_text().count("\n"))
+
+    run_batch(inputs, 24, 3, store, chunk_size=6, on_chunk=note)
+    assert lines == [1, 2, 3, 4] and len(set(manifests)) == 1  # the manifest as it was created: no chunk in it
+    assert json.loads(manifests[0])["chunks"] == {}
+    assert not (store / "journal.jsonl").exists()  # taken into the manifest at the end
+    chunks = json.loads((store / "manifest.json").read_text())["chunks"]
+    assert sorted(chunks) == [f"chunk-00000{i}.parquet" for i in range(4)]
+    assert_same_psa(read_psa(store, inputs), reference)
+
+
+def test_a_run_stopped_with_chunks_in_the_journal_is_read_and_resumed(inputs, reference, tmp_path):
+    store = tmp_path / "store"
+
+    def stop_after_three(index):
+        if index == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(inputs, 24, 3, store, chunk_size=6, on_chunk=stop_after_three)
+    journal = store / "journal.jsonl"
+    assert journal.read_text().count("\n") == 3
+    assert json.loads((store / "manifest.json").read_text())["chunks"] == {}
+    assert ResultsStore.open(store).finished() == {0, 1, 2}  # what the journal records counts
+    with pytest.raises(InputError, match="1 of 4 chunks not finished"):
+        read_psa(store, inputs)
+    # a crash cut the journal's last line short: that chunk was not recorded, so it is computed again
+    text = journal.read_text()
+    journal.write_text(text[:-20])
+    assert ResultsStore.open(store).finished() == {0, 1}
+    computed = []
+    with pytest.warns(ChunkSetAside, match=r"chunk-000002\.parquet: is not recorded"):
+        run_batch(inputs, 24, 3, store, chunk_size=6, on_chunk=computed.append)
+    assert sorted(computed) == [2, 3] and not journal.exists()
+    assert_same_psa(read_psa(store, inputs), reference)
+
+
+@pytest.mark.parametrize("line", ['{"name": "chunk-000001.parquet", "sha256": "00", "start": 6, "stop": 12}',
+                                  '{"name": "../manifest.json", "sha256": "' + "0" * 64 + '", "start": 6, "stop": 12}',
+                                  "not json", "[1, 2]"])
+def test_an_edited_journal_line_is_refused_naming_the_line(inputs, pristine, tmp_path, line):
+    store = tmp_path / "store"
+    shutil.copytree(pristine, store)
+    record = json.dumps({"name": "chunk-000000.parquet",
+                         **json.loads((store / "manifest.json").read_text())["chunks"]["chunk-000000.parquet"]})
+    (store / "journal.jsonl").write_text(f"{record}\n{line}\n")
+    before = tree_digest(store)
+    for attempt in (lambda: read_psa(store, inputs), lambda: run_batch(inputs, 24, 3, store, chunk_size=6)):
+        with pytest.raises(InputError, match=r"journal\.jsonl: line 2 is .* not a chunk's name, sha256, start and "
+                                             r"stop \(was it edited\?\)"):
+            attempt()
+    assert tree_digest(store) == before
+
+
 def test_the_command_line_resumes_past_a_corrupt_chunk_to_the_right_numbers(analysis, tmp_path, capsys):
     out = tmp_path / "results"
     assert main(psa_argv(analysis, out)) == 0
