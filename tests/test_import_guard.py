@@ -1,6 +1,7 @@
 """A source tree without its compiled engine, on the path before the installed package
 (``python -c "import markov"`` from a checkout after ``pip install .``), says so clearly
-instead of failing with a misleading circular import."""
+instead of failing with a misleading circular import; the command line and a PSA worker
+import only what they use."""
 import shutil
 import subprocess
 import sys
@@ -25,3 +26,14 @@ def test_a_source_tree_without_its_engine_says_how_to_proceed(tmp_path):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: markov is imported from the source tree") and "circular" not in last
     assert "run from another directory" in last and "pip install -e ." in last
+
+
+def test_the_command_line_and_a_psa_worker_do_not_import_scipy_stats(tmp_path):
+    # scipy.stats (and SALib, which imports it) takes about half a second to import: a cost
+    # paid by every command and by every worker process of a PSA, which never use it (the
+    # global sensitivity analysis imports SALib when it runs)
+    code = ("import sys, markov.cli, markov.probabilistic.batch; "
+            "print(sorted(name for name in ('scipy.stats', 'SALib') if name in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True,
+                          timeout=120)
+    assert done.stdout.strip() == "[]"

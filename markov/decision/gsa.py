@@ -31,12 +31,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import delta as salib_delta
-from SALib.analyze import morris as salib_morris_analyze
-from SALib.analyze import pawn as salib_pawn
-from SALib.analyze import sobol as salib_sobol_analyze
-from SALib.sample import morris as salib_morris_sample
-from SALib.sample import sobol as salib_sobol_sample
 
 from .._validate import InputError, check_count
 from ..inputs.load import ModelInputs
@@ -50,6 +44,9 @@ OUTCOMES = ("incremental_nmb", "incremental_cost", "incremental_qalys")
 _EDGE = 2.0**-40
 
 Function = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+
+# SALib is imported in the functions that use it: it imports scipy.stats, about half a
+# second that every other command (and every PSA worker) would pay for.
 
 
 def groups_by_source(inputs: ModelInputs) -> dict[str, list[str]]:
@@ -112,6 +109,9 @@ def sobol_indices(function: Function, names: Sequence[str], n: int, *, seed: int
     n = check_count("n", n, 2)
     if not names:
         raise InputError("no uncertain inputs: every input is fixed, so there is no variance to apportion")
+    from SALib.analyze import sobol as salib_sobol_analyze
+    from SALib.sample import sobol as salib_sobol_sample
+
     problem = _problem(names, groups)
     design = salib_sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     outputs = function(np.clip(design, _EDGE, 1.0 - _EDGE))
@@ -142,6 +142,9 @@ def morris_indices(function: Function, names: Sequence[str], trajectories: int, 
         raise InputError("no uncertain inputs: every input is fixed, so there is nothing to screen")
     if groups:
         raise InputError("Morris with groups gives no σ (SALib); screen inputs one by one, or use Sobol for groups")
+    from SALib.analyze import morris as salib_morris_analyze
+    from SALib.sample import morris as salib_morris_sample
+
     problem = _problem(names, groups, bounds=(LOW_QUANTILE, HIGH_QUANTILE))
     design = salib_morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
     outputs = function(design)
@@ -253,6 +256,8 @@ def delta(psa: PSAResults, population: str, wtp: float, *, seed: int = 1, resamp
     if max_samples is not None and len(y) > check_count("max_samples", max_samples, 50):
         keep = np.sort(np.random.default_rng(seed).choice(len(y), max_samples, replace=False))
         x, y = x.iloc[keep], y[keep]
+    from SALib.analyze import delta as salib_delta
+
     problem = _problem(list(x.columns), None)
     notices = io.StringIO()
     with contextlib.redirect_stdout(notices), warnings.catch_warnings(record=True) as caught:
@@ -274,6 +279,8 @@ def pawn(psa: PSAResults, population: str, wtp: float, *, slices: int = 10, seed
     sample (SALib ``analyze.pawn``). Columns ``parameter``, ``label``, ``minimum``,
     ``mean``, ``median``, ``maximum``, ``CV``."""
     x, y = _psa_outcome(psa, population, wtp)
+    from SALib.analyze import pawn as salib_pawn
+
     problem = _problem(list(x.columns), None)
     indices = salib_pawn.analyze(problem, x.to_numpy(), y, S=check_count("slices", slices, 2),
                                 seed=_salib_seed(seed))

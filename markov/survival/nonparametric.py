@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import norm
+from scipy.special import ndtri  # not scipy.stats: half a second to import
 
 from .._validate import InputError, _first, _number, as_float_array
 from ._base import check_time_unit
@@ -199,7 +199,7 @@ class KaplanMeier:
             raise InputError(f"level is {level!r}: a confidence level must lie strictly between 0 and 1 (0.95 for 95%)")
         if method not in BAND_METHODS:
             raise InputError(f"method is {method!r}: unknown confidence band; use one of {', '.join(BAND_METHODS)}")
-        z = norm.ppf(0.5 + level / 2.0)
+        z = ndtri(0.5 + level / 2.0)
         s = self.survival
         with np.errstate(divide="ignore", invalid="ignore"):
             sigma = np.sqrt(self.variance) / s

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc, ndtri  # not scipy.stats: half a second to import
 
 from ..._validate import InputError, as_float_array
 from ...uncertainty import Z_95
@@ -99,7 +99,7 @@ class CoxResult:
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Each coefficient: ``log_hr``, ``se``, ``hr`` and its Wald interval ``lower``, ``upper``."""
-        z = Z_95 if level == 0.95 else float(stats.norm.ppf(0.5 + level / 2))
+        z = Z_95 if level == 0.95 else float(ndtri(0.5 + level / 2))
         se = self.standard_errors
         return pd.DataFrame({"log_hr": self.coefficients, "se": se, "hr": self.hazard_ratios,
                              "lower": np.exp(self.coefficients - z * se), "upper": np.exp(self.coefficients + z * se)},
@@ -128,8 +128,8 @@ class CoxResult:
         statistics = d * (self.covariance @ u) ** 2 / (np.diag(self.covariance) * spread)
         overall = float(d * u @ self.covariance @ u / spread)
         p = len(self.names)
-        return ProportionalHazardsTest(self.names, statistics, stats.chi2.sf(statistics, 1), overall, p,
-                                       float(stats.chi2.sf(overall, p)), transform)
+        return ProportionalHazardsTest(self.names, statistics, chdtrc(1, statistics), overall, p,
+                                       float(chdtrc(p, overall)), transform)
 
 
 def _transformed(times: np.ndarray, transform: str, all_times: np.ndarray, all_events: np.ndarray) -> np.ndarray:
@@ -138,7 +138,10 @@ def _transformed(times: np.ndarray, transform: str, all_times: np.ndarray, all_e
     if transform == "log":
         return np.log(times)
     if transform == "rank":
-        return stats.rankdata(times)
+        # imported here only: scipy.stats takes half a second to import
+        from scipy.stats import rankdata
+
+        return rankdata(times)
     km = KaplanMeier.fit(all_times, all_events, time_unit="months")  # the unit does not enter a transform
     before = np.searchsorted(km.times, times, side="left")  # steps strictly before each event time
     return 1.0 - np.concatenate([[1.0], km.survival])[before]

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc, ndtri  # not scipy.stats: half a second to import
 
 from ..._validate import InputError
 from ...uncertainty import Z_95
@@ -44,7 +44,7 @@ MODELS = ("fixed", "random")
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise InputError(f"level {level!r}: a confidence level lies strictly between 0 and 1")
-    return Z_95 if level == 0.95 else float(stats.norm.ppf(0.5 + level / 2))
+    return Z_95 if level == 0.95 else float(ndtri(0.5 + level / 2))
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ def fit_network(trials: Sequence[TrialContrasts], reference: str, tau2_method: s
     others = treatments[1:]
     estimates = {model: NetworkEstimates(model, reference, others, f.estimates, f.covariance, f.tau2)
                  for model, f in (("fixed", fixed), ("random", random))}
-    p_value = float(stats.chi2.sf(fixed.q, fixed.df)) if fixed.df else np.nan
+    p_value = float(chdtrc(fixed.df, fixed.q)) if fixed.df else np.nan
     i2 = max(0.0, (fixed.q - fixed.df) / fixed.q) if fixed.df and fixed.q > 0 else (0.0 if fixed.df else np.nan)
     heterogeneity = Heterogeneity(fixed.q, fixed.df, p_value, tau2, tau2_method, i2)
     return NetworkMetaAnalysis(reference, treatments, trials, estimates["fixed"], estimates["random"],
@@ -338,6 +338,6 @@ def _inconsistency(data: Contrasts, X: np.ndarray, trials: Sequence[TrialContras
     q = {}
     for model, tau2 in (("fixed", 0.0), ("random", within)):
         q[model] = max(0.0, gls(data, X, tau2).q - gls(data, interaction, tau2).q) if df else 0.0
-    p = {model: float(stats.chi2.sf(value, df)) if df else np.nan for model, value in q.items()}
+    p = {model: float(chdtrc(df, value)) if df else np.nan for model, value in q.items()}
     return Inconsistency(q["fixed"], q["random"], df, p["fixed"], p["random"], within,
                          len(set(design_of.values())))
