@@ -294,8 +294,8 @@ class ResultsStore:
         return [chunk for chunk in self.plan.chunks() if chunk[0] not in done]
 
     def set_aside_bad_chunks(self) -> list[Path]:
-        """Check every chunk file against the checksum the manifest records for it. A
-        file that does not match, or that the manifest does not record (its run stopped
+        """Check every chunk file against the checksum recorded for it (in the manifest or
+        the journal). A file that does not match, or that neither records (its run stopped
         between writing and recording it), is moved to ``set_aside/`` with a
         :class:`ChunkSetAside` warning naming it, and computed again; so is a recorded
         chunk whose file is gone. Returns where the files went."""
@@ -443,9 +443,9 @@ class ResultsStore:
         """Why the chunk file ``path``, holding ``data``, cannot be used; None if it can."""
         entry = self.manifest["chunks"].get(path.name)
         if entry is None:
-            return "is not recorded in the manifest (its run stopped before recording it)"
+            return "is not recorded in the manifest or its journal (its run stopped before recording it)"
         if _sha256(data) != entry["sha256"]:
-            return "does not match the checksum recorded in the manifest (it changed on disk)"
+            return "does not match the checksum recorded for it (it changed on disk)"
         try:
             meta = json.loads(pq.read_schema(pa.BufferReader(data)).metadata[_METADATA_KEY])
             identity = tuple(meta[key] for key in ("fingerprint", "seed", "start", "stop"))
