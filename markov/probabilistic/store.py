@@ -462,7 +462,8 @@ class ResultsStore:
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.chunk_path(index)}: unreadable ({_excerpt(error)}); run the same PSA command "
                              f"again to compute it again") from None
-        absent = [name for name in columns if name not in table.column_names]  # not an error of ParquetFile's
+        held = set(table.column_names)  # (a list built anew at each use of the property)
+        absent = [name for name in columns if name not in held]  # not an error of ParquetFile's
         if absent:
             raise InputError(f"{self.chunk_path(index)}: lacks {_excerpt(', '.join(absent))} (was it edited?); run "
                              f"the same PSA command again to compute it again")
