@@ -343,13 +343,20 @@ class ResultsStore:
         return final
 
     def _record(self, name: str, entry: dict) -> None:
-        """Append a chunk's record to the journal and flush it to disk."""
+        """Append a chunk's record to the journal and flush it to disk. If that fails (a
+        full disk), the :class:`OSError` names the journal; a line it cut short records
+        nothing, so the chunk is computed again by the next run."""
         journal = self.path / JOURNAL
         new = not journal.exists()
-        with open(journal, "a", encoding="utf-8") as file:
-            file.write(json.dumps({"name": name, **entry}) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            with open(journal, "a", encoding="utf-8") as file:
+                file.write(json.dumps({"name": name, **entry}) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError as error:
+            if error.errno is None:
+                raise
+            raise OSError(error.errno, error.strerror, str(journal)) from error
         if new:
             fsync_directory(self.path)
         self.manifest["chunks"][name] = entry

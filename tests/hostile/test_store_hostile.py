@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -294,6 +295,23 @@ def test_a_full_disk_leaves_no_half_file_and_the_next_run_finishes(analysis, cle
     for table in ("psa_summary.csv", "ceac_mvi.csv", "evpi_imbrave150.csv"):
         assert (out / table).read_bytes() == (clean_run / table).read_bytes(), table
     assert len(list(out.rglob(name))) == 1
+
+
+def test_a_full_disk_while_recording_a_chunk_names_the_journal_and_the_next_run_finishes(analysis, clean_run, tmp_path,
+                                                                                         capsys, monkeypatch):
+    import markov.probabilistic.store as store_module
+
+    def full(descriptor):  # the journal's line written, its flush refused
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "results"
+    monkeypatch.setattr(store_module, "os", SimpleNamespace(fsync=full))  # the store's own use of os: the journal
+    assert main(psa_argv(analysis, out)) == 1
+    one_line_error(capsys, "No space left on device", "journal.jsonl'")
+    monkeypatch.undo()
+    assert main(psa_argv(analysis, out)) == 0
+    for table in ("psa_summary.csv", "ceac_mvi.csv", "evpi_imbrave150.csv"):
+        assert (out / table).read_bytes() == (clean_run / table).read_bytes(), table
 
 
 def test_a_full_disk_while_a_file_is_replaced_keeps_the_one_there(analysis, clean_run, tmp_path, capsys, monkeypatch):
