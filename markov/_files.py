@@ -8,6 +8,10 @@ A failed write removes its temporary file; one left by ``kill -9`` is recognised
 (:func:`is_temporary`), never mistaken for a result, and removed by the next writer
 (:func:`remove_temporary_files`).
 
+A journal of records (the PSA store's checksums) grows by lines instead:
+:func:`append_durably` flushes each line to disk, and a line a crash cut short is the
+last one, without its newline.
+
 :class:`DirectoryLock` lets one process at a time write into a directory.
 """
 from __future__ import annotations
@@ -56,6 +60,24 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
         raise
     fsync_directory(path.parent)
     return path
+
+
+def append_durably(path: str | Path, line: str) -> None:
+    """Append ``line`` (ending in a newline) to ``path``, created if absent, and flush it
+    to disk. If that fails (a full disk), the :class:`OSError` names ``path``."""
+    path = Path(path)
+    new = not path.exists()
+    try:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(line)
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    if new:
+        fsync_directory(path.parent)
 
 
 def write_bytes_atomically(path: str | Path, data: bytes) -> Path:

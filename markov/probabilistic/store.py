@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import pyarrow.parquet as pq
 
 from .._files import (
     DirectoryLock,
+    append_durably,
     fsync_directory,
     is_bookkeeping,
     remove_temporary_files,
@@ -343,22 +343,9 @@ class ResultsStore:
         return final
 
     def _record(self, name: str, entry: dict) -> None:
-        """Append a chunk's record to the journal and flush it to disk. If that fails (a
-        full disk), the :class:`OSError` names the journal; a line it cut short records
-        nothing, so the chunk is computed again by the next run."""
-        journal = self.path / JOURNAL
-        new = not journal.exists()
-        try:
-            with open(journal, "a", encoding="utf-8") as file:
-                file.write(json.dumps({"name": name, **entry}) + "\n")
-                file.flush()
-                os.fsync(file.fileno())
-        except OSError as error:
-            if error.errno is None:
-                raise
-            raise OSError(error.errno, error.strerror, str(journal)) from error
-        if new:
-            fsync_directory(self.path)
+        """Append a chunk's record to the journal, flushed to disk (a line a failure cut
+        short records nothing: the next run computes the chunk again)."""
+        append_durably(self.path / JOURNAL, json.dumps({"name": name, **entry}) + "\n")
         self.manifest["chunks"][name] = entry
 
     # --- reading --------------------------------------------------------------------
