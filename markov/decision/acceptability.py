@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError, as_float_array
+from ..engine import best_strategy_counts
 from .cea import check_outcomes, check_wtp, optimal_strategy
 
 #: Labels of :func:`incremental_samples` for where ``(incremental effect, incremental cost)``
@@ -31,10 +32,6 @@ QUADRANTS = ("NE", "SE", "NW", "SW", "N axis", "S axis", "E axis", "W axis", "or
 #: Largest block of net benefits (wtp values x samples x strategies, float64) built at
 #: once by :func:`expected_loss_curve`; longer wtp grids are handled in chunks of wtp values.
 CHUNK_BYTES = 32 * 2**20
-#: Net benefits (wtp values x samples, float64) compared at once by the acceptability
-#: curves: a block of samples over the whole wtp grid, small enough to stay in the
-#: processor's cache.
-BLOCK_BYTES = 2**18
 
 
 def acceptability_curve(costs, effects, wtp, strategies: Sequence[Hashable] | None = None) -> pd.DataFrame:
@@ -378,31 +375,10 @@ def _wtp_chunks(n_wtp: int, shape: tuple[int, int]):
 
 
 def _best_counts(cost: np.ndarray, effect: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Number of samples in which each strategy has the largest net benefit, shape (n_wtp, n_strategies)."""
-    n_samples, n = cost.shape
-    # Each sample's strategies in tie-break order (cheaper, more effective, input order):
-    # keeping the first of equal maxima in that order applies optimal_strategy's rule.
-    order = np.lexsort((np.broadcast_to(np.arange(n), cost.shape), -effect, cost), axis=-1)
-    cost_sorted = np.take_along_axis(cost, order, axis=-1).T.copy()  # (n, n_samples): a row per rank
-    effect_sorted = np.take_along_axis(effect, order, axis=-1).T.copy()
-    order = order.T.copy()
-    counts = np.zeros((lam.size, n), dtype=np.int64)
-    wtp = lam[:, None]
-    step = max(1, BLOCK_BYTES // (8 * lam.size))
-    for start in range(0, n_samples, step):
-        part = slice(start, min(start + step, n_samples))
-        best = wtp * effect_sorted[0, part] - cost_sorted[0, part]  # (n_wtp, samples of the block)
-        winner = np.broadcast_to(order[0, part], best.shape).copy()  # input position of the best so far
-        benefit, larger = np.empty_like(best), np.empty(best.shape, dtype=bool)
-        for j in range(1, n):  # strictly larger only: the first of equal maxima stays
-            np.multiply(wtp, effect_sorted[j, part], out=benefit)
-            benefit -= cost_sorted[j, part]
-            np.greater(benefit, best, out=larger)
-            np.copyto(best, benefit, where=larger)
-            np.copyto(winner, order[j, part], where=larger)
-        for j in range(n):
-            counts[:, j] += np.count_nonzero(winner == j, axis=1)
-    return counts
+    """Number of samples in which each strategy has the largest net benefit, shape (n_wtp,
+    n_strategies), ties as :func:`~markov.decision.cea.optimal_strategy` applied to each
+    sample: one compiled pass over the samples, each read once for every wtp."""
+    return best_strategy_counts(cost, effect, lam)
 
 
 def _pair(names: list, intervention, comparator) -> tuple[int, int]:

@@ -70,6 +70,7 @@ from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from .._validate import InputError, _first, _number, as_float_array
+from ..engine import mean_regret
 from . import cea
 from .regression import GAM_MAX_PARAMETERS, GaussianProcess, TensorSpline
 
@@ -224,12 +225,10 @@ def evpi_curve(costs, effects, wtp) -> pd.DataFrame:
             )
     lam = cea.check_wtp(as_float_array(wtp, "wtp", ndim=(1,)))
     cost, effect, _ = cea.check_outcomes(costs, effects, None, ndim=(2,))
-    values = np.empty(lam.size)
-    # a few wtp values at a time, so memory stays at a few net-benefit matrices
-    step = max(1, 4_000_000 // cost.size)
-    for start in range(0, lam.size, step):
-        values[start:start + step] = _mean_regret(lam[start:start + step, None, None] * effect - cost)
-    return pd.DataFrame({"wtp": lam, "evpi": values})
+    # the mean regret against the decision on expected net benefit, in one compiled pass
+    # over the samples: no net benefits of size wtp × samples
+    chosen = cea.optimal_strategy(cost, effect, lam)
+    return pd.DataFrame({"wtp": lam, "evpi": mean_regret(cost, effect, lam, chosen)})
 
 
 def population_evpi(per_patient, annual_population: float, horizon_years: float,

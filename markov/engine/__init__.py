@@ -17,7 +17,8 @@ so that one-off values on entry (a procedure at the start of a line) are counted
 
 Modules: :mod:`.traces` (the shared output), :mod:`.cohort` (Markov and partitioned
 survival), :mod:`.sequencing` (clock-reset lines and their convolutions) and
-:mod:`.kernels` (compiled steps that model builders call on inputs they built valid).
+:mod:`.kernels` (compiled steps that model builders and the decision analysis call on
+inputs they built valid).
 This package alone uses the compiled core, ``markov._engine``, built from ``ext/``.
 """
 from __future__ import annotations
@@ -35,12 +36,14 @@ except ImportError as _missing:  # a checkout without a build, ahead of the inst
 
 from .cohort import run_markov, run_partitioned_survival
 from .kernels import (
+    best_strategy_counts,
     compiled_core_files,
     cycle_weighted_totals,
     death_probabilities,
     exit_rate_for_median,
     floor_survival,
     general_population_survival,
+    mean_regret,
 )
 from .sequencing import (
     FFT_MIN_TIME_POINTS,
@@ -61,7 +64,7 @@ from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
 __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
     "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
-    "add_terminal_state", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals", "death_probabilities",
-    "exit_rate_for_median", "floor_survival", "general_population_survival", "run_markov", "run_partitioned_survival",
+    "add_terminal_state", "best_strategy_counts", "clock_reset_occupancy", "compiled_core_files", "cycle_weighted_totals", "death_probabilities",
+    "exit_rate_for_median", "floor_survival", "general_population_survival", "mean_regret", "run_markov", "run_partitioned_survival",
     "run_sequencing", "split_on_treatment", "use_one_fft_thread",
 ]

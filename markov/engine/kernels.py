@@ -1,4 +1,5 @@
-"""Compiled steps for model builders, on inputs they built valid (not checked here)."""
+"""Compiled steps on inputs their callers built valid (not checked here): for model
+builders, and for the decision analysis' passes over PSA samples."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -134,6 +135,23 @@ def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.n
     if factor is None:
         return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
     return _engine.capped_cycle_weighted_totals(values, factor, cap, at_start, at_end, occupancy)
+
+
+def best_strategy_counts(cost: np.ndarray, effect: np.ndarray, wtp: np.ndarray) -> np.ndarray:
+    """Samples in which each strategy has the largest net benefit ``wtp · effect − cost``,
+    ``(n_wtp, n_strategies)`` int64, from ``cost`` and ``effect`` ``(n_samples,
+    n_strategies)`` and ``wtp`` ``(n_wtp,)``. Exact ties go to the cheaper strategy, then
+    the more effective, then the first. One compiled pass over the samples, without net
+    benefits of size wtp × samples."""
+    return _engine.best_strategy_counts(*(np.ascontiguousarray(a, dtype=np.float64) for a in (cost, effect, wtp)))
+
+
+def mean_regret(cost: np.ndarray, effect: np.ndarray, wtp: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Mean over samples of the largest net benefit ``wtp · effect − cost`` less that of
+    strategy ``chosen`` (one position per wtp), ``(n_wtp,)``: the EVPI when ``chosen`` is
+    the strategy of largest expected net benefit. One compiled pass over the samples."""
+    arrays = (np.ascontiguousarray(a, dtype=np.float64) for a in (cost, effect, wtp))
+    return _engine.mean_regret(*arrays, np.ascontiguousarray(chosen, dtype=np.intp))
 
 
 def compiled_core_files() -> list[Path]:

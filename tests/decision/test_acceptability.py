@@ -59,10 +59,8 @@ def test_acceptability_curve_scalar_wtp_default_names_and_chunks(monkeypatch):
     one = acceptability_curve(costs, effects, 2500.0)
     assert one.shape == (1, 4) and list(one.index) == [2500.0]
     np.testing.assert_array_equal(one.to_numpy(), whole.loc[[2500.0]].to_numpy())
-    # one wtp value (or sample) per block gives the same numbers, bit for bit
+    # one wtp value per block of the expected loss gives the same numbers, bit for bit
     monkeypatch.setattr(acceptability, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(acceptability, "BLOCK_BYTES", 1)
-    np.testing.assert_array_equal(acceptability_curve(costs, effects, wtp).to_numpy(), whole.to_numpy())
     np.testing.assert_array_equal(expected_loss_curve(costs, effects, wtp).to_numpy(), loss.to_numpy())
 
 
@@ -127,18 +125,35 @@ def test_acceptability_frontier_agrees_with_expected_loss():
     np.testing.assert_array_equal(frontier["probability_cost_effective"], chosen)
 
 
-def test_acceptability_in_blocks_of_samples_counts_ties_as_optimal_strategy(monkeypatch):
+def test_acceptability_counts_ties_as_optimal_strategy_sample_by_sample():
     # costs in thousands and effects in quarters: ties in net benefit are common and exact
     rng = np.random.default_rng(5)
     costs, effects = 1000.0 * rng.integers(0, 5, (300, 4)), rng.integers(0, 5, (300, 4)) / 4
     wtp = [0.0, 1000.0, 2000.0, 4000.0]
-    monkeypatch.setattr(acceptability, "BLOCK_BYTES", 8 * len(wtp) * 7)  # blocks of 7 samples, the last short
     ceac = acceptability_curve(costs, effects, wtp).to_numpy()
     votes = np.zeros((len(wtp), 4))
     for s in range(300):
         for j, lam in enumerate(wtp):
             votes[j, optimal_strategy(costs[s], effects[s], lam)] += 1
     np.testing.assert_array_equal(np.round(ceac * 300), votes)
+
+
+def test_acceptability_counts_as_numpy_compares_net_benefits_at_rounding_ties():
+    # continuous draws at wtp values equal to sample ICERs computed in floating point: net
+    # benefits then tie or differ by one rounding, and each sample's winner must be the one
+    # numpy's own arithmetic (wtp * effect - cost, then argmax in tie-break order) picks
+    rng = np.random.default_rng(11)
+    costs, effects = rng.gamma(4.0, 2500.0, (3000, 3)), rng.normal(1.0, 0.3, (3000, 3))
+    icers = (costs[:, 1] - costs[:, 0]) / (effects[:, 1] - effects[:, 0])
+    wtp = np.abs(icers[:40])
+    counts = np.round(acceptability_curve(costs, effects, wtp).to_numpy() * 3000)
+    expected = np.zeros((wtp.size, 3))
+    for j, lam in enumerate(wtp):
+        benefit = lam * effects - costs
+        for s in range(3000):
+            order = np.lexsort((np.arange(3), -effects[s], costs[s]))
+            expected[j, order[np.argmax(benefit[s, order])]] += 1
+    np.testing.assert_array_equal(counts, expected)
 
 
 def test_acceptability_frontier_takes_the_curve_already_computed():

@@ -106,6 +106,23 @@ def test_evpi_curve_is_evpi_of_net_monetary_benefit_at_each_wtp():
     assert (table["evpi"] >= 0).all()
 
 
+def test_evpi_curve_equals_evpi_of_the_net_benefits_over_many_samples_and_at_ties():
+    # more samples than one block of the compiled sum, and two strategies equal in every
+    # sample (a tie in expected net benefit: either choice gives the same EVPI)
+    rng = np.random.default_rng(8)
+    costs = rng.normal([1000.0, 3000.0, 3000.0, 4000.0], 300.0, size=(5000, 4))
+    effects = rng.normal([1.0, 1.1, 1.1, 1.15], 0.05, size=(5000, 4))
+    costs[:, 2], effects[:, 2] = costs[:, 1], effects[:, 1]
+    wtp = np.linspace(0.0, 60_000.0, 25)
+    expected = evpi(net_benefit(costs, effects, wtp))
+    # rounding: a few units in the last place of the largest net benefit, relative to it
+    scale = np.abs(net_benefit(costs, effects, wtp)).max()
+    np.testing.assert_allclose(evpi_curve(costs, effects, wtp)["evpi"], expected, rtol=1e-12, atol=1e-13 * scale)
+    # a strategy best in every sample: EVPI exactly 0
+    dominant = evpi_curve(costs - np.array([0.0, 0.0, 0.0, 1e6]), effects + np.array([0.0, 0.0, 0.0, 10.0]), wtp)
+    np.testing.assert_array_equal(dominant["evpi"], 0.0)
+
+
 def test_population_evpi_discounts_each_year_and_counts_a_part_year_pro_rata():
     per_patient, population, rate = 10.0, 1000.0, 0.035
     # whole years: cohorts of years 0, 1, 2 discounted by 1, 1/1.035, 1/1.035²
