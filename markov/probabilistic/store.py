@@ -302,7 +302,7 @@ class ResultsStore:
         chunks = dict(self.manifest["chunks"])
         moved = []
         for path in sorted((self.path / CHUNKS).glob("chunk-*.parquet")):
-            fault = self._fault(path, path.read_bytes())
+            fault, _ = self._opened(path, path.read_bytes())
             if fault is None:
                 continue
             chunks.pop(path.name, None)
@@ -384,9 +384,8 @@ class ResultsStore:
         drawn = np.empty((len(names["inputs"]), held))
         flags = np.empty((len(names["flags"]), n), dtype=bool)
         for index, start, stop in self.plan.chunks():
-            data = self._chunk_bytes(index)
             inputs = names["inputs"] if start < held else []
-            table = self._read_table(index, data, ["sample", *names["outcomes"], *names["flags"], *inputs])
+            table = self._read_table(index, self._chunk(index), ["sample", *names["outcomes"], *names["flags"], *inputs])
             table = table.slice(0, stop - start)  # a chunk may hold more draws than this PSA uses
             if not np.array_equal(table.column("sample").to_numpy(), np.arange(start, stop)):
                 raise InputError(f"{self.chunk_path(index)}: does not hold draws {start}-{stop} in order (was it "
@@ -410,7 +409,7 @@ class ResultsStore:
     def _columns(self, measures: tuple[str, ...] | None, columns_of: list[tuple[str, str]] | None) -> dict:
         """The columns :meth:`read` reads, from the first chunk's schema: ``outcomes``
         (of ``measures``, strategies in the order of ``columns_of``), ``inputs`` and ``flags``."""
-        schema = pq.read_schema(pa.BufferReader(self._chunk_bytes(0)))
+        schema = self._chunk(0).schema_arrow
         outcomes = [name for name in schema.names if name != "sample"
                     and not name.startswith((INPUT_PREFIX, UNREACHABLE_PREFIX))
                     and (measures is None or name.split(":")[2] in measures)]
@@ -421,38 +420,41 @@ class ResultsStore:
                 "flags": [name for name in schema.names if name.startswith(UNREACHABLE_PREFIX)]}
 
     # --- internals ------------------------------------------------------------------
-    def _chunk_bytes(self, index: int) -> bytes:
-        """The file of chunk ``index``, checked against its checksum."""
+    def _chunk(self, index: int) -> pq.ParquetFile:
+        """The file of chunk ``index``, checked against its checksum and the draws it
+        should hold, opened (its footer parsed once, for the check and the reading)."""
         path = self.chunk_path(index)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             raise InputError(f"{path}: missing; run the same command again to compute it") from None
-        fault = self._fault(path, data)
+        fault, opened = self._opened(path, data)
         if fault is not None:
             raise InputError(f"{path}: {fault}; run the same PSA command again to set it aside and compute it again")
-        return data
+        return opened
 
-    def _fault(self, path: Path, data: bytes) -> str | None:
-        """Why the chunk file ``path``, holding ``data``, cannot be used; None if it can."""
+    def _opened(self, path: Path, data: bytes) -> tuple[str | None, pq.ParquetFile | None]:
+        """Why the chunk file ``path``, holding ``data``, cannot be used (None if it can),
+        and the file opened where it can."""
         entry = self.manifest["chunks"].get(path.name)
         if entry is None:
-            return "is not recorded in the manifest or its journal (its run stopped before recording it)"
+            return "is not recorded in the manifest or its journal (its run stopped before recording it)", None
         if _sha256(data) != entry["sha256"]:
-            return "does not match the checksum recorded for it (it changed on disk)"
+            return "does not match the checksum recorded for it (it changed on disk)", None
         try:
-            meta = json.loads(pq.read_schema(pa.BufferReader(data)).metadata[_METADATA_KEY])
+            opened = pq.ParquetFile(pa.BufferReader(data))
+            meta = json.loads(opened.schema_arrow.metadata[_METADATA_KEY])
             identity = tuple(meta[key] for key in ("fingerprint", "seed", "start", "stop"))
-        except (KeyError, TypeError, ValueError, pa.ArrowException):
+        except (KeyError, TypeError, ValueError, OSError, pa.ArrowException):
             identity = None
         if identity != (self.manifest["fingerprint"], self.manifest["seed"], entry["start"], entry["stop"]):
-            return "holds draws of another model, seed or range than the manifest records (was it edited?)"
-        return None
+            return "holds draws of another model, seed or range than the manifest records (was it edited?)", None
+        return None, opened
 
-    def _read_table(self, index: int, data: bytes, columns: list[str]) -> pa.Table:
+    def _read_table(self, index: int, opened: pq.ParquetFile, columns: list[str]) -> pa.Table:
         try:
             # one file's columns, in this thread: read_table's dataset machinery takes longer than the reading
-            table = pq.ParquetFile(pa.BufferReader(data)).read(columns=columns, use_threads=False)
+            table = opened.read(columns=columns, use_threads=False)
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{self.chunk_path(index)}: unreadable ({_excerpt(error)}); run the same PSA command "
                              f"again to compute it again") from None
