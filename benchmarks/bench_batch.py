@@ -44,6 +44,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -113,6 +114,7 @@ def run_cli(out: Path, n: int, *extra: str, evppi: bool = False, markov: list[st
     the model, CPU time of the main process and its workers, peak memory."""
     command = [*markov, "psa", "-n", str(n), "--seed", "1", *([] if evppi else ["--no-evppi"]), "--out", str(out),
                *extra]
+    shutil.rmtree(out, ignore_errors=True)  # a store left by an earlier run would be resumed, not computed
     load = os.getloadavg()[0]
     started = time.time()
     process = subprocess.Popen(command, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
