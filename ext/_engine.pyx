@@ -749,8 +749,8 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
 
 
 # --- net benefit over PSA samples (the decision analysis' curves) ---------------------
-# Net benefit is wtp * effect - cost, two roundings as numpy's (no fused multiply-add on
-# the targets built for), so that a comparison here is the comparison numpy would make.
+# Net benefit is wtp * effect - cost, two roundings as numpy's (setup.py builds without fused
+# multiply-add), so that a comparison here is the comparison numpy would make.
 
 cdef inline Py_ssize_t _best(const double* cost, const double* effect, Py_ssize_t k, double lam,
                              double* benefit) nogil:
