@@ -3,7 +3,7 @@ throughput of each backend, parallel efficiency, peak memory, the whole command'
 and identical results across backends; ``--readme`` writes README's table from them.
 
     python benchmarks/bench_batch.py --out bench_out [--draws 100000] [--dask-draws 20000]
-                                     [--million 1000000] [--e2e-draws 10000]
+                                     [--million 1000000] [--e2e-draws 10000] [--repeats 3]
                                      [--steps e2e,one,one_core,two,api,dask,million]
     python benchmarks/bench_batch.py --out bench_out --readme   # README.md's table from bench_out/bench.json
 
@@ -35,8 +35,11 @@ benchmark that is stopped keeps what it measured):
 * ``million``: ``--million`` draws with ``--workers 2``: peak memory against ``two``'s,
   and the same bits as ``one`` for the draws they share.
 
-The machine may be shared: ratios are against runs measured in the same benchmark, and
-the load average at the start of each step is recorded with it.
+Each command-line step but ``million`` runs ``--repeats`` times; the run of median rate
+(median wall time for ``e2e``) is recorded, with every run's rate and wall time beside
+it, and README's table gives the range. The machine may be shared: ratios are against
+runs measured in the same benchmark, and the load average at the start of each step is
+recorded with it.
 """
 from __future__ import annotations
 
@@ -136,6 +139,14 @@ def run_cli(out: Path, n: int, *extra: str, evppi: bool = False, markov: list[st
             "peak_memory_mb": round(tree.peak / 2**20), "main_peak_memory_mb": round(tree.own_peak / 2**20)}
 
 
+def median_run(runs: list[dict], key: str) -> dict:
+    """The run of median ``key`` (the lower middle one of an even number), with every
+    run's rate and wall time."""
+    chosen = sorted(runs, key=lambda figures: figures[key])[(len(runs) - 1) // 2]
+    return {**chosen, "runs": len(runs), "steady_draws_per_second_runs": [f["steady_draws_per_second"] for f in runs],
+            "wall_seconds_runs": [f["wall_seconds"] for f in runs]}
+
+
 def same_draws(a, b) -> bool:
     """The draws the two PSAs share hold the same bits."""
     n = min(a.n_samples, b.n_samples)
@@ -171,7 +182,8 @@ def readme_table(results: dict) -> str:
     lines = [(f"Measured on {' to '.join(dict.fromkeys([dates[0], dates[-1]]))} on a {_cpus(results)} machine shared "
              "with other work (timings are noisy: ratios are against runs of the same benchmark; single-threaded "
              "BLAS; draws per second steadily, from the first chunk written to the last; parallel efficiency: draws per "
-              "second with 2 workers over twice those of one process computing on one core):"), "",
+              "second with 2 workers over twice those of one process computing on one core; where several runs were "
+              "made, the median run and the range):"), "",
              ("| run | draws | draws/s | ratio to 1 process | parallel efficiency | after the model | wall | "
              "peak memory (process and its workers) | same bits as 1 process | load average at start |"),
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -192,9 +204,11 @@ def readme_table(results: dict) -> str:
         if step == "dask":
             memory += " (client only)"
         lines.append(" | ".join([
-            f"| {name.format(draws=figures['draws'])}", f"{figures['draws']:,}", f"{rate:,.0f}",
+            f"| {name.format(draws=figures['draws'])}", f"{figures['draws']:,}",
+            f"{rate:,.0f}" + _spread(figures.get("steady_draws_per_second_runs"), "{:,.0f}"),
             ratio, efficiency, f"{figures['after_model_seconds']:.1f} s" if "after_model_seconds" in figures else "—",
-            _duration(figures["wall_seconds"]), memory, _same(step, figures),
+            _duration(figures["wall_seconds"]) + _spread(figures.get("wall_seconds_runs"), "{:.1f} s"), memory,
+            _same(step, figures),
             f"{figures['load_average_at_start']:.1f}" if "load_average_at_start" in figures else "—"]) + " |")
     if "million" in results and "two" in results:
         million, two = results["million"], results["two"]
@@ -209,6 +223,13 @@ def readme_table(results: dict) -> str:
                        f"start-up and the work after the model included) while its workers used "
                        f"{two['workers_cpu_seconds']:.0f} s.")]
     return "\n".join(line if line.startswith("|") else textwrap.fill(line, 90) for line in lines)
+
+
+def _spread(runs: list[float] | None, form: str) -> str:
+    """`` (low–high of n runs)`` after a median, where there were several runs."""
+    if not runs or len(runs) < 2:
+        return ""
+    return f" ({form.format(min(runs))}–{form.format(max(runs))}, {len(runs)} runs)"
 
 
 def _cpus(results: dict) -> str:
@@ -249,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dask-draws", type=int, default=20_000)
     parser.add_argument("--million", type=int, default=1_000_000)
     parser.add_argument("--e2e-draws", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each command-line step but million")
     parser.add_argument("--steps", default="e2e,one,one_core,two,api,dask,million")
     parser.add_argument("--readme", action="store_true", help="write README.md's table from OUT/bench.json, run nothing")
     args = parser.parse_args(argv)
@@ -262,16 +284,20 @@ def main(argv: list[str] | None = None) -> None:
     def baseline():
         return read_psa(args.out / "one", inputs)
 
+    def repeated(*arguments, key: str = "steady_draws_per_second", **options) -> dict:
+        # the store left is the last run's: every run holds the same bits (checked for one of them)
+        return median_run([run_cli(*arguments, **options) for _ in range(args.repeats)], key)
+
     if "e2e" in steps:
-        record(args.out, "e2e", run_cli(args.out / "e2e", args.e2e_draws, evppi=True))
+        record(args.out, "e2e", repeated(args.out / "e2e", args.e2e_draws, evppi=True, key="wall_seconds"))
     if "one" in steps:
-        record(args.out, "one", run_cli(args.out / "one", args.draws, "--workers", "1"))
+        record(args.out, "one", repeated(args.out / "one", args.draws, "--workers", "1"))
     if "one_core" in steps:
-        figures = run_cli(args.out / "one_core", args.draws, "--workers", "1", markov=MARKOV_ONE_CORE)
+        figures = repeated(args.out / "one_core", args.draws, "--workers", "1", markov=MARKOV_ONE_CORE)
         figures["identical_to_one"] = same_draws(read_psa(args.out / "one_core", inputs), baseline())
         record(args.out, "one_core", figures)
     if "two" in steps:
-        figures = run_cli(args.out / "two", args.draws, "--workers", "2")
+        figures = repeated(args.out / "two", args.draws, "--workers", "2")
         figures["identical_to_one"] = same_draws(read_psa(args.out / "two", inputs), baseline())
         figures["summary_identical_to_one"] = ((args.out / "two" / "psa_summary.csv").read_bytes()
                                                == (args.out / "one" / "psa_summary.csv").read_bytes())
@@ -287,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                           env={"OPENBLAS_NUM_THREADS": "1"}) as cluster:
-            figures = run_cli(args.out / "dask", args.dask_draws, "--scheduler", cluster.scheduler_address)
+            figures = repeated(args.out / "dask", args.dask_draws, "--scheduler", cluster.scheduler_address)
         figures["identical_to_one"] = same_draws(read_psa(args.out / "dask", inputs), baseline())
         record(args.out, "dask", figures)
     if "million" in steps:
