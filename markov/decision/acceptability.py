@@ -67,7 +67,7 @@ def acceptability_curve(costs, effects, wtp, strategies: Sequence[Hashable] | No
     """
     cost, effect, names = check_outcomes(costs, effects, strategies, ndim=(2,))
     lam = np.atleast_1d(check_wtp(wtp))
-    counts = _best_counts(cost, effect, lam)
+    counts = best_strategy_counts(cost, effect, lam)
     return pd.DataFrame(counts / cost.shape[0], index=pd.Index(lam, name="wtp"), columns=_columns(names))
 
 
@@ -116,7 +116,7 @@ def acceptability_frontier(costs, effects, wtp, strategies: Sequence[Hashable] |
     cost, effect, names = check_outcomes(costs, effects, strategies, ndim=(2,))
     lam = np.atleast_1d(check_wtp(wtp))
     if curve is None:
-        probability = _best_counts(cost, effect, lam) / cost.shape[0]
+        probability = best_strategy_counts(cost, effect, lam) / cost.shape[0]
     elif curve.shape != (lam.size, cost.shape[1]) or not np.array_equal(curve.index.to_numpy(), lam):
         raise InputError(f"curve has shape {curve.shape}: must be the acceptability curve of these "
                          f"{cost.shape[1]} strategies at these {lam.size} wtp values")
@@ -372,13 +372,6 @@ def _wtp_chunks(n_wtp: int, shape: tuple[int, int]):
     step = max(1, CHUNK_BYTES // (8 * shape[0] * shape[1]))
     for start in range(0, n_wtp, step):
         yield slice(start, min(start + step, n_wtp))
-
-
-def _best_counts(cost: np.ndarray, effect: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Number of samples in which each strategy has the largest net benefit, shape (n_wtp,
-    n_strategies), ties as :func:`~markov.decision.cea.optimal_strategy` applied to each
-    sample: one compiled pass over the samples, each read once for every wtp."""
-    return best_strategy_counts(cost, effect, lam)
 
 
 def _pair(names: list, intervention, comparator) -> tuple[int, int]:
