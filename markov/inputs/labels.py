@@ -9,6 +9,7 @@ readers, and never hold an underscore.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: Words of keys as a reader writes them (several words of a key at once, longest first).
 WORDS = {
@@ -68,15 +69,22 @@ def analysis_label(name: str, description: str | None = None) -> str:
     return description or sentence(words(name))
 
 
-def source_label(source: str) -> str:
+def source_label(source: str, populations: Iterable[str] = ()) -> str:
     """A source key as a reader names it: ``"imbrave150_cheng_2022"`` → ``"IMbrave150, Cheng
     2022"``, ``"assumptions"`` → ``"assumption"``, ``"nice_ta474_sorafenib"`` → ``"NICE TA474"``,
-    ``"fit_imbrave150_best_supportive_care_os"`` → ``"fit to patient-level data: BSC OS, imbrave150"``."""
+    ``"fit_best_supportive_care_os"`` → ``"fit to patient-level data: BSC OS"``, and a fit of
+    one of ``populations`` (the analysis's), named after it, ``"fit_imbrave150_sorafenib_pfs"``
+    → ``"fit to patient-level data: sorafenib PFS, IMbrave150"``."""
     if source == "assumptions":
         return "assumption"
     parts = source.lower().split("_")
-    if parts[0] == "fit" and len(parts) > 2:
-        return f"fit to patient-level data: {words('_'.join(parts[2:]))}, {NAMES.get(parts[1], parts[1])}"
+    if parts[0] == "fit" and len(parts) > 1:
+        curve = "_".join(parts[1:])
+        for population in sorted(populations, key=len, reverse=True):
+            if curve.startswith(f"{population.lower()}_"):
+                return (f"fit to patient-level data: {words(curve[len(population) + 1:])}, "
+                        f"{NAMES.get(population.lower(), population)}")
+        return f"fit to patient-level data: {words(curve)}"
     if parts[0] == "nma":
         model = parts[-1] if parts[-1] in ("fixed", "random") else None
         what = words("_".join(parts[1:-1] if model else parts[1:]))
@@ -104,10 +112,12 @@ def _name(part: str) -> str:
     return part if any(c.isdigit() for c in part) or not part.islower() else part.capitalize()
 
 
-def input_label(reference: str, unit_text: str | None, label: str | None = None) -> str:
+def input_label(reference: str, unit_text: str | None, label: str | None = None,
+                populations: Iterable[str] = ()) -> str:
     """The reviewer-facing name of an evidence reference ``source.value``: its own ``label``
-    if it has one, else its key in words; then its unit and its source."""
+    if it has one, else its key in words; then its unit and its source (named as
+    :func:`source_label` names it among ``populations``)."""
     source, _, name = reference.partition(".")
     unit_key = unit_text if unit_text in _UNIT_WORDS else None
     text = label or sentence(words(name, unit_key))
-    return f"{text}{', ' + unit_text if unit_text else ''} ({source_label(source)})"
+    return f"{text}{', ' + unit_text if unit_text else ''} ({source_label(source, populations)})"

@@ -157,11 +157,11 @@ class ModelInputs:
         (``"OS median, Atezo–Bev, months (IMbrave150, Cheng 2022)"``; :mod:`.labels`)."""
         item = self.evidence[ref].value
         unit = item.currency if item.unit == "money" else _UNIT_TEXT.get(item.unit)
-        return input_label(ref, unit, item.label)
+        return input_label(ref, unit, item.label, self.populations)
 
     def source_label(self, source: str) -> str:
         """The reviewer-facing name of an evidence source (a group of inputs)."""
-        return source_label(source)
+        return source_label(source, self.populations)
 
     def scenario(self, name: str) -> ModelInputs:
         """The analysis with scenario ``name``'s changes merged into its settings."""

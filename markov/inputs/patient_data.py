@@ -8,7 +8,8 @@ looked for beside the analysis file, then in the model directory (that of
 names a shipped trial's data). The fit (:func:`markov.survival.fit`; for a tail,
 :func:`markov.survival.fit_tail`) runs here, in the inputs layer, and its coefficients —
 on flexsurv's unconstrained scale — enter the analysis as derived evidence: the values of
-an evidence file ``fit_<population>_<curve>``, unit ``coefficient``, status
+an evidence file ``fit_<curve>`` (``fit_<population>_<curve>`` where populations fit
+different data or models under one curve name), unit ``coefficient``, status
 ``calculated``, a calculation naming the method, file, arm, number of patients and events,
 and (with two or more coefficients) a ``joint`` multivariate normal with the fit's
 covariance. So a probabilistic analysis and a global sensitivity analysis draw them
@@ -16,7 +17,9 @@ together (:meth:`ModelInputs.transform`), the inputs table lists them with the d
 source, and the curve's builder makes the curve from the drawn coefficients. Knots placed
 from the data are derived values too (fixed). The data a strategy's targets name are read
 here too, into their Kaplan–Meier estimate (the model is compared with it, never fitted to
-it). Within one load each file is read once and each fit made once.
+it). Within one load each file is read once and each fit made once; the curves of several
+populations that name the same data and model are one fit, one evidence file, whose
+coefficients a probabilistic analysis draws once for all of them.
 """
 from __future__ import annotations
 
@@ -150,8 +153,9 @@ class _Fits:
                                          self.base[population.start_age][0], self.base[population.share_female][0])
 
     def fit(self, spec: PatientDataCurve, population: Population, where: str
-            ) -> tuple[_Data, PatientData, FitResult, KaplanMeier | None]:
-        """The fit of ``spec`` (and, for a tail, the Kaplan–Meier estimate it continues)."""
+            ) -> tuple[tuple, _Data, PatientData, FitResult, KaplanMeier | None]:
+        """The fit of ``spec`` (and, for a tail, the Kaplan–Meier estimate it continues),
+        after what identifies it: the curves of one key are one fit."""
         data, patients = self.data(spec, where)
         settings = str(spec.model_dump(mode="json", exclude={"file", "source"}))
         if isinstance(spec, KaplanMeierTailCurve):
@@ -179,7 +183,7 @@ class _Fits:
         if problem:
             raise InputError(f"{where}: the {result.name} fit to {data.path} (arm {spec.arm!r}) cannot be used: "
                              f"{problem}; choose another family or fewer parameters")
-        return data, patients, result, kaplan_meier
+        return key, data, patients, result, kaplan_meier
 
 
 def _evidence(spec: PatientDataCurve, data: _Data, patients: PatientData, result: FitResult,
@@ -255,6 +259,19 @@ def _file_source(spec: PatientDataCurve, path: Path) -> Source:
                   kind="trial", note=f"patient-level data {spec.file} (sha256 {sidecar.sha256[:16]})")
 
 
+def _stems(fits: list[list[tuple]]) -> list[str]:
+    """The evidence name of each fit, from the curves it is the fit of, (population, curve,
+    …) each: ``fit_<curve>`` for a fit whose curves have one name that no other fit has,
+    whichever populations use it; else ``fit_<population>_<curve>`` of its first curve. One
+    fit is one name, so that its coefficients are drawn once in a PSA."""
+    names = [{curve for _, curve, *_ in curves} for curves in fits]
+    taken = [name for found in names for name in found]
+    own = [f"fit_{curves[0][0]}_{curves[0][1]}" for curves in fits]
+    stems = [f"fit_{next(iter(found))}" if len(found) == 1 and taken.count(next(iter(found))) == 1 else name
+             for found, name in zip(names, own, strict=True)]
+    return stems if len(set(stems)) == len(stems) else own  # a curve's name that is another's own: by population
+
+
 def with_fits(inputs: ModelInputs, where: str, directories: list[Path]) -> ModelInputs:
     """Every curve of ``inputs`` fitted to patient-level data, and the data its strategies'
     targets name read.
@@ -278,24 +295,30 @@ def with_fits(inputs: ModelInputs, where: str, directories: list[Path]) -> Model
         data their Kaplan–Meier estimate (:class:`~markov.inputs.schema.Observed`).
     """
     fits = _Fits(inputs, directories)
-    files, locations, uses, populations = {}, {}, dict(inputs.uses), dict(inputs.populations)
+    fitted: dict[tuple, list[tuple[str, str, PatientDataCurve, tuple]]] = {}  # key -> its curves and their fit
     for p_name, population in inputs.populations.items():
-        curves = dict(population.curves)
         for c_name, spec in population.curves.items():
-            if not isinstance(spec, PatientDataCurve):
-                continue
-            here = f"{where}: populations.{p_name}.curves.{c_name}"
-            data, patients, result, kaplan_meier = fits.fit(spec, population, here)
-            stem = f"fit_{p_name}_{c_name}"
-            files[stem] = _evidence(spec, data, patients, result, here)
-            locations[stem] = f"populations.{p_name}.curves.{c_name} (fitted to {data.path})"
-            refs = [f"{stem}.{name}" for name in files[stem].values]
-            for ref in refs:
-                uses[ref] = [f"populations.{p_name}.curves.{c_name}"]
-            n_coefficients = len(result.coefficient_names)
-            curves[c_name] = spec.with_estimates(
-                FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier, data.path,
-                             patients, result))
+            if isinstance(spec, PatientDataCurve):
+                key, *found = fits.fit(spec, population, f"{where}: populations.{p_name}.curves.{c_name}")
+                fitted.setdefault(key, []).append((p_name, c_name, spec, tuple(found)))
+    files, locations, uses, populations = {}, {}, dict(inputs.uses), dict(inputs.populations)
+    estimates: dict[tuple[str, str], FitEstimates] = {}
+    for stem, curves in zip(_stems(list(fitted.values())), fitted.values(), strict=True):
+        p_name, c_name, spec, (data, patients, result, kaplan_meier) = curves[0]
+        files[stem] = _evidence(spec, data, patients, result, f"{where}: populations.{p_name}.curves.{c_name}")
+        used_by = [f"populations.{p}.curves.{c}" for p, c, *_ in curves]
+        locations[stem] = f"{', '.join(used_by)} (fitted to {data.path})"
+        refs = [f"{stem}.{name}" for name in files[stem].values]
+        for ref in refs:
+            uses[ref] = used_by
+        n_coefficients = len(result.coefficient_names)
+        # one object for every curve of the fit, so that populations share the curve it makes
+        shared = FitEstimates(tuple(refs[:n_coefficients]), tuple(refs[n_coefficients:]), kaplan_meier, data.path,
+                              patients, result)
+        estimates.update({(p, c): shared for p, c, *_ in curves})
+    for p_name, population in inputs.populations.items():
+        curves = {c_name: spec.with_estimates(estimates[p_name, c_name]) if (p_name, c_name) in estimates else spec
+                  for c_name, spec in population.curves.items()}
         strategies = {s_name: _with_observed(fits, strategy, f"{where}: populations.{p_name}.strategies.{s_name}")
                       for s_name, strategy in population.strategies.items()}
         populations[p_name] = population.model_copy(update={"curves": curves, "strategies": strategies})

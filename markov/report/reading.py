@@ -166,8 +166,8 @@ class Results:
         """An input (``source.value``) or a source's inputs together (``source``) as readers
         know them: the input's label in the inputs table, else its key in words."""
         if "." not in key:
-            return sentence(source_label(key))
-        return self.input_labels.get(key) or input_label(key, None)
+            return sentence(source_label(key, self.population_labels))
+        return self.input_labels.get(key) or input_label(key, None, populations=self.population_labels)
 
     def threshold_text(self, value: float) -> str:
         """A willingness to pay as text shows it: ``$150,000/QALY``, ``CHF 50,000/QALY``."""

@@ -3,17 +3,20 @@ ask (``markov run`` writes it beside the base case).
 
 For each curve of kind ``fit`` (:class:`markov.inputs.curves.FittedCurve`), every candidate
 model (:func:`markov.survival.candidate_models`, plus the model chosen if it is not among
-them) is fitted to the same patients and compared (:func:`markov.survival.compare_models`):
+them) is fitted to the same patients and compared (:func:`markov.survival.compare_models`), once
+for the curves of several populations that name the same data and model (one fit, drawn once
+in a PSA: :mod:`markov.inputs.patient_data`):
 
-- ``survival_fits.csv``: one row per curve and candidate: population, curve, data file, arm,
-  patients and events, the model, its parameters, log-likelihood, AIC, BIC, ΔAIC and ΔBIC
-  against the best, the median, the restricted mean to the analysis horizon and survival at
-  1, 2 and 5 years extrapolated, whether the model file chose it and the reason it gives;
+- ``survival_fits.csv``: one row per fit and candidate: population (those sharing the fit,
+  comma-separated), curve, data file, arm, patients and events, the model, its parameters,
+  log-likelihood, AIC, BIC, ΔAIC and ΔBIC against the best, the median, the restricted mean
+  to the analysis horizon and survival at 1, 2 and 5 years extrapolated, whether the model
+  file chose it and the reason it gives;
   a candidate that could not be fitted or used is a row that says why;
 - ``survival_fits_validation.csv``, for curves whose specification names ``external``
   targets (data the fit did not see): each usable candidate's median and landmark survival
   beside the reported values, their 95% CIs and evidence status;
-- per curve, four figures (:data:`markov.results.FIT_FIGURES`): the Kaplan–Meier estimate
+- per fit, four figures (:data:`markov.results.FIT_FIGURES`): the Kaplan–Meier estimate
   with the candidate fits within follow-up and extrapolated to the horizon, the hazards,
   and the log cumulative hazard of every arm of the data file.
 """
@@ -44,12 +47,30 @@ _TARGET_COLUMNS = ["reference", "label", "measure", "time", "survival", "time_lo
 
 @dataclass(frozen=True)
 class FittedCurveComparison:
-    """The candidate models of one fitted curve of a population."""
+    """The candidate models of one fit to patient-level data, and the curves of the
+    populations it is the fit of, ``uses``: (population, curve) pairs, one fit for every
+    population whose curve names the same data and model (:mod:`markov.inputs.patient_data`)."""
 
-    population: str
-    curve: str
+    uses: tuple[tuple[str, str], ...]
     spec: FittedCurve
     comparison: ModelComparison
+
+    @property
+    def curve(self) -> str:
+        """The curve's name (its first use's)."""
+        return self.uses[0][1]
+
+    @property
+    def populations(self) -> list[str]:
+        """The populations that use the fit, in the analysis's order."""
+        return list(dict.fromkeys(population for population, _ in self.uses))
+
+    @property
+    def file_population(self) -> str | None:
+        """The population that names the fit's files (``fit_observed_<curve>_<population>``):
+        None, and no population in the name, for a fit of several."""
+        populations = self.populations
+        return populations[0] if len(populations) == 1 else None
 
     @property
     def chosen(self) -> str:
@@ -69,18 +90,20 @@ class FittedCurveComparison:
 
 
 def compare_fitted_curves(inputs: ModelInputs) -> list[FittedCurveComparison]:
-    """Every candidate model of every curve of ``inputs`` fitted to patient-level data."""
-    compared = []
+    """Every candidate model of every fit of ``inputs`` to patient-level data, once for the
+    curves of several populations that are one fit."""
+    fits: dict[int, tuple[FittedCurve, list[tuple[str, str]]]] = {}  # by the fit's estimates, which its curves share
     for population, spec in inputs.populations.items():
         for curve, curve_spec in spec.curves.items():
-            if not isinstance(curve_spec, FittedCurve):
-                continue
-            estimates = curve_spec.estimates
-            models = candidate_models()
-            if estimates.fit.name not in {model.name for model in models}:
-                models.append(estimates.fit.model)
-            compared.append(FittedCurveComparison(population, curve, curve_spec,
-                                                  compare_models(estimates.patients, models)))
+            if isinstance(curve_spec, FittedCurve):
+                fits.setdefault(id(curve_spec.estimates), (curve_spec, []))[1].append((population, curve))
+    compared = []
+    for spec, uses in fits.values():
+        estimates = spec.estimates
+        models = candidate_models()
+        if estimates.fit.name not in {model.name for model in models}:
+            models.append(estimates.fit.model)
+        compared.append(FittedCurveComparison(tuple(uses), spec, compare_models(estimates.patients, models)))
     return compared
 
 
@@ -91,7 +114,7 @@ def survival_fits_table(inputs: ModelInputs, compared: list[FittedCurveCompariso
         data = item.comparison.data
         table = item.comparison.table(inputs.analysis.horizon_years)
         chosen = table["model"] == item.chosen
-        table.insert(0, "population", item.population)
+        table.insert(0, "population", ", ".join(item.populations))
         table.insert(1, "curve", item.curve)
         table.insert(2, "data_file", item.spec.file)
         table.insert(3, "arm", item.spec.arm)
@@ -145,7 +168,7 @@ def validation_table(inputs: ModelInputs, compared: list[FittedCurveComparison])
             predicted = np.where(is_median, curve.median()[0] * in_reported_unit,
                                  curve.survival(targets["time"].to_numpy())[0])
             frame = targets[["measure", "reported", "ci95_low", "ci95_high", "status", "reference", "source"]].assign(
-                population=item.population, curve=item.curve, model=name, label=model_label(name),
+                population=", ".join(item.populations), curve=item.curve, model=name, label=model_label(name),
                 chosen=name == item.chosen, predicted=predicted, difference=predicted - targets["reported"],
                 within_ci=[bool(low <= p <= high) if np.isfinite(low) else pd.NA
                            for p, low, high in zip(predicted, targets["ci95_low"], targets["ci95_high"], strict=True)],
@@ -183,9 +206,9 @@ def _arms(spec: FittedCurve) -> dict[str, KaplanMeier]:
 def find(compared: list[FittedCurveComparison], curve: str, population: str) -> FittedCurveComparison:
     """The comparison of ``curve`` in ``population``."""
     for item in compared:
-        if (item.population, item.curve) == (population, curve):
+        if (population, curve) in item.uses:
             return item
-    fitted = ", ".join(f"{item.curve} ({item.population})" for item in compared) or "none"
+    fitted = ", ".join(f"{c} ({p})" for item in compared for p, c in item.uses) or "none"
     raise InputError(f"curve {curve!r} of population {population!r}: not fitted to patient-level data (kind: fit) "
                      f"in this analysis (fitted curves: {fitted})")
 
@@ -203,6 +226,6 @@ def write_survival_fits(inputs: ModelInputs, out: Path, writer: figures.FigureWr
         files.append(write_table(validation, directory.table(SURVIVAL_FITS_VALIDATION)))
     for item in compared:
         for kind in FIT_FIGURES:
-            writer.add(directory.figure(fit_figure(kind, item.curve), item.population), fitted_curve_figure, inputs,
-                       item, kind)
+            writer.add(directory.figure(fit_figure(kind, item.curve), item.file_population), fitted_curve_figure,
+                       inputs, item, kind)
     return files

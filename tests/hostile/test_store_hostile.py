@@ -210,8 +210,9 @@ def test_unreachable_calibrations_are_counted_over_the_draws_used_after_an_inter
     path = tmp_path / "calibrated.yaml"
     path.write_text(yaml.safe_dump(CALIBRATED))
     calibrated = load_analysis(path)
+    seed = 10  # a seed with unreachable calibrations both in draws 0-119 and in 120-149 (checked below)
     # independently: the model's per-sample flags of draws 0-199, counted over the first 120
-    results = build_model(calibrated).evaluate(calibrated.sample(200, seed=1), keep_traces=False)
+    results = build_model(calibrated).evaluate(calibrated.sample(200, seed=seed), keep_traces=False)
     flags = {(r.population, r.strategy): r.calibration_unreachable for r in results}
     sorafenib = flags[("imbrave150", "sorafenib")]
     assert sorafenib[:120].any() and sorafenib[120:150].any()  # and in draws of chunk 100-150 a run of 120 does not use
@@ -219,7 +220,7 @@ def test_unreachable_calibrations_are_counted_over_the_draws_used_after_an_inter
                 for key, values in flags.items()}
 
     out = tmp_path / "results"
-    argv = ["psa", str(path), "--seed", "1", "--chunk-size", "50", "--no-evppi", "--out", str(out)]
+    argv = ["psa", str(path), "--seed", str(seed), "--chunk-size", "50", "--no-evppi", "--out", str(out)]
     assert main([*argv, "-n", "120"]) == 0  # chunks 0-50, 50-100 and 100-120
 
     def interrupt_after_chunk_2(store, index, chunk, write=ResultsStore.write_chunk):

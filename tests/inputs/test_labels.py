@@ -29,5 +29,9 @@ def test_labels_from_the_evidence_file_and_from_keys():
     assert words("grade_3_4_best_supportive_care") == "grade 3–4 BSC"
     assert source_label("nice_ta474_sorafenib") == "NICE TA474 Sorafenib"
     assert source_label("li_2021_cabozantinib_price") == "Li 2021"
-    assert source_label("fit_mvi_best_supportive_care_os") == "fit to patient-level data: BSC OS, MVI"
+    # a fit the populations share is named by its curve; a population's own fit by both
+    assert source_label("fit_best_supportive_care_os", ["imbrave150", "mvi"]) == "fit to patient-level data: BSC OS"
+    assert source_label("fit_mvi_best_supportive_care_os", ["imbrave150", "mvi"]) == \
+        "fit to patient-level data: BSC OS, MVI"
+    assert inputs.source_label("fit_best_supportive_care_os") == "fit to patient-level data: BSC OS"
     assert source_label("nma_hcc_os_second_line_fixed") == "network meta-analysis: HCC OS second-line, fixed effects"

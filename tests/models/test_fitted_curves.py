@@ -22,7 +22,9 @@ from markov.inputs import load_analysis
 from markov.inputs import patient_data as patient_data_module
 from markov.inputs.load import shipped_models
 from markov.models import build_model
+from markov.models.shared import SharedWork
 from markov.runs import inputs_table
+from markov.runs.survival_fits import compare_fitted_curves, find, survival_fits_table
 from markov.survival import (
     GeneralPopulationSurvival,
     KaplanMeier,
@@ -86,7 +88,7 @@ def test_a_weibull_fit_enters_as_derived_evidence_drawn_jointly(data):
     inputs = load(root, {"os": fitted("weibull")})
     expected = fit("weibull", arms["control"])
     refs = coefficients(inputs, "os")
-    assert refs == ["fit_imbrave150_os.log_shape", "fit_imbrave150_os.log_scale"]
+    assert refs == ["fit_os.log_shape", "fit_os.log_scale"]
     # the coefficients are the fit's, to the last digit, with its covariance as their joint distribution
     np.testing.assert_array_equal([inputs.evidence[ref].value.value for ref in refs], expected.coefficients)
     joint = inputs.distributions[refs[0]]
@@ -125,11 +127,46 @@ def test_a_weibull_fit_enters_as_derived_evidence_drawn_jointly(data):
     assert table.loc[refs[0], "used_by"] == "populations.imbrave150.curves.os"
 
 
+def test_one_fit_that_populations_share_is_one_uncertain_input(data):
+    # both shipped populations take "os" from the same arm and model, and each its own "own"
+    root, _ = data
+    path = analysis(root, {"os": fitted("weibull"), "own": fitted("weibull", arm="treated")}, name="shared")
+    settings = yaml.safe_load(path.read_text())
+    settings["populations"] = ["imbrave150", "mvi"]
+    settings["overrides"]["populations"]["mvi"] = {"curves": {"os": fitted("weibull"),
+                                                              "own": fitted("weibull", arm="plateau")},
+                                                   "start_age": "t.age", "share_female": "t.female"}
+    path.write_text(yaml.safe_dump(settings))
+    inputs = drawn_as_if_followed(load_analysis(path))
+    shared = ["fit_os.log_shape", "fit_os.log_scale"]
+    assert [list(inputs.populations[p].curves["os"].estimates.coefficients) for p in ("imbrave150", "mvi")] == \
+        [shared, shared]
+    assert inputs.uses[shared[0]] == ["populations.imbrave150.curves.os", "populations.mvi.curves.os"]
+    assert [inputs.populations[p].curves["own"].estimates.coefficients[0] for p in ("imbrave150", "mvi")] == \
+        ["fit_imbrave150_own.log_shape", "fit_mvi_own.log_shape"]  # one name, two fits: by population
+    assert sum(ref.startswith("fit_os.") for ref in inputs.uncertain) == 2  # drawn once, not per population
+    assert inputs.source_label("fit_os") == "fit to patient-level data: OS"
+    assert inputs.source_label("fit_mvi_own") == "fit to patient-level data: own, MVI"
+    # in a PSA both populations follow one curve, made once: the same draws, the same values
+    model, params = build_model(inputs), inputs.sample(50, seed=3)
+    work = SharedWork()
+    curves = [model.curves(inputs.populations[p], params, work) for p in ("imbrave150", "mvi")]
+    assert curves[0]["os"] is curves[1]["os"] and curves[0]["own"] is not curves[1]["own"]
+    # its candidate models are compared once; its figures name no population, a population's own fit names it
+    compared = [item for item in compare_fitted_curves(inputs) if item.curve in ("os", "own")]  # not the shipped
+    assert [(item.curve, item.populations, item.file_population) for item in compared] == \
+        [("os", ["imbrave150", "mvi"], None), ("own", ["imbrave150"], "imbrave150"), ("own", ["mvi"], "mvi")]
+    table = survival_fits_table(inputs, compared)
+    assert list(table.drop_duplicates(["population", "curve"])["population"]) == ["imbrave150, mvi", "imbrave150",
+                                                                                  "mvi"]
+    assert find(compared, "os", "mvi") is compared[0]
+
+
 def test_a_fitted_coefficient_cannot_be_changed_in_memory(data):
     root, _ = data
     inputs = load(root, {"os": fitted("weibull")})
     with pytest.raises(InputError, match="estimated when the analysis is loaded.*change the data or the curve"):
-        inputs.with_changes({"fit_imbrave150_os.log_shape": 0.1})
+        inputs.with_changes({"fit_os.log_shape": 0.1})
 
 
 def test_every_model_family_is_fitted_as_markov_survival_fits_it(data):
@@ -277,7 +314,7 @@ def test_a_fitted_first_line_runs_a_sequencing_model_from_the_command_line(data,
     out = tmp_path / "results"
     assert main(["run", str(path), "--out", str(out), "--psa", "20"]) == 0
     written = pd.read_csv(next(out.rglob("inputs.csv")))
-    assert written["reference"].str.startswith("fit_imbrave150_fitted_pfs.").sum() == 2
+    assert written["reference"].str.startswith("fit_fitted_pfs.").sum() == 2
 
 
 BAD_DATA = [

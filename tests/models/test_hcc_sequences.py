@@ -61,6 +61,6 @@ def test_the_tornado_of_atezo_bev_against_sorafenib_shows_second_line_shares_and
                       "persano_2024.sorafenib_after_progression",
                       "nma_hcc_os_second_line_fixed.log_hazard_ratio_regorafenib_vs_placebo",
                       "nma_hcc_os_second_line_fixed.log_hazard_ratio_cabozantinib_vs_placebo",
-                      "fit_imbrave150_best_supportive_care_os.meanlog",
+                      "fit_best_supportive_care_os.meanlog",
                       "imbrave150_cheng_2022.pfs_hazard_ratio_atezo_bev_vs_sorafenib"):
         assert reference in shown, reference

@@ -136,13 +136,21 @@ def test_populations_share_a_curve_made_from_the_same_things(shipped, own_demogr
     specs = {name: (imbrave.spec.curves[name], mvi.spec.curves[name]) for name in imbrave.curves if name in mvi.curves}
     same = {name for name in specs if mvi.curves[name] is imbrave.curves[name]}
     assert {"lenvatinib_after_atezo_bev_os", "sorafenib_tot", "atezolizumab_tot"} <= same
-    # two fits of the same data, each population's own estimates: written alike, not the same
-    one, other = specs["best_supportive_care_os"]
-    assert one.model_dump_json() == other.model_dump_json() and "best_supportive_care_os" not in same
-    # the same specification on another curve (the BSC just named) is not the same curve
-    one, other = specs["regorafenib_after_sorafenib_os"]
-    assert one == other and "regorafenib_after_sorafenib_os" not in same
+    # one fit of the same data for both (one input, drawn once), and what is made from it alike
+    assert {"best_supportive_care_os", "regorafenib_after_sorafenib_os"} <= same
     assert {name for name in specs if specs[name][0] != specs[name][1]}.isdisjoint(same)
+    # written alike but with estimates of its own (another fit's references): not the same, nor is
+    # the same specification on it (the hazard ratio on that BSC)
+    bsc = shipped.populations["mvi"].curves["best_supportive_care_os"]
+    own = bsc.with_estimates(dataclasses.replace(bsc.estimates, coefficients=bsc.estimates.coefficients[::-1]))
+    assert own.model_dump_json() == bsc.model_dump_json()
+    mvi_spec = shipped.populations["mvi"]
+    mvi_spec = mvi_spec.model_copy(update={"curves": {**mvi_spec.curves, "best_supportive_care_os": own}})
+    work = SharedWork()
+    first, second = (model.population(name, spec, params, work)
+                     for name, spec in (("imbrave150", shipped.populations["imbrave150"]), ("mvi", mvi_spec)))
+    assert all(second.curves[name] is not first.curves[name]
+               for name in ("best_supportive_care_os", "regorafenib_after_sorafenib_os"))
     for name in same:  # on the grid and floored once, for both
         assert mvi.on_grid[name] is imbrave.on_grid[name]
     floored = [model._floored(prepared, "lenvatinib_after_atezo_bev_os") for prepared in (imbrave, mvi)]
