@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -264,10 +265,10 @@ def _stems(fits: list[list[tuple]]) -> list[str]:
     …) each: ``fit_<curve>`` for a fit whose curves have one name that no other fit has,
     whichever populations use it; else ``fit_<population>_<curve>`` of its first curve. One
     fit is one name, so that its coefficients are drawn once in a PSA."""
-    names = [{curve for _, curve, *_ in curves} for curves in fits]
-    taken = [name for found in names for name in found]
+    names = [sorted({curve for _, curve, *_ in curves}) for curves in fits]
+    fits_named = Counter(name for found in names for name in found)
     own = [f"fit_{curves[0][0]}_{curves[0][1]}" for curves in fits]
-    stems = [f"fit_{next(iter(found))}" if len(found) == 1 and taken.count(next(iter(found))) == 1 else name
+    stems = [f"fit_{found[0]}" if len(found) == 1 and fits_named[found[0]] == 1 else name
              for found, name in zip(names, own, strict=True)]
     return stems if len(set(stems)) == len(stems) else own  # a curve's name that is another's own: by population
 
