@@ -111,8 +111,11 @@ class Convolutions:
         key = (kind, id(owner), array.__array_interface__["data"][0], array.shape, array.strides)
         if key not in self._found:
             self._found[key] = compute(array)
-            # an id is reused only after its array is freed, and then this entry is gone
-            weakref.finalize(owner, self._found.pop, key, None)
+            # an id is reused only after its array is freed, and then this entry is gone;
+            # by weak reference to this object, so that an array that outlives it (a curve
+            # convolved block by block, a Convolutions per block) does not keep what each
+            # block computed from it alive
+            weakref.finalize(owner, _forget, weakref.ref(self), key)
         return self._found[key]
 
     @staticmethod
@@ -178,6 +181,13 @@ class Convolutions:
         # above a size, so that a sample's result would depend on the samples beside it
         product *= self.spectrum(survival)
         return scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times]
+
+
+def _forget(convolutions: weakref.ref, key: tuple) -> None:
+    """Drop what ``convolutions`` kept under ``key``, if it still lives."""
+    found = convolutions()
+    if found is not None:
+        found._found.pop(key, None)
 
 
 def use_one_fft_thread() -> None:

@@ -503,6 +503,24 @@ def test_a_freed_array_leaves_nothing_stored():
     assert sorted(key[:2] for key in convolutions._found) == [("series", id(curve)), ("spectrum", id(curve))]
 
 
+def test_an_array_that_outlives_its_convolutions_does_not_keep_what_they_computed():
+    import weakref
+
+    from markov.engine import Convolutions
+
+    # owns its data and lives on, as a PSA's curve convolved block by block; not geometric: by FFT
+    curve = np.tile(np.linspace(1.0, 0.5, 300), (2, 1)).copy()
+    curve.flags.writeable = False
+    entries = np.tile(np.linspace(1.0, 2.0, 300), (2, 1))
+    kept = []
+    for _ in range(3):  # a Convolutions per block
+        convolutions = Convolutions(300)
+        convolutions.occupancy(entries, curve)
+        kept.append(weakref.ref(convolutions.spectrum(curve)))
+        del convolutions
+    assert [spectrum() for spectrum in kept] == [None, None, None]
+
+
 def _simulate_patients(n_patients, curves, death, onward, post, rng):
     """Brute-force patient-level simulation of the sequencing model on the grid.
 
