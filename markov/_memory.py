@@ -6,7 +6,7 @@ import ctypes
 import ctypes.util
 
 # glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 _MMAP_THRESHOLD_BYTES = 32 * 1024**2  # glibc's largest
 _TRIM_THRESHOLD_BYTES = 1024**3
 
@@ -21,6 +21,12 @@ def reuse_freed_memory() -> bool:
     also turns off glibc's adaptive mmap threshold, so that every temporary array over
     128 kB was mapped and unmapped page by page (the model ran 1.7 times slower there).
 
+    Threads started from now on allocate from that same heap, instead of each from an
+    arena of its own, whose heaps go back to the system whenever a chunk frees all of
+    one, whatever the thresholds. A Dask worker computes in such a thread: there 10,000
+    draws of the HCC model took 360,000 to 690,000 page faults instead of about 900, and
+    18% more CPU time. A thread that has allocated already keeps its arena.
+
     Returns whether the C library took the settings (glibc only; elsewhere nothing
     changes).
     """
@@ -29,4 +35,5 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+                and mallopt(_M_ARENA_MAX, 1))

@@ -216,6 +216,9 @@ class DaskCluster:
 
         try:
             shared = self.client.scatter(inputs, broadcast=True)
+            # before any chunk: a worker computes in a thread that its first task starts,
+            # which then allocates from the heap that keeps freed memory
+            self.client.run(_set_up_worker)
             code, model = code_fingerprint(), model_fingerprint(inputs)
 
             def submit(task: Task):

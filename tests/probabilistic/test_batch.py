@@ -4,6 +4,7 @@ store or results directory of another model; the command line's errors and help.
 import fcntl
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -286,8 +287,39 @@ def test_a_store_of_another_package_version_is_read_but_not_resumed(inputs, refe
 
 
 def test_a_bulk_process_keeps_freed_memory_where_the_c_library_allows():
-    import platform
-
     from markov._memory import reuse_freed_memory
 
     assert reuse_freed_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc_info counts the heaps")
+@pytest.mark.parametrize("settings", ["reuse", "none"])
+def test_a_thread_started_in_a_bulk_process_allocates_from_the_heap_that_keeps_freed_memory(settings, tmp_path):
+    # a Dask worker computes in a thread: with an arena of its own, its heaps went back to
+    # the system chunk after chunk. In a new process, so that no thread has an arena yet.
+    code = f"""
+import ctypes, threading
+import numpy as np
+from markov._memory import reuse_freed_memory
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = (ctypes.c_int, ctypes.c_void_p)
+libc.fclose.argtypes = (ctypes.c_void_p,)
+def heaps(name):  # malloc_info's report, one <heap> per arena
+    report = libc.fopen(f"{tmp_path}/{{name}}.xml".encode(), b"w")
+    libc.malloc_info(0, report)
+    libc.fclose(report)
+if {settings!r} == "reuse":
+    reuse_freed_memory()
+def work():
+    global kept
+    kept = np.ones(500_000)  # 4 MB, as a chunk's arrays
+heaps("before")
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+heaps("after")
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    before, after = ((tmp_path / f"{name}.xml").read_text().count("<heap nr=") for name in ("before", "after"))
+    assert after == (before if settings == "reuse" else before + 1)
