@@ -19,7 +19,8 @@ extensions = [
         "markov._engine",
         ["ext/_engine.pyx"],
         include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # memory handlers (PyDataMem_SetHandler) are numpy 1.22's
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
         extra_compile_args=compile_args,
     )
 ]

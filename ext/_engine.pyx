@@ -11,8 +11,33 @@ Every sample is computed on its own, in the same order whatever the other sample
 """
 import numpy as np
 
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
+from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport exp, fabs
-from libc.stdlib cimport free, malloc
+from libc.stdint cimport SIZE_MAX, uint8_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memset, strncpy
+
+
+cdef extern from "numpy/arrayobject.h":
+    ctypedef struct PyDataMemAllocator:
+        void* ctx
+        void* (*malloc)(void* ctx, size_t size) noexcept nogil
+        void* (*calloc)(void* ctx, size_t nelem, size_t elsize) noexcept nogil
+        void* (*realloc)(void* ctx, void* ptr, size_t new_size) noexcept nogil
+        void (*free)(void* ctx, void* ptr, size_t size) noexcept nogil
+
+    ctypedef struct PyDataMem_Handler:
+        char name[127]
+        uint8_t version
+        PyDataMemAllocator allocator
+
+    object PyDataMem_SetHandler(object handler)
+    int _import_array() except -1
+
+
+_import_array()
 
 
 def markov_trace(const double[:, :, :, ::1] transition,
@@ -814,3 +839,139 @@ def mean_regret(const double[:, ::1] cost, const double[:, ::1] effect, const do
         for w in range(n_wtp):
             total[w] /= n
     return total_arr
+
+
+# --------------------------------------------------------------------------- array memory
+
+cdef enum:
+    _CACHE_SLOTS = 512
+
+cdef struct _ArrayCache:
+    PyThread_type_lock lock
+    bint open  # while open, freed blocks are kept; after, freed at once
+    size_t smallest, limit, held  # bytes
+    Py_ssize_t count
+    size_t sizes[_CACHE_SLOTS]
+    void* blocks[_CACHE_SLOTS]
+
+
+cdef void* _take(_ArrayCache* cache, size_t size) noexcept nogil:
+    """A kept block of exactly ``size`` bytes (the latest kept), or NULL."""
+    cdef Py_ssize_t i
+    cdef void* found = NULL
+    if size < cache.smallest:
+        return NULL
+    PyThread_acquire_lock(cache.lock, WAIT_LOCK)
+    for i in range(cache.count - 1, -1, -1):
+        if cache.sizes[i] == size:
+            found = cache.blocks[i]
+            cache.count -= 1
+            cache.sizes[i], cache.blocks[i] = cache.sizes[cache.count], cache.blocks[cache.count]
+            cache.held -= size
+            break
+    PyThread_release_lock(cache.lock)
+    return found
+
+
+cdef void* _cache_malloc(void* ctx, size_t size) noexcept nogil:
+    cdef void* found = _take(<_ArrayCache*> ctx, size)
+    return found if found != NULL else malloc(size)
+
+
+cdef void* _cache_calloc(void* ctx, size_t nelem, size_t elsize) noexcept nogil:
+    cdef void* found = NULL
+    if elsize == 0 or nelem <= SIZE_MAX // elsize:
+        found = _take(<_ArrayCache*> ctx, nelem * elsize)
+    if found == NULL:
+        return calloc(nelem, elsize)
+    memset(found, 0, nelem * elsize)
+    return found
+
+
+cdef void* _cache_realloc(void* ctx, void* ptr, size_t new_size) noexcept nogil:
+    return realloc(ptr, new_size)  # every block, kept or not, is the C library's
+
+
+cdef void _cache_free(void* ctx, void* ptr, size_t size) noexcept nogil:
+    cdef _ArrayCache* cache = <_ArrayCache*> ctx
+    cdef bint kept = False
+    if ptr == NULL:
+        return
+    if size >= cache.smallest:
+        PyThread_acquire_lock(cache.lock, WAIT_LOCK)
+        if cache.open and cache.count < _CACHE_SLOTS and cache.held + size <= cache.limit:
+            cache.sizes[cache.count], cache.blocks[cache.count] = size, ptr
+            cache.count += 1
+            cache.held += size
+            kept = True
+        PyThread_release_lock(cache.lock)
+    if not kept:
+        free(ptr)
+
+
+cdef void _release(_ArrayCache* cache) noexcept nogil:
+    """Close ``cache``: free what it keeps, and from now on every block freed."""
+    PyThread_acquire_lock(cache.lock, WAIT_LOCK)
+    cache.open = False
+    while cache.count > 0:
+        cache.count -= 1
+        free(cache.blocks[cache.count])
+    cache.held = 0
+    PyThread_release_lock(cache.lock)
+
+
+cdef void _destroy_handler(object capsule) noexcept:
+    """When no array made by the handler remains (each holds a reference to it)."""
+    cdef PyDataMem_Handler* handler = <PyDataMem_Handler*> PyCapsule_GetPointer(capsule, "mem_handler")
+    cdef _ArrayCache* cache = <_ArrayCache*> handler.allocator.ctx
+    _release(cache)
+    PyThread_free_lock(cache.lock)
+    free(cache)
+    free(handler)
+
+
+def array_cache(size_t limit_bytes, size_t smallest_bytes):
+    """A numpy memory handler (a capsule for ``set_memory_handler``) that keeps the
+    blocks of arrays it freed, of at least ``smallest_bytes`` and up to ``limit_bytes``
+    in all, and gives them to arrays of exactly their size made after, instead of asking
+    the C library again (which may map fresh pages, zeroed by the system one by one).
+    Open until :func:`close_array_cache`."""
+    cdef _ArrayCache* cache = <_ArrayCache*> calloc(1, sizeof(_ArrayCache))
+    cdef PyDataMem_Handler* handler = <PyDataMem_Handler*> calloc(1, sizeof(PyDataMem_Handler))
+    if cache == NULL or handler == NULL:
+        free(cache)
+        free(handler)
+        raise MemoryError()
+    cache.lock = PyThread_allocate_lock()
+    if cache.lock == NULL:
+        free(cache)
+        free(handler)
+        raise MemoryError()
+    cache.open, cache.smallest, cache.limit = True, max(smallest_bytes, 1), limit_bytes
+    strncpy(handler.name, b"markov_array_cache", 126)
+    handler.version = 1
+    handler.allocator.ctx = cache
+    handler.allocator.malloc = _cache_malloc
+    handler.allocator.calloc = _cache_calloc
+    handler.allocator.realloc = _cache_realloc
+    handler.allocator.free = _cache_free
+    return PyCapsule_New(handler, "mem_handler", <void (*)(object) noexcept>_destroy_handler)
+
+
+def close_array_cache(handler):
+    """Free what ``handler`` (from :func:`array_cache`) keeps; blocks freed after go back
+    to the C library at once."""
+    cdef PyDataMem_Handler* found = <PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")
+    _release(<_ArrayCache*> found.allocator.ctx)
+
+
+def array_cache_held(handler):
+    """Bytes ``handler`` (from :func:`array_cache`) keeps now."""
+    cdef PyDataMem_Handler* found = <PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")
+    return (<_ArrayCache*> found.allocator.ctx).held
+
+
+def set_memory_handler(handler):
+    """Make ``handler`` the memory handler of numpy arrays made in this context (thread
+    or task) from now on; returns the one before."""
+    return PyDataMem_SetHandler(handler)

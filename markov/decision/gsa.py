@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError, check_count
+from ..engine.memory import reused_array_memory
 from ..inputs.load import ModelInputs
 from ..models import build_model
 from ..probabilistic.psa import PSAResults, outcomes_table
@@ -176,16 +177,17 @@ def model_function(inputs: ModelInputs, *, outcome: Outcome = "incremental_nmb",
 
     def function(uniforms: np.ndarray) -> dict[str, np.ndarray]:
         pieces: dict[str, list[np.ndarray]] = {p: [] for p in inputs.populations}
-        for start in range(0, len(uniforms), chunk_size):
-            params = inputs.transform(uniforms[start:start + chunk_size])
-            table = outcomes_table(model.evaluate(params, keep_traces=False))
-            for p, population in inputs.populations.items():
-                a, b = table[p][population.comparison.intervention], table[p][population.comparison.comparator]
-                d_cost, d_qalys = (a["cost"] - b["cost"]).to_numpy(), (a["qalys"] - b["qalys"]).to_numpy()
-                pieces[p].append({"incremental_cost": d_cost, "incremental_qalys": d_qalys,
-                                  "incremental_nmb": (wtp or 0.0) * d_qalys - d_cost}[outcome])
-            if progress is not None:
-                progress(min(start + chunk_size, len(uniforms)), len(uniforms))
+        with reused_array_memory():  # each chunk's arrays in the memory of the chunk before
+            for start in range(0, len(uniforms), chunk_size):
+                params = inputs.transform(uniforms[start:start + chunk_size])
+                table = outcomes_table(model.evaluate(params, keep_traces=False))
+                for p, population in inputs.populations.items():
+                    a, b = table[p][population.comparison.intervention], table[p][population.comparison.comparator]
+                    d_cost, d_qalys = (a["cost"] - b["cost"]).to_numpy(), (a["qalys"] - b["qalys"]).to_numpy()
+                    pieces[p].append({"incremental_cost": d_cost, "incremental_qalys": d_qalys,
+                                      "incremental_nmb": (wtp or 0.0) * d_qalys - d_cost}[outcome])
+                if progress is not None:
+                    progress(min(start + chunk_size, len(uniforms)), len(uniforms))
         return {p: np.concatenate(values) for p, values in pieces.items()}
 
     return function

@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 from .._validate import InputError, check_count
 from .._memory import reuse_freed_memory
 from ..engine import use_one_fft_thread
+from ..engine.memory import reused_array_memory
 from ..models import build_model
 from ..inputs.load import ModelInputs
 from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
@@ -56,8 +57,9 @@ class InProcess:
 
     def map(self, inputs: ModelInputs, seed: int, tasks: list[Task]) -> Iterator[tuple[int, Chunk]]:
         model = build_model(inputs)
-        for index, start, stop in tasks:
-            yield index, evaluate_chunk(inputs, seed, start, stop, model)
+        with reused_array_memory():  # each chunk's arrays in the memory of the chunk before
+            for index, start, stop in tasks:
+                yield index, evaluate_chunk(inputs, seed, start, stop, model)
 
     def close(self) -> None:
         pass

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import InputError, check_count
+from ..engine.memory import reused_array_memory
 from ..models import Model, StrategyResult, build_model
 from ..inputs.load import ModelInputs
 from .store import Chunk, ResultsStore, model_fingerprint
@@ -191,10 +192,11 @@ def run_psa(inputs: ModelInputs, n: int, seed: int, *, chunk_size: int = DEFAULT
     model = build_model(inputs)
     check_memory(inputs, n, measures=len(model.categories) + len(DECISION_MEASURES))
     chunks = []
-    for start in range(0, n, chunk_size):
-        chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))
-        if progress is not None:
-            progress(chunks[-1].stop, n)
+    with reused_array_memory():  # each chunk's arrays in the memory of the chunk before
+        for start in range(0, n, chunk_size):
+            chunks.append(evaluate_chunk(inputs, seed, start, min(start + chunk_size, n), model))
+            if progress is not None:
+                progress(chunks[-1].stop, n)
     return assemble(inputs, seed, chunks)
 
 

@@ -1,0 +1,89 @@
+"""The memory handler of chunk loops in a user's session (markov.engine.memory.reused_array_memory):
+freed arrays lend their blocks to arrays of the same size made after, and nothing else
+changes."""
+import threading
+
+import numpy as np
+import pytest
+
+from markov import _engine
+from markov.engine.memory import reused_array_memory
+
+handler_name = (np._core if hasattr(np, "_core") else np.core).multiarray.get_handler_name
+SIZE = 200_000  # 1.6 MB: above the smallest block kept
+
+
+def address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def test_an_array_freed_lends_its_block_to_the_next_of_its_size():
+    handler = _engine.array_cache(1 << 30, 1024)
+    before = _engine.set_memory_handler(handler)
+    try:
+        first = np.ones(SIZE)
+        kept = address(first)
+        del first
+        assert _engine.array_cache_held(handler) == 8 * SIZE
+        other = np.empty(SIZE + 1)  # another size: not lent
+        again = np.empty(SIZE)
+        assert address(again) == kept and address(other) != kept
+        assert _engine.array_cache_held(handler) == 0
+    finally:
+        _engine.set_memory_handler(before)
+        _engine.close_array_cache(handler)
+
+
+def test_arrays_made_inside_use_the_cache_and_the_handler_before_is_restored():
+    before = handler_name()
+    with reused_array_memory():
+        inside = np.ones(SIZE)
+        assert handler_name(inside) == "markov_array_cache"
+    assert handler_name() == before
+    del inside  # made inside, freed after: back to the C library
+
+
+def test_zeros_in_a_lent_block_are_zeros():
+    with reused_array_memory():
+        dirty = np.full(SIZE, 7.0)
+        kept = address(dirty)
+        del dirty
+        zeros = np.zeros(SIZE)
+        assert address(zeros) == kept  # by calloc, from the block that held 7s
+        assert not zeros.any()
+
+
+def test_what_is_kept_stays_within_its_limit_and_is_freed_on_closing():
+    handler = _engine.array_cache(3 * 8 * SIZE, 1024)
+    before = _engine.set_memory_handler(handler)
+    try:
+        arrays = [np.ones(SIZE) for _ in range(5)]
+        small = np.ones(10)  # below the smallest kept: not kept
+        del arrays, small
+        assert _engine.array_cache_held(handler) == 3 * 8 * SIZE
+        grown = np.ones(SIZE)
+        grown.resize(2 * SIZE, refcheck=False)  # realloc of a lent block keeps its values
+        assert grown[:SIZE].all() and grown.size == 2 * SIZE
+    finally:
+        _engine.set_memory_handler(before)
+    _engine.close_array_cache(handler)
+    assert _engine.array_cache_held(handler) == 0
+    del grown  # freed after closing: not kept
+    assert _engine.array_cache_held(handler) == 0
+
+
+def test_the_handler_is_this_threads_only():
+    seen = []
+    with reused_array_memory():
+        worker = threading.Thread(target=lambda: seen.append(handler_name(np.ones(SIZE))))
+        worker.start()
+        worker.join()
+        assert handler_name(np.ones(SIZE)) == "markov_array_cache"
+    assert seen == ["default_allocator"]
+
+
+def test_an_error_inside_restores_the_handler_before():
+    before = handler_name()
+    with pytest.raises(ZeroDivisionError), reused_array_memory():
+        1 / 0
+    assert handler_name() == before
