@@ -320,6 +320,6 @@ thread.start()
 thread.join()
 heaps("after")
 """
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)  # the installed package
     before, after = ((tmp_path / f"{name}.xml").read_text().count("<heap nr=") for name in ("before", "after"))
     assert after == (before if settings == "reuse" else before + 1)
