@@ -18,10 +18,10 @@ def reuse_freed_memory() -> bool:
     1 GiB free at its top: a run's memory stays at its high-water mark, which repeats
     from chunk to chunk. For processes of the package's own (not a user's session:
     there, :func:`markov.engine.memory.reused_array_memory` keeps arrays' memory for a
-    chunk loop). A Dask
-    worker needs it most: its nanny starts it with ``MALLOC_TRIM_THRESHOLD_=65536``, which
-    also turns off glibc's adaptive mmap threshold, so that every temporary array over
-    128 kB was mapped and unmapped page by page (the model ran 1.7 times slower there).
+    chunk loop). A Dask worker needs it most: its nanny starts it with
+    ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off glibc's adaptive mmap
+    threshold, so that every temporary array over 128 kB was mapped and unmapped page by
+    page (the model ran 1.7 times slower there).
 
     Threads started from now on allocate from that same heap, instead of each from an
     arena of its own, whose heaps go back to the system whenever a chunk frees all of
@@ -39,4 +39,3 @@ def reuse_freed_memory() -> bool:
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
                 and mallopt(_M_ARENA_MAX, 1))
-
