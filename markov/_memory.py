@@ -9,6 +9,7 @@ import ctypes.util
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 _MMAP_THRESHOLD_BYTES = 32 * 1024**2  # glibc's largest
 _TRIM_THRESHOLD_BYTES = 1024**3
+_kept = False  # whether reuse_freed_memory has set this process up
 
 
 def reuse_freed_memory() -> bool:
@@ -37,5 +38,12 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
-                and mallopt(_M_ARENA_MAX, 1))
+    global _kept
+    _kept = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+                 and mallopt(_M_ARENA_MAX, 1))
+    return _kept
+
+
+def keeps_freed_memory() -> bool:
+    """Whether :func:`reuse_freed_memory` has set this process up."""
+    return _kept

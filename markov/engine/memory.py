@@ -5,6 +5,7 @@ import contextlib
 from collections.abc import Iterator
 
 from .. import _engine
+from .._memory import keeps_freed_memory
 
 # blocks kept for arrays made later: at most this much in all, each at least the smallest
 # (below it the C library's heap serves them without new pages)
@@ -21,8 +22,13 @@ def reused_array_memory() -> Iterator[None]:
     loop ran 1,213-1,249 draws per CPU second with about 800,000 page faults per 9,000
     draws, and inside this 1,380-1,469 with about 7,000, at about 100 MB more peak
     memory. What is kept is freed on leaving. The memory handler is numpy's for the
-    current context (thread or task) only; the one before is restored on leaving.
+    current context (thread or task) only; the one before is restored on leaving. Nothing
+    changes in a process that keeps freed memory already (the command line's, a worker):
+    there the cache would only hold memory the C library keeps too.
     """
+    if keeps_freed_memory():
+        yield
+        return
     handler = _engine.array_cache(KEPT_ARRAY_BYTES, SMALLEST_KEPT_ARRAY_BYTES)
     before = _engine.set_memory_handler(handler)
     try:

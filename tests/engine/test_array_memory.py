@@ -13,6 +13,12 @@ handler_name = (np._core if hasattr(np, "_core") else np.core).multiarray.get_ha
 SIZE = 200_000  # 1.6 MB: above the smallest block kept
 
 
+@pytest.fixture(autouse=True)
+def user_session(monkeypatch):
+    """A process that reuse_freed_memory has not set up, whatever ran before in this one."""
+    monkeypatch.setattr("markov._memory._kept", False)
+
+
 def address(array: np.ndarray) -> int:
     return array.__array_interface__["data"][0]
 
@@ -87,3 +93,10 @@ def test_an_error_inside_restores_the_handler_before():
     with pytest.raises(RuntimeError, match="a chunk failed"), reused_array_memory():
         raise RuntimeError("a chunk failed")
     assert handler_name() == before
+
+
+def test_nothing_changes_in_a_process_that_keeps_freed_memory_already(monkeypatch):
+    monkeypatch.setattr("markov._memory._kept", True)  # as after reuse_freed_memory()
+    before = handler_name()
+    with reused_array_memory():
+        assert handler_name(np.ones(SIZE)) == before
