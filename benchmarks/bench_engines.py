@@ -16,6 +16,8 @@ synthetic: they make the work realistic and are not evidence.
 from __future__ import annotations
 
 import argparse
+import resource
+import sys
 import warnings
 
 import numpy as np
@@ -30,6 +32,12 @@ DISCOUNT = 0.035
 # since R is not installed where the benchmark runs (measured 2026-11, reported with the
 # performance issue). Only a ratio to a number measured in the same run is exact.
 HESIM_SECONDS = {"a": (0.94, 1.36), "b": (6.1, 7.4)}
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (Linux and macOS units differ)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def report(name: str, ours: float, baseline: float, target: float | None = None,
@@ -239,10 +247,16 @@ def bench_sequencing(n: int, repeats: int) -> None:
     arguments = (grid, curves, death, onward, sequences, costs, utilities)
 
     t_curves, _ = median_seconds(lambda: sequencing_curves(times, draws), repeats)
+    run_sequences(*arguments, method="auto")
+    first_peak = peak_memory_mb()
     t_ours, result = median_seconds(lambda: run_sequences(*arguments, method="auto"), repeats)
+    grown = peak_memory_mb() - first_peak
     t_base, expected = median_seconds(lambda: sequences_numpy(*arguments), repeats)
     np.testing.assert_allclose(result, expected, rtol=1e-9)
     report(f"(c) 5x3-line sequencing, weekly 20 y, {n:,} draws", t_ours, t_base, 2.0)
+    # a run keeps nothing: the peak after one run is the peak after many (it grew by about
+    # 1 GB per run while a Convolutions per block kept every block's spectra)
+    print(f"    peak memory {first_peak:,.0f} MB after one run; {grown:+,.0f} MB after {repeats + 1} more")
     print(f"    + evaluating the 11 Weibull curves on the grid (numpy, issue 3 territory): {t_curves:.3f} s")
     small = max(n // 20, 1)
     grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(small)
