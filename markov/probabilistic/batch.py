@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import threading
 import time
@@ -217,10 +218,15 @@ class DaskCluster:
         from distributed.comm import CommClosedError
 
         try:
-            shared = self.client.scatter(inputs, broadcast=True)
+            try:  # by a function every worker has (a function of this package would not even arrive)
+                self.client.run(importlib.import_module, __name__)
+            except ImportError as error:  # a worker's, sent back
+                raise WorkerFailed(f"a Dask worker cannot import markov ({error}); install the same version of markov "
+                                   f"on every worker") from error
             # before any chunk: a worker computes in a thread that its first task starts,
             # which then allocates from the heap that keeps freed memory
             self.client.run(_set_up_worker)
+            shared = self.client.scatter(inputs, broadcast=True)
             code, model = code_fingerprint(), model_fingerprint(inputs)
 
             def submit(task: Task):

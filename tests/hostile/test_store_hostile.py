@@ -530,3 +530,29 @@ def test_the_dask_scheduler_dying_mid_run_is_one_line_and_loses_nothing(analysis
     assert 2 <= kept < 40
     assert main(argv) == 0  # resumed here, without the cluster
     assert_same_psa(read_psa(out, inputs), run_psa(inputs, 240, seed=3, chunk_size=240))
+
+
+@pytest.mark.slow
+def test_a_dask_worker_without_the_package_is_named_in_one_line_before_any_chunk(inputs, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.is_file():
+        pytest.skip("the dask command is not installed beside this Python")
+    # a package of the same name first on the worker's path: there, markov cannot be imported
+    (tmp_path / "elsewhere" / "markov").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "markov" / "__init__.py").write_text('raise ImportError("not installed here")\n')
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path / "elsewhere"), "OPENBLAS_NUM_THREADS": "1"}
+    with distributed.LocalCluster(n_workers=0, protocol="tcp", dashboard_address=None) as cluster:
+        worker = subprocess.Popen([str(dask), "worker", cluster.scheduler_address, "--nthreads", "1",
+                                   "--no-dashboard"], cwd=tmp_path, env=environment,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with distributed.Client(cluster) as client:
+                client.wait_for_workers(1, timeout=60)
+                with pytest.raises(RuntimeError, match=r"^a Dask worker cannot import markov \(not installed here\); "
+                                                       r"install the same version of markov on every worker$"):
+                    run_batch(inputs, 12, 3, tmp_path / "store", chunk_size=6, scheduler=client)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert not list((tmp_path / "store" / "chunks").glob("chunk-*.parquet"))
