@@ -958,17 +958,20 @@ def array_cache(size_t limit_bytes, size_t smallest_bytes):
     return PyCapsule_New(handler, "mem_handler", <void (*)(object) noexcept>_destroy_handler)
 
 
+cdef _ArrayCache* _cache_of(handler) except NULL:
+    """The cache of a handler from :func:`array_cache` (a ValueError for another capsule)."""
+    return <_ArrayCache*> (<PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")).allocator.ctx
+
+
 def close_array_cache(handler):
     """Free what ``handler`` (from :func:`array_cache`) keeps; blocks freed after go back
     to the C library at once."""
-    cdef PyDataMem_Handler* found = <PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")
-    _release(<_ArrayCache*> found.allocator.ctx)
+    _release(_cache_of(handler))
 
 
 def array_cache_held(handler):
     """Bytes ``handler`` (from :func:`array_cache`) keeps now."""
-    cdef PyDataMem_Handler* found = <PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")
-    return (<_ArrayCache*> found.allocator.ctx).held
+    return _cache_of(handler).held
 
 
 def set_memory_handler(handler):
