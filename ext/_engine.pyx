@@ -399,6 +399,45 @@ def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
             _split_sample(option, on_then_off, s)
 
 
+def add_scaled_rows(double[:, ::1] out, const double[::1] scale, const double[:, ::1] rows):
+    """out[s, t] += scale[s] * rows[s, t], in one pass: the product rounded, then the sum,
+    as numpy's ``out += scale[:, None] * rows`` rounds them, without its temporary of
+    the rows' size. out, rows : (m, T); scale : (m,)."""
+    cdef Py_ssize_t m = out.shape[0], n_times = out.shape[1], s, t
+    cdef double factor
+    with nogil:
+        for s in range(m):
+            factor = scale[s]
+            for t in range(n_times):
+                out[s, t] += factor * rows[s, t]
+
+
+def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[:, :] entries):
+    """Death, which nobody leaves, in one pass per sample: its entries are ``deaths`` (m,
+    T) and its occupancy their running sum, added in time order as ``np.cumsum`` adds
+    them (the same bits). ``occupancy`` and ``entries`` (m, T) are states of a trace, of
+    any strides."""
+    cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
+    cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)
+    cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
+    cdef Py_ssize_t s, t
+    cdef double running
+    cdef const double* dying
+    cdef double* dead
+    cdef double* entered
+    if n_times == 0:
+        return
+    with nogil:
+        for s in range(m):
+            dying, dead, entered = &deaths[s, 0], &occupancy[s, 0], &entries[s, 0]
+            running = dying[0]
+            dead[0], entered[0] = running, running
+            for t in range(1, n_times):
+                running = running + dying[t]
+                dead[t * occupancy_step] = running
+                entered[t * entries_step] = dying[t]
+
+
 cdef inline void _split_sample(double[:, :] option, double[:, :] on_then_off, Py_ssize_t s) noexcept nogil:
     """Sample ``s`` of :func:`split_on_treatment`."""
     cdef Py_ssize_t t

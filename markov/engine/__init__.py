@@ -36,6 +36,7 @@ except ImportError as _missing:  # a checkout without a build, ahead of the inst
 
 from .cohort import run_markov, run_partitioned_survival
 from .kernels import (
+    add_scaled_rows,
     best_strategy_counts,
     compiled_core_files,
     cycle_weighted_totals,
@@ -63,7 +64,7 @@ from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
 
 __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
-    "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_starting_line",
+    "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_scaled_rows", "add_post_progression", "add_starting_line",
     "add_terminal_state", "best_strategy_counts", "clock_reset_occupancy", "compiled_core_files",
     "cycle_weighted_totals", "death_probabilities", "exit_rate_for_median", "floor_survival",
     "general_population_survival", "mean_regret", "run_markov", "run_partitioned_survival", "run_sequencing",

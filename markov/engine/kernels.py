@@ -45,6 +45,15 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
                                   population_death)
 
 
+def add_scaled_rows(out: np.ndarray, scale: np.ndarray, rows: np.ndarray) -> None:
+    """``out += scale[:, None] * rows`` in place and in one compiled pass, rounded as
+    numpy rounds it (the product, then the sum), without a temporary of the rows' size.
+
+    ``out`` and ``rows`` are C-contiguous ``(m, n_times)``, ``scale`` ``(m,)``; not checked.
+    """
+    _engine.add_scaled_rows(out, np.ascontiguousarray(scale, dtype=np.float64), rows)
+
+
 def death_probabilities(survival: np.ndarray) -> np.ndarray:
     """1 − S(t+1)/S(t) in each cycle: ``(n, n_times)`` → ``(n, n_cycles)``."""
     return 1.0 - survival[:, 1:] / survival[:, :-1]

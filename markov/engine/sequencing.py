@@ -381,8 +381,7 @@ def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entrie
     before.
     """
     add_terminal_state(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, deaths, method)
-    entries[:, :, -1] = deaths
-    np.cumsum(deaths, axis=1, out=occupancy[:, :, -1])
+    _engine.absorbing_state(np.ascontiguousarray(deaths), occupancy[:, :, -1], entries[:, :, -1])
 
 
 def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,

@@ -54,6 +54,7 @@ from ..engine import (
     Convolutions,
     add_line,
     add_post_progression,
+    add_scaled_rows,
     add_starting_line,
     add_terminal_state,
     death_probabilities,
@@ -171,7 +172,7 @@ class SequencingModel(CohortModel):
             add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths,
                                convolutions)
         add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions)
-        alive = 1.0 - lines.occupancy[:, :, -1]  # dead is the last state
+        alive = 1.0 - lines.occupancy[:, :, -1] if lines.own else None  # dead is the last state
         for j, (found, occupancy_of, entries) in lines.own.items():  # drugs costed on their own time on treatment
             state = lines.states[j]
             courses = self.own_courses(found, state.treatment, state.drug_category, occupancy_of, entries, alive)
@@ -257,7 +258,7 @@ class SequencingModel(CohortModel):
                 post[None][:, 0] += np.clip(rest, 0.0, 1.0)
             elif (rest > 0.0).any():  # some start none of this line's options
                 for group, progressions in progressed.items():
-                    post[group] += np.clip(rest, 0.0, 1.0)[:, None] * progressions
+                    add_scaled_rows(post[group], np.clip(rest, 0.0, 1.0), progressions)
             onward: dict[str | None, np.ndarray] = {}
             for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
                 curve, death_share, more = self._option_curve(prepared, option)

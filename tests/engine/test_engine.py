@@ -267,6 +267,38 @@ def test_split_on_treatment_leaves_on_and_the_rest_off_in_place():
     np.testing.assert_array_equal(trace[:, :, 1], option - on)  # rounded once, as numpy rounds it
 
 
+@pytest.mark.parametrize("layout", ["rows", "trace states", "every other point"])
+def test_death_in_one_pass_is_its_entries_and_their_running_sum_bit_for_bit(layout):
+    """The dead state's entries are the deaths and its occupancy np.cumsum of them, to the
+    last bit, whatever the strides of the trace it is written into."""
+    from markov import _engine
+
+    rng = np.random.default_rng(31)
+    deaths = rng.uniform(size=(5, 300)) * 10.0 ** rng.integers(-12, 0, size=(5, 300))  # sums that round
+    deaths[:, 0] = 0.0
+    if layout == "rows":
+        occupancy, entries = np.full((5, 300), np.nan), np.full((5, 300), np.nan)
+    elif layout == "trace states":
+        occupancy = np.full((5, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
+        entries = np.full((5, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
+    else:
+        occupancy, entries = np.full((5, 600), np.nan)[:, ::2], np.full((5, 600), np.nan)[:, ::2]
+    _engine.absorbing_state(deaths, occupancy, entries)
+    np.testing.assert_array_equal(occupancy, np.cumsum(deaths, axis=1))
+    np.testing.assert_array_equal(entries, deaths)
+
+
+def test_scaled_rows_are_added_as_numpy_adds_them_bit_for_bit():
+    from markov.engine import add_scaled_rows
+
+    rng = np.random.default_rng(32)
+    out, rows, scale = rng.uniform(size=(6, 200)), rng.uniform(size=(6, 200)), rng.uniform(size=6)
+    expected = out.copy()
+    expected += scale[:, None] * rows
+    add_scaled_rows(out, scale, rows)
+    np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize("moving_on", [0.0, 1.0])
 def test_a_sequencing_step_leaves_unwritten_what_nobody_enters(moving_on):
     from markov import _engine
