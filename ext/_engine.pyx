@@ -17,7 +17,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
 from libc.math cimport exp, fabs
 from libc.stdint cimport SIZE_MAX, uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memset, strncpy
+from libc.string cimport memcpy, memset, strncpy
 
 
 cdef extern from "numpy/arrayobject.h":
@@ -218,7 +218,11 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint split = off_occupancy is not None
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
-    cdef Py_ssize_t s, t, po
+    cdef Py_ssize_t state_step = state_occupancy.strides[1] // sizeof(double)
+    cdef Py_ssize_t state_entries_step = state_entries.strides[1] // sizeof(double)
+    cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if split else 0
+    cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if split else 0
+    cdef Py_ssize_t s, po
     cdef double* by_cycle  # a share the same in every cycle, written out for each: two rows
     cdef const double* dying_share
     cdef const double* onward_share
@@ -231,11 +235,9 @@ def sequencing_step(const double[:, :] occupancy,
         for s in range(m):
             po = s if occupancy_per_sample else 0
             if copy_occupancy:
-                for t in range(n_times):
-                    state_occupancy[s, t] = occupancy[po, t]
+                _copy_row(&state_occupancy[s, 0], state_step, &occupancy[po, 0], occupancy_step, n_times)
             if copy_entries:
-                for t in range(n_times):
-                    state_entries[s, t] = entries[s, t]
+                _copy_row(&state_entries[s, 0], state_entries_step, &entries[s, 0], entries_step, n_times)
             dying_share = _by_cycle(&death_share[s if death_per_sample else 0, 0], death_per_cycle,
                                     by_cycle, n_times - 1, s == 0 or death_per_sample)
             onward_share = _by_cycle(&next_share[s if next_per_sample else 0, 0], next_per_cycle,
@@ -246,9 +248,8 @@ def sequencing_step(const double[:, :] occupancy,
                       &deaths[s, 0], &post_entries[s, 0] if to_post else NULL,
                       &next_entries[s, 0] if to_next else NULL, n_times)
             if split:
-                _split_sample(state_occupancy, off_occupancy, s)
-                for t in range(n_times):
-                    off_entries[s, t] = 0.0
+                _split_row(&state_occupancy[s, 0], state_step, &off_occupancy[s, 0], off_step, n_times)
+                _zero_row(&off_entries[s, 0], off_entries_step, n_times)
     free(by_cycle)
 
 
@@ -337,12 +338,14 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t s, t
-    cdef double started, before, now, on, leaving, dying
+    cdef double started, on, leaving, dying
     cdef const double* curve
     cdef const double* on_curve = NULL
     cdef const double* dying_share
     cdef double* occupancy
     cdef double* entered
+    cdef double* dead
+    cdef double* leaving_alive
     cdef double* off = NULL
     cdef double* off_entered = NULL
     cdef double* by_cycle
@@ -358,31 +361,33 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
             dying_share = _by_cycle(&death_share[s if death_per_sample else 0, 0], death_per_cycle, by_cycle,
                                     n_times - 1, s == 0 or death_per_sample)
             occupancy, entered = &state_occupancy[s, 0], &state_entries[s, 0]
+            dead, leaving_alive = &deaths[s, 0], &post_entries[s, 0]
+            # a loop per row and case, each the compiler can vectorise where steps are unit
             if treated:
                 on_curve = &on_treatment[s if on_per_sample else 0, 0]
                 off, off_entered = &off_occupancy[s, 0], &off_entries[s, 0]
-            before = started * curve[0]
-            entered[0] = started
-            if treated:
-                on = started * on_curve[0]
-                occupancy[0], off[0], off_entered[0] = on, before - on, 0.0
-            else:
-                occupancy[0] = before
-            for t in range(1, n_times):
-                now = started * curve[t]
-                leaving = before - now  # + entries, 0 after t = 0
-                dying = leaving * dying_share[t - 1]
-                deaths[s, t] += dying
-                post_entries[s, t] += leaving - dying
-                entered[t * entries_step] = 0.0
-                if treated:
-                    on = started * on_curve[t]
-                    occupancy[t * occupancy_step] = on
-                    off[t * off_step] = now - on
-                    off_entered[t * off_entries_step] = 0.0
+                if occupancy_step == 1 and off_step == 1:
+                    for t in range(n_times):
+                        on = started * on_curve[t]
+                        occupancy[t], off[t] = on, started * curve[t] - on
                 else:
-                    occupancy[t * occupancy_step] = now
-                before = now
+                    for t in range(n_times):
+                        on = started * on_curve[t]
+                        occupancy[t * occupancy_step], off[t * off_step] = on, started * curve[t] - on
+                _zero_row(off_entered, off_entries_step, n_times)
+            elif occupancy_step == 1:
+                for t in range(n_times):
+                    occupancy[t] = started * curve[t]
+            else:
+                for t in range(n_times):
+                    occupancy[t * occupancy_step] = started * curve[t]
+            for t in range(1, n_times):
+                leaving = started * curve[t - 1] - started * curve[t]  # + entries, 0 after t = 0
+                dying = leaving * dying_share[t - 1]
+                dead[t] += dying
+                leaving_alive[t] += leaving - dying
+            _zero_row(entered, entries_step, n_times)
+            entered[0] = started
     free(by_cycle)
 
 
@@ -394,9 +399,13 @@ def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
     treatment and ``on_then_off`` the rest, off treatment (option − on, rounded once).
     """
     cdef Py_ssize_t s
+    cdef Py_ssize_t option_step = option.strides[1] // sizeof(double)
+    cdef Py_ssize_t other_step = on_then_off.strides[1] // sizeof(double)
+    if option.shape[1] == 0:
+        return
     with nogil:
         for s in range(option.shape[0]):
-            _split_sample(option, on_then_off, s)
+            _split_row(&option[s, 0], option_step, &on_then_off[s, 0], other_step, option.shape[1])
 
 
 def add_scaled_rows(double[:, ::1] out, const double[::1] scale, const double[:, ::1] rows):
@@ -438,14 +447,41 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
                 entered[t * entries_step] = dying[t]
 
 
-cdef inline void _split_sample(double[:, :] option, double[:, :] on_then_off, Py_ssize_t s) noexcept nogil:
-    """Sample ``s`` of :func:`split_on_treatment`."""
+cdef inline void _split_row(double* option, Py_ssize_t option_step, double* on_then_off, Py_ssize_t other_step,
+                            Py_ssize_t n_times) noexcept nogil:
+    """One sample of :func:`split_on_treatment`: rows of any steps, a loop the compiler
+    can vectorise where both are unit."""
     cdef Py_ssize_t t
     cdef double on
-    for t in range(option.shape[1]):
-        on = on_then_off[s, t]
-        on_then_off[s, t] = option[s, t] - on
-        option[s, t] = on
+    if option_step == 1 and other_step == 1:
+        for t in range(n_times):
+            on = on_then_off[t]
+            on_then_off[t] = option[t] - on
+            option[t] = on
+        return
+    for t in range(n_times):
+        on = on_then_off[t * other_step]
+        on_then_off[t * other_step] = option[t * option_step] - on
+        option[t * option_step] = on
+
+
+cdef inline void _copy_row(double* into, Py_ssize_t into_step, const double* given, Py_ssize_t given_step,
+                           Py_ssize_t n_times) noexcept nogil:
+    cdef Py_ssize_t t
+    if into_step == 1 and given_step == 1:
+        memcpy(into, given, n_times * sizeof(double))
+        return
+    for t in range(n_times):
+        into[t * into_step] = given[t * given_step]
+
+
+cdef inline void _zero_row(double* into, Py_ssize_t step, Py_ssize_t n_times) noexcept nogil:
+    cdef Py_ssize_t t
+    if step == 1:
+        memset(into, 0, n_times * sizeof(double))  # all-zero bits are 0.0
+        return
+    for t in range(n_times):
+        into[t * step] = 0.0
 
 
 cdef bint _same_memory(const double[:, :] given, double[:, :] state):
