@@ -113,7 +113,8 @@ def _occupancy_of(share: np.ndarray, line_entries: np.ndarray | None, n_times: i
     if line_entries is None:
         entries = np.zeros((share.shape[0], n_times))
         entries[:, 0] = share
-        return (lambda curve: share[:, None] * curve), entries
+        whole = (share == 1.0).all()  # the whole cohort: a curve per sample is its occupancy (1.0 times it)
+        return (lambda curve: curve if whole and curve.shape[0] == share.shape[0] else share[:, None] * curve), entries
     return (lambda curve: convolutions.occupancy(line_entries, np.ascontiguousarray(curve))), line_entries
 
 

@@ -222,7 +222,7 @@ class Accumulator:
         for name, (values, columns) in arrays.items():
             # a cap may be +inf (none: utilities adjusted for age, not capped); nothing may be NaN
             array = as_float_array(values, name, ndim=(2,), finite=name != "cap")
-            if np.isnan(array).any() or np.isneginf(array).any():
+            if not (array > -np.inf).all():  # one pass: false for NaN and -inf alone
                 raise InputError(f"{name} has a NaN or -inf: every value must be a number (a cap may be +inf)")
             if array.shape[0] not in (1, trace.n_samples) or array.shape[1] != columns:
                 raise InputError(f"{name} has shape {array.shape}; expected (1 or {trace.n_samples}, {columns})")
