@@ -114,7 +114,8 @@ def _occupancy_of(share: np.ndarray, line_entries: np.ndarray | None, n_times: i
         entries = np.zeros((share.shape[0], n_times))
         entries[:, 0] = share
         whole = (share == 1.0).all()  # the whole cohort: a curve per sample is its occupancy (1.0 times it)
-        return (lambda curve: curve if whole and curve.shape[0] == share.shape[0] else share[:, None] * curve), entries
+        return (lambda curve: curve if whole and curve.shape[0] == share.shape[0] else share[:, None] * curve,
+                entries)
     return (lambda curve: convolutions.occupancy(line_entries, np.ascontiguousarray(curve))), line_entries
 
 
