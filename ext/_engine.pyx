@@ -512,19 +512,23 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     curve's start), so the result is the same to the last bit.
 
     Returns the floored curve (n, T), the death share by cycle (n, T - 1), clipped to
-    [0, 1], and the number of (sample, cycle) pairs in which the floor binds: the event
-    probability or the death share was raised (with a death share of 1 only the first
-    can be, so both are counted).
+    [0, 1] (one 1, (1, 1), where every share given is 1: a share of 1 is never raised, so
+    every event stays a death), and the number of (sample, cycle) pairs in which the
+    floor binds: the event probability or the death share was raised (with a death share
+    of 1 only the first can be, so both are counted).
     """
     cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_death.shape[0])
     cdef Py_ssize_t n_times = survival.shape[1]
     cdef bint own_per_sample = survival.shape[0] > 1, share_per_sample = death_share.shape[0] > 1
     cdef bint population_per_sample = population_death.shape[0] > 1
+    cdef Py_ssize_t s, c, floored = 0
+    cdef bint every_death = True  # every event a death, in every sample: the share stays 1
+    for s in range(death_share.shape[0]):
+        every_death = every_death and death_share[s] == 1.0
     curve_arr = np.empty((n, n_times))
-    share_arr = np.empty((n, n_times - 1))
+    share_arr = np.ones((1, 1)) if every_death else np.empty((n, n_times - 1))
     cdef double[:, ::1] curve = curve_arr
     cdef double[:, ::1] share = share_arr
-    cdef Py_ssize_t s, c, floored = 0
     cdef const double* own
     cdef const double* population
     cdef double given, events, dying, needed, raised, product
@@ -551,8 +555,9 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                     needed = 0.0
                 if binding or needed > given:
                     floored += 1
-                raised = needed if needed > given else given
-                share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)
+                if not every_death:
+                    raised = needed if needed > given else given
+                    share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)
                 product *= 1.0 - events
                 curve[s, c + 1] = product * own[0]
     return curve_arr, share_arr, floored

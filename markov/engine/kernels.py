@@ -32,8 +32,9 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
     curve : ndarray, shape (n_samples, n_times)
         In each cycle the event probability 1 − S(t+1)/S(t) raised to the general
         population's probability of death q where lower.
-    death_share : ndarray, shape (n_samples, n_cycles)
-        Raised to q / events where lower, so that deaths alone reach q.
+    death_share : ndarray, shape (n_samples, n_cycles), or (1, 1)
+        Raised to q / events where lower, so that deaths alone reach q; one 1 where every
+        share given is 1 (every event a death, which no floor changes).
     floored : int
         (Sample, cycle) pairs in which the floor binds: the event probability or the
         death share was raised (a death share of 1 cannot be raised, so a curve that

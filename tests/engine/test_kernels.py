@@ -90,3 +90,22 @@ def test_floor_survival_takes_the_population_death_computed_once():
     for a, b in zip(alone[:2], given[:2], strict=True):
         np.testing.assert_array_equal(a, b)
     assert alone[2] == given[2] > 0
+
+
+def test_a_floor_keeps_a_death_share_of_one_as_one_1():
+    """Where every event is a death, the floor raises the events only: the share comes back
+    as one 1, and the curve and the count are those of the same samples floored beside a
+    sample whose share is written out by cycle."""
+    from markov.engine import floor_survival
+
+    rng = np.random.default_rng(41)
+    times = np.arange(400) / 52
+    survival = np.exp(-(times[None, :] / rng.uniform(0.5, 3.0, size=(6, 1))) ** 1.3)
+    population = np.exp(-0.3 * times[None, :] - 0.004 * times[None, :] ** 2)
+    curve, share, floored = floor_survival(survival, np.ones(6), population)
+    assert share.shape == (1, 1) and share[0, 0] == 1.0 and floored > 0
+    beside = np.vstack([survival, survival[:1]])
+    curve_beside, share_beside, floored_beside = floor_survival(beside, np.append(np.ones(6), 0.5), population)
+    np.testing.assert_array_equal(curve, curve_beside[:6])
+    np.testing.assert_array_equal(share_beside[:6], 1.0)
+    assert floored_beside == floored + floor_survival(survival[:1], np.full(1, 0.5), population)[2]
