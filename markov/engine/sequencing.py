@@ -328,7 +328,8 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     1 or n_cycles)`` of its exits are deaths. The others progress: into ``next_entries``
     (overwritten) when given, every one of them to be split between the next line's
     options and post-progression care; otherwise all into ``post_entries`` (None where
-    every exit is a death: a death share of 1). ``method`` is as in
+    every exit is a death: a death share of 1; given one 1, ``(1, 1)``, it is not
+    touched). ``method`` is as in
     :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
     With ``on_treatment`` (time on treatment since entry, as ``survival``) the line is two
     states, as in :func:`add_starting_line`: ``column`` on treatment, ``column + 1`` the
@@ -343,7 +344,8 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
         off = (occupancy[:, :, column + 1], entries[:, :, column + 1])
         convolutions.occupancy(line_entries, on_treatment, out=off[0])
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
-    post = post_entries if next_entries is None else None  # every progression moves on
+    every_exit_dies = death_share.shape == (1, 1) and death_share[0, 0] == 1.0  # nobody progresses
+    post = None if next_entries is not None or every_exit_dies else post_entries  # every progression moves on
     _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post, next_entries, state,
                             entries[:, :, column], *off)
 

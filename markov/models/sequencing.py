@@ -276,11 +276,8 @@ class SequencingModel(CohortModel):
                     line_entries = share[:, None] * starting
                     line_entries.flags.writeable = False  # its spectrum serves its time on treatment too
                     progressions = None if last else np.empty((n, n_times))
-                    # where every exit is a death, nobody is sent to care: no pass over it
-                    to_care = None if death_share.shape == (1, 1) and death_share[0, 0] == 1.0 \
-                        else post[group] if last else post[None]
-                    add_line(occupancy, entries, column, line_entries, curve, death_share, deaths, to_care,
-                             progressions, prepared.convolutions, on)
+                    add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
+                             post[group] if last else post[None], progressions, prepared.convolutions, on)
                     if not last:
                         leaving_alive += progressions
                 if isinstance(found, DrugCourses):
