@@ -38,7 +38,8 @@ from .inputs import load_analysis
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
 from .probabilistic.batch import WorkerFailed
-from .probabilistic.psa import DEFAULT_CHUNK_SIZE, read_psa
+from .probabilistic.psa import read_psa
+from .probabilistic.store import LARGEST_CHUNK, LEAST_CHUNKS, SMALLEST_CHUNK
 from .report import write_reports
 from .results import (
     DSA_DIRECTORY,
@@ -104,8 +105,9 @@ def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="compute on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (needs markov-hcc[dask] "
                             "on the client and on every worker)")
-    batch.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="DRAWS",
-                       help="draws per chunk of a new PSA (default: %(default)s; a resumed PSA keeps its own)")
+    batch.add_argument("--chunk-size", type=int, default=None, metavar="DRAWS",
+                       help=f"draws per chunk of a new PSA (default: {SMALLEST_CHUNK} up to {LARGEST_CHUNK:,}, to have at "
+                            f"least {LEAST_CHUNKS} chunks; a resumed PSA keeps its own)")
     batch.add_argument("--evppi-samples", type=int, default=None, metavar="N",
                        help="the EVPPI regressions use the first N samples (default: every sample while the "
                             f"regressions are estimated to take at most {EVPPI_TIME_BUDGET:.0f} s, else as many as "

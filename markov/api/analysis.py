@@ -131,18 +131,19 @@ class Analysis:
         return BaseCase(self._inputs, self.model, self.model.evaluate(self._inputs.base_case()))
 
     def psa(self, n: int, seed: int | None = None, *, workers: int = 1, out: str | Path | None = None,
-            chunk_size: int = DEFAULT_CHUNK_SIZE, progress: Progress | None = None) -> ProbabilisticResults:
+            chunk_size: int | None = None, progress: Progress | None = None) -> ProbabilisticResults:
         """A probabilistic sensitivity analysis of ``n`` draws.
 
         Draw ``i`` depends only on ``seed`` (default: the analysis's) and ``i``, whatever the
         workers or chunks. With ``out``, the draws go into the resumable store of that
         results directory (``markov psa`` reads and extends the same store); with
-        ``workers`` > 1, into local worker processes.
+        ``workers`` > 1, into local worker processes. ``chunk_size``: draws per chunk (None:
+        500 in memory; in a store, :func:`~markov.probabilistic.store.default_chunk_size`).
         """
         seed = self._inputs.analysis.seed if seed is None else seed
         n, workers = check_count("n", n, 1), check_count("workers", workers, 1)
         if out is None and workers == 1:
-            return ProbabilisticResults(self._inputs, run_psa(self._inputs, n, seed, chunk_size=chunk_size,
+            return ProbabilisticResults(self._inputs, run_psa(self._inputs, n, seed, chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
                                                               progress=progress))
         check_memory(self._inputs, n, measures=len(self.model.categories) + len(DECISION_MEASURES))
         plan = Plan(n, seed, chunk_size)

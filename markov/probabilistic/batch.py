@@ -33,7 +33,7 @@ from ..engine import use_one_fft_thread
 from ..engine.memory import reused_array_memory
 from ..models import build_model
 from ..inputs.load import ModelInputs
-from .psa import DEFAULT_CHUNK_SIZE, Progress, evaluate_chunk
+from .psa import Progress, evaluate_chunk
 from .store import (
     Chunk,
     Plan,
@@ -291,7 +291,7 @@ def backend_for(workers: int = 1, scheduler=None):
 
 
 def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
-              chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int = 1, scheduler=None, backend=None,
+              chunk_size: int | None = None, workers: int = 1, scheduler=None, backend=None,
               progress: Progress | None = None, on_chunk: Callable[[int], None] | None = None) -> ResultsStore:
     """Run (or resume, or extend) the ``n``-draw PSA seeded ``seed`` into the results
     store at ``directory``.
@@ -309,7 +309,8 @@ def run_batch(inputs: ModelInputs, n: int, seed: int, directory: str | Path, *,
         not match its checksum is set aside and computed again, with a
         :class:`~markov.probabilistic.store.ChunkSetAside` warning naming it.
     chunk_size : int
-        Draws per chunk for a new store (a resumed store keeps its own).
+        Draws per chunk for a new store (None:
+        :func:`~markov.probabilistic.store.default_chunk_size`; a resumed store keeps its own).
     workers : int
         Local worker processes; 1 computes in this process.
     scheduler : str or distributed.Client, optional

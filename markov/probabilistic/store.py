@@ -73,6 +73,9 @@ _METADATA_KEY = b"markov"
 #: Chunks a store holds at most: the list of a plan's chunks stays small (a PSA of more
 #: draws takes larger chunks).
 MAX_CHUNKS = 1_000_000
+#: Draws per chunk of a new store when none is asked for (:func:`default_chunk_size`): at
+#: least, at most, and the chunks to have at least (where the draws allow).
+SMALLEST_CHUNK, LARGEST_CHUNK, LEAST_CHUNKS = 500, 2_000, 16
 _CHUNK_NAME = re.compile(r"chunk-\d{6,}\.parquet")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_FIELDS = ("format", "analysis", "fingerprint", "inputs_fingerprint", "seed", "n_samples", "chunk_size",
@@ -110,10 +113,23 @@ def outcome_column(population: str, strategy: str, measure: str) -> str:
     return f"{population}:{strategy}:{measure}"
 
 
+def default_chunk_size(n_samples: int) -> int:
+    """Draws per chunk of a new store of ``n_samples`` draws when none is asked for: a
+    multiple of :data:`SMALLEST_CHUNK` up to :data:`LARGEST_CHUNK` that gives at least
+    :data:`LEAST_CHUNKS` chunks where the draws allow, so that the workers of a run
+    finish close together. Larger chunks cost less per draw to send to a worker, to
+    write and to read back: 100,000 draws of the HCC base case on 2 workers took
+    37.7-38.1 s in chunks of 2,000 and 39.3-39.4 s in chunks of 500 (the model
+    evaluates 500 at a time either way)."""
+    most = n_samples // LEAST_CHUNKS // SMALLEST_CHUNK * SMALLEST_CHUNK
+    return max(SMALLEST_CHUNK, min(LARGEST_CHUNK, most))
+
+
 @dataclass(frozen=True)
 class Plan:
     """Which draws a store holds: ``n_samples`` draws of seed ``seed`` in chunks of
-    ``chunk_size`` (chunk ``i`` is draws ``i·chunk_size`` up to the next chunk).
+    ``chunk_size`` (chunk ``i`` is draws ``i·chunk_size`` up to the next chunk; None:
+    :func:`default_chunk_size`).
 
     Raises
     ------
@@ -124,11 +140,13 @@ class Plan:
 
     n_samples: int
     seed: int
-    chunk_size: int
+    chunk_size: int | None = None
 
     def __post_init__(self) -> None:
         check_count("n", self.n_samples, 1)
         check_count("seed", self.seed, 0)
+        if self.chunk_size is None:
+            object.__setattr__(self, "chunk_size", default_chunk_size(self.n_samples))
         check_count("chunk_size", self.chunk_size, 1)
         if self.n_chunks > MAX_CHUNKS:
             raise InputError(f"n is {self.n_samples:,} in chunks of {self.chunk_size:,}: {self.n_chunks:,} chunks, "

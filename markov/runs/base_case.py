@@ -23,7 +23,7 @@ from ..inputs.load import ModelInputs
 from ..models import build_model, calibration_table, model_vs_data, results_table
 from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import backend_for
-from ..probabilistic.psa import DEFAULT_CHUNK_SIZE, Progress, PSAResults
+from ..probabilistic.psa import Progress, PSAResults
 from ..report import write_reports
 from ..results import (
     CALIBRATION,
@@ -63,7 +63,7 @@ class AnalysisOutputs:
 
 def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | None = None,
                  seed: int | None = None, progress: Progress | None = None, workers: int = 1,
-                 scheduler=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 scheduler=None, chunk_size: int | None = None,
                  evppi_samples: int | None = None, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS,
                  phases: figures.Phases | None = None, figure_workers: int | None = None) -> AnalysisOutputs:
     """Base case (and PSA, with all its tables and figures) of an analysis, under ``out``.
@@ -103,7 +103,7 @@ def run_analysis(inputs: ModelInputs, out: str | Path, *, psa_samples: int | Non
 
 def run_report(inputs: ModelInputs, out: str | Path, *, psa_samples: int = 1000, seed: int | None = None,
                dsa: bool = True, progress: Progress | None = None, workers: int = 1, scheduler=None,
-               chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
+               chunk_size: int | None = None, evppi_samples: int | None = None,
                formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: figures.Phases | None = None,
                figure_workers: int | None = None) -> tuple[AnalysisOutputs, list[Path]]:
     """``markov report``: the base case and a PSA of ``psa_samples`` draws (:func:`run_analysis`),

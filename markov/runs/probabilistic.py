@@ -15,7 +15,7 @@ from ..decision.gsa import groups_by_source
 from ..inputs.load import ModelInputs
 from ..plots import DEFAULT_FIGURE_FORMATS
 from ..probabilistic.batch import backend_for, run_batch
-from ..probabilistic.psa import DECISION_MEASURES, DEFAULT_CHUNK_SIZE, Progress, PSAResults, check_memory, read_psa
+from ..probabilistic.psa import DECISION_MEASURES, Progress, PSAResults, check_memory, read_psa
 from ..probabilistic.store import Plan
 from ..results import (
     CE_PLANE,
@@ -37,7 +37,7 @@ from .tables import default_wtp, icer_summaries, psa_summary, thresholds_of, wtp
 
 
 def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *, workers: int = 1, scheduler=None,
-                      chunk_size: int = DEFAULT_CHUNK_SIZE, evppi_samples: int | None = None,
+                      chunk_size: int | None = None, evppi_samples: int | None = None,
                       progress: Progress | None = None, phases: figures.Phases | None = None,
                       figure_workers: int | None = None, **write_options) -> tuple[list[Path], pd.DataFrame]:
     """``markov psa``: the PSA into the results store under ``out`` (resumable; its
@@ -57,7 +57,7 @@ def run_probabilistic(inputs: ModelInputs, out: str | Path, n: int, seed: int, *
     return files, summary
 
 
-def check_stored_psa(inputs: ModelInputs, n: int, seed: int, chunk_size: int, evppi_samples: int | None) -> Plan:
+def check_stored_psa(inputs: ModelInputs, n: int, seed: int, chunk_size: int | None, evppi_samples: int | None) -> Plan:
     """The plan of a PSA of ``n`` draws into a store, refused (:class:`InputError`) if its
     counts are not counts, or if what its decision analysis reads back would not fit in
     memory (:func:`markov.probabilistic.psa.check_memory`; ``evppi_samples`` None: as
@@ -82,7 +82,7 @@ def _cost_discount_rate(inputs: ModelInputs) -> float:
 
 
 def run_stored_psa(inputs: ModelInputs, n: int, seed: int, out: str | Path, *, progress: Progress | None = None,
-                   workers: int = 1, scheduler=None, backend=None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   workers: int = 1, scheduler=None, backend=None, chunk_size: int | None = None,
                    evppi_samples: int | None = None) -> PSAResults:
     """Run (or resume) the PSA into the results store under ``out`` (on ``workers``, a
     ``scheduler`` or a ``backend`` from :func:`markov.probabilistic.batch.backend_for`)

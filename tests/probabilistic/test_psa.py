@@ -13,7 +13,9 @@ from markov.cli import main
 from markov.inputs import load_analysis
 from markov.decision import probabilistic as decide
 from markov.decision.probabilistic import running_mean
-from markov.probabilistic.psa import read_psa, run_psa
+from markov.probabilistic import psa as psa_module
+from markov.probabilistic.psa import evaluate_chunk, read_psa, run_psa
+from markov.probabilistic.store import Plan, default_chunk_size
 from markov.uncertainty import DRAWS_PER_SEED_BLOCK, uniform_rows
 
 
@@ -44,6 +46,30 @@ def test_psa_is_identical_whatever_the_chunk_size(small):
     later = small.sample(5, seed=5, start=30)
     for ref in small.uncertain:
         np.testing.assert_array_equal(later[ref], one.parameters[ref].to_numpy()[30:35])
+
+
+def test_a_chunk_larger_than_an_evaluation_block_is_evaluated_block_by_block_with_the_same_bits(small, monkeypatch):
+    model = psa_module.build_model(small)
+    whole = evaluate_chunk(small, 5, 0, 40, model)  # one block (blocks hold 500)
+    sizes = []
+    evaluate = model.evaluate
+    monkeypatch.setattr(model, "evaluate", lambda params, **kw: sizes.append(params.n_samples) or evaluate(params, **kw))
+    monkeypatch.setattr(psa_module, "EVALUATION_BLOCK_DRAWS", 7)
+    chunk = evaluate_chunk(small, 5, 0, 40, model)
+    assert sizes == [7, 7, 7, 7, 7, 5]
+    assert (chunk.start, chunk.stop) == (0, 40)
+    for part in ("parameters", "outcomes", "unreachable"):
+        pd.testing.assert_frame_equal(getattr(chunk, part), getattr(whole, part), check_exact=True)
+        assert isinstance(getattr(chunk, part).index, pd.RangeIndex)
+
+
+@pytest.mark.parametrize(("n", "size"), [(1, 500), (7_999, 500), (10_000, 500), (15_999, 500), (16_000, 1_000),
+                                         (31_999, 1_500), (32_000, 2_000), (1_000_000, 2_000)])
+def test_a_stored_psa_takes_chunks_of_500_to_2000_draws_at_least_16_where_the_draws_allow(n, size):
+    assert default_chunk_size(n) == size
+    plan = Plan(n, 1)
+    assert plan.chunk_size == size and plan.n_chunks >= min(16, -(-n // 500))
+    assert Plan(n, 1, 7).chunk_size == 7  # asked for: kept
 
 
 def test_psa_results_feed_the_decision_analysis(small):
