@@ -178,6 +178,30 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
     return out_arr
 
 
+def blockwise_products(const double[:, ::1] starts, const double[:, ::1] within, double[:, ::1] out):
+    """out[s, b·B + j] = starts[s, b] · within[s, j] for every column of ``out`` (n, T),
+    with B = within.shape[1]: an exponential curve on an even grid from its values at the
+    start of each block of B time points and its falls within a block (one product a
+    point instead of an exponential). starts: (1 or n, ceil(T / B)); within: (1 or n, B).
+    """
+    cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1], block = within.shape[1]
+    cdef Py_ssize_t n_blocks = (n_times + block - 1) // block
+    cdef bint starts_per_sample = starts.shape[0] > 1, within_per_sample = within.shape[0] > 1
+    cdef Py_ssize_t s, k, j, stop
+    cdef double base
+    cdef const double* fall
+    cdef double* row
+    with nogil:
+        for s in range(n):
+            fall = &within[s if within_per_sample else 0, 0]
+            for k in range(n_blocks):
+                base = starts[s if starts_per_sample else 0, k]
+                row = &out[s, k * block]
+                stop = min(block, n_times - k * block)
+                for j in range(stop):
+                    row[j] = base * fall[j]
+
+
 def sequencing_step(const double[:, :] occupancy,
                     const double[:, :] entries,
                     const double[:, ::1] death_share,

@@ -8,6 +8,11 @@ import numpy as np
 
 from .. import _engine
 from .._validate import InputError
+from ..grid import TimeGrid
+
+#: Time points per block of :func:`exponential_survival`: near the square root of a grid's
+#: (1,045 weekly points in 20 years), so that it takes few exponentials.
+EXPONENTIAL_BLOCK = 32
 
 
 def floor_survival(survival: np.ndarray, death_share, population_survival: np.ndarray,
@@ -44,6 +49,26 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
         population_death = death_probabilities(population_survival)
     return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
                                   population_death)
+
+
+def exponential_survival(rate_per_year: np.ndarray, grid: TimeGrid) -> np.ndarray:
+    """exp(−rate·t) on the grid, ``(n_samples, n_cycles + 1)`` and C-contiguous, for rates
+    per year ``(n_samples,)``.
+
+    Since exp(−λ(t_b + jΔ)) = exp(−λ·t_b)·exp(−λ·jΔ), the exponential is taken at the
+    first time point of each block of :data:`EXPONENTIAL_BLOCK` and for each step within
+    a block, and every point is one product of the two: 16 times fewer exponentials on the
+    weekly 20-year grid, and one pass that writes the result. Each value is within a few
+    units in the last place of exp(−λ·t) (it differs by the rounding of the product and of
+    λ·t: about 1e-15 relative where λ·t is near 1, 1e-14 where it is near 30).
+    """
+    rate = np.negative(np.asarray(rate_per_year, dtype=np.float64).reshape(-1, 1))
+    times = grid.times_years
+    starts = np.exp(rate * times[::EXPONENTIAL_BLOCK])
+    within = np.exp(rate * (grid.cycle_length_years * np.arange(EXPONENTIAL_BLOCK)))
+    out = np.empty((rate.shape[0], times.size))
+    _engine.blockwise_products(starts, within, out)
+    return out
 
 
 def add_scaled_rows(out: np.ndarray, scale: np.ndarray, rows: np.ndarray) -> None:

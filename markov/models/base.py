@@ -11,12 +11,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..engine import general_population_survival
+from ..engine import exponential_survival, general_population_survival
 from ..grid import DAYS_PER_YEAR, TimeGrid
 from ..inputs import ModelInputs, ParameterSet
 from ..inputs.schema import DrugCourse, TimeOnTreatment
 from ..inputs.structures import Population
-from ..survival import GeneralPopulationSurvival, LifeTable, SurvivalCurve
+from ..survival import TIME_UNIT_YEARS, GeneralPopulationSurvival, LifeTable, SurvivalCurve
 from .curves import Cohort, build_curves
 from .protocol import StrategyResult
 from .shared import SharedWork
@@ -50,7 +50,9 @@ class CurvesOnGrid(Mapping[str, np.ndarray]):
         return found
 
     def _evaluate(self, curve: SurvivalCurve) -> np.ndarray:
-        found = curve.survival_on_grid(self._grid)
+        hazard = curve.constant_hazard()  # an exponential: a product a point, not an exponential
+        found = curve.survival_on_grid(self._grid) if hazard is None else exponential_survival(
+            hazard / TIME_UNIT_YEARS[curve.time_unit], self._grid)
         found.flags.writeable = False
         return found
 

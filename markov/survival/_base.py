@@ -93,6 +93,13 @@ class SurvivalCurve(ABC):
     def _log_hazard(self, t: np.ndarray) -> np.ndarray:
         """log h(t) for ``t`` broadcastable against ``(n_samples, 1)``."""
 
+    def constant_hazard(self) -> np.ndarray | None:
+        """The hazard per :attr:`time_unit`, ``(n_samples,)``, where it is the same at every
+        time (an exponential curve, or one made from it by a hazard ratio or a time
+        ratio); else None. Such a curve is exp(−hazard·t), which the model's grid takes
+        with few exponentials (:func:`markov.engine.exponential_survival`)."""
+        return None
+
     def _breakpoints(self) -> np.ndarray:
         """Times (in :attr:`time_unit`) where the hazard may jump; integration splits there."""
         return np.empty(0)

@@ -70,6 +70,10 @@ class ProportionalHazards(SurvivalCurve):
     def _log_hazard(self, t):
         return np.log(self.hazard_ratio)[:, None] + self.reference._log_hazard(t)
 
+    def constant_hazard(self) -> np.ndarray | None:
+        hazard = self.reference.constant_hazard()
+        return None if hazard is None else self.hazard_ratio * hazard
+
     def _breakpoints(self):
         return self.reference._breakpoints()
 
@@ -95,6 +99,10 @@ class AcceleratedFailureTime(SurvivalCurve):
 
     def _log_hazard(self, t):
         return self.reference._log_hazard(t / self._factor()) - np.log(self._factor())
+
+    def constant_hazard(self) -> np.ndarray | None:
+        hazard = self.reference.constant_hazard()
+        return None if hazard is None else hazard / self.acceleration_factor
 
     def _breakpoints(self):
         return np.unique(np.outer(self.acceleration_factor, self.reference._breakpoints()))

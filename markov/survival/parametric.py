@@ -125,6 +125,9 @@ class Exponential(ParametricSurvival):
     def _cumulative_hazard(self, t):
         return self._column("rate") * t
 
+    def constant_hazard(self) -> np.ndarray:
+        return self.rate
+
     def _survival(self, t):
         return self._broadcast(survival_of_scaled(self._column("rate"), t))
 

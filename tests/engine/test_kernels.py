@@ -1,11 +1,13 @@
 """The compiled general-population survival against a direct integration of the life
-table's force of mortality, and against the curve's numpy formula, bit for bit."""
+table's force of mortality, and against the curve's numpy formula, bit for bit; an
+exponential curve on the grid against numpy's exponential of each point."""
 import math
 
 import numpy as np
 import pytest
 
-from markov.engine import general_population_survival
+from markov import TimeGrid, _engine
+from markov.engine import exponential_survival, general_population_survival
 from markov.survival import GeneralPopulationSurvival, LifeTable
 
 #: Years since the start: a weekly grid past the oldest table age, and times between its points.
@@ -109,3 +111,29 @@ def test_a_floor_keeps_a_death_share_of_one_as_one_1():
     np.testing.assert_array_equal(curve, curve_beside[:6])
     np.testing.assert_array_equal(share_beside[:6], 1.0)
     assert floored_beside == floored + floor_survival(survival[:1], np.full(1, 0.5), population)[2]
+
+
+@pytest.mark.verification(kind="closed form", against="numpy's exp(-rate * t) at every time point of the grid",
+                          tolerance="4 units in the last place times max(1, rate * t)")
+@pytest.mark.parametrize(("cycle_years", "n_cycles"),
+                         [(7 / 365.25, 1044), (1 / 12, 240), (0.25, 64), (0.5, 31), (1.0, 5), (1.0, 1)])
+def test_exponential_survival_on_the_grid_is_the_exponential_of_each_time_point(cycle_years, n_cycles):
+    grid = TimeGrid(cycle_years, n_cycles)  # grids shorter than a block, one block and a bit, many blocks
+    rates = np.concatenate([np.geomspace(1e-4, 50.0, 97), [0.7, 0.0]])
+    found = exponential_survival(rates, grid)
+    exact = np.exp(-rates[:, None] * grid.times_years[None, :])
+    assert found.shape == exact.shape and found.flags.c_contiguous
+    np.testing.assert_array_equal(found[:, 0], 1.0)
+    np.testing.assert_array_equal(found[-1], 1.0)  # a rate of 0 never falls
+    exponent = np.maximum(1.0, rates[:, None] * grid.times_years[None, :])
+    tolerance = 4 * np.finfo(np.float64).eps * exponent * exact + np.finfo(np.float64).tiny
+    assert (np.abs(found - exact) <= tolerance).all()
+    # a sample's row does not depend on the samples beside it
+    np.testing.assert_array_equal(exponential_survival(np.array([0.7]), grid), found[-2:-1])
+
+
+def test_blockwise_products_repeat_a_row_given_once_and_leave_no_point_unwritten():
+    starts, within = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 10.0], [1.0, 100.0]])
+    out = np.full((2, 5), np.nan)
+    _engine.blockwise_products(starts, within, out)
+    np.testing.assert_array_equal(out, [[1, 10, 2, 20, 3], [1, 100, 2, 200, 3]])

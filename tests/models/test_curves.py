@@ -188,3 +188,16 @@ def test_a_cycle_of_curves_is_refused(tmp_path):
     inputs = load_analysis(analysis(tmp_path, curves))
     with pytest.raises(InputError, match=r"curves: a -> b -> a: a curve cannot refer to itself"):
         build_model(inputs).curves(inputs.populations["imbrave150"], inputs.base_case())
+
+
+def test_curves_on_the_grid_take_an_exponential_by_products_and_any_other_curve_as_it_evaluates_itself():
+    from markov import TimeGrid
+    from markov.models.base import CurvesOnGrid
+    from markov.survival import Exponential
+    grid = TimeGrid(7 / 365.25, 1044)
+    exponential = Exponential([0.02, 0.3], time_unit="months")
+    curves = {"pfs": ProportionalHazards(exponential, 0.8), "os": Weibull([0.8, 1.2], 10.0, time_unit="months")}
+    on_grid = CurvesOnGrid(curves, grid)
+    assert not any(on_grid[name].flags.writeable for name in curves)
+    np.testing.assert_array_equal(on_grid["os"], curves["os"].survival_on_grid(grid))
+    np.testing.assert_allclose(on_grid["pfs"], curves["pfs"].survival_on_grid(grid), rtol=1e-13, atol=0)

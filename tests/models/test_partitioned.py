@@ -27,6 +27,7 @@ from markov.engine import CurveCrossingWarning, floor_survival, run_markov, run_
 from markov.inputs import load_analysis
 from markov.inputs.merge import deep_merge
 from markov.models import build_model
+from markov.models.base import CurvesOnGrid
 from markov.models.curves import build_curves
 from markov.outcomes import Accumulator
 from markov.survival.adjust import floor_at_general_population
@@ -255,11 +256,12 @@ def test_occupancy_of_the_hcc_analysis_is_the_engines_in_every_sample():
     model = build_model(inputs)
     params = inputs.sample(6, seed=11)
     population = inputs.populations["imbrave150"]
-    curves = build_curves(population.curves, params)
+    # on the grid as the model puts them (an exponential curve by blocks of products)
+    curves = CurvesOnGrid(build_curves(population.curves, params), model.grid)
     general = model.general_population(population, params)
     for result in model.evaluate(params):
         strategy = population.strategies[result.strategy]
-        pfs, os_ = (curves[p.survival].survival_on_grid(model.grid) for p in strategy.partitions)
+        pfs, os_ = (np.array(curves[p.survival]) for p in strategy.partitions)
         os_, _, floored = floor_survival(os_, np.ones(params.n_samples), general)
         engine = run_partitioned_survival([pfs, os_])
         occupancy = result.trace.occupancy
@@ -267,7 +269,7 @@ def test_occupancy_of_the_hcc_analysis_is_the_engines_in_every_sample():
         np.testing.assert_array_equal(occupancy[:, :, 2:], engine.occupancy[:, :, 1:])
         tot = strategy.partitions[0].time_on_treatment  # on treatment: on any drug, each on its own curve
         names = [own.curve for own in tot.by_drug.values()] or [tot.curve]
-        on_any = np.maximum.reduce([curves[name].survival_on_grid(model.grid) for name in names])
+        on_any = np.maximum.reduce([curves[name] for name in names])
         np.testing.assert_array_equal(occupancy[:, :, 0], np.minimum(on_any, engine.occupancy[:, :, 0]))
         assert (result.floored_cycles, result.crossing_time_points) == (floored, 0)
 

@@ -343,3 +343,16 @@ def test_log_normal_survival_and_the_hazard_of_curves_relative_to_it_share_one_e
         np.testing.assert_allclose(found, hazard, rtol=1e-15, atol=0)
         np.testing.assert_array_equal(found[exact], hazard[exact])
         assert not found.flags.writeable
+
+
+def test_a_constant_hazard_is_reported_only_for_exponential_curves_and_those_made_from_them():
+    exponential = Exponential([0.05, 0.1], time_unit="months")
+    np.testing.assert_array_equal(exponential.constant_hazard(), [0.05, 0.1])
+    np.testing.assert_allclose(ProportionalHazards(exponential, 0.7).constant_hazard(), [0.035, 0.07], rtol=1e-15)
+    np.testing.assert_allclose(AcceleratedFailureTime(exponential, 2.0).constant_hazard(), [0.025, 0.05], rtol=1e-15)
+    for curve in (ProportionalHazards(exponential, 0.7), AcceleratedFailureTime(exponential, 2.0)):  # what it says
+        hazard = curve.constant_hazard()
+        np.testing.assert_allclose(curve.survival(TIMES), np.exp(-hazard[:, None] * TIMES), rtol=1e-13)
+    for curve in (REFERENCE, ProportionalHazards(REFERENCE, 0.7), LogNormal(2.0, 1.0, time_unit="months"),
+                  PiecewiseExponential([0.05, 0.1], [6.0], time_unit="months"), MixtureCure(0.3, exponential)):
+        assert curve.constant_hazard() is None
