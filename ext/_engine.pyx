@@ -519,6 +519,10 @@ cdef bint _same_memory(const double[:, :] given, double[:, :] state):
 cdef double _NEARLY_ONE = 1.0 - 1e-9
 
 
+# How near the floor a cycle must come to be computed as floored: far above rounding.
+cdef double _FLOOR_MARGIN = 1e-9
+
+
 def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                    const double[:, ::1] population_death):
     """General-population mortality as a floor on each cycle's probability of death.
@@ -531,40 +535,68 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
 
     In each cycle the event probability 1 - S(t + 1) / S(t) is raised to the general
     population's probability of death q if lower, and the share of events that are
-    deaths to q / events if lower, so that deaths alone reach q. One pass per sample,
-    in the order of the vectorised formula it replaces (cumulative product, then the
-    curve's start), so the result is the same to the last bit.
+    deaths to q / events if lower, so that deaths alone reach q.
 
-    Returns the floored curve (n, T), the death share by cycle (n, T - 1), clipped to
-    [0, 1] (one 1, (1, 1), where every share given is 1: a share of 1 is never raised, so
-    every event stays a death), and the number of (sample, cycle) pairs in which the
-    floor binds: the event probability or the death share was raised (with a death share
-    of 1 only the first can be, so both are counted).
+    Each sample is first read up to the first cycle that the floor may change (its deaths
+    alone within a margin of q, or S not positive), with products instead of quotients:
+    before it the curve is the given one, and the share the given one. From that cycle on
+    the curve is each value times one minus its cycle's event probability (floored).
+
+    Returns None where the floor changes no cycle of any sample (the curve and share are
+    the given ones); else the floored curve (n, T), the death share by cycle (n, T - 1),
+    clipped to [0, 1] (one 1, (1, 1), where every share given is 1: a share of 1 is never
+    raised, so every event stays a death), and the number of (sample, cycle) pairs in
+    which the floor binds: the event probability or the death share was raised (with a
+    death share of 1 only the first can be, so both are counted).
     """
     cdef Py_ssize_t n = max(survival.shape[0], death_share.shape[0], population_death.shape[0])
     cdef Py_ssize_t n_times = survival.shape[1]
     cdef bint own_per_sample = survival.shape[0] > 1, share_per_sample = death_share.shape[0] > 1
     cdef bint population_per_sample = population_death.shape[0] > 1
-    cdef Py_ssize_t s, c, floored = 0
+    cdef Py_ssize_t s, c, start, floored = 0
     cdef bint every_death = True  # every event a death, in every sample: the share stays 1
+    cdef bint any_change = False
     for s in range(death_share.shape[0]):
         every_death = every_death and death_share[s] == 1.0
-    curve_arr = np.empty((n, n_times))
-    share_arr = np.ones((1, 1)) if every_death else np.empty((n, n_times - 1))
-    cdef double[:, ::1] curve = curve_arr
-    cdef double[:, ::1] share = share_arr
+    first_arr = np.empty(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] first = first_arr
     cdef const double* own
     cdef const double* population
-    cdef double given, events, dying, needed, raised, product
+    cdef double given, events, dying, needed, raised, falling, raise_from
     cdef bint binding
     with nogil:
         for s in range(n):
             own = &survival[s if own_per_sample else 0, 0]
             population = &population_death[s if population_per_sample else 0, 0]
             given = death_share[s if share_per_sample else 0]
-            curve[s, 0] = own[0]
-            product = 1.0
+            # q >= share * events (the share raised) or q > events (binding), times S(t) > 0
+            raise_from = given * _NEARLY_ONE * (1.0 - _FLOOR_MARGIN)
+            first[s] = n_times - 1
             for c in range(n_times - 1):
+                falling = own[c] - own[c + 1]
+                if not own[c] > 0 or population[c] * own[c] >= raise_from * falling \
+                        or population[c] * own[c] > falling * (1.0 - _FLOOR_MARGIN):
+                    first[s] = c
+                    any_change = True
+                    break
+    if not any_change:
+        return None
+    curve_arr = np.empty((n, n_times))
+    share_arr = np.ones((1, 1)) if every_death else np.empty((n, n_times - 1))
+    cdef double[:, ::1] curve = curve_arr
+    cdef double[:, ::1] share = share_arr
+    with nogil:
+        for s in range(n):
+            own = &survival[s if own_per_sample else 0, 0]
+            population = &population_death[s if population_per_sample else 0, 0]
+            given = death_share[s if share_per_sample else 0]
+            start = first[s]
+            memcpy(&curve[s, 0], own, (start + 1) * sizeof(double))
+            if not every_death:
+                raised = 0.0 if given < 0.0 else (1.0 if given > 1.0 else given)
+                for c in range(start):
+                    share[s, c] = raised
+            for c in range(start, n_times - 1):
                 events = 1.0 - (own[c + 1] / own[c] if own[c] > 0 else 1.0)
                 dying = population[c]
                 binding = dying > events
@@ -582,8 +614,7 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                 if not every_death:
                     raised = needed if needed > given else given
                     share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)
-                product *= 1.0 - events
-                curve[s, c + 1] = product * own[0]
+                curve[s, c + 1] = curve[s, c] * (1.0 - events)
     return curve_arr, share_arr, floored
 
 

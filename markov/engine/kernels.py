@@ -36,10 +36,15 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
     -------
     curve : ndarray, shape (n_samples, n_times)
         In each cycle the event probability 1 − S(t+1)/S(t) raised to the general
-        population's probability of death q where lower.
-    death_share : ndarray, shape (n_samples, n_cycles), or (1, 1)
-        Raised to q / events where lower, so that deaths alone reach q; one 1 where every
-        share given is 1 (every event a death, which no floor changes).
+        population's probability of death q where lower. Until the first cycle the floor
+        changes, a sample's curve is the given one; after it, each value is the one before
+        times one minus the cycle's event probability (so a value not floored may differ
+        from the given one by rounding: about 1e-15 relative). The given array itself
+        where the floor changes no cycle of any sample.
+    death_share : ndarray, shape (n_samples, n_cycles), (1 or n_samples, 1) or (1, 1)
+        Raised to q / events where lower, so that deaths alone reach q, and clipped to
+        [0, 1]; one value per sample where the floor changes no cycle of any sample; one 1
+        where every share given is 1 (every event a death, which no floor changes).
     floored : int
         (Sample, cycle) pairs in which the floor binds: the event probability or the
         death share was raised (a death share of 1 cannot be raised, so a curve that
@@ -47,8 +52,14 @@ def floor_survival(survival: np.ndarray, death_share, population_survival: np.nd
     """
     if population_death is None:
         population_death = death_probabilities(population_survival)
-    return _engine.floor_survival(survival, np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64)),
-                                  population_death)
+    shares = np.atleast_1d(np.ascontiguousarray(death_share, dtype=np.float64))
+    found = _engine.floor_survival(survival, shares, population_death)
+    if found is not None:
+        return found
+    n = max(survival.shape[0], shares.shape[0], population_death.shape[0])
+    curve = survival if survival.shape[0] == n else np.repeat(survival, n, axis=0)
+    share = np.ones((1, 1)) if (shares == 1.0).all() else np.clip(shares, 0.0, 1.0)[:, None]
+    return curve, share, 0
 
 
 def exponential_survival(rate_per_year: np.ndarray, grid: TimeGrid) -> np.ndarray:

@@ -4,7 +4,9 @@
   (on the shipped weekly grid, where the convolutions go through the FFT).
 * Best supportive care fed by the first line and every second-line option at once equals
   the share-weighted sum of one sequence per option (the model is linear in the cohort).
-* The compiled general-population floor is the vectorised formula it replaced, bit for bit.
+* The compiled general-population floor is the vectorised formula it replaced: the same
+  shares and counts bit for bit, the curve to rounding (it starts again from the given
+  curve where the floor first changes a cycle).
 * Values by cycle are accumulated over traces of any memory layout.
 """
 import numpy as np
@@ -122,7 +124,15 @@ def _floor_vectorised(survival, death_share, population_survival):
     return curve, share, floored
 
 
-def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
+def _assert_floor_is(got, expected):
+    """The floored curve to 1e-14 relative (the formula multiplies from t = 0, the compiled
+    floor from the first cycle it changes), the shares and the count exactly."""
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(np.broadcast_to(got[1], expected[1].shape), expected[1])
+    assert got[2] == expected[2]
+
+
+def test_compiled_floor_is_the_vectorised_formula():
     rng = np.random.default_rng(7)
     n, n_times = 9, 60
     steps = rng.uniform(0.85, 1.0, (n, n_times - 1))
@@ -134,9 +144,8 @@ def test_compiled_floor_is_the_vectorised_formula_bit_for_bit():
     death_share = rng.uniform(0.0, 1.0, n)
     got = floor_survival(survival, death_share, population)
     expected = _floor_vectorised(survival, death_share, population)
-    np.testing.assert_array_equal(got[0], expected[0])
-    np.testing.assert_array_equal(got[1], expected[1])
-    assert got[2] == expected[2] > 0
+    _assert_floor_is(got, expected)
+    assert got[2] > 0
     # a curve that ends only in death (share 1): the floor binds at least in every cycle of the flat curve
     dying_only = floor_survival(survival, np.ones(n), population)[2]
     assert dying_only == _floor_vectorised(survival, np.ones(n), population)[2] >= n_times - 1
@@ -160,11 +169,27 @@ def test_compiled_floor_decides_a_share_needed_next_to_the_share_given_as_the_fo
     populations = np.repeat(population[None, :], shares.size, axis=0)
     got = floor_survival(curves, shares, populations)
     expected = _floor_vectorised(curves, shares, populations)
-    np.testing.assert_array_equal(got[0], expected[0])
-    np.testing.assert_array_equal(got[1], expected[1])
-    assert got[2] == expected[2]
+    _assert_floor_is(got, expected)
     raised = got[1][:, 10] > shares
     assert raised[:5].all() and not raised[6:9].any()  # raised below the share needed, never above it
+
+
+def test_a_floor_that_changes_no_cycle_gives_back_the_curve_and_shares_and_a_sample_the_same_beside_others():
+    times = np.arange(300) / 52
+    rates = np.array([[0.8], [1.5], [3.0]])
+    survival = np.exp(-rates * times[None, :])  # far above the general population's mortality
+    population = np.exp(-0.01 * times[None, :])
+    shares = np.array([0.2, 0.5, 1.0])
+    curve, share, floored = floor_survival(survival, shares, population)
+    assert curve is survival and floored == 0
+    np.testing.assert_array_equal(share, shares[:, None])
+    assert floor_survival(survival, np.ones(3), population)[1].shape == (1, 1)
+    _assert_floor_is((curve, share, floored), _floor_vectorised(survival, shares, population))
+    # beside a sample the floor changes (a share of 0: any death raises it), each unchanged one is the same
+    beside = floor_survival(np.vstack([survival, survival[:1]]), np.append(shares, 0.0), population)
+    assert beside[1].shape == (4, len(times) - 1) and beside[2] > 0
+    np.testing.assert_array_equal(beside[0][:3], survival)
+    np.testing.assert_array_equal(beside[1][:3], np.broadcast_to(shares[:, None], (3, len(times) - 1)))
 
 
 @pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
