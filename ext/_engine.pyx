@@ -760,7 +760,7 @@ def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_sta
 
 def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] factor, const double[:, :] cap,
                                  const double[::1] at_start, const double[::1] at_end,
-                                 const double[:, :, :] occupancy):
+                                 const double[:, :, :] occupancy, const uint8_t[:, ::1] needed=None):
     """cycle_weighted_totals of values min(level[s, j] * factor[s, c], cap[s, c]), without
     building them: a utility by state, adjusted for age and capped at the general
     population's, say.
@@ -769,15 +769,20 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
     value is rounded as numpy rounds ``np.minimum(level * factor, cap)``, and summed in
     the order of cycle_weighted_totals, so the two agree bit for bit. States are summed
     four at a time, each in cycle order: four running sums that do not wait on each
-    other, as one sum waits on itself.
+    other, as one sum waits on itself. With ``needed`` (1 or n, n_states), only the
+    states it marks are summed (the others are 0), each as it would be among all.
     """
     cdef Py_ssize_t n = occupancy.shape[0], n_cycles = factor.shape[1], k = occupancy.shape[2]
     cdef bint level_per_sample = level.shape[0] > 1, factor_per_sample = factor.shape[0] > 1
     cdef bint cap_per_sample = cap.shape[0] > 1
+    cdef bint masked = needed is not None
+    cdef bint needed_per_sample = masked and needed.shape[0] > 1
     cdef Py_ssize_t step = occupancy.strides[1] // sizeof(double)  # between time points
-    total_arr = np.empty((n, k))
+    total_arr = np.zeros((n, k))
+    states_arr = np.empty(k, dtype=np.intp)
     cdef double[:, ::1] total = total_arr
-    cdef Py_ssize_t s, c, j, j1, j2, j3, sl, sf, sc
+    cdef Py_ssize_t[::1] states = states_arr  # the states summed in this sample
+    cdef Py_ssize_t s, c, g, j, j0, j1, j2, j3, m, sl, sf, sc
     cdef const double* m0
     cdef const double* m1
     cdef const double* m2
@@ -788,11 +793,16 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
             sl = s if level_per_sample else 0
             sf = s if factor_per_sample else 0
             sc = s if cap_per_sample else 0
-            for j in range(0, k, 4):
+            m = 0
+            for j in range(k):
+                if not masked or needed[s if needed_per_sample else 0, j]:
+                    states[m] = j
+                    m += 1
+            for g in range(0, m, 4):
                 # a last group of fewer than four repeats its last state: summed twice, kept once
-                j1, j2, j3 = min(j + 1, k - 1), min(j + 2, k - 1), min(j + 3, k - 1)
-                m0, m1, m2, m3 = &occupancy[s, 0, j], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
-                l0, l1, l2, l3 = level[sl, j], level[sl, j1], level[sl, j2], level[sl, j3]
+                j0, j1, j2, j3 = states[g], states[min(g + 1, m - 1)], states[min(g + 2, m - 1)], states[min(g + 3, m - 1)]
+                m0, m1, m2, m3 = &occupancy[s, 0, j0], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
+                l0, l1, l2, l3 = level[sl, j0], level[sl, j1], level[sl, j2], level[sl, j3]
                 t0 = t1 = t2 = t3 = 0.0
                 for c in range(n_cycles):
                     scale, limit, a, b = factor[sf, c], cap[sc, c], at_start[c], at_end[c]
@@ -804,7 +814,7 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     t2 += (limit if limit < value else value) * (a * m2[c * step] + b * m2[(c + 1) * step])
                     value = l3 * scale
                     t3 += (limit if limit < value else value) * (a * m3[c * step] + b * m3[(c + 1) * step])
-                total[s, j], total[s, j1], total[s, j2], total[s, j3] = t0, t1, t2, t3
+                total[s, j0], total[s, j1], total[s, j2], total[s, j3] = t0, t1, t2, t3
     return total_arr
 
 

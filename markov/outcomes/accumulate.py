@@ -211,7 +211,9 @@ class Accumulator:
         """Discounted total per sample and state of a value per year by state, scaled and
         capped by cycle: min(per_year[s, j]·factor[s, c], cap[s, c]) in cycle c (a utility
         adjusted for age and capped at the general population's), in one compiled pass
-        without values of the trace's size.
+        without values of the trace's size. Where the factor is 1 in every cycle, a value
+        below its cap in every cycle is that value times :attr:`years` (the same to
+        rounding), and only the others are summed cycle by cycle.
 
         ``per_year`` is ``(1 or n_samples, n_states)``; ``factor`` and ``cap`` are ``(1 or
         n_samples, n_cycles)`` (a factor of 1 and an infinite cap leave a value unchanged).
@@ -227,7 +229,14 @@ class Accumulator:
             if array.shape[0] not in (1, trace.n_samples) or array.shape[1] != columns:
                 raise InputError(f"{name} has shape {array.shape}; expected (1 or {trace.n_samples}, {columns})")
             checked.append(array)
-        return cycle_weighted_totals(checked[0], *self._cycle_weights, trace.occupancy, checked[1], checked[2])
+        level, factor, cap = checked
+        if not (factor == 1.0).all():
+            return cycle_weighted_totals(level, *self._cycle_weights, trace.occupancy, factor, cap)
+        # not scaled by cycle (a utility not adjusted for age): a value that no cycle caps is
+        # itself in every cycle, its total the value times the discounted years in the state
+        capped = level > cap.min(axis=1, keepdims=True)
+        total = cycle_weighted_totals(level, *self._cycle_weights, trace.occupancy, factor, cap, capped)
+        return np.where(capped, total, level * self.years)
 
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""
