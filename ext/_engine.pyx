@@ -800,7 +800,8 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     m += 1
             for g in range(0, m, 4):
                 # a last group of fewer than four repeats its last state: summed twice, kept once
-                j0, j1, j2, j3 = states[g], states[min(g + 1, m - 1)], states[min(g + 2, m - 1)], states[min(g + 3, m - 1)]
+                j0, j1 = states[g], states[min(g + 1, m - 1)]
+                j2, j3 = states[min(g + 2, m - 1)], states[min(g + 3, m - 1)]
                 m0, m1, m2, m3 = &occupancy[s, 0, j0], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
                 l0, l1, l2, l3 = level[sl, j0], level[sl, j1], level[sl, j2], level[sl, j3]
                 t0 = t1 = t2 = t3 = 0.0

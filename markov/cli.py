@@ -106,8 +106,8 @@ def _add_batch(command: argparse.ArgumentParser, draws: str) -> None:
                        help="compute on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (needs markov-hcc[dask] "
                             "on the client and on every worker)")
     batch.add_argument("--chunk-size", type=int, default=None, metavar="DRAWS",
-                       help=f"draws per chunk of a new PSA (default: {SMALLEST_CHUNK} up to {LARGEST_CHUNK:,}, to have at "
-                            f"least {LEAST_CHUNKS} chunks; a resumed PSA keeps its own)")
+                       help=f"draws per chunk of a new PSA (default: {SMALLEST_CHUNK} up to {LARGEST_CHUNK:,}, to "
+                            f"have at least {LEAST_CHUNKS} chunks; a resumed PSA keeps its own)")
     batch.add_argument("--evppi-samples", type=int, default=None, metavar="N",
                        help="the EVPPI regressions use the first N samples (default: every sample while the "
                             f"regressions are estimated to take at most {EVPPI_TIME_BUDGET:.0f} s, else as many as "

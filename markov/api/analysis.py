@@ -143,7 +143,8 @@ class Analysis:
         seed = self._inputs.analysis.seed if seed is None else seed
         n, workers = check_count("n", n, 1), check_count("workers", workers, 1)
         if out is None and workers == 1:
-            return ProbabilisticResults(self._inputs, run_psa(self._inputs, n, seed, chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+            in_memory = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+            return ProbabilisticResults(self._inputs, run_psa(self._inputs, n, seed, chunk_size=in_memory,
                                                               progress=progress))
         check_memory(self._inputs, n, measures=len(self.model.categories) + len(DECISION_MEASURES))
         plan = Plan(n, seed, chunk_size)

@@ -53,7 +53,12 @@ def test_a_chunk_larger_than_an_evaluation_block_is_evaluated_block_by_block_wit
     whole = evaluate_chunk(small, 5, 0, 40, model)  # one block (blocks hold 500)
     sizes = []
     evaluate = model.evaluate
-    monkeypatch.setattr(model, "evaluate", lambda params, **kw: sizes.append(params.n_samples) or evaluate(params, **kw))
+
+    def counted(params, **options):
+        sizes.append(params.n_samples)
+        return evaluate(params, **options)
+
+    monkeypatch.setattr(model, "evaluate", counted)
     monkeypatch.setattr(psa_module, "EVALUATION_BLOCK_DRAWS", 7)
     chunk = evaluate_chunk(small, 5, 0, 40, model)
     assert sizes == [7, 7, 7, 7, 7, 5]
