@@ -24,6 +24,7 @@ import numpy as np
 from timing import median_seconds
 
 import markov
+from markov.engine.memory import reused_array_memory
 from markov.models import chancellor
 from markov.outcomes import Accumulator
 
@@ -180,8 +181,14 @@ def sequencing_curves(times, draws):
 
 def run_sequences(grid, curves, death, onward, sequences, costs, utilities, method):
     """The strategies of each block of samples share one Convolutions, so that each
-    (read-only) curve is transformed once for all of them: how a model of several
-    strategies uses the engine."""
+    (read-only) curve is transformed once for all of them, and each block's arrays take
+    the memory the block before freed (reused_array_memory, as the package's PSA loops
+    do): how a model of several strategies uses the engine."""
+    with reused_array_memory():
+        return _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method)
+
+
+def _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method):
     n, n_times = curves[-1].shape
     blocks = []
     for begin in range(0, n, markov.engine.SEQUENCING_CHUNK_SAMPLES):

@@ -178,6 +178,29 @@ def convolve_truncated(const double[:, ::1] entries, const double[:, ::1] surviv
     return out_arr
 
 
+def survival_curves_hold(const double[:, ::1] rows, double tolerance):
+    """Whether every row starts within ``tolerance`` of 1, lies in [0, 1] and never rises
+    by more than ``tolerance`` from one point to the next: the rules of
+    ``markov._validate.check_survival_curves``, in one pass over each row (a NaN fails
+    every comparison). A row that fails stops the pass; the caller finds where and why.
+    """
+    cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1], s, t
+    cdef bint holds = True
+    cdef const double* row
+    if n_times == 0:
+        return True
+    with nogil:
+        for s in range(n):
+            row = &rows[s, 0]
+            holds = (fabs(row[0] - 1.0) <= tolerance) & (row[0] >= 0.0) & (row[0] <= 1.0)
+            # bitwise, not short-circuit: one branch-free loop the compiler vectorises
+            for t in range(1, n_times):
+                holds = holds & (row[t] >= 0.0) & (row[t] <= 1.0) & (row[t] - row[t - 1] <= tolerance)
+            if not holds:
+                break
+    return holds
+
+
 def blockwise_products(const double[:, ::1] starts, const double[:, ::1] within, double[:, ::1] out):
     """out[s, b·B + j] = starts[s, b] · within[s, j] for every column of ``out`` (n, T),
     with B = within.shape[1]: an exponential curve on an even grid from its values at the

@@ -10,6 +10,8 @@ import reprlib
 import numpy as np
 
 PROBABILITY_TOLERANCE = 1e-9
+#: How far a survival curve may start from 1, or rise from one point to the next (rounding).
+SURVIVAL_TOLERANCE = 1e-12
 #: The longest excerpt of a value an error message quotes (:func:`excerpt`).
 EXCERPT_CHARS = 60
 #: The most problems of one file an error lists.
@@ -111,7 +113,7 @@ def check_transition_matrices(transition: np.ndarray, name: str) -> None:
         )
 
 
-def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = 1e-12) -> None:
+def check_survival_curves(curves: np.ndarray, name: str, tolerance: float = SURVIVAL_TOLERANCE) -> None:
     """Raise unless curves ``(time point,)`` or ``(sample, time point)`` are finite,
     start at 1, stay in [0, 1] and never increase; the first violation in row-major
     order is named."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _engine
 from .._validate import (
+    SURVIVAL_TOLERANCE,
     InputError,
     as_float_array,
     as_indices,
@@ -16,7 +17,13 @@ from .._validate import (
     check_transition_matrices,
     sample_count,
 )
-from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace, _per_sample_rows, _state_names
+from .traces import (
+    CohortTrace,
+    CurveCrossingWarning,
+    PartitionedSurvivalTrace,
+    _per_sample_rows,
+    _state_names,
+)
 
 
 def run_markov(
@@ -89,7 +96,18 @@ def run_markov(
 # Partitioned survival
 # ---------------------------------------------------------------------------------
 
-def _curve_rows(curve, name: str, check=check_survival_curves) -> np.ndarray:
+def check_curves(curves: np.ndarray, name: str) -> None:
+    """:func:`~markov._validate.check_survival_curves`, its rules checked in one compiled
+    pass (``_engine.survival_curves_hold``); only curves that break one, or that the
+    kernel does not take (not float64, or rows apart in memory), go through numpy, which
+    names where and why."""
+    rows = curves.reshape((1,) * (2 - curves.ndim) + curves.shape)
+    if rows.dtype == np.float64 and rows.flags.c_contiguous and _engine.survival_curves_hold(rows, SURVIVAL_TOLERANCE):
+        return
+    check_survival_curves(curves, name)
+
+
+def _curve_rows(curve, name: str, check=check_curves) -> np.ndarray:
     """A survival curve as ``(1 or n_samples, n_time_points)``, validated by ``check(array, name)``."""
     array = as_float_array(curve, name, ndim=(1, 2), finite=False)
     check(array, name)

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.fft
 
 from .. import _engine
-from .._validate import InputError, as_float_array, check_range, check_survival_curves, sample_count
-from .cohort import _curve_rows
+from .._validate import InputError, as_float_array, check_range, sample_count
+from .cohort import _curve_rows, check_curves
 from .traces import CohortTrace, _state_names
 
 # From this many time points on, convolution is cheaper by FFT than by direct summation
@@ -123,9 +123,9 @@ class Convolutions:
         return _engine.geometric_series(rows, GEOMETRIC_TOLERANCE)
 
     def check_curves(self, rows: np.ndarray, name: str) -> None:
-        """:func:`~markov._validate.check_survival_curves`, once for an array that cannot
-        change (a population's curve, shared by its strategies)."""
-        self._once(rows, "checked", lambda array: check_survival_curves(array, name))
+        """:func:`~markov.engine.cohort.check_curves`, once for an array that cannot change
+        (a population's curve, shared by its strategies)."""
+        self._once(rows, "checked", lambda array: check_curves(array, name))
 
     def spectrum(self, array: np.ndarray) -> np.ndarray:
         """The real FFT of ``array``'s rows, zero-padded to :attr:`size` (shared, when
@@ -256,7 +256,7 @@ def run_sequencing(
                              f"progression_free, death_share, next_line_share)")
 
     # a shared Convolutions checks each read-only curve once for every strategy
-    check = method.check_curves if isinstance(method, Convolutions) else check_survival_curves
+    check = method.check_curves if isinstance(method, Convolutions) else check_curves
     survival = [_curve_rows(line.progression_free, f"{line.name}.progression_free", check) for line in lines]
     post = _curve_rows(post_progression_survival, "post_progression_survival", check)
     lengths = [row.shape[1] for row in survival] + [post.shape[1]]

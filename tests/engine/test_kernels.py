@@ -1,7 +1,9 @@
 """The compiled general-population survival against a direct integration of the life
 table's force of mortality, and against the curve's numpy formula, bit for bit; an
-exponential curve on the grid against numpy's exponential of each point."""
+exponential curve on the grid against numpy's exponential of each point; the one-pass
+check of survival curves against their rules written point by point."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -137,3 +139,67 @@ def test_blockwise_products_repeat_a_row_given_once_and_leave_no_point_unwritten
     out = np.full((2, 5), np.nan)
     _engine.blockwise_products(starts, within, out)
     np.testing.assert_array_equal(out, [[1, 10, 2, 20, 3], [1, 100, 2, 200, 3]])
+
+
+def _holds_by_rule(rows: np.ndarray, tolerance: float) -> bool:
+    """check_survival_curves' rules written point by point in Python: S(0) within the
+    tolerance of 1, every value a number in [0, 1], no rise above the tolerance."""
+    for row in rows.tolist():
+        if not abs(row[0] - 1.0) <= tolerance:
+            return False
+        for t, value in enumerate(row):
+            if not 0.0 <= value <= 1.0 or (t and not value - row[t - 1] <= tolerance):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_pass_survival_check_holds_exactly_where_every_rule_holds(seed):
+    """Monotone curves, then each spoilt at a random point by each way a curve can fail:
+    NaN, ±inf, below 0, above 1, a rise just above the tolerance (and one at it, which
+    holds), S(0) off by just more than the tolerance (and by it, which holds)."""
+    rng = np.random.default_rng(seed)
+    tolerance = 1e-12
+    curves = np.cumprod(rng.uniform(0.97, 1.0, (6, 40)), axis=1)
+    curves[:, 0] = 1.0
+    spoilers = [np.nan, np.inf, -np.inf, -1e-300, 1.0 + 1e-15]
+    cases = [curves]
+    for value in spoilers:
+        spoilt = curves.copy()
+        spoilt[rng.integers(6), rng.integers(40)] = value
+        cases.append(spoilt)
+    for step in (2 * tolerance, tolerance):  # a rise above the tolerance, and one at it (exactly, in binary)
+        risen = curves.copy()
+        s, t = rng.integers(6), rng.integers(1, 40)
+        risen[s, t] = risen[s, t - 1] + step
+        cases.append(np.minimum(risen, 1.0) if step == tolerance else risen)
+    for offset in (-2 * tolerance, -tolerance / 2):
+        started = curves.copy()
+        started[rng.integers(6), 0] = 1.0 + offset
+        cases.append(started)
+    verdicts = [bool(_engine.survival_curves_hold(case, tolerance)) for case in cases]
+    assert verdicts == [_holds_by_rule(case, tolerance) for case in cases]
+    assert verdicts.count(True) >= 3  # the clean curves, the rise at the tolerance, S(0) within it
+    assert _engine.survival_curves_hold(np.ones((0, 5)), tolerance)
+    assert _engine.survival_curves_hold(np.ones((3, 0)), tolerance)
+
+
+def test_the_engine_check_names_what_the_validation_names_for_any_layout():
+    """Curves that break a rule get the message of markov._validate's check, whether the
+    compiled pass took them (contiguous float64) or not (a strided view, float32); curves
+    that hold pass either way."""
+    from markov._validate import InputError, check_survival_curves
+    from markov.engine.cohort import check_curves
+
+    curves = np.cumprod(np.full((3, 12), 0.9), axis=1) / 0.9
+    bad = curves.copy()
+    bad[1, 7] = bad[1, 6] + 1e-6
+    wide = np.zeros((3, 24))
+    wide[:, ::2] = bad
+    for layout in (bad, wide[:, ::2], bad.astype(np.float32)):
+        with pytest.raises(InputError) as expected:
+            check_survival_curves(layout, "os")
+        with pytest.raises(InputError, match=re.escape(str(expected.value))):
+            check_curves(layout, "os")
+    for layout in (curves, np.ascontiguousarray(np.repeat(curves, 2, axis=1))[:, ::2]):
+        check_curves(layout, "os")
