@@ -143,7 +143,6 @@ def test_values_capped_by_cycle_but_not_scaled_take_the_years_where_no_cycle_cap
     they would be among all (bit for bit)."""
     from markov.engine import cycle_weighted_totals
 
-    rng = np.random.default_rng(8)
     grid = TimeGrid(0.25, 30)
     trace = run_markov(np.tile([[0.8, 0.15, 0.05], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]], (4, 1, 1, 1)), [1, 0, 0],
                        n_cycles=grid.n_cycles)
