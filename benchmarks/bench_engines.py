@@ -26,7 +26,7 @@ from timing import median_seconds
 import markov
 from markov.engine.memory import reused_array_memory
 from markov.models import chancellor
-from markov.outcomes import Accumulator
+from markov.outcomes import Accumulator, state_weights
 
 DISCOUNT = 0.035
 # hesim (R) on the same models and this machine, 10,000 draws, range of its runs: stored,
@@ -181,15 +181,17 @@ def sequencing_curves(times, draws):
 
 def run_sequences(grid, curves, death, onward, sequences, costs, utilities, method):
     """The strategies of each block of samples share one Convolutions, so that each
-    (read-only) curve is transformed once for all of them, and each block's arrays take
+    (read-only) curve is transformed once for all of them, each block's arrays take
     the memory the block before freed (reused_array_memory, as the package's PSA loops
-    do): how a model of several strategies uses the engine."""
+    do), and each trace's discounted years and entries are summed as its states are
+    written (StateSums): how a model of several strategies uses the engine."""
     with reused_array_memory():
         return _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method)
 
 
 def _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method):
     n, n_times = curves[-1].shape
+    weights = state_weights(grid, DISCOUNT, "trapezoid")
     blocks = []
     for begin in range(0, n, markov.engine.SEQUENCING_CHUNK_SAMPLES):
         block = slice(begin, min(begin + markov.engine.SEQUENCING_CHUNK_SAMPLES, n))
@@ -202,8 +204,9 @@ def _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method
                 markov.TreatmentLine("second", second[j], death[1][block], onward[1][block]),
                 markov.TreatmentLine("third", third[k], death[2][block]),
             ]
-            trace = markov.run_sequencing(lines, bsc, method=convolutions)
-            accumulator = Accumulator(trace, grid, discount_rate=DISCOUNT)  # years summed once for both values
+            sums = markov.engine.StateSums.empty(*weights, block.stop - block.start, len(lines) + 2)
+            trace = markov.run_sequencing(lines, bsc, method=convolutions, sums=sums)
+            accumulator = Accumulator(trace, grid, discount_rate=DISCOUNT, state_sums=(sums.occupancy, sums.entries))
             out.append([accumulator.total(per_year=v).sum(axis=1) for v in (costs, utilities)])
         blocks.append(np.array(out))
     return np.concatenate(blocks, axis=-1)

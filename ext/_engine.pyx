@@ -235,7 +235,11 @@ def sequencing_step(const double[:, :] occupancy,
                     double[:, :] state_occupancy,
                     double[:, :] state_entries,
                     double[:, :] off_occupancy=None,
-                    double[:, :] off_entries=None):
+                    double[:, :] off_entries=None,
+                    const double[:, ::1] occupancy_weights=None,
+                    const double[:, ::1] entries_weights=None,
+                    double[:, :] state_sums=None,
+                    double[:, :] off_sums=None):
     """Book-keeping of one line of a sequence, fused into one pass.
 
     occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it;
@@ -253,7 +257,9 @@ def sequencing_step(const double[:, :] occupancy,
     memory) is not copied onto itself. With ``off_occupancy`` (the occupancy on
     treatment, of any strides) the state is then split as :func:`split_on_treatment`
     splits it, sample by sample while its rows are at hand: on treatment in the state,
-    the rest in ``off_occupancy``, whose ``off_entries`` are 0.
+    the rest in ``off_occupancy``, whose ``off_entries`` are 0. With ``state_sums`` (and
+    ``off_sums`` where split), each state's weighted sums are written as its rows are
+    finished (:func:`_state_sums`).
     """
     cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
@@ -263,6 +269,9 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint copy_entries = not _same_memory(entries, state_entries)
     cdef bint to_post = post_entries is not None, to_next = next_entries is not None
     cdef bint split = off_occupancy is not None
+    cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
+    if split and summed:
+        _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t state_step = state_occupancy.strides[1] // sizeof(double)
@@ -297,6 +306,12 @@ def sequencing_step(const double[:, :] occupancy,
             if split:
                 _split_row(&state_occupancy[s, 0], state_step, &off_occupancy[s, 0], off_step, n_times)
                 _zero_row(&off_entries[s, 0], off_entries_step, n_times)
+            if summed:
+                _state_sums(&state_occupancy[s, 0], state_step, &state_entries[s, 0], state_entries_step,
+                            occupancy_weights, entries_weights, state_sums, s)
+                if split:
+                    _state_sums(&off_occupancy[s, 0], off_step, NULL, 0, occupancy_weights, entries_weights,
+                                off_sums, s)
     free(by_cycle)
 
 
@@ -362,7 +377,9 @@ cdef void _step_row(const double* occupancy, Py_ssize_t occupancy_step, const do
 def starting_line(const double[::1] share, const double[:, ::1] survival, const double[:, ::1] death_share,
                   const double[:, ::1] on_treatment, double[:, ::1] deaths, double[:, ::1] post_entries,
                   double[:, :] state_occupancy, double[:, :] state_entries,
-                  double[:, :] off_occupancy, double[:, :] off_entries):
+                  double[:, :] off_occupancy, double[:, :] off_entries,
+                  const double[:, ::1] occupancy_weights=None, const double[:, ::1] entries_weights=None,
+                  double[:, :] state_sums=None, double[:, :] off_sums=None):
     """A first-line option that ``share`` of the cohort starts at t = 0, in one pass per
     sample: its occupancy ``share * survival``, entries (``share`` at t = 0), and its exits
     (occupancy[t-1] - occupancy[t]) split into deaths (``death_share``, added to
@@ -374,7 +391,8 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
 
     share : (m,); survival, on_treatment : (1 or m, T); death_share : (1 or m, 1 or
     T - 1); deaths, post_entries : (m, T); the states' occupancy and entries : (m, T),
-    of any strides (a trace's states).
+    of any strides (a trace's states). With ``state_sums`` (and ``off_sums`` where
+    treated), each state's weighted sums as :func:`sequencing_step` writes them.
     """
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
     cdef bint survival_per_sample = survival.shape[0] > 1, treated = on_treatment is not None
@@ -384,6 +402,9 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef Py_ssize_t entries_step = state_entries.strides[1] // sizeof(double)
     cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
+    cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
+    if treated and summed:
+        _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times)
     cdef Py_ssize_t s, t
     cdef double started, on, leaving, dying
     cdef const double* curve
@@ -435,6 +456,12 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
                 leaving_alive[t] += leaving - dying
             _zero_row(entered, entries_step, n_times)
             entered[0] = started
+            if summed:  # entries only at t = 0: their sums are that one term (what the full sums give)
+                _state_sums(occupancy, occupancy_step, NULL, 0, occupancy_weights, entries_weights, state_sums, s)
+                for t in range(entries_weights.shape[0]):
+                    state_sums[s, occupancy_weights.shape[0] + t] = entries_weights[t, 0] * started
+                if treated:
+                    _state_sums(off, off_step, NULL, 0, occupancy_weights, entries_weights, off_sums, s)
     free(by_cycle)
 
 
@@ -468,12 +495,16 @@ def add_scaled_rows(double[:, ::1] out, const double[::1] scale, const double[:,
                 out[s, t] += factor * rows[s, t]
 
 
-def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[:, :] entries):
+def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[:, :] entries,
+                    const double[:, ::1] occupancy_weights=None, const double[:, ::1] entries_weights=None,
+                    double[:, :] sums=None):
     """Death, which nobody leaves, in one pass per sample: its entries are ``deaths`` (m,
     T) and its occupancy their running sum, added in time order as ``np.cumsum`` adds
     them (the same bits). ``occupancy`` and ``entries`` (m, T) are states of a trace, of
-    any strides."""
+    any strides. With ``sums``, the state's weighted sums as :func:`sequencing_step`
+    writes them."""
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
+    cdef bint summed = _check_sums(occupancy_weights, entries_weights, sums, m, n_times)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t s, t
@@ -492,6 +523,65 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
                 running = running + dying[t]
                 dead[t * occupancy_step] = running
                 entered[t * entries_step] = dying[t]
+            if summed:
+                _state_sums(dead, occupancy_step, entered, entries_step, occupancy_weights, entries_weights, sums, s)
+
+
+cdef bint _check_sums(const double[:, ::1] occupancy_weights, const double[:, ::1] entries_weights,
+                      double[:, :] sums, Py_ssize_t m, Py_ssize_t n_times) except -1:
+    """Whether a kernel writes weighted sums (``sums`` given), having checked that the
+    weights have ``n_times`` columns and ``sums`` (m, one per weight) fits them."""
+    if sums is None:
+        return False
+    if occupancy_weights is None or entries_weights is None:
+        raise ValueError("weighted sums need occupancy_weights and entries_weights")
+    if occupancy_weights.shape[1] != n_times or entries_weights.shape[1] != n_times:
+        raise ValueError(f"weights have {occupancy_weights.shape[1]} and {entries_weights.shape[1]} time points; "
+                         f"the rows have {n_times}")
+    if sums.shape[0] != m or sums.shape[1] != occupancy_weights.shape[0] + entries_weights.shape[0]:
+        raise ValueError(f"sums have shape ({sums.shape[0]}, {sums.shape[1]}); expected ({m}, "
+                         f"{occupancy_weights.shape[0] + entries_weights.shape[0]})")
+    return True
+
+
+cdef inline void _state_sums(const double* occupancy, Py_ssize_t occupancy_step, const double* entries,
+                             Py_ssize_t entries_step, const double[:, ::1] occupancy_weights,
+                             const double[:, ::1] entries_weights, double[:, :] sums, Py_ssize_t s) noexcept nogil:
+    """Sample ``s``'s weighted sums of one state: over its occupancy row, one per row of
+    ``occupancy_weights``, then over its entries row (NULL: zero entries), one per row of
+    ``entries_weights``, into ``sums[s]``."""
+    cdef Py_ssize_t n_times = occupancy_weights.shape[1], q, n_occupancy = occupancy_weights.shape[0]
+    cdef Py_ssize_t sums_step = sums.strides[1] // sizeof(double)
+    cdef double* into = &sums[s, 0]
+    for q in range(n_occupancy):
+        into[q * sums_step] = _weighted_sum(occupancy, occupancy_step, &occupancy_weights[q, 0], n_times)
+    for q in range(entries_weights.shape[0]):
+        into[(n_occupancy + q) * sums_step] = (
+            0.0 if entries == NULL else _weighted_sum(entries, entries_step, &entries_weights[q, 0], n_times))
+
+
+cdef inline double _weighted_sum(const double* row, Py_ssize_t step, const double* weights,
+                                 Py_ssize_t n_times) noexcept nogil:
+    """sum_t weights[t] * row[t * step]: four running sums, each over every fourth point
+    (they do not wait on each other, as one sum waits on itself), added pairwise; the
+    order is fixed, so a row's sum does not depend on the rows beside it."""
+    cdef Py_ssize_t t, last = n_times - n_times % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    if step == 1:
+        for t in range(0, last, 4):
+            s0 += weights[t] * row[t]
+            s1 += weights[t + 1] * row[t + 1]
+            s2 += weights[t + 2] * row[t + 2]
+            s3 += weights[t + 3] * row[t + 3]
+    else:
+        for t in range(0, last, 4):
+            s0 += weights[t] * row[t * step]
+            s1 += weights[t + 1] * row[(t + 1) * step]
+            s2 += weights[t + 2] * row[(t + 2) * step]
+            s3 += weights[t + 3] * row[(t + 3) * step]
+    for t in range(last, n_times):
+        s0 += weights[t] * row[t * step]
+    return (s0 + s1) + (s2 + s3)
 
 
 cdef inline void _split_row(double* option, Py_ssize_t option_step, double* on_then_off, Py_ssize_t other_step,

@@ -61,11 +61,16 @@ from .sequencing import (
     split_on_treatment,
     use_one_fft_thread,
 )
-from .traces import CohortTrace, CurveCrossingWarning, PartitionedSurvivalTrace
+from .traces import (
+    CohortTrace,
+    CurveCrossingWarning,
+    PartitionedSurvivalTrace,
+    StateSums,
+)
 
 __all__ = [
     "FFT_MIN_TIME_POINTS", "SEQUENCING_CHUNK_SAMPLES", "CohortTrace", "Convolutions", "CurveCrossingWarning",
-    "PartitionedSurvivalTrace", "TreatmentLine", "add_line", "add_post_progression", "add_scaled_rows",
+    "PartitionedSurvivalTrace", "StateSums", "TreatmentLine", "add_line", "add_post_progression", "add_scaled_rows",
     "add_starting_line", "add_terminal_state", "best_strategy_counts", "clock_reset_occupancy", "compiled_core_files",
     "cycle_weighted_totals", "death_probabilities", "exit_rate_for_median", "exponential_survival", "floor_survival",
     "general_population_survival", "mean_regret", "run_markov", "run_partitioned_survival", "run_sequencing",

@@ -11,7 +11,7 @@ import scipy.fft
 from .. import _engine
 from .._validate import InputError, as_float_array, check_range, sample_count
 from .cohort import _curve_rows, check_curves
-from .traces import CohortTrace, _state_names
+from .traces import CohortTrace, StateSums, _state_names
 
 # From this many time points on, convolution is cheaper by FFT than by direct summation
 # (break-even near 240 on a 2-core Xeon; benchmarks/bench_engines.py prints it).
@@ -211,6 +211,7 @@ def run_sequencing(
     *,
     post_progression_name: str = "best_supportive_care",
     method: str | Convolutions = "auto",
+    sums: StateSums | None = None,
 ) -> CohortTrace:
     """Treatment-sequencing cohort: lines 1..K with the clock reset at each entry.
 
@@ -240,6 +241,9 @@ def run_sequencing(
         :class:`Convolutions` of the grid, shared by the strategies of a model: it
         transforms each read-only curve once for all of them (with at most
         ``SEQUENCING_CHUNK_SAMPLES`` samples; larger runs are convolved in blocks).
+    sums : StateSums, optional
+        Of ``(n_samples, len(lines) + 2)`` states: each state's weighted sums, written
+        in the pass that finishes its rows (:class:`~markov.engine.StateSums`).
 
     Returns
     -------
@@ -285,6 +289,11 @@ def run_sequencing(
     if isinstance(method, Convolutions) and method.n_times != n_times:
         raise InputError(f"method is a Convolutions of {method.n_times} time points; the curves have {n_times}")
     convolutions = method if isinstance(method, Convolutions) else Convolutions(n_times, method)
+    if sums is not None and (sums.sums.shape[:2] != (n_samples, n_lines + 2)
+                             or sums.occupancy_weights.shape[1] != n_times):
+        raise InputError(f"sums are of {sums.sums.shape[0]} samples, {sums.sums.shape[1]} states and "
+                         f"{sums.occupancy_weights.shape[1]} time points; the trace has {n_samples} samples, "
+                         f"{n_lines + 2} states and {n_times} time points")
     # stored state by state, so that each state's series is written as one block
     occupancy = np.empty((n_samples, n_lines + 2, n_times)).transpose(0, 2, 1)
     entries = np.empty((n_samples, n_lines + 2, n_times)).transpose(0, 2, 1)  # every state is written below
@@ -296,6 +305,7 @@ def run_sequencing(
         block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, n_samples))
         m = block.stop - block.start
         occupancy_block, entries_block = occupancy[block], entries[block]
+        sums_block = None if sums is None else StateSums(sums.occupancy_weights, sums.entries_weights, sums.sums[block])
         line_entries = np.zeros((m, n_times))
         line_entries[:, 0] = 1.0
         next_entries = np.empty((m, n_times))
@@ -308,17 +318,28 @@ def run_sequencing(
                 line_occupancy = convolutions.occupancy(line_entries, rows(survival[k], block))
             _engine.sequencing_step(
                 line_occupancy, line_entries, rows(death[k], block), rows(onward[k], block),
-                deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k],
+                deaths, post_entries, next_entries, occupancy_block[:, :, k], entries_block[:, :, k], None, None,
+                *_sums_arguments(sums_block, k, False),
             )
             line_entries, next_entries = next_entries, line_entries
-        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), convolutions)
+        add_post_progression(occupancy_block, entries_block, post_entries, deaths, rows(post, block), convolutions,
+                             sums_block)
     return CohortTrace(occupancy, entries, names)
+
+
+def _sums_arguments(sums: StateSums | None, column: int, split: bool) -> tuple:
+    """The compiled steps' optional arguments that write state ``column``'s sums (and
+    ``column + 1``'s, its off-treatment part, when ``split``): none without ``sums``."""
+    if sums is None:
+        return ()
+    state = (sums.occupancy_weights, sums.entries_weights, sums.sums[:, column, :])
+    return (*state, sums.sums[:, column + 1, :]) if split else state
 
 
 def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
              survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray | None,
              next_entries: np.ndarray | None = None, method: str | Convolutions = "auto",
-             on_treatment: np.ndarray | None = None) -> None:
+             on_treatment: np.ndarray | None = None, sums: StateSums | None = None) -> None:
     """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
     at entry, and add its deaths to ``deaths``.
 
@@ -333,13 +354,15 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     :func:`run_sequencing`, or a :class:`Convolutions` of the grid to reuse spectra.
     With ``on_treatment`` (time on treatment since entry, as ``survival``) the line is two
     states, as in :func:`add_starting_line`: ``column`` on treatment, ``column + 1`` the
-    rest, split in the step's pass. Inputs are not checked: for callers that built them
-    valid (:func:`run_sequencing` checks its own).
+    rest, split in the step's pass. With ``sums`` (:class:`~markov.engine.StateSums` of
+    the trace), the state's sums (and its off-treatment part's) are written in that pass.
+    Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
+    checks its own).
     """
     convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
     state = occupancy[:, :, column]
     convolutions.occupancy(line_entries, survival, out=state)  # straight into the trace
-    off = ()
+    off = (None, None)
     if on_treatment is not None:  # its occupancy on treatment, to be split from the state's
         off = (occupancy[:, :, column + 1], entries[:, :, column + 1])
         convolutions.occupancy(line_entries, on_treatment, out=off[0])
@@ -347,12 +370,13 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     every_exit_dies = death_share.shape == (1, 1) and death_share[0, 0] == 1.0  # nobody progresses
     post = None if next_entries is not None or every_exit_dies else post_entries  # every progression moves on
     _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post, next_entries, state,
-                            entries[:, :, column], *off)
+                            entries[:, :, column], *off, *_sums_arguments(sums, column, on_treatment is not None))
 
 
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
                       survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray,
-                      post_entries: np.ndarray, on_treatment: np.ndarray | None = None) -> None:
+                      post_entries: np.ndarray, on_treatment: np.ndarray | None = None,
+                      sums: StateSums | None = None) -> None:
     """Fill state ``column`` in place with a line that ``share`` ``(n_samples,)`` of the
     cohort starts at t = 0, so that its occupancy is ``share`` times its ``survival``
     ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
@@ -360,11 +384,13 @@ def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, s
     others). With ``on_treatment`` (its time on treatment since entry, as ``survival``)
     the line is two states: ``column`` holds those on treatment, ``column + 1`` the rest
     (:func:`split_on_treatment`), who enter it from ``column`` (entries 0). One compiled
-    pass, each value rounded as the steps it fuses round it."""
+    pass, each value rounded as the steps it fuses round it; ``sums`` as in
+    :func:`add_line`."""
     off = (None, None) if on_treatment is None else (occupancy[:, :, column + 1], entries[:, :, column + 1])
     rows = (np.ascontiguousarray(a, dtype=np.float64) for a in (share, survival, death_share))
     on = None if on_treatment is None else np.ascontiguousarray(on_treatment, dtype=np.float64)
-    _engine.starting_line(*rows, on, deaths, post_entries, occupancy[:, :, column], entries[:, :, column], *off)
+    _engine.starting_line(*rows, on, deaths, post_entries, occupancy[:, :, column], entries[:, :, column], *off,
+                          *_sums_arguments(sums, column, on_treatment is not None))
 
 
 def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:
@@ -376,18 +402,23 @@ def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
-                         survival: np.ndarray, method: str | Convolutions = "auto") -> None:
+                         survival: np.ndarray, method: str | Convolutions = "auto", sums: StateSums | None = None
+                         ) -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
     in place: :func:`add_terminal_state` for post-progression care, then death, which
     nobody leaves. ``deaths`` are those from the lines (and any other terminal states)
-    before.
+    before; ``sums`` as in :func:`add_line`.
     """
-    add_terminal_state(occupancy, entries, occupancy.shape[2] - 2, post_entries, survival, deaths, method)
-    _engine.absorbing_state(np.ascontiguousarray(deaths), occupancy[:, :, -1], entries[:, :, -1])
+    last = occupancy.shape[2] - 1
+    add_terminal_state(occupancy, entries, last - 1, post_entries, survival, deaths, method, sums)
+    _engine.absorbing_state(np.ascontiguousarray(deaths), occupancy[:, :, last], entries[:, :, last],
+                            *_sums_arguments(sums, last, False))
 
 
 def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,
-                       survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto") -> None:
+                       survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto",
+                       sums: StateSums | None = None) -> None:
     """Fill state ``column`` in place with a state left only by death (post-progression
     care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
-    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths, None, method=method)
+    add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths, None, method=method,
+             sums=sums)

@@ -69,6 +69,54 @@ class PartitionedSurvivalTrace(CohortTrace):
     crossing_time_points: np.ndarray
 
 
+@dataclass(frozen=True)
+class StateSums:
+    """Weighted sums over the time points of each state's occupancy and of its entries,
+    per sample, written by the steps that fill a trace's states (:func:`add_starting_line`,
+    :func:`add_line`, :func:`add_terminal_state`, :func:`add_post_progression`) while each
+    state's rows are at hand, so that what is computed from them (discounted years in a
+    state, say) needs no further pass over the trace.
+
+    ``sums[s, j, q]`` is ``occupancy_weights[q] @ occupancy[s, :, j]`` for the first
+    ``len(occupancy_weights)`` columns, then ``entries_weights[q] @ entries[s, :, j]``;
+    each sum is the same whatever the samples beside it. A state no step has written
+    holds NaN.
+
+    Attributes
+    ----------
+    occupancy_weights : ndarray, shape (n_occupancy_weights, n_time_points)
+    entries_weights : ndarray, shape (n_entries_weights, n_time_points)
+    sums : ndarray, shape (n_samples, n_states, n_occupancy_weights + n_entries_weights)
+    """
+
+    occupancy_weights: np.ndarray
+    entries_weights: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def empty(cls, occupancy_weights, entries_weights, n_samples: int, n_states: int) -> StateSums:
+        """Sums to be written for ``n_samples`` samples and ``n_states`` states (NaN until then)."""
+        weights = [np.ascontiguousarray(w, dtype=np.float64) for w in (occupancy_weights, entries_weights)]
+        for name, array in zip(("occupancy_weights", "entries_weights"), weights, strict=True):
+            if array.ndim != 2:
+                raise InputError(f"{name} has shape {array.shape}; expected (n_weights, n_time_points)")
+        if weights[0].shape[1] != weights[1].shape[1]:
+            raise InputError(f"occupancy_weights have {weights[0].shape[1]} time points and entries_weights "
+                             f"{weights[1].shape[1]}: they weight the same time points")
+        width = weights[0].shape[0] + weights[1].shape[0]
+        return cls(*weights, np.full((n_samples, n_states, width), np.nan))
+
+    @property
+    def occupancy(self) -> np.ndarray:
+        """The sums over occupancy, ``(n_samples, n_states, n_occupancy_weights)``."""
+        return self.sums[:, :, :self.occupancy_weights.shape[0]]
+
+    @property
+    def entries(self) -> np.ndarray:
+        """The sums over entries, ``(n_samples, n_states, n_entries_weights)``."""
+        return self.sums[:, :, self.occupancy_weights.shape[0]:]
+
+
 def _state_names(names: Sequence[str] | None, n_states: int, default: Sequence[str]) -> tuple[str, ...]:
     names = tuple(default if names is None else names)
     if len(names) != n_states:

@@ -52,6 +52,7 @@ from .._validate import InputError
 from ..engine import (
     CohortTrace,
     Convolutions,
+    StateSums,
     add_line,
     add_post_progression,
     add_scaled_rows,
@@ -89,6 +90,7 @@ class _Lines:
     deaths: np.ndarray  # (n_samples, n_time_points), so far
     floored: int  # cycles floored by general-population mortality
     own: dict = field(default_factory=dict)  # state index -> (drug courses, occupancy of a curve, entries)
+    sums: StateSums | None = None  # each state's sums for valuing, written with it
 
 
 def _floor(prepared: _Prepared, curve: np.ndarray, death_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -163,7 +165,7 @@ class SequencingModel(CohortModel):
         return prepared.shared_work.for_objects("floored", objects, floored, death_share)
 
     def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
-        lines = self._lines(prepared, name, strategy)
+        lines = self._lines(prepared, name, strategy, prepared.values.state_sum_weights)
         bsc, floored, unreachable = self._post_progression(prepared, name, strategy, lines)
         care = strategy.post_progression.name
         extra = [group for group in lines.post if group is not None]
@@ -172,8 +174,9 @@ class SequencingModel(CohortModel):
             survival, _, more = self._floored(prepared, group)
             floored += more
             add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths,
-                               convolutions)
-        add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions)
+                               convolutions, lines.sums)
+        add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions,
+                             lines.sums)
         alive = 1.0 - lines.occupancy[:, :, -1] if lines.own else None  # dead is the last state
         for j, (found, occupancy_of, entries) in lines.own.items():  # drugs costed on their own time on treatment
             state = lines.states[j]
@@ -183,7 +186,7 @@ class SequencingModel(CohortModel):
                   State(care, (care,)), dead_state()]
         names = tuple(state.name for state in states)
         trace = CohortTrace(lines.occupancy, lines.entries, names)
-        costs, life_years, qalys = value_trace(prepared.values, trace, states, self.categories)
+        costs, life_years, qalys = value_trace(prepared.values, trace, states, self.categories, lines.sums)
         first = strategy.line_names()[0]
         progression_free = tuple(s.name for s in lines.states if s.keys[-1] == first)
         return StrategyResult(prepared.name, name, strategy.label, trace, costs, life_years, qalys, names,
@@ -234,9 +237,12 @@ class SequencingModel(CohortModel):
                              f"sample {i}; shares of one group of patients cannot exceed 1")
         return shares, rest
 
-    def _lines(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy) -> _Lines:
+    def _lines(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,
+               weights: tuple[np.ndarray, np.ndarray] | None = None) -> _Lines:
         """Every line of the strategy, and what they send to post-progression care (by the
-        survival each option's progressors follow there) and to death."""
+        survival each option's progressors follow there) and to death; with ``weights``
+        (on occupancy and on entries), each state's :class:`~markov.engine.StateSums`, written
+        with it."""
         n, n_times = prepared.params.n_samples, self.grid.n_cycles + 1
         names = strategy.line_names()
         layout = [[_option_states(name, option, len(line.options) == 1) for option in line.options]
@@ -248,6 +254,7 @@ class SequencingModel(CohortModel):
         shape = (n, len(states) + len(groups) + 1, n_times)
         occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
         entries = np.empty(shape).transpose(0, 2, 1)  # so is every state entered; off treatment is not (below)
+        sums = None if weights is None else StateSums.empty(*weights, n, shape[1])
         deaths = np.zeros((n, n_times))
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
         progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
@@ -270,21 +277,22 @@ class SequencingModel(CohortModel):
                 found = self._treated(prepared, option, curve) if len(option_states) == 2 else None
                 on = found.on_state if isinstance(found, DrugCourses) else found  # None: one state
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
-                    add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive, on)
+                    add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive, on,
+                                      sums)
                     line_entries = None
                 else:
                     line_entries = share[:, None] * starting
                     line_entries.flags.writeable = False  # its spectrum serves its time on treatment too
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
-                             post[group] if last else post[None], progressions, prepared.convolutions, on)
+                             post[group] if last else post[None], progressions, prepared.convolutions, on, sums)
                     if not last:
                         leaving_alive += progressions
                 if isinstance(found, DrugCourses):
                     own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)
             progressed = onward
-        return _Lines(states, occupancy, entries, post, deaths, floored, own)
+        return _Lines(states, occupancy, entries, post, deaths, floored, own, sums)
 
     # --- post-progression care ----------------------------------------------------------
     def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,

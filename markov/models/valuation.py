@@ -19,15 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from ..engine import CohortTrace
+from ..engine import CohortTrace, StateSums
 from ..grid import TimeGrid
 from ..inputs import ModelInputs, ParameterSet
 from ..inputs.schema import Treatment, lookup
 from ..inputs.structures import Population
-from ..outcomes import Accumulator
+from ..outcomes import Accumulator, state_weights
 from ..outcomes.costing import Pack, expected_cost_per_administration, weight_nodes
 from .shared import SharedWork
 
@@ -305,6 +306,28 @@ class PopulationValues:
         self.costs = self._shared.get(("costs", None if body is None else (body.mean, body.sd)),
                                       lambda: CostModel(inputs, params, population))
 
+    @cached_property
+    def discount_rates(self) -> tuple[float, float] | None:
+        """The discount rates of costs and effects, where every sample has the same (None
+        where they vary: a one-way analysis of them)."""
+        perspective = self.inputs.perspective
+        rates = [self.params[perspective.discount_rate_costs], self.params[perspective.discount_rate_effects]]
+        if any((rate != rate[0]).any() for rate in rates):
+            return None
+        return float(rates[0][0]), float(rates[1][0])
+
+    @cached_property
+    def state_sum_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The weights of the :class:`~markov.engine.StateSums` that :func:`value_trace`
+        takes in place of passing over a trace: :func:`~markov.outcomes.state_weights` at
+        the rate of costs, then at that of effects where it differs, stacked. None where
+        the rates vary between samples: then a trace is valued from itself."""
+        if self.discount_rates is None:
+            return None
+        method = self.inputs.analysis.cycle_correction
+        found = [state_weights(self.grid, rate, method) for rate in dict.fromkeys(self.discount_rates)]
+        return np.concatenate([on_occupancy for on_occupancy, _ in found]), np.concatenate([on for _, on in found])
+
     @property
     def general_population_utility(self) -> tuple[np.ndarray, np.ndarray]:
         """The factor and cap of :func:`utilities_by_state` by cycle (read-only)."""
@@ -313,10 +336,12 @@ class PopulationValues:
                                 lambda: _general_population_utility(self.inputs, p, self.params, self.grid))
 
 
-def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[State], categories: Sequence[str]
-                ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[State], categories: Sequence[str],
+                sums: StateSums | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Discounted costs by category, life-years and QALYs of a strategy of ``values``'
-    population, each per sample and state.
+    population, each per sample and state. ``sums``, with the weights of
+    :attr:`PopulationValues.state_sum_weights`, are the trace's sums written as it was built:
+    values constant over time are then taken from them, not from another pass over the trace.
 
     Returns ``(costs, life_years, qalys)``: ``costs[category]`` and the other two are
     ``(n_samples, n_states)``.
@@ -373,15 +398,21 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
         distinct, group = rates[:1], np.zeros(n, dtype=int)
     else:
         distinct, group = np.unique(rates, axis=0, return_inverse=True)
+    if sums is not None and len(distinct) > 1:
+        raise ValueError("sums were made at one pair of discount rates, but the rates vary between samples")
     method = inputs.analysis.cycle_correction
     costs = {category: np.zeros((n, k)) for category in categories}
     life_years, qalys = np.zeros((n, k)), np.zeros((n, k))
     for g, (cost_rate, effect_rate) in enumerate(distinct):
         rows = slice(None) if len(distinct) == 1 else group.ravel() == g
         part = CohortTrace(trace.occupancy[rows], trace.entries[rows], trace.state_names)
-        for_costs = Accumulator(part, grid, discount_rate=float(cost_rate), method=method)
+        made = (None, None)
+        if sums is not None:  # at the rate of costs, then of effects where it differs (state_sum_weights)
+            made = tuple((sums.occupancy[:, :, 2 * i:2 * i + 2], sums.entries[:, :, i:i + 1])
+                         for i in (0, 0 if effect_rate == cost_rate else 1))
+        for_costs = Accumulator(part, grid, discount_rate=float(cost_rate), method=method, state_sums=made[0])
         for_effects = for_costs if effect_rate == cost_rate else Accumulator(
-            part, grid, discount_rate=float(effect_rate), method=method)
+            part, grid, discount_rate=float(effect_rate), method=method, state_sums=made[1])
         for category in categories:
             costs[category][rows] = for_costs.total(per_year[category][rows], on_entry[category][rows])
         for category in categories:

@@ -83,11 +83,22 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
 
 
-def _discounted_years_and_leaving(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace
-                                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted years in each state, from the weights of :func:`cycle_weights`, and the
-    part of the discounted exits the occupancy makes (:func:`_discounted_exits`), in one
-    pass over the occupancy.
+def state_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection) -> tuple[np.ndarray, np.ndarray]:
+    """Weights over the time points whose sums over a state's occupancy and entries give
+    what :class:`Accumulator` values it by (the weights of a
+    :class:`~markov.engine.StateSums`, whose sums it then takes instead of passing over the
+    trace).
+
+    Returns ``(on_occupancy, on_entries)``: ``(2, n_time_points)``, the discounted years
+    in the state and the occupancy's part of its discounted exits; ``(1,
+    n_time_points)``, its discounted entries.
+    """
+    factors = discount_factors(grid.times_years, discount_rate)
+    return _years_and_leaving_weights(*cycle_weights(grid, discount_rate, method), factors), factors[None, :]
+
+
+def _years_and_leaving_weights(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """The occupancy's weights, ``(2, n_time_points)``, of :func:`_discounted_years_and_leaving`.
 
     Time point t closes cycle t - 1 and opens cycle t, so its weight in years is the sum of
     the two. The exits of the cycle ending at t are those entering at t plus those in the
@@ -99,7 +110,16 @@ def _discounted_years_and_leaving(at_start: np.ndarray, at_end: np.ndarray, fact
     years = np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0)
     later = factors[1:]
     leaving = np.append(later, 0.0) - np.insert(later, 0, 0.0)
-    sums = np.matmul(np.stack([years, leaving]), trace.occupancy)
+    return np.stack([years, leaving])
+
+
+def _discounted_years_and_leaving(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Discounted years in each state, from the weights of :func:`cycle_weights`, and the
+    part of the discounted exits the occupancy makes (:func:`_discounted_exits`), in one
+    pass over the occupancy (weights :func:`_years_and_leaving_weights`).
+    """
+    sums = np.matmul(_years_and_leaving_weights(at_start, at_end, factors), trace.occupancy)
     return sums[:, 0], sums[:, 1]
 
 
@@ -167,16 +187,29 @@ class Accumulator:
     discounted entries into it, per sample: each is summed over the trace once, on first
     use, and reused by every such value (a model's cost categories), where a call of
     :func:`accumulate` per value would pass over the trace each time.
+
+    ``state_sums``, ``(on_occupancy, on_entries)``, ``(n_samples, n_states, 2)`` and
+    ``(n_samples, n_states, 1)``, are those sums already made, with the weights of
+    :func:`state_weights` for this grid, rate and method (the ``occupancy`` and
+    ``entries`` of a :class:`~markov.engine.StateSums` written as the trace was built):
+    then the values constant over time need no pass over the trace at all.
     """
 
     def __init__(self, trace: CohortTrace, grid: TimeGrid, *, discount_rate: float = 0.0,
-                 method: CycleCorrection = "trapezoid") -> None:
+                 method: CycleCorrection = "trapezoid",
+                 state_sums: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if grid.n_cycles != trace.n_cycles:
             raise InputError(f"the grid has {grid.n_cycles} cycles but the trace has {trace.n_cycles}")
         if method not in CYCLE_CORRECTIONS:
             raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
         self.trace, self.grid, self.method = trace, grid, method
         self.discount_rate = check_discount_rate(discount_rate)
+        if state_sums is not None:
+            for name, sums, width in zip(("on_occupancy", "on_entries"), state_sums, (2, 1), strict=True):
+                if sums.shape != (trace.n_samples, trace.n_states, width):
+                    raise InputError(f"state_sums' {name} has shape {sums.shape}; expected "
+                                     f"({trace.n_samples}, {trace.n_states}, {width})")
+        self._state_sums = state_sums
 
     @cached_property
     def _cycle_weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -190,6 +223,9 @@ class Accumulator:
     # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
     @cached_property
     def _years_and_leaving(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._state_sums is not None:
+            on_occupancy = self._state_sums[0]
+            return on_occupancy[:, :, 0], on_occupancy[:, :, 1]
         return _discounted_years_and_leaving(*self._cycle_weights, self._discount_factors, self.trace)
 
     @property
@@ -200,6 +236,8 @@ class Accumulator:
     @cached_property
     def entered(self) -> np.ndarray:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
+        if self._state_sums is not None:
+            return self._state_sums[1][:, :, 0]
         return np.matmul(self._discount_factors, self.trace.entries)
 
     @cached_property

@@ -231,3 +231,37 @@ def test_costs_and_utilities_of_a_population_are_made_once_per_parameter_set(inp
     assert utilities_by_state(values, states)[2] is cap and not cap.flags.writeable
     _, _, other_cap = utilities_by_state(PopulationValues(inputs, population, other, model.grid), states)
     assert not np.array_equal(other_cap, cap)
+
+
+@pytest.mark.parametrize("rates", ["one rate", "costs and effects apart", "by sample"])
+def test_a_strategy_valued_from_the_sums_written_with_its_trace_is_valued_as_from_the_trace(rates, monkeypatch):
+    """The sequencing model's compiled steps write each state's discounted years, exits
+    and entries as they fill it (StateSums), and the valuation takes them instead of
+    passing over the trace: the same costs, life-years and QALYs as valued from the trace,
+    to rounding. At one discount rate, at a rate for costs and another for effects (each
+    from its own sums), and at rates that vary by sample (valued from the trace)."""
+    from markov.models.valuation import PopulationValues
+
+    analysis = load_analysis(None, overrides={"perspectives": {"us_payer": {
+        "discount_rate_effects": "nice_methods_guide_2008.discount_rate_nice"}}}) \
+        if rates == "costs and effects apart" else load_analysis(None)
+    if rates == "by sample":
+        params = analysis.with_values({"assumptions.discount_rate_us": np.linspace(0.0, 0.06, 7)}, 7)
+    else:
+        params = analysis.sample(7, seed=13)
+    perspective = analysis.perspective
+    apart = params[perspective.discount_rate_costs] != params[perspective.discount_rate_effects]
+    assert apart.all() if rates == "costs and effects apart" else not apart.any()
+    fused = per_sample_table(build_model(analysis).evaluate(params))
+    made = [len(values.state_sum_weights[0]) if values.state_sum_weights is not None else None
+            for values in (build_model(analysis).population(name, population, params).values
+                           for name, population in analysis.populations.items())]
+    assert made == [{"one rate": 2, "costs and effects apart": 4, "by sample": None}[rates]] * len(made)
+    monkeypatch.setattr(PopulationValues, "state_sum_weights", property(lambda self: None))
+    from_trace = per_sample_table(build_model(analysis).evaluate(params))
+    assert list(fused.columns) == list(from_trace.columns)
+    for column in fused.columns:
+        if fused[column].dtype.kind == "f":
+            np.testing.assert_allclose(fused[column], from_trace[column], rtol=1e-12, atol=1e-9, err_msg=column)
+        else:
+            assert (fused[column] == from_trace[column]).all(), column

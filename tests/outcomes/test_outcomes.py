@@ -4,8 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from markov import InputError, TimeGrid, accumulate, run_markov, run_partitioned_survival
-from markov.outcomes import Accumulator
+from markov import (
+    InputError,
+    TimeGrid,
+    accumulate,
+    run_markov,
+    run_partitioned_survival,
+)
+from markov.engine import CohortTrace
+from markov.outcomes import Accumulator, state_weights
 from markov.outcomes.accumulate import cycle_weights, discount_factors
 
 
@@ -255,3 +262,32 @@ def test_an_infinite_cap_leaves_values_as_they_are_and_a_nan_one_is_refused(deca
         accumulator.capped_total(level, factor, np.full((1, 6), np.nan))
     with pytest.raises(InputError, match=r"^factor\[0, 0\] is inf: every value must be a finite number$"):
         accumulator.capped_total(level, np.full((1, 6), np.inf), np.ones((1, 6)))
+
+
+@pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
+def test_an_accumulator_given_its_state_sums_values_as_it_does_from_the_trace(method):
+    """The sums of state_weights over each state's occupancy and entries, made as a trace
+    is built (StateSums), stand for the accumulator's own passes over the trace."""
+    rng = np.random.default_rng(47)
+    grid = TimeGrid(0.25, 40)
+    occupancy, entries = rng.uniform(size=(2, 5, grid.n_cycles + 1, 3))
+    trace = CohortTrace(occupancy, entries, ("a", "b", "c"))
+    on_occupancy, on_entries = state_weights(grid, 0.035, method)
+    assert on_occupancy.shape == (2, grid.n_cycles + 1) and on_entries.shape == (1, grid.n_cycles + 1)
+    sums = (np.einsum("qt,stj->sjq", on_occupancy, occupancy), np.einsum("qt,stj->sjq", on_entries, entries))
+    given = Accumulator(trace, grid, discount_rate=0.035, method=method, state_sums=sums)
+    own = Accumulator(trace, grid, discount_rate=0.035, method=method)
+    for name in ("years", "entered", "exits"):
+        np.testing.assert_allclose(getattr(given, name), getattr(own, name), rtol=1e-14, err_msg=name)
+    per_year, on_entry = rng.uniform(size=(5, 1, 3)), rng.uniform(size=3)
+    np.testing.assert_allclose(given.total(per_year, on_entry), own.total(per_year, on_entry), rtol=1e-14)
+    # the sums given are what it values by: none of its own
+    silent = Accumulator(trace, grid, discount_rate=0.035, method=method,
+                         state_sums=(np.zeros((5, 3, 2)), np.zeros((5, 3, 1))))
+    assert (silent.total(per_year, on_entry) == 0.0).all()
+
+
+def test_state_sums_of_the_wrong_shape_are_an_error_naming_them(decay):
+    grid, trace, _ = decay
+    with pytest.raises(InputError, match=r"state_sums' on_entries has shape \(1, 2, 2\); expected \(1, 2, 1\)"):
+        Accumulator(trace, grid, state_sums=(np.zeros((1, 2, 2)), np.zeros((1, 2, 2))))

@@ -1,0 +1,156 @@
+"""Sums over each state written by the steps that fill a sequencing trace (StateSums):
+the weighted sums of the trace's own rows, whatever its memory layout; the trace itself
+the same bits as without them; each sample's sums the same bits whatever the samples
+beside it; a state no step wrote left NaN; weights and sums that do not fit refused."""
+import numpy as np
+import pytest
+
+from markov import _engine
+from markov._validate import InputError
+from markov.engine import (
+    Convolutions,
+    StateSums,
+    add_line,
+    add_post_progression,
+    add_starting_line,
+    add_terminal_state,
+)
+
+N_TIMES = 300
+#: first line on and off treatment, second line on and off, third line, care after the
+#: second line's own survival, best supportive care, dead
+N_STATES = 8
+
+
+def _inputs(m: int, seed: int = 41) -> dict:
+    rng = np.random.default_rng(seed)
+    times = np.arange(N_TIMES) / 52
+    exponential = lambda rates: np.exp(-rates[:, None] * times)
+    weibull = np.exp(-((times / 0.9) ** 1.3))[None, :]  # convolved by FFT
+    return {
+        "share": rng.uniform(0.5, 1.0, m),
+        "first": exponential(rng.uniform(0.3, 1.2, m)),
+        "first_on": exponential(rng.uniform(1.3, 2.0, m)),
+        "first_death": rng.uniform(0.05, 0.3, (m, 1)),
+        "second": weibull,  # one row for every sample
+        "second_on": exponential(rng.uniform(2.0, 3.0, m)),
+        "second_death": rng.uniform(0.1, 0.4, (m, N_TIMES - 1)),
+        "third": exponential(rng.uniform(0.8, 1.5, m)),
+        "care": exponential(rng.uniform(1.0, 2.0, m)),
+        "bsc": weibull ** 2,
+        "onward": rng.uniform(0.3, 0.7, m),
+    }
+
+
+def _weights(seed: int = 43) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.0, 1.0, (3, N_TIMES)), rng.uniform(0.0, 1.0, (2, N_TIMES))
+
+
+def _build(given: dict, layout: str, sums: StateSums | None, through: int = N_STATES):
+    """A trace of eight states built by the steps, stopping after state ``through`` - 1
+    (the steps fill states in order)."""
+    m = given["share"].shape[0]
+    if layout == "state by state":
+        occupancy, entries = (np.full((m, N_STATES, N_TIMES), 7.0).transpose(0, 2, 1) for _ in range(2))
+    else:  # sample by sample: every state's series strided
+        occupancy, entries = (np.full((m, N_TIMES, N_STATES), 7.0) for _ in range(2))
+    convolutions = Convolutions(N_TIMES)
+    deaths, post, care = (np.zeros((m, N_TIMES)) for _ in range(3))
+    progressed = np.zeros((m, N_TIMES))
+    add_starting_line(occupancy, entries, 0, given["share"], given["first"], given["first_death"], deaths, progressed,
+                      given["first_on"], sums)
+    if through > 2:
+        second_entries = np.ascontiguousarray(given["onward"][:, None] * progressed)
+        post += progressed - second_entries
+        onward = np.empty((m, N_TIMES))
+        add_line(occupancy, entries, 2, second_entries, given["second"], given["second_death"], deaths, care, onward,
+                 convolutions, given["second_on"], sums)
+        third_entries = np.ascontiguousarray(given["onward"][:, None] * onward)
+        care += onward - third_entries  # who start no third line: care of the second line's survival
+    if through > 4:
+        add_line(occupancy, entries, 4, third_entries, given["third"], given["first_death"], deaths, post, None,
+                 convolutions, sums=sums)
+    if through > 5:
+        add_terminal_state(occupancy, entries, 5, care, given["care"], deaths, convolutions, sums)
+    if through > 6:
+        add_post_progression(occupancy, entries, post, deaths, given["bsc"], convolutions, sums)
+    return occupancy, entries
+
+
+@pytest.mark.parametrize("layout", ["state by state", "sample by sample"])
+def test_the_sums_written_with_each_state_are_the_weighted_sums_of_its_rows(layout):
+    given, weights = _inputs(6), _weights()
+    sums = StateSums.empty(*weights, 6, N_STATES)
+    occupancy, entries = _build(given, layout, sums)
+    assert np.isfinite(sums.sums).all()
+    expected_occupancy = np.einsum("qt,stj->sjq", weights[0], occupancy)
+    expected_entries = np.einsum("qt,stj->sjq", weights[1], entries)
+    # the same sums in another order: rounding apart, relative to the largest term
+    np.testing.assert_allclose(sums.occupancy, expected_occupancy, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(sums.entries, expected_entries, rtol=1e-13, atol=1e-13)
+    assert (sums.entries[:, [1, 3]] == 0.0).all()  # off treatment is entered from on treatment only
+    # every state is reached: the comparison is not of empty rows
+    assert (occupancy.max(axis=1) > 1e-3).all() and (sums.occupancy > 1e-3).all()
+
+    plain_occupancy, plain_entries = _build(given, layout, None)
+    np.testing.assert_array_equal(occupancy, plain_occupancy)
+    np.testing.assert_array_equal(entries, plain_entries)
+
+
+def test_a_samples_sums_do_not_depend_on_the_samples_beside_it():
+    given, weights = _inputs(6), _weights()
+    whole = StateSums.empty(*weights, 6, N_STATES)
+    _build(given, "state by state", whole)
+    for rows in (slice(0, 1), slice(2, 5)):
+        part = StateSums.empty(*weights, rows.stop - rows.start, N_STATES)
+        _build({name: value if value.shape[0] == 1 else value[rows] for name, value in given.items()},
+               "state by state", part)
+        np.testing.assert_array_equal(part.sums, whole.sums[rows])
+
+
+def test_a_state_no_step_has_written_holds_nan():
+    given = _inputs(3)
+    sums = StateSums.empty(*_weights(), 3, N_STATES)
+    _build(given, "state by state", sums, through=4)
+    assert np.isfinite(sums.sums[:, :4]).all() and np.isnan(sums.sums[:, 4:]).all()
+
+
+def test_weights_and_sums_that_do_not_fit_are_refused():
+    occupancy_weights, entries_weights = _weights()
+    with pytest.raises(InputError, match=r"occupancy_weights have 300 time points and entries_weights 299"):
+        StateSums.empty(occupancy_weights, entries_weights[:, 1:], 2, N_STATES)
+    with pytest.raises(InputError, match=r"occupancy_weights has shape \(300,\)"):
+        StateSums.empty(occupancy_weights[0], entries_weights, 2, N_STATES)
+    m, deaths = 2, np.zeros((2, N_TIMES))
+    occupancy, entries = (np.zeros((m, N_TIMES)) for _ in range(2))
+    with pytest.raises(ValueError, match=r"sums have shape \(2, 4\); expected \(2, 5\)"):
+        _engine.absorbing_state(deaths, occupancy, entries, occupancy_weights, entries_weights, np.zeros((m, 4)))
+    with pytest.raises(ValueError, match="weights have 299 and 300 time points; the rows have 300"):
+        _engine.absorbing_state(deaths, occupancy, entries, np.ascontiguousarray(occupancy_weights[:, 1:]),
+                                entries_weights, np.zeros((m, 5)))
+
+
+def test_a_sequencing_run_writes_each_states_sums_block_by_block(monkeypatch):
+    """run_sequencing with sums: the weighted sums of its own trace, its blocks of
+    samples each writing their rows; the trace the same bits as without."""
+    from markov.engine import TreatmentLine, run_sequencing, sequencing
+
+    monkeypatch.setattr(sequencing, "SEQUENCING_CHUNK_SAMPLES", 2)  # blocks of 2, 2 and 1 samples
+    given, weights = _inputs(5), _weights()
+    lines = [TreatmentLine("first", given["first"], given["first_death"][:, 0], given["onward"]),
+             TreatmentLine("second", given["second"], given["second_death"], given["onward"]),
+             TreatmentLine("third", given["third"], 0.3)]
+    sums = StateSums.empty(*weights, 5, 5)
+    trace = run_sequencing(lines, given["bsc"], sums=sums)
+    assert np.isfinite(sums.sums).all() and (sums.occupancy > 1e-3).all()
+    np.testing.assert_allclose(sums.occupancy, np.einsum("qt,stj->sjq", weights[0], trace.occupancy),
+                               rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(sums.entries, np.einsum("qt,stj->sjq", weights[1], trace.entries),
+                               rtol=1e-13, atol=1e-13)
+    plain = run_sequencing(lines, given["bsc"])
+    np.testing.assert_array_equal(trace.occupancy, plain.occupancy)
+    np.testing.assert_array_equal(trace.entries, plain.entries)
+    with pytest.raises(InputError, match="sums are of 5 samples, 4 states and 300 time points; the trace has 5 "
+                                         "samples, 5 states and 300 time points"):
+        run_sequencing(lines, given["bsc"], sums=StateSums.empty(*weights, 5, 4))
