@@ -270,8 +270,8 @@ def sequencing_step(const double[:, :] occupancy,
     cdef bint to_post = post_entries is not None, to_next = next_entries is not None
     cdef bint split = off_occupancy is not None
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
-    if split and summed:
-        _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times)
+    if split and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
+        raise ValueError("the state is split: off_sums are needed for its off-treatment part")
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
     cdef Py_ssize_t state_step = state_occupancy.strides[1] // sizeof(double)
@@ -403,8 +403,8 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
-    if treated and summed:
-        _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times)
+    if treated and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
+        raise ValueError("the state is split: off_sums are needed for its off-treatment part")
     cdef Py_ssize_t s, t
     cdef double started, on, leaving, dying
     cdef const double* curve

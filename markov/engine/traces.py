@@ -77,8 +77,8 @@ class StateSums:
     state's rows are at hand, so that what is computed from them (discounted years in a
     state, say) needs no further pass over the trace.
 
-    ``sums[s, j, q]`` is ``occupancy_weights[q] @ occupancy[s, :, j]`` for the first
-    ``len(occupancy_weights)`` columns, then ``entries_weights[q] @ entries[s, :, j]``;
+    With ``k = len(occupancy_weights)``, ``sums[s, j, q]`` is ``occupancy_weights[q] @
+    occupancy[s, :, j]`` for ``q < k``, then ``entries_weights[q - k] @ entries[s, :, j]``;
     each sum is the same whatever the samples beside it. A state no step has written
     holds NaN.
 
@@ -93,17 +93,29 @@ class StateSums:
     entries_weights: np.ndarray
     sums: np.ndarray
 
+    def __post_init__(self) -> None:
+        named = {"occupancy_weights": self.occupancy_weights, "entries_weights": self.entries_weights,
+                 "sums": self.sums}
+        for name, array in named.items():
+            if not isinstance(array, np.ndarray) or array.dtype != np.float64:
+                raise InputError(f"{name} must be an array of float64, not {getattr(array, 'dtype', type(array))}")
+        for name in ("occupancy_weights", "entries_weights"):
+            if named[name].ndim != 2 or not named[name].flags.c_contiguous:
+                raise InputError(f"{name} has shape {named[name].shape}; expected (n_weights, n_time_points), "
+                                 f"C-contiguous")
+        if self.occupancy_weights.shape[1] != self.entries_weights.shape[1]:
+            raise InputError(f"occupancy_weights have {self.occupancy_weights.shape[1]} time points and "
+                             f"entries_weights {self.entries_weights.shape[1]}: they weight the same time points")
+        width = self.occupancy_weights.shape[0] + self.entries_weights.shape[0]
+        if self.sums.ndim != 3 or self.sums.shape[2] != width:
+            raise InputError(f"sums have shape {self.sums.shape}; expected (n_samples, n_states, {width}), one "
+                             f"per weight")
+
     @classmethod
     def empty(cls, occupancy_weights, entries_weights, n_samples: int, n_states: int) -> StateSums:
         """Sums to be written for ``n_samples`` samples and ``n_states`` states (NaN until then)."""
         weights = [np.ascontiguousarray(w, dtype=np.float64) for w in (occupancy_weights, entries_weights)]
-        for name, array in zip(("occupancy_weights", "entries_weights"), weights, strict=True):
-            if array.ndim != 2:
-                raise InputError(f"{name} has shape {array.shape}; expected (n_weights, n_time_points)")
-        if weights[0].shape[1] != weights[1].shape[1]:
-            raise InputError(f"occupancy_weights have {weights[0].shape[1]} time points and entries_weights "
-                             f"{weights[1].shape[1]}: they weight the same time points")
-        width = weights[0].shape[0] + weights[1].shape[0]
+        width = sum(w.shape[0] for w in weights if w.ndim == 2)
         return cls(*weights, np.full((n_samples, n_states, width), np.nan))
 
     @property

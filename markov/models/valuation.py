@@ -398,8 +398,16 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
         distinct, group = rates[:1], np.zeros(n, dtype=int)
     else:
         distinct, group = np.unique(rates, axis=0, return_inverse=True)
-    if sums is not None and len(distinct) > 1:
-        raise ValueError("sums were made at one pair of discount rates, but the rates vary between samples")
+    if sums is not None:  # made by the model's own steps: a mismatch is a defect, not an input error
+        if len(distinct) > 1:
+            raise ValueError("sums were made at one pair of discount rates, but the rates vary between samples")
+        weights = values.state_sum_weights
+        if weights is None or not all(np.array_equal(a, b) for a, b in zip(
+                weights, (sums.occupancy_weights, sums.entries_weights), strict=True)):
+            raise ValueError("sums were made with other weights than this population's discount rates and "
+                             "cycle correction give")
+        if np.isnan(sums.sums).any():
+            raise ValueError("a state's sums were not written: every state of the trace must be")
     method = inputs.analysis.cycle_correction
     costs = {category: np.zeros((n, k)) for category in categories}
     life_years, qalys = np.zeros((n, k)), np.zeros((n, k))

@@ -126,6 +126,15 @@ def test_weights_and_sums_that_do_not_fit_are_refused():
     occupancy, entries = (np.zeros((m, N_TIMES)) for _ in range(2))
     with pytest.raises(ValueError, match=r"sums have shape \(2, 4\); expected \(2, 5\)"):
         _engine.absorbing_state(deaths, occupancy, entries, occupancy_weights, entries_weights, np.zeros((m, 4)))
+    with pytest.raises(InputError, match=r"occupancy_weights must be an array of float64, not float32"):
+        StateSums(occupancy_weights.astype(np.float32), entries_weights, np.zeros((2, N_STATES, 5)))
+    with pytest.raises(InputError, match=r"sums have shape \(2, 8, 4\); expected \(n_samples, n_states, 5\)"):
+        StateSums(occupancy_weights, entries_weights, np.zeros((2, N_STATES, 4)))
+    with pytest.raises(ValueError, match="the state is split: off_sums are needed"):
+        given = _inputs(m)
+        _engine.starting_line(given["share"], given["first"], given["first_death"], given["first_on"], deaths,
+                              np.zeros((m, N_TIMES)), occupancy, entries, np.zeros((m, N_TIMES)),
+                              np.zeros((m, N_TIMES)), occupancy_weights, entries_weights, np.zeros((m, 5)))
     with pytest.raises(ValueError, match="weights have 299 and 300 time points; the rows have 300"):
         _engine.absorbing_state(deaths, occupancy, entries, np.ascontiguousarray(occupancy_weights[:, 1:]),
                                 entries_weights, np.zeros((m, 5)))

@@ -233,18 +233,21 @@ def test_costs_and_utilities_of_a_population_are_made_once_per_parameter_set(inp
     assert not np.array_equal(other_cap, cap)
 
 
-@pytest.mark.parametrize("rates", ["one rate", "costs and effects apart", "by sample"])
+@pytest.mark.parametrize("rates", ["one rate", "costs and effects apart", "by sample", "calibrated"])
 def test_a_strategy_valued_from_the_sums_written_with_its_trace_is_valued_as_from_the_trace(rates, monkeypatch):
     """The sequencing model's compiled steps write each state's discounted years, exits
     and entries as they fill it (StateSums), and the valuation takes them instead of
     passing over the trace: the same costs, life-years and QALYs as valued from the trace,
     to rounding. At one discount rate, at a rate for costs and another for effects (each
-    from its own sums), and at rates that vary by sample (valued from the trace)."""
+    from its own sums), at rates that vary by sample (valued from the trace), and with
+    best supportive care calibrated to each strategy's OS median (lines built twice)."""
     from markov.models.valuation import PopulationValues
 
-    analysis = load_analysis(None, overrides={"perspectives": {"us_payer": {
-        "discount_rate_effects": "nice_methods_guide_2008.discount_rate_nice"}}}) \
-        if rates == "costs and effects apart" else load_analysis(None)
+    if rates == "costs and effects apart":
+        analysis = load_analysis(None, overrides={"perspectives": {"us_payer": {
+            "discount_rate_effects": "nice_methods_guide_2008.discount_rate_nice"}}})
+    else:
+        analysis = load_analysis(None).scenario("os_calibration") if rates == "calibrated" else load_analysis(None)
     if rates == "by sample":
         params = analysis.with_values({"assumptions.discount_rate_us": np.linspace(0.0, 0.06, 7)}, 7)
     else:
@@ -256,7 +259,7 @@ def test_a_strategy_valued_from_the_sums_written_with_its_trace_is_valued_as_fro
     made = [len(values.state_sum_weights[0]) if values.state_sum_weights is not None else None
             for values in (build_model(analysis).population(name, population, params).values
                            for name, population in analysis.populations.items())]
-    assert made == [{"one rate": 2, "costs and effects apart": 4, "by sample": None}[rates]] * len(made)
+    assert made == [{"costs and effects apart": 4, "by sample": None}.get(rates, 2)] * len(made)
     monkeypatch.setattr(PopulationValues, "state_sum_weights", property(lambda self: None))
     from_trace = per_sample_table(build_model(analysis).evaluate(params))
     assert list(fused.columns) == list(from_trace.columns)
@@ -265,3 +268,20 @@ def test_a_strategy_valued_from_the_sums_written_with_its_trace_is_valued_as_fro
             np.testing.assert_allclose(fused[column], from_trace[column], rtol=1e-12, atol=1e-9, err_msg=column)
         else:
             assert (fused[column] == from_trace[column]).all(), column
+
+
+def test_sums_that_cannot_value_the_trace_are_refused(inputs, monkeypatch):
+    """Sums made at one pair of discount rates for rates that vary by sample, or with a
+    state left unwritten, are a defect the valuation names rather than values."""
+    from markov.models import sequencing
+    from markov.models.valuation import PopulationValues
+
+    varying = inputs.with_values({"assumptions.discount_rate_us": np.linspace(0.0, 0.06, 3)}, 3)
+    with monkeypatch.context() as patch:
+        patch.setattr(PopulationValues, "discount_rates", property(lambda self: (0.03, 0.03)))
+        with pytest.raises(ValueError, match="made at one pair of discount rates, but the rates vary"):
+            build_model(inputs).evaluate(varying)
+    unwritten = sequencing.add_post_progression
+    monkeypatch.setattr(sequencing, "add_post_progression", lambda *args: unwritten(*args[:6]))  # without sums
+    with pytest.raises(ValueError, match="a state's sums were not written"):
+        build_model(inputs).evaluate(inputs.sample(3, seed=1))

@@ -124,3 +124,20 @@ def test_a_second_line_share_changes_overall_survival_as_the_closed_form_says(tm
 def test_calibration_to_one_median_and_survival_by_prior_treatment_do_not_mix(tmp_path):
     with pytest.raises(InputError, match="calibration solves one post-progression survival"):
         analysis(tmp_path, calibrated=True)
+
+
+def test_care_after_an_option_is_valued_from_the_sums_written_with_it_as_from_the_trace(tmp_path, monkeypatch):
+    """The state of care after regorafenib (its own survival) gets its discounted years,
+    exits and entries from the sums the steps wrote with it: the same costs, life-years
+    and QALYs by state as valued from the trace, at 3.5% a year."""
+    from markov.models.valuation import PopulationValues
+
+    inputs = analysis(tmp_path).with_changes({"t.zero": 0.035})
+    fused = sorafenib(inputs)[1]
+    monkeypatch.setattr(PopulationValues, "state_sum_weights", property(lambda self: None))
+    from_trace = sorafenib(inputs)[1]
+    assert fused.state_names[2] == "best_supportive_care_after_regorafenib_os" and fused.life_years[0, 2] > 0.05
+    for name in ("life_years", "qalys"):
+        np.testing.assert_allclose(getattr(fused, name), getattr(from_trace, name), rtol=1e-13, err_msg=name)
+    for category, values in fused.costs.items():
+        np.testing.assert_allclose(values, from_trace.costs[category], rtol=1e-13, atol=1e-9, err_msg=category)
