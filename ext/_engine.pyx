@@ -405,7 +405,7 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
     if treated and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
         raise ValueError("the state is split: off_sums are needed for its off-treatment part")
-    cdef Py_ssize_t s, t
+    cdef Py_ssize_t s, t, q  # sample, time point, weight
     cdef double started, on, leaving, dying
     cdef const double* curve
     cdef const double* on_curve = NULL
@@ -458,8 +458,8 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
             entered[0] = started
             if summed:  # entries only at t = 0: their sums are that one term (what the full sums give)
                 _state_sums(occupancy, occupancy_step, NULL, 0, occupancy_weights, entries_weights, state_sums, s)
-                for t in range(entries_weights.shape[0]):
-                    state_sums[s, occupancy_weights.shape[0] + t] = entries_weights[t, 0] * started
+                for q in range(entries_weights.shape[0]):
+                    state_sums[s, occupancy_weights.shape[0] + q] = entries_weights[q, 0] * started
                 if treated:
                     _state_sums(off, off_step, NULL, 0, occupancy_weights, entries_weights, off_sums, s)
     free(by_cycle)
