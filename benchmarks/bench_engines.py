@@ -5,7 +5,9 @@
 (a) Chancellor HIV Markov model (Dirichlet transitions, log-normal RR, gamma costs);
 (b) 3-strategy partitioned-survival model, Weibull PFS/OS with multivariate normal
     coefficients, 0-12 years by 0.1;
-(c) 5-strategy, 3-line sequencing model on a weekly grid over 20 years.
+(c) 5-strategy, 3-line sequencing model on a weekly grid over 20 years;
+and, on (c)'s grid, a later line's convolutions and book-keeping as separate passes
+against add_line's one pass per sample.
 
 Each case times the whole PSA (draws -> curves -> engine -> outcomes) and the same
 model written in plain numpy (vectorised over samples, a Python loop over cycles
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -316,6 +320,55 @@ def bench_crossover(repeats: int) -> None:
     print(f"    sequencing, direct time / FFT time by number of time points ({n:,} draws) -> " + ", ".join(row))
 
 
+def bench_line_pass(repeats: int) -> None:
+    """A later line on treatment and off (500 samples, weekly 20-year grid, exponential
+    curves): its two convolutions by recursion and then its book-keeping, each a pass over
+    the samples (what add_line did before), against add_line's one pass per sample with
+    its rows in cache. Interleaved call by call, so that both see the same machine load."""
+    from markov import _engine
+
+    rng = np.random.default_rng(5)
+    grid = markov.TimeGrid.from_horizon(20, markov.WEEK_YEARS)
+    m, times = 500, grid.times_years
+    rates = rng.uniform(1.0, 3.0, (m, 1))
+    survival, on = np.exp(-rates * times), np.exp(-1.5 * rates * times)
+    for curve in (survival, on):
+        curve.flags.writeable = False  # as a model's shared curves: their series found once
+    entries = np.zeros((m, times.size))
+    entries[:, 1:] = rng.uniform(0.005, 0.02, (m, 1)) * np.exp(-rng.uniform(0.01, 0.05, (m, 1)) * times[:-1] * 52)
+    death_share = rng.uniform(0.1, 0.3, (m, 1))
+    weights = state_weights(grid, DISCOUNT, "trapezoid")
+    convolutions = markov.engine.Convolutions(times.size)
+    made = {}
+
+    def run(fused: bool):
+        occupancy, entered = (np.empty((m, 4, times.size)).transpose(0, 2, 1) for _ in range(2))
+        sums = markov.engine.StateSums.empty(*weights, m, 4)
+        deaths, onward = np.zeros((m, times.size)), np.empty((m, times.size))
+        if fused:
+            markov.engine.add_line(occupancy, entered, 1, entries, survival, death_share, deaths, None, onward,
+                                   convolutions, on, sums)
+        else:
+            convolutions.occupancy(entries, survival, out=occupancy[:, :, 1])
+            convolutions.occupancy(entries, on, out=occupancy[:, :, 2])
+            _engine.sequencing_step(occupancy[:, :, 1], entries, death_share, np.ones((1, 1)), deaths, None, onward,
+                                    occupancy[:, :, 1], entered[:, :, 1], occupancy[:, :, 2], entered[:, :, 2],
+                                    *weights, sums.sums[:, 1, :], sums.sums[:, 2, :])
+        made[fused] = (occupancy[:, :, 1:3], deaths, onward, sums.sums[:, 1:3])
+
+    seconds = {False: [], True: []}
+    for _ in range(max(repeats, 1) * 10):
+        for fused in (False, True):
+            started = time.perf_counter()
+            run(fused)
+            seconds[fused].append(time.perf_counter() - started)
+    for got, expected in zip(made[True], made[False], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    steps, one_pass = (statistics.median(seconds[fused]) for fused in (False, True))
+    print(f"    a later line on and off treatment, {m} samples: convolutions then step {steps * 1e3:.2f} ms, "
+          f"in one pass {one_pass * 1e3:.2f} ms (x{steps / one_pass:.2f}, the same bits)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
@@ -329,6 +382,7 @@ def main() -> None:
     bench_psm(args.draws, args.repeats)
     bench_scaling(args.draws, args.repeats)
     bench_sequencing(args.draws, args.repeats)
+    bench_line_pass(args.repeats)
     bench_crossover(args.repeats)
 
 

@@ -239,7 +239,8 @@ def sequencing_step(const double[:, :] occupancy,
                     const double[:, ::1] occupancy_weights=None,
                     const double[:, ::1] entries_weights=None,
                     double[:, :] state_sums=None,
-                    double[:, :] off_sums=None):
+                    double[:, :] off_sums=None,
+                    const unsigned char[::1] skip=None):
     """Book-keeping of one line of a sequence, fused into one pass.
 
     occupancy : (1 or m, T) occupancy of the line; entries : (m, T) entries into it;
@@ -259,60 +260,241 @@ def sequencing_step(const double[:, :] occupancy,
     splits it, sample by sample while its rows are at hand: on treatment in the state,
     the rest in ``off_occupancy``, whose ``off_entries`` are 0. With ``state_sums`` (and
     ``off_sums`` where split), each state's weighted sums are written as its rows are
-    finished (:func:`_state_sums`).
+    finished (:func:`_state_sums`). Samples whose ``skip`` (m,) is set are not touched.
     """
-    cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1]
+    cdef _Step step
+    cdef Py_ssize_t s, po
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
-    cdef bint death_per_sample = death_share.shape[0] > 1, death_per_cycle = death_share.shape[1] > 1
-    cdef bint next_per_sample = next_share.shape[0] > 1, next_per_cycle = next_share.shape[1] > 1
     cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
     cdef bint copy_entries = not _same_memory(entries, state_entries)
-    cdef bint to_post = post_entries is not None, to_next = next_entries is not None
-    cdef bint split = off_occupancy is not None
-    cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
-    if split and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
-        raise ValueError("the state is split: off_sums are needed for its off-treatment part")
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
-    cdef Py_ssize_t state_step = state_occupancy.strides[1] // sizeof(double)
-    cdef Py_ssize_t state_entries_step = state_entries.strides[1] // sizeof(double)
-    cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if split else 0
-    cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if split else 0
-    cdef Py_ssize_t s, po
-    cdef double* by_cycle  # a share the same in every cycle, written out for each: two rows
-    cdef const double* dying_share
-    cdef const double* onward_share
-    if m == 0 or n_times < 2:
+    if skip is not None and skip.shape[0] != entries.shape[0]:
+        raise ValueError(f"skip has {skip.shape[0]} samples; the entries have {entries.shape[0]}")
+    if not _step_setup(&step, entries.shape[0], entries.shape[1], death_share, next_share, post_entries,
+                       next_entries, state_occupancy, state_entries, off_occupancy, off_entries, occupancy_weights,
+                       entries_weights, state_sums, off_sums):
         return
-    by_cycle = <double*> malloc(2 * (n_times - 1) * sizeof(double))
-    if by_cycle == NULL:
+    with nogil:
+        for s in range(step.m):
+            if skip is not None and skip[s]:
+                continue
+            po = s if occupancy_per_sample else 0
+            if copy_occupancy:
+                _copy_row(&state_occupancy[s, 0], step.state_step, &occupancy[po, 0], occupancy_step, step.n_times)
+            if copy_entries:
+                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], entries_step, step.n_times)
+            _finish_sample(&step, s, &occupancy[po, 0], occupancy_step, &entries[s, 0], entries_step, death_share,
+                           next_share, deaths, post_entries, next_entries, state_occupancy, state_entries,
+                           off_occupancy, off_entries, occupancy_weights, entries_weights, state_sums, off_sums)
+    free(step.by_cycle)
+
+
+def line_by_recursion(tuple survival_series, const double[:, ::1] survival, tuple on_series,
+                      const double[:, ::1] on_treatment, tuple entries_series, const double[:, ::1] entries,
+                      const double[:, ::1] death_share, const double[:, ::1] next_share, double[:, ::1] deaths,
+                      double[:, ::1] post_entries, double[:, ::1] next_entries, double[:, :] state_occupancy,
+                      double[:, :] state_entries, double[:, :] off_occupancy, double[:, :] off_entries,
+                      const double[:, ::1] occupancy_weights, const double[:, ::1] entries_weights,
+                      double[:, :] state_sums, double[:, :] off_sums, unsigned char[::1] done):
+    """:func:`geometric_convolution` of a later line (and of its time on treatment) and
+    :func:`sequencing_step` after it, in one pass per group of samples while their rows
+    are in cache: the same values, bit for bit, as those two in turn.
+
+    survival (1 or m, T) and on_treatment (1 or m, T; None: one state) are convolved with
+    entries (m, T). ``survival_series`` and ``on_series`` are :func:`geometric_series` of
+    them, ``entries_series`` of the entries (None where not needed): each convolution
+    takes the curve's series where it is geometric, else the entries'. A sample is
+    computed, and marked in ``done`` (m,), where each of its convolutions has a
+    geometric side; the others are not touched. Samples are convolved four at a time, in
+    step, as :func:`geometric_convolution` convolves them. The rest of the arguments are
+    :func:`sequencing_step`'s, its occupancy the state's own.
+    """
+    cdef _Step step
+    cdef Py_ssize_t m = entries.shape[0], n_times = entries.shape[1], s, t, i, lane, n_chosen = 0
+    cdef bint treated = on_treatment is not None
+    cdef _Series curve, on, by_entries
+    cdef Py_ssize_t* chosen
+    cdef _Recursion a[4]
+    cdef _Recursion b[4]
+    if done.shape[0] != m:
+        raise ValueError(f"done has {done.shape[0]} samples; the entries have {m}")
+    if treated != (off_occupancy is not None):
+        raise ValueError("a time on treatment and the off-treatment state go together: give both or neither")
+    _series_of(&curve, survival_series, survival)
+    _series_of(&on, on_series, on_treatment)
+    _series_of(&by_entries, entries_series, None)
+    if not _step_setup(&step, m, n_times, death_share, next_share, post_entries, next_entries, state_occupancy,
+                       state_entries, off_occupancy, off_entries, occupancy_weights, entries_weights, state_sums,
+                       off_sums):
+        return
+    chosen = <Py_ssize_t*> malloc(m * sizeof(Py_ssize_t))
+    if chosen == NULL:
+        free(step.by_cycle)
         raise MemoryError()
     with nogil:
         for s in range(m):
-            po = s if occupancy_per_sample else 0
-            if copy_occupancy:
-                _copy_row(&state_occupancy[s, 0], state_step, &occupancy[po, 0], occupancy_step, n_times)
-            if copy_entries:
-                _copy_row(&state_entries[s, 0], state_entries_step, &entries[s, 0], entries_step, n_times)
-            dying_share = _by_cycle(&death_share[s if death_per_sample else 0, 0], death_per_cycle,
-                                    by_cycle, n_times - 1, s == 0 or death_per_sample)
-            onward_share = _by_cycle(&next_share[s if next_per_sample else 0, 0], next_per_cycle,
-                                     by_cycle + n_times - 1, n_times - 1, s == 0 or next_per_sample)
-            if to_next:
-                next_entries[s, 0] = 0.0
-            _step_row(&occupancy[po, 0], occupancy_step, &entries[s, 0], entries_step, dying_share, onward_share,
-                      &deaths[s, 0], &post_entries[s, 0] if to_post else NULL,
-                      &next_entries[s, 0] if to_next else NULL, n_times)
-            if split:
-                _split_row(&state_occupancy[s, 0], state_step, &off_occupancy[s, 0], off_step, n_times)
-                _zero_row(&off_entries[s, 0], off_entries_step, n_times)
-            if summed:
-                _state_sums(&state_occupancy[s, 0], state_step, &state_entries[s, 0], state_entries_step,
-                            occupancy_weights, entries_weights, state_sums, s)
-                if split:
-                    _state_sums(&off_occupancy[s, 0], off_step, NULL, 0, occupancy_weights, entries_weights,
-                                off_sums, s)
-    free(by_cycle)
+            if _recursion(&a[0], &curve, &by_entries, s, &entries[s, 0]) and (
+                    not treated or _recursion(&b[0], &on, &by_entries, s, &entries[s, 0])):
+                chosen[n_chosen] = s
+                n_chosen += 1
+        for i in range(0, n_chosen, 4):
+            for lane in range(4):  # a last group of fewer than four repeats its last sample
+                s = chosen[i + lane if i + lane < n_chosen else n_chosen - 1]
+                _recursion(&a[lane], &curve, &by_entries, s, &entries[s, 0])
+                _start(&a[lane], &state_occupancy[s, 0])
+                if treated:
+                    _recursion(&b[lane], &on, &by_entries, s, &entries[s, 0])
+                    _start(&b[lane], &off_occupancy[s, 0])
+            # one convolution at a time: four chains in registers (eight would spill)
+            for t in range(1, n_times):
+                for lane in range(4):
+                    _advance(&a[lane], t, step.state_step)
+            if treated:
+                for t in range(1, n_times):
+                    for lane in range(4):
+                        _advance(&b[lane], t, step.off_step)
+            for lane in range(min(4, n_chosen - i)):
+                s = chosen[i + lane]
+                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], 1, n_times)
+                _finish_sample(&step, s, &state_occupancy[s, 0], step.state_step, &entries[s, 0], 1, death_share,
+                               next_share, deaths, post_entries, next_entries, state_occupancy, state_entries,
+                               off_occupancy, off_entries, occupancy_weights, entries_weights, state_sums, off_sums)
+                done[s] = 1
+    free(chosen)
+    free(step.by_cycle)
+
+
+cdef struct _Series:
+    # geometric_series of one side of a convolution, and the other side's rows
+    const double* head
+    const double* first
+    const double* ratio
+    const unsigned char* geometric
+    bint per_sample, other_per_sample  # series and other rows by sample, or one for all
+    const double* other  # the other side (NULL: the entries of the sample, given at use)
+    Py_ssize_t other_row  # between rows of the other side
+
+
+cdef struct _Recursion:
+    # one convolution by recursion: out[t] = head * given[t] + first * running
+    double head, first, ratio, running
+    const double* given
+    double* out
+
+
+cdef int _series_of(_Series* series, tuple found, const double[:, ::1] other) except -1:
+    """Fill ``series`` from :func:`geometric_series`' ``found`` (None: none), convolved
+    with ``other`` (None: with each sample's entries, given at use)."""
+    cdef const double[::1] head, first, ratio
+    cdef const unsigned char[::1] geometric
+    series.geometric = NULL
+    if found is None:
+        return 0
+    head, first, ratio, geometric = found
+    series.head, series.first, series.ratio, series.geometric = &head[0], &first[0], &ratio[0], &geometric[0]
+    series.per_sample = head.shape[0] > 1
+    series.other = NULL if other is None else &other[0, 0]
+    series.other_per_sample = other is not None and other.shape[0] > 1
+    series.other_row = 0 if other is None else other.shape[1]
+    return 0
+
+
+cdef inline bint _recursion(_Recursion* into, const _Series* curve, const _Series* by_entries, Py_ssize_t s,
+                            const double* entries) noexcept nogil:
+    """Set ``into`` for sample ``s``'s convolution of a curve with its ``entries``: the
+    curve's series where geometric, else the entries' (convolved with the curve's rows).
+    False where neither is geometric."""
+    cdef Py_ssize_t k = s if curve.per_sample else 0
+    if curve.geometric[k]:
+        into.head, into.first, into.ratio, into.given = curve.head[k], curve.first[k], curve.ratio[k], entries
+        return True
+    if by_entries.geometric != NULL and by_entries.geometric[s]:
+        into.head, into.first, into.ratio = by_entries.head[s], by_entries.first[s], by_entries.ratio[s]
+        into.given = curve.other + (s if curve.other_per_sample else 0) * curve.other_row
+        return True
+    return False
+
+
+cdef inline void _start(_Recursion* r, double* out) noexcept nogil:
+    r.out = out
+    r.running = r.given[0]
+    out[0] = r.head * r.running
+
+
+cdef inline void _advance(_Recursion* r, Py_ssize_t t, Py_ssize_t step) noexcept nogil:
+    r.out[t * step] = r.head * r.given[t] + r.first * r.running
+    r.running = r.ratio * r.running + r.given[t]
+
+
+cdef struct _Step:
+    # what every sample of a line's book-keeping shares (_step_setup)
+    Py_ssize_t m, n_times, state_step, state_entries_step, off_step, off_entries_step
+    bint death_per_sample, death_per_cycle, next_per_sample, next_per_cycle, to_post, to_next, split, summed
+    bint filled  # whether by_cycle holds a share the same for every sample (written at the first sample done)
+    double* by_cycle  # a share the same in every cycle, written out for each: two rows
+
+
+cdef bint _step_setup(_Step* step, Py_ssize_t m, Py_ssize_t n_times, const double[:, ::1] death_share,
+                      const double[:, ::1] next_share, double[:, ::1] post_entries, double[:, ::1] next_entries,
+                      double[:, :] state_occupancy, double[:, :] state_entries, double[:, :] off_occupancy,
+                      double[:, :] off_entries, const double[:, ::1] occupancy_weights,
+                      const double[:, ::1] entries_weights, double[:, :] state_sums, double[:, :] off_sums
+                      ) except -1:
+    """Fill ``step`` for a line of ``m`` samples (checking its sums); False where there is
+    nothing to do, else True with ``step.by_cycle`` allocated (the caller frees it)."""
+    step.m, step.n_times = m, n_times
+    step.death_per_sample, step.death_per_cycle = death_share.shape[0] > 1, death_share.shape[1] > 1
+    step.next_per_sample, step.next_per_cycle = next_share.shape[0] > 1, next_share.shape[1] > 1
+    step.to_post, step.to_next = post_entries is not None, next_entries is not None
+    step.split = off_occupancy is not None
+    step.summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
+    if step.split and step.summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
+        raise ValueError("the state is split: off_sums are needed for its off-treatment part")
+    step.state_step = state_occupancy.strides[1] // sizeof(double)
+    step.state_entries_step = state_entries.strides[1] // sizeof(double)
+    step.off_step = off_occupancy.strides[1] // sizeof(double) if step.split else 0
+    step.off_entries_step = off_entries.strides[1] // sizeof(double) if step.split else 0
+    step.filled = False
+    if m == 0 or n_times < 2:
+        return False
+    step.by_cycle = <double*> malloc(2 * (n_times - 1) * sizeof(double))
+    if step.by_cycle == NULL:
+        raise MemoryError()
+    return True
+
+
+cdef inline void _finish_sample(_Step* step, Py_ssize_t s, const double* occupancy, Py_ssize_t occupancy_step,
+                                const double* entries, Py_ssize_t entries_step, const double[:, ::1] death_share,
+                                const double[:, ::1] next_share, double[:, ::1] deaths, double[:, ::1] post_entries,
+                                double[:, ::1] next_entries, double[:, :] state_occupancy, double[:, :] state_entries,
+                                double[:, :] off_occupancy, double[:, :] off_entries,
+                                const double[:, ::1] occupancy_weights, const double[:, ::1] entries_weights,
+                                double[:, :] state_sums, double[:, :] off_sums) noexcept nogil:
+    """Sample ``s`` of :func:`sequencing_step` once its state's rows hold the line's
+    occupancy and entries: exits, their split, the state's split and its sums."""
+    cdef Py_ssize_t n_times = step.n_times
+    cdef bint fill = not step.filled
+    cdef const double* dying_share = _by_cycle(&death_share[s if step.death_per_sample else 0, 0],
+                                               step.death_per_cycle, step.by_cycle, n_times - 1,
+                                               fill or step.death_per_sample)
+    cdef const double* onward_share = _by_cycle(&next_share[s if step.next_per_sample else 0, 0],
+                                                step.next_per_cycle, step.by_cycle + n_times - 1, n_times - 1,
+                                                fill or step.next_per_sample)
+    step.filled = True
+    if step.to_next:
+        next_entries[s, 0] = 0.0
+    _step_row(occupancy, occupancy_step, entries, entries_step, dying_share, onward_share, &deaths[s, 0],
+              &post_entries[s, 0] if step.to_post else NULL, &next_entries[s, 0] if step.to_next else NULL, n_times)
+    if step.split:
+        _split_row(&state_occupancy[s, 0], step.state_step, &off_occupancy[s, 0], step.off_step, n_times)
+        _zero_row(&off_entries[s, 0], step.off_entries_step, n_times)
+    if step.summed:
+        _state_sums(&state_occupancy[s, 0], step.state_step, &state_entries[s, 0], step.state_entries_step,
+                    occupancy_weights, entries_weights, state_sums, s)
+        if step.split:
+            _state_sums(&off_occupancy[s, 0], step.off_step, NULL, 0, occupancy_weights, entries_weights,
+                        off_sums, s)
 
 
 cdef inline const double* _by_cycle(const double* share, bint per_cycle, double* row, Py_ssize_t n_cycles,

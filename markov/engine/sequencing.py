@@ -139,11 +139,13 @@ class Convolutions:
         padded[:, :self.n_times] = rows
         return scipy.fft.rfft(padded, axis=1, workers=_fft_threads)
 
-    def occupancy(self, entries: np.ndarray, survival: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def occupancy(self, entries: np.ndarray, survival: np.ndarray, out: np.ndarray | None = None,
+                  skip: np.ndarray | None = None) -> np.ndarray:
         """The truncated convolution of ``entries`` ``(n_samples, n_times)`` with
         ``survival`` ``(1 or n_samples, n_times)`` (rows possibly apart in memory: a view
         of the transform's, unless ``out`` is given: then written there, any strides,
-        and returned). Inputs are not checked.
+        and returned). Samples whose ``skip`` ``(n_samples,)`` is set (only with ``out``)
+        are left as they are. Inputs are not checked.
 
         How a sample is convolved depends on its own rows only, so that its result does
         not depend on the samples convolved with it.
@@ -151,7 +153,9 @@ class Convolutions:
         if not self.by_recursion:
             return self._into(out, self._transformed(entries, survival))
         given, out = out, np.empty(entries.shape) if out is None else out
-        done = np.zeros(entries.shape[0], dtype=bool)
+        done = np.zeros(entries.shape[0], dtype=bool) if skip is None else skip.astype(bool)
+        if done.all():
+            return out
         for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
             found = self._once(series, "series", self._geometric)
             if found[3].any():
@@ -163,6 +167,25 @@ class Convolutions:
         rest = np.flatnonzero(~done)  # some, not all: every other case has returned
         out[rest] = self._transformed(entries[rest], survival if survival.shape[0] == 1 else survival[rest])
         return out
+
+    def line_by_recursion(self, entries: np.ndarray, survival: np.ndarray, on_treatment: np.ndarray | None,
+                          step: tuple) -> np.ndarray | None:
+        """A later line's convolutions (of its curve and of its time on treatment, when
+        given) and its book-keeping in one compiled pass per sample
+        (``_engine.line_by_recursion``), for the samples where each convolution has a
+        geometric side. ``step`` are ``sequencing_step``'s arguments after the line's
+        occupancy and entries, the occupancy the state's own. Returns which samples were
+        done (None where recursion is off)."""
+        if not self.by_recursion:
+            return None
+        curve = self._once(survival, "series", self._geometric)
+        on = None if on_treatment is None else self._once(on_treatment, "series", self._geometric)
+        # the entries' series only where a curve's is not geometric in every sample
+        needed = not curve[3].all() or (on is not None and not on[3].all())
+        by_entries = self._once(entries, "series", self._geometric) if needed else None
+        done = np.zeros(entries.shape[0], dtype=np.uint8)
+        _engine.line_by_recursion(curve, survival, on, on_treatment, by_entries, entries, *step, done)
+        return done
 
     @staticmethod
     def _into(out: np.ndarray | None, found: np.ndarray) -> np.ndarray:
@@ -361,16 +384,22 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     """
     convolutions = method if isinstance(method, Convolutions) else Convolutions(line_entries.shape[1], method)
     state = occupancy[:, :, column]
-    convolutions.occupancy(line_entries, survival, out=state)  # straight into the trace
-    off = (None, None)
-    if on_treatment is not None:  # its occupancy on treatment, to be split from the state's
-        off = (occupancy[:, :, column + 1], entries[:, :, column + 1])
-        convolutions.occupancy(line_entries, on_treatment, out=off[0])
+    # its occupancy on treatment, to be split from the state's
+    off = (None, None) if on_treatment is None else (occupancy[:, :, column + 1], entries[:, :, column + 1])
     onward = _NOBODY_MOVES_ON if next_entries is None else _EVERYONE_MOVES_ON
     every_exit_dies = death_share.shape == (1, 1) and death_share[0, 0] == 1.0  # nobody progresses
     post = None if next_entries is not None or every_exit_dies else post_entries  # every progression moves on
-    _engine.sequencing_step(state, line_entries, death_share, onward, deaths, post, next_entries, state,
-                            entries[:, :, column], *off, *_sums_arguments(sums, column, on_treatment is not None))
+    summed = _sums_arguments(sums, column, on_treatment is not None)
+    step = (death_share, onward, deaths, post, next_entries, state, entries[:, :, column], *off,
+            *summed, *(None,) * (4 - len(summed)))
+    # where the convolutions are recursions, each sample's rows are worked out and booked in cache
+    done = convolutions.line_by_recursion(line_entries, survival, on_treatment, step)
+    if done is not None and done.all():
+        return
+    convolutions.occupancy(line_entries, survival, out=state, skip=done)  # straight into the trace
+    if on_treatment is not None:
+        convolutions.occupancy(line_entries, on_treatment, out=off[0], skip=done)
+    _engine.sequencing_step(state, line_entries, *step, done)
 
 
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
