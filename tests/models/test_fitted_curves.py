@@ -353,10 +353,14 @@ def test_a_bad_data_file_is_one_clear_error(tmp_path, name, content, message):
      r"curves\.os\.cut_point = 't\.cut_6_months': cut_time is 600\.0: no events after it to fit a tail to \(data: "),
     ({"kind": "kaplan_meier_with_tail", "file": "data/os.csv", "arm": "control", "time_unit": "months",
       "cut_point": "t.hr", "tail": "weibull"}, {}, r"curves\.os\.cut_point = 't\.hr': has unit 'hazard_ratio'"),
-    # past a year the treated arm's log-logistic tail is a power law whatever its scale: not identified
+    # past a year the treated arm's log-logistic tail is a power law whatever its scale: not
+    # identified. Where the optimiser stops along that flat direction depends on rounding: on one
+    # machine at a finite, huge standard error; on another at log(scale) near -87, where the
+    # Hessian is not positive definite, so that the fit has not converged
     ({"kind": "kaplan_meier_with_tail", "file": "data/os.csv", "arm": "treated", "time_unit": "months",
       "cut_point": "t.one_year", "tail": "llogis"}, {},
-     r"curves\.os: the llogis fit .* cannot be used: the data do not determine log\(scale\) \(standard error 1\."),
+     (r"curves\.os: the llogis fit .* cannot be used: (the data do not determine log\(scale\) \(standard error 1\."
+      r"|it did not converge \(the optimiser stopped)")),
 ])
 def test_bad_fit_settings_are_one_clear_error(data, curve, changed, message):
     root, _ = data
