@@ -62,7 +62,7 @@ import pandas as pd
 import psutil
 
 from markov.inputs import load_analysis
-from markov.probabilistic.psa import read_psa, run_psa
+from markov.probabilistic.psa import STORE_DIRECTORY, read_psa, run_psa
 
 ENVIRONMENT = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 MARKOV = ["markov"]
@@ -129,7 +129,7 @@ def run_cli(out: Path, n: int, *extra: str, evppi: bool = False, markov: list[st
     wall = time.time() - started
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{err}")
-    written = sorted((p.stat().st_mtime, p) for p in (out / "psa_store" / "chunks").glob("chunk-*.parquet"))
+    written = sorted((p.stat().st_mtime, p) for p in (out / STORE_DIRECTORY / "chunks").glob("chunk-*.parquet"))
     psa_seconds = written[-1][0] - started
     first_chunk = len(pd.read_parquet(written[0][1], columns=["sample"]))
     return {"command": " ".join(command), "draws": n, "load_average_at_start": round(load, 2),
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def identical_to_one(store, **options) -> bool | None:
         # None where the `one` step has not been run into this directory (a step run alone)
-        if not (args.out / "one" / "manifest.json").exists():
+        if not (args.out / "one" / STORE_DIRECTORY / "manifest.json").exists():
             print(f"no `one` step in {args.out}: the results are not compared with it", file=sys.stderr)
             return None
         return same_draws(store, read_psa(args.out / "one", inputs, **options))
