@@ -323,8 +323,8 @@ def bench_crossover(repeats: int) -> None:
 def bench_line_pass(repeats: int) -> None:
     """A later line on treatment and off (500 samples, weekly 20-year grid, exponential
     curves): its two convolutions by recursion and then its book-keeping, each a pass over
-    the samples (what add_line did before), against add_line's one pass per sample with
-    its rows in cache. Interleaved call by call, so that both see the same machine load."""
+    the samples (the steps add_line falls back to), against add_line's one pass per sample
+    with its rows in cache. Interleaved call by call, so that both see the same machine load."""
     from markov import _engine
 
     rng = np.random.default_rng(5)

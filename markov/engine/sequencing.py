@@ -390,6 +390,7 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     every_exit_dies = death_share.shape == (1, 1) and death_share[0, 0] == 1.0  # nobody progresses
     post = None if next_entries is not None or every_exit_dies else post_entries  # every progression moves on
     summed = _sums_arguments(sums, column, on_treatment is not None)
+    # the step's four optional sums arguments, None where not given: the same for both kernels below
     step = (death_share, onward, deaths, post, next_entries, state, entries[:, :, column], *off,
             *summed, *(None,) * (4 - len(summed)))
     # where the convolutions are recursions, each sample's rows are worked out and booked in cache
