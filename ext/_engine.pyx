@@ -255,7 +255,9 @@ def sequencing_step(const double[:, :] occupancy,
     then they are not written. The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
     in a trace, views of any strides; an array that is already its state's (the same
-    memory) is not copied onto itself. With ``off_occupancy`` (the occupancy on
+    memory) is not copied onto itself. Entries of the states (``state_entries``, and
+    ``off_entries`` below) may be (m, 1): then only their first point is written
+    (:func:`_entries_points`). With ``off_occupancy`` (the occupancy on
     treatment, of any strides) the state is then split as :func:`split_on_treatment`
     splits it, sample by sample while its rows are at hand: on treatment in the state,
     the rest in ``off_occupancy``, whose ``off_entries`` are 0. With ``state_sums`` (and
@@ -283,7 +285,8 @@ def sequencing_step(const double[:, :] occupancy,
             if copy_occupancy:
                 _copy_row(&state_occupancy[s, 0], step.state_step, &occupancy[po, 0], occupancy_step, step.n_times)
             if copy_entries:
-                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], entries_step, step.n_times)
+                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], entries_step,
+                          step.entries_points)
             _finish_sample(&step, s, &occupancy[po, 0], occupancy_step, &entries[s, 0], entries_step, death_share,
                            next_share, deaths, post_entries, next_entries, state_occupancy, state_entries,
                            off_occupancy, off_entries, occupancy_weights, entries_weights, state_sums, off_sums)
@@ -356,7 +359,7 @@ def line_by_recursion(tuple survival_series, const double[:, ::1] survival, tupl
                         _advance(&b[lane], t, step.off_step)
             for lane in range(min(4, n_chosen - i)):
                 s = chosen[i + lane]
-                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], 1, n_times)
+                _copy_row(&state_entries[s, 0], step.state_entries_step, &entries[s, 0], 1, step.entries_points)
                 _finish_sample(&step, s, &state_occupancy[s, 0], step.state_step, &entries[s, 0], 1, death_share,
                                next_share, deaths, post_entries, next_entries, state_occupancy, state_entries,
                                off_occupancy, off_entries, occupancy_weights, entries_weights, state_sums, off_sums)
@@ -430,6 +433,7 @@ cdef inline void _advance(_Recursion* r, Py_ssize_t t, Py_ssize_t step) noexcept
 cdef struct _Step:
     # what every sample of a line's book-keeping shares (_step_setup)
     Py_ssize_t m, n_times, state_step, state_entries_step, off_step, off_entries_step
+    Py_ssize_t entries_points  # time points of the states' entries written: all, or the first (_entries_points)
     bint death_per_sample, death_per_cycle, next_per_sample, next_per_cycle, to_post, to_next, split, summed
     bint filled  # whether by_cycle holds a share the same for every sample (written at the first sample done)
     double* by_cycle  # a share the same in every cycle, written out for each: two rows
@@ -455,6 +459,9 @@ cdef bint _step_setup(_Step* step, Py_ssize_t m, Py_ssize_t n_times, const doubl
     step.state_entries_step = state_entries.strides[1] // sizeof(double)
     step.off_step = off_occupancy.strides[1] // sizeof(double) if step.split else 0
     step.off_entries_step = off_entries.strides[1] // sizeof(double) if step.split else 0
+    step.entries_points = _entries_points(state_entries, n_times)
+    if step.split and _entries_points(off_entries, n_times) != step.entries_points:
+        raise ValueError(f"off_entries have {off_entries.shape[1]} time points; state_entries {state_entries.shape[1]}")
     step.filled = False
     if m == 0 or n_times < 2:
         return False
@@ -488,10 +495,10 @@ cdef inline void _finish_sample(_Step* step, Py_ssize_t s, const double* occupan
               &post_entries[s, 0] if step.to_post else NULL, &next_entries[s, 0] if step.to_next else NULL, n_times)
     if step.split:
         _split_row(&state_occupancy[s, 0], step.state_step, &off_occupancy[s, 0], step.off_step, n_times)
-        _zero_row(&off_entries[s, 0], step.off_entries_step, n_times)
-    if step.summed:
-        _state_sums(&state_occupancy[s, 0], step.state_step, &state_entries[s, 0], step.state_entries_step,
-                    occupancy_weights, entries_weights, state_sums, s)
+        _zero_row(&off_entries[s, 0], step.off_entries_step, step.entries_points)
+    if step.summed:  # the entries given, which the state's are a copy of (or only the first point of)
+        _state_sums(&state_occupancy[s, 0], step.state_step, entries, entries_step, occupancy_weights,
+                    entries_weights, state_sums, s)
         if step.split:
             _state_sums(&off_occupancy[s, 0], step.off_step, NULL, 0, occupancy_weights, entries_weights,
                         off_sums, s)
@@ -573,7 +580,8 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
 
     share : (m,); survival, on_treatment : (1 or m, T); death_share : (1 or m, 1 or
     T - 1); deaths, post_entries : (m, T); the states' occupancy and entries : (m, T),
-    of any strides (a trace's states). With ``state_sums`` (and ``off_sums`` where
+    of any strides (a trace's states), the entries possibly (m, 1) (only the first point,
+    as :func:`sequencing_step` writes them). With ``state_sums`` (and ``off_sums`` where
     treated), each state's weighted sums as :func:`sequencing_step` writes them.
     """
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
@@ -584,9 +592,12 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef Py_ssize_t entries_step = state_entries.strides[1] // sizeof(double)
     cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
+    cdef Py_ssize_t entries_points = _entries_points(state_entries, n_times)
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
     if treated and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
         raise ValueError("the state is split: off_sums are needed for its off-treatment part")
+    if treated and _entries_points(off_entries, n_times) != entries_points:
+        raise ValueError(f"off_entries have {off_entries.shape[1]} time points; state_entries {state_entries.shape[1]}")
     cdef Py_ssize_t s, t, q  # sample, time point, weight
     cdef double started, on, leaving, dying
     cdef const double* curve
@@ -624,7 +635,7 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
                     for t in range(n_times):
                         on = started * on_curve[t]
                         occupancy[t * occupancy_step], off[t * off_step] = on, started * curve[t] - on
-                _zero_row(off_entered, off_entries_step, n_times)
+                _zero_row(off_entered, off_entries_step, entries_points)
             elif occupancy_step == 1:
                 for t in range(n_times):
                     occupancy[t] = started * curve[t]
@@ -636,7 +647,7 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
                 dying = leaving * dying_share[t - 1]
                 dead[t] += dying
                 leaving_alive[t] += leaving - dying
-            _zero_row(entered, entries_step, n_times)
+            _zero_row(entered, entries_step, entries_points)
             entered[0] = started
             if summed:  # entries only at t = 0: their sums are that one term (what the full sums give)
                 _state_sums(occupancy, occupancy_step, NULL, 0, occupancy_weights, entries_weights, state_sums, s)
@@ -683,12 +694,13 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
     """Death, which nobody leaves, in one pass per sample: its entries are ``deaths`` (m,
     T) and its occupancy their running sum, added in time order as ``np.cumsum`` adds
     them (the same bits). ``occupancy`` and ``entries`` (m, T) are states of a trace, of
-    any strides. With ``sums``, the state's weighted sums as :func:`sequencing_step`
+    any strides; ``entries`` may be (m, 1), only the first point written. With ``sums``, the state's weighted sums as :func:`sequencing_step`
     writes them."""
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, sums, m, n_times)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
+    cdef bint all_entries = _entries_points(entries, n_times) == n_times
     cdef Py_ssize_t s, t
     cdef double running
     cdef const double* dying
@@ -704,9 +716,10 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
             for t in range(1, n_times):
                 running = running + dying[t]
                 dead[t * occupancy_step] = running
-                entered[t * entries_step] = dying[t]
-            if summed:
-                _state_sums(dead, occupancy_step, entered, entries_step, occupancy_weights, entries_weights, sums, s)
+            if all_entries:
+                _copy_row(entered + entries_step, entries_step, dying + 1, 1, n_times - 1)
+            if summed:  # over the deaths, which its entries are a copy of
+                _state_sums(dead, occupancy_step, dying, 1, occupancy_weights, entries_weights, sums, s)
 
 
 cdef bint _check_sums(const double[:, ::1] occupancy_weights, const double[:, ::1] entries_weights,
@@ -724,6 +737,15 @@ cdef bint _check_sums(const double[:, ::1] occupancy_weights, const double[:, ::
         raise ValueError(f"sums have shape ({sums.shape[0]}, {sums.shape[1]}); expected ({m}, "
                          f"{occupancy_weights.shape[0] + entries_weights.shape[0]})")
     return True
+
+
+cdef Py_ssize_t _entries_points(double[:, :] entries, Py_ssize_t n_times) except -1:
+    """The time points of a state's ``entries`` a kernel writes: every one, or only the
+    first (a trace valued from its sums keeps its entries at t = 0 alone, which its exits
+    need), from their shape."""
+    if entries.shape[1] != n_times and entries.shape[1] != 1:
+        raise ValueError(f"entries have {entries.shape[1]} time points: {n_times}, or 1 (the first only)")
+    return entries.shape[1]
 
 
 cdef inline void _state_sums(const double* occupancy, Py_ssize_t occupancy_step, const double* entries,

@@ -24,7 +24,10 @@ class CohortTrace:
         Share of the cohort in each state at each time point; sums to 1 over states.
     entries : ndarray, shape (n_samples, n_cycles + 1, n_states)
         Share of the cohort entering each state from another state during the cycle
-        ending at each time point; at ``t = 0``, the initial occupancy.
+        ending at each time point; at ``t = 0``, the initial occupancy. Or ``(n_samples,
+        1, n_states)``, the initial occupancy only: a trace valued from
+        :class:`StateSums` made as it was built, and not kept (a PSA draw's), needs no
+        more (:attr:`keeps_entries`).
     state_names : tuple of str
     """
 
@@ -43,6 +46,11 @@ class CohortTrace:
     @property
     def n_states(self) -> int:
         return self.occupancy.shape[2]
+
+    @property
+    def keeps_entries(self) -> bool:
+        """Whether :attr:`entries` hold every time point, not the initial occupancy alone."""
+        return self.entries.shape[1] == self.occupancy.shape[1]
 
     def state(self, name: str) -> np.ndarray:
         """Occupancy of one state, shape ``(n_samples, n_cycles + 1)``."""

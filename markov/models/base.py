@@ -223,7 +223,11 @@ class CohortModel:
         references other populations name too comes from ``shared`` (None: its own)."""
         raise NotImplementedError
 
-    def strategy(self, prepared, name: str, strategy) -> StrategyResult:
+    def strategy(self, prepared, name: str, strategy, keep_trace: bool = True) -> StrategyResult:
+        """A strategy of the population ``prepared``. Without ``keep_trace`` the caller
+        drops the trace once its totals are known: a structure may then leave out of it
+        what only the trace's readers use (the sequencing structure, its entries after
+        t = 0)."""
         raise NotImplementedError
 
     def evaluate(self, params: ParameterSet, keep_traces: bool = True) -> list[StrategyResult]:
@@ -236,6 +240,6 @@ class CohortModel:
         for p_name, population in self.inputs.populations.items():
             prepared = self.population(p_name, population, params, shared)
             for s_name, strategy in population.strategies.items():
-                result = self.strategy(prepared, s_name, strategy)
+                result = self.strategy(prepared, s_name, strategy, keep_traces)
                 results.append(result if keep_traces else dataclasses.replace(result, trace=None))
         return results

@@ -96,7 +96,8 @@ class MarkovModel(CohortModel):
                 matrix[:, :, index[origin], index[target]] = probability
         return matrix
 
-    def strategy(self, prepared: _Prepared, name: str, strategy: MarkovStrategy) -> StrategyResult:
+    def strategy(self, prepared: _Prepared, name: str, strategy: MarkovStrategy, keep_trace: bool = True
+                 ) -> StrategyResult:
         where = f"populations.{prepared.name}.strategies.{name}"
         transition, cycle_matrix = self.transitions(prepared, strategy, where)
         states = prepared.spec.states

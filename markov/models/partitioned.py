@@ -79,7 +79,8 @@ class PartitionedSurvivalModel(CohortModel):
                    shared: SharedWork | None = None) -> _Prepared:
         return self._prepared(_Prepared, name, population, params, shared)
 
-    def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy) -> StrategyResult:
+    def strategy(self, prepared: _Prepared, name: str, strategy: PartitionedSurvivalStrategy,
+                 keep_trace: bool = True) -> StrategyResult:
         params, partitions = prepared.params, strategy.partitions
         curves = [prepared.on_grid[p.survival] for p in partitions]
         curves[-1], _, floored = floor_survival(curves[-1], np.ones(params.n_samples), prepared.general_population)

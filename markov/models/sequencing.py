@@ -85,7 +85,7 @@ class _Lines:
 
     states: list[State]
     occupancy: np.ndarray  # (n_samples, n_time_points, n_states)
-    entries: np.ndarray
+    entries: np.ndarray  # as occupancy, or of the first time point only
     post: dict[str | None, np.ndarray]  # entries into post-progression care by its survival (None: the strategy's)
     deaths: np.ndarray  # (n_samples, n_time_points), so far
     floored: int  # cycles floored by general-population mortality
@@ -164,8 +164,11 @@ class SequencingModel(CohortModel):
         objects = (prepared.on_grid[curve], prepared.general_population)
         return prepared.shared_work.for_objects("floored", objects, floored, death_share)
 
-    def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy) -> StrategyResult:
-        lines = self._lines(prepared, name, strategy, prepared.values.state_sum_weights)
+    def strategy(self, prepared: _Prepared, name: str, strategy: SequencingStrategy, keep_trace: bool = True
+                 ) -> StrategyResult:
+        weights = prepared.values.state_sum_weights
+        # valued from the sums, a trace that is not kept needs its entries at t = 0 only (its exits')
+        lines = self._lines(prepared, name, strategy, weights, all_entries=keep_trace or weights is None)
         bsc, floored, unreachable = self._post_progression(prepared, name, strategy, lines)
         care = strategy.post_progression.name
         extra = [group for group in lines.post if group is not None]
@@ -238,11 +241,11 @@ class SequencingModel(CohortModel):
         return shares, rest
 
     def _lines(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,
-               weights: tuple[np.ndarray, np.ndarray] | None = None) -> _Lines:
+               weights: tuple[np.ndarray, np.ndarray] | None = None, all_entries: bool = True) -> _Lines:
         """Every line of the strategy, and what they send to post-progression care (by the
         survival each option's progressors follow there) and to death; with ``weights``
         (on occupancy and on entries), each state's :class:`~markov.engine.StateSums`, written
-        with it."""
+        with it. Without ``all_entries`` the states' entries are kept at t = 0 only."""
         n, n_times = prepared.params.n_samples, self.grid.n_cycles + 1
         names = strategy.line_names()
         layout = [[_option_states(name, option, len(line.options) == 1) for option in line.options]
@@ -253,7 +256,8 @@ class SequencingModel(CohortModel):
         # contiguous block, and seen with a trace's axes (sample, time point, state)
         shape = (n, len(states) + len(groups) + 1, n_times)
         occupancy = np.empty(shape).transpose(0, 2, 1)  # every state is filled before use
-        entries = np.empty(shape).transpose(0, 2, 1)  # so is every state entered; off treatment is not (below)
+        # so is every state entered; off treatment is not (below)
+        entries = np.empty(shape if all_entries else (*shape[:2], 1)).transpose(0, 2, 1)
         sums = None if weights is None else StateSums.empty(*weights, n, shape[1])
         deaths = np.zeros((n, n_times))
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
@@ -309,7 +313,8 @@ class SequencingModel(CohortModel):
         if anchor not in prepared.calibrated:
             # the rate depends on the anchor's lines only, not on its BSC survival
             target = population.strategies[anchor]
-            anchor_lines = lines if anchor == strategy_name else self._lines(prepared, anchor, target)
+            anchor_lines = lines if anchor == strategy_name else self._lines(prepared, anchor, target,
+                                                                             all_entries=False)
             times = self.grid.times_years
             rate, unreachable = exit_rate_for_median(anchor_lines.post[None], anchor_lines.occupancy[:, :, :-2], times,
                                                      prepared.params.years(target.targets.os_median))

@@ -129,6 +129,14 @@ def _discounted_exits(factors: np.ndarray, trace: CohortTrace, entered: np.ndarr
     return entered - factors[0] * trace.entries[:, 0] + leaving
 
 
+def _entries_over_time(trace: CohortTrace) -> np.ndarray:
+    """The trace's entries at every time point, which it must keep (:attr:`CohortTrace.keeps_entries`)."""
+    if not trace.keeps_entries:
+        raise InputError("this trace keeps its entries at t = 0 only: values on entry need its entries at every "
+                         "time point, or the sums of them made as it was built (state_sums)")
+    return trace.entries
+
+
 def _values(values, name: str, trace: CohortTrace, per_time_points: int) -> np.ndarray:
     """Values as ``(1 or n_samples, 1 or per_time_points, n_states)``."""
     given = as_float_array(values, name, ndim=(1, 2, 3))
@@ -238,7 +246,7 @@ class Accumulator:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
         if self._state_sums is not None:
             return self._state_sums[1][:, :, 0]
-        return np.matmul(self._discount_factors, self.trace.entries)
+        return np.matmul(self._discount_factors, _entries_over_time(self.trace))
 
     @cached_property
     def exits(self) -> np.ndarray:
@@ -291,6 +299,6 @@ class Accumulator:
             if amounts.shape[1] == 1:
                 total += amounts[:, 0, :] * self.entered
             else:  # by time point (and by sample, or the same for every sample)
-                total += np.einsum("stj,stj->sj", amounts * self._discount_factors[None, :, None], trace.entries,
-                                   optimize=True)
+                total += np.einsum("stj,stj->sj", amounts * self._discount_factors[None, :, None],
+                                   _entries_over_time(trace), optimize=True)
         return total

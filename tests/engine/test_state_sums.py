@@ -1,6 +1,6 @@
 """Sums over each state written by the steps that fill a sequencing trace (StateSums):
 the weighted sums of the trace's own rows, whatever its memory layout; the trace itself
-the same bits as without them; each sample's sums the same bits whatever the samples
+the same bits as without them, and the same bits and sums with entries kept at t = 0 only; each sample's sums the same bits whatever the samples
 beside it; a state no step wrote left NaN; weights and sums that do not fit refused."""
 import numpy as np
 import pytest
@@ -47,14 +47,16 @@ def _weights(seed: int = 43) -> tuple[np.ndarray, np.ndarray]:
     return rng.uniform(0.0, 1.0, (3, N_TIMES)), rng.uniform(0.0, 1.0, (2, N_TIMES))
 
 
-def _build(given: dict, layout: str, sums: StateSums | None, through: int = N_STATES):
+def _build(given: dict, layout: str, sums: StateSums | None, through: int = N_STATES, first_point_only: bool = False):
     """A trace of eight states built by the steps, stopping after state ``through`` - 1
-    (the steps fill states in order)."""
+    (the steps fill states in order); with ``first_point_only``, entries at t = 0 only."""
     m = given["share"].shape[0]
+    entry_points = 1 if first_point_only else N_TIMES
     if layout == "state by state":
-        occupancy, entries = (np.full((m, N_STATES, N_TIMES), 7.0).transpose(0, 2, 1) for _ in range(2))
+        occupancy = np.full((m, N_STATES, N_TIMES), 7.0).transpose(0, 2, 1)
+        entries = np.full((m, N_STATES, entry_points), 7.0).transpose(0, 2, 1)
     else:  # sample by sample: every state's series strided
-        occupancy, entries = (np.full((m, N_TIMES, N_STATES), 7.0) for _ in range(2))
+        occupancy, entries = np.full((m, N_TIMES, N_STATES), 7.0), np.full((m, entry_points, N_STATES), 7.0)
     convolutions = Convolutions(N_TIMES)
     deaths, post, care = (np.zeros((m, N_TIMES)) for _ in range(3))
     progressed = np.zeros((m, N_TIMES))
@@ -96,6 +98,41 @@ def test_the_sums_written_with_each_state_are_the_weighted_sums_of_its_rows(layo
     plain_occupancy, plain_entries = _build(given, layout, None)
     np.testing.assert_array_equal(occupancy, plain_occupancy)
     np.testing.assert_array_equal(entries, plain_entries)
+
+
+@pytest.mark.parametrize("layout", ["state by state", "sample by sample"])
+def test_a_trace_whose_entries_are_kept_at_t0_only_is_the_same_bits_with_the_same_sums(layout):
+    """Entries of one time point (a trace valued from its sums and not kept): every step
+    writes that point alone, the same bits as the full entries' first; the occupancy,
+    deaths and progressions (the dead state's occupancy), and every sum, entries' sums
+    included, are the same bits as with full entries."""
+    given, weights = _inputs(6), _weights()
+    full_sums, first_sums = (StateSums.empty(*weights, 6, N_STATES) for _ in range(2))
+    occupancy, entries = _build(given, layout, full_sums)
+    first_occupancy, first_entries = _build(given, layout, first_sums, first_point_only=True)
+    assert first_entries.shape == (6, 1, N_STATES)
+    np.testing.assert_array_equal(first_entries, entries[:, :1])
+    np.testing.assert_array_equal(first_occupancy, occupancy)
+    np.testing.assert_array_equal(first_sums.sums, full_sums.sums)
+    # not a comparison of zeros: every state entered from another (off treatment is not) has entries' sums
+    assert (entries[:, 0, 0] > 0).all() and (full_sums.entries[:, [2, 4, 5, 6, 7]] > 1e-3).all()
+
+
+def test_entries_of_neither_every_time_point_nor_one_are_refused():
+    given, m = _inputs(2), 2
+    deaths, occupancy = np.zeros((m, N_TIMES)), np.zeros((m, N_TIMES))
+    with pytest.raises(ValueError, match=r"entries have 2 time points: 300, or 1 \(the first only\)"):
+        _engine.absorbing_state(deaths, occupancy, np.zeros((m, 2)))
+    with pytest.raises(ValueError, match=r"entries have 299 time points: 300, or 1"):
+        _engine.starting_line(given["share"], given["first"], given["first_death"], None, deaths,
+                              np.zeros((m, N_TIMES)), occupancy, np.zeros((m, N_TIMES - 1)), None, None)
+    with pytest.raises(ValueError, match=r"off_entries have 1 time points; state_entries 300"):
+        _engine.starting_line(given["share"], given["first"], given["first_death"], given["first_on"], deaths,
+                              np.zeros((m, N_TIMES)), occupancy, np.zeros((m, N_TIMES)), np.zeros((m, N_TIMES)),
+                              np.zeros((m, 1)))
+    with pytest.raises(ValueError, match=r"entries have 3 time points: 300, or 1"):
+        _engine.sequencing_step(occupancy, np.zeros((m, N_TIMES)), np.zeros((1, 1)), np.zeros((1, 1)), deaths,
+                                np.zeros((m, N_TIMES)), None, np.zeros((m, N_TIMES)), np.zeros((m, 3)))
 
 
 def test_a_samples_sums_do_not_depend_on_the_samples_beside_it():

@@ -270,6 +270,27 @@ def test_a_strategy_valued_from_the_sums_written_with_its_trace_is_valued_as_fro
             assert (fused[column] == from_trace[column]).all(), column
 
 
+@pytest.mark.parametrize("scenario", [None, "os_calibration"])
+def test_a_strategy_whose_trace_is_not_kept_is_valued_the_same_bits_from_entries_at_t0_only(scenario):
+    """Evaluated without keeping traces (a PSA's draws), the sequencing model writes each
+    state's entries at t = 0 only (its exits need no more; its values come from the sums):
+    every result the same bits as with whole traces, with BSC calibrated (the anchor's
+    lines built again) or not."""
+    from markov.models.sequencing import SequencingModel
+
+    analysis = load_analysis(None) if scenario is None else load_analysis(None).scenario(scenario)
+    params = analysis.sample(5, seed=29)
+    model = build_model(analysis)
+    assert isinstance(model, SequencingModel)
+    kept = model.evaluate(params)
+    assert all(result.trace.keeps_entries for result in kept)
+    prepared = model.population(*next(iter(analysis.populations.items())), params)
+    name, strategy = next(iter(prepared.spec.strategies.items()))
+    assert not model.strategy(prepared, name, strategy, keep_trace=False).trace.keeps_entries
+    pd.testing.assert_frame_equal(per_sample_table(model.evaluate(params, keep_traces=False)),
+                                  per_sample_table(kept), check_exact=True)
+
+
 def test_sums_that_cannot_value_the_trace_are_refused(inputs, monkeypatch):
     """Sums made at one pair of discount rates for rates that vary by sample, or with a
     state left unwritten, are a defect the valuation names rather than values."""

@@ -285,6 +285,24 @@ def test_an_accumulator_given_its_state_sums_values_as_it_does_from_the_trace(me
     silent = Accumulator(trace, grid, discount_rate=0.035, method=method,
                          state_sums=(np.zeros((5, 3, 2)), np.zeros((5, 3, 1))))
     assert (silent.total(per_year, on_entry) == 0.0).all()
+    # a trace that keeps its entries at t = 0 only is valued the same from the sums, exits included
+    first = CohortTrace(occupancy, entries[:, :1], ("a", "b", "c"))
+    assert trace.keeps_entries and not first.keeps_entries
+    from_first = Accumulator(first, grid, discount_rate=0.035, method=method, state_sums=sums)
+    for name in ("years", "entered", "exits"):
+        np.testing.assert_array_equal(getattr(from_first, name), getattr(given, name), err_msg=name)
+    np.testing.assert_array_equal(from_first.total(per_year, on_entry), given.total(per_year, on_entry))
+
+
+def test_values_that_need_entries_over_time_refuse_a_trace_that_keeps_them_at_t0_only(decay):
+    grid, trace, _ = decay
+    first = CohortTrace(trace.occupancy, trace.entries[:, :1], trace.state_names)
+    message = "this trace keeps its entries at t = 0 only: values on entry need its entries at every time point"
+    with pytest.raises(InputError, match=message):
+        Accumulator(first, grid).total(on_entry=[1.0, 0.0])
+    with pytest.raises(InputError, match=message):
+        Accumulator(first, grid, state_sums=(np.zeros((1, 2, 2)), np.zeros((1, 2, 1)))).total(
+            on_entry=np.ones((grid.n_cycles + 1, 2)))
 
 
 def test_state_sums_of_the_wrong_shape_are_an_error_naming_them(decay):
