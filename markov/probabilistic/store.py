@@ -75,7 +75,7 @@ _METADATA_KEY = b"markov"
 MAX_CHUNKS = 1_000_000
 #: Draws per chunk of a new store when none is asked for (:func:`default_chunk_size`): at
 #: least, at most, and the chunks to have at least (where the draws allow).
-SMALLEST_CHUNK, LARGEST_CHUNK, LEAST_CHUNKS = 500, 2_000, 16
+SMALLEST_CHUNK, LARGEST_CHUNK, LEAST_CHUNKS = 500, 10_000, 16
 _CHUNK_NAME = re.compile(r"chunk-\d{6,}\.parquet")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_FIELDS = ("format", "analysis", "fingerprint", "inputs_fingerprint", "seed", "n_samples", "chunk_size",
@@ -119,8 +119,10 @@ def default_chunk_size(n_samples: int) -> int:
     :data:`LEAST_CHUNKS` chunks where the draws allow, so that the workers of a run
     finish close together. Larger chunks cost less per draw to send to a worker, to
     write and to read back: 100,000 draws of the HCC base case on 2 workers took
-    37.7-38.1 s in chunks of 2,000 and 39.3-39.4 s in chunks of 500 (the model
-    evaluates 500 at a time either way)."""
+    37.7-38.1 s in chunks of 2,000 and 39.3-39.4 s in chunks of 500; 200,000 draws,
+    58.3-60.9 s in chunks of 10,000 and 61.0-65.8 s in chunks of 2,000, three runs each,
+    alternated (the model evaluates 500 at a time either way). A run interrupted loses
+    at most the chunks its workers were computing."""
     most = n_samples // LEAST_CHUNKS // SMALLEST_CHUNK * SMALLEST_CHUNK
     return max(SMALLEST_CHUNK, min(LARGEST_CHUNK, most))
 

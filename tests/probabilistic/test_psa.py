@@ -69,8 +69,9 @@ def test_a_chunk_larger_than_an_evaluation_block_is_evaluated_block_by_block_wit
 
 
 @pytest.mark.parametrize(("n", "size"), [(1, 500), (7_999, 500), (10_000, 500), (15_999, 500), (16_000, 1_000),
-                                         (31_999, 1_500), (32_000, 2_000), (1_000_000, 2_000)])
-def test_a_stored_psa_takes_chunks_of_500_to_2000_draws_at_least_16_where_the_draws_allow(n, size):
+                                         (31_999, 1_500), (32_000, 2_000), (159_999, 9_500), (160_000, 10_000),
+                                         (1_000_000, 10_000)])
+def test_a_stored_psa_takes_chunks_of_500_to_10000_draws_at_least_16_where_the_draws_allow(n, size):
     assert default_chunk_size(n) == size
     plan = Plan(n, 1)
     assert plan.chunk_size == size and plan.n_chunks >= min(16, -(-n // 500))
