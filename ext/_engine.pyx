@@ -694,8 +694,8 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
     """Death, which nobody leaves, in one pass per sample: its entries are ``deaths`` (m,
     T) and its occupancy their running sum, added in time order as ``np.cumsum`` adds
     them (the same bits). ``occupancy`` and ``entries`` (m, T) are states of a trace, of
-    any strides; ``entries`` may be (m, 1), only the first point written. With ``sums``, the state's weighted sums as :func:`sequencing_step`
-    writes them."""
+    any strides; ``entries`` may be (m, 1), only the first point written. With ``sums``,
+    the state's weighted sums as :func:`sequencing_step` writes them."""
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, sums, m, n_times)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)
