@@ -307,8 +307,8 @@ def main(argv: list[str] | None = None) -> None:
     if "two" in steps:
         figures = repeated(args.out / "two", args.draws, "--workers", "2")
         figures["identical_to_one"] = identical_to_one(read_psa(args.out / "two", inputs))
-        figures["summary_identical_to_one"] = ((args.out / "two" / "psa_summary.csv").read_bytes()
-                                               == (args.out / "one" / "psa_summary.csv").read_bytes())
+        figures["summary_identical_to_one"] = None if figures["identical_to_one"] is None else (
+            (args.out / "two" / "psa_summary.csv").read_bytes() == (args.out / "one" / "psa_summary.csv").read_bytes())
         record(args.out, "two", figures)
     if "api" in steps:
         load, started = os.getloadavg()[0], time.time()

@@ -459,9 +459,7 @@ cdef bint _step_setup(_Step* step, Py_ssize_t m, Py_ssize_t n_times, const doubl
     step.state_entries_step = state_entries.strides[1] // sizeof(double)
     step.off_step = off_occupancy.strides[1] // sizeof(double) if step.split else 0
     step.off_entries_step = off_entries.strides[1] // sizeof(double) if step.split else 0
-    step.entries_points = _entries_points(state_entries, n_times)
-    if step.split and _entries_points(off_entries, n_times) != step.entries_points:
-        raise ValueError(f"off_entries have {off_entries.shape[1]} time points; state_entries {state_entries.shape[1]}")
+    step.entries_points = _entries_points(state_entries, off_entries if step.split else None, n_times)
     step.filled = False
     if m == 0 or n_times < 2:
         return False
@@ -592,12 +590,10 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     cdef Py_ssize_t entries_step = state_entries.strides[1] // sizeof(double)
     cdef Py_ssize_t off_step = off_occupancy.strides[1] // sizeof(double) if treated else 0
     cdef Py_ssize_t off_entries_step = off_entries.strides[1] // sizeof(double) if treated else 0
-    cdef Py_ssize_t entries_points = _entries_points(state_entries, n_times)
+    cdef Py_ssize_t entries_points = _entries_points(state_entries, off_entries if treated else None, n_times)
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
     if treated and summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
         raise ValueError("the state is split: off_sums are needed for its off-treatment part")
-    if treated and _entries_points(off_entries, n_times) != entries_points:
-        raise ValueError(f"off_entries have {off_entries.shape[1]} time points; state_entries {state_entries.shape[1]}")
     cdef Py_ssize_t s, t, q  # sample, time point, weight
     cdef double started, on, leaving, dying
     cdef const double* curve
@@ -700,7 +696,7 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
     cdef bint summed = _check_sums(occupancy_weights, entries_weights, sums, m, n_times)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
-    cdef bint all_entries = _entries_points(entries, n_times) == n_times
+    cdef bint all_entries = _entries_points(entries, None, n_times) == n_times
     cdef Py_ssize_t s, t
     cdef double running
     cdef const double* dying
@@ -739,12 +735,15 @@ cdef bint _check_sums(const double[:, ::1] occupancy_weights, const double[:, ::
     return True
 
 
-cdef Py_ssize_t _entries_points(double[:, :] entries, Py_ssize_t n_times) except -1:
-    """The time points of a state's ``entries`` a kernel writes: every one, or only the
-    first (a trace valued from its sums keeps its entries at t = 0 alone, which its exits
-    need), from their shape."""
+cdef Py_ssize_t _entries_points(double[:, :] entries, double[:, :] off_entries, Py_ssize_t n_times) except -1:
+    """The time points of a state's ``entries`` (and of its off-treatment part's,
+    ``off_entries``, None where it has none) a kernel writes, from their shape: every one,
+    or only the first (a trace valued from its sums keeps its entries at t = 0 alone,
+    which its exits need)."""
     if entries.shape[1] != n_times and entries.shape[1] != 1:
         raise ValueError(f"entries have {entries.shape[1]} time points: {n_times}, or 1 (the first only)")
+    if off_entries is not None and off_entries.shape[1] != entries.shape[1]:
+        raise ValueError(f"off_entries have {off_entries.shape[1]} time points; state_entries {entries.shape[1]}")
     return entries.shape[1]
 
 
@@ -1203,12 +1202,7 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
     cdef Py_ssize_t step = out.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t s, t, k, i, lane, m = 0
     cdef Py_ssize_t* chosen
-    cdef const double* given[4]
-    cdef double* into[4]
-    cdef double h[4]
-    cdef double a[4]
-    cdef double q[4]
-    cdef double running[4]
+    cdef _Recursion r[4]
     if n == 0 or n_times == 0:
         return
     chosen = <Py_ssize_t*> malloc(n * sizeof(Py_ssize_t))
@@ -1223,14 +1217,12 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
             for lane in range(4):  # a last group of fewer than four repeats its last sample
                 s = chosen[i + lane if i + lane < m else m - 1]
                 k = s if series_per_sample else 0
-                given[lane], into[lane] = &other[s if other_per_sample else 0, 0], &out[s, 0]
-                h[lane], a[lane], q[lane] = head[k], first[k], ratio[k]
-                running[lane] = given[lane][0]
-                into[lane][0] = h[lane] * running[lane]
+                r[lane].head, r[lane].first, r[lane].ratio = head[k], first[k], ratio[k]
+                r[lane].given = &other[s if other_per_sample else 0, 0]
+                _start(&r[lane], &out[s, 0])
             for t in range(1, n_times):
                 for lane in range(4):
-                    into[lane][t * step] = h[lane] * given[lane][t] + a[lane] * running[lane]
-                    running[lane] = q[lane] * running[lane] + given[lane][t]
+                    _advance(&r[lane], t, step)
         for i in range(m):
             done[chosen[i]] = 1
     free(chosen)
