@@ -188,7 +188,8 @@ def run_sequences(grid, curves, death, onward, sequences, costs, utilities, meth
     (read-only) curve is transformed once for all of them, each block's arrays take
     the memory the block before freed (reused_array_memory, as the package's PSA loops
     do), and each trace's discounted years and entries are summed as its states are
-    written (StateSums): how a model of several strategies uses the engine."""
+    written (StateSums), so that it keeps its entries at t = 0 only: how a model of
+    several strategies uses the engine."""
     with reused_array_memory():
         return _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method)
 
@@ -209,7 +210,7 @@ def _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method
                 markov.TreatmentLine("third", third[k], death[2][block]),
             ]
             sums = markov.engine.StateSums.empty(*weights, block.stop - block.start, len(lines) + 2)
-            trace = markov.run_sequencing(lines, bsc, method=convolutions, sums=sums)
+            trace = markov.run_sequencing(lines, bsc, method=convolutions, sums=sums, keep_entries=False)
             accumulator = Accumulator(trace, grid, discount_rate=DISCOUNT, state_sums=(sums.occupancy, sums.entries))
             out.append([accumulator.total(per_year=v).sum(axis=1) for v in (costs, utilities)])
         blocks.append(np.array(out))

@@ -1,11 +1,12 @@
 """Sums over each state written by the steps that fill a sequencing trace (StateSums):
 the weighted sums of the trace's own rows, whatever its memory layout; the trace itself
-the same bits as without them, and the same bits and sums with entries kept at t = 0 only; each sample's sums the same bits whatever the samples
+the same bits as without them, and the same bits and sums with entries kept at t = 0 only
+(by the steps, and by run_sequencing); each sample's sums the same bits whatever the samples
 beside it; a state no step wrote left NaN; weights and sums that do not fit refused."""
 import numpy as np
 import pytest
 
-from markov import _engine
+from markov import TimeGrid, TreatmentLine, _engine, run_sequencing
 from markov._validate import InputError
 from markov.engine import (
     Convolutions,
@@ -15,6 +16,7 @@ from markov.engine import (
     add_starting_line,
     add_terminal_state,
 )
+from markov.outcomes import Accumulator, state_weights
 
 N_TIMES = 300
 #: first line on and off treatment, second line on and off, third line, care after the
@@ -116,6 +118,35 @@ def test_a_trace_whose_entries_are_kept_at_t0_only_is_the_same_bits_with_the_sam
     np.testing.assert_array_equal(first_sums.sums, full_sums.sums)
     # not a comparison of zeros: every state entered from another (off treatment is not) has entries' sums
     assert (entries[:, 0, 0] > 0).all() and (full_sums.entries[:, [2, 4, 5, 6, 7]] > 1e-3).all()
+
+
+@pytest.mark.parametrize("method", ["auto", "fft"])
+def test_run_sequencing_without_its_entries_after_t0_is_the_same_bits_and_values(method):
+    """run_sequencing(keep_entries=False) keeps each state's entries at t = 0 only: the
+    occupancy and sums are the same bits as the full trace's, the entries its first
+    point, and an Accumulator values both the same, bit for bit, costs on entry included."""
+    given = _inputs(5)
+    grid = TimeGrid(cycle_length_years=1 / 52, n_cycles=N_TIMES - 1)
+    lines = [TreatmentLine("first", given["first"], given["first_death"][:, 0], given["onward"]),
+             TreatmentLine("second", given["second"], given["second_death"], given["onward"]),
+             TreatmentLine("third", given["third"], 0.4)]
+    weights = state_weights(grid, 0.035, "trapezoid")
+    traces, totals = [], []
+    for keep in (True, False):
+        sums = StateSums.empty(*weights, 5, 5)
+        trace = run_sequencing(lines, given["bsc"], method=method, sums=sums, keep_entries=keep)
+        accumulator = Accumulator(trace, grid, discount_rate=0.035, state_sums=(sums.occupancy, sums.entries))
+        traces.append((trace, sums.sums))
+        totals.append(accumulator.total(per_year=np.array([90.0, 60.0, 40.0, 15.0, 0.0]),
+                                        on_entry=np.array([7.0, 5.0, 3.0, 2.0, 11.0])))
+    (full, full_sums), (first, first_sums) = traces
+    assert full.keeps_entries and not first.keeps_entries and first.entries.shape == (5, 1, 5)
+    np.testing.assert_array_equal(first.occupancy, full.occupancy)
+    np.testing.assert_array_equal(first.entries, full.entries[:, :1])
+    np.testing.assert_array_equal(first_sums, full_sums)
+    np.testing.assert_array_equal(totals[1], totals[0])
+    # entries after t = 0 count: every state after the first is entered later (costs on entry > 0)
+    assert (full.entries[:, 1:, 1:].sum(axis=1) > 1e-3).all() and (totals[0][:, 1:] > 0).all()
 
 
 def test_entries_of_neither_every_time_point_nor_one_are_refused():

@@ -79,6 +79,8 @@ def test_sequencing_rejects_bad_inputs():
         run_sequencing([TreatmentLine("same", curve), TreatmentLine("same", curve)], curve)
     with pytest.raises(InputError, match=r"method is 'exact'"):
         run_sequencing([TreatmentLine("first", curve)], curve, method="exact")
+    with pytest.raises(InputError, match=r"keep_entries is 'no': must be True or False"):
+        run_sequencing([TreatmentLine("first", curve)], curve, keep_entries="no")
 
 
 def test_accumulate_rejects_bad_values_and_settings():
