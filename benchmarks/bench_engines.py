@@ -5,7 +5,8 @@
 (a) Chancellor HIV Markov model (Dirichlet transitions, log-normal RR, gamma costs);
 (b) 3-strategy partitioned-survival model, Weibull PFS/OS with multivariate normal
     coefficients, 0-12 years by 0.1;
-(c) 5-strategy, 3-line sequencing model on a weekly grid over 20 years;
+(c) 5-strategy, 3-line sequencing model on a weekly grid over 20 years, in one process
+    and in two (half the draws each, as a parallel PSA runs);
 and, on (c)'s grid, a later line's convolutions and book-keeping as separate passes
 against add_line's one pass per sample.
 
@@ -18,6 +19,7 @@ synthetic: they make the work realistic and are not evidence.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import statistics
 import sys
@@ -254,11 +256,63 @@ def sequences_numpy(grid, curves, death, onward, sequences, costs, utilities):
     return np.array(out)
 
 
-def bench_sequencing(n: int, repeats: int) -> None:
-    grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(n)
+def read_only_curves(times, draws):
+    """:func:`sequencing_curves`, read-only, so that the engine may keep their spectra."""
     curves = sequencing_curves(times, draws)
     for curve in (*curves[0], *curves[1], *curves[2], curves[3]):
-        curve.flags.writeable = False  # so that the engine may keep their spectra
+        curve.flags.writeable = False
+    return curves
+
+
+def _half_of_the_draws(connection, n: int, half: int) -> None:
+    """One of the two processes of (c) on both cores: makes the curves of its half of the
+    draws (not timed), then runs that half, FFTs in one thread, whenever told to."""
+    markov.engine.use_one_fft_thread()
+    grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(n)
+    rows = slice(0, n // 2) if half == 0 else slice(n // 2, n)
+    first, second, third, bsc = draws
+    mine = ([(k[rows], s[rows]) for k, s in first], [(k[rows], s[rows]) for k, s in second],
+            [(k[rows], s[rows]) for k, s in third], (bsc[0][rows], bsc[1][rows]))
+    arguments = (grid, read_only_curves(times, mine), [d[rows] for d in death], [o[rows] for o in onward],
+                 sequences, costs, utilities)
+    connection.send("ready")
+    while connection.recv():
+        connection.send(run_sequences(*arguments, method="auto"))
+
+
+def bench_sequencing_on_both_cores(n: int, repeats: int, one_process: float, expected: np.ndarray) -> None:
+    """(c) as a parallel PSA runs it: each of two processes runs half the draws (spawned,
+    FFTs in one thread each), timed from the go to the last result; the results must be
+    the one process's bit for bit (a sample's result does not depend on the samples
+    beside it)."""
+    context = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    for half in (0, 1):
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_half_of_the_draws, args=(theirs, n, half), daemon=True)
+        process.start()
+        pipes.append(ours)
+        processes.append(process)
+    for pipe in pipes:
+        pipe.recv()  # ready
+
+    def run():
+        for pipe in pipes:
+            pipe.send(True)
+        return np.concatenate([pipe.recv() for pipe in pipes], axis=-1)
+
+    seconds, result = median_seconds(run, repeats)
+    for pipe, process in zip(pipes, processes, strict=True):
+        pipe.send(False)
+        process.join()
+    same = np.array_equal(result, expected)
+    print(f"    on 2 processes, half the draws each: {seconds:.3f} s, x{one_process / seconds:.2f} one process's; "
+          f"target < 2 s: {'met' if seconds < 2.0 else 'MISSED'}; the same bits as one process: {same}")
+
+
+def bench_sequencing(n: int, repeats: int) -> None:
+    grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(n)
+    curves = read_only_curves(times, draws)
     arguments = (grid, curves, death, onward, sequences, costs, utilities)
 
     t_curves, _ = median_seconds(lambda: sequencing_curves(times, draws), repeats)
@@ -273,11 +327,11 @@ def bench_sequencing(n: int, repeats: int) -> None:
     # 1 GB per run while a Convolutions per block kept every block's spectra)
     print(f"    peak memory {first_peak:,.0f} MB after one run; {grown:+,.0f} MB after {repeats + 1} more")
     print(f"    + evaluating the 11 Weibull curves on the grid (numpy, issue 3 territory): {t_curves:.3f} s")
+    del arguments, curves  # the other processes' curves in their place
+    bench_sequencing_on_both_cores(n, repeats, t_ours, result)
     small = max(n // 20, 1)
     grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(small)
-    arguments = (grid, sequencing_curves(times, draws), death, onward, sequences, costs, utilities)
-    for curve in (*arguments[1][0], *arguments[1][1], *arguments[1][2], arguments[1][3]):
-        curve.flags.writeable = False
+    arguments = (grid, read_only_curves(times, draws), death, onward, sequences, costs, utilities)
     t_direct, _ = median_seconds(lambda: run_sequences(*arguments, method="direct"), max(repeats // 2, 3))
     print(f"    exact direct summation instead of FFT: {t_direct * n / small:.2f} s per {n:,} draws "
           f"(measured on {small:,})")
