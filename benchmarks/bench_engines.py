@@ -328,7 +328,8 @@ def bench_sequencing(n: int, repeats: int) -> None:
     print(f"    peak memory {first_peak:,.0f} MB after one run; {grown:+,.0f} MB after {repeats + 1} more")
     print(f"    + evaluating the 11 Weibull curves on the grid (numpy, issue 3 territory): {t_curves:.3f} s")
     del arguments, curves  # the other processes' curves in their place
-    bench_sequencing_on_both_cores(n, repeats, t_ours, result)
+    if n >= 2:  # a draw for each process
+        bench_sequencing_on_both_cores(n, repeats, t_ours, result)
     small = max(n // 20, 1)
     grid, times, draws, death, onward, sequences, costs, utilities = sequencing_inputs(small)
     arguments = (grid, read_only_curves(times, draws), death, onward, sequences, costs, utilities)
