@@ -81,6 +81,8 @@ class FigureWriter:
     up to ``workers - 1`` figures are drawn in forked copies of this process while it
     goes on, from the moment they are added: drawing overlaps the analysis that follows
     (the EVPPI) and the other figures. A figure is the same whichever process draws it.
+    An error in drawing one is raised by :meth:`write` once every other figure is written
+    (the first added of any that failed), whenever its process ended.
     """
 
     def __init__(self, formats: str | Sequence[str] = DEFAULT_FIGURE_FORMATS, phases: Phases | None = None,
@@ -91,6 +93,7 @@ class FigureWriter:
         self._helpers = workers - 1 if forking else 0
         self._drawing: dict[int, _Drawing] = {}  # figures being drawn by forked processes
         self._written: dict[int, list[Path]] = {}  # each figure's files, by the order it was added in
+        self._failed: dict[int, Exception] = {}  # each forked figure's error, by the order it was added in
         self._added = 0
 
     def add(self, path: Path, build: Callable[..., Figure | None], *args, **kwargs) -> None:
@@ -107,15 +110,17 @@ class FigureWriter:
             self._drawing[order] = _Drawing(path, build, self.formats)
 
     def _collect(self, wait: bool) -> None:
-        """Take the files of the forked processes that have finished (all of them, with
-        ``wait``)."""
+        """Take the files, or the error, of the forked processes that have finished (all
+        of them, with ``wait``)."""
         finished = [order for order, drawing in self._drawing.items() if wait or drawing.done()]
-        try:
-            for order in finished:
-                self._written[order] = self._drawing[order].files()
-        finally:  # after an error, the others are still waited for
-            for order in finished:
-                self._drawing.pop(order).join()
+        for order in finished:
+            drawing = self._drawing.pop(order)
+            try:
+                self._written[order] = drawing.files()
+            except Exception as error:  # noqa: BLE001 - kept for write(), which raises it once the others are done
+                self._failed[order] = error
+            finally:
+                drawing.join()
 
     def write(self) -> list[Path]:
         """Build and write every figure added since the last call; returns the files."""
@@ -136,7 +141,10 @@ class FigureWriter:
             try:
                 self._collect(wait=True)
             finally:
-                written, self._written, self._jobs = self._written, {}, []
+                written, failed = self._written, self._failed
+                self._written, self._failed, self._jobs = {}, {}, []
+        if failed:
+            raise failed[min(failed)]
         if progress:
             progress(total, total)
         return [file for order in sorted(written) for file in written[order]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,13 +56,20 @@ def test_figures_drawn_by_forked_processes_are_the_same_files_in_the_same_order(
 
 
 @forking
-def test_an_error_in_a_forked_process_is_raised_after_the_others_finish(tmp_path):
+@pytest.mark.parametrize("ended_before_the_next_figure", [False, True])
+def test_an_error_in_a_forked_process_is_raised_after_the_others_finish(tmp_path, ended_before_the_next_figure):
+    """Raised by write() once the other figures are written, whether the failed process
+    ended before the next figure was added (then seen by add) or while write() draws."""
     writer = FigureWriter(("png",), workers=2)
     writer.add(tmp_path / "broken", _broken, 1.0)  # handed to a forked process at once
+    if ended_before_the_next_figure:
+        while not all(drawing.done() for drawing in writer._drawing.values()):
+            time.sleep(0.01)
     writer.add(tmp_path / "line", _line, 1.0)
+    writer.add(tmp_path / "later", _line, 2.0)
     with pytest.raises(ValueError, match="no figure for slope 1"):
         writer.write()
-    assert (tmp_path / "line.png").exists()
+    assert (tmp_path / "line.png").exists() and (tmp_path / "later.png").exists()
     assert writer.write() == []  # nothing left over for the next call
 
 
