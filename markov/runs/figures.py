@@ -136,7 +136,6 @@ class FigureWriter:
                 self._hand_out()
                 if progress and self._jobs:
                     progress(total - len(self._jobs) - len(self._drawing), total)
-            self._collect(wait=True)
         finally:  # after an error too, every process is waited for and nothing is left for the next call
             try:
                 self._collect(wait=True)
