@@ -32,7 +32,7 @@ from timing import median_seconds
 import markov
 from markov.engine.memory import reused_array_memory
 from markov.models import chancellor
-from markov.outcomes import Accumulator, state_weights
+from markov.outcomes import state_weights
 
 DISCOUNT = 0.035
 # hesim (R) on the same models and this machine, 10,000 draws, range of its runs: stored,
@@ -187,11 +187,11 @@ def sequencing_curves(times, draws):
 
 def run_sequences(grid, curves, death, onward, sequences, costs, utilities, method):
     """The strategies of each block of samples share one Convolutions, so that each
-    (read-only) curve is transformed once for all of them, each block's arrays take
-    the memory the block before freed (reused_array_memory, as the package's PSA loops
-    do), and each trace's discounted years and entries are summed as its states are
-    written (StateSums), so that it keeps its entries at t = 0 only: how a model of
-    several strategies uses the engine."""
+    (read-only) curve is transformed (and the post-progression curve correlated with the
+    weights) once for all of them, and each block's arrays take the memory the block
+    before freed (reused_array_memory, as the package's PSA loops do). Values constant
+    over time need only each state's discounted years: sequencing_sums writes them
+    without a trace, how a PSA of several strategies uses the engine."""
     with reused_array_memory():
         return _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method)
 
@@ -212,9 +212,8 @@ def _run_blocks(grid, curves, death, onward, sequences, costs, utilities, method
                 markov.TreatmentLine("third", third[k], death[2][block]),
             ]
             sums = markov.engine.StateSums.empty(*weights, block.stop - block.start, len(lines) + 2)
-            trace = markov.run_sequencing(lines, bsc, method=convolutions, sums=sums, keep_entries=False)
-            accumulator = Accumulator(trace, grid, discount_rate=DISCOUNT, state_sums=(sums.occupancy, sums.entries))
-            out.append([accumulator.total(per_year=v).sum(axis=1) for v in (costs, utilities)])
+            years = markov.engine.sequencing_sums(lines, bsc, sums, method=convolutions).occupancy[:, :, 0]
+            out.append([years @ v for v in (costs, utilities)])
         blocks.append(np.array(out))
     return np.concatenate(blocks, axis=-1)
 

@@ -186,6 +186,7 @@ def survival_curves_hold(const double[:, ::1] rows, double tolerance):
     """
     cdef Py_ssize_t n = rows.shape[0], n_times = rows.shape[1], s, t
     cdef bint holds = True
+    cdef double broken  # points that break a rule: a count the compiler's vector loop keeps in doubles
     cdef const double* row
     if n_times == 0:
         return True
@@ -193,10 +194,11 @@ def survival_curves_hold(const double[:, ::1] rows, double tolerance):
         for s in range(n):
             row = &rows[s, 0]
             holds = (fabs(row[0] - 1.0) <= tolerance) & (row[0] >= 0.0) & (row[0] <= 1.0)
-            # bitwise, not short-circuit: one branch-free loop the compiler vectorises
+            broken = 0.0
             for t in range(1, n_times):
-                holds = holds & (row[t] >= 0.0) & (row[t] <= 1.0) & (row[t] - row[t - 1] <= tolerance)
-            if not holds:
+                broken += 0.0 if (row[t] >= 0.0) & (row[t] <= 1.0) & (row[t] - row[t - 1] <= tolerance) else 1.0
+            if not holds or broken != 0.0:
+                holds = False
                 break
     return holds
 
@@ -255,7 +257,8 @@ def sequencing_step(const double[:, :] occupancy,
     then they are not written. The line's occupancy and
     entries are copied into ``state_occupancy`` and ``state_entries`` (m, T): its state
     in a trace, views of any strides; an array that is already its state's (the same
-    memory) is not copied onto itself. Entries of the states (``state_entries``, and
+    memory) is not copied onto itself, and ``state_occupancy`` None (a state not split)
+    is not written: a caller that wants the state's sums alone. Entries of the states (``state_entries``, and
     ``off_entries`` below) may be (m, 1): then only their first point is written
     (:func:`_entries_points`). With ``off_occupancy`` (the occupancy on
     treatment, of any strides) the state is then split as :func:`split_on_treatment`
@@ -267,7 +270,7 @@ def sequencing_step(const double[:, :] occupancy,
     cdef _Step step
     cdef Py_ssize_t s, po
     cdef bint occupancy_per_sample = occupancy.shape[0] > 1
-    cdef bint copy_occupancy = not _same_memory(occupancy, state_occupancy)
+    cdef bint copy_occupancy = state_occupancy is not None and not _same_memory(occupancy, state_occupancy)
     cdef bint copy_entries = not _same_memory(entries, state_entries)
     cdef Py_ssize_t occupancy_step = occupancy.strides[1] // sizeof(double)  # between time points
     cdef Py_ssize_t entries_step = entries.strides[1] // sizeof(double)
@@ -455,7 +458,9 @@ cdef bint _step_setup(_Step* step, Py_ssize_t m, Py_ssize_t n_times, const doubl
     step.summed = _check_sums(occupancy_weights, entries_weights, state_sums, m, n_times)
     if step.split and step.summed and not _check_sums(occupancy_weights, entries_weights, off_sums, m, n_times):
         raise ValueError("the state is split: off_sums are needed for its off-treatment part")
-    step.state_step = state_occupancy.strides[1] // sizeof(double)
+    if state_occupancy is None and off_occupancy is not None:
+        raise ValueError("a state split on treatment needs its state_occupancy")
+    step.state_step = 0 if state_occupancy is None else state_occupancy.strides[1] // sizeof(double)
     step.state_entries_step = state_entries.strides[1] // sizeof(double)
     step.off_step = off_occupancy.strides[1] // sizeof(double) if step.split else 0
     step.off_entries_step = off_entries.strides[1] // sizeof(double) if step.split else 0
@@ -495,8 +500,12 @@ cdef inline void _finish_sample(_Step* step, Py_ssize_t s, const double* occupan
         _split_row(&state_occupancy[s, 0], step.state_step, &off_occupancy[s, 0], step.off_step, n_times)
         _zero_row(&off_entries[s, 0], step.off_entries_step, step.entries_points)
     if step.summed:  # the entries given, which the state's are a copy of (or only the first point of)
-        _state_sums(&state_occupancy[s, 0], step.state_step, entries, entries_step, occupancy_weights,
-                    entries_weights, state_sums, s)
+        if step.split:  # over what stays in the state
+            _state_sums(&state_occupancy[s, 0], step.state_step, entries, entries_step, occupancy_weights,
+                        entries_weights, state_sums, s)
+        else:  # over the line's occupancy, which the state's is a copy of
+            _state_sums(occupancy, occupancy_step, entries, entries_step, occupancy_weights, entries_weights,
+                        state_sums, s)
         if step.split:
             _state_sums(&off_occupancy[s, 0], step.off_step, NULL, 0, occupancy_weights, entries_weights,
                         off_sums, s)
@@ -716,6 +725,90 @@ def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[
                 _copy_row(entered + entries_step, entries_step, dying + 1, 1, n_times - 1)
             if summed:  # over the deaths, which its entries are a copy of
                 _state_sums(dead, occupancy_step, dying, 1, occupancy_weights, entries_weights, sums, s)
+
+
+def terminal_sums(const double[:, ::1] post_entries, const double[:, ::1] deaths,
+                  const double[:, :, ::1] correlations, const double[::1] first_survival,
+                  const double[:, ::1] reverse_cumulative, const double[:, ::1] entries_weights,
+                  double[:, :] post_sums, double[:, :] dead_sums):
+    """The weighted sums of post-progression care (a state left only by death, entered by
+    ``post_entries`` (m, T), survival since entry S) and of death (entered by ``deaths``
+    (m, T) from the states before, then by those dying in care), without their occupancy.
+
+    By linearity, a state's occupancy sum with weights w is sum_u entries[u] * G[u], with
+    G[u] = sum_v S[v] * w[u + v]: ``correlations`` (1 or m, k + k', T) hold G for the k
+    occupancy weights, then for the k' entries weights' forward differences (v[t + 1] -
+    v[t], v[T] = 0), which value the deaths in care by the entries weights; death's
+    occupancy sums are those of its entries with ``reverse_cumulative`` (k, T) weights
+    (sum of w from t on). ``first_survival`` (1 or m,) is S[0] (within a tolerance of 1:
+    nobody dies in care at t = 0). Sums are written in the layout of
+    :func:`sequencing_step`'s (m, k + k').
+    """
+    cdef Py_ssize_t m = post_entries.shape[0], n_times = post_entries.shape[1]
+    cdef Py_ssize_t k = reverse_cumulative.shape[0], n_entries = entries_weights.shape[0], s, q
+    cdef bint per_sample = correlations.shape[0] > 1
+    cdef double entered, dead_at_entry, in_care, entries_sum
+    cdef const double* care
+    cdef const double* dying
+    cdef const double* correlated
+    if deaths.shape[0] != m or deaths.shape[1] != n_times:
+        raise ValueError(f"deaths have shape ({deaths.shape[0]}, {deaths.shape[1]}); the entries ({m}, {n_times})")
+    if correlations.shape[1] != k + n_entries or correlations.shape[2] != n_times:
+        raise ValueError(f"correlations have shape {tuple(correlations.shape)[:3]}; expected (1 or {m}, "
+                         f"{k + n_entries}, {n_times})")
+    if correlations.shape[0] not in (1, m) or first_survival.shape[0] != correlations.shape[0]:
+        raise ValueError(f"correlations are of {correlations.shape[0]} samples and first_survival of "
+                         f"{first_survival.shape[0]}: both 1 or {m}")
+    if reverse_cumulative.shape[1] != n_times or entries_weights.shape[1] != n_times:
+        raise ValueError(f"weights have {reverse_cumulative.shape[1]} and {entries_weights.shape[1]} time points; "
+                         f"the rows have {n_times}")
+    for name, sums in (("post_sums", post_sums), ("dead_sums", dead_sums)):
+        if sums.shape[0] != m or sums.shape[1] != k + n_entries:
+            raise ValueError(f"{name} have shape ({sums.shape[0]}, {sums.shape[1]}); expected ({m}, {k + n_entries})")
+    if n_times == 0:
+        return
+    with nogil:
+        for s in range(m):
+            care, dying = &post_entries[s, 0], &deaths[s, 0]
+            correlated = &correlations[s if per_sample else 0, 0, 0]
+            # what the step counts as dying in care at t = 0, where it counts nobody
+            dead_at_entry = care[0] * (1.0 - first_survival[s if per_sample else 0])
+            for q in range(k):
+                in_care = _weighted_sum(care, 1, correlated + q * n_times, n_times)
+                entered = _weighted_sum(care, 1, &reverse_cumulative[q, 0], n_times)
+                post_sums[s, q] = in_care
+                dead_sums[s, q] = (_weighted_sum(dying, 1, &reverse_cumulative[q, 0], n_times)
+                                               + entered - in_care - dead_at_entry * reverse_cumulative[q, 0])
+            for q in range(n_entries):
+                entries_sum = _weighted_sum(care, 1, &entries_weights[q, 0], n_times)
+                post_sums[s, k + q] = entries_sum
+                dead_sums[s, k + q] = (
+                    _weighted_sum(dying, 1, &entries_weights[q, 0], n_times) + entries_sum
+                    + _weighted_sum(care, 1, correlated + (k + q) * n_times, n_times)
+                    - dead_at_entry * entries_weights[q, 0])
+
+
+def correlate_truncated(const double[:, ::1] survival, const double[:, ::1] weights):
+    """out[s, q, u] = sum_{v < T - u} survival[s, v] * weights[q, u + v], by direct
+    summation, O(T**2) per sample and weight: :func:`terminal_sums`' correlations on a
+    grid too short for FFT. survival : (1 or m, T); weights : (k, T); out (1 or m, k, T).
+    """
+    cdef Py_ssize_t n = survival.shape[0], n_times = survival.shape[1], n_weights = weights.shape[0]
+    if weights.shape[1] != n_times:
+        raise ValueError(f"weights have {weights.shape[1]} time points; the curves {n_times}")
+    out_arr = np.zeros((n, n_weights, n_times))
+    cdef double[:, :, ::1] out = out_arr
+    cdef Py_ssize_t s, q, u, v
+    cdef double total
+    with nogil:
+        for s in range(n):
+            for q in range(n_weights):
+                for u in range(n_times):
+                    total = 0.0
+                    for v in range(n_times - u):
+                        total = total + survival[s, v] * weights[q, u + v]
+                    out[s, q, u] = total
+    return out_arr
 
 
 cdef bint _check_sums(const double[:, ::1] occupancy_weights, const double[:, ::1] entries_weights,

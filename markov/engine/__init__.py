@@ -8,7 +8,8 @@ into each state at every time point of the grid, for every PSA sample at once.
 * :func:`run_partitioned_survival` — occupancy read off nested survival curves
   (PFS ≤ OS …), with crossings clipped and counted.
 * :func:`run_sequencing` — lines of treatment with the clock reset at entry to each
-  line (semi-Markov), then post-progression care, then death.
+  line (semi-Markov), then post-progression care, then death; :func:`sequencing_sums`
+  its states' weighted sums without the trace, for a PSA.
 
 Conventions: time point ``t`` runs from 0 to ``n_cycles``; a per-cycle input has
 ``n_cycles`` entries, the one at index ``c`` applying to the cycle from time point
@@ -58,7 +59,9 @@ from .sequencing import (
     add_terminal_state,
     clock_reset_occupancy,
     run_sequencing,
+    sequencing_sums,
     split_on_treatment,
+    terminal_sums,
     use_one_fft_thread,
 )
 from .traces import (
@@ -74,5 +77,5 @@ __all__ = [
     "add_starting_line", "add_terminal_state", "best_strategy_counts", "clock_reset_occupancy", "compiled_core_files",
     "cycle_weighted_totals", "death_probabilities", "exit_rate_for_median", "exponential_survival", "floor_survival",
     "general_population_survival", "mean_regret", "run_markov", "run_partitioned_survival", "run_sequencing",
-    "split_on_treatment", "use_one_fft_thread",
+    "sequencing_sums", "split_on_treatment", "terminal_sums", "use_one_fft_thread",
 ]
