@@ -22,10 +22,12 @@ FFT_MIN_TIME_POINTS = 240
 # 1,000 cycles) or the entries it sends on (about 1e-14 to 1e-12: rounding of differences).
 # What the series leaves out is at most this much of the result.
 GEOMETRIC_TOLERANCE = 1e-12
-# Samples per block of run_sequencing: few enough that a block's work arrays (2 MB each
-# on the weekly 20-year grid) stay near the cache; on the 5-strategy benchmark 256 ran
-# 20% faster than 1,024, and 128 no faster.
-SEQUENCING_CHUNK_SAMPLES = 256
+# Samples per block of run_sequencing: few enough that a block's work arrays (1 MB each
+# on the weekly 20-year grid) and the spectra its strategies share stay near the cache.
+# On the 5-strategy benchmark, 256 ran 20% faster than 1,024; valued from its sums on two
+# processes (which share the last-level cache), 128 then ran 5 to 9% faster than 256 in
+# three alternated rounds (medians 1.75 to 1.85 s against 1.85 to 2.02 s), and 64 no faster.
+SEQUENCING_CHUNK_SAMPLES = 128
 # Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread).
 _fft_threads = -1
 
