@@ -421,6 +421,8 @@ class _Sequence:
         def rows(array: np.ndarray, block: slice) -> np.ndarray:  # the array itself if whole: its spectrum is kept
             return array if array.shape[0] == 1 or array.shape[0] == block.stop - block.start else array[block]
 
+        starting = np.zeros(n_times)
+        starting[0] = 1.0
         for begin in range(0, self.n_samples, SEQUENCING_CHUNK_SAMPLES):
             block = slice(begin, min(begin + SEQUENCING_CHUNK_SAMPLES, self.n_samples))
             m = block.stop - block.start
@@ -428,9 +430,8 @@ class _Sequence:
                                                              sums.sums[block])
             if occupancy is None:  # no trace: each line's occupancy is summed where it was made
                 entered = np.empty((m, 1))
-            line_entries = np.zeros((m, n_times))
-            line_entries[:, 0] = 1.0
-            next_entries = np.empty((m, n_times))
+            line_entries = np.broadcast_to(starting, (m, n_times))  # everyone starts the first line at t = 0
+            buffers = np.empty((m, n_times)), np.empty((m, n_times))  # each line's entries, in turn
             post_entries = np.zeros((m, n_times))
             deaths = np.zeros((m, n_times))
             for k in range(self.n_lines):
@@ -442,11 +443,12 @@ class _Sequence:
                     state = None, entered
                 else:
                     state = occupancy[block, :, k], entries[block, :, k]
+                next_entries = buffers[k % 2]
                 _engine.sequencing_step(
                     line_occupancy, line_entries, rows(self.death[k], block), rows(self.onward[k], block),
                     deaths, post_entries, next_entries, *state, None, None, *_sums_arguments(sums_block, k, False),
                 )
-                line_entries, next_entries = next_entries, line_entries
+                line_entries = next_entries
             if occupancy is None:
                 terminal_sums(post_entries, deaths, rows(self.post, block), convolutions, sums_block)
             else:
