@@ -500,15 +500,14 @@ cdef inline void _finish_sample(_Step* step, Py_ssize_t s, const double* occupan
         _split_row(&state_occupancy[s, 0], step.state_step, &off_occupancy[s, 0], step.off_step, n_times)
         _zero_row(&off_entries[s, 0], step.off_entries_step, step.entries_points)
     if step.summed:  # the entries given, which the state's are a copy of (or only the first point of)
-        if step.split:  # over what stays in the state
+        if step.split:  # over what stays in the state, and over its off-treatment part
             _state_sums(&state_occupancy[s, 0], step.state_step, entries, entries_step, occupancy_weights,
                         entries_weights, state_sums, s)
+            _state_sums(&off_occupancy[s, 0], step.off_step, NULL, 0, occupancy_weights, entries_weights,
+                        off_sums, s)
         else:  # over the line's occupancy, which the state's is a copy of
             _state_sums(occupancy, occupancy_step, entries, entries_step, occupancy_weights, entries_weights,
                         state_sums, s)
-        if step.split:
-            _state_sums(&off_occupancy[s, 0], step.off_step, NULL, 0, occupancy_weights, entries_weights,
-                        off_sums, s)
 
 
 cdef inline const double* _by_cycle(const double* share, bint per_cycle, double* row, Py_ssize_t n_cycles,
@@ -778,7 +777,7 @@ def terminal_sums(const double[:, ::1] post_entries, const double[:, ::1] deaths
                 entered = _weighted_sum(care, 1, &reverse_cumulative[q, 0], n_times)
                 post_sums[s, q] = in_care
                 dead_sums[s, q] = (_weighted_sum(dying, 1, &reverse_cumulative[q, 0], n_times)
-                                               + entered - in_care - dead_at_entry * reverse_cumulative[q, 0])
+                                   + entered - in_care - dead_at_entry * reverse_cumulative[q, 0])
             for q in range(n_entries):
                 entries_sum = _weighted_sum(care, 1, &entries_weights[q, 0], n_times)
                 post_sums[s, k + q] = entries_sum
