@@ -179,12 +179,13 @@ class CohortModel:
 
     @staticmethod
     def own_courses(found: DrugCourses, treatment: str, category: str, occupancy_of, entries: np.ndarray,
-                    alive: np.ndarray) -> tuple[Course, ...]:
+                    alive: np.ndarray | None) -> tuple[Course, ...]:
         """The courses of a treatment costed on its drugs' own time on treatment: one per
         drug, and one for what goes with being on any drug (administration, recurring
         procedures, costs per period). ``occupancy_of`` turns a curve since entry into
         occupancy (by the line's entries); a curve that goes on beyond progression is
-        capped at ``alive``, those alive of the cohort that entered."""
+        capped at ``alive``, those alive of the cohort that entered (None where no curve
+        goes on beyond progression)."""
         courses = []
         for drug, curve in found.drugs.items():
             occupancy = occupancy_of(curve)

@@ -180,7 +180,9 @@ class SequencingModel(CohortModel):
                                convolutions, lines.sums)
         add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions,
                              lines.sums)
-        alive = 1.0 - lines.occupancy[:, :, -1] if lines.own else None  # dead is the last state
+        # those alive cap a course that goes on beyond progression (dead is the last state)
+        beyond = any(found.beyond_progression for found, *_ in lines.own.values())
+        alive = 1.0 - lines.occupancy[:, :, -1] if beyond else None
         for j, (found, occupancy_of, entries) in lines.own.items():  # drugs costed on their own time on treatment
             state = lines.states[j]
             courses = self.own_courses(found, state.treatment, state.drug_category, occupancy_of, entries, alive)

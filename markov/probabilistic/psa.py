@@ -11,6 +11,7 @@ decision analysis reads one population at a time (:mod:`markov.decision.probabil
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,18 +146,28 @@ def outcomes_table(results: list[StrategyResult], first_sample: int = 0) -> pd.D
     """Per-sample results (index ``sample`` from ``first_sample``): columns
     ``(population, strategy, measure)``, measures ``cost``, ``cost_<category>``,
     ``life_years`` and ``qalys``."""
-    columns = {}
+    keys, columns = [], []
     for result in results:
         key = (result.population, result.strategy)
-        columns[(*key, "cost")] = result.total_cost
-        for category, values in result.costs.items():
-            columns[(*key, f"cost_{category}")] = values.sum(axis=1)
-        columns[(*key, "life_years")] = result.life_years.sum(axis=1)
-        columns[(*key, "qalys")] = result.qalys.sum(axis=1)
-    n = results[0].life_years.shape[0]
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(first_sample, first_sample + n, name="sample"))
-    frame.columns = frame.columns.set_names(["population", "strategy", "measure"])
-    return frame
+        measures = {"cost": result.total_cost,
+                    **{f"cost_{category}": values.sum(axis=1) for category, values in result.costs.items()},
+                    "life_years": result.life_years.sum(axis=1), "qalys": result.qalys.sum(axis=1)}
+        keys += [(*key, measure) for measure in measures]
+        columns += measures.values()
+    return _frame(np.column_stack(columns), tuple(keys), ("population", "strategy", "measure"), first_sample)
+
+
+def _frame(values: np.ndarray, keys: tuple[tuple[str, ...], ...], names: tuple[str, ...], first_sample: int
+           ) -> pd.DataFrame:
+    """A frame of per-sample ``values`` with columns ``keys`` (levels ``names``), index ``sample``."""
+    index = pd.RangeIndex(first_sample, first_sample + values.shape[0], name="sample")
+    return pd.DataFrame(values, index=index, columns=_columns(keys, names), copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(keys: tuple[tuple[str, ...], ...], names: tuple[str, ...]) -> pd.MultiIndex:
+    # the same for every block of a run: built once (an index cannot change, so frames share it)
+    return pd.MultiIndex.from_tuples(keys, names=names)
 
 
 def evaluate_chunk(inputs: ModelInputs, seed: int, start: int, stop: int, model: Model | None = None) -> Chunk:
@@ -177,10 +188,11 @@ def _evaluate_block(inputs: ModelInputs, seed: int, start: int, stop: int, model
     index = pd.RangeIndex(start, stop, name="sample")
     drawn = pd.DataFrame({ref: params[ref] for ref in inputs.uncertain}, index=index)
     results = model.evaluate(params, keep_traces=False)
-    unreachable = pd.DataFrame({(r.population, r.strategy): np.zeros(stop - start, dtype=bool)
-                                if r.calibration_unreachable is None else r.calibration_unreachable for r in results},
-                               index=index)
-    unreachable.columns = unreachable.columns.set_names(["population", "strategy"])
+    # per sample, or one value (a structure without calibration) for every sample
+    unreachable = _frame(np.column_stack([np.broadcast_to(False if r.calibration_unreachable is None
+                                                          else r.calibration_unreachable, stop - start)
+                                          for r in results]).astype(bool, copy=False),
+                         tuple((r.population, r.strategy) for r in results), ("population", "strategy"), start)
     return Chunk(start, stop, drawn, outcomes_table(results, start), unreachable)
 
 
