@@ -1168,7 +1168,7 @@ def cycle_weighted_totals(const double[:, :, :] values, const double[::1] at_sta
 
 def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] factor, const double[:, :] cap,
                                  const double[::1] at_start, const double[::1] at_end,
-                                 const double[:, :, :] occupancy, const uint8_t[:, ::1] needed=None):
+                                 const double[:, :, :] occupancy):
     """cycle_weighted_totals of values min(level[s, j] * factor[s, c], cap[s, c]), without
     building them: a utility by state, adjusted for age and capped at the general
     population's, say.
@@ -1177,20 +1177,15 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
     value is rounded as numpy rounds ``np.minimum(level * factor, cap)``, and summed in
     the order of cycle_weighted_totals, so the two agree bit for bit. States are summed
     four at a time, each in cycle order: four running sums that do not wait on each
-    other, as one sum waits on itself. With ``needed`` (1 or n, n_states), only the
-    states it marks are summed (the others are 0), each as it would be among all.
+    other, as one sum waits on itself.
     """
     cdef Py_ssize_t n = occupancy.shape[0], n_cycles = factor.shape[1], k = occupancy.shape[2]
     cdef bint level_per_sample = level.shape[0] > 1, factor_per_sample = factor.shape[0] > 1
     cdef bint cap_per_sample = cap.shape[0] > 1
-    cdef bint masked = needed is not None
-    cdef bint needed_per_sample = masked and needed.shape[0] > 1
     cdef Py_ssize_t step = occupancy.strides[1] // sizeof(double)  # between time points
     total_arr = np.zeros((n, k))
-    states_arr = np.empty(k, dtype=np.intp)
     cdef double[:, ::1] total = total_arr
-    cdef Py_ssize_t[::1] states = states_arr  # the states summed in this sample
-    cdef Py_ssize_t s, c, g, j, j0, j1, j2, j3, m, sl, sf, sc
+    cdef Py_ssize_t s, c, g, j0, j1, j2, j3, sl, sf, sc
     cdef const double* m0
     cdef const double* m1
     cdef const double* m2
@@ -1201,15 +1196,9 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
             sl = s if level_per_sample else 0
             sf = s if factor_per_sample else 0
             sc = s if cap_per_sample else 0
-            m = 0
-            for j in range(k):
-                if not masked or needed[s if needed_per_sample else 0, j]:
-                    states[m] = j
-                    m += 1
-            for g in range(0, m, 4):
+            for g in range(0, k, 4):
                 # a last group of fewer than four repeats its last state: summed twice, kept once
-                j0, j1 = states[g], states[min(g + 1, m - 1)]
-                j2, j3 = states[min(g + 2, m - 1)], states[min(g + 3, m - 1)]
+                j0, j1, j2, j3 = g, min(g + 1, k - 1), min(g + 2, k - 1), min(g + 3, k - 1)
                 m0, m1, m2, m3 = &occupancy[s, 0, j0], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
                 l0, l1, l2, l3 = level[sl, j0], level[sl, j1], level[sl, j2], level[sl, j3]
                 t0 = t1 = t2 = t3 = 0.0
@@ -1224,6 +1213,80 @@ def capped_cycle_weighted_totals(const double[:, :] level, const double[:, :] fa
                     value = l3 * scale
                     t3 += (limit if limit < value else value) * (a * m3[c * step] + b * m3[(c + 1) * step])
                 total[s, j0], total[s, j1], total[s, j2], total[s, j3] = t0, t1, t2, t3
+    return total_arr
+
+
+def capped_level_totals(const double[:, :] level, const double[:, :] cap, const double[::1] lowest,
+                        const double[::1] at_start, const double[::1] at_end, const double[:, :, :] occupancy,
+                        const double[:, :] years):
+    """capped_cycle_weighted_totals with a factor of 1: values min(level[s, j], cap[s, c]),
+    from the discounted years in each state, ``years`` (n, n_states), without a pass over
+    the cycles no cap reaches.
+
+    A value is itself until the first cycle whose cap is below it, so its total is
+    level · years plus, from that cycle on, (min(level, cap[c]) - level) times the
+    cycle's weighted occupancy (a term that is exactly 0 wherever the cap is not below
+    it, so the cap need not fall monotonically). ``lowest`` (1 or n) is each cap row's
+    minimum: a value at or below it is never capped. Each sample's states are taken from
+    the highest value down, its cap row read until the lowest capped value is reached;
+    states are then summed four at a time from the first cycle any of them is capped. A
+    total differs from capped_cycle_weighted_totals' by rounding alone.
+
+    level : (1 or n, n_states); cap : (1 or n, n_cycles); occupancy (n, n_cycles + 1,
+    n_states), of any strides. Returns (n, n_states).
+    """
+    cdef Py_ssize_t n = occupancy.shape[0], n_cycles = cap.shape[1], k = occupancy.shape[2]
+    cdef bint level_per_sample = level.shape[0] > 1, cap_per_sample = cap.shape[0] > 1
+    cdef Py_ssize_t step = occupancy.strides[1] // sizeof(double)  # between time points
+    cdef Py_ssize_t cap_step = cap.strides[1] // sizeof(double)
+    total_arr = np.empty((n, k))
+    order_arr = np.empty(k, dtype=np.intp)
+    cdef double[:, ::1] total = total_arr
+    cdef Py_ssize_t[::1] order = order_arr  # a sample's states, highest value first
+    cdef Py_ssize_t s, c, i, j, p, g, m, sl, sc, start, j0, j1, j2, j3
+    cdef const double* limit
+    cdef const double* m0
+    cdef const double* m1
+    cdef const double* m2
+    cdef const double* m3
+    cdef double l0, l1, l2, l3, t0, t1, t2, t3, a, b, below
+    with nogil:
+        for s in range(n):
+            sl = s if level_per_sample else 0
+            sc = s if cap_per_sample else 0
+            limit = &cap[sc, 0]
+            m = 0  # the states the cap reaches, highest value first
+            for j in range(k):
+                if level[sl, j] > lowest[sc]:
+                    i = m
+                    while i > 0 and level[sl, order[i - 1]] < level[sl, j]:  # insertion: a model has a few states
+                        order[i] = order[i - 1]
+                        i -= 1
+                    order[i] = j
+                    m += 1
+                total[s, j] = level[sl, j] * years[s, j]
+            p, c = 0, 0
+            for g in range(0, m, 4):
+                # a last group of fewer than four repeats its last state: summed twice, kept once
+                j0, j1, j2, j3 = order[g], order[min(g + 1, m - 1)], order[min(g + 2, m - 1)], order[min(g + 3, m - 1)]
+                l0, l1, l2, l3 = level[sl, j0], level[sl, j1], level[sl, j2], level[sl, j3]
+                while c < n_cycles and not limit[c * cap_step] < l0:  # where the group's highest is first capped
+                    c += 1
+                start = c
+                m0, m1, m2, m3 = &occupancy[s, 0, j0], &occupancy[s, 0, j1], &occupancy[s, 0, j2], &occupancy[s, 0, j3]
+                t0 = t1 = t2 = t3 = 0.0
+                for c in range(start, n_cycles):
+                    below, a, b = limit[c * cap_step], at_start[c], at_end[c]
+                    t0 += (below - l0 if below < l0 else 0.0) * (a * m0[c * step] + b * m0[(c + 1) * step])
+                    t1 += (below - l1 if below < l1 else 0.0) * (a * m1[c * step] + b * m1[(c + 1) * step])
+                    t2 += (below - l2 if below < l2 else 0.0) * (a * m2[c * step] + b * m2[(c + 1) * step])
+                    t3 += (below - l3 if below < l3 else 0.0) * (a * m3[c * step] + b * m3[(c + 1) * step])
+                c = start  # the next group's values are lower: first capped at or after it
+                # a state repeated in the group is written again with the same sum
+                total[s, j3] = l3 * years[s, j3] + t3
+                total[s, j2] = l2 * years[s, j2] + t2
+                total[s, j1] = l1 * years[s, j1] + t1
+                total[s, j0] = l0 * years[s, j0] + t0
     return total_arr
 
 

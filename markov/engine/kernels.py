@@ -169,22 +169,32 @@ def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: 
 
 
 def cycle_weighted_totals(values: np.ndarray, at_start: np.ndarray, at_end: np.ndarray, occupancy: np.ndarray,
-                          factor: np.ndarray | None = None, cap: np.ndarray | None = None,
-                          needed: np.ndarray | None = None) -> np.ndarray:
+                          factor: np.ndarray | None = None, cap: np.ndarray | None = None) -> np.ndarray:
     """Σ_c v[s, c, j]·(at_start[c]·m[s, c, j] + at_end[c]·m[s, c + 1, j]), per sample and
     state, in one compiled pass without temporaries of the trace's size.
 
     v is ``values``, ``(1 or n_samples, n_cycles, n_states)``; or, given ``factor`` and
     ``cap`` ``(1 or n_samples, n_cycles)``, min(values[s, j]·factor[s, c], cap[s, c]) with
-    ``values`` ``(1 or n_samples, n_states)`` (bit for bit as if v were built), for the
-    states marked in ``needed`` ``(1 or n_samples, n_states)`` only, where given (0
-    elsewhere). ``occupancy`` is ``(n_samples, n_cycles + 1, n_states)``. Any strides; not
-    checked.
+    ``values`` ``(1 or n_samples, n_states)`` (bit for bit as if v were built).
+    ``occupancy`` is ``(n_samples, n_cycles + 1, n_states)``. Any strides; not checked.
     """
     if factor is None:
         return _engine.cycle_weighted_totals(values, at_start, at_end, occupancy)
-    mask = None if needed is None else np.ascontiguousarray(needed, dtype=np.uint8)
-    return _engine.capped_cycle_weighted_totals(values, factor, cap, at_start, at_end, occupancy, mask)
+    return _engine.capped_cycle_weighted_totals(values, factor, cap, at_start, at_end, occupancy)
+
+
+def capped_level_totals(level: np.ndarray, cap: np.ndarray, at_start: np.ndarray, at_end: np.ndarray,
+                        occupancy: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """:func:`cycle_weighted_totals` of min(level[s, j], cap[s, c]) (a factor of 1: a
+    utility capped at the general population's, not adjusted for age) from the
+    discounted years in each state ``years`` ``(n_samples, n_states)``: level·years, less
+    what the cap takes from the first cycle it is below the level on, so that the cycles
+    before are not read. ``level`` ``(1 or n_samples, n_states)``, ``cap`` ``(1 or
+    n_samples, n_cycles)``, ``occupancy`` as in :func:`cycle_weighted_totals`. The same
+    as that function's to rounding; any strides; not checked.
+    """
+    lowest = np.ascontiguousarray(cap.min(axis=1))  # a value at or below its row's lowest cap is never capped
+    return _engine.capped_level_totals(level, cap, lowest, at_start, at_end, occupancy, years)
 
 
 def best_strategy_counts(cost: np.ndarray, effect: np.ndarray, wtp: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from .._validate import InputError, as_float_array
-from ..engine import CohortTrace, cycle_weighted_totals
+from ..engine import CohortTrace, capped_level_totals, cycle_weighted_totals
 from ..grid import TimeGrid
 
 CycleCorrection = Literal["trapezoid", "life_table", "start", "end"]
@@ -257,9 +257,10 @@ class Accumulator:
         """Discounted total per sample and state of a value per year by state, scaled and
         capped by cycle: min(per_year[s, j]·factor[s, c], cap[s, c]) in cycle c (a utility
         adjusted for age and capped at the general population's), in one compiled pass
-        without values of the trace's size. Where the factor is 1 in every cycle, a value
-        below its cap in every cycle is that value times :attr:`years` (the same to
-        rounding), and only the others are summed cycle by cycle.
+        without values of the trace's size. Where the factor is 1 in every cycle, a value's
+        total is the value times :attr:`years`, less what the cap takes from the first
+        cycle it is below the value on (the same to rounding as summing every cycle): the
+        cycles before are not read.
 
         ``per_year`` is ``(1 or n_samples, n_states)``; ``factor`` and ``cap`` are ``(1 or
         n_samples, n_cycles)`` (a factor of 1 and an infinite cap leave a value unchanged).
@@ -278,11 +279,9 @@ class Accumulator:
         level, factor, cap = checked
         if not (factor == 1.0).all():
             return cycle_weighted_totals(level, *self._cycle_weights, trace.occupancy, factor, cap)
-        # not scaled by cycle (a utility not adjusted for age): a value that no cycle caps is
-        # itself in every cycle, its total the value times the discounted years in the state
-        capped = level > cap.min(axis=1, keepdims=True)
-        total = cycle_weighted_totals(level, *self._cycle_weights, trace.occupancy, factor, cap, capped)
-        return np.where(capped, total, level * self.years)
+        # not scaled by cycle (a utility not adjusted for age): a value is itself until the
+        # cap first falls below it, so only the cycles from there on are read
+        return capped_level_totals(level, cap, *self._cycle_weights, trace.occupancy, self.years)
 
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""

@@ -144,30 +144,39 @@ def test_values_scaled_and_capped_by_cycle_without_building_them():
         accumulator.capped_total(level, factor[:, :5], cap)
 
 
-def test_values_capped_by_cycle_but_not_scaled_take_the_years_where_no_cycle_caps_them():
-    """A factor of 1 (a utility not adjusted for age): a state whose value no cycle caps
-    totals the value times its discounted years; the others are summed cycle by cycle, as
-    they would be among all (bit for bit)."""
-    from markov.engine import cycle_weighted_totals
+@pytest.mark.verification(
+    kind="another engine",
+    against="the same values built by cycle with numpy and accumulated",
+    tolerance="rtol 1e-14")
+@pytest.mark.parametrize("cap_falls", [True, False])
+def test_values_capped_by_cycle_but_not_scaled_take_the_years_less_what_the_cap_takes(cap_falls):
+    """A factor of 1 (a utility not adjusted for age): a state's total is its value times
+    its discounted years, less what the cap takes from the first cycle it is below the
+    value on; a cap that rises again after (not monotone) takes nothing where it is above."""
+    from markov.engine import capped_level_totals
 
     grid = TimeGrid(0.25, 30)
     trace = run_markov(np.tile([[0.8, 0.15, 0.05], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]], (4, 1, 1, 1)), [1, 0, 0],
                        n_cycles=grid.n_cycles)
     cap = np.linspace(0.8, 0.6, grid.n_cycles)[None, :]  # falls with age
+    if not cap_falls:  # falls, then rises above every value again
+        cap = np.where(np.arange(grid.n_cycles) < 20, cap, 0.95)
     level = np.array([[0.5, 0.55, 0.0], [0.7, 0.5, 0.0], [0.9, 0.85, 0.0], [0.5, 0.7, 0.0]])  # never, some, every cycle
     factor = np.ones((1, grid.n_cycles))
     accumulator = Accumulator(trace, grid, discount_rate=0.035)
     got = accumulator.capped_total(level, factor, cap)
     built = accumulator.total(np.minimum(level[:, None, :] * factor[:, :, None], cap[:, :, None]))
     capped = level > cap.min()
-    np.testing.assert_array_equal(got[capped], built[capped])
-    np.testing.assert_allclose(got[~capped], (level * accumulator.years)[~capped], rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(got[~capped], (level * accumulator.years)[~capped])
     np.testing.assert_allclose(got, built, rtol=1e-14, atol=0)
     assert capped.any() and not capped.all()
-    every = cycle_weighted_totals(level, *cycle_weights(grid, 0.035, "trapezoid"), trace.occupancy, factor, cap)
-    some = cycle_weighted_totals(level, *cycle_weights(grid, 0.035, "trapezoid"), trace.occupancy, factor, cap, capped)
-    np.testing.assert_array_equal(some[capped], every[capped])
-    assert not some[~capped].any()
+    assert (got[capped] < (level * accumulator.years)[capped]).all()
+    # the cap per sample, in any order of the states' values, and a view of the trace
+    caps = np.vstack([cap, cap[:, ::-1], np.full((1, grid.n_cycles), 0.6), np.full((1, grid.n_cycles), np.inf)])
+    by_sample = capped_level_totals(level[:, ::-1], caps, *cycle_weights(grid, 0.035, "trapezoid"),
+                                    trace.occupancy[:, :, ::-1], accumulator.years[:, ::-1])
+    built = accumulator.total(np.minimum(level[:, None, :], caps[:, :, None]))
+    np.testing.assert_allclose(by_sample, built[:, ::-1], rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize(("values", "message"), [
