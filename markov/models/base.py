@@ -34,6 +34,15 @@ class DrugCourses:
     beyond_progression: bool  # whether any curve is still to be capped by survival
 
 
+def _at_most(curve: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """``np.minimum(curve, limit)``, or ``curve`` itself where it is nowhere above ``limit``
+    and has the result's shape: a time on treatment within its progression-free curve
+    (the usual case) takes no new array, and keeps what was computed from it."""
+    if curve.shape == np.broadcast_shapes(curve.shape, limit.shape) and (curve <= limit).all():
+        return curve
+    return np.minimum(curve, limit)
+
+
 class CurvesOnGrid(Mapping[str, np.ndarray]):
     """A population's curves on the model grid, each evaluated once, on first use, and
     shared read-only by every strategy that uses it, and with the populations of
@@ -148,7 +157,8 @@ class CohortModel:
         elif course.beyond_progression:
             curve = on_grid[course.curve]
         else:
-            curve, own = np.minimum(on_grid[course.curve], progression_free), True
+            curve = _at_most(on_grid[course.curve], progression_free)
+            own = curve is not on_grid[course.curve]
         for max_duration in course.max_durations:
             stopped = self.grid.times_years[None, :] >= params.years(max_duration)[:, None]
             if own and curve.shape == stopped.shape:
@@ -174,7 +184,7 @@ class CohortModel:
         else:
             treated = self.time_on_treatment(tot, progression_free, on_grid, params)
         beyond = {drug: course.beyond_progression for drug, course in courses.items()}
-        return DrugCourses(np.ascontiguousarray(np.minimum(treated, progression_free)), on, treated, beyond,
+        return DrugCourses(np.ascontiguousarray(_at_most(treated, progression_free)), on, treated, beyond,
                            tot.beyond_progression or any(beyond.values()))
 
     @staticmethod
