@@ -1228,8 +1228,8 @@ def capped_level_totals(const double[:, :] level, const double[:, :] cap, const 
     cycle's weighted occupancy (a term that is exactly 0 wherever the cap is not below
     it, so the cap need not fall monotonically). ``lowest`` (1 or n) is each cap row's
     minimum: a value at or below it is never capped. Each sample's states are taken from
-    the highest value down, its cap row read until the lowest capped value is reached;
-    states are then summed four at a time from the first cycle any of them is capped. A
+    the highest value down, four at a time, each group summed from the first cycle its
+    highest value is capped (its cap row read up to there, once over all groups). A
     total differs from capped_cycle_weighted_totals' by rounding alone.
 
     level : (1 or n, n_states); cap : (1 or n, n_cycles); occupancy (n, n_cycles + 1,
@@ -1243,7 +1243,7 @@ def capped_level_totals(const double[:, :] level, const double[:, :] cap, const 
     order_arr = np.empty(k, dtype=np.intp)
     cdef double[:, ::1] total = total_arr
     cdef Py_ssize_t[::1] order = order_arr  # a sample's states, highest value first
-    cdef Py_ssize_t s, c, i, j, p, g, m, sl, sc, start, j0, j1, j2, j3
+    cdef Py_ssize_t s, c, i, j, g, m, sl, sc, start, j0, j1, j2, j3
     cdef const double* limit
     cdef const double* m0
     cdef const double* m1
@@ -1265,7 +1265,7 @@ def capped_level_totals(const double[:, :] level, const double[:, :] cap, const 
                     order[i] = j
                     m += 1
                 total[s, j] = level[sl, j] * years[s, j]
-            p, c = 0, 0
+            c = 0
             for g in range(0, m, 4):
                 # a last group of fewer than four repeats its last state: summed twice, kept once
                 j0, j1, j2, j3 = order[g], order[min(g + 1, m - 1)], order[min(g + 2, m - 1)], order[min(g + 3, m - 1)]

@@ -77,6 +77,7 @@ __all__ = [
     "PartitionedSurvivalTrace", "StateSums", "TreatmentLine", "add_line", "add_post_progression", "add_scaled_rows",
     "add_starting_line", "add_terminal_state", "best_strategy_counts", "capped_level_totals", "clock_reset_occupancy",
     "compiled_core_files", "cycle_weighted_totals", "death_probabilities", "exit_rate_for_median",
-    "exponential_survival", "floor_survival", "general_population_survival", "mean_regret", "run_markov", "run_partitioned_survival", "run_sequencing",
-    "sequencing_sums", "split_on_treatment", "terminal_sums", "use_one_fft_thread",
+    "exponential_survival", "floor_survival", "general_population_survival", "mean_regret", "run_markov",
+    "run_partitioned_survival", "run_sequencing", "sequencing_sums", "split_on_treatment", "terminal_sums",
+    "use_one_fft_thread",
 ]
