@@ -3,7 +3,8 @@ fresh process's first block.
 
     python benchmarks/bench_blocks.py [--sizes 10 125 250 500 750 1000] [--repeats 7]
 
-In a fresh interpreter (one BLAS thread, freed memory kept as the command line keeps it),
+In a fresh interpreter (one BLAS thread, memory managed as the command line's processes
+manage it),
 after a warm-up of 20 draws, it times the first block of ``EVALUATION_BLOCK_DRAWS``
 draws (with the page faults it takes: the block's working memory touched for the first
 time), then blocks of each size in turn, ``--repeats`` rounds over the same draws. It
@@ -31,7 +32,9 @@ _WORKER = r'''
 import json, resource, statistics, sys, time
 import markov
 from markov._memory import reuse_freed_memory
+from markov.engine.memory import fault_in_heap_growth
 reuse_freed_memory()
+fault_in_heap_growth()
 import markov.probabilistic.psa as psa
 sizes, repeats = json.loads(sys.argv[1]), int(sys.argv[2])
 inputs = markov.load()._inputs

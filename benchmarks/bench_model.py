@@ -36,6 +36,11 @@ try:  # memory as the command line's processes manage it (a version before it ha
     reuse_freed_memory()
 except ImportError:
     pass
+try:
+    from markov.engine.memory import fault_in_heap_growth
+    fault_in_heap_growth()
+except ImportError:
+    pass
 from markov.probabilistic.psa import build_model, evaluate_chunk
 draws, size, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 inputs = markov.load()._inputs

@@ -18,6 +18,17 @@ from libc.math cimport exp, fabs
 from libc.stdint cimport SIZE_MAX, uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset, strncpy
+from libc.stdint cimport intptr_t, uintptr_t
+
+
+cdef extern from "unistd.h" nogil:
+    void* sbrk(intptr_t increment)
+    long sysconf(int name)
+    enum: _SC_PAGESIZE
+
+
+cdef extern from "sys/mman.h" nogil:
+    int madvise(void* addr, size_t length, int advice)
 
 
 cdef extern from "numpy/arrayobject.h":
@@ -1453,6 +1464,35 @@ def mean_regret(const double[:, ::1] cost, const double[:, ::1] effect, const do
 
 # --------------------------------------------------------------------------- array memory
 
+ctypedef void* (*_Malloc)(void* ctx, size_t size) noexcept nogil
+ctypedef void* (*_Calloc)(void* ctx, size_t nelem, size_t elsize) noexcept nogil
+ctypedef void* (*_Realloc)(void* ctx, void* ptr, size_t new_size) noexcept nogil
+ctypedef void (*_Free)(void* ctx, void* ptr, size_t size) noexcept nogil
+
+
+cdef object _handler(const char* name, void* ctx, PyThread_type_lock* lock, _Malloc take, _Calloc take_zeroed,
+                     _Realloc retake, _Free give_back, void (*destroy)(object) noexcept):
+    """A numpy memory handler capsule named ``name`` around ``ctx`` (from calloc), whose
+    ``lock`` it allocates; ``destroy`` frees all three when no array needs them. On
+    failure, ``ctx`` is freed and MemoryError raised."""
+    cdef PyDataMem_Handler* handler = <PyDataMem_Handler*> calloc(1, sizeof(PyDataMem_Handler))
+    lock[0] = PyThread_allocate_lock()
+    if handler == NULL or lock[0] == NULL:
+        if lock[0] != NULL:
+            PyThread_free_lock(lock[0])
+        free(handler)
+        free(ctx)
+        raise MemoryError()
+    strncpy(handler.name, name, 126)
+    handler.version = 1
+    handler.allocator.ctx = ctx
+    handler.allocator.malloc = take
+    handler.allocator.calloc = take_zeroed
+    handler.allocator.realloc = retake
+    handler.allocator.free = give_back
+    return PyCapsule_New(handler, "mem_handler", destroy)
+
+
 cdef enum:
     _CACHE_SLOTS = 512
 
@@ -1547,25 +1587,94 @@ def array_cache(size_t limit_bytes, size_t smallest_bytes):
     the C library again (which may map fresh pages, zeroed by the system one by one).
     Open until :func:`close_array_cache`."""
     cdef _ArrayCache* cache = <_ArrayCache*> calloc(1, sizeof(_ArrayCache))
-    cdef PyDataMem_Handler* handler = <PyDataMem_Handler*> calloc(1, sizeof(PyDataMem_Handler))
-    if cache == NULL or handler == NULL:
-        free(cache)
-        free(handler)
-        raise MemoryError()
-    cache.lock = PyThread_allocate_lock()
-    if cache.lock == NULL:
-        free(cache)
-        free(handler)
+    if cache == NULL:
         raise MemoryError()
     cache.open, cache.smallest, cache.limit = True, max(smallest_bytes, 1), limit_bytes
-    strncpy(handler.name, b"markov_array_cache", 126)
-    handler.version = 1
-    handler.allocator.ctx = cache
-    handler.allocator.malloc = _cache_malloc
-    handler.allocator.calloc = _cache_calloc
-    handler.allocator.realloc = _cache_realloc
-    handler.allocator.free = _cache_free
-    return PyCapsule_New(handler, "mem_handler", <void (*)(object) noexcept>_destroy_handler)
+    return _handler(b"markov_array_cache", cache, &cache.lock, _cache_malloc, _cache_calloc, _cache_realloc,
+                    _cache_free, _destroy_handler)
+
+
+# Linux 5.14's madvise advice that faults pages in as if written, in one call
+cdef int _MADV_POPULATE_WRITE = 23
+
+
+cdef struct _HeapGrowth:
+    PyThread_type_lock lock
+    uintptr_t populated  # the heap is faulted in up to here
+    uintptr_t page
+    size_t done  # bytes faulted in by this handler
+    bint refused  # madvise refused the advice (a kernel before 5.14): no more tries
+
+
+cdef void _fault_in_growth(_HeapGrowth* growth) noexcept nogil:
+    """Fault in at once what the heap grew by since the last call."""
+    cdef uintptr_t top = <uintptr_t> sbrk(0), start
+    if growth.refused or top <= growth.populated:
+        return
+    PyThread_acquire_lock(growth.lock, WAIT_LOCK)
+    start = (growth.populated + growth.page - 1) & ~(growth.page - 1)
+    if top > start:
+        if madvise(<void*> start, top - start, _MADV_POPULATE_WRITE) == 0:
+            growth.done += top - start
+        else:
+            growth.refused = True
+    if top > growth.populated:
+        growth.populated = top
+    PyThread_release_lock(growth.lock)
+
+
+cdef void* _growth_malloc(void* ctx, size_t size) noexcept nogil:
+    cdef void* found = malloc(size)
+    _fault_in_growth(<_HeapGrowth*> ctx)
+    return found
+
+
+cdef void* _growth_calloc(void* ctx, size_t nelem, size_t elsize) noexcept nogil:
+    cdef void* found = calloc(nelem, elsize)
+    _fault_in_growth(<_HeapGrowth*> ctx)
+    return found
+
+
+cdef void* _growth_realloc(void* ctx, void* ptr, size_t new_size) noexcept nogil:
+    cdef void* found = realloc(ptr, new_size)
+    _fault_in_growth(<_HeapGrowth*> ctx)
+    return found
+
+
+cdef void _growth_free(void* ctx, void* ptr, size_t size) noexcept nogil:
+    free(ptr)
+
+
+cdef void _destroy_growth_handler(object capsule) noexcept:
+    cdef PyDataMem_Handler* handler = <PyDataMem_Handler*> PyCapsule_GetPointer(capsule, "mem_handler")
+    cdef _HeapGrowth* growth = <_HeapGrowth*> handler.allocator.ctx
+    PyThread_free_lock(growth.lock)
+    free(growth)
+    free(handler)
+
+
+def heap_faulting_handler():
+    """A numpy memory handler (a capsule for ``set_memory_handler``) that takes blocks
+    from the C library as numpy's does and, each time the C library's heap has grown,
+    faults the new pages in at once (``madvise(MADV_POPULATE_WRITE)``) instead of one by
+    one as arrays first write them: a process's first chunk of draws grows the heap by
+    its working memory, and each page faulted alone costs several times as much. Where
+    the kernel refuses the advice (before Linux 5.14) it stops trying."""
+    cdef _HeapGrowth* growth = <_HeapGrowth*> calloc(1, sizeof(_HeapGrowth))
+    if growth == NULL:
+        raise MemoryError()
+    growth.page = <uintptr_t> sysconf(_SC_PAGESIZE)
+    growth.populated = <uintptr_t> sbrk(0)  # what the heap holds now was touched as it grew
+    return _handler(b"markov_heap_faulting", growth, &growth.lock, _growth_malloc, _growth_calloc, _growth_realloc,
+                    _growth_free, _destroy_growth_handler)
+
+
+def heap_faulted_bytes(handler):
+    """Bytes of heap growth a handler from :func:`heap_faulting_handler` has faulted in."""
+    cdef PyDataMem_Handler* found = <PyDataMem_Handler*> PyCapsule_GetPointer(handler, "mem_handler")
+    if found.allocator.malloc != _growth_malloc:
+        raise ValueError("not a handler from heap_faulting_handler")
+    return (<_HeapGrowth*> found.allocator.ctx).done
 
 
 cdef _ArrayCache* _cache_of(handler) except NULL:

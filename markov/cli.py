@@ -34,6 +34,7 @@ from .console import (
     say,
 )
 from .decision.voi import EVPPI_TIME_BUDGET
+from .engine.memory import fault_in_heap_growth
 from .inputs import load_analysis
 from .models import build_model
 from .plots import DEFAULT_FIGURE_FORMATS, FIGURE_FORMATS, figure_formats
@@ -372,6 +373,7 @@ def _reports(directory: str | Path, out: str | Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     reuse_freed_memory()  # a command runs the model in bulk, chunk after chunk
+    fault_in_heap_growth()
     # A warning is one line too (a chunk set aside, say); libraries' logs are not shown
     # (Dask logs a lost scheduler in dozens of lines): what fails is reported in one line.
     with warnings.catch_warnings():

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from .._validate import InputError, check_count
 from .._memory import reuse_freed_memory
 from ..engine import use_one_fft_thread
-from ..engine.memory import reused_array_memory
+from ..engine.memory import fault_in_heap_growth, reused_array_memory
 from ..models import build_model
 from ..inputs.load import ModelInputs
 from .psa import Progress, evaluate_chunk
@@ -74,10 +74,11 @@ _worker_state: dict = {}
 
 def _set_up_worker() -> None:
     """FFTs and BLAS in one thread in this worker process (workers are one per core), and
-    memory freed by a chunk kept for the next."""
+    memory freed by a chunk kept for the next, the heap faulted in as it grows."""
     use_one_fft_thread()
     threadpool_limits(limits=1)
     reuse_freed_memory()
+    fault_in_heap_growth()
 
 
 def _start_worker() -> None:

@@ -1,13 +1,16 @@
-"""The memory handler of chunk loops in a user's session (markov.engine.memory.reused_array_memory):
+"""The memory handlers of chunk loops. In a user's session (markov.engine.memory.reused_array_memory)
 freed arrays lend their blocks to arrays of the same size made after, and nothing else
-changes."""
+changes; in a process that runs the model in bulk (fault_in_heap_growth) the C library's
+heap is faulted in at once as it grows."""
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
 from markov import _engine
-from markov.engine.memory import reused_array_memory
+from markov.engine.memory import fault_in_heap_growth, reused_array_memory
 
 handler_name = (np._core if hasattr(np, "_core") else np.core).multiarray.get_handler_name
 SIZE = 200_000  # 1.6 MB: above the smallest block kept
@@ -100,3 +103,57 @@ def test_nothing_changes_in_a_process_that_keeps_freed_memory_already(monkeypatc
     before = handler_name()
     with reused_array_memory():
         assert handler_name(np.ones(SIZE)) == before
+
+
+# in a fresh process, as the command line sets one up: arrays of 96 MB in all, from the heap,
+# keep their values, and what they grew the heap by is faulted in where the kernel takes
+# the advice (Linux 5.14), which a page of its own shows
+_BULK_PROCESS = r"""
+import ctypes, json, mmap
+import numpy as np
+from markov import _engine
+from markov._memory import reuse_freed_memory
+from markov.engine import memory
+page = mmap.mmap(-1, mmap.PAGESIZE)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.sbrk.argtypes, libc.sbrk.restype = [ctypes.c_ssize_t], ctypes.c_void_p
+advice_taken = libc.madvise(ctypes.addressof(ctypes.c_char.from_buffer(page)), mmap.PAGESIZE, 23) == 0
+kept = reuse_freed_memory()
+installed = memory.fault_in_heap_growth()
+top = libc.sbrk(0)
+arrays = [np.full(250_000, float(i)) for i in range(48)]  # 2 MB each: from the heap
+grown = libc.sbrk(0) - top
+right = all(float(a.sum()) == 250_000.0 * i for i, a in enumerate(arrays))
+name = (np._core if hasattr(np, "_core") else np.core).multiarray.get_handler_name(arrays[0])
+del arrays
+print(json.dumps({"kept": kept, "installed": installed, "right": right, "name": name, "advice": advice_taken,
+                  "grown": grown, "faulted": _engine.heap_faulted_bytes(memory._heap_faulting)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the C library's heap is glibc's")
+def test_a_bulk_process_faults_in_its_heap_as_it_grows():
+    import json
+
+    done = subprocess.run([sys.executable, "-c", _BULK_PROCESS], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if not found["kept"]:
+        pytest.skip("not glibc: freed memory is not kept, so nothing is faulted in")
+    assert found["installed"] and found["right"] and found["name"] == "markov_heap_faulting"
+    assert found["grown"] > 48e6  # most of the arrays took new heap
+    if found["advice"]:
+        assert found["faulted"] >= found["grown"] - 4096  # all of it, from the page the growth starts in
+    else:  # the kernel refuses the advice: the handler stopped asking, arrays are as before
+        assert found["faulted"] == 0
+
+
+def test_a_users_session_keeps_its_handler():
+    before = handler_name()
+    assert fault_in_heap_growth() is False
+    assert handler_name(np.ones(SIZE)) == before
+
+
+def test_faulted_bytes_are_only_a_faulting_handlers():
+    with pytest.raises(ValueError, match="not a handler from heap_faulting_handler"):
+        _engine.heap_faulted_bytes(_engine.array_cache(1 << 20, 1024))
