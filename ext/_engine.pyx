@@ -1037,37 +1037,67 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     return curve_arr, share_arr, floored
 
 
-def general_population_log_survival(const double[::1] start_age, const double[::1] times,
-                                    const double[:, ::1] force, const double[:, ::1] cumulative):
-    """log S = -H of general-population cohorts, by sex, from a life table.
+# Time points of a year of age at most computed by recursion before an exact exponential:
+# the recursion's rounding grows by about an ulp a step.
+cdef Py_ssize_t _GENERAL_POPULATION_RESTART = 32
 
-    start_age : (n,) in years, within the table's ages; times : (T,) years since the
-    start, finite and non-negative. force : (n_sexes, n_ages), the force of mortality
-    by single year of age, constant within each year, the last age's going on beyond
-    the table; cumulative : (n_sexes, n_ages + 1), its running sum from birth (0 first).
 
-    Returns (n_sexes, n, T): -(H(age) - H(start age)), H(a) = cumulative[⌊a⌋] +
-    force[⌊a⌋]·(a − ⌊a⌋) with ⌊a⌋ capped at the last age, rounded as numpy rounds the
-    same formula (markov.survival.GeneralPopulationSurvival), so that exp and the
-    mixture of sexes, left to numpy, give its survival bit for bit.
+def general_population_survival(const double[::1] start_age, const double[::1] share_female,
+                                const double[::1] times, double step, const double[:, ::1] force,
+                                const double[:, ::1] cumulative):
+    """Survival of general-population cohorts, f·S_F + (1 − f)·S_M, from a life table.
+
+    start_age, share_female : (n,), ages in years within the table's ages, shares in
+    [0, 1]; times : (T,) years since the start, finite and non-negative; step : Δ where
+    times[k] = k·Δ (an evenly spaced grid), else 0. force : (2, n_ages), female then
+    male, the force of mortality by single year of age, constant within each year, the
+    last age's going on beyond the table; cumulative : (2, n_ages + 1), its running sum
+    from birth (0 first).
+
+    Each sex's S = exp(-(H(age) - H(start age))), H(a) = cumulative[⌊a⌋] +
+    force[⌊a⌋]·(a − ⌊a⌋) with ⌊a⌋ capped at the last age. On an evenly spaced grid S
+    falls by exp(-force·Δ) from a point to the next within one year of age, so such a
+    point is the one before times that ratio (one exponential per year of age); every
+    other point, and at least every _GENERAL_POPULATION_RESTART points, is the
+    exponential itself. Returns (n, T).
     """
     cdef Py_ssize_t n = start_age.shape[0], n_times = times.shape[0]
-    cdef Py_ssize_t n_sexes = force.shape[0], last = force.shape[1] - 1
-    out_arr = np.empty((n_sexes, n, n_times))
-    cdef double[:, :, ::1] out = out_arr
-    cdef Py_ssize_t sex, s, t, whole
-    cdef double age, at_start
+    cdef Py_ssize_t last = force.shape[1] - 1, s, t
+    out_arr = np.empty((n, n_times))
+    male_arr = np.empty(n_times)
+    cdef double[:, ::1] out = out_arr
+    cdef double[::1] male = male_arr
+    cdef double share
     with nogil:
-        for sex in range(n_sexes):
-            for s in range(n):
-                age = start_age[s]
-                whole = _year_of_age(age, last)
-                at_start = cumulative[sex, whole] + force[sex, whole] * (age - whole)
-                for t in range(n_times):
-                    age = start_age[s] + times[t]
-                    whole = _year_of_age(age, last)
-                    out[sex, s, t] = -((cumulative[sex, whole] + force[sex, whole] * (age - whole)) - at_start)
+        for s in range(n):
+            _cohort_survival(&out[s, 0], start_age[s], &times[0], n_times, step, &force[0, 0], &cumulative[0, 0],
+                             last)
+            _cohort_survival(&male[0], start_age[s], &times[0], n_times, step, &force[1, 0], &cumulative[1, 0], last)
+            share = share_female[s]
+            for t in range(n_times):
+                out[s, t] = out[s, t] * share + male[t] * (1.0 - share)
     return out_arr
+
+
+cdef void _cohort_survival(double* row, double start_age, const double* times, Py_ssize_t n_times, double step,
+                           const double* force, const double* cumulative, Py_ssize_t last) noexcept nogil:
+    """One sex's survival from ``start_age`` at ``times`` (general_population_survival)."""
+    cdef Py_ssize_t whole = _year_of_age(start_age, last), t, since = 0
+    cdef Py_ssize_t before = -1, ratio_age = -1
+    cdef double at_start = cumulative[whole] + force[whole] * (start_age - whole)
+    cdef double age, ratio = 1.0
+    for t in range(n_times):
+        age = start_age + times[t]
+        whole = _year_of_age(age, last)
+        if step > 0 and whole == before and since < _GENERAL_POPULATION_RESTART:
+            if whole != ratio_age:
+                ratio_age, ratio = whole, exp(-(force[whole] * step))
+            row[t] = row[t - 1] * ratio
+            since += 1
+        else:
+            row[t] = exp(-((cumulative[whole] + force[whole] * (age - whole)) - at_start))
+            since = 0
+        before = whole
 
 
 cdef inline Py_ssize_t _year_of_age(double age, Py_ssize_t last) noexcept nogil:

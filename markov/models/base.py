@@ -116,7 +116,7 @@ class CohortModel:
     def general_population(self, population: Population, params: ParameterSet,
                            shared: SharedWork | None = None) -> np.ndarray:
         """General-population survival of the cohort on the grid, ``(n_samples, n_times)``,
-        read-only: the curve's (:meth:`general_population_curve`), bit for bit, by the
+        read-only: the curve's (:meth:`general_population_curve`) to rounding, by the
         compiled :func:`~markov.engine.general_population_survival`; one per start age
         and share female of ``shared``."""
         shared = SharedWork() if shared is None else shared

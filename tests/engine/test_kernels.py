@@ -1,5 +1,6 @@
 """The compiled general-population survival against a direct integration of the life
-table's force of mortality, and against the curve's numpy formula, bit for bit; an
+table's force of mortality, and against the curve's numpy formula (bit for bit where
+the grid is not evenly spaced, to rounding where the pass recurs from point to point); an
 exponential curve on the grid against numpy's exponential of each point; the one-pass
 check of survival curves against their rules written point by point."""
 import math
@@ -12,8 +13,11 @@ from markov import TimeGrid, _engine
 from markov.engine import exponential_survival, general_population_survival
 from markov.survival import GeneralPopulationSurvival, LifeTable
 
-#: Years since the start: a weekly grid past the oldest table age, and times between its points.
-TIMES = np.concatenate([np.arange(0, 1600) * 7 / 365.25, [0.001, 0.5, 1.0, 2.75, 13.3]])
+#: Years since the start: a weekly grid past the oldest table age, as the model's grid
+#: (evenly spaced, so the compiled pass recurs within each year of age).
+WEEKLY = np.arange(0, 1600) * (7 / 365.25)
+#: The same with times between its points: not evenly spaced, an exponential per point.
+TIMES = np.concatenate([WEEKLY, [0.001, 0.5, 1.0, 2.75, 13.3]])
 
 
 def _cohorts(table: LifeTable, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,30 +55,42 @@ def _survival(forces: list[float], age: float, years: float) -> float:
 @pytest.mark.verification(
     kind="closed form",
     against="exp(−∫ μ) of the life table's piecewise-constant force of mortality, integrated year by year, "
-            "mixed by sex; random fractional ages, ages at the table's end",
+            "mixed by sex; random fractional ages, ages at the table's end; a weekly grid (the pass recurring "
+            "within a year of age) and an uneven one (an exponential per point)",
     tolerance="rtol 1e-13")
 @pytest.mark.parametrize("name", ["us_2023", "england_2021_2023"])
-def test_general_population_survival_integrates_the_life_table(name):
+@pytest.mark.parametrize("times", [WEEKLY, TIMES], ids=["evenly spaced", "uneven"])
+def test_general_population_survival_integrates_the_life_table(name, times):
     table = LifeTable.load(name)
     ages, shares = _cohorts(table, 40, seed=16)
     forces = {sex: _forces(table, sex) for sex in ("female", "male")}
     expected = np.array([[f * _survival(forces["female"], a, t) + (1 - f) * _survival(forces["male"], a, t)
-                          for t in TIMES] for a, f in zip(ages, shares)])
-    assert (expected[:, -6] < 1e-3).any() and (expected > 0.99).any()  # the range is covered, both ends
-    got = general_population_survival(ages, shares, TIMES, table.force_of_mortality("female"),
+                          for t in times] for a, f in zip(ages, shares)])
+    assert (expected[:, 1599] < 1e-3).any() and (expected > 0.99).any()  # the range is covered, both ends
+    got = general_population_survival(ages, shares, times, table.force_of_mortality("female"),
                                       table.force_of_mortality("male"))
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
     curve = GeneralPopulationSurvival(table, ages, shares)
-    np.testing.assert_allclose(curve.survival_at_years(TIMES), expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(curve.survival_at_years(times), expected, rtol=1e-13, atol=0)
 
 
-def test_general_population_survival_is_the_curves_bit_for_bit():
-    table = LifeTable.load("us_2023")
+@pytest.mark.parametrize("name", ["us_2023", "england_2021_2023"])
+def test_general_population_survival_is_the_curves(name):
+    """Bit for bit where each point is its own exponential; on an evenly spaced grid,
+    where a point within a year of age is the one before times exp(−μΔ), within the
+    products' rounding (at most 32 of them before an exact exponential)."""
+    table = LifeTable.load(name)
     ages, shares = _cohorts(table, 300, seed=3)
-    got = general_population_survival(ages, shares, TIMES, table.force_of_mortality("female"),
-                                      table.force_of_mortality("male"))
+    forces = table.force_of_mortality("female"), table.force_of_mortality("male")
+    got = general_population_survival(ages, shares, TIMES, *forces)
     np.testing.assert_array_equal(got, GeneralPopulationSurvival(table, ages, shares).survival_at_years(TIMES))
     assert got.shape == (ages.size, TIMES.size) and got.flags.c_contiguous and got.flags.writeable
+    grid = TimeGrid.from_horizon(30.0, 7 / 365.25).times_years
+    got = general_population_survival(ages, shares, grid, *forces)
+    expected = GeneralPopulationSurvival(table, ages, shares).survival_at_years(grid)
+    np.testing.assert_allclose(got, expected, rtol=5e-14, atol=0)
+    assert not np.array_equal(got, expected)  # the recurring pass did run
+    assert np.array_equal(got[:, 0], np.ones(ages.size))
 
 
 def test_floor_survival_takes_the_population_death_computed_once():
