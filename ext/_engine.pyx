@@ -1370,10 +1370,9 @@ def geometric_series(const double[:, ::1] rows, double tolerance):
                 limit[lane] = tolerance * (head[j] if head[j] > first[j] else first[j])
                 passing[lane] = True
             for t in range(2, n_times):
-                for lane in range(4):
+                for lane in range(4):  # |a - b| <= limit is a - b <= limit and b - a <= limit: a - b = -(b - a)
                     value[lane] = value[lane] * q[lane]
-                    passing[lane] = passing[lane] & (value[lane] - row[lane][t] <= limit[lane]) \
-                        & (row[lane][t] - value[lane] <= limit[lane])
+                    passing[lane] = passing[lane] & (fabs(value[lane] - row[lane][t]) <= limit[lane])
                 if not (passing[0] | passing[1] | passing[2] | passing[3]):
                     break
             for lane in range(4):

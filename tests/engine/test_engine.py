@@ -232,6 +232,25 @@ def test_samples_checked_and_convolved_four_at_a_time_get_what_they_get_alone(n)
     assert not trace[:, :, [0, 2]].any()
 
 
+@pytest.mark.parametrize("off", [0.5, -0.5, 2.0, -2.0, np.nan, np.inf])
+def test_a_series_holds_while_each_point_is_within_the_tolerance_of_the_running_product(off):
+    """A point off its series by half the tolerance (either side) keeps the row geometric;
+    twice the tolerance, NaN or infinity does not: the rule is |product − point| <= limit."""
+    from markov import _engine
+    from markov.engine.sequencing import GEOMETRIC_TOLERANCE
+
+    head, first, ratio = 1.0, 0.9, 0.97
+    row = np.concatenate([[head], first * ratio ** np.arange(599.0)])
+    product = first
+    for _ in range(2, 401):
+        product *= ratio  # the running product the check compares with, to point 400
+    rows = np.repeat(row[None, :], 5, axis=0)  # in a group of four and a last group of one
+    rows[2, 400] = product + off * GEOMETRIC_TOLERANCE * head
+    geometric = _engine.geometric_series(rows, GEOMETRIC_TOLERANCE)[3].astype(bool)
+    assert geometric[[0, 1, 3, 4]].all()
+    assert geometric[2] == (abs(off) < 1)
+
+
 def test_entries_are_not_checked_where_every_curve_is_geometric():
     from markov.engine import Convolutions
 
