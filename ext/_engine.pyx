@@ -981,7 +981,7 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
     cdef Py_ssize_t[::1] first = first_arr
     cdef const double* own
     cdef const double* population
-    cdef double given, events, dying, needed, raised, falling, raise_from
+    cdef double given, events, dying, needed, raised, falling, raise_from, running
     cdef bint binding
     with nogil:
         for s in range(n):
@@ -1011,6 +1011,7 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
             given = death_share[s if share_per_sample else 0]
             start = first[s]
             memcpy(&curve[s, 0], own, (start + 1) * sizeof(double))
+            running = own[start]  # in a register: not read back from the curve written
             if not every_death:
                 raised = 0.0 if given < 0.0 else (1.0 if given > 1.0 else given)
                 for c in range(start):
@@ -1033,7 +1034,8 @@ def floor_survival(const double[:, ::1] survival, const double[::1] death_share,
                 if not every_death:
                     raised = needed if needed > given else given
                     share[s, c] = 0.0 if raised < 0.0 else (1.0 if raised > 1.0 else raised)
-                curve[s, c + 1] = curve[s, c] * (1.0 - events)
+                running = running * (1.0 - events)
+                curve[s, c + 1] = running
     return curve_arr, share_arr, floored
 
 
@@ -1085,18 +1087,19 @@ cdef void _cohort_survival(double* row, double start_age, const double* times, P
     cdef Py_ssize_t whole = _year_of_age(start_age, last), t, since = 0
     cdef Py_ssize_t before = -1, ratio_age = -1
     cdef double at_start = cumulative[whole] + force[whole] * (start_age - whole)
-    cdef double age, ratio = 1.0
+    cdef double age, ratio = 1.0, value = 1.0  # the value in a register, not read back from the row
     for t in range(n_times):
         age = start_age + times[t]
         whole = _year_of_age(age, last)
         if step > 0 and whole == before and since < _GENERAL_POPULATION_RESTART:
             if whole != ratio_age:
                 ratio_age, ratio = whole, exp(-(force[whole] * step))
-            row[t] = row[t - 1] * ratio
+            value = value * ratio
             since += 1
         else:
-            row[t] = exp(-((cumulative[whole] + force[whole] * (age - whole)) - at_start))
+            value = exp(-((cumulative[whole] + force[whole] * (age - whole)) - at_start))
             since = 0
+        row[t] = value
         before = whole
 
 
