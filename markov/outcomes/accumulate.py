@@ -27,8 +27,8 @@ at the time point of entry, discounted with D(t).
 from __future__ import annotations
 
 import math
-from functools import cached_property
-from typing import Literal
+from functools import cached_property, lru_cache
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,12 @@ def check_discount_rate(discount_rate) -> float:
         raise InputError(f"discount_rate is {discount_rate!r}: a percentage? A rate is at most 1: give "
                          f"{discount_rate / 100:g} for {discount_rate:g}% a year")
     return float(discount_rate)
+
+
+def _checked_method(method) -> CycleCorrection:
+    if method not in CYCLE_CORRECTIONS:
+        raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
+    return method
 
 
 def discount_factors(times_years: np.ndarray, discount_rate: float) -> np.ndarray:
@@ -83,18 +89,39 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
 
 
+class _GridWeights(NamedTuple):
+    """Everything an :class:`Accumulator` weighs a trace by, for one grid, discount rate
+    and cycle correction (read-only arrays)."""
+
+    cycle: tuple[np.ndarray, np.ndarray]  # cycle_weights
+    factors: np.ndarray  # discount_factors at the time points
+    years_and_leaving: np.ndarray  # _years_and_leaving_weights
+
+
+@lru_cache(maxsize=64)
+def _grid_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection) -> _GridWeights:
+    """:class:`_GridWeights`, made once for each grid, rate and method of a process: every
+    strategy, course and block of a PSA weighs by the same few."""
+    cycle = cycle_weights(grid, discount_rate, method)
+    factors = discount_factors(grid.times_years, discount_rate)
+    found = _GridWeights(cycle, factors, _years_and_leaving_weights(*cycle, factors))
+    for array in (*cycle, factors, found.years_and_leaving):
+        array.flags.writeable = False
+    return found
+
+
 def state_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection) -> tuple[np.ndarray, np.ndarray]:
     """Weights over the time points whose sums over a state's occupancy and entries give
     what :class:`Accumulator` values it by (the weights of a
     :class:`~markov.engine.StateSums`, whose sums it then takes instead of passing over the
     trace).
 
-    Returns ``(on_occupancy, on_entries)``: ``(2, n_time_points)``, the discounted years
-    in the state and the occupancy's part of its discounted exits; ``(1,
+    Returns ``(on_occupancy, on_entries)``, read-only: ``(2, n_time_points)``, the
+    discounted years in the state and the occupancy's part of its discounted exits; ``(1,
     n_time_points)``, its discounted entries.
     """
-    factors = discount_factors(grid.times_years, discount_rate)
-    return _years_and_leaving_weights(*cycle_weights(grid, discount_rate, method), factors), factors[None, :]
+    weights = _grid_weights(grid, check_discount_rate(discount_rate), _checked_method(method))
+    return weights.years_and_leaving, weights.factors[None, :]
 
 
 def _years_and_leaving_weights(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -113,13 +140,12 @@ def _years_and_leaving_weights(at_start: np.ndarray, at_end: np.ndarray, factors
     return np.stack([years, leaving])
 
 
-def _discounted_years_and_leaving(at_start: np.ndarray, at_end: np.ndarray, factors: np.ndarray, trace: CohortTrace
-                                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted years in each state, from the weights of :func:`cycle_weights`, and the
-    part of the discounted exits the occupancy makes (:func:`_discounted_exits`), in one
-    pass over the occupancy (weights :func:`_years_and_leaving_weights`).
+def _discounted_years_and_leaving(weights: np.ndarray, trace: CohortTrace) -> tuple[np.ndarray, np.ndarray]:
+    """Discounted years in each state and the part of the discounted exits the occupancy
+    makes (:func:`_discounted_exits`), in one pass over the occupancy, by the weights of
+    :func:`_years_and_leaving_weights`.
     """
-    sums = np.matmul(_years_and_leaving_weights(at_start, at_end, factors), trace.occupancy)
+    sums = np.matmul(weights, trace.occupancy)
     return sums[:, 0], sums[:, 1]
 
 
@@ -208,9 +234,7 @@ class Accumulator:
                  state_sums: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if grid.n_cycles != trace.n_cycles:
             raise InputError(f"the grid has {grid.n_cycles} cycles but the trace has {trace.n_cycles}")
-        if method not in CYCLE_CORRECTIONS:
-            raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
-        self.trace, self.grid, self.method = trace, grid, method
+        self.trace, self.grid, self.method = trace, grid, _checked_method(method)
         self.discount_rate = check_discount_rate(discount_rate)
         if state_sums is not None:
             for name, sums, width in zip(("on_occupancy", "on_entries"), state_sums, (2, 1), strict=True):
@@ -219,13 +243,13 @@ class Accumulator:
                                      f"({trace.n_samples}, {trace.n_states}, {width})")
         self._state_sums = state_sums
 
-    @cached_property
+    @property
     def _cycle_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        return cycle_weights(self.grid, self.discount_rate, self.method)
+        return _grid_weights(self.grid, self.discount_rate, self.method).cycle
 
-    @cached_property
+    @property
     def _discount_factors(self) -> np.ndarray:
-        return discount_factors(self.grid.times_years, self.discount_rate)
+        return _grid_weights(self.grid, self.discount_rate, self.method).factors
 
     # The arithmetic of the cached properties is in functions of the module, which mutation
     # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
@@ -234,7 +258,8 @@ class Accumulator:
         if self._state_sums is not None:
             on_occupancy = self._state_sums[0]
             return on_occupancy[:, :, 0], on_occupancy[:, :, 1]
-        return _discounted_years_and_leaving(*self._cycle_weights, self._discount_factors, self.trace)
+        weights = _grid_weights(self.grid, self.discount_rate, self.method).years_and_leaving
+        return _discounted_years_and_leaving(weights, self.trace)
 
     @property
     def years(self) -> np.ndarray:

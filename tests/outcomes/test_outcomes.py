@@ -318,3 +318,28 @@ def test_state_sums_of_the_wrong_shape_are_an_error_naming_them(decay):
     grid, trace, _ = decay
     with pytest.raises(InputError, match=r"state_sums' on_entries has shape \(1, 2, 2\); expected \(1, 2, 1\)"):
         Accumulator(trace, grid, state_sums=(np.zeros((1, 2, 2)), np.zeros((1, 2, 2))))
+
+
+@pytest.mark.parametrize("method", ["trapezoid", "life_table", "start", "end"])
+def test_the_weights_of_a_grid_rate_and_method_are_made_once_read_only_and_as_made_alone(method):
+    """Kept for a process (every strategy, course and block weighs by the same few): the
+    same arrays again, read-only, equal to cycle_weights' and discount_factors' own; an
+    equal grid made anew finds them, another rate does not."""
+    grid = TimeGrid(0.25, 40)
+    on_occupancy, on_entries = state_weights(grid, 0.035, method)
+    again = state_weights(TimeGrid(0.25, 40), 0.035, method)
+    assert again[0] is on_occupancy and again[1].base is on_entries.base
+    assert not on_occupancy.flags.writeable and not on_entries.flags.writeable
+    at_start, at_end = cycle_weights(grid, 0.035, method)
+    factors = discount_factors(grid.times_years, 0.035)
+    np.testing.assert_array_equal(on_entries[0], factors)
+    np.testing.assert_array_equal(on_occupancy[0], np.append(at_start, 0.0) + np.insert(at_end, 0, 0.0))
+    other = state_weights(grid, 0.05, method)
+    assert other[0] is not on_occupancy and (other[1][0, 1:] < on_entries[0, 1:]).all() and other[1][0, 0] == 1.0
+    trace = CohortTrace(np.ones((1, grid.n_cycles + 1, 1)), np.zeros((1, grid.n_cycles + 1, 1)), ("a",))
+    years = Accumulator(trace, grid, discount_rate=0.035, method=method).years
+    np.testing.assert_allclose(years[0, 0], at_start.sum() + at_end.sum(), rtol=1e-14)
+    with pytest.raises(InputError, match="cycle correction is 'midpoint'"):
+        state_weights(grid, 0.035, "midpoint")
+    with pytest.raises(InputError, match="discount_rate is -1.0"):
+        state_weights(grid, -1.0, method)
