@@ -129,7 +129,23 @@ class CostModel:
                    for ref in refs]
             for drug, refs in self.perspective.drug_prices.items()
         }
-        self._drug_per_year: dict[int, tuple[object, np.ndarray]] = {}  # id of a component -> it, its cost
+        self._found: dict[tuple, tuple[tuple, object]] = {}  # see kept()
+
+    def kept(self, compute, *args):
+        """``compute(*args)`` made once for this population and parameter set and kept:
+        the strategies of a population share their treatments, states and drugs.
+        ``compute`` returns an array of its own or a tuple of them, which become
+        read-only. Arguments are the same when equal (strings, tuples, None) or the very
+        same objects (treatments, components, inputs)."""
+        key = (compute.__qualname__, *(a if isinstance(a, (str, tuple, type(None))) else id(a) for a in args))
+        known = self._found.get(key)
+        if known is None or any(a is not b for a, b in zip(known[0], args, strict=True)
+                                if not isinstance(a, (str, tuple, type(None)))):
+            value = compute(*args)
+            for array in value if isinstance(value, tuple) else (value,):
+                array.flags.writeable = False
+            known = self._found[key] = (args, value)
+        return known[1]
 
     def _per_year(self, administrations: str, cycle_days: str) -> np.ndarray:
         return self.params[administrations] / (self.params.years(cycle_days))
@@ -168,12 +184,7 @@ class CostModel:
         """Acquisition per year of one drug of a regimen (a
         :class:`~markov.inputs.schema.DrugComponent`), at the full planned dose; computed
         once per component (read-only)."""
-        known = self._drug_per_year.get(id(component))
-        if known is None or known[0] is not component:
-            cost = self._acquisition_per_year(component)
-            cost.flags.writeable = False
-            known = self._drug_per_year[id(component)] = (component, cost)
-        return known[1]
+        return self.kept(self._acquisition_per_year, component)
 
     def _acquisition_per_year(self, component) -> np.ndarray:
         p = self.params
@@ -228,10 +239,10 @@ class CostModel:
         p = self.params
         return p[item.cost] / p.years(item.every) if item.every is not None else p.per_year(item.cost)
 
-    def care_per_year(self, state: State) -> np.ndarray:
-        """Costs of care (monitoring …) per year in ``state``."""
+    def care_per_year(self, keys: tuple[str, ...]) -> np.ndarray:
+        """Costs of care (monitoring …) per year in a state of ``keys`` (:attr:`State.keys`)."""
         total = np.zeros(self.params.n_samples)
-        for item in lookup(self.perspective.state_costs, state.keys, "costs.yaml state_costs"):
+        for item in lookup(self.perspective.state_costs, keys, "costs.yaml state_costs"):
             total = total + self.recurring(item)
         return total
 
@@ -354,15 +365,16 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
     on_stop = {category: np.zeros((n, 1, k)) for category in categories}  # per patient leaving the state
     own: list[_OwnCourse] = []  # courses costed on their own occupancy
     qaly_on_entry = np.zeros((n, 1, k))
+    kept = model.kept
     for j, state in enumerate(states):
         for course in state.all_courses:
             treatment = inputs.treatments[course.treatment]
             window = None if course.until is None else grid.cycles_before(course.until)
-            amounts = [(course.drug_category, model.drugs_per_year(treatment, course.drugs))]
+            amounts = [(course.drug_category, kept(model.drugs_per_year, treatment, course.drugs))]
             if course.other_costs:
-                amounts += [("administration", model.administration_per_year(treatment)),
-                            ("procedures", model.procedures(treatment)[1])]
-            waste = model.waste_per_stop(treatment, course.drugs) if course.wastage and window is None else None
+                amounts += [("administration", kept(model.administration_per_year, treatment)),
+                            ("procedures", kept(model.procedures, treatment)[1])]
+            waste = kept(model.waste_per_stop, treatment, course.drugs) if course.wastage and window is None else None
             if course.occupancy is not None:
                 own.append(_OwnCourse(j, amounts, (course.drug_category, waste), course.occupancy, course.entries))
                 continue
@@ -377,15 +389,15 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
                     per_year[category][:, :, j] += amount[:, None] * window
         if state.entered_treatment is not None:
             treatment = inputs.treatments[state.entered_treatment]
-            on_entry["procedures"][:, 0, j] = model.procedures(treatment)[0]
-            on_entry["adverse_events"][:, 0, j] = model.adverse_events(treatment)
-            qaly_on_entry[:, 0, j] = adverse_event_qalys(inputs, treatment, params)
+            on_entry["procedures"][:, 0, j] = kept(model.procedures, treatment)[0]
+            on_entry["adverse_events"][:, 0, j] = kept(model.adverse_events, treatment)
+            qaly_on_entry[:, 0, j] = kept(adverse_event_qalys, inputs, treatment, params)
         for category, amount in state.on_entry.items():
             on_entry[category][:, 0, j] += amount
         if state.qalys_on_entry is not None:
             qaly_on_entry[:, 0, j] += state.qalys_on_entry
         if state.alive:
-            per_year["monitoring_and_care"][:, 0, j] = model.care_per_year(state)
+            per_year["monitoring_and_care"][:, 0, j] = kept(model.care_per_year, state.keys)
         elif perspective.terminal_care is not None:
             on_entry["terminal_care"][:, 0, j] = params[perspective.terminal_care]
 

@@ -196,3 +196,25 @@ def test_what_is_shared_by_object_goes_with_the_object_and_an_evaluation_leaves_
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_cost_model_makes_each_cost_once_for_the_same_things(shipped):
+    """What value_trace asks of a population's cost model for each state of each strategy
+    is made once per treatment, drugs and state keys: the same read-only array again,
+    equal to the method's own; other arguments are other entries."""
+    model, params = build_model(shipped), shipped.sample(3, seed=4)
+    costs = model.population("imbrave150", shipped.populations["imbrave150"], params, SharedWork()).values.costs
+    sorafenib, lenvatinib = shipped.treatments["sorafenib"], shipped.treatments["lenvatinib"]
+    drugs = costs.kept(costs.drugs_per_year, sorafenib, None)
+    assert costs.kept(costs.drugs_per_year, sorafenib, None) is drugs and not drugs.flags.writeable
+    np.testing.assert_array_equal(drugs, costs.drugs_per_year(sorafenib))
+    other = costs.kept(costs.drugs_per_year, lenvatinib, None)
+    assert other is not drugs and not np.array_equal(other, drugs)
+    at_start, per_year = costs.kept(costs.procedures, sorafenib)
+    assert not at_start.flags.writeable and not per_year.flags.writeable
+    assert costs.kept(costs.procedures, sorafenib)[0] is at_start
+    keys = ("second_line", "post_progression")
+    care = costs.kept(costs.care_per_year, keys)
+    assert costs.kept(costs.care_per_year, ("second_line",) + ("post_progression",)) is care  # equal, another tuple
+    np.testing.assert_array_equal(care, costs.care_per_year(keys))
+    assert costs.kept(costs.care_per_year, ("first_line",)) is not care
