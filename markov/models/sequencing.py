@@ -279,10 +279,10 @@ class SequencingModel(CohortModel):
                 curve, death_share, more = self._option_curve(prepared, option)
                 floored += more
                 group = option.post_progression_survival
-                leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
                 found = self._treated(prepared, option, curve) if len(option_states) == 2 else None
                 on = found.on_state if isinstance(found, DrugCourses) else found  # None: one state
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
+                    leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
                     add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive, on,
                                       sums)
                     line_entries = None
@@ -292,8 +292,12 @@ class SequencingModel(CohortModel):
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
                              post[group] if last else post[None], progressions, prepared.convolutions, on, sums)
-                    if not last:
-                        leaving_alive += progressions
+                    # the next line's entries: the first option's progressions themselves, the
+                    # others' added to them (not each added to an array of zeros)
+                    if not last and group in onward:
+                        onward[group] += progressions
+                    elif not last:
+                        onward[group] = progressions
                 if isinstance(found, DrugCourses):
                     own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)
