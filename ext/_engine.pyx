@@ -585,7 +585,8 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
                   double[:, :] state_occupancy, double[:, :] state_entries,
                   double[:, :] off_occupancy, double[:, :] off_entries,
                   const double[:, ::1] occupancy_weights=None, const double[:, ::1] entries_weights=None,
-                  double[:, :] state_sums=None, double[:, :] off_sums=None):
+                  double[:, :] state_sums=None, double[:, :] off_sums=None, bint deaths_unwritten=False,
+                  bint post_entries_unwritten=False):
     """A first-line option that ``share`` of the cohort starts at t = 0, in one pass per
     sample: its occupancy ``share * survival``, entries (``share`` at t = 0), and its exits
     (occupancy[t-1] - occupancy[t]) split into deaths (``death_share``, added to
@@ -600,6 +601,9 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
     of any strides (a trace's states), the entries possibly (m, 1) (only the first point,
     as :func:`sequencing_step` writes them). With ``state_sums`` (and ``off_sums`` where
     treated), each state's weighted sums as :func:`sequencing_step` writes them.
+    ``deaths_unwritten`` and ``post_entries_unwritten`` say that an array holds nothing
+    yet: the exits are written into it, not added (0 at t = 0), so that it need not be
+    zeroed first.
     """
     cdef Py_ssize_t m = deaths.shape[0], n_times = deaths.shape[1]
     cdef bint survival_per_sample = survival.shape[0] > 1, treated = on_treatment is not None
@@ -657,11 +661,15 @@ def starting_line(const double[::1] share, const double[:, ::1] survival, const 
             else:
                 for t in range(n_times):
                     occupancy[t * occupancy_step] = started * curve[t]
+            if deaths_unwritten:
+                dead[0] = 0.0
+            if post_entries_unwritten:
+                leaving_alive[0] = 0.0
             for t in range(1, n_times):
                 leaving = started * curve[t - 1] - started * curve[t]  # + entries, 0 after t = 0
                 dying = leaving * dying_share[t - 1]
-                dead[t] += dying
-                leaving_alive[t] += leaving - dying
+                dead[t] = dying if deaths_unwritten else dead[t] + dying
+                leaving_alive[t] = leaving - dying if post_entries_unwritten else leaving_alive[t] + (leaving - dying)
             _zero_row(entered, entries_step, entries_points)
             entered[0] = started
             if summed:  # entries only at t = 0: their sums are that one term (what the full sums give)

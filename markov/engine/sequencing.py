@@ -512,7 +512,7 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
 def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, share: np.ndarray,
                       survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray,
                       post_entries: np.ndarray, on_treatment: np.ndarray | None = None,
-                      sums: StateSums | None = None) -> None:
+                      sums: StateSums | None = None, unwritten: tuple[bool, bool] = (False, False)) -> None:
     """Fill state ``column`` in place with a line that ``share`` ``(n_samples,)`` of the
     cohort starts at t = 0, so that its occupancy is ``share`` times its ``survival``
     ``(1 or n_samples, n_times)``: :func:`add_line` without a convolution. Its exits are
@@ -521,12 +521,15 @@ def add_starting_line(occupancy: np.ndarray, entries: np.ndarray, column: int, s
     the line is two states: ``column`` holds those on treatment, ``column + 1`` the rest
     (:func:`split_on_treatment`), who enter it from ``column`` (entries 0). One compiled
     pass, each value rounded as the steps it fuses round it; ``sums`` as in
-    :func:`add_line`."""
+    :func:`add_line`. ``unwritten``, for ``deaths`` and ``post_entries``: whether the
+    array holds nothing yet (np.empty), so that the line's exits are written into it,
+    not added (the first line of a sequence needs no array of zeros)."""
     off = (None, None) if on_treatment is None else (occupancy[:, :, column + 1], entries[:, :, column + 1])
     rows = (np.ascontiguousarray(a, dtype=np.float64) for a in (share, survival, death_share))
     on = None if on_treatment is None else np.ascontiguousarray(on_treatment, dtype=np.float64)
     _engine.starting_line(*rows, on, deaths, post_entries, occupancy[:, :, column], entries[:, :, column], *off,
-                          *_sums_arguments(sums, column, on_treatment is not None))
+                          *_sums_arguments(sums, column, on_treatment is not None),
+                          deaths_unwritten=unwritten[0], post_entries_unwritten=unwritten[1])
 
 
 def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:

@@ -261,7 +261,7 @@ class SequencingModel(CohortModel):
         # so is every state entered; off treatment is not (below)
         entries = np.empty(shape if all_entries else (*shape[:2], 1)).transpose(0, 2, 1)
         sums = None if weights is None else StateSums.empty(*weights, n, shape[1])
-        deaths = np.zeros((n, n_times))
+        deaths = np.empty((n, n_times))  # written by the first option of the first line, then added to
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
         progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
         floored, column, own = 0, 0, {}
@@ -282,9 +282,10 @@ class SequencingModel(CohortModel):
                 found = self._treated(prepared, option, curve) if len(option_states) == 2 else None
                 on = found.on_state if isinstance(found, DrugCourses) else found  # None: one state
                 if k == 0:  # everyone starts at t = 0: occupancy is the curve itself, exits its falls
-                    leaving_alive = post[group] if last else onward.setdefault(group, np.zeros((n, n_times)))
+                    new = not last and group not in onward
+                    leaving_alive = post[group] if last else onward.setdefault(group, np.empty((n, n_times)))
                     add_starting_line(occupancy, entries, column, share, curve, death_share, deaths, leaving_alive, on,
-                                      sums)
+                                      sums, unwritten=(column == 0, new))
                     line_entries = None
                 else:
                     line_entries = share[:, None] * starting

@@ -453,6 +453,19 @@ def test_a_starting_line_in_one_pass_is_its_steps_bit_for_bit(treated, shares):
     np.testing.assert_array_equal(entries[:, :, written], expected["entries"][:, :, written])
     untouched = [j for j in range(4) if j not in written]
     assert (occupancy[:, :, untouched] == 7.0).all() and (entries[:, :, untouched] == 7.0).all()
+    # into arrays that hold nothing yet (NaN here): written, as if added to zeros
+    for unwritten in ((True, False), (False, True), (True, True)):
+        given = {"deaths": np.zeros((m, n_times)), "post": np.zeros((m, n_times))}
+        expected = {name: array.copy() for name, array in given.items()}
+        add_starting_line(occupancy, entries, 1, share, survival, death_share, expected["deaths"], expected["post"],
+                          on if treated else None)
+        for name, flag in zip(("deaths", "post"), unwritten, strict=True):
+            if flag:
+                given[name][...] = np.nan
+        add_starting_line(occupancy, entries, 1, share, survival, death_share, given["deaths"], given["post"],
+                          on if treated else None, unwritten=unwritten)
+        for name in given:
+            np.testing.assert_array_equal(given[name], expected[name], err_msg=f"{name}, {unwritten}")
 
 
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
