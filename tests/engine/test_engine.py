@@ -464,8 +464,8 @@ def test_a_starting_line_in_one_pass_is_its_steps_bit_for_bit(treated, shares):
                 given[name][...] = np.nan
         add_starting_line(occupancy, entries, 1, share, survival, death_share, given["deaths"], given["post"],
                           on if treated else None, unwritten=unwritten)
-        for name in given:
-            np.testing.assert_array_equal(given[name], expected[name], err_msg=f"{name}, {unwritten}")
+        for name, array in given.items():
+            np.testing.assert_array_equal(array, expected[name], err_msg=f"{name}, {unwritten}")
 
 
 def test_strategies_sharing_convolutions_get_the_results_of_their_own():
