@@ -287,21 +287,23 @@ def test_split_on_treatment_leaves_on_and_the_rest_off_in_place():
 
 
 @pytest.mark.parametrize("layout", ["rows", "trace states", "every other point"])
-def test_death_in_one_pass_is_its_entries_and_their_running_sum_bit_for_bit(layout):
+@pytest.mark.parametrize("m", [1, 4, 5, 11])
+def test_death_in_one_pass_is_its_entries_and_their_running_sum_bit_for_bit(layout, m):
     """The dead state's entries are the deaths and its occupancy np.cumsum of them, to the
-    last bit, whatever the strides of the trace it is written into."""
+    last bit, whatever the strides of the trace it is written into and however many
+    samples (summed four at a time, the rest one by one)."""
     from markov import _engine
 
     rng = np.random.default_rng(31)
-    deaths = rng.uniform(size=(5, 300)) * 10.0 ** rng.integers(-12, 0, size=(5, 300))  # sums that round
+    deaths = rng.uniform(size=(m, 300)) * 10.0 ** rng.integers(-12, 0, size=(m, 300))  # sums that round
     deaths[:, 0] = 0.0
     if layout == "rows":
-        occupancy, entries = np.full((5, 300), np.nan), np.full((5, 300), np.nan)
+        occupancy, entries = np.full((m, 300), np.nan), np.full((m, 300), np.nan)
     elif layout == "trace states":
-        occupancy = np.full((5, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
-        entries = np.full((5, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
+        occupancy = np.full((m, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
+        entries = np.full((m, 4, 300), np.nan).transpose(0, 2, 1)[:, :, 3]
     else:
-        occupancy, entries = np.full((5, 600), np.nan)[:, ::2], np.full((5, 600), np.nan)[:, ::2]
+        occupancy, entries = np.full((m, 600), np.nan)[:, ::2], np.full((m, 600), np.nan)[:, ::2]
     _engine.absorbing_state(deaths, occupancy, entries)
     np.testing.assert_array_equal(occupancy, np.cumsum(deaths, axis=1))
     np.testing.assert_array_equal(entries, deaths)
