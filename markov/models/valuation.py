@@ -188,8 +188,8 @@ class CostModel:
 
     def _acquisition_per_year(self, component) -> np.ndarray:
         p = self.params
-        if component.dose_mg is not None:
-            dose = np.broadcast_to(p[component.dose_mg][:, None], self.weights.shape)
+        if component.dose_mg is not None:  # the same dose whatever the weight: its cost is the mean over patients
+            dose = p[component.dose_mg][:, None]
         elif component.dose_mg_per_kg is not None:
             dose = p[component.dose_mg_per_kg][:, None] * self.weights
         else:
