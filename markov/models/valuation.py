@@ -433,8 +433,15 @@ def value_trace(values: PopulationValues, trace: CohortTrace, states: Sequence[S
         for_costs = Accumulator(part, grid, discount_rate=float(cost_rate), method=method, state_sums=made[0])
         for_effects = for_costs if effect_rate == cost_rate else Accumulator(
             part, grid, discount_rate=float(effect_rate), method=method, state_sums=made[1])
+        constant = [category for category in categories if per_year[category].shape[1] == 1]
+        if constant:  # the categories constant over time at once
+            totals = for_costs.level_totals(np.stack([per_year[category][rows, 0] for category in constant]),
+                                            np.stack([on_entry[category][rows, 0] for category in constant]))
+            for category, total in zip(constant, totals, strict=True):
+                costs[category][rows] = total
         for category in categories:
-            costs[category][rows] = for_costs.total(per_year[category][rows], on_entry[category][rows])
+            if per_year[category].shape[1] > 1:  # held per cycle
+                costs[category][rows] = for_costs.total(per_year[category][rows], on_entry[category][rows])
         for category in categories:
             if on_stop[category].any():  # drug wasted at each exit from a state
                 costs[category][rows] += on_stop[category][rows, 0, :] * for_costs.exits

@@ -308,6 +308,17 @@ class Accumulator:
         # cap first falls below it, so only the cycles from there on are read
         return capped_level_totals(level, cap, *self._cycle_weights, trace.occupancy, self.years)
 
+    def level_totals(self, per_year: np.ndarray, on_entry: np.ndarray) -> np.ndarray:
+        """Discounted totals of many values constant over time at once: ``per_year ·
+        years + on_entry · entered`` for arrays ``(..., 1 or n_samples, n_states)`` (a
+        model's cost categories stacked), each what :meth:`total` gives for it."""
+        trace = self.trace
+        for name, values in (("per_year", per_year), ("on_entry", on_entry)):
+            if values.ndim < 2 or values.shape[-2] not in (1, trace.n_samples) or values.shape[-1] != trace.n_states:
+                raise InputError(f"{name} has shape {values.shape}; expected (..., 1 or {trace.n_samples}, "
+                                 f"{trace.n_states})")
+        return per_year * self.years + on_entry * self.entered
+
     def total(self, per_year=None, on_entry=None) -> np.ndarray:
         """Discounted total per sample and state (see :func:`accumulate`)."""
         trace = self.trace

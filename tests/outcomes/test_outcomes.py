@@ -343,3 +343,24 @@ def test_the_weights_of_a_grid_rate_and_method_are_made_once_read_only_and_as_ma
         state_weights(grid, 0.035, "midpoint")
     with pytest.raises(InputError, match="discount_rate is -1.0"):
         state_weights(grid, -1.0, method)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_level_totals_are_each_values_total_bit_for_bit(per_sample):
+    """Values constant over time stacked (a model's cost categories) total at once to
+    what total() gives for each; a stack of the wrong shape is an error naming it."""
+    rng = np.random.default_rng(48)
+    grid = TimeGrid(0.25, 40)
+    trace = CohortTrace(rng.uniform(size=(5, grid.n_cycles + 1, 3)), rng.uniform(size=(5, grid.n_cycles + 1, 3)),
+                        ("a", "b", "c"))
+    accumulator = Accumulator(trace, grid, discount_rate=0.035)
+    rows = 5 if per_sample else 1
+    per_year, on_entry = rng.uniform(size=(2, 4, rows, 3))
+    totals = accumulator.level_totals(per_year, on_entry)
+    assert totals.shape == (4, 5, 3)
+    for i in range(4):
+        np.testing.assert_array_equal(totals[i], accumulator.total(per_year[i][:, None, :], on_entry[i][:, None, :]))
+    with pytest.raises(InputError, match=r"per_year has shape \(4, 2, 3\); expected \(\.\.\., 1 or 5, 3\)"):
+        accumulator.level_totals(per_year[:, :2] if per_sample else np.ones((4, 2, 3)), on_entry)
+    with pytest.raises(InputError, match=r"on_entry has shape \(4, 1, 2\)"):
+        accumulator.level_totals(per_year, np.ones((4, 1, 2)))
