@@ -77,6 +77,12 @@ class ModelInputs:
         return sorted(self.uses)
 
     @cached_property
+    def estimates(self) -> dict[str, tuple[float, str]]:
+        """Each reference's point estimate and unit, in the order of :attr:`references`:
+        read from the evidence once, not at every parameter set made."""
+        return {ref: (self.evidence[ref].value.value, self.evidence[ref].value.unit) for ref in self.references}
+
+    @cached_property
     def distributions(self) -> dict[str, object]:
         """The probabilistic distribution of every input
         (:meth:`~markov.inputs.EvidenceLibrary.drawn`): its own, the :class:`JointDraw` of
@@ -219,8 +225,8 @@ class ModelInputs:
         if unknown:
             raise InputError(f"{', '.join(map(repr, unknown))}: not an input of the {self.analysis.name} analysis")
         columns = {}
-        for ref in self.references:
-            column = np.full(n, self.evidence[ref].value.value, dtype=float)
+        for ref, (estimate, _) in self.estimates.items():
+            column = np.full(n, estimate, dtype=float)
             if ref in values:
                 column[:] = values[ref]
             columns[ref] = column
@@ -297,7 +303,7 @@ class ParameterSet:
         return self.values[ref]
 
     def unit(self, ref: str) -> str:
-        return self.inputs.evidence[ref].value.unit
+        return self.inputs.estimates[ref][1]
 
     def years(self, ref: str) -> np.ndarray:
         """A duration in years, whatever unit its source reported it in."""
