@@ -131,6 +131,7 @@ def general_population_survival(start_age: np.ndarray, share_female: np.ndarray,
                                                np.ascontiguousarray(share_female, dtype=np.float64),
                                                times, step if evenly_spaced else 0.0, force, cumulative)
 
+
 def exit_rate_for_median(entries: np.ndarray, outside: np.ndarray, times_years: np.ndarray, median_years: np.ndarray,
                          bounds_per_year: tuple[float, float] = (1e-6, 1e4), iterations: int = 80
                          ) -> tuple[np.ndarray, np.ndarray]:

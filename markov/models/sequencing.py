@@ -293,12 +293,11 @@ class SequencingModel(CohortModel):
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,
                              post[group] if last else post[None], progressions, prepared.convolutions, on, sums)
-                    # the next line's entries: the first option's progressions themselves, the
-                    # others' added to them (not each added to an array of zeros)
-                    if not last and group in onward:
-                        onward[group] += progressions
-                    elif not last:
-                        onward[group] = progressions
+                    if not last:  # the next line's entries: the first option's progressions, the others' added
+                        if group in onward:
+                            onward[group] += progressions
+                        else:
+                            onward[group] = progressions
                 if isinstance(found, DrugCourses):
                     own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)

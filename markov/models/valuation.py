@@ -110,6 +110,10 @@ def dead_state() -> State:
     return State("dead", (), alive=False)
 
 
+#: Arguments of CostModel.kept that are the same when equal; any other is the same object or not.
+_BY_VALUE = (str, tuple, type(None))
+
+
 class CostModel:
     """Per-year and per-entry costs of treatments in the analysis's perspective, for one
     population and parameter set."""
@@ -137,10 +141,10 @@ class CostModel:
         ``compute`` returns an array of its own or a tuple of them, which become
         read-only. Arguments are the same when equal (strings, tuples, None) or the very
         same objects (treatments, components, inputs)."""
-        key = (compute.__qualname__, *(a if isinstance(a, (str, tuple, type(None))) else id(a) for a in args))
+        key = (compute.__qualname__, *(a if isinstance(a, _BY_VALUE) else id(a) for a in args))
         known = self._found.get(key)
         if known is None or any(a is not b for a, b in zip(known[0], args, strict=True)
-                                if not isinstance(a, (str, tuple, type(None)))):
+                                if not isinstance(a, _BY_VALUE)):
             value = compute(*args)
             for array in value if isinstance(value, tuple) else (value,):
                 array.flags.writeable = False

@@ -73,6 +73,7 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
     included), so that time in a state in cycle c is
     ``at_start[c] * m(t_c) + at_end[c] * m(t_c+1)``.
     """
+    method = _checked_method(method)
     times = grid.times_years
     step = grid.cycle_length_years
     factors = discount_factors(times, discount_rate)
@@ -83,10 +84,8 @@ def cycle_weights(grid: TimeGrid, discount_rate: float, method: CycleCorrection)
         return zeros, step * factors[1:]
     if method == "trapezoid":
         return 0.5 * step * factors[:-1], 0.5 * step * factors[1:]
-    if method == "life_table":
-        mid = 0.5 * step * discount_factors(times[:-1] + 0.5 * step, discount_rate)
-        return mid, mid.copy()
-    raise InputError(f"cycle correction is {method!r}: must be one of {', '.join(CYCLE_CORRECTIONS)}")
+    mid = 0.5 * step * discount_factors(times[:-1] + 0.5 * step, discount_rate)  # life_table
+    return mid, mid.copy()
 
 
 class _GridWeights(NamedTuple):
@@ -243,13 +242,9 @@ class Accumulator:
                                      f"({trace.n_samples}, {trace.n_states}, {width})")
         self._state_sums = state_sums
 
-    @property
-    def _cycle_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        return _grid_weights(self.grid, self.discount_rate, self.method).cycle
-
-    @property
-    def _discount_factors(self) -> np.ndarray:
-        return _grid_weights(self.grid, self.discount_rate, self.method).factors
+    @cached_property
+    def _weights(self) -> _GridWeights:
+        return _grid_weights(self.grid, self.discount_rate, self.method)
 
     # The arithmetic of the cached properties is in functions of the module, which mutation
     # testing (tools/mutation.py) reaches: it leaves decorated functions alone.
@@ -258,8 +253,7 @@ class Accumulator:
         if self._state_sums is not None:
             on_occupancy = self._state_sums[0]
             return on_occupancy[:, :, 0], on_occupancy[:, :, 1]
-        weights = _grid_weights(self.grid, self.discount_rate, self.method).years_and_leaving
-        return _discounted_years_and_leaving(weights, self.trace)
+        return _discounted_years_and_leaving(self._weights.years_and_leaving, self.trace)
 
     @property
     def years(self) -> np.ndarray:
@@ -271,12 +265,12 @@ class Accumulator:
         """Discounted entries into each state, ``(n_samples, n_states)``."""
         if self._state_sums is not None:
             return self._state_sums[1][:, :, 0]
-        return np.matmul(self._discount_factors, _entries_over_time(self.trace))
+        return np.matmul(self._weights.factors, _entries_over_time(self.trace))
 
     @cached_property
     def exits(self) -> np.ndarray:
         """Discounted exits from each state, ``(n_samples, n_states)``."""
-        return _discounted_exits(self._discount_factors, self.trace, self.entered, self._years_and_leaving[1])
+        return _discounted_exits(self._weights.factors, self.trace, self.entered, self._years_and_leaving[1])
 
     def capped_total(self, per_year, factor, cap) -> np.ndarray:
         """Discounted total per sample and state of a value per year by state, scaled and
@@ -303,10 +297,10 @@ class Accumulator:
             checked.append(array)
         level, factor, cap = checked
         if not (factor == 1.0).all():
-            return cycle_weighted_totals(level, *self._cycle_weights, trace.occupancy, factor, cap)
+            return cycle_weighted_totals(level, *self._weights.cycle, trace.occupancy, factor, cap)
         # not scaled by cycle (a utility not adjusted for age): a value is itself until the
         # cap first falls below it, so only the cycles from there on are read
-        return capped_level_totals(level, cap, *self._cycle_weights, trace.occupancy, self.years)
+        return capped_level_totals(level, cap, *self._weights.cycle, trace.occupancy, self.years)
 
     def level_totals(self, per_year: np.ndarray, on_entry: np.ndarray) -> np.ndarray:
         """Discounted totals of many values constant over time at once: ``per_year ·
@@ -328,12 +322,12 @@ class Accumulator:
             if rates.shape[1] == 1:
                 total += rates[:, 0, :] * self.years
             else:  # by cycle: one compiled pass, without temporaries of the trace's size
-                total += cycle_weighted_totals(rates, *self._cycle_weights, trace.occupancy)
+                total += cycle_weighted_totals(rates, *self._weights.cycle, trace.occupancy)
         if on_entry is not None:
             amounts = _values(on_entry, "on_entry", trace, self.grid.n_cycles + 1)
             if amounts.shape[1] == 1:
                 total += amounts[:, 0, :] * self.entered
             else:  # by time point (and by sample, or the same for every sample)
-                total += np.einsum("stj,stj->sj", amounts * self._discount_factors[None, :, None],
+                total += np.einsum("stj,stj->sj", amounts * self._weights.factors[None, :, None],
                                    _entries_over_time(trace), optimize=True)
         return total
