@@ -698,17 +698,23 @@ def split_on_treatment(double[:, :] option, double[:, :] on_then_off):
             _split_row(&option[s, 0], option_step, &on_then_off[s, 0], other_step, option.shape[1])
 
 
-def add_scaled_rows(double[:, ::1] out, const double[::1] scale, const double[:, ::1] rows):
+def add_scaled_rows(double[:, ::1] out, const double[::1] scale, const double[:, ::1] rows, bint unwritten=False):
     """out[s, t] += scale[s] * rows[s, t], in one pass: the product rounded, then the sum,
     as numpy's ``out += scale[:, None] * rows`` rounds them, without its temporary of
-    the rows' size. out, rows : (m, T); scale : (m,)."""
+    the rows' size; ``unwritten`` (out holds nothing yet): out[s, t] = scale[s] * rows[s, t],
+    the bits of ``scale[:, None] * rows``, which numpy computes by buffering the broadcast
+    column (twice as long). out, rows : (m, T); scale : (m,)."""
     cdef Py_ssize_t m = out.shape[0], n_times = out.shape[1], s, t
     cdef double factor
     with nogil:
         for s in range(m):
             factor = scale[s]
-            for t in range(n_times):
-                out[s, t] += factor * rows[s, t]
+            if unwritten:
+                for t in range(n_times):
+                    out[s, t] = factor * rows[s, t]
+            else:
+                for t in range(n_times):
+                    out[s, t] += factor * rows[s, t]
 
 
 def absorbing_state(const double[:, ::1] deaths, double[:, :] occupancy, double[:, :] entries,

@@ -82,13 +82,15 @@ def exponential_survival(rate_per_year: np.ndarray, grid: TimeGrid) -> np.ndarra
     return out
 
 
-def add_scaled_rows(out: np.ndarray, scale: np.ndarray, rows: np.ndarray) -> None:
+def add_scaled_rows(out: np.ndarray, scale: np.ndarray, rows: np.ndarray, unwritten: bool = False) -> None:
     """``out += scale[:, None] * rows`` in place and in one compiled pass, rounded as
-    numpy rounds it (the product, then the sum), without a temporary of the rows' size.
+    numpy rounds it (the product, then the sum), without a temporary of the rows' size;
+    with ``unwritten`` (``out`` holds nothing yet, np.empty), ``out[...] = scale[:, None]
+    * rows``: the same bits in half numpy's time, which buffers the broadcast column.
 
     ``out`` and ``rows`` are C-contiguous ``(m, n_times)``, ``scale`` ``(m,)``; not checked.
     """
-    _engine.add_scaled_rows(out, np.ascontiguousarray(scale, dtype=np.float64), rows)
+    _engine.add_scaled_rows(out, np.ascontiguousarray(scale, dtype=np.float64), rows, unwritten)
 
 
 def death_probabilities(survival: np.ndarray) -> np.ndarray:

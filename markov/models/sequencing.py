@@ -288,7 +288,8 @@ class SequencingModel(CohortModel):
                                       sums, unwritten=(column == 0, new))
                     line_entries = None
                 else:
-                    line_entries = share[:, None] * starting
+                    line_entries = np.empty((n, n_times))
+                    add_scaled_rows(line_entries, share, starting, unwritten=True)
                     line_entries.flags.writeable = False  # its spectrum serves its time on treatment too
                     progressions = None if last else np.empty((n, n_times))
                     add_line(occupancy, entries, column, line_entries, curve, death_share, deaths,

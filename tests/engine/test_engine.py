@@ -318,6 +318,10 @@ def test_scaled_rows_are_added_as_numpy_adds_them_bit_for_bit():
     expected += scale[:, None] * rows
     add_scaled_rows(out, scale, rows)
     np.testing.assert_array_equal(out, expected)
+    # into an array that holds nothing yet (NaN here): written, not added to
+    unwritten = np.full((6, 200), np.nan)
+    add_scaled_rows(unwritten, scale, rows, unwritten=True)
+    np.testing.assert_array_equal(unwritten, scale[:, None] * rows)
 
 
 @pytest.mark.parametrize("moving_on", [0.0, 1.0])
