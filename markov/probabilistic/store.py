@@ -354,8 +354,12 @@ class ResultsStore:
         table = pa.Table.from_arrays(arrays, names=names, metadata={_METADATA_KEY: json.dumps(meta).encode()})
         sink = pa.BufferOutputStream()
         # no dictionary encoding: draws of continuous inputs and results hardly repeat, so
-        # trying it took longer (8.2 against 4.7 ms a chunk of 500 draws) for larger files
-        pq.write_table(table, sink, compression="zstd", write_page_checksum=True, use_dictionary=False)
+        # trying it took longer (8.2 against 4.7 ms a chunk of 500 draws) for larger files.
+        # LZ4, and min/max statistics for the sample index alone: 5.5 against 10.7 ms a
+        # chunk of 1,000 draws with zstd and every column's statistics, for files 8% larger;
+        # the main process writes while the workers compute, on the same cores
+        pq.write_table(table, sink, compression="lz4", write_statistics=["sample"], write_page_checksum=True,
+                       use_dictionary=False)
         data = sink.getvalue().to_pybytes()
         final = write_bytes_atomically(self.chunk_path(index), data)
         entry = {"sha256": _sha256(data), "start": start, "stop": stop}
