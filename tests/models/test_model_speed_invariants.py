@@ -8,6 +8,8 @@
   shares and counts bit for bit, the curve to rounding (it starts again from the given
   curve where the floor first changes a cycle).
 * Values by cycle are accumulated over traces of any memory layout.
+* A time on treatment capped by its progression-free curve is the curve itself where it
+  is nowhere above it, else the elementwise minimum, whichever check decides it.
 """
 import numpy as np
 import pandas as pd
@@ -306,3 +308,24 @@ def test_sums_that_cannot_value_the_trace_are_refused(inputs, monkeypatch):
     monkeypatch.setattr(sequencing, "add_post_progression", lambda *args: unwritten(*args[:6]))  # without sums
     with pytest.raises(ValueError, match="a state's sums were not written"):
         build_model(inputs).evaluate(inputs.sample(3, seed=1))
+
+
+@pytest.mark.parametrize("case", ["nowhere_above", "above_from_the_first_step", "above_late_only", "nan", "broadcast"])
+def test_a_curve_capped_by_another_is_itself_where_nowhere_above_else_the_minimum(case):
+    from markov.models.base import _at_most
+
+    times = np.arange(60) / 10.0
+    limit = np.exp(-np.outer([0.5, 0.8, 1.1], times))
+    rates = {"nowhere_above": [0.6, 0.9, 1.2], "above_from_the_first_step": [0.6, 0.7, 1.2],
+             "above_late_only": [0.6, 0.9, 1.2], "nan": [0.6, 0.9, 1.2], "broadcast": [0.6, 0.9, 1.2]}[case]
+    curve = np.exp(-np.outer(rates, times))
+    if case == "above_late_only":  # the first step within the limit: only the full check finds it
+        curve[1, 40:] = limit[1, 40:] * 1.01
+    if case == "nan":
+        curve[2, 30] = np.nan
+    if case == "broadcast":
+        limit = limit[:1]
+    found = _at_most(curve, limit)
+    expected = np.minimum(curve, limit)
+    np.testing.assert_array_equal(found, expected)
+    assert (found is curve) == (case in ("nowhere_above", "broadcast"))
