@@ -1463,6 +1463,42 @@ def geometric_convolution(const double[::1] head, const double[::1] first, const
     free(chosen)
 
 
+
+def exit_convolution(const double[::1] first, const double[::1] ratio, const double[:, ::1] other,
+                     double[:, ::1] out):
+    """convolve_truncated of the exits of a curve of constant hazard with ``other``: the
+    curve head 1, first * ratio**(t - 1) (t >= 1), as :func:`geometric_convolution` takes
+    it, exits d[t] = S[t - 1] - S[t], so d[1] = 1 - first and d[t] = first * (1 - ratio) *
+    ratio**(t - 2) for t >= 2, each term non-negative (no difference of two convolutions
+    to cancel). By the recursion out[t] = (1 - first) * other[t - 1] + first * (1 - ratio)
+    * h[t], h[t] = ratio * h[t - 1] + other[t - 2]: O(n_times) per sample, four samples at
+    a time, in step.
+
+    first, ratio : (n_samples,); other, out : (n_samples, n_times), C-contiguous.
+    """
+    cdef Py_ssize_t n = out.shape[0], n_times = out.shape[1], s, t, lane, i
+    cdef Py_ssize_t rows[4]
+    cdef double a[4]
+    cdef double b[4]
+    cdef double q[4]
+    cdef double h[4]
+    if n == 0 or n_times == 0:
+        return
+    with nogil:
+        for i in range(0, n, 4):
+            for lane in range(4):  # a last group of fewer than four repeats its last sample
+                s = i + lane if i + lane < n else n - 1
+                rows[lane] = s
+                a[lane], b[lane], q[lane], h[lane] = 1.0 - first[s], first[s] * (1.0 - ratio[s]), ratio[s], 0.0
+                out[s, 0] = 0.0
+                if n_times > 1:
+                    out[s, 1] = a[lane] * other[s, 0]
+            for t in range(2, n_times):
+                for lane in range(4):
+                    s = rows[lane]
+                    h[lane] = q[lane] * h[lane] + other[s, t - 2]
+                    out[s, t] = a[lane] * other[s, t - 1] + b[lane] * h[lane]
+
 # --- net benefit over PSA samples (the decision analysis' curves) ---------------------
 # Net benefit is wtp * effect - cost, two roundings as numpy's (setup.py builds without fused
 # multiply-add), so that a comparison here is the comparison numpy would make.

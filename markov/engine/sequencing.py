@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +28,11 @@ GEOMETRIC_TOLERANCE = 1e-12
 # processes (which share the last-level cache), 128 then ran 5 to 9% faster than 256 in
 # three alternated rounds (medians 1.75 to 1.85 s against 1.85 to 2.02 s), and 64 no faster.
 SEQUENCING_CHUNK_SAMPLES = 128
-# Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread).
+# Threads per FFT: every core, or one per process of a parallel run (use_one_fft_thread);
+# one below this many rows (a few samples left to convolve), whose threads cost more
+# than they share: 9 rows took 0.13 ms in two threads, 0.06 in one; 500, 1.8 against 3.2.
 _fft_threads = -1
+FFT_THREADED_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,62 @@ class TreatmentLine:
     progression_free: object
     death_share: object = 0.0
     next_line_share: object = 0.0
+
+
+@dataclass(frozen=True)
+class LineToCare:
+    """What a line of a sequence sends to post-progression care, for
+    :func:`care_occupancy_by_recursion`: ``rest`` ``(n_samples,)``, the share of its
+    entries that start none of its options and go to care; ``options``, each option's
+    share of the entries ``(n_samples,)``, survival since entry ``(1 or n_samples,
+    n_times)`` and share of its exits that are deaths ``(1 or n_samples, 1 or n_cycles)``.
+    Every progression of a line but the last starts the next; the last's go to care."""
+
+    rest: np.ndarray
+    options: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+
+
+def care_occupancy_by_recursion(lines: Sequence[LineToCare], survival: np.ndarray, convolutions: Convolutions,
+                                samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Occupancy of post-progression care ``(len(samples), n_times)`` for the ``samples``
+    (indices) of a sequence of
+    ``lines`` whose first starts at t = 0, with survival in care ``survival`` ``(1 or
+    n_samples, n_times)``, by recursions instead of a convolution of its entries: and
+    which samples it holds for, those where every option's curve is a geometric series
+    (constant hazard, :meth:`Convolutions.series`) and its death share the same in every
+    cycle.
+
+    Care's occupancy is its entries convolved with ``survival``, and a line's
+    progressions are its entries convolved with its curve's exits d, times the share
+    alive (1 − death share). Convolution is associative, so from the last line back,
+    V = rest·K + Σ share·(1 − death share)·(d ∗ V') with V' the next line's (K, care's
+    survival, after the last): each d ∗ V' one recursion (:func:`_engine.exit_convolution`),
+    all terms non-negative, and care's occupancy is the first line's V. The lines' own
+    steps compute the same progressions as differences of occupancy, so the two agree
+    to rounding (about 1e-15 relative), not bit for bit. Inputs are not checked.
+    """
+    def rows(array: np.ndarray) -> np.ndarray:  # the samples' rows of an array of 1 or n_samples rows
+        return np.broadcast_to(array[0], (n, *array.shape[1:])) if array.shape[0] == 1 else array[samples]
+
+    n, n_times = samples.shape[0], survival.shape[1]
+    care = np.ascontiguousarray(rows(survival))
+    valid = np.ones(n, dtype=bool)
+    onward = care
+    for line in reversed(lines):
+        found = np.empty((n, n_times))
+        _engine.add_scaled_rows(found, np.ascontiguousarray(line.rest[samples], dtype=np.float64), care, True)
+        for share, curve, death_share in line.options:
+            if death_share.shape == (1, 1) and death_share[0, 0] == 1.0:  # every exit a death: none goes on
+                continue
+            head, first, ratio, geometric = (rows(a) for a in convolutions.series(curve, samples))
+            shares = rows(death_share)
+            constant = (shares == shares[:, :1]).all(axis=1) if shares.shape[1] > 1 else True
+            valid &= geometric.astype(bool) & (head == 1.0) & constant
+            exits = np.empty((n, n_times))
+            _engine.exit_convolution(np.ascontiguousarray(first), np.ascontiguousarray(ratio), onward, exits)
+            _engine.add_scaled_rows(found, np.ascontiguousarray(share[samples] * (1.0 - shares[:, 0])), exits)
+        onward = found
+    return onward, valid
 
 
 # a step's death share and next-line share (1, 1): every exit dies; nobody or everyone moves on
@@ -103,14 +162,22 @@ class Convolutions:
         # transform (what rfft(rows, size) does) costs more than the transform
         self._padded = np.zeros((0, self.size))
 
-    def _once(self, array: np.ndarray, kind: str, compute):
-        """``compute(array)``, kept while the data of an ``array`` that cannot change lives."""
+    @staticmethod
+    def _key(array: np.ndarray, kind: str) -> tuple[tuple | None, np.ndarray]:
+        """Under what ``kind`` of ``array`` is kept (None: an array that can change is
+        not), and the array that owns its data."""
         owner = array
         while isinstance(owner.base, np.ndarray):
             owner = owner.base
         if array.flags.writeable or owner.flags.writeable:
+            return None, owner
+        return (kind, id(owner), array.__array_interface__["data"][0], array.shape, array.strides), owner
+
+    def _once(self, array: np.ndarray, kind: str, compute):
+        """``compute(array)``, kept while the data of an ``array`` that cannot change lives."""
+        key, owner = self._key(array, kind)
+        if key is None:
             return compute(array)
-        key = (kind, id(owner), array.__array_interface__["data"][0], array.shape, array.strides)
         if key not in self._found:
             self._found[key] = compute(array)
             # an id is reused only after its array is freed, and then this entry is gone;
@@ -123,6 +190,22 @@ class Convolutions:
     @staticmethod
     def _geometric(rows: np.ndarray):
         return _engine.geometric_series(rows, GEOMETRIC_TOLERANCE)
+
+    def series(self, rows: np.ndarray, samples: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``rows`` ``(1 or n_samples, n_times)`` as geometric series
+        (:func:`_engine.geometric_series`: head, first, ratio and whether each row is one,
+        each ``(1 or n_samples,)``), once for an array that cannot change. With
+        ``samples`` (indices), worked out for those rows alone unless the whole array's
+        are kept (or are all asked for): the others are then not geometric."""
+        if samples is None or rows.shape[0] == 1 or samples.size == rows.shape[0] \
+                or self._key(rows, "series")[0] in self._found:
+            return self._once(rows, "series", self._geometric)
+        found = self._geometric(np.ascontiguousarray(rows[samples]))
+        whole = tuple(np.zeros(rows.shape[0], dtype=part.dtype) for part in found)
+        for into, part in zip(whole, found, strict=True):
+            into[samples] = part
+        return whole
 
     def check_curves(self, rows: np.ndarray, name: str) -> None:
         """:func:`~markov.engine.cohort.check_curves`, once for an array that cannot change
@@ -139,7 +222,7 @@ class Convolutions:
             self._padded = np.zeros((rows.shape[0], self.size))
         padded = self._padded[:rows.shape[0]]
         padded[:, :self.n_times] = rows
-        return scipy.fft.rfft(padded, axis=1, workers=_fft_threads)
+        return scipy.fft.rfft(padded, axis=1, workers=_threads(rows.shape[0]))
 
     def correlations(self, survival: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``G[s, q, u] = sum_v survival[s, v] · weights[q, u + v]`` (``v < T - u``),
@@ -182,8 +265,9 @@ class Convolutions:
         done = np.zeros(entries.shape[0], dtype=bool) if skip is None else skip.astype(bool)
         if done.all():
             return out
+        left = None if skip is None else np.flatnonzero(~done)  # the series of these rows alone
         for series, other in ((survival, entries), (entries, survival)):  # convolution is symmetric
-            found = self._once(series, "series", self._geometric)
+            found = self.series(series, left)
             if found[3].any():
                 _engine.geometric_convolution(*found, other, out, done.view(np.uint8))
             if done.all():  # the other side need not be checked
@@ -229,7 +313,13 @@ class Convolutions:
         # in place, always: numpy may round a product into a new array otherwise, and only
         # above a size, so that a sample's result would depend on the samples beside it
         product *= self.spectrum(survival)
-        return scipy.fft.irfft(product, self.size, axis=1, workers=_fft_threads)[:, :self.n_times]
+        return scipy.fft.irfft(product, self.size, axis=1, workers=_threads(product.shape[0]))[:, :self.n_times]
+
+
+def _threads(n_rows: int) -> int:
+    """Threads for an FFT of ``n_rows`` rows: one below :data:`FFT_THREADED_ROWS`, else
+    :data:`_fft_threads`."""
+    return 1 if n_rows < FFT_THREADED_ROWS else _fft_threads
 
 
 def _forget(convolutions: weakref.ref, key: tuple) -> None:
@@ -468,7 +558,8 @@ def _sums_arguments(sums: StateSums | None, column: int, split: bool) -> tuple:
 def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entries: np.ndarray,
              survival: np.ndarray, death_share: np.ndarray, deaths: np.ndarray, post_entries: np.ndarray | None,
              next_entries: np.ndarray | None = None, method: str | Convolutions = "auto",
-             on_treatment: np.ndarray | None = None, sums: StateSums | None = None) -> None:
+             on_treatment: np.ndarray | None = None, sums: StateSums | None = None,
+             known: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Fill state ``column`` of a sequencing trace in place with a line whose clock resets
     at entry, and add its deaths to ``deaths``.
 
@@ -485,6 +576,10 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     states, as in :func:`add_starting_line`: ``column`` on treatment, ``column + 1`` the
     rest, split in the step's pass. With ``sums`` (:class:`~markov.engine.StateSums` of
     the trace), the state's sums (and its off-treatment part's) are written in that pass.
+    ``known``, called with the samples (indices) the recursions leave to convolve, gives
+    their occupancy ``(len(samples), n_times)`` worked out otherwise and which of them it
+    holds for (without a time on treatment: :func:`care_occupancy_by_recursion`): those
+    are not convolved.
     Inputs are not checked: for callers that built them valid (:func:`run_sequencing`
     checks its own).
     """
@@ -503,7 +598,14 @@ def add_line(occupancy: np.ndarray, entries: np.ndarray, column: int, line_entri
     done = convolutions.line_by_recursion(line_entries, survival, on_treatment, step)
     if done is not None and done.all():
         return
-    convolutions.occupancy(line_entries, survival, out=state, skip=done)  # straight into the trace
+    skip = done
+    if known is not None:  # the samples not done above whose occupancy is given
+        left = np.arange(state.shape[0]) if done is None else np.flatnonzero(done == 0)
+        found, holds = known(left)
+        state[left[holds]] = found[holds]
+        skip = np.zeros(state.shape[0], dtype=bool) if done is None else done.astype(bool)
+        skip[left[holds]] = True
+    convolutions.occupancy(line_entries, survival, out=state, skip=skip)  # straight into the trace
     if on_treatment is not None:
         convolutions.occupancy(line_entries, on_treatment, out=off[0], skip=done)
     _engine.sequencing_step(state, line_entries, *step, done)
@@ -541,26 +643,27 @@ def split_on_treatment(option: np.ndarray, on_then_off: np.ndarray) -> None:
 
 
 def add_post_progression(occupancy: np.ndarray, entries: np.ndarray, post_entries: np.ndarray, deaths: np.ndarray,
-                         survival: np.ndarray, method: str | Convolutions = "auto", sums: StateSums | None = None
-                         ) -> None:
+                         survival: np.ndarray, method: str | Convolutions = "auto", sums: StateSums | None = None,
+                         known: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Fill the last two states of a sequencing trace, post-progression care then dead,
     in place: :func:`add_terminal_state` for post-progression care, then death, which
     nobody leaves. ``deaths`` are those from the lines (and any other terminal states)
-    before; ``sums`` as in :func:`add_line`.
+    before; ``sums`` and ``known`` (care's occupancy) as in :func:`add_line`.
     """
     last = occupancy.shape[2] - 1
-    add_terminal_state(occupancy, entries, last - 1, post_entries, survival, deaths, method, sums)
+    add_terminal_state(occupancy, entries, last - 1, post_entries, survival, deaths, method, sums, known)
     _engine.absorbing_state(np.ascontiguousarray(deaths), occupancy[:, :, last], entries[:, :, last],
                             *_sums_arguments(sums, last, False))
 
 
 def add_terminal_state(occupancy: np.ndarray, entries: np.ndarray, column: int, state_entries: np.ndarray,
                        survival: np.ndarray, deaths: np.ndarray, method: str | Convolutions = "auto",
-                       sums: StateSums | None = None) -> None:
+                       sums: StateSums | None = None,
+                       known: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Fill state ``column`` in place with a state left only by death (post-progression
     care): :func:`add_line` whose every exit is a death, added to ``deaths``."""
     add_line(occupancy, entries, column, state_entries, survival, _EVERYONE_DIES, deaths, None, method=method,
-             sums=sums)
+             sums=sums, known=known)
 
 
 def terminal_sums(post_entries: np.ndarray, deaths: np.ndarray, survival: np.ndarray,

@@ -52,12 +52,14 @@ from .._validate import InputError
 from ..engine import (
     CohortTrace,
     Convolutions,
+    LineToCare,
     StateSums,
     add_line,
     add_post_progression,
     add_scaled_rows,
     add_starting_line,
     add_terminal_state,
+    care_occupancy_by_recursion,
     death_probabilities,
     exit_rate_for_median,
     floor_survival,
@@ -91,6 +93,7 @@ class _Lines:
     floored: int  # cycles floored by general-population mortality
     own: dict = field(default_factory=dict)  # state index -> (drug courses, occupancy of a curve, entries)
     sums: StateSums | None = None  # each state's sums for valuing, written with it
+    to_care: list[LineToCare] | None = None  # what each line sends to care, where all of it goes to one care
 
 
 def _floor(prepared: _Prepared, curve: np.ndarray, death_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -178,8 +181,12 @@ class SequencingModel(CohortModel):
             floored += more
             add_terminal_state(lines.occupancy, lines.entries, column, lines.post[group], survival, lines.deaths,
                                convolutions, lines.sums)
+        known = None
+        if lines.to_care is not None:  # where care's entries are not one geometric series either
+            # care's occupancy by recursions over the lines whose curves are, not a convolution
+            known = functools.partial(care_occupancy_by_recursion, lines.to_care, bsc, convolutions)
         add_post_progression(lines.occupancy, lines.entries, lines.post[None], lines.deaths, bsc, convolutions,
-                             lines.sums)
+                             lines.sums, known)
         # those alive cap a course that goes on beyond progression (dead is the last state)
         beyond = any(found.beyond_progression for found, *_ in lines.own.values())
         alive = 1.0 - lines.occupancy[:, :, -1] if beyond else None
@@ -263,6 +270,7 @@ class SequencingModel(CohortModel):
         sums = None if weights is None else StateSums.empty(*weights, n, shape[1])
         deaths = np.empty((n, n_times))  # written by the first option of the first line, then added to
         post = {group: np.zeros((n, n_times)) for group in groups}  # entries into care, by its survival
+        to_care: list[LineToCare] | None = [] if groups == [None] else None
         progressed: dict[str | None, np.ndarray] = {}  # progressions of the line before, by where they go
         floored, column, own = 0, 0, {}
         for k, line in enumerate(strategy.lines):
@@ -275,9 +283,11 @@ class SequencingModel(CohortModel):
                 for group, progressions in progressed.items():
                     add_scaled_rows(post[group], np.clip(rest, 0.0, 1.0), progressions)
             onward: dict[str | None, np.ndarray] = {}
+            sent: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
                 curve, death_share, more = self._option_curve(prepared, option)
                 floored += more
+                sent.append((share, curve, death_share))
                 group = option.post_progression_survival
                 found = self._treated(prepared, option, curve) if len(option_states) == 2 else None
                 on = found.on_state if isinstance(found, DrugCourses) else found  # None: one state
@@ -303,7 +313,9 @@ class SequencingModel(CohortModel):
                     own[column] = (found, *_occupancy_of(share, line_entries, n_times, prepared.convolutions))
                 column += len(option_states)
             progressed = onward
-        return _Lines(states, occupancy, entries, post, deaths, floored, own, sums)
+            if to_care is not None:
+                to_care.append(LineToCare(np.clip(rest, 0.0, 1.0), tuple(sent)))
+        return _Lines(states, occupancy, entries, post, deaths, floored, own, sums, to_care)
 
     # --- post-progression care ----------------------------------------------------------
     def _post_progression(self, prepared: _Prepared, strategy_name: str, strategy: SequencingStrategy,

@@ -698,3 +698,55 @@ def test_exit_rate_for_median_closed_form():
     q = np.exp(-rate[1] * step)  # halfway between points 30 and 31: the mean of q^30 and q^31 is 1/2
     np.testing.assert_allclose(0.5 * q ** 30 + 0.5 * q ** 31, 0.5, rtol=1e-13)
     assert unreachable.tolist() == [False, False, True] and rate[2] == pytest.approx(1e4)
+
+
+@pytest.mark.verification(kind="closed form",
+                          against="numpy's convolution of care's survival with its entries, built by hand from "
+                                  "each line's occupancy and exits (two lines, two options and a share to care)",
+                          tolerance="1e-13 of the largest value")
+def test_care_fed_by_lines_of_constant_hazard_is_worked_out_by_recursions_where_it_can_be():
+    """Post-progression care's occupancy by :func:`care_occupancy_by_recursion` against
+    the convolution, written out with numpy, of care's survival with its entries built by
+    hand: a first line whose progressors all move on, then two options and a share that
+    starts neither, to 1e-13 of the largest value. A sample whose option has a death share
+    that changes by cycle, and one whose curve is not a geometric series, are left out."""
+    from markov.engine import Convolutions, LineToCare, care_occupancy_by_recursion
+
+    rng = np.random.default_rng(5)
+    n, n_times = 6, 300
+    t = np.arange(n_times)
+    rates = rng.uniform(0.005, 0.05, size=(3, n))  # per cycle: first line, options x and y
+    curves = [np.exp(-np.outer(rate, t)) for rate in rates]
+    curves[2][3] = np.exp(-(0.01 * t) ** 1.3)  # sample 3's option y: not of constant hazard
+    for curve in curves:
+        curve.flags.writeable = False
+    deaths = [rng.uniform(0.1, 0.4, size=(n, 1)) for _ in range(3)]
+    deaths[1] = np.repeat(deaths[1], n_times - 1, axis=1)
+    deaths[1][2, 100:] += 0.05  # sample 2's option x: a death share by cycle (a floor)
+    share_x = rng.uniform(0.2, 0.5, n)
+    share_y = rng.uniform(0.1, 0.4, n)
+    rest = 1.0 - share_x - share_y
+    care = np.exp(-(np.outer(rng.uniform(0.02, 0.05, n), t)) ** 0.8)  # not of constant hazard: no recursion
+
+    def progressions(entries, curve, death):  # each cycle's exits alive, by hand
+        occupancy = np.convolve(entries, curve)[:n_times]
+        leaving = np.r_[0.0, occupancy[:-1] + entries[1:] - occupancy[1:]]
+        return leaving * (1.0 - np.r_[0.0, np.broadcast_to(death, n_times - 1)])
+
+    lines = [LineToCare(np.zeros(n), ((np.ones(n), curves[0], deaths[0]),)),
+             LineToCare(rest, ((share_x, curves[1], deaths[1]), (share_y, curves[2], deaths[2])))]
+    samples = np.arange(n)
+    found, holds = care_occupancy_by_recursion(lines, care, Convolutions(n_times), samples)
+    assert holds.tolist() == [True, True, False, False, True, True]
+    for s in np.flatnonzero(holds):
+        start = np.zeros(n_times)
+        start[0] = 1.0
+        first = progressions(start, curves[0][s], deaths[0][s])
+        into_care = rest[s] * first
+        for share, curve, death in ((share_x, curves[1], deaths[1]), (share_y, curves[2], deaths[2])):
+            into_care += progressions(share[s] * first, curve[s], death[s])
+        expected = np.convolve(into_care, care[s])[:n_times]
+        np.testing.assert_allclose(found[s], expected, rtol=0, atol=1e-13 * expected.max())
+    # the samples asked for alone: the same rows
+    some, _ = care_occupancy_by_recursion(lines, care, Convolutions(n_times), np.array([4, 1]))
+    np.testing.assert_array_equal(some, found[[4, 1]])

@@ -2,7 +2,8 @@
 table's force of mortality, and against the curve's numpy formula (bit for bit where
 the grid is not evenly spaced, to rounding where the pass recurs from point to point); an
 exponential curve on the grid against numpy's exponential of each point; the one-pass
-check of survival curves against their rules written point by point."""
+check of survival curves against their rules written point by point; the convolution of
+a curve's exits by recursion against numpy's convolution of them written out."""
 import math
 import re
 
@@ -219,3 +220,29 @@ def test_the_engine_check_names_what_the_validation_names_for_any_layout():
             check_curves(layout, "os")
     for layout in (curves, np.ascontiguousarray(np.repeat(curves, 2, axis=1))[:, ::2]):
         check_curves(layout, "os")
+
+
+def _exits(first: float, ratio: float, n_times: int) -> np.ndarray:
+    """d[t] = S[t - 1] - S[t] of the series S = 1, first·ratio^(t − 1) (t ≥ 1), by hand."""
+    exits = np.zeros(n_times)
+    exits[1] = 1.0 - first
+    exits[2:] = first * (1.0 - ratio) * ratio ** np.arange(n_times - 2)
+    return exits
+
+
+@pytest.mark.verification(kind="closed form",
+                          against="numpy's direct convolution of the exits S(t − 1) − S(t) written out term by term",
+                          tolerance="1e-14 of the result's largest value")
+@pytest.mark.parametrize("n_samples", [1, 4, 7])
+def test_exit_convolution_is_the_convolution_of_a_curves_exits(n_samples):
+    """The recursion against numpy's direct convolution of the exits written out, to
+    1e-14 of the result's largest value (rtol stated: the two sum in different orders)."""
+    rng = np.random.default_rng(n_samples)
+    n_times = 400
+    first, ratio = rng.uniform(0.8, 0.999, n_samples), rng.uniform(0.8, 0.999, n_samples)
+    other = rng.uniform(size=(n_samples, n_times))
+    out = np.full((n_samples, n_times), np.nan)
+    _engine.exit_convolution(first, ratio, other, out)
+    for s in range(n_samples):
+        expected = np.convolve(_exits(first[s], ratio[s], n_times), other[s])[:n_times]
+        np.testing.assert_allclose(out[s], expected, rtol=0, atol=1e-14 * np.abs(expected).max())

@@ -10,6 +10,8 @@
 * Values by cycle are accumulated over traces of any memory layout.
 * A time on treatment capped by its progression-free curve is the curve itself where it
   is nowhere above it, else the elementwise minimum, whichever check decides it.
+* Post-progression care worked out by recursions over the lines gives the results of the
+  convolution of its entries, to rounding.
 """
 import numpy as np
 import pandas as pd
@@ -17,10 +19,10 @@ import pytest
 
 from markov.engine import CohortTrace, TreatmentLine, floor_survival, run_sequencing
 from markov.grid import TimeGrid
+from markov.inputs import load_analysis
 from markov.models import build_model, per_sample_table
 from markov.models.curves import build_curves
 from markov.outcomes import Accumulator, accumulate, cycle_weights
-from markov.inputs import load_analysis
 from markov.survival import GeneralPopulationSurvival
 
 
@@ -217,7 +219,12 @@ def test_values_by_cycle_over_a_trace_stored_state_by_state(method):
 def test_costs_and_utilities_of_a_population_are_made_once_per_parameter_set(inputs):
     """Strategies of a population share its cost model and general-population utilities
     (read-only); another parameter set gets its own, of its own values."""
-    from markov.models.valuation import CostModel, PopulationValues, State, utilities_by_state
+    from markov.models.valuation import (
+        CostModel,
+        PopulationValues,
+        State,
+        utilities_by_state,
+    )
 
     model = build_model(inputs)
     name, population = next(iter(inputs.populations.items()))
@@ -329,3 +336,37 @@ def test_a_curve_capped_by_another_is_itself_where_nowhere_above_else_the_minimu
     expected = np.minimum(curve, limit)
     np.testing.assert_array_equal(found, expected)
     assert (found is curve) == (case in ("nowhere_above", "broadcast"))
+
+
+@pytest.mark.parametrize("scenario", [None, "os_calibration"])
+def test_care_by_recursions_over_the_lines_gives_the_results_of_its_convolution(scenario, monkeypatch):
+    """Every result of the shipped analysis (TACE +/- RT's care, fed by the first line and
+    two second-line options, is where the recursions replace a convolution) with care's
+    occupancy by :func:`~markov.engine.care_occupancy_by_recursion` and with it turned
+    off (every sample convolved), to 1e-12 relative: the two differ by rounding alone."""
+    from markov.models import sequencing
+
+    analysis = load_analysis(None) if scenario is None else load_analysis(None).scenario(scenario)
+    params = analysis.sample(40, seed=3)
+    model = build_model(analysis)
+    calls = []
+
+    def counted(lines, survival, convolutions, samples):
+        found, holds = recursions(lines, survival, convolutions, samples)
+        calls.append(int(holds.sum()))
+        return found, holds
+
+    recursions = sequencing.care_occupancy_by_recursion
+    monkeypatch.setattr(sequencing, "care_occupancy_by_recursion", counted)
+    by_recursion = per_sample_table(model.evaluate(params, keep_traces=False))
+    assert scenario is not None or max(calls) == 40  # every sample of TACE +/- RT
+    monkeypatch.setattr(sequencing, "care_occupancy_by_recursion",
+                        lambda lines, survival, convolutions, samples: (np.zeros((samples.size, survival.shape[1])),
+                                                                        np.zeros(samples.size, dtype=bool)))
+    convolved = per_sample_table(model.evaluate(params, keep_traces=False))
+    for column in by_recursion.columns:
+        if pd.api.types.is_float_dtype(by_recursion[column]):
+            np.testing.assert_allclose(by_recursion[column], convolved[column], rtol=1e-12, atol=1e-12,
+                                       err_msg=column)
+        else:
+            assert (by_recursion[column] == convolved[column]).all(), column
