@@ -36,6 +36,12 @@ except ImportError as _missing:  # a checkout without a build, ahead of the inst
                       "build it here with `pip install -e .`") from _missing
 
 from .cohort import run_markov, run_partitioned_survival
+from .convolutions import (
+    FFT_MIN_TIME_POINTS,
+    Convolutions,
+    clock_reset_occupancy,
+    use_one_fft_thread,
+)
 from .kernels import (
     add_scaled_rows,
     best_strategy_counts,
@@ -50,9 +56,7 @@ from .kernels import (
     mean_regret,
 )
 from .sequencing import (
-    FFT_MIN_TIME_POINTS,
     SEQUENCING_CHUNK_SAMPLES,
-    Convolutions,
     LineToCare,
     TreatmentLine,
     add_line,
@@ -60,12 +64,10 @@ from .sequencing import (
     add_starting_line,
     add_terminal_state,
     care_occupancy_by_recursion,
-    clock_reset_occupancy,
     run_sequencing,
     sequencing_sums,
     split_on_treatment,
     terminal_sums,
-    use_one_fft_thread,
 )
 from .traces import (
     CohortTrace,

@@ -202,7 +202,7 @@ def test_samples_checked_and_convolved_four_at_a_time_get_what_they_get_alone(n)
     result are those it gets alone, bit for bit."""
     from markov import _engine
     from markov.engine import Convolutions
-    from markov.engine.sequencing import GEOMETRIC_TOLERANCE
+    from markov.engine.convolutions import GEOMETRIC_TOLERANCE
 
     rng = np.random.default_rng(26 + n)
     times = np.arange(1045) / 52.18
@@ -237,7 +237,7 @@ def test_a_series_holds_while_each_point_is_within_the_tolerance_of_the_running_
     """A point off its series by half the tolerance (either side) keeps the row geometric;
     twice the tolerance, NaN or infinity does not: the rule is |product − point| <= limit."""
     from markov import _engine
-    from markov.engine.sequencing import GEOMETRIC_TOLERANCE
+    from markov.engine.convolutions import GEOMETRIC_TOLERANCE
 
     head, first, ratio = 1.0, 0.9, 0.97
     row = np.concatenate([[head], first * ratio ** np.arange(599.0)])
