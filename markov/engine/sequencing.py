@@ -62,12 +62,11 @@ class LineToCare:
 def care_occupancy_by_recursion(lines: Sequence[LineToCare], survival: np.ndarray, convolutions: Convolutions,
                                 samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Occupancy of post-progression care ``(len(samples), n_times)`` for the ``samples``
-    (indices) of a sequence of
-    ``lines`` whose first starts at t = 0, with survival in care ``survival`` ``(1 or
-    n_samples, n_times)``, by recursions instead of a convolution of its entries: and
-    which samples it holds for, those where every option's curve is a geometric series
-    (constant hazard, :meth:`Convolutions.series`) and its death share the same in every
-    cycle.
+    (indices) of a sequence of ``lines`` whose first starts at t = 0, with survival in
+    care ``survival`` ``(1 or n_samples, n_times)``, by recursions instead of a
+    convolution of its entries; and which of them it holds for (``(len(samples),)``):
+    those where every option's curve is a geometric series (constant hazard,
+    :meth:`Convolutions.series`) and its death share the same in every cycle.
 
     Care's occupancy is its entries convolved with ``survival``, and a line's
     progressions are its entries convolved with its curve's exits d, times the share
