@@ -40,8 +40,9 @@ def _at_most(curve: np.ndarray, limit: np.ndarray) -> np.ndarray:
     (the usual case) takes no new array, and keeps what was computed from it."""
     if curve.shape != np.broadcast_shapes(curve.shape, limit.shape):
         return np.minimum(curve, limit)
-    # a curve that falls more slowly than its limit is above it from the first step on:
-    # so it is on the HCC base case, where one check of that step spares a pass over all
+    # a curve that falls more slowly than its limit is above it from the first step on
+    # (a time on treatment longer than progression-free survival): one check of that step
+    # spares a pass over all
     if curve.shape[-1] > 1 and (curve[..., 1] > limit[..., 1]).any():
         return np.minimum(curve, limit)
     return curve if (curve <= limit).all() else np.minimum(curve, limit)

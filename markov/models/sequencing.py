@@ -275,13 +275,14 @@ class SequencingModel(CohortModel):
         floored, column, own = 0, 0, {}
         for k, line in enumerate(strategy.lines):
             shares, rest = self._shares(prepared, strategy_name, k, line.options)
+            rest = np.clip(rest, 0.0, 1.0)  # the share of the line's entries that go to care
             last = k == len(strategy.lines) - 1
             starting = functools.reduce(np.add, progressed.values()) if k else None  # one group: itself
             if k == 0:
-                post[None][:, 0] += np.clip(rest, 0.0, 1.0)
+                post[None][:, 0] += rest
             elif (rest > 0.0).any():  # some start none of this line's options
                 for group, progressions in progressed.items():
-                    add_scaled_rows(post[group], np.clip(rest, 0.0, 1.0), progressions)
+                    add_scaled_rows(post[group], rest, progressions)
             onward: dict[str | None, np.ndarray] = {}
             sent: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             for option, share, option_states in zip(line.options, shares, layout[k], strict=True):
@@ -314,7 +315,7 @@ class SequencingModel(CohortModel):
                 column += len(option_states)
             progressed = onward
             if to_care is not None:
-                to_care.append(LineToCare(np.clip(rest, 0.0, 1.0), tuple(sent)))
+                to_care.append(LineToCare(rest, tuple(sent)))
         return _Lines(states, occupancy, entries, post, deaths, floored, own, sums, to_care)
 
     # --- post-progression care ----------------------------------------------------------
